@@ -1,0 +1,160 @@
+/* main.c — the jspool command: `jspool eval CODE` and `jspool run FILE [FUNCTION
+ * [ARGS_JSON]]`, on one pool with one context. Exit status: 0 success, 1 the JavaScript
+ * failed (exception, syntax error, unknown function...), 2 usage or bad input, 3 the file
+ * could not be read, 4 the pool could not start. */
+#include "jspool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { EXIT_JS_FAILED = 1, EXIT_USAGE = 2, EXIT_IO = 3, EXIT_POOL = 4 };
+
+static void usage(FILE *out)
+{
+    fputs("usage: jspool eval CODE\n"
+          "       jspool run FILE [FUNCTION [ARGS_JSON]]\n"
+          "\n"
+          "eval  evaluates CODE as a script and prints its value as JSON.\n"
+          "run   loads FILE (as an ES module when it has `export` statements, else as a\n"
+          "      script); with FUNCTION, calls it with ARGS_JSON (a JSON array, default [])\n"
+          "      and prints the result as JSON. Promises are awaited.\n"
+          "\n"
+          "exit status: 0 ok, 1 JavaScript error, 2 usage or bad input, 3 file unreadable,\n"
+          "             4 runtime could not start\n",
+          out);
+}
+
+static char *read_file(const char *path, size_t *len_out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 65536, len = 0;
+    char *data = malloc(cap);
+    while (data) {
+        len += fread(data + len, 1, cap - len, f);
+        if (len < cap)
+            break;
+        char *grown = realloc(data, cap * 2);
+        if (!grown) {
+            free(data);
+            data = NULL;
+            break;
+        }
+        data = grown;
+        cap *= 2;
+    }
+    if (data && ferror(f)) {
+        free(data);
+        data = NULL;
+    }
+    fclose(f);
+    *len_out = len;
+    return data;
+}
+
+/* A file is a module when a line starts with `export` (after indentation). */
+static int looks_like_module(const char *src, size_t len)
+{
+    const char *p = src, *end = src + len;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        if (end - p > 7 && memcmp(p, "export", 6) == 0 &&
+            (p[6] == ' ' || p[6] == '{' || p[6] == '\t'))
+            return 1;
+        while (p < end && *p != '\n')
+            p++;
+        p++;
+    }
+    return 0;
+}
+
+/* Prints the value, or the error in the shape a shell user reads; returns the exit code. */
+static int report(const char *what, jsp_result *r)
+{
+    int code = r->code;
+    if (code == JSP_OK) {
+        puts(r->json);
+    } else if (code == JSP_ESYNTAX || code == JSP_EMODULE) {
+        fprintf(stderr, "%s: %s: %s (line %d, column %d)\n", what, r->error_name,
+                r->error_message, r->error_line, r->error_column);
+    } else if (code == JSP_EJS) {
+        fprintf(stderr, "%s: %s: %s\n", what, r->error_name, r->error_message);
+        if (r->error_stack)
+            fprintf(stderr, "%s\n", r->error_stack);
+    } else {
+        fprintf(stderr, "%s: %s (%s)\n", what, r->error_message, jsp_error_id(code));
+    }
+    jsp_result_free(r);
+    if (code == JSP_OK)
+        return 0;
+    if (code == JSP_EUTF8 || code == JSP_EJSON || code == JSP_EINVAL)
+        return EXIT_USAGE;
+    return EXIT_JS_FAILED;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    int is_eval = argc == 3 && strcmp(argv[1], "eval") == 0;
+    int is_run = argc >= 3 && argc <= 5 && strcmp(argv[1], "run") == 0;
+    if (!is_eval && !is_run) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    char *source = NULL;
+    size_t source_len = 0;
+    if (is_run) {
+        source = read_file(argv[2], &source_len);
+        if (!source) {
+            fprintf(stderr, "jspool: cannot read %s: %s\n", argv[2], strerror(errno));
+            return EXIT_IO;
+        }
+    }
+    jsp_pool *pool;
+    jsp_pool_config config = {.threads = 1};
+    int rc = jsp_pool_new(&config, &pool);
+    jsp_context *ctx = NULL;
+    if (rc == 0)
+        rc = jsp_context_new(pool, NULL, &ctx);
+    if (rc != 0) {
+        fprintf(stderr, "jspool: cannot start: %s\n", jsp_strerror(rc));
+        free(source);
+        jsp_pool_free(pool);
+        return EXIT_POOL;
+    }
+    jsp_result *r = NULL;
+    int status;
+    if (is_eval) {
+        jsp_eval(ctx, argv[2], -1, &r);
+        status = report("jspool", r);
+    } else {
+        int is_module = looks_like_module(source, source_len);
+        if (is_module)
+            jsp_load_module(ctx, source, (long)source_len, &r);
+        else
+            jsp_eval(ctx, source, (long)source_len, &r);
+        if (r->code != JSP_OK || argc == 3) {
+            if (r->code == JSP_OK && argc == 3 && !is_module) {
+                jsp_result_free(r); /* a script run for its effects prints nothing */
+                status = 0;
+            } else {
+                status = report(argv[2], r);
+            }
+        } else {
+            jsp_result_free(r);
+            jsp_call(ctx, argv[3], argc == 5 ? argv[4] : "[]", -1, &r);
+            status = report(argv[3], r);
+        }
+    }
+    free(source);
+    jsp_context_free(ctx);
+    jsp_pool_free(pool);
+    return status;
+}

@@ -1,0 +1,77 @@
+/* engine.h — the engine layer's interface: everything the rest of jspool may ask of
+ * JavaScriptCore, in jspool's own types. Only src/engine/ includes JSC headers; the
+ * runtime drives contexts through these functions, and JS natives (timers, host.*,
+ * console) call back up through the runtime_hook_* functions declared at the end, which
+ * the runtime layer implements. Every function here runs on the VM's runtime thread. */
+#ifndef JSP_ENGINE_H
+#define JSP_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jspool.h"
+
+typedef struct engine_vm engine_vm;       /* one JSC VM (context group) */
+typedef struct engine_ctx engine_ctx;     /* one JS global context */
+typedef struct engine_callback engine_callback; /* a kept JS function + arguments (timers) */
+typedef struct engine_host_promise engine_host_promise; /* a pending host.call() Promise */
+
+engine_vm *engine_vm_new(void);
+void engine_vm_free(engine_vm *vm); /* all its contexts must be freed first */
+
+/* owner is the runtime's context object, handed back in every runtime_hook_* call. */
+engine_ctx *engine_ctx_new(engine_vm *vm, void *owner);
+void engine_ctx_free(engine_ctx *ec);
+
+/* Calls. Each returns the finished result, or NULL when the value is a Promise still
+ * pending: the result then arrives later through runtime_hook_call_settled(owner,
+ * call_id, result). Text inputs are valid UTF-8 (checked at the API boundary). */
+jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, uint64_t call_id);
+jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len);
+jsp_result *engine_call(engine_ctx *ec, const char *function, const char *args_json,
+                        size_t args_len, uint64_t call_id);
+
+/* Delivers {data: JSON.parse(json)} to globalThis.onmessage; problems are logged. */
+void engine_deliver_message(engine_ctx *ec, const char *json, size_t len);
+
+/* Globals without eval (see jspool.h for the contracts). */
+jsp_result *engine_global_get(engine_ctx *ec, const char *name);
+jsp_result *engine_globals_list(engine_ctx *ec);
+jsp_result *engine_globals_snapshot(engine_ctx *ec);
+jsp_result *engine_globals_reset(engine_ctx *ec);
+
+/* Timers keep their JS function alive through an engine_callback. */
+void engine_callback_invoke(engine_ctx *ec, engine_callback *cb); /* exceptions are logged */
+void engine_callback_free(engine_callback *cb);
+
+/* Settles a pending host.call() Promise with JSON (ok) or an error message, then frees
+ * it. text need not be NUL-terminated. */
+void engine_host_promise_settle(engine_ctx *ec, engine_host_promise *p, bool ok,
+                                const char *text, size_t len);
+void engine_host_promise_free(engine_host_promise *p); /* drop unsettled */
+
+/* ---- implemented by the runtime layer, called by JS natives on the runtime thread ---- */
+
+/* A Promise returned by a call settled; takes ownership of result. */
+void runtime_hook_call_settled(void *owner, uint64_t call_id, jsp_result *result);
+/* setTimeout/setInterval: takes ownership of cb. Returns the timer id (> 0) or 0 when
+ * out of memory (cb is then freed). */
+uint64_t runtime_hook_set_timer(void *owner, engine_callback *cb, double delay_ms,
+                                bool is_repeating);
+void runtime_hook_clear_timer(void *owner, uint64_t timer_id);
+/* host.call: takes ownership of p and args_json (malloc'd). Returns 0, or JSP_ENOTFOUND
+ * for an unregistered name (p and args are then freed by the runtime). */
+int runtime_hook_host_call(void *owner, const char *name, char *args_json, size_t args_len,
+                           engine_host_promise *p);
+/* host.callSync: blocks this context until answered. Takes ownership of args_json.
+ * Returns 0 with *reply (malloc'd JSON) or JSP_EJS with *reply (malloc'd message) or
+ * JSP_ENOTFOUND / JSP_ECLOSED / JSP_EDESTROYED (no reply). */
+int runtime_hook_host_call_sync(void *owner, const char *name, char *args_json,
+                                size_t args_len, char **reply, size_t *reply_len);
+/* host.send(value): json is borrowed. */
+void runtime_hook_host_send(void *owner, const char *json, size_t len);
+/* console.*: message is borrowed. */
+void runtime_hook_log(void *owner, int level, const char *message);
+
+#endif

@@ -1,0 +1,346 @@
+/* engine_call.c — running guest code for a call: eval, module load, function call by
+ * name, message delivery, timer callbacks and host-call settlement; and turning what
+ * comes back (value, exception, Promise) into a jsp_result. */
+#include "engine/engine_internal.h"
+#include "engine/module_transform.h"
+#include "util/result.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What a settle object (a then() handler of a pending call) remembers. */
+typedef struct settle_closure {
+    uint64_t call_id;
+    bool is_fulfil;
+} settle_closure;
+
+static jsp_result *value_result(JSContextRef js, JSValueRef value)
+{
+    char *json;
+    size_t len;
+    int rc = js_value_to_json(js, value, &json, &len);
+    if (rc == 0)
+        return result_ok_take(json, len);
+    jsp_result *r = result_error(rc, "TypeError", json ? json : NULL);
+    free(json);
+    return r;
+}
+
+JSValueRef engine_settle_call(JSContextRef js, JSObjectRef function, JSObjectRef self,
+                              size_t argc, const JSValueRef argv[], JSValueRef *exception)
+{
+    settle_closure *closure = JSObjectGetPrivate(function);
+    engine_ctx *ec = engine_ctx_of(js);
+    JSValueRef value = argc ? argv[0] : JSValueMakeUndefined(js);
+    if (closure && ec) {
+        jsp_result *r = closure->is_fulfil ? value_result(js, value)
+                                           : js_exception_result(ec->vm, js, value, JSP_EJS);
+        runtime_hook_call_settled(ec->owner, closure->call_id, r);
+    }
+    return JSValueMakeUndefined(js);
+}
+
+static JSObjectRef make_settle_handler(engine_ctx *ec, uint64_t call_id, bool is_fulfil)
+{
+    settle_closure *closure = malloc(sizeof(*closure));
+    if (!closure)
+        return NULL;
+    closure->call_id = call_id;
+    closure->is_fulfil = is_fulfil;
+    return JSObjectMake(ec->js, ec->vm->settle_class, closure);
+}
+
+jsp_result *js_settle_or_defer(engine_ctx *ec, JSValueRef value, uint64_t call_id)
+{
+    JSContextRef js = ec->js;
+    if (!JSValueIsObject(js, value))
+        return value_result(js, value);
+    JSValueRef exception = NULL;
+    JSValueRef then = JSObjectGetProperty(js, (JSObjectRef)value, ec->vm->names.then, &exception);
+    if (exception)
+        return js_exception_result(ec->vm, js, exception, JSP_EJS);
+    if (!JSValueIsObject(js, then) || !JSObjectIsFunction(js, (JSObjectRef)then))
+        return value_result(js, value);
+    JSValueRef handlers[2] = {make_settle_handler(ec, call_id, true),
+                              make_settle_handler(ec, call_id, false)};
+    if (!handlers[0] || !handlers[1])
+        return result_out_of_memory();
+    JSObjectCallAsFunction(js, (JSObjectRef)then, (JSObjectRef)value, 2, handlers, &exception);
+    if (exception)
+        return js_exception_result(ec->vm, js, exception, JSP_EJS);
+    return NULL;
+}
+
+/* A SyntaxError thrown while evaluating could come from parsing the source or from code
+ * that ran (JSON.parse). Parsing again is only paid on that error path. */
+static bool is_parse_error(JSContextRef js, JSStringRef source)
+{
+    return !JSCheckScriptSyntax(js, source, NULL, 1, NULL);
+}
+
+/* JSC reports a parse error's line but not its column. For "Unexpected token 'X'" the
+ * token's first appearance on that line is the best guess; for an unexpected end, the
+ * end of the line. Left 0 when there is nothing to go on. */
+static void guess_syntax_error_column(jsp_result *r, const char *source, size_t len)
+{
+    if (r->error_column != 0 || r->error_line <= 0)
+        return;
+    const char *line = source, *end = source + len;
+    int n = 1;
+    for (const char *p = source; n < r->error_line && p < end; p++)
+        if (*p == '\n') {
+            n++;
+            line = p + 1;
+        }
+    /* An error past the last line (a module's unclosed construct runs into the wrapper
+     * code after it) belongs at the end of the source. */
+    if (n < r->error_line) {
+        r->error_line = n;
+        r->error_column = (int)(end - line) + 1;
+        return;
+    }
+    const char *line_end = memchr(line, '\n', (size_t)(end - line));
+    if (!line_end)
+        line_end = end;
+    const char *token = strstr(r->error_message, "token '");
+    if (token) {
+        token += 7;
+        const char *token_end = strchr(token, '\'');
+        size_t token_len = token_end ? (size_t)(token_end - token) : 0;
+        for (const char *p = line; token_len && p + token_len <= line_end; p++)
+            if (memcmp(p, token, token_len) == 0) {
+                r->error_column = (int)(p - line) + 1;
+                return;
+            }
+    }
+    if (strstr(r->error_message, "end of"))
+        r->error_column = (int)(line_end - line) + 1;
+}
+
+jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, uint64_t call_id)
+{
+    JSContextRef js = ec->js;
+    JSStringRef script = js_string_from_utf8(source, len);
+    if (!script)
+        return result_out_of_memory();
+    JSValueRef exception = NULL;
+    JSValueRef value = JSEvaluateScript(js, script, NULL, ec->vm->names.eval_url, 1, &exception);
+    jsp_result *r;
+    if (exception && is_parse_error(js, script)) {
+        r = js_exception_result(ec->vm, js, exception, JSP_ESYNTAX);
+        guess_syntax_error_column(r, source, len);
+    } else if (exception)
+        r = js_exception_result(ec->vm, js, exception, JSP_EJS);
+    else
+        r = js_settle_or_defer(ec, value, call_id);
+    JSStringRelease(script);
+    return r;
+}
+
+static jsp_result *export_names_result(const module_script *m)
+{
+    size_t cap = 3;
+    for (size_t i = 0; i < m->export_count; i++)
+        cap += strlen(m->export_names[i]) + 3;
+    char *json = malloc(cap);
+    if (!json)
+        return result_out_of_memory();
+    size_t n = 0;
+    json[n++] = '[';
+    for (size_t i = 0; i < m->export_count; i++)
+        n += (size_t)sprintf(json + n, "%s\"%s\"", i ? "," : "", m->export_names[i]);
+    json[n++] = ']';
+    json[n] = '\0';
+    return result_ok_take(json, n);
+}
+
+jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len)
+{
+    module_script m;
+    int rc = module_transform(source, len, &m);
+    if (rc == MODULE_TRANSFORM_NOMEM)
+        return result_out_of_memory();
+    if (rc != MODULE_TRANSFORM_OK) {
+        jsp_result *r = result_error(JSP_EMODULE, "SyntaxError", m.error_message);
+        r->error_line = m.error_line;
+        r->error_column = m.error_column;
+        module_script_free(&m);
+        return r;
+    }
+    JSContextRef js = ec->js;
+    jsp_result *r = NULL;
+    JSStringRef script = js_string_from_utf8(m.script, m.script_len);
+    JSValueRef exception = NULL;
+    /* The script only defines the module function, so anything thrown here is a parse
+     * error of the module source. */
+    JSValueRef factory =
+        script ? JSEvaluateScript(js, script, NULL, ec->vm->names.module_url, 1, &exception) : NULL;
+    if (!script) {
+        r = result_out_of_memory();
+    } else if (exception) {
+        r = js_exception_result(ec->vm, js, exception, JSP_ESYNTAX);
+        guess_syntax_error_column(r, source, len);
+    } else {
+        JSValueRef exports = JSObjectCallAsFunction(js, (JSObjectRef)factory, NULL, 0, NULL,
+                                                    &exception);
+        if (exception) {
+            r = js_exception_result(ec->vm, js, exception, JSP_EJS);
+        } else {
+            if (ec->exports)
+                JSValueUnprotect(js, ec->exports);
+            ec->exports = (JSObjectRef)exports;
+            JSValueProtect(js, exports);
+            r = export_names_result(&m);
+        }
+    }
+    if (script)
+        JSStringRelease(script);
+    module_script_free(&m);
+    return r;
+}
+
+/* Exports first, then globals; NULL when neither has a function by that name. */
+static JSObjectRef find_function(engine_ctx *ec, JSStringRef name)
+{
+    JSContextRef js = ec->js;
+    JSObjectRef scopes[2] = {ec->exports, JSContextGetGlobalObject(js)};
+    for (int i = 0; i < 2; i++) {
+        if (!scopes[i] || !JSObjectHasProperty(js, scopes[i], name))
+            continue;
+        JSValueRef exception = NULL;
+        JSValueRef v = JSObjectGetProperty(js, scopes[i], name, &exception);
+        if (!exception && JSValueIsObject(js, v) && JSObjectIsFunction(js, (JSObjectRef)v))
+            return (JSObjectRef)v;
+    }
+    return NULL;
+}
+
+static bool is_empty_array_text(const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+        i++;
+    if (i == len)
+        return true; /* no arguments at all */
+    return len - i >= 2 && text[i] == '[' && text[i + 1] == ']' &&
+           strspn(text + i + 2, " \t\r\n") == len - i - 2;
+}
+
+enum { MAX_CALL_ARGS = 64 };
+
+jsp_result *engine_call(engine_ctx *ec, const char *function, const char *args_json,
+                        size_t args_len, uint64_t call_id)
+{
+    JSContextRef js = ec->js;
+    JSStringRef name = js_string_from_utf8(function, strlen(function));
+    if (!name)
+        return result_out_of_memory();
+    JSObjectRef fn = find_function(ec, name);
+    JSStringRelease(name);
+    if (!fn) {
+        char message[300];
+        snprintf(message, sizeof(message), "no function named '%.200s'", function);
+        return result_error(JSP_ENOTFOUND, "ReferenceError", message);
+    }
+    JSValueRef argv_small[8];
+    JSValueRef *argv = argv_small;
+    size_t argc = 0;
+    if (!is_empty_array_text(args_json, args_len)) {
+        JSValueRef args = js_value_from_json(js, args_json, args_len);
+        if (!args)
+            return result_error(JSP_EJSON, "SyntaxError", "arguments are not valid JSON");
+        if (!JSValueIsArray(js, args))
+            return result_error(JSP_EJSON, "TypeError", "arguments must be a JSON array");
+        JSValueRef length = JSObjectGetProperty(js, (JSObjectRef)args, ec->vm->names.length, NULL);
+        argc = (size_t)JSValueToNumber(js, length, NULL);
+        if (argc > MAX_CALL_ARGS)
+            return result_error(JSP_EINVAL, "RangeError", "more than 64 arguments");
+        if (argc > 8)
+            argv = alloca(argc * sizeof(JSValueRef));
+        for (size_t i = 0; i < argc; i++)
+            argv[i] = JSObjectGetPropertyAtIndex(js, (JSObjectRef)args, (unsigned)i, NULL);
+    }
+    JSValueRef exception = NULL;
+    JSValueRef value = JSObjectCallAsFunction(js, fn, NULL, argc, argv, &exception);
+    if (exception)
+        return js_exception_result(ec->vm, js, exception, JSP_EJS);
+    return js_settle_or_defer(ec, value, call_id);
+}
+
+static void log_exception(engine_ctx *ec, const char *where, JSValueRef exception)
+{
+    jsp_result *r = js_exception_result(ec->vm, ec->js, exception, JSP_EJS);
+    char line[1024];
+    snprintf(line, sizeof(line), "uncaught exception in %s: %s: %s%s%s", where, r->error_name,
+             r->error_message, r->error_stack ? "\n" : "", r->error_stack ? r->error_stack : "");
+    runtime_hook_log(ec->owner, JSP_LOG_ERROR, line);
+    jsp_result_free(r);
+}
+
+void engine_deliver_message(engine_ctx *ec, const char *json, size_t len)
+{
+    JSContextRef js = ec->js;
+    JSObjectRef global = JSContextGetGlobalObject(js);
+    JSValueRef handler = JSObjectGetProperty(js, global, ec->vm->names.onmessage, NULL);
+    if (!JSValueIsObject(js, handler) || !JSObjectIsFunction(js, (JSObjectRef)handler)) {
+        runtime_hook_log(ec->owner, JSP_LOG_DEBUG, "message dropped: no onmessage handler");
+        return;
+    }
+    JSValueRef data = js_value_from_json(js, json, len);
+    JSObjectRef event = JSObjectMake(js, NULL, NULL);
+    JSObjectSetProperty(js, event, ec->vm->names.data, data, kJSPropertyAttributeNone, NULL);
+    JSValueRef arg = event;
+    JSValueRef exception = NULL;
+    JSObjectCallAsFunction(js, (JSObjectRef)handler, global, 1, &arg, &exception);
+    if (exception)
+        log_exception(ec, "onmessage", exception);
+}
+
+void engine_callback_invoke(engine_ctx *ec, engine_callback *cb)
+{
+    JSValueRef exception = NULL;
+    JSObjectCallAsFunction(ec->js, cb->function, NULL, cb->argc, cb->argv, &exception);
+    if (exception)
+        log_exception(ec, "timer callback", exception);
+}
+
+void engine_callback_free(engine_callback *cb)
+{
+    if (!cb)
+        return;
+    JSValueUnprotect(cb->js, cb->function);
+    for (size_t i = 0; i < cb->argc; i++)
+        JSValueUnprotect(cb->js, cb->argv[i]);
+    free(cb);
+}
+
+void engine_host_promise_settle(engine_ctx *ec, engine_host_promise *p, bool ok,
+                                const char *text, size_t len)
+{
+    JSContextRef js = ec->js;
+    JSValueRef arg;
+    if (ok) {
+        arg = js_value_from_json(js, text, len);
+        if (!arg) { /* the API validated it; guard anyway */
+            arg = js_make_error(js, "TypeError", "host function answered invalid JSON");
+            ok = false;
+        }
+    } else {
+        char *message = strndup(text, len);
+        arg = js_make_error(js, "Error", message ? message : "host function failed");
+        free(message);
+    }
+    JSValueRef exception = NULL;
+    JSObjectCallAsFunction(js, ok ? p->resolve : p->reject, NULL, 1, &arg, &exception);
+    engine_host_promise_free(p);
+}
+
+void engine_host_promise_free(engine_host_promise *p)
+{
+    if (!p)
+        return;
+    JSValueUnprotect(p->js, p->resolve);
+    JSValueUnprotect(p->js, p->reject);
+    free(p);
+}

@@ -1,0 +1,242 @@
+/* engine_context.c — creating and destroying one JS global context, and inspecting its
+ * globals without running guest code (get / list / snapshot / reset). Calls into the
+ * context live in engine_call.c; natives in engine_natives.c. */
+#include "engine/engine_internal.h"
+#include "util/result.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Natives receive only a JSContextRef; this per-thread map finds their engine_ctx. */
+static _Thread_local u64_map contexts_by_global;
+
+int engine_ctx_register(engine_ctx *ec)
+{
+    return u64_map_put(&contexts_by_global, (uint64_t)(uintptr_t)ec->js, ec);
+}
+
+void engine_ctx_unregister(engine_ctx *ec)
+{
+    u64_map_remove(&contexts_by_global, (uint64_t)(uintptr_t)ec->js);
+    if (contexts_by_global.count == 0)
+        u64_map_free(&contexts_by_global); /* the thread may be about to exit */
+}
+
+engine_ctx *engine_ctx_of(JSContextRef js)
+{
+    return u64_map_get(&contexts_by_global, (uint64_t)(uintptr_t)JSContextGetGlobalContext(js));
+}
+
+/* Object.getOwnPropertyNames as it was at creation: guest code can replace the global
+ * one, and host inspection must not run guest code. */
+static JSObjectRef capture_get_own_names(JSGlobalContextRef js)
+{
+    JSStringRef object_name = JSStringCreateWithUTF8CString("Object");
+    JSStringRef fn_name = JSStringCreateWithUTF8CString("getOwnPropertyNames");
+    JSValueRef object = JSObjectGetProperty(js, JSContextGetGlobalObject(js), object_name, NULL);
+    JSValueRef fn = JSObjectGetProperty(js, (JSObjectRef)object, fn_name, NULL);
+    JSStringRelease(object_name);
+    JSStringRelease(fn_name);
+    JSValueProtect(js, fn);
+    return (JSObjectRef)fn;
+}
+
+engine_ctx *engine_ctx_new(engine_vm *vm, void *owner)
+{
+    engine_ctx *ec = calloc(1, sizeof(*ec));
+    if (!ec)
+        return NULL;
+    ec->vm = vm;
+    ec->owner = owner;
+    ec->js = JSGlobalContextCreateInGroup(vm->group, NULL);
+    if (!ec->js) {
+        free(ec);
+        return NULL;
+    }
+    ec->get_own_names = capture_get_own_names(ec->js);
+    if (engine_ctx_register(ec) != 0 || natives_install(ec) != 0) {
+        engine_ctx_free(ec);
+        return NULL;
+    }
+    return ec;
+}
+
+void engine_ctx_free(engine_ctx *ec)
+{
+    if (!ec)
+        return;
+    engine_ctx_unregister(ec);
+    if (ec->exports)
+        JSValueUnprotect(ec->js, ec->exports);
+    if (ec->get_own_names)
+        JSValueUnprotect(ec->js, ec->get_own_names);
+    js_free_names(ec->baseline_names, ec->baseline_count);
+    JSGlobalContextRelease(ec->js);
+    free(ec);
+}
+
+jsp_result *engine_global_get(engine_ctx *ec, const char *name)
+{
+    JSContextRef js = ec->js;
+    JSObjectRef global = JSContextGetGlobalObject(js);
+    JSStringRef key = js_string_from_utf8(name, strlen(name));
+    if (!key)
+        return result_out_of_memory();
+    bool is_present = JSObjectHasProperty(js, global, key);
+    JSValueRef exception = NULL;
+    JSValueRef value = is_present ? JSObjectGetProperty(js, global, key, &exception) : NULL;
+    JSStringRelease(key);
+    if (!is_present)
+        return result_error(JSP_ENOTFOUND, "ReferenceError", "no global by that name");
+    if (exception) /* a getter threw */
+        return js_exception_result(ec->vm, js, exception, JSP_EJS);
+    char *json;
+    size_t len;
+    int rc = js_value_to_json(js, value, &json, &len);
+    if (rc == 0)
+        return result_ok_take(json, len);
+    jsp_result *r = result_error(rc, "TypeError", json);
+    free(json);
+    return r;
+}
+
+/* Appends names as a JSON array of strings to a growing buffer. */
+typedef struct text_buf {
+    char *data;
+    size_t len, cap;
+    bool failed;
+} text_buf;
+
+static void buf_append(text_buf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *data = realloc(b->data, cap);
+        if (!data) {
+            b->failed = true;
+            return;
+        }
+        b->data = data;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static void buf_append_json_string(text_buf *b, const char *s)
+{
+    buf_append(b, "\"", 1);
+    for (const char *p = s; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            buf_append(b, esc, 2);
+        } else if (c < 0x20) {
+            char esc[8];
+            int n = snprintf(esc, sizeof(esc), "\\u%04x", c);
+            buf_append(b, esc, (size_t)n);
+        } else {
+            buf_append(b, (const char *)p, 1);
+        }
+    }
+    buf_append(b, "\"", 1);
+}
+
+static void buf_append_name_array(text_buf *b, char **names, size_t count)
+{
+    buf_append(b, "[", 1);
+    for (size_t i = 0; i < count; i++) {
+        if (i)
+            buf_append(b, ",", 1);
+        buf_append_json_string(b, names[i]);
+    }
+    buf_append(b, "]", 1);
+}
+
+static jsp_result *buf_result(text_buf *b)
+{
+    if (b->failed) {
+        free(b->data);
+        return result_out_of_memory();
+    }
+    return result_ok_take(b->data, b->len);
+}
+
+jsp_result *engine_globals_list(engine_ctx *ec)
+{
+    char **names;
+    size_t count;
+    int rc = js_global_names(ec, &names, &count);
+    if (rc != 0)
+        return result_error(rc, NULL, NULL);
+    text_buf b = {0};
+    buf_append_name_array(&b, names, count);
+    js_free_names(names, count);
+    return buf_result(&b);
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+jsp_result *engine_globals_snapshot(engine_ctx *ec)
+{
+    char **names;
+    size_t count;
+    int rc = js_global_names(ec, &names, &count);
+    if (rc != 0)
+        return result_error(rc, NULL, NULL);
+    text_buf b = {0};
+    buf_append_name_array(&b, names, count);
+    qsort(names, count, sizeof(char *), compare_names);
+    js_free_names(ec->baseline_names, ec->baseline_count);
+    ec->baseline_names = names;
+    ec->baseline_count = count;
+    return buf_result(&b);
+}
+
+jsp_result *engine_globals_reset(engine_ctx *ec)
+{
+    char **baseline = ec->baseline_names ? ec->baseline_names : ec->vm->builtin_names;
+    size_t baseline_count = ec->baseline_names ? ec->baseline_count : ec->vm->builtin_count;
+    char **names;
+    size_t count;
+    int rc = js_global_names(ec, &names, &count);
+    if (rc != 0)
+        return result_error(rc, NULL, NULL);
+    JSContextRef js = ec->js;
+    JSObjectRef global = JSContextGetGlobalObject(js);
+    text_buf deleted = {0}, kept = {0};
+    buf_append(&deleted, "{\"deleted\":[", 12);
+    buf_append(&kept, "],\"kept\":[", 10);
+    size_t n_deleted = 0, n_kept = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (bsearch(&names[i], baseline, baseline_count, sizeof(char *), compare_names))
+            continue;
+        JSStringRef key = js_string_from_utf8(names[i], strlen(names[i]));
+        JSValueRef exception = NULL;
+        bool is_deleted = JSObjectDeleteProperty(js, global, key, &exception) && !exception;
+        if (!is_deleted) /* top-level var/function: non-configurable, so neutralise it */
+            JSObjectSetProperty(js, global, key, JSValueMakeUndefined(js), 0, NULL);
+        JSStringRelease(key);
+        text_buf *b = is_deleted ? &deleted : &kept;
+        size_t *n = is_deleted ? &n_deleted : &n_kept;
+        if ((*n)++)
+            buf_append(b, ",", 1);
+        buf_append_json_string(b, names[i]);
+    }
+    js_free_names(names, count);
+    buf_append(&kept, "]}", 2);
+    if (!kept.failed)
+        buf_append(&deleted, kept.data, kept.len);
+    deleted.failed |= kept.failed;
+    free(kept.data);
+    return buf_result(&deleted);
+}

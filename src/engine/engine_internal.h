@@ -1,0 +1,74 @@
+/* engine_internal.h — structures and helpers shared by the engine's .c files. Never
+ * included outside src/engine/. */
+#ifndef JSP_ENGINE_INTERNAL_H
+#define JSP_ENGINE_INTERNAL_H
+
+#include "engine/engine.h"
+#include "engine/jsc_private.h"
+#include "util/u64_map.h"
+
+/* Property names used on every call, created once per VM. */
+typedef struct engine_names {
+    JSStringRef then, name, message, stack, line, column, data, onmessage, length;
+    JSStringRef eval_url, module_url; /* source names that stack traces show */
+} engine_names;
+
+struct engine_vm {
+    JSContextGroupRef group;
+    JSClassRef settle_class;     /* callable objects that finish a pending call */
+    engine_names names;
+    char **builtin_names;        /* sorted globals of a fresh context: default baseline */
+    size_t builtin_count;
+};
+
+struct engine_ctx {
+    engine_vm *vm;
+    JSGlobalContextRef js;
+    void *owner;
+    JSObjectRef exports;         /* protected; NULL until a module is loaded */
+    JSObjectRef get_own_names;   /* protected Object.getOwnPropertyNames, tamper-proof */
+    char **baseline_names;       /* sorted; NULL = vm->builtin_names */
+    size_t baseline_count;
+};
+
+struct engine_callback {
+    JSObjectRef function;        /* protected, as is every argument */
+    JSContextRef js;
+    size_t argc;
+    JSValueRef argv[];
+};
+
+struct engine_host_promise {
+    JSContextRef js;
+    JSObjectRef resolve, reject; /* protected */
+};
+
+/* ---- js_values.c ---- */
+JSStringRef js_string_from_utf8(const char *text, size_t len); /* NULL on no memory */
+char *js_string_to_utf8(JSStringRef s, size_t *len_out);     /* malloc'd */
+char *js_value_to_utf8(JSContextRef js, JSValueRef v, size_t *len_out); /* String(v) */
+/* JSON of v: 0 with *json (malloc'd; "null" for undefined), or JSP_ENOTJSON with
+ * *json holding a message. */
+int js_value_to_json(JSContextRef js, JSValueRef v, char **json, size_t *len_out);
+/* Parses JSON text; NULL on invalid JSON. */
+JSValueRef js_value_from_json(JSContextRef js, const char *json, size_t len);
+/* Builds a failed result (code JSP_EJS or JSP_ESYNTAX) from a thrown value. */
+jsp_result *js_exception_result(engine_vm *vm, JSContextRef js, JSValueRef exception, int code);
+/* A JS Error object of the given constructor name ("TypeError") with message. */
+JSValueRef js_make_error(JSContextRef js, const char *constructor, const char *message);
+/* The jsp_result for a value: JSON, or a pending marker when it is a thenable (handlers
+ * are attached so runtime_hook_call_settled fires later) — then NULL. */
+jsp_result *js_settle_or_defer(engine_ctx *ec, JSValueRef value, uint64_t call_id);
+/* globalThis own property names (not symbols), in property order. */
+int js_global_names(engine_ctx *ec, char ***names_out, size_t *count_out);
+void js_free_names(char **names, size_t count);
+
+/* ---- engine_natives.c ---- */
+int natives_install(engine_ctx *ec);
+/* The engine_ctx whose global a native was called in. Contexts register per thread,
+ * because natives receive only a JSContextRef and every VM of a runtime is on its thread. */
+engine_ctx *engine_ctx_of(JSContextRef js);
+int engine_ctx_register(engine_ctx *ec);
+void engine_ctx_unregister(engine_ctx *ec);
+
+#endif

@@ -1,0 +1,92 @@
+/* engine_vm.c — one JSC VM (context group) per runtime: its shared classes, interned
+ * property names, and the list of built-in globals that is every context's default
+ * baseline for jsp_globals_reset. Not for contexts themselves (engine_context.c). */
+#include "engine/engine_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Finalizer of the objects made by settle_class: their closure is plain malloc'd data. */
+static void settle_finalize(JSObjectRef object)
+{
+    free(JSObjectGetPrivate(object));
+}
+
+JSValueRef engine_settle_call(JSContextRef js, JSObjectRef function, JSObjectRef self,
+                              size_t argc, const JSValueRef argv[], JSValueRef *exception);
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void intern_names(engine_names *n)
+{
+    n->then = JSStringCreateWithUTF8CString("then");
+    n->name = JSStringCreateWithUTF8CString("name");
+    n->message = JSStringCreateWithUTF8CString("message");
+    n->stack = JSStringCreateWithUTF8CString("stack");
+    n->line = JSStringCreateWithUTF8CString("line");
+    n->column = JSStringCreateWithUTF8CString("column");
+    n->data = JSStringCreateWithUTF8CString("data");
+    n->onmessage = JSStringCreateWithUTF8CString("onmessage");
+    n->length = JSStringCreateWithUTF8CString("length");
+    n->eval_url = JSStringCreateWithUTF8CString("eval");
+    n->module_url = JSStringCreateWithUTF8CString("module");
+}
+
+static void release_names(engine_names *n)
+{
+    JSStringRef all[] = {n->then, n->name, n->message, n->stack, n->line,
+                         n->column, n->data, n->onmessage, n->length,
+                         n->eval_url, n->module_url};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (all[i])
+            JSStringRelease(all[i]);
+}
+
+/* The globals a fresh context has (built-ins plus our natives), sorted for bsearch. */
+static int record_builtin_names(engine_vm *vm)
+{
+    engine_ctx *probe = engine_ctx_new(vm, NULL);
+    if (!probe)
+        return -1;
+    int rc = js_global_names(probe, &vm->builtin_names, &vm->builtin_count);
+    engine_ctx_free(probe);
+    if (rc != 0)
+        return -1;
+    qsort(vm->builtin_names, vm->builtin_count, sizeof(char *), compare_names);
+    return 0;
+}
+
+engine_vm *engine_vm_new(void)
+{
+    engine_vm *vm = calloc(1, sizeof(*vm));
+    if (!vm)
+        return NULL;
+    vm->group = JSContextGroupCreate();
+    JSClassDefinition def = kJSClassDefinitionEmpty;
+    def.className = "jspoolSettle";
+    def.callAsFunction = engine_settle_call;
+    def.finalize = settle_finalize;
+    vm->settle_class = JSClassCreate(&def);
+    intern_names(&vm->names);
+    if (!vm->group || !vm->settle_class || record_builtin_names(vm) != 0) {
+        engine_vm_free(vm);
+        return NULL;
+    }
+    return vm;
+}
+
+void engine_vm_free(engine_vm *vm)
+{
+    if (!vm)
+        return;
+    js_free_names(vm->builtin_names, vm->builtin_count);
+    release_names(&vm->names);
+    if (vm->settle_class)
+        JSClassRelease(vm->settle_class);
+    if (vm->group)
+        JSContextGroupRelease(vm->group);
+    free(vm);
+}

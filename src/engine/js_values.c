@@ -1,0 +1,184 @@
+/* js_values.c — conversions between JSC values and jspool's text forms (UTF-8, JSON,
+ * jsp_result errors). Not for calling into JS beyond what a conversion needs. */
+#include "engine/engine_internal.h"
+#include "util/result.h"
+#include "util/utf8.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+JSStringRef js_string_from_utf8(const char *text, size_t len)
+{
+    /* JSStringCreateWithUTF8CString stops at NUL; widening ourselves keeps the explicit
+     * length, so embedded NULs survive. Small strings use the stack. */
+    uint16_t small[256];
+    uint16_t *units = len <= 256 ? small : malloc(len * sizeof(uint16_t));
+    if (!units)
+        return NULL;
+    size_t n = utf8_to_utf16(text, len, units);
+    JSStringRef s = JSStringCreateWithCharacters(units, n);
+    if (units != small)
+        free(units);
+    return s;
+}
+
+char *js_string_to_utf8(JSStringRef s, size_t *len_out)
+{
+    size_t max = JSStringGetMaximumUTF8CStringSize(s);
+    char *buf = malloc(max);
+    if (!buf)
+        return NULL;
+    size_t written = JSStringGetUTF8CString(s, buf, max); /* includes the NUL */
+    if (len_out)
+        *len_out = written ? written - 1 : 0;
+    return buf;
+}
+
+char *js_value_to_utf8(JSContextRef js, JSValueRef v, size_t *len_out)
+{
+    JSValueRef exception = NULL;
+    JSStringRef s = JSValueToStringCopy(js, v, &exception);
+    if (!s) /* e.g. a Symbol, or an object whose toString throws */
+        return strdup(JSValueIsSymbol(js, v) ? "Symbol()" : "[object]");
+    char *text = js_string_to_utf8(s, len_out);
+    JSStringRelease(s);
+    return text;
+}
+
+int js_value_to_json(JSContextRef js, JSValueRef v, char **json, size_t *len_out)
+{
+    if (JSValueIsUndefined(js, v)) {
+        *json = strdup("null");
+        *len_out = 4;
+        return *json ? 0 : JSP_ENOMEM;
+    }
+    JSValueRef exception = NULL;
+    JSStringRef s = JSValueCreateJSONString(js, v, 0, &exception);
+    if (!s) {
+        /* No exception: JSON.stringify gave undefined (function, symbol). With one: a
+         * cycle or a BigInt. */
+        if (exception)
+            *json = js_value_to_utf8(js, exception, len_out);
+        else
+            *json = strdup(JSValueIsObject(js, v) ? "result is a function"
+                                                  : "result is a symbol");
+        if (*json && !exception)
+            *len_out = strlen(*json);
+        return JSP_ENOTJSON;
+    }
+    *json = js_string_to_utf8(s, len_out);
+    JSStringRelease(s);
+    return *json ? 0 : JSP_ENOMEM;
+}
+
+JSValueRef js_value_from_json(JSContextRef js, const char *json, size_t len)
+{
+    JSStringRef s = js_string_from_utf8(json, len);
+    if (!s)
+        return NULL;
+    JSValueRef v = JSValueMakeFromJSONString(js, s);
+    JSStringRelease(s);
+    return v;
+}
+
+static char *string_property(JSContextRef js, JSObjectRef o, JSStringRef key)
+{
+    JSValueRef exception = NULL;
+    JSValueRef v = JSObjectGetProperty(js, o, key, &exception);
+    if (exception || JSValueIsUndefined(js, v) || JSValueIsNull(js, v))
+        return NULL;
+    return js_value_to_utf8(js, v, NULL);
+}
+
+static int int_property(JSContextRef js, JSObjectRef o, JSStringRef key)
+{
+    JSValueRef exception = NULL;
+    JSValueRef v = JSObjectGetProperty(js, o, key, &exception);
+    if (exception || !JSValueIsNumber(js, v))
+        return 0;
+    return (int)JSValueToNumber(js, v, NULL);
+}
+
+jsp_result *js_exception_result(engine_vm *vm, JSContextRef js, JSValueRef exception, int code)
+{
+    jsp_result *r = calloc(1, sizeof(*r));
+    if (!r)
+        return result_out_of_memory();
+    r->code = code;
+    if (JSValueIsObject(js, exception)) {
+        JSObjectRef o = (JSObjectRef)exception;
+        r->error_name = string_property(js, o, vm->names.name);
+        r->error_message = string_property(js, o, vm->names.message);
+        r->error_stack = string_property(js, o, vm->names.stack);
+        r->error_line = int_property(js, o, vm->names.line);
+        r->error_column = int_property(js, o, vm->names.column);
+        if (r->error_stack && r->error_stack[0] == '\0') {
+            free(r->error_stack);
+            r->error_stack = NULL;
+        }
+    }
+    /* `throw "boom"` or an object without name/message: describe the thrown value. */
+    if (!r->error_name)
+        r->error_name = strdup("Error");
+    if (!r->error_message)
+        r->error_message = js_value_to_utf8(js, exception, NULL);
+    if (!r->error_name || !r->error_message) {
+        jsp_result_free(r);
+        return result_out_of_memory();
+    }
+    return r;
+}
+
+JSValueRef js_make_error(JSContextRef js, const char *constructor, const char *message)
+{
+    JSStringRef ctor_name = JSStringCreateWithUTF8CString(constructor);
+    JSValueRef ctor = JSObjectGetProperty(js, JSContextGetGlobalObject(js), ctor_name, NULL);
+    JSStringRelease(ctor_name);
+    JSStringRef text = js_string_from_utf8(message, strlen(message));
+    JSValueRef arg = JSValueMakeString(js, text);
+    JSStringRelease(text);
+    /* If user code replaced the constructor, fall back to a plain Error (never trust
+     * globals the guest can overwrite to build host errors). */
+    if (ctor && JSValueIsObject(js, ctor) && JSObjectIsConstructor(js, (JSObjectRef)ctor)) {
+        JSValueRef exception = NULL;
+        JSObjectRef e = JSObjectCallAsConstructor(js, (JSObjectRef)ctor, 1, &arg, &exception);
+        if (e && !exception)
+            return e;
+    }
+    return JSObjectMakeError(js, 1, &arg, NULL);
+}
+
+int js_global_names(engine_ctx *ec, char ***names_out, size_t *count_out)
+{
+    JSContextRef js = ec->js;
+    JSValueRef arg = JSContextGetGlobalObject(js);
+    JSValueRef exception = NULL;
+    JSValueRef list = JSObjectCallAsFunction(js, ec->get_own_names, NULL, 1, &arg, &exception);
+    if (exception || !JSValueIsObject(js, list))
+        return JSP_EJS;
+    JSObjectRef array = (JSObjectRef)list;
+    JSValueRef length = JSObjectGetProperty(js, array, ec->vm->names.length, NULL);
+    size_t count = (size_t)JSValueToNumber(js, length, NULL);
+    char **names = calloc(count ? count : 1, sizeof(char *));
+    if (!names)
+        return JSP_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        JSValueRef item = JSObjectGetPropertyAtIndex(js, array, (unsigned)i, NULL);
+        names[i] = js_value_to_utf8(js, item, NULL);
+        if (!names[i]) {
+            js_free_names(names, i);
+            return JSP_ENOMEM;
+        }
+    }
+    *names_out = names;
+    *count_out = count;
+    return 0;
+}
+
+void js_free_names(char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+}

@@ -1,0 +1,159 @@
+/* calls.c — the public call API: validates input once at the boundary, turns each call
+ * into a job for the context's runtime, and builds the synchronous forms on top of the
+ * asynchronous ones with a completion the caller waits on. */
+#include "pool/pool.h"
+#include "util/result.h"
+#include "util/utf8.h"
+
+#include <string.h>
+
+typedef struct call_input {
+    job_kind kind;
+    const char *text;
+    long text_len;     /* -1 = NUL-terminated */
+    const char *name;  /* function or global name, or NULL */
+    bool is_text_required; /* source or message: NULL is an error, not "nothing" */
+} call_input;
+
+static int check_context(jsp_context *ctx)
+{
+    if (atomic_load(&ctx->pool->is_closed))
+        return JSP_ECLOSED;
+    if (atomic_load(&ctx->state) != CONTEXT_ALIVE)
+        return JSP_EDESTROYED;
+    return 0;
+}
+
+/* Builds and queues a job; on success done will run exactly once. */
+static int submit(jsp_context *ctx, const call_input *in, jsp_done_fn done, void *user)
+{
+    if (!ctx)
+        return JSP_EINVAL;
+    const char *text = in->text ? in->text : "";
+    size_t len = in->text_len < 0 ? strlen(text) : (size_t)in->text_len;
+    if (in->text_len < -1 || (in->is_text_required && !in->text))
+        return JSP_EINVAL;
+    if (in->name && (!*in->name || !utf8_is_valid(in->name, strlen(in->name))))
+        return *in->name ? JSP_EUTF8 : JSP_EINVAL;
+    if (!utf8_is_valid(text, len))
+        return JSP_EUTF8;
+    int rc = check_context(ctx);
+    if (rc != 0)
+        return rc;
+    job *j = job_new(in->kind, ctx, text, len, in->name);
+    if (!j)
+        return JSP_ENOMEM;
+    j->done = done;
+    j->user = user;
+    rc = job_queue_push(&ctx->rt->queue, j);
+    if (rc != 0)
+        job_free(j);
+    return rc;
+}
+
+static void signal_completion(jsp_result *result, void *user)
+{
+    completion_signal(user, result);
+}
+
+static int submit_and_wait(jsp_context *ctx, const call_input *in, jsp_result **out)
+{
+    if (!out)
+        return JSP_EINVAL;
+    *out = NULL;
+    int rc = runtime_is_current_thread() ? JSP_EINVAL : 0;
+    completion done;
+    completion_init(&done);
+    if (rc == 0)
+        rc = submit(ctx, in, signal_completion, &done);
+    if (rc != 0) {
+        *out = result_error(rc, NULL, rc == JSP_EINVAL && runtime_is_current_thread()
+                                          ? "synchronous call from a runtime thread"
+                                          : NULL);
+        return rc;
+    }
+    *out = completion_wait(&done);
+    return (*out)->code;
+}
+
+#define INPUT(k, t, l, n)                                                                  \
+    (&(call_input){.kind = (k), .text = (t), .text_len = (l), .name = (n),                 \
+                   .is_text_required = (k) == JOB_EVAL || (k) == JOB_LOAD_MODULE ||         \
+                                       (k) == JOB_SEND})
+
+int jsp_eval(jsp_context *ctx, const char *source, long source_len, jsp_result **out)
+{
+    return submit_and_wait(ctx, INPUT(JOB_EVAL, source, source_len, NULL), out);
+}
+
+int jsp_eval_async(jsp_context *ctx, const char *source, long source_len, jsp_done_fn done,
+                   void *user)
+{
+    if (!done)
+        return JSP_EINVAL;
+    return submit(ctx, INPUT(JOB_EVAL, source, source_len, NULL), done, user);
+}
+
+int jsp_load_module(jsp_context *ctx, const char *source, long source_len, jsp_result **out)
+{
+    return submit_and_wait(ctx, INPUT(JOB_LOAD_MODULE, source, source_len, NULL), out);
+}
+
+int jsp_load_module_async(jsp_context *ctx, const char *source, long source_len,
+                          jsp_done_fn done, void *user)
+{
+    if (!done)
+        return JSP_EINVAL;
+    return submit(ctx, INPUT(JOB_LOAD_MODULE, source, source_len, NULL), done, user);
+}
+
+int jsp_call(jsp_context *ctx, const char *function, const char *args_json, long args_len,
+             jsp_result **out)
+{
+    if (!function) {
+        if (out)
+            *out = result_error(JSP_EINVAL, NULL, "function name is NULL");
+        return JSP_EINVAL;
+    }
+    return submit_and_wait(ctx, INPUT(JOB_CALL, args_json, args_len, function), out);
+}
+
+int jsp_call_async(jsp_context *ctx, const char *function, const char *args_json,
+                   long args_len, jsp_done_fn done, void *user)
+{
+    if (!function || !done)
+        return JSP_EINVAL;
+    return submit(ctx, INPUT(JOB_CALL, args_json, args_len, function), done, user);
+}
+
+int jsp_send(jsp_context *ctx, const char *json, long json_len)
+{
+    if (!json)
+        return JSP_EINVAL;
+    return submit(ctx, INPUT(JOB_SEND, json, json_len, NULL), NULL, NULL);
+}
+
+int jsp_global_get(jsp_context *ctx, const char *name, jsp_result **out)
+{
+    if (!name) {
+        if (out)
+            *out = result_error(JSP_EINVAL, NULL, "global name is NULL");
+        return JSP_EINVAL;
+    }
+    return submit_and_wait(ctx, INPUT(JOB_GLOBAL_GET, NULL, 0, name), out);
+}
+
+int jsp_globals_list(jsp_context *ctx, jsp_result **out)
+{
+    return submit_and_wait(ctx, INPUT(JOB_GLOBALS_LIST, NULL, 0, NULL), out);
+}
+
+int jsp_globals_snapshot(jsp_context *ctx, jsp_result **out)
+{
+    return submit_and_wait(ctx, INPUT(JOB_GLOBALS_SNAPSHOT, NULL, 0, NULL), out);
+}
+
+int jsp_globals_reset(jsp_context *ctx, jsp_result **out)
+{
+    return submit_and_wait(ctx, INPUT(JOB_GLOBALS_RESET, NULL, 0, NULL), out);
+}

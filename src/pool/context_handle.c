@@ -1,0 +1,156 @@
+/* context_handle.c — the lifetime of context handles: creation (placed on a runtime and
+ * built there), destroy, release, identity; and the job allocation every call uses. A
+ * handle is reference counted so a call racing a destroy never touches freed memory. */
+#include "pool/pool.h"
+#include "util/result.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void context_retain(struct jsp_context *ctx)
+{
+    atomic_fetch_add(&ctx->refs, 1);
+}
+
+void context_release(struct jsp_context *ctx)
+{
+    if (atomic_fetch_sub(&ctx->refs, 1) != 1)
+        return;
+    jsp_pool *pool = ctx->pool;
+    free(ctx->name);
+    free(ctx);
+    pool_release(pool);
+}
+
+job *job_new(job_kind kind, struct jsp_context *ctx, const char *text, size_t text_len,
+             const char *name)
+{
+    size_t name_len = name ? strlen(name) : 0;
+    size_t extra = text_len + 1 + (name ? name_len + 1 : 0);
+    job *j = malloc(sizeof(*j) + extra);
+    if (!j)
+        return NULL;
+    memset(j, 0, sizeof(*j));
+    j->kind = kind;
+    j->ctx = ctx;
+    if (ctx)
+        context_retain(ctx);
+    j->text_len = text_len;
+    if (text_len)
+        memcpy(j->text, text, text_len);
+    j->text[text_len] = '\0';
+    if (name) {
+        char *copy = j->text + text_len + 1;
+        memcpy(copy, name, name_len + 1);
+        j->name = copy;
+    }
+    return j;
+}
+
+void job_free(job *j)
+{
+    if (j->ctx)
+        context_release(j->ctx);
+    free(j);
+}
+
+static void signal_completion(jsp_result *result, void *user)
+{
+    completion_signal(user, result);
+}
+
+int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context **out)
+{
+    if (!out)
+        return JSP_EINVAL;
+    *out = NULL;
+    if (!pool || (cfg && (cfg->runtime < 0 || cfg->runtime > pool->thread_count)) ||
+        runtime_is_current_thread())
+        return JSP_EINVAL;
+    if (atomic_load(&pool->is_closed))
+        return JSP_ECLOSED;
+    struct jsp_context *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx)
+        return JSP_ENOMEM;
+    ctx->id = atomic_fetch_add(&pool->next_context_id, 1);
+    if (cfg && cfg->name) {
+        ctx->name = strdup(cfg->name);
+    } else {
+        ctx->name = malloc(32);
+        if (ctx->name)
+            snprintf(ctx->name, 32, "ctx-%llu", (unsigned long long)ctx->id);
+    }
+    if (!ctx->name) {
+        free(ctx);
+        return JSP_ENOMEM;
+    }
+    ctx->pool = pool;
+    pool_retain(pool);
+    atomic_init(&ctx->refs, 1);
+    atomic_init(&ctx->state, CONTEXT_ALIVE);
+    ctx->rt = pool_place(pool, cfg);
+
+    job *j = job_new(JOB_CREATE, ctx, NULL, 0, NULL);
+    completion done;
+    completion_init(&done);
+    int rc = JSP_ENOMEM;
+    if (j) {
+        j->done = signal_completion;
+        j->user = &done;
+        rc = job_queue_push(&ctx->rt->queue, j);
+        if (rc == 0) {
+            jsp_result *r = completion_wait(&done);
+            rc = r->code;
+            jsp_result_free(r);
+        } else {
+            job_free(j);
+        }
+    }
+    if (rc != 0) {
+        if (rc == JSP_ECLOSED || !j)
+            atomic_fetch_sub(&ctx->rt->live_contexts, 1);
+        atomic_store(&ctx->state, CONTEXT_DESTROYED);
+        context_release(ctx);
+        return rc;
+    }
+    *out = ctx;
+    return 0;
+}
+
+void jsp_context_destroy(jsp_context *ctx)
+{
+    if (!ctx)
+        return;
+    int expected = CONTEXT_ALIVE;
+    if (!atomic_compare_exchange_strong(&ctx->state, &expected, CONTEXT_DESTROYED))
+        return;
+    job *j = job_new(JOB_DESTROY, ctx, NULL, 0, NULL);
+    /* If the job cannot be queued the pool is closing, and closing destroys every
+     * context anyway. Out of memory leaves it alive until then. */
+    if (j && job_queue_push(&ctx->rt->queue, j) != 0)
+        job_free(j);
+}
+
+void jsp_context_free(jsp_context *ctx)
+{
+    if (!ctx)
+        return;
+    jsp_context_destroy(ctx);
+    context_release(ctx);
+}
+
+uint64_t jsp_context_id(const jsp_context *ctx)
+{
+    return ctx ? ctx->id : 0;
+}
+
+const char *jsp_context_name(const jsp_context *ctx)
+{
+    return ctx ? ctx->name : NULL;
+}
+
+int jsp_context_runtime(const jsp_context *ctx)
+{
+    return ctx ? ctx->rt->index : -1;
+}

@@ -1,0 +1,111 @@
+/* pool.c — creating and closing a pool of runtimes, placing new contexts on them, and
+ * the pool's reference count (handles and host calls may outlive jsp_pool_free). */
+#include "pool/pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+void pool_retain(jsp_pool *pool)
+{
+    atomic_fetch_add(&pool->refs, 1);
+}
+
+void pool_release(jsp_pool *pool)
+{
+    if (atomic_fetch_sub(&pool->refs, 1) != 1)
+        return;
+    for (int i = 0; i < pool->started_count; i++)
+        job_queue_destroy(&pool->runtimes[i].queue);
+    host_registry_destroy(&pool->hosts);
+    free(pool->runtimes);
+    free(pool);
+}
+
+static void log_to_stderr(int level, uint64_t context_id, const char *message, void *user)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    const char *name = level >= 0 && level <= 3 ? names[level] : "log";
+    fprintf(stderr, "[jspool ctx=%llu %s] %s\n", (unsigned long long)context_id, name, message);
+}
+
+void pool_log(jsp_pool *pool, int level, uint64_t context_id, const char *message)
+{
+    pool->config.log(level, context_id, message, pool->config.log_user);
+}
+
+int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
+{
+    if (!out)
+        return JSP_EINVAL;
+    *out = NULL;
+    jsp_pool_config config = cfg ? *cfg : (jsp_pool_config){0};
+    if (config.threads < 0 || config.threads > 1024 ||
+        (config.placement != JSP_PLACE_ROUND_ROBIN && config.placement != JSP_PLACE_LEAST_LOADED))
+        return JSP_EINVAL;
+    if (config.threads == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        config.threads = cpus > 0 ? (int)cpus : 1;
+    }
+    if (!config.log)
+        config.log = log_to_stderr;
+    jsp_pool *pool = calloc(1, sizeof(*pool));
+    if (!pool)
+        return JSP_ENOMEM;
+    pool->runtimes = calloc((size_t)config.threads, sizeof(runtime));
+    if (!pool->runtimes || host_registry_init(&pool->hosts) != 0) {
+        free(pool->runtimes);
+        free(pool);
+        return JSP_ENOMEM;
+    }
+    atomic_init(&pool->refs, 1);
+    atomic_init(&pool->next_context_id, 1);
+    pool->config = config;
+    pool->thread_count = config.threads;
+    for (int i = 0; i < config.threads; i++) {
+        int rc = runtime_start(&pool->runtimes[i], pool, i);
+        if (rc != 0) {
+            jsp_pool_free(pool);
+            return rc;
+        }
+        pool->started_count++;
+    }
+    *out = pool;
+    return 0;
+}
+
+void jsp_pool_free(jsp_pool *pool)
+{
+    if (!pool)
+        return;
+    atomic_store(&pool->is_closed, true);
+    /* Close every queue first so all runtimes drain in parallel, then join them. */
+    for (int i = 0; i < pool->started_count; i++)
+        job_queue_close(&pool->runtimes[i].queue);
+    for (int i = 0; i < pool->started_count; i++)
+        uv_thread_join(&pool->runtimes[i].thread);
+    pool_release(pool);
+}
+
+int jsp_pool_threads(const jsp_pool *pool)
+{
+    return pool ? pool->thread_count : 0;
+}
+
+runtime *pool_place(jsp_pool *pool, const jsp_context_config *cfg)
+{
+    runtime *rt;
+    if (cfg && cfg->runtime > 0) {
+        rt = &pool->runtimes[cfg->runtime - 1];
+    } else if (pool->config.placement == JSP_PLACE_LEAST_LOADED) {
+        rt = &pool->runtimes[0];
+        for (int i = 1; i < pool->thread_count; i++)
+            if (atomic_load(&pool->runtimes[i].live_contexts) < atomic_load(&rt->live_contexts))
+                rt = &pool->runtimes[i];
+    } else {
+        unsigned turn = atomic_fetch_add(&pool->next_runtime, 1);
+        rt = &pool->runtimes[turn % (unsigned)pool->thread_count];
+    }
+    atomic_fetch_add(&rt->live_contexts, 1);
+    return rt;
+}

@@ -1,0 +1,49 @@
+/* pool.h — the pool's internal structure: its runtimes, the host-function registry and
+ * the callbacks given at creation. Shared by src/pool/ and the runtime layer. */
+#ifndef JSP_POOL_H
+#define JSP_POOL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "jspool.h"
+#include "runtime/runtime.h"
+
+typedef struct host_entry {
+    char *name;
+    jsp_host_fn fn;
+    void *user;
+} host_entry;
+
+typedef struct host_registry {
+    pthread_rwlock_t lock;     /* registration is rare, lookups are per host.call */
+    host_entry *entries;
+    size_t count, capacity;
+} host_registry;
+
+struct jsp_pool {
+    atomic_int refs;           /* the user's + one per context handle + one per host call */
+    atomic_bool is_closed;
+    jsp_pool_config config;    /* callbacks and settings as given (threads resolved) */
+    int thread_count;
+    runtime *runtimes;
+    int started_count;         /* runtimes whose thread started */
+    atomic_uint_fast64_t next_context_id;
+    atomic_uint next_runtime;  /* round-robin cursor */
+    host_registry hosts;
+};
+
+void pool_retain(jsp_pool *pool);
+void pool_release(jsp_pool *pool);
+/* Picks the runtime for a new context per the configured placement. */
+runtime *pool_place(jsp_pool *pool, const jsp_context_config *cfg);
+/* Logs through the configured callback (or stderr). Any thread. */
+void pool_log(jsp_pool *pool, int level, uint64_t context_id, const char *message);
+
+int host_registry_init(host_registry *r);
+void host_registry_destroy(host_registry *r);
+/* Copies out the entry for name; false if none. */
+bool host_registry_find(host_registry *r, const char *name, host_entry *out);
+
+#endif

@@ -1,0 +1,195 @@
+/* host_calls.c — JS → C calls: dispatching host.call / host.callSync to registered
+ * handlers, carrying answers (from any thread) back to the runtime thread, and cleaning
+ * up calls whose context died. The registry itself is in pool/host_registry.c. */
+#include "pool/pool.h"
+#include "runtime/runtime.h"
+#include "util/result.h"
+#include "util/utf8.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void host_call_release(jsp_host_call *call)
+{
+    if (atomic_fetch_sub(&call->refs, 1) != 1)
+        return;
+    free(call->name);
+    free(call->args);
+    free(call->reply);
+    jsp_pool *pool = call->pool;
+    free(call);
+    pool_release(pool);
+}
+
+static void unlink_from_context(jsp_host_call *call)
+{
+    struct jsp_context *ctx = call->ctx;
+    if (call->prev)
+        call->prev->next = call->next;
+    else
+        ctx->host_calls = call->next;
+    if (call->next)
+        call->next->prev = call->prev;
+    call->prev = call->next = NULL;
+    call->ctx = NULL;
+}
+
+/* Creates the record with both owners' references and links it to its context. */
+static jsp_host_call *host_call_new(struct jsp_context *ctx, const char *name, char *args,
+                                    size_t args_len)
+{
+    jsp_host_call *call = calloc(1, sizeof(*call));
+    char *name_copy = strdup(name);
+    if (!call || !name_copy) {
+        free(call);
+        free(name_copy);
+        free(args);
+        return NULL;
+    }
+    atomic_init(&call->refs, 2);
+    call->pool = ctx->pool;
+    pool_retain(ctx->pool);
+    call->rt = ctx->rt;
+    call->context_id = ctx->id;
+    call->name = name_copy;
+    call->args = args;
+    call->args_len = args_len;
+    call->ctx = ctx;
+    call->next = ctx->host_calls;
+    if (ctx->host_calls)
+        ctx->host_calls->prev = call;
+    ctx->host_calls = call;
+    return call;
+}
+
+int runtime_hook_host_call(void *owner, const char *name, char *args_json, size_t args_len,
+                           engine_host_promise *p)
+{
+    struct jsp_context *ctx = owner;
+    host_entry entry;
+    if (!host_registry_find(&ctx->pool->hosts, name, &entry)) {
+        free(args_json);
+        return JSP_ENOTFOUND;
+    }
+    jsp_host_call *call = host_call_new(ctx, name, args_json, args_len);
+    if (!call) {
+        engine_host_promise_settle(ctx->ec, p, false, "out of memory", 13);
+        return 0;
+    }
+    call->promise = p;
+    entry.fn(call, entry.user);
+    return 0;
+}
+
+int runtime_hook_host_call_sync(void *owner, const char *name, char *args_json,
+                                size_t args_len, char **reply, size_t *reply_len)
+{
+    struct jsp_context *ctx = owner;
+    host_entry entry;
+    if (!host_registry_find(&ctx->pool->hosts, name, &entry)) {
+        free(args_json);
+        return JSP_ENOTFOUND;
+    }
+    jsp_host_call *call = host_call_new(ctx, name, args_json, args_len);
+    if (!call)
+        return JSP_ENOMEM;
+    call->is_sync = true;
+    entry.fn(call, entry.user);
+    runtime_wait_nested(ctx->rt, ctx, &call->is_answered);
+    int rc;
+    if (call->is_answered) {
+        rc = call->is_reply_ok ? 0 : JSP_EJS;
+        *reply = call->reply;
+        *reply_len = call->reply_len;
+        call->reply = NULL;
+    } else {
+        rc = ctx->is_dead ? JSP_EDESTROYED : JSP_ECLOSED;
+    }
+    if (call->ctx)
+        unlink_from_context(call);
+    host_call_release(call);
+    return rc;
+}
+
+void host_call_cancel(jsp_host_call *call)
+{
+    unlink_from_context(call);
+    if (call->is_sync)
+        return; /* its waiting frame still holds it and sees the context dead */
+    engine_host_promise_free(call->promise);
+    call->promise = NULL;
+    host_call_release(call);
+}
+
+void host_call_apply_reply(job *j)
+{
+    jsp_host_call *call = j->host_call;
+    struct jsp_context *ctx = call->ctx;
+    if (ctx && call->is_sync) {
+        call->is_reply_ok = j->is_reply_ok;
+        call->reply = malloc(j->text_len + 1);
+        if (call->reply) {
+            memcpy(call->reply, j->text, j->text_len + 1);
+            call->reply_len = j->text_len;
+        } else {
+            call->is_reply_ok = false; /* JS then sees a generic host failure */
+        }
+        call->is_answered = true;
+    } else if (ctx) {
+        engine_host_promise_settle(ctx->ec, call->promise, j->is_reply_ok, j->text, j->text_len);
+        call->promise = NULL;
+        unlink_from_context(call);
+        host_call_release(call); /* the runtime's reference */
+    }
+    host_call_release(call); /* the answerer's reference, carried by the job */
+    job_free(j);
+}
+
+/* ---- the public side: any thread ---- */
+
+const char *jsp_host_call_args(const jsp_host_call *call) { return call->args; }
+size_t jsp_host_call_args_len(const jsp_host_call *call) { return call->args_len; }
+const char *jsp_host_call_name(const jsp_host_call *call) { return call->name; }
+uint64_t jsp_host_call_context_id(const jsp_host_call *call) { return call->context_id; }
+
+static void answer(jsp_host_call *call, bool is_ok, const char *text, size_t len)
+{
+    job *j = job_new(JOB_HOST_REPLY, NULL, text, len, NULL);
+    if (!j) {
+        /* Cannot carry the answer: the caller's Promise stays pending until its context
+         * dies. Out of memory is the only way here. */
+        host_call_release(call);
+        return;
+    }
+    j->host_call = call;
+    j->is_reply_ok = is_ok;
+    if (job_queue_push(&call->rt->queue, j) != 0) { /* pool closed: discard */
+        job_free(j);
+        host_call_release(call);
+    }
+}
+
+int jsp_host_call_resolve(jsp_host_call *call, const char *json, size_t json_len)
+{
+    if (!call)
+        return JSP_EINVAL;
+    if (!json) {
+        json = "null";
+        json_len = 4;
+    }
+    if (!utf8_is_valid(json, json_len)) {
+        answer(call, false, "TypeError: host function answered invalid UTF-8", 48);
+        return JSP_EUTF8;
+    }
+    answer(call, true, json, json_len);
+    return 0;
+}
+
+void jsp_host_call_reject(jsp_host_call *call, const char *message)
+{
+    if (!call)
+        return;
+    if (!message)
+        message = "host function failed";
+    answer(call, false, message, strlen(message));
+}

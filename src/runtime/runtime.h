@@ -1,0 +1,142 @@
+/* runtime.h — one runtime: an OS thread running a libuv loop that owns one JSC VM and
+ * executes the jobs queued for the contexts placed on it. Also defines the structures
+ * shared between the pool layer (which creates handles and jobs on any thread) and the
+ * runtime thread (which runs them). */
+#ifndef JSP_RUNTIME_H
+#define JSP_RUNTIME_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "engine/engine.h"
+#include "jspool.h"
+#include "runtime/job_queue.h"
+#include "runtime/timers.h"
+#include "util/completion.h"
+#include "util/u64_map.h"
+
+typedef struct runtime runtime;
+typedef struct job job;
+
+typedef enum job_kind {
+    JOB_CREATE,
+    JOB_DESTROY,
+    JOB_EVAL,
+    JOB_LOAD_MODULE,
+    JOB_CALL,
+    JOB_SEND,
+    JOB_GLOBAL_GET,
+    JOB_GLOBALS_LIST,
+    JOB_GLOBALS_SNAPSHOT,
+    JOB_GLOBALS_RESET,
+    JOB_HOST_REPLY,
+} job_kind;
+
+/* One unit of work for a runtime thread. Created by any thread, run and freed by the
+ * runtime thread. Text payloads live in the same allocation. */
+struct job {
+    job *next;
+    job_kind kind;
+    struct jsp_context *ctx;   /* a reference is held while the job exists */
+    jsp_done_fn done;          /* NULL for jobs nobody waits on (send, destroy) */
+    void *user;
+    uint64_t call_id;          /* key in ctx->pending_calls while a Promise is awaited */
+    jsp_host_call *host_call;  /* JOB_HOST_REPLY: the answered call */
+    bool is_reply_ok;          /* JOB_HOST_REPLY: resolve (true) or reject */
+    const char *name;          /* JOB_CALL function / JOB_GLOBAL_GET name, in text[] */
+    size_t text_len;
+    char text[];               /* source, JSON or reply text, NUL-terminated */
+};
+
+enum context_state { CONTEXT_ALIVE = 0, CONTEXT_DESTROYED = 1 };
+
+/* A context handle. The first block is set once at creation and read by any thread; the
+ * atomics are shared; the rest belongs to the runtime thread alone. */
+struct jsp_context {
+    uint64_t id;
+    char *name;
+    jsp_pool *pool;
+    runtime *rt;
+
+    atomic_int refs;           /* user handle + runtime (while alive) + each job */
+    atomic_int state;          /* enum context_state, as the API sees it */
+
+    /* ---- runtime thread only ---- */
+    engine_ctx *ec;            /* NULL until created and after death */
+    bool is_dead;              /* killed on the runtime: further jobs fail */
+    int blocked_depth;         /* > 0 while inside host.callSync */
+    job *deferred_head, *deferred_tail; /* jobs that arrived while blocked */
+    u64_map timers;            /* timer id -> timer_entry */
+    uint64_t next_timer_id;
+    u64_map pending_calls;     /* call id -> job awaiting a Promise */
+    jsp_host_call *host_calls; /* outstanding host.call()s, for cleanup */
+    struct jsp_context *prev, *next; /* runtime's list of live contexts */
+};
+
+/* A host.call / host.callSync in flight. Two owners: the handler's duty to answer, and
+ * the runtime's record of it; the last to let go frees it. */
+struct jsp_host_call {
+    atomic_int refs;
+    jsp_pool *pool;            /* a pool reference keeps the runtime's queue alive */
+    runtime *rt;
+    uint64_t context_id;
+    char *name;
+    char *args;
+    size_t args_len;
+    /* ---- runtime thread only ---- */
+    struct jsp_context *ctx;   /* NULL once cancelled (context died) */
+    engine_host_promise *promise; /* async calls */
+    bool is_sync;
+    bool is_answered;          /* sync: the reply below is filled */
+    bool is_reply_ok;
+    char *reply;
+    size_t reply_len;
+    jsp_host_call *prev, *next; /* ctx->host_calls */
+};
+
+struct runtime {
+    jsp_pool *pool;
+    int index;
+    uv_thread_t thread;
+    uv_loop_t loop;
+    uv_async_t wake;
+    uv_timer_t timer_wake;
+    job_queue queue;
+    engine_vm *vm;
+    job *ready_head, *ready_tail; /* taken from the queue, not yet run */
+    timer_heap timers;
+    uint64_t next_timer_seq;
+    uint64_t next_call_id;
+    struct jsp_context *contexts; /* live contexts on this runtime */
+    atomic_int live_contexts;   /* read by placement on other threads */
+    bool is_stopping;
+    completion started;         /* signalled with the start result */
+};
+
+/* Starts the thread; returns once its VM exists. 0 or JSP_ESYSTEM / JSP_ENOMEM. */
+int runtime_start(runtime *rt, jsp_pool *pool, int index);
+/* Closes the queue, lets queued jobs finish, kills remaining contexts, joins. */
+void runtime_stop(runtime *rt);
+/* True on a runtime thread (sync API calls from there would deadlock). */
+bool runtime_is_current_thread(void);
+
+/* ---- runtime thread internals (runtime.c / runtime_jobs.c / host_calls.c) ---- */
+void runtime_run_job(runtime *rt, job *j);
+void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code);
+void runtime_complete(job *j, jsp_result *result); /* runs done, frees the job */
+void runtime_fail(job *j, int code);
+/* Runs jobs and timers of other contexts until *is_done, the queue closes, or ctx dies. */
+void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done);
+void host_call_cancel(jsp_host_call *call); /* runtime thread: the context died */
+void host_call_apply_reply(job *j);          /* runtime thread: JOB_HOST_REPLY */
+
+/* ---- shared helpers (context_handle.c / calls.c) ---- */
+void context_retain(struct jsp_context *ctx);
+void context_release(struct jsp_context *ctx);
+job *job_new(job_kind kind, struct jsp_context *ctx, const char *text, size_t text_len,
+             const char *name);
+void job_free(job *j);
+
+#endif

@@ -1,0 +1,161 @@
+/* runtime_jobs.c — what each job does on the runtime thread, how a call's completion is
+ * delivered (now, or when its Promise settles), and how a context dies. Scheduling is
+ * in runtime.c. */
+#include "pool/pool.h"
+#include "runtime/runtime.h"
+#include "util/result.h"
+
+#include <stdlib.h>
+
+void runtime_clear_context_timers(runtime *rt, struct jsp_context *ctx);
+
+void runtime_complete(job *j, jsp_result *result)
+{
+    if (j->done)
+        j->done(result, j->user);
+    else
+        jsp_result_free(result);
+    job_free(j);
+}
+
+void runtime_fail(job *j, int code)
+{
+    if (j->kind == JOB_HOST_REPLY) { /* nobody waits on a reply job */
+        job_free(j);
+        return;
+    }
+    runtime_complete(j, result_error(code, NULL, NULL));
+}
+
+static void create_context(runtime *rt, job *j)
+{
+    struct jsp_context *ctx = j->ctx;
+    ctx->ec = engine_ctx_new(rt->vm, ctx);
+    if (!ctx->ec) {
+        ctx->is_dead = true;
+        atomic_fetch_sub(&rt->live_contexts, 1);
+        runtime_fail(j, JSP_ENOMEM);
+        return;
+    }
+    context_retain(ctx); /* the runtime's reference, dropped when the context dies */
+    ctx->next = rt->contexts;
+    if (rt->contexts)
+        rt->contexts->prev = ctx;
+    rt->contexts = ctx;
+    runtime_complete(j, result_ok_copy("null", 4));
+}
+
+void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
+{
+    if (ctx->is_dead)
+        return;
+    ctx->is_dead = true;
+    atomic_store(&ctx->state, CONTEXT_DESTROYED);
+    /* Everything that holds JS values goes before the global context is released. */
+    runtime_clear_context_timers(rt, ctx);
+    while (ctx->host_calls)
+        host_call_cancel(ctx->host_calls);
+    for (size_t i = 0; i < ctx->pending_calls.capacity; i++) {
+        u64_map_slot *slot = &ctx->pending_calls.slots[i];
+        if (slot->key != 0 && slot->key != UINT64_MAX)
+            runtime_fail(slot->value, code);
+    }
+    u64_map_free(&ctx->pending_calls);
+    job *j = ctx->deferred_head;
+    ctx->deferred_head = ctx->deferred_tail = NULL;
+    while (j) {
+        job *next = j->next;
+        runtime_fail(j, code);
+        j = next;
+    }
+    engine_ctx_free(ctx->ec);
+    ctx->ec = NULL;
+    if (ctx->prev)
+        ctx->prev->next = ctx->next;
+    else
+        rt->contexts = ctx->next;
+    if (ctx->next)
+        ctx->next->prev = ctx->prev;
+    ctx->prev = ctx->next = NULL;
+    atomic_fetch_sub(&rt->live_contexts, 1);
+    context_release(ctx);
+}
+
+/* A call whose value is a Promise waits in pending_calls under its call id. */
+static void finish_or_park(runtime *rt, job *j, jsp_result *result)
+{
+    if (result) {
+        runtime_complete(j, result);
+        return;
+    }
+    if (u64_map_put(&j->ctx->pending_calls, j->call_id, j) != 0)
+        runtime_complete(j, result_out_of_memory());
+}
+
+void runtime_hook_call_settled(void *owner, uint64_t call_id, jsp_result *result)
+{
+    struct jsp_context *ctx = owner;
+    job *j = u64_map_remove(&ctx->pending_calls, call_id);
+    if (j)
+        runtime_complete(j, result);
+    else /* settled twice, or the call already failed: nobody waits */
+        jsp_result_free(result);
+}
+
+void runtime_run_job(runtime *rt, job *j)
+{
+    struct jsp_context *ctx = j->ctx;
+    if (j->kind == JOB_HOST_REPLY) {
+        host_call_apply_reply(j);
+        return;
+    }
+    if (j->kind == JOB_CREATE) {
+        if (rt->is_stopping)
+            runtime_fail(j, JSP_ECLOSED);
+        else
+            create_context(rt, j);
+        return;
+    }
+    if (ctx->is_dead) {
+        runtime_fail(j, rt->is_stopping ? JSP_ECLOSED : JSP_EDESTROYED);
+        return;
+    }
+    engine_ctx *ec = ctx->ec;
+    switch (j->kind) {
+    case JOB_DESTROY:
+        runtime_kill_context(rt, ctx, JSP_EDESTROYED);
+        job_free(j);
+        return;
+    case JOB_EVAL:
+        j->call_id = ++rt->next_call_id;
+        finish_or_park(rt, j, engine_eval(ec, j->text, j->text_len, j->call_id));
+        return;
+    case JOB_CALL:
+        j->call_id = ++rt->next_call_id;
+        finish_or_park(rt, j, engine_call(ec, j->name, j->text, j->text_len, j->call_id));
+        return;
+    case JOB_LOAD_MODULE:
+        runtime_complete(j, engine_load_module(ec, j->text, j->text_len));
+        return;
+    case JOB_SEND:
+        engine_deliver_message(ec, j->text, j->text_len);
+        job_free(j);
+        return;
+    case JOB_GLOBAL_GET:
+        runtime_complete(j, engine_global_get(ec, j->name));
+        return;
+    case JOB_GLOBALS_LIST:
+        runtime_complete(j, engine_globals_list(ec));
+        return;
+    case JOB_GLOBALS_SNAPSHOT:
+        runtime_complete(j, engine_globals_snapshot(ec));
+        return;
+    case JOB_GLOBALS_RESET:
+        runtime_complete(j, engine_globals_reset(ec));
+        return;
+    case JOB_CREATE:
+    case JOB_HOST_REPLY:
+        break;
+    }
+    abort(); /* unreachable: every kind is handled above */
+}

@@ -1,0 +1,523 @@
+/* Tests for module_transform: which exports are found, how the text is rewritten (lines
+ * and, where promised, columns unchanged), and which forms are refused. Inputs are copied
+ * into exact-size buffers so AddressSanitizer catches any read past `len`. */
+#include "engine/module_transform.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PREFIX "(function(){\"use strict\";"
+
+static int transform(const char *src, size_t len, module_script *m)
+{
+    char *exact = malloc(len ? len : 1);
+    cr_assert_not_null(exact);
+    memcpy(exact, src, len);
+    int rc = module_transform(exact, len, m);
+    free(exact);
+    return rc;
+}
+
+static module_script transform_ok(const char *src)
+{
+    module_script m;
+    int rc = transform(src, strlen(src), &m);
+    cr_assert_eq(rc, MODULE_TRANSFORM_OK, "transform failed for <%s>: %s", src,
+                 m.error_message);
+    cr_assert_not_null(m.script);
+    cr_assert_eq(strlen(m.script), m.script_len);
+    return m;
+}
+
+static module_script transform_unsupported(const char *src)
+{
+    module_script m;
+    int rc = transform(src, strlen(src), &m);
+    cr_assert_eq(rc, MODULE_TRANSFORM_UNSUPPORTED, "expected refusal for <%s>", src);
+    cr_assert_null(m.script);
+    cr_assert_eq(m.export_count, 0);
+    return m;
+}
+
+/* The rewritten module text between the prefix and the appended exports object. */
+static char *body_of(const module_script *m)
+{
+    const char *start = m->script + m->line1_prefix_len;
+    const char *end = NULL;
+    for (const char *p = start; (p = strstr(p, "\n;return {")) != NULL; p++)
+        end = p;
+    cr_assert_not_null(end, "no exports object in <%s>", m->script);
+    size_t n = (size_t)(end - start);
+    char *body = malloc(n + 1);
+    cr_assert_not_null(body);
+    memcpy(body, start, n);
+    body[n] = '\0';
+    return body;
+}
+
+static void expect_body(const char *src, const char *expected_body)
+{
+    module_script m = transform_ok(src);
+    char *body = body_of(&m);
+    cr_expect_str_eq(body, expected_body, "for <%s>", src);
+    free(body);
+    module_script_free(&m);
+}
+
+/* names is NULL-terminated. */
+static void expect_exports(const char *src, const char *const *names)
+{
+    module_script m = transform_ok(src);
+    size_t n = 0;
+    while (names[n])
+        n++;
+    cr_assert_eq(m.export_count, n, "for <%s>: %zu exports, expected %zu", src,
+                 m.export_count, n);
+    for (size_t i = 0; i < n; i++)
+        cr_expect_str_eq(m.export_names[i], names[i], "export %zu of <%s>", i, src);
+    module_script_free(&m);
+}
+
+static void expect_in_script(const char *src, const char *fragment)
+{
+    module_script m = transform_ok(src);
+    cr_expect_not_null(strstr(m.script, fragment), "<%s> not in <%s>", fragment, m.script);
+    module_script_free(&m);
+}
+
+static size_t newlines_before(const char *text, const char *marker)
+{
+    const char *end = strstr(text, marker);
+    cr_assert_not_null(end, "marker %s missing", marker);
+    size_t n = 0;
+    for (const char *p = text; p < end; p++)
+        n += *p == '\n';
+    return n;
+}
+
+static size_t column_of(const char *text, const char *marker)
+{
+    const char *at = strstr(text, marker);
+    cr_assert_not_null(at, "marker %s missing", marker);
+    const char *line = at;
+    while (line > text && line[-1] != '\n')
+        line--;
+    return (size_t)(at - line);
+}
+
+#define NAMES(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define NO_NAMES ((const char *const[]){ NULL })
+
+/* --- shape of the script ------------------------------------------------------------- */
+
+Test(module_transform, script_is_function_returning_getters_for_live_bindings)
+{
+    module_script m = transform_ok("export let n = 0; export function inc(){ n++ }");
+    cr_expect_str_eq(m.script,
+                     PREFIX "       let n = 0;        function inc(){ n++ }"
+                            "\n;return {get \"n\"(){return n;}, get \"inc\"(){return inc;}};})");
+    cr_expect_eq(m.line1_prefix_len, strlen(PREFIX));
+    module_script_free(&m);
+}
+
+Test(module_transform, module_without_exports_returns_empty_object)
+{
+    module_script m = transform_ok("globalThis.x = 1;");
+    cr_expect_str_eq(m.script, PREFIX "globalThis.x = 1;\n;return {};})");
+    cr_expect_eq(m.export_count, 0);
+    cr_expect_null(m.export_names);
+    module_script_free(&m);
+}
+
+Test(module_transform, empty_and_null_source_give_empty_module)
+{
+    module_script m;
+    cr_assert_eq(module_transform(NULL, 0, &m), MODULE_TRANSFORM_OK);
+    cr_expect_str_eq(m.script, PREFIX "\n;return {};})");
+    module_script_free(&m);
+    m = transform_ok("");
+    cr_expect_str_eq(m.script, PREFIX "\n;return {};})");
+    module_script_free(&m);
+}
+
+Test(module_transform, trailing_line_comment_does_not_swallow_exports_object)
+{
+    expect_in_script("export const n = 1 // note", "// note\n;return {get \"n\"");
+}
+
+/* --- export declarations ------------------------------------------------------------- */
+
+Test(module_transform, export_function_is_listed_and_keyword_blanked)
+{
+    expect_body("export function f() {}", "       function f() {}");
+    expect_exports("export function f() {}", NAMES("f"));
+}
+
+Test(module_transform, export_async_function_and_generators_are_listed)
+{
+    const char *src = "export async function a() {}\n"
+                      "export function* g() {}\n"
+                      "export async function *ag() {}";
+    expect_exports(src, NAMES("a", "g", "ag"));
+    expect_body(src, "       async function a() {}\n"
+                     "       function* g() {}\n"
+                     "       async function *ag() {}");
+}
+
+Test(module_transform, export_class_is_listed_and_keyword_blanked)
+{
+    expect_body("export class C extends B { m() {} }", "       class C extends B { m() {} }");
+    expect_exports("export class C extends B { m() {} }", NAMES("C"));
+}
+
+Test(module_transform, export_const_lists_every_declarator_and_skips_initializers)
+{
+    const char *src = "export const a = 1, b = f(1, 2), c = [3, 4], d = {x: 5, y: 6},"
+                      " e = 'x,y', g = `t${h(1, 2)},`, k = (p, q) => p + q, l = x => x, m = 2;";
+    expect_exports(src, NAMES("a", "b", "c", "d", "e", "g", "k", "l", "m"));
+}
+
+Test(module_transform, export_let_and_var_are_listed_with_or_without_initializers)
+{
+    expect_exports("export let a, b = 2; export var c = function () { return 1, 2 }, d;",
+                   NAMES("a", "b", "c", "d"));
+    expect_body("export let a;", "       let a;");
+}
+
+Test(module_transform, export_declarations_without_semicolons_end_at_line_breaks)
+{
+    const char *src = "export const a = 1\n"
+                      "export const f = () => {\n  return 2\n}\n"
+                      "export let c\n"
+                      "foo()\n"
+                      "export var d = c\n  .trim()\n  + 'x'\n"
+                      "export function g() {}";
+    expect_exports(src, NAMES("a", "f", "c", "d", "g"));
+}
+
+Test(module_transform, export_destructuring_lists_bound_identifiers)
+{
+    expect_exports("export const {a, b: c, d = 1, 'e': f, [k]: g, h: {i}, ...rest} = o;",
+                   NAMES("a", "c", "d", "f", "g", "i", "rest"));
+    expect_exports("export let [x, , y = [1, 2], [z], {w}, ...zs] = arr, after = 1;",
+                   NAMES("x", "y", "z", "w", "zs", "after"));
+}
+
+/* --- default export ------------------------------------------------------------------ */
+
+Test(module_transform, export_default_named_function_maps_default_to_its_name)
+{
+    expect_body("export default function f() {}", "               function f() {}");
+    expect_exports("export default function f() {}", NAMES("default"));
+    expect_in_script("export default function f() {}", "get \"default\"(){return f;}");
+    expect_in_script("export default async function af() {}", "get \"default\"(){return af;}");
+    expect_in_script("export default function* gen() {}", "get \"default\"(){return gen;}");
+}
+
+Test(module_transform, export_default_named_class_maps_default_to_its_name)
+{
+    expect_body("export default class C {}", "               class C {}");
+    expect_in_script("export default class C {}", "get \"default\"(){return C;}");
+}
+
+Test(module_transform, export_default_expression_becomes_jsp_default_const)
+{
+    expect_body("export default 6 * 7;", "const __jsp_default = 6 * 7;");
+    expect_body("export default {a: 1}", "const __jsp_default = {a: 1}");
+    expect_body("export default async () => 1", "const __jsp_default = async () => 1");
+    expect_in_script("export default 1", "get \"default\"(){return __jsp_default;}");
+    expect_exports("export default 1", NAMES("default"));
+}
+
+Test(module_transform, export_default_anonymous_function_gets_semicolon_after_body)
+{
+    /* Without the `;` the next line would call the function expression. */
+    expect_body("export default function (a = {}) { if (a) {} }\n(1)",
+                "const __jsp_default = function (a = {}) { if (a) {} };\n(1)");
+    expect_body("export default async function () {}",
+                "const __jsp_default = async function () {};");
+    expect_body("export default function* () {}", "const __jsp_default = function* () {};");
+}
+
+Test(module_transform, export_default_anonymous_class_gets_semicolon_after_body)
+{
+    expect_body("export default class extends mix({}) { m() {} }\n[1]",
+                "const __jsp_default = class extends mix({}) { m() {} };\n[1]");
+}
+
+/* --- export clauses ------------------------------------------------------------------ */
+
+Test(module_transform, export_clause_is_blanked_and_renames_are_mapped)
+{
+    const char *src = "const a = 1, b = 2;\nexport { a, b as c };";
+    expect_body(src, "const a = 1, b = 2;\n                     ");
+    expect_exports(src, NAMES("a", "c"));
+    expect_in_script(src, "get \"a\"(){return a;}, get \"c\"(){return b;}");
+}
+
+Test(module_transform, export_clause_without_semicolon_and_with_trailing_comma)
+{
+    const char *src = "let a = 1\nexport { a, }\na++";
+    expect_body(src, "let a = 1\n             \na++");
+    expect_exports(src, NAMES("a"));
+}
+
+Test(module_transform, export_clause_as_default_exports_default)
+{
+    const char *src = "function x() {}\nexport { x as default }";
+    expect_exports(src, NAMES("default"));
+    expect_in_script(src, "get \"default\"(){return x;}");
+}
+
+Test(module_transform, export_clause_accepts_string_names_and_empty_clause)
+{
+    const char *src = "const a = 1; export { a as 'my name' }; export {};";
+    expect_exports(src, NAMES("my name"));
+    expect_in_script(src, "get \"my name\"(){return a;}");
+}
+
+Test(module_transform, multi_line_export_clause_keeps_its_lines)
+{
+    const char *src = "const a = 1, b = 2;\nexport {\n  a, // first\n  b\n};\nconst MARK = 1;";
+    module_script m = transform_ok(src);
+    cr_expect_eq(newlines_before(m.script, "MARK"), newlines_before(src, "MARK"));
+    cr_expect_eq(strstr(m.script, "first"), NULL, "the comment inside is blanked too");
+    module_script_free(&m);
+}
+
+/* --- refused forms ------------------------------------------------------------------- */
+
+Test(module_transform, import_statements_are_refused_with_position)
+{
+    module_script m = transform_unsupported("const x = 1;\n  import y from 'y';");
+    cr_expect_str_eq(m.error_message, "import statements are not supported (line 2)");
+    cr_expect_eq(m.error_line, 2);
+    cr_expect_eq(m.error_column, 3);
+    module_script_free(&m);
+}
+
+Test(module_transform, every_import_statement_form_is_refused)
+{
+    const char *forms[] = {
+        "import x from 'y'",        "import {a, b as c} from \"y\"", "import * as ns from 'y'",
+        "import 'side-effect'",     "import x, {y} from 'z'",        "foo()\nimport{a}from'y'",
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        module_script m = transform_unsupported(forms[i]);
+        cr_expect_not_null(strstr(m.error_message, "import statements are not supported"));
+        module_script_free(&m);
+    }
+}
+
+Test(module_transform, error_column_counts_utf16_units)
+{
+    module_script m = transform_unsupported("const \xc3\xa9 = 1; import x from 'y'");
+    cr_expect_eq(m.error_line, 1);
+    cr_expect_eq(m.error_column, 14);
+    module_script_free(&m);
+}
+
+Test(module_transform, dynamic_import_and_import_meta_are_left_alone)
+{
+    const char *src = "const p = import('x');\nimport('y').then(f);\nimport.meta.url;\n"
+                      "export const ok = 1";
+    expect_exports(src, NAMES("ok"));
+    expect_in_script(src, "const p = import('x');\nimport('y').then(f);\nimport.meta.url;");
+}
+
+Test(module_transform, export_from_and_export_star_are_refused)
+{
+    module_script m = transform_unsupported("const a = 1;\nexport { a as b } from './x';");
+    cr_expect_str_eq(m.error_message, "export ... from is not supported (line 2)");
+    cr_expect_eq(m.error_line, 2);
+    cr_expect_eq(m.error_column, 1);
+    module_script_free(&m);
+
+    m = transform_unsupported("export * from './x'");
+    cr_expect_str_eq(m.error_message, "export * is not supported (line 1)");
+    module_script_free(&m);
+
+    m = transform_unsupported("export * as ns from './x'");
+    cr_expect_str_eq(m.error_message, "export * is not supported (line 1)");
+    module_script_free(&m);
+}
+
+Test(module_transform, duplicate_export_is_refused)
+{
+    module_script m = transform_unsupported("export const x = 1;\nexport { x };");
+    cr_expect_str_eq(m.error_message, "duplicate export 'x' (line 2)");
+    cr_expect_eq(m.error_line, 2);
+    cr_expect_eq(m.error_column, 10);
+    module_script_free(&m);
+
+    m = transform_unsupported("export default 1; export default 2;");
+    cr_expect_not_null(strstr(m.error_message, "duplicate export 'default'"));
+    module_script_free(&m);
+
+    m = transform_unsupported("function f() {} export { f as default }; export default 2;");
+    cr_expect_not_null(strstr(m.error_message, "duplicate export 'default'"));
+    module_script_free(&m);
+
+    m = transform_unsupported("export const [a, a2, a] = arr;");
+    cr_expect_not_null(strstr(m.error_message, "duplicate export 'a'"));
+    module_script_free(&m);
+}
+
+Test(module_transform, escaped_string_export_name_is_refused)
+{
+    module_script m = transform_unsupported("const a = 1; export { a as 'x\\'y' }");
+    cr_expect_not_null(strstr(m.error_message, "escape"));
+    module_script_free(&m);
+}
+
+/* --- what is not an export keyword --------------------------------------------------- */
+
+Test(module_transform, export_word_in_comments_strings_templates_and_regex_is_ignored)
+{
+    const char *src = "// export const a = 1\n"
+                      "/* export const b = 1 */\n"
+                      "const s = 'export const c = 1', d = \"export { d }\";\n"
+                      "const t = `export ${ `export ${ {e: '}'} }` } export`;\n"
+                      "const r = /export {}[/]}/g;\n"
+                      "export const yes = 1;";
+    expect_exports(src, NAMES("yes"));
+    expect_in_script(src, "// export const a = 1\n/* export const b = 1 */");
+}
+
+Test(module_transform, identifiers_containing_export_are_not_keywords)
+{
+    const char *src = "const exports = 1, exported = 2;\n"
+                      "const obj = { export: 1, import: 2 };\n"
+                      "obj.export = 3; obj?.export; obj\n.export;\n"
+                      "obj.import;\n"
+                      "class K { export() {} static import() {} }\n"
+                      "export const v = obj.export + exports;";
+    expect_exports(src, NAMES("v"));
+    expect_in_script(src, "obj.export = 3; obj?.export; obj\n.export;");
+}
+
+Test(module_transform, export_inside_nested_code_is_left_alone)
+{
+    const char *src = "function f() { export const x = 1 }\nif (a) { export { y } }";
+    expect_exports(src, NO_NAMES);
+    expect_body(src, src);
+}
+
+Test(module_transform, braces_in_strings_templates_and_regex_do_not_change_depth)
+{
+    const char *src = "const s = '{', s2 = \"{{\";\n"
+                      "const t = `{ ${ '{' + `${'}'}` } {`;\n"
+                      "const r = /[{]\\{/, r2 = /[/{]/;\n"
+                      "export const z = 1;";
+    expect_exports(src, NAMES("z"));
+}
+
+Test(module_transform, regex_and_division_are_told_apart_by_previous_token)
+{
+    const char *src = "let a = 4, b = 2, c = 1;\n"
+                      "let q = a / b / c, w = (a) / 2, e = [a][0] / 2;\n"
+                      "if (q) /}/.test('}');\n"
+                      "function f(x) { return /{/.test(x) ? typeof /}/ : x / 2 }\n"
+                      "{ }\n/{/.test('')\n"
+                      "export const d = q;";
+    expect_exports(src, NAMES("d"));
+}
+
+/* --- robustness ---------------------------------------------------------------------- */
+
+Test(module_transform, unterminated_input_does_not_crash)
+{
+    const char *inputs[] = {
+        "export const a = 'abc",  "export const a = \"abc\\", "/* export const a = 1",
+        "`${ export",             "`abc",                     "const r = /[abc",
+        "export {",               "export { a as",            "export default",
+        "export default function", "export default class",     "export const {a",
+        "export const [a, {b",    "export const a =",         "export function",
+        "export async",           "export",                   "import",
+        "{{{{ ((( [[[",           "}}}} ))) ]]] export const z = 1", "export let a = (",
+        "'\\",                    "x = 1 /",                  "#!",
+        "\xe2\x80",               "a\\u{",                    "export const {[k",
+    };
+    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
+        module_script m;
+        int rc = transform(inputs[i], strlen(inputs[i]), &m);
+        cr_expect(rc == MODULE_TRANSFORM_OK || rc == MODULE_TRANSFORM_UNSUPPORTED,
+                  "rc %d for <%s>", rc, inputs[i]);
+        module_script_free(&m);
+    }
+}
+
+Test(module_transform, source_need_not_be_nul_terminated)
+{
+    const char src[] = "export const a = 1;export const b = 2;";
+    module_script m;
+    cr_assert_eq(transform(src, strlen("export const a = 1;"), &m), MODULE_TRANSFORM_OK);
+    cr_expect_eq(m.export_count, 1);
+    cr_expect_null(strstr(m.script, " b = 2"));
+    module_script_free(&m);
+}
+
+Test(module_transform, random_input_is_handled_and_keeps_line_count)
+{
+    static const char alphabet[] = "export import default const let{}()[];,=/*`'\"\\$\n\r ab.:?";
+    unsigned state = 12345;
+    char src[96];
+    for (int round = 0; round < 20000; round++) {
+        size_t len = (state = state * 1103515245u + 12345u) >> 16 & 63;
+        for (size_t i = 0; i < len; i++) {
+            state = state * 1103515245u + 12345u;
+            src[i] = alphabet[(state >> 16) % (sizeof alphabet - 1)];
+        }
+        module_script m;
+        int rc = transform(src, len, &m);
+        cr_assert(rc == MODULE_TRANSFORM_OK || rc == MODULE_TRANSFORM_UNSUPPORTED);
+        if (rc == MODULE_TRANSFORM_OK) {
+            size_t in_lines = 0, out_lines = 0;
+            for (size_t i = 0; i < len; i++)
+                in_lines += src[i] == '\n';
+            for (size_t i = 0; i < m.script_len; i++)
+                out_lines += m.script[i] == '\n';
+            cr_assert_eq(out_lines, in_lines + 1, "lines changed for <%.*s>", (int)len, src);
+        }
+        module_script_free(&m);
+    }
+}
+
+Test(module_transform, line_numbers_and_blanked_columns_are_preserved)
+{
+    const char *src = "#!/usr/bin/env jspool\n"
+                      "export const a = 1, b = {\n  c: 2\n}; const COL1 = 1;\n"
+                      "export function f() {\n  return a\n}\n"
+                      "export\ndefault\nfunction () {\n}\n"
+                      "export { b as bb,\n  f as ff }; const COL2 = 2;\n"
+                      "export let [x,\n  y] = [1, 2]\n"
+                      "/* a\n comment */ export class K {} const COL3 = 3;\n"
+                      "const MARKER = 1;";
+    module_script m = transform_ok(src);
+    char *body = body_of(&m);
+    const char *markers[] = { "COL1", "COL2", "COL3", "MARKER" };
+    for (size_t i = 0; i < sizeof markers / sizeof *markers; i++) {
+        cr_expect_eq(newlines_before(body, markers[i]), newlines_before(src, markers[i]),
+                     "line of %s", markers[i]);
+        cr_expect_eq(column_of(body, markers[i]), column_of(src, markers[i]), "column of %s",
+                     markers[i]);
+    }
+    cr_expect_eq(strncmp(body, "                     \n", 22), 0, "hashbang blanked");
+    free(body);
+    module_script_free(&m);
+}
+
+Test(module_transform, free_is_safe_on_zeroed_and_failed_results)
+{
+    module_script zeroed;
+    memset(&zeroed, 0, sizeof zeroed);
+    module_script_free(&zeroed);
+    module_script failed = transform_unsupported("import x from 'y'");
+    module_script_free(&failed);
+    module_script_free(&failed);
+    module_script ok = transform_ok("export const a = 1;");
+    module_script_free(&ok);
+    module_script_free(&ok);
+    cr_expect_null(ok.script);
+}

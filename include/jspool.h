@@ -159,10 +159,10 @@ size_t jsp_host_call_args_len(const jsp_host_call *call);
 const char *jsp_host_call_name(const jsp_host_call *call);
 uint64_t jsp_host_call_context_id(const jsp_host_call *call);
 
-/* Answers a host call with a JSON value (copied); JS receives it parsed. Consumes `call`:
- * do not touch it afterwards. Any thread. Returns 0, or JSP_EUTF8 / JSP_EJSON if json is
- * not valid — the call is then rejected in JS with a TypeError naming the problem and is
- * consumed all the same. */
+/* Answers a host call with a JSON value (copied; NULL means null); JS receives it parsed.
+ * Consumes `call`: do not touch it afterwards. Any thread. Returns 0, or JSP_EUTF8 /
+ * JSP_EJSON if json is not valid — JS then sees an Error naming the problem, and the call
+ * is consumed all the same. */
 int jsp_host_call_resolve(jsp_host_call *call, const char *json, size_t json_len);
 
 /* Answers a host call with an error: JS sees `new Error(message)` thrown (callSync) or the

@@ -954,10 +954,11 @@ malformed:
     unread(t, tok);
 }
 
-/* Skips an anonymous function or class to the `}` ending its body and puts a `;` there:
- * as the initializer of a const it is an expression now, and without the `;` a next line
- * starting with `(` or `[` would call or index it. */
-static void terminate_default_body(struct transformer *t, size_t base)
+/* Skips an anonymous function or class to the `}` ending its body and closes the wrapper
+ * opened before it. The wrapper gives it the name "default" as a module would; the `;`
+ * matters because it is an expression now, and a next line starting with `(` or `[` would
+ * otherwise call or index it. */
+static void close_default_wrapper(struct transformer *t, size_t base)
 {
     struct token tok;
     do {
@@ -970,7 +971,7 @@ static void terminate_default_body(struct transformer *t, size_t base)
         if (tok.kind == T_END)
             return;
     } while (!(is_punct(&t->lx, &tok, "}") && tok.depth_before == base + 1));
-    insert_after(t, tok.end, ";");
+    insert_after(t, tok.end, "}.default;");
 }
 
 static void handle_export_default(struct transformer *t, struct token ex, struct token kw,
@@ -1004,9 +1005,12 @@ static void handle_export_default(struct transformer *t, struct token ex, struct
     if (!add_export(t, "default", 7, DEFAULT_LOCAL, strlen(DEFAULT_LOCAL), kw.start) ||
         !exports_are_unique_from(t, mark))
         return;
-    replace_source(t, ex.start, kw.end, "const " DEFAULT_LOCAL " =");
-    if (is_declaration)
-        terminate_default_body(t, ex.depth_before);
+    if (is_declaration) {
+        replace_source(t, ex.start, kw.end, "const " DEFAULT_LOCAL " = {default:");
+        close_default_wrapper(t, ex.depth_before);
+    } else {
+        replace_source(t, ex.start, kw.end, "const " DEFAULT_LOCAL " =");
+    }
 }
 
 /* `export function|async function|class NAME` — the declaration stays, `export` goes. */

@@ -3,6 +3,7 @@
  * asynchronous ones with a completion the caller waits on. */
 #include "pool/pool.h"
 #include "util/result.h"
+#include "util/json_check.h"
 #include "util/utf8.h"
 
 #include <string.h>
@@ -37,6 +38,8 @@ static int submit(jsp_context *ctx, const call_input *in, jsp_done_fn done, void
         return *in->name ? JSP_EUTF8 : JSP_EINVAL;
     if (!utf8_is_valid(text, len))
         return JSP_EUTF8;
+    if (in->kind == JOB_SEND && !json_is_valid(text, len))
+        return JSP_EJSON;
     int rc = check_context(ctx);
     if (rc != 0)
         return rc;

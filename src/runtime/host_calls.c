@@ -4,6 +4,7 @@
 #include "pool/pool.h"
 #include "runtime/runtime.h"
 #include "util/result.h"
+#include "util/json_check.h"
 #include "util/utf8.h"
 
 #include <stdlib.h>
@@ -180,6 +181,10 @@ int jsp_host_call_resolve(jsp_host_call *call, const char *json, size_t json_len
     if (!utf8_is_valid(json, json_len)) {
         answer(call, false, "TypeError: host function answered invalid UTF-8", 48);
         return JSP_EUTF8;
+    }
+    if (!json_is_valid(json, json_len)) {
+        answer(call, false, "TypeError: host function answered invalid JSON", 47);
+        return JSP_EJSON;
     }
     answer(call, true, json, json_len);
     return 0;

@@ -5,6 +5,7 @@
 #include "runtime/runtime.h"
 #include "util/result.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 void runtime_clear_context_timers(runtime *rt, struct jsp_context *ctx);
@@ -81,15 +82,27 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
     context_release(ctx);
 }
 
-/* A call whose value is a Promise waits in pending_calls under its call id. */
-static void finish_or_park(runtime *rt, job *j, jsp_result *result)
+/* A call is parked in pending_calls under its id *before* it runs: when its value is an
+ * already-settled Promise, JSC drains microtasks as the engine call returns, so the
+ * settle hook can fire before the engine call has even returned. */
+static bool park(job *j)
 {
-    if (result) {
-        runtime_complete(j, result);
+    j->call_id = ++j->ctx->rt->next_call_id;
+    if (u64_map_put(&j->ctx->pending_calls, j->call_id, j) == 0)
+        return true;
+    runtime_complete(j, result_out_of_memory());
+    return false;
+}
+
+/* The engine returned: a result means the call is over; NULL means it waits for its
+ * Promise (or has already been completed by the settle hook). */
+static void finish_unless_pending(struct jsp_context *ctx, uint64_t call_id, jsp_result *result)
+{
+    if (!result)
         return;
-    }
-    if (u64_map_put(&j->ctx->pending_calls, j->call_id, j) != 0)
-        runtime_complete(j, result_out_of_memory());
+    job *j = u64_map_remove(&ctx->pending_calls, call_id);
+    assert(j != NULL);
+    runtime_complete(j, result);
 }
 
 void runtime_hook_call_settled(void *owner, uint64_t call_id, jsp_result *result)
@@ -127,13 +140,16 @@ void runtime_run_job(runtime *rt, job *j)
         job_free(j);
         return;
     case JOB_EVAL:
-        j->call_id = ++rt->next_call_id;
-        finish_or_park(rt, j, engine_eval(ec, j->text, j->text_len, j->call_id));
+    case JOB_CALL: {
+        if (!park(j))
+            return;
+        uint64_t call_id = j->call_id; /* j may be completed and freed inside the engine */
+        jsp_result *r = j->kind == JOB_EVAL
+                            ? engine_eval(ec, j->text, j->text_len, call_id)
+                            : engine_call(ec, j->name, j->text, j->text_len, call_id);
+        finish_unless_pending(ctx, call_id, r);
         return;
-    case JOB_CALL:
-        j->call_id = ++rt->next_call_id;
-        finish_or_park(rt, j, engine_call(ec, j->name, j->text, j->text_len, j->call_id));
-        return;
+    }
     case JOB_LOAD_MODULE:
         runtime_complete(j, engine_load_module(ec, j->text, j->text_len));
         return;

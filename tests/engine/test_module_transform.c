@@ -230,20 +230,22 @@ Test(module_transform, export_default_expression_becomes_jsp_default_const)
     expect_exports("export default 1", NAMES("default"));
 }
 
-Test(module_transform, export_default_anonymous_function_gets_semicolon_after_body)
+Test(module_transform, export_default_anonymous_function_is_named_default_and_terminated)
 {
     /* Without the `;` the next line would call the function expression. */
     expect_body("export default function (a = {}) { if (a) {} }\n(1)",
-                "const __jsp_default = function (a = {}) { if (a) {} };\n(1)");
+                "const __jsp_default = {default: function (a = {}) { if (a) {} }}.default;\n(1)");
     expect_body("export default async function () {}",
-                "const __jsp_default = async function () {};");
-    expect_body("export default function* () {}", "const __jsp_default = function* () {};");
+                "const __jsp_default = {default: async function () {}}.default;");
+    expect_body("export default function* () {}",
+                "const __jsp_default = {default: function* () {}}.default;");
+    expect_in_script("export default function () {}", "get \"default\"(){return __jsp_default;}");
 }
 
-Test(module_transform, export_default_anonymous_class_gets_semicolon_after_body)
+Test(module_transform, export_default_anonymous_class_is_named_default_and_terminated)
 {
     expect_body("export default class extends mix({}) { m() {} }\n[1]",
-                "const __jsp_default = class extends mix({}) { m() {} };\n[1]");
+                "const __jsp_default = {default: class extends mix({}) { m() {} }}.default;\n[1]");
 }
 
 /* --- export clauses ------------------------------------------------------------------ */

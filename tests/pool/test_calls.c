@@ -1,0 +1,186 @@
+/* Calls: eval, modules, calls by name with JSON, Promises awaited, async completion. */
+#include "support/support.h"
+
+#include <stdlib.h>
+
+static jsp_pool *pool;
+static jsp_context *ctx;
+
+static void setup(void)
+{
+    pool = pool_for_test(2, NULL, NULL);
+    ctx = context_for_test(pool);
+}
+
+static void teardown(void)
+{
+    jsp_context_free(ctx);
+    jsp_pool_free(pool);
+}
+
+TestSuite(calls, .init = setup, .fini = teardown, .timeout = 60);
+
+Test(calls, eval_returns_last_expression_as_json)
+{
+    char *json = eval_ok(ctx, "var o = {a: [1, 'x', true, null]}; o");
+    cr_assert_str_eq(json, "{\"a\":[1,\"x\",true,null]}");
+    free(json);
+}
+
+Test(calls, eval_of_undefined_gives_null)
+{
+    char *json = eval_ok(ctx, "var x = 1;");
+    cr_assert_str_eq(json, "null");
+    free(json);
+}
+
+Test(calls, eval_keeps_state_between_calls)
+{
+    free(eval_ok(ctx, "var counter = 41;"));
+    char *json = eval_ok(ctx, "++counter");
+    cr_assert_str_eq(json, "42");
+    free(json);
+}
+
+Test(calls, global_function_called_by_name_with_json_arguments)
+{
+    free(eval_ok(ctx, "function add(a, b) { return {sum: a.n + b}; }"));
+    char *json = call_ok(ctx, "add", "[{\"n\": 2}, 3]");
+    cr_assert_str_eq(json, "{\"sum\":5}");
+    free(json);
+}
+
+Test(calls, null_or_empty_arguments_mean_no_arguments)
+{
+    free(eval_ok(ctx, "function argc() { return arguments.length; }"));
+    char *a = call_ok(ctx, "argc", NULL);
+    char *b = call_ok(ctx, "argc", "");
+    char *c = call_ok(ctx, "argc", " [ ] ");
+    cr_assert_str_eq(a, "0");
+    cr_assert_str_eq(b, "0");
+    cr_assert_str_eq(c, "0");
+    free(a);
+    free(b);
+    free(c);
+}
+
+Test(calls, promise_result_is_awaited_across_timers)
+{
+    free(eval_ok(ctx, "function later(x) { return new Promise(r => setTimeout(() => r(x * 2), 20)); }"));
+    char *json = call_ok(ctx, "later", "[21]");
+    cr_assert_str_eq(json, "42");
+    free(json);
+}
+
+Test(calls, async_function_result_is_awaited)
+{
+    free(eval_ok(ctx, "async function f() { await null; await new Promise(r => setTimeout(r, 5)); return 'done'; }"));
+    char *json = call_ok(ctx, "f", NULL);
+    cr_assert_str_eq(json, "\"done\"");
+    free(json);
+}
+
+Test(calls, module_exports_become_callable)
+{
+    jsp_result *r = NULL;
+    const char *src =
+        "let n = 0;\n"
+        "export function inc(by) { n += by; return n; }\n"
+        "export const twice = (x) => x * 2;\n"
+        "export default function () { return 'default'; }\n"
+        "function hidden() { return 'no'; }\n";
+    cr_assert_eq(jsp_load_module(ctx, src, -1, &r), 0, "%s", r->error_message);
+    cr_assert_str_eq(r->json, "[\"inc\",\"twice\",\"default\"]");
+    jsp_result_free(r);
+    char *a = call_ok(ctx, "inc", "[5]");
+    char *b = call_ok(ctx, "inc", "[5]");
+    char *c = call_ok(ctx, "twice", "[4]");
+    char *d = call_ok(ctx, "default", NULL);
+    cr_assert_str_eq(a, "5");
+    cr_assert_str_eq(b, "10");
+    cr_assert_str_eq(c, "8");
+    cr_assert_str_eq(d, "\"default\"");
+    free(a), free(b), free(c), free(d);
+    /* module scope does not leak into the global object */
+    char *e = eval_ok(ctx, "typeof hidden + ',' + typeof n");
+    cr_assert_str_eq(e, "\"undefined,undefined\"");
+    free(e);
+    cr_assert_eq(jsp_call(ctx, "hidden", NULL, -1, &r), JSP_ENOTFOUND);
+    jsp_result_free(r);
+}
+
+Test(calls, module_with_import_is_refused_clearly)
+{
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_load_module(ctx, "import x from './x.js';\nexport const y = 1;", -1, &r),
+                 JSP_EMODULE);
+    cr_assert(strstr(r->error_message, "import") != NULL);
+    cr_assert_eq(r->error_line, 1);
+    jsp_result_free(r);
+}
+
+typedef struct async_box {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    int done;
+    int ok;
+} async_box;
+
+static void on_done(jsp_result *r, void *user)
+{
+    async_box *box = user;
+    pthread_mutex_lock(&box->mutex);
+    box->done++;
+    if (r->code == 0 && strcmp(r->json, "3") == 0)
+        box->ok++;
+    pthread_cond_signal(&box->cond);
+    pthread_mutex_unlock(&box->mutex);
+    jsp_result_free(r);
+}
+
+Test(calls, async_calls_complete_each_exactly_once)
+{
+    free(eval_ok(ctx, "function three() { return 3; }"));
+    async_box box = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    enum { N = 1000 };
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(jsp_call_async(ctx, "three", NULL, -1, on_done, &box), 0);
+    pthread_mutex_lock(&box.mutex);
+    while (box.done < N)
+        pthread_cond_wait(&box.cond, &box.mutex);
+    pthread_mutex_unlock(&box.mutex);
+    sleep_ms(20);
+    cr_assert_eq(box.done, N);
+    cr_assert_eq(box.ok, N);
+}
+
+Test(calls, unicode_round_trips)
+{
+    char *json = eval_ok(ctx, "'h\xC3\xA9llo \xF0\x9F\x98\x80'");
+    cr_assert_str_eq(json, "\"h\xC3\xA9llo \xF0\x9F\x98\x80\"");
+    free(json);
+    free(eval_ok(ctx, "function echo(x) { return x; }"));
+    json = call_ok(ctx, "echo", "[\"\xE2\x82\xAC \\u00e9\"]");
+    cr_assert_str_eq(json, "\"\xE2\x82\xAC \xC3\xA9\"");
+    free(json);
+}
+
+Test(calls, explicit_length_allows_embedded_nul_in_strings)
+{
+    const char src[] = "'a\0b'.length";
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_eval(ctx, src, (long)sizeof(src) - 1, &r), 0);
+    cr_assert_str_eq(r->json, "3");
+    jsp_result_free(r);
+}
+
+Test(calls, context_identity_is_stable)
+{
+    jsp_context *named = NULL;
+    jsp_context_config cfg = {.name = "billing"};
+    cr_assert_eq(jsp_context_new(pool, &cfg, &named), 0);
+    cr_assert_str_eq(jsp_context_name(named), "billing");
+    cr_assert_neq(jsp_context_id(named), jsp_context_id(ctx));
+    cr_assert_neq(jsp_context_id(named), 0);
+    jsp_context_free(named);
+}

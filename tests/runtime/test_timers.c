@@ -1,0 +1,160 @@
+/* Timers, microtasks, console and messaging as a user of the JS side sees them. */
+#include "support/support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static jsp_pool *pool;
+static collector messages, logs;
+
+static void setup(void)
+{
+    collector_init(&messages);
+    collector_init(&logs);
+    pool = pool_for_test(2, &messages, &logs);
+}
+
+static void teardown(void)
+{
+    jsp_pool_free(pool);
+    collector_free(&messages);
+    collector_free(&logs);
+}
+
+TestSuite(timers, .init = setup, .fini = teardown, .timeout = 120);
+
+Test(timers, timeouts_fire_in_delay_then_creation_order)
+{
+    jsp_context *ctx = context_for_test(pool);
+    char *json = eval_ok(ctx,
+                         "new Promise(done => { const seen = [];"
+                         " setTimeout(() => seen.push('c'), 30);"
+                         " setTimeout(() => seen.push('a'), 0);"
+                         " setTimeout(() => seen.push('b'), 0);"
+                         " queueMicrotask(() => seen.push('micro'));"
+                         " setTimeout(() => done(seen), 60); })");
+    cr_assert_str_eq(json, "[\"micro\",\"a\",\"b\",\"c\"]");
+    free(json);
+    jsp_context_free(ctx);
+}
+
+Test(timers, timeout_passes_extra_arguments_and_returns_an_id)
+{
+    jsp_context *ctx = context_for_test(pool);
+    char *json = eval_ok(ctx, "new Promise(r => { const id = setTimeout((a, b) => r([typeof id, a + b]), 1, 2, 3); })");
+    cr_assert_str_eq(json, "[\"number\",5]");
+    free(json);
+    jsp_context_free(ctx);
+}
+
+Test(timers, interval_repeats_until_cleared)
+{
+    jsp_context *ctx = context_for_test(pool);
+    char *json = eval_ok(ctx,
+                         "new Promise(r => { let n = 0; const id = setInterval(() => {"
+                         " if (++n === 5) { clearInterval(id); setTimeout(() => r(n), 30); } }, 2); })");
+    cr_assert_str_eq(json, "5");
+    free(json);
+    jsp_context_free(ctx);
+}
+
+Test(timers, cleared_timeout_never_fires)
+{
+    jsp_context *ctx = context_for_test(pool);
+    char *json = eval_ok(ctx,
+                         "new Promise(r => { let fired = false; const id = setTimeout(() => fired = true, 5);"
+                         " clearTimeout(id); clearTimeout(999); clearTimeout('x');"
+                         " setTimeout(() => r(fired), 30); })");
+    cr_assert_str_eq(json, "false");
+    free(json);
+    jsp_context_free(ctx);
+}
+
+Test(timers, string_callbacks_are_refused)
+{
+    jsp_context *ctx = context_for_test(pool);
+    char *json = eval_ok(ctx, "try { setTimeout('1+1', 0) } catch (e) { e.name }");
+    cr_assert_str_eq(json, "\"TypeError\"");
+    free(json);
+    jsp_context_free(ctx);
+}
+
+Test(timers, exception_in_timer_is_logged_and_context_survives)
+{
+    jsp_context *ctx = context_for_test(pool);
+    free(eval_ok(ctx, "setTimeout(() => { throw new Error('tick failed') }, 1); 0"));
+    sleep_ms(50);
+    cr_assert(collector_has(&logs, "tick failed"));
+    char *json = eval_ok(ctx, "'alive'");
+    cr_assert_str_eq(json, "\"alive\"");
+    free(json);
+    jsp_context_free(ctx);
+}
+
+Test(timers, destroying_a_context_cancels_its_timers)
+{
+    jsp_context *ctx = context_for_test(pool);
+    free(eval_ok(ctx, "setInterval(() => host.send('tick'), 1); 0"));
+    sleep_ms(20);
+    jsp_context_free(ctx);
+    sleep_ms(20);
+    size_t after_destroy = collector_wait(&messages, 0, 0);
+    sleep_ms(30);
+    cr_assert_eq(collector_wait(&messages, 0, 0), after_destroy);
+}
+
+Test(timers, console_goes_to_the_log_callback_with_the_context_id)
+{
+    jsp_context *ctx = context_for_test(pool);
+    free(eval_ok(ctx, "console.log('hello', 42, {a: 1}, [2], null, undefined); console.warn('careful');"
+                      "console.error(new TypeError('bad')); 0"));
+    cr_assert_eq(collector_wait(&logs, 3, 2000), 3);
+    cr_assert_str_eq(logs.texts[0], "hello 42 {\"a\":1} [2] null undefined");
+    cr_assert_eq(logs.levels[0], JSP_LOG_INFO);
+    cr_assert_eq(logs.context_ids[0], jsp_context_id(ctx));
+    cr_assert_eq(logs.levels[1], JSP_LOG_WARN);
+    cr_assert_eq(logs.levels[2], JSP_LOG_ERROR);
+    cr_assert(strstr(logs.texts[2], "TypeError: bad") != NULL, "%s", logs.texts[2]);
+    jsp_context_free(ctx);
+}
+
+Test(timers, send_reaches_onmessage_and_host_send_reaches_the_pool)
+{
+    jsp_context *ctx = context_for_test(pool);
+    free(eval_ok(ctx, "onmessage = (e) => host.send({echo: e.data}); 0"));
+    cr_assert_eq(jsp_send(ctx, "{\"n\":1}", -1), 0);
+    cr_assert_eq(collector_wait(&messages, 1, 2000), 1);
+    cr_assert_str_eq(messages.texts[0], "{\"echo\":{\"n\":1}}");
+    cr_assert_eq(messages.context_ids[0], jsp_context_id(ctx));
+    jsp_context_free(ctx);
+}
+
+Test(timers, message_without_handler_is_dropped_and_logged)
+{
+    jsp_context *ctx = context_for_test(pool);
+    cr_assert_eq(jsp_send(ctx, "1", -1), 0);
+    free(eval_ok(ctx, "0")); /* the message ran before this */
+    cr_assert(collector_has(&logs, "no onmessage"));
+    jsp_context_free(ctx);
+}
+
+Test(timers, messages_arrive_during_a_pending_host_call_promise)
+{
+    jsp_context *ctx = context_for_test(pool);
+    free(eval_ok(ctx, "var got = []; onmessage = (e) => got.push(e.data);"
+                      "function waitFor(n) { return new Promise(r => { const t = setInterval(() => {"
+                      " if (got.length >= n) { clearInterval(t); r(got); } }, 1); }); } 0"));
+    jsp_result *r = NULL;
+    collector done;
+    collector_init(&done);
+    for (int i = 0; i < 10; i++) {
+        char json[16];
+        snprintf(json, sizeof(json), "%d", i);
+        cr_assert_eq(jsp_send(ctx, json, -1), 0);
+    }
+    cr_assert_eq(jsp_call(ctx, "waitFor", "[10]", -1, &r), 0);
+    cr_assert_str_eq(r->json, "[0,1,2,3,4,5,6,7,8,9]");
+    jsp_result_free(r);
+    collector_free(&done);
+    jsp_context_free(ctx);
+}

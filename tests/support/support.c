@@ -1,0 +1,142 @@
+/* support.c — see support.h. */
+#include "support/support.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+void collector_init(collector *c)
+{
+    memset(c, 0, sizeof(*c));
+    pthread_mutex_init(&c->mutex, NULL);
+    pthread_cond_init(&c->changed, NULL);
+}
+
+void collector_free(collector *c)
+{
+    for (size_t i = 0; i < c->count; i++)
+        free(c->texts[i]);
+    free(c->texts);
+    free(c->context_ids);
+    free(c->levels);
+    pthread_mutex_destroy(&c->mutex);
+    pthread_cond_destroy(&c->changed);
+}
+
+void collector_add(collector *c, uint64_t context_id, int level, const char *text, size_t len)
+{
+    pthread_mutex_lock(&c->mutex);
+    if (c->count == c->capacity) {
+        c->capacity = c->capacity ? c->capacity * 2 : 64;
+        c->texts = realloc(c->texts, c->capacity * sizeof(char *));
+        c->context_ids = realloc(c->context_ids, c->capacity * sizeof(uint64_t));
+        c->levels = realloc(c->levels, c->capacity * sizeof(int));
+    }
+    c->texts[c->count] = strndup(text, len);
+    c->context_ids[c->count] = context_id;
+    c->levels[c->count] = level;
+    c->count++;
+    pthread_cond_broadcast(&c->changed);
+    pthread_mutex_unlock(&c->mutex);
+}
+
+size_t collector_wait(collector *c, size_t n, int timeout_ms)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&c->mutex);
+    while (c->count < n)
+        if (pthread_cond_timedwait(&c->changed, &c->mutex, &deadline) != 0)
+            break;
+    size_t count = c->count;
+    pthread_mutex_unlock(&c->mutex);
+    return count;
+}
+
+bool collector_has(collector *c, const char *needle)
+{
+    pthread_mutex_lock(&c->mutex);
+    bool found = false;
+    for (size_t i = 0; i < c->count && !found; i++)
+        found = strstr(c->texts[i], needle) != NULL;
+    pthread_mutex_unlock(&c->mutex);
+    return found;
+}
+
+void collect_message(jsp_pool *pool, uint64_t context_id, const char *json, size_t len, void *user)
+{
+    collector_add(user, context_id, 0, json, len);
+}
+
+void collect_log(int level, uint64_t context_id, const char *message, void *user)
+{
+    collector_add(user, context_id, level, message, strlen(message));
+}
+
+jsp_pool *pool_for_test(int threads, collector *messages, collector *logs)
+{
+    jsp_pool_config cfg = {.threads = threads};
+    if (messages) {
+        cfg.on_message = collect_message;
+        cfg.message_user = messages;
+    }
+    if (logs) {
+        cfg.log = collect_log;
+        cfg.log_user = logs;
+    }
+    jsp_pool *pool = NULL;
+    cr_assert_eq(jsp_pool_new(&cfg, &pool), 0);
+    return pool;
+}
+
+jsp_context *context_for_test(jsp_pool *pool)
+{
+    jsp_context *ctx = NULL;
+    cr_assert_eq(jsp_context_new(pool, NULL, &ctx), 0);
+    return ctx;
+}
+
+char *eval_ok(jsp_context *ctx, const char *source)
+{
+    jsp_result *r = NULL;
+    int rc = jsp_eval(ctx, source, -1, &r);
+    cr_assert_eq(rc, 0, "eval of `%s` failed: %s: %s", source, r->error_name, r->error_message);
+    char *json = strdup(r->json);
+    jsp_result_free(r);
+    return json;
+}
+
+char *call_ok(jsp_context *ctx, const char *fn, const char *args)
+{
+    jsp_result *r = NULL;
+    int rc = jsp_call(ctx, fn, args, -1, &r);
+    cr_assert_eq(rc, 0, "call %s(%s) failed: %s: %s", fn, args ? args : "", r->error_name,
+                 r->error_message);
+    char *json = strdup(r->json);
+    jsp_result_free(r);
+    return json;
+}
+
+int eval_error(jsp_context *ctx, const char *source, jsp_result **out)
+{
+    jsp_result *r = NULL;
+    int rc = jsp_eval(ctx, source, -1, &r);
+    cr_assert_neq(rc, 0, "eval of `%s` unexpectedly succeeded with %s", source, r->json);
+    cr_assert_eq(rc, r->code);
+    if (out)
+        *out = r;
+    else
+        jsp_result_free(r);
+    return rc;
+}
+
+void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}

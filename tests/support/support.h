@@ -1,0 +1,51 @@
+/* support.h — helpers shared by the Criterion suites: a pool per test, sync-call
+ * shorthands that assert success, and a thread-safe message/log collector. */
+#ifndef JSP_TEST_SUPPORT_H
+#define JSP_TEST_SUPPORT_H
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "jspool.h"
+
+/* Collects host.send() messages and log lines; any thread. */
+typedef struct collector {
+    pthread_mutex_t mutex;
+    pthread_cond_t changed;
+    size_t count;
+    size_t capacity;
+    uint64_t *context_ids;
+    char **texts;
+    int *levels;
+} collector;
+
+void collector_init(collector *c);
+void collector_free(collector *c);
+void collector_add(collector *c, uint64_t context_id, int level, const char *text, size_t len);
+/* Waits up to timeout_ms for at least n entries; returns the count reached. */
+size_t collector_wait(collector *c, size_t n, int timeout_ms);
+/* True when some entry contains needle. */
+bool collector_has(collector *c, const char *needle);
+
+/* Pool callbacks that feed a collector passed as user data. */
+void collect_message(jsp_pool *pool, uint64_t context_id, const char *json, size_t len, void *user);
+void collect_log(int level, uint64_t context_id, const char *message, void *user);
+
+/* A pool with `threads` runtimes whose messages and logs go to *messages / *logs (either
+ * may be NULL). */
+jsp_pool *pool_for_test(int threads, collector *messages, collector *logs);
+jsp_context *context_for_test(jsp_pool *pool);
+
+/* Evaluates and asserts success; returns the JSON (caller frees). */
+char *eval_ok(jsp_context *ctx, const char *source);
+/* Calls and asserts success; returns the JSON (caller frees). */
+char *call_ok(jsp_context *ctx, const char *fn, const char *args);
+/* Evaluates and returns the error code, asserting it is an error; optionally the result. */
+int eval_error(jsp_context *ctx, const char *source, jsp_result **out);
+
+void sleep_ms(int ms);
+
+#endif

@@ -1,0 +1,236 @@
+/* bench_contexts.c — how fast jspool creates and destroys bare contexts, and what each one
+ * costs in resident memory. For every count N (argv; default 1000 10000) and every shape
+ * (1 runtime; the default runtime count, created from one thread and from one thread per
+ * runtime) it prints one JSON line to stdout. Each shape runs in a forked child so the RSS
+ * delta of one cannot leak into the next. Targets: median creation <= 200 us, <= 120 KB
+ * per context. A benchmark, not a test: it always exits 0 unless it cannot run at all.
+ *
+ *   usage: bench_contexts [N ...]
+ */
+#include "bench_common.h"
+
+#include <jspool.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum {
+    TARGET_MEDIAN_US = 200,
+    TARGET_RSS_PER_CONTEXT_KB = 120,
+    SETTLE_MS = 300, /* lets runtime threads finish and the allocator quiet down */
+};
+
+typedef struct shape {
+    int runtimes;
+    int creator_threads;
+} shape;
+
+/* What one creator thread does: contexts i = first, first + stride, ... below count. */
+typedef struct creator {
+    pthread_t thread;
+    jsp_pool *pool;
+    jsp_context **contexts;
+    uint64_t *latency_ns;
+    size_t first, stride, count;
+    int failures;
+} creator;
+
+typedef struct measurement {
+    uint64_t median_ns, p99_ns, max_ns;
+    uint64_t create_wall_ns, destroy_wall_ns;
+    int64_t rss_delta_bytes, rss_left_after_destroy_bytes;
+    int failures;
+} measurement;
+
+static void *create_contexts(void *arg)
+{
+    creator *c = arg;
+    for (size_t i = c->first; i < c->count; i += c->stride) {
+        uint64_t start = bench_now_ns();
+        int rc = jsp_context_new(c->pool, NULL, &c->contexts[i]);
+        c->latency_ns[i] = bench_now_ns() - start;
+        if (rc != 0) {
+            c->contexts[i] = NULL;
+            if (c->failures++ == 0)
+                fprintf(stderr, "jsp_context_new: %s\n", jsp_strerror(rc));
+        }
+    }
+    return NULL;
+}
+
+/* One context pinned on each runtime, created before the baseline: a sync eval on it
+ * returns only after everything queued earlier on that runtime has run. */
+static int create_sentinels(jsp_pool *pool, int runtimes, jsp_context **sentinels)
+{
+    for (int k = 0; k < runtimes; k++) {
+        jsp_context_config cfg = {.name = "sentinel", .runtime = k + 1};
+        int rc = jsp_context_new(pool, &cfg, &sentinels[k]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void wait_for_runtimes(jsp_context **sentinels, int runtimes)
+{
+    for (int k = 0; k < runtimes; k++) {
+        jsp_result *r = NULL;
+        jsp_eval(sentinels[k], "0", 1, &r);
+        jsp_result_free(r);
+    }
+}
+
+static int run_creators(jsp_pool *pool, int thread_count, jsp_context **contexts,
+                        uint64_t *latency_ns, size_t count)
+{
+    creator creators[64];
+    int failures = 0;
+    for (int t = 0; t < thread_count; t++) {
+        creators[t] = (creator){.pool = pool, .contexts = contexts, .latency_ns = latency_ns,
+                                .first = (size_t)t, .stride = (size_t)thread_count,
+                                .count = count};
+        pthread_create(&creators[t].thread, NULL, create_contexts, &creators[t]);
+    }
+    for (int t = 0; t < thread_count; t++) {
+        pthread_join(creators[t].thread, NULL);
+        failures += creators[t].failures;
+    }
+    return failures;
+}
+
+static void summarise_latency(uint64_t *latency_ns, size_t count, measurement *m)
+{
+    qsort(latency_ns, count, sizeof(uint64_t), bench_compare_u64);
+    m->median_ns = bench_percentile(latency_ns, count, 0.50);
+    m->p99_ns = bench_percentile(latency_ns, count, 0.99);
+    m->max_ns = latency_ns[count - 1];
+}
+
+static int measure_shape(const shape *s, size_t count, measurement *m)
+{
+    jsp_pool_config config = {.threads = s->runtimes, .log = bench_log_quietly};
+    jsp_pool *pool;
+    int rc = jsp_pool_new(&config, &pool);
+    if (rc != 0)
+        return rc;
+    jsp_context *sentinels[64] = {0};
+    jsp_context **contexts = calloc(count, sizeof(*contexts));
+    uint64_t *latency_ns = calloc(count, sizeof(*latency_ns));
+    rc = contexts && latency_ns ? create_sentinels(pool, s->runtimes, sentinels) : JSP_ENOMEM;
+    if (rc == 0) {
+        wait_for_runtimes(sentinels, s->runtimes);
+        bench_sleep_ms(SETTLE_MS);
+        uint64_t rss_before = bench_rss_bytes();
+
+        uint64_t start = bench_now_ns();
+        m->failures = run_creators(pool, s->creator_threads, contexts, latency_ns, count);
+        m->create_wall_ns = bench_now_ns() - start;
+        bench_sleep_ms(SETTLE_MS);
+        m->rss_delta_bytes = (int64_t)bench_rss_bytes() - (int64_t)rss_before;
+
+        start = bench_now_ns();
+        for (size_t i = 0; i < count; i++)
+            jsp_context_free(contexts[i]);
+        wait_for_runtimes(sentinels, s->runtimes);
+        m->destroy_wall_ns = bench_now_ns() - start;
+        bench_sleep_ms(SETTLE_MS);
+        m->rss_left_after_destroy_bytes = (int64_t)bench_rss_bytes() - (int64_t)rss_before;
+        summarise_latency(latency_ns, count, m);
+    }
+    for (int k = 0; k < s->runtimes; k++)
+        jsp_context_free(sentinels[k]);
+    jsp_pool_free(pool);
+    free(contexts);
+    free(latency_ns);
+    return rc;
+}
+
+static void print_measurement(const shape *s, size_t count, const measurement *m)
+{
+    double median_us = (double)m->median_ns / 1e3;
+    double rss_kb = (double)m->rss_delta_bytes / 1024.0 / (double)count;
+    printf("{\"bench\":\"contexts\",\"n\":%zu,\"runtimes\":%d,\"creator_threads\":%d,"
+           "\"create_median_us\":%.1f,\"create_p99_us\":%.1f,\"create_max_us\":%.1f,"
+           "\"create_wall_per_ctx_us\":%.1f,\"create_total_ms\":%.1f,"
+           "\"rss_per_ctx_kb\":%.1f,\"rss_left_after_destroy_per_ctx_kb\":%.1f,"
+           "\"destroy_total_ms\":%.1f,\"destroy_per_ctx_us\":%.1f,\"failures\":%d,"
+           "\"target_median_us\":%d,\"median_met\":%s,"
+           "\"target_rss_per_ctx_kb\":%d,\"rss_met\":%s}\n",
+           count, s->runtimes, s->creator_threads, median_us, (double)m->p99_ns / 1e3,
+           (double)m->max_ns / 1e3, (double)m->create_wall_ns / 1e3 / (double)count,
+           (double)m->create_wall_ns / 1e6, rss_kb,
+           (double)m->rss_left_after_destroy_bytes / 1024.0 / (double)count,
+           (double)m->destroy_wall_ns / 1e6, (double)m->destroy_wall_ns / 1e3 / (double)count,
+           m->failures, TARGET_MEDIAN_US, bench_bool(median_us <= TARGET_MEDIAN_US),
+           TARGET_RSS_PER_CONTEXT_KB, bench_bool(rss_kb <= TARGET_RSS_PER_CONTEXT_KB));
+    fflush(stdout);
+}
+
+/* Runs one shape in a child process: a fresh address space makes the RSS delta honest. */
+static void run_shape_isolated(const shape *s, size_t count)
+{
+    fflush(stdout);
+    pid_t child = fork();
+    if (child < 0) {
+        perror("fork");
+        return;
+    }
+    if (child == 0) {
+        measurement m = {0};
+        int rc = measure_shape(s, count, &m);
+        if (rc != 0)
+            fprintf(stderr, "runtimes=%d creators=%d n=%zu: %s\n", s->runtimes,
+                    s->creator_threads, count, jsp_strerror(rc));
+        else
+            print_measurement(s, count, &m);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    if (!WIFEXITED(status))
+        fprintf(stderr, "runtimes=%d creators=%d n=%zu: child died\n", s->runtimes,
+                s->creator_threads, count);
+}
+
+/* 1 runtime from 1 thread; default runtimes from 1 thread and from one per runtime. */
+static size_t list_shapes(shape *shapes)
+{
+    int cpus = bench_default_runtimes();
+    if (cpus > 64)
+        cpus = 64;
+    size_t n = 0;
+    shapes[n++] = (shape){.runtimes = 1, .creator_threads = 1};
+    if (cpus > 1) {
+        shapes[n++] = (shape){.runtimes = cpus, .creator_threads = 1};
+        shapes[n++] = (shape){.runtimes = cpus, .creator_threads = cpus};
+    }
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    size_t counts[16] = {1000, 10000};
+    size_t count_total = 2;
+    if (argc > 1) {
+        count_total = 0;
+        for (int i = 1; i < argc && count_total < 16; i++) {
+            long n = strtol(argv[i], NULL, 10);
+            if (n <= 0) {
+                fprintf(stderr, "usage: %s [N ...]  (context counts, default 1000 10000)\n",
+                        argv[0]);
+                return 2;
+            }
+            counts[count_total++] = (size_t)n;
+        }
+    }
+    shape shapes[3];
+    size_t shape_total = list_shapes(shapes);
+    for (size_t c = 0; c < count_total; c++)
+        for (size_t s = 0; s < shape_total; s++)
+            run_shape_isolated(&shapes[s], counts[c]);
+    return 0;
+}

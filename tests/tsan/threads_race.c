@@ -1,0 +1,136 @@
+/* threads_race.c — drives every cross-thread path of the library at once, for
+ * ThreadSanitizer. Not a Criterion suite: Criterion's process arena cannot start under
+ * TSan (Snaipe/Criterion#274), so CI builds this with -DJSP_SANITIZE=thread and runs it
+ * as a plain program; any report from TSan fails the run (halt_on_error=1).
+ * Covers: sync and async calls from many threads, host calls answered from other
+ * threads, messages both ways, destroy racing calls, and pool close with work in flight. */
+#include <jspool.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { CALLER_THREADS = 16, CALLS_PER_THREAD = 300, CONTEXTS = 12 };
+
+static jsp_context *contexts[CONTEXTS];
+static atomic_int failures;
+static atomic_int messages_seen;
+static atomic_int async_outstanding;
+
+static void fail(const char *what, const char *detail)
+{
+    fprintf(stderr, "threads_race: %s: %s\n", what, detail ? detail : "");
+    atomic_fetch_add(&failures, 1);
+}
+
+static void *answer_from_thread(void *arg)
+{
+    struct timespec ts = {0, 200000};
+    nanosleep(&ts, NULL);
+    jsp_host_call_resolve(arg, "7", 1);
+    return NULL;
+}
+
+static void seven_later(jsp_host_call *call, void *user)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, answer_from_thread, call) != 0) {
+        jsp_host_call_resolve(call, "7", 1);
+        return;
+    }
+    pthread_detach(t);
+}
+
+static void on_message(jsp_pool *pool, uint64_t id, const char *json, size_t len, void *user)
+{
+    atomic_fetch_add(&messages_seen, 1);
+}
+
+static void on_async(jsp_result *r, void *user)
+{
+    if (r->code != 0 && r->code != JSP_EDESTROYED && r->code != JSP_ECLOSED)
+        fail("async call", r->error_message);
+    jsp_result_free(r);
+    atomic_fetch_sub(&async_outstanding, 1);
+}
+
+static void *caller(void *arg)
+{
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    for (int i = 0; i < CALLS_PER_THREAD; i++) {
+        jsp_context *ctx = contexts[rand_r(&seed) % CONTEXTS];
+        jsp_result *r = NULL;
+        switch (i % 4) {
+        case 0:
+            jsp_call(ctx, "bump", "[1]", -1, &r);
+            break;
+        case 1:
+            jsp_eval(ctx, "host.callSync('seven') + 1", -1, &r);
+            if (r->code == 0 && strcmp(r->json, "8") != 0)
+                fail("callSync", r->json);
+            break;
+        case 2:
+            jsp_eval(ctx, "host.call('seven').then(v => v * 2)", -1, &r);
+            if (r->code == 0 && strcmp(r->json, "14") != 0)
+                fail("call", r->json);
+            break;
+        default:
+            jsp_send(ctx, "{\"ping\":true}", -1);
+            atomic_fetch_add(&async_outstanding, 1);
+            if (jsp_call_async(ctx, "bump", "[2]", -1, on_async, NULL) != 0)
+                atomic_fetch_sub(&async_outstanding, 1);
+            continue;
+        }
+        if (r->code != 0 && r->code != JSP_EDESTROYED)
+            fail("sync call", r->error_message);
+        jsp_result_free(r);
+    }
+    return NULL;
+}
+
+static const char *setup_source =
+    "var n = 0; function bump(k) { n += k; return n; }"
+    "onmessage = (e) => host.send(e.data); setInterval(() => {}, 1); 0";
+
+int main(void)
+{
+    jsp_pool_config cfg = {.threads = 2, .on_message = on_message};
+    jsp_pool *pool;
+    if (jsp_pool_new(&cfg, &pool) != 0 || jsp_pool_register(pool, "seven", seven_later, NULL) != 0)
+        return 2;
+    for (int i = 0; i < CONTEXTS; i++) {
+        jsp_result *r;
+        if (jsp_context_new(pool, NULL, &contexts[i]) != 0 ||
+            jsp_eval(contexts[i], setup_source, -1, &r) != 0)
+            return 2;
+        jsp_result_free(r);
+    }
+    pthread_t threads[CALLER_THREADS];
+    for (int i = 0; i < CALLER_THREADS; i++)
+        pthread_create(&threads[i], NULL, caller, (void *)(uintptr_t)(i + 1));
+    /* Destroy two contexts while callers are hitting them; their calls then fail
+     * with JSP_EDESTROYED, which the callers accept. */
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    jsp_context_destroy(contexts[0]);
+    jsp_context_destroy(contexts[1]);
+    for (int i = 0; i < CALLER_THREADS; i++)
+        pthread_join(threads[i], NULL);
+    /* Close with async calls and interval timers still in flight. */
+    for (int i = 2; i < CONTEXTS; i++) {
+        atomic_fetch_add(&async_outstanding, 1);
+        if (jsp_call_async(contexts[i], "bump", "[1]", -1, on_async, NULL) != 0)
+            atomic_fetch_sub(&async_outstanding, 1);
+    }
+    jsp_pool_free(pool);
+    for (int i = 0; i < CONTEXTS; i++)
+        jsp_context_free(contexts[i]);
+    if (atomic_load(&async_outstanding) != 0)
+        fail("shutdown", "an async call never completed");
+    printf("threads_race: %d failures, %d messages\n", atomic_load(&failures),
+           atomic_load(&messages_seen));
+    return atomic_load(&failures) ? 1 : 0;
+}

@@ -5,13 +5,14 @@
  * delta of one cannot leak into the next. Targets: median creation <= 200 us, <= 120 KB
  * per context. A benchmark, not a test: it always exits 0 unless it cannot run at all.
  *
- *   usage: bench_contexts [N ...]
+ *   usage: bench_contexts [--runtimes R] [--creators T] [N ...]
  */
 #include "bench_common.h"
 
 #include <jspool.h>
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ enum {
     TARGET_MEDIAN_US = 200,
     TARGET_RSS_PER_CONTEXT_KB = 120,
     SETTLE_MS = 300, /* lets runtime threads finish and the allocator quiet down */
+    MAX_THREADS = 64,
 };
 
 typedef struct shape {
@@ -87,7 +89,7 @@ static void wait_for_runtimes(jsp_context **sentinels, int runtimes)
 static int run_creators(jsp_pool *pool, int thread_count, jsp_context **contexts,
                         uint64_t *latency_ns, size_t count)
 {
-    creator creators[64];
+    creator creators[MAX_THREADS];
     int failures = 0;
     for (int t = 0; t < thread_count; t++) {
         creators[t] = (creator){.pool = pool, .contexts = contexts, .latency_ns = latency_ns,
@@ -117,7 +119,7 @@ static int measure_shape(const shape *s, size_t count, measurement *m)
     int rc = jsp_pool_new(&config, &pool);
     if (rc != 0)
         return rc;
-    jsp_context *sentinels[64] = {0};
+    jsp_context *sentinels[MAX_THREADS] = {0};
     jsp_context **contexts = calloc(count, sizeof(*contexts));
     uint64_t *latency_ns = calloc(count, sizeof(*latency_ns));
     rc = contexts && latency_ns ? create_sentinels(pool, s->runtimes, sentinels) : JSP_ENOMEM;
@@ -197,11 +199,11 @@ static void run_shape_isolated(const shape *s, size_t count)
 }
 
 /* 1 runtime from 1 thread; default runtimes from 1 thread and from one per runtime. */
-static size_t list_shapes(shape *shapes)
+static size_t list_default_shapes(shape *shapes)
 {
     int cpus = bench_default_runtimes();
-    if (cpus > 64)
-        cpus = 64;
+    if (cpus > MAX_THREADS)
+        cpus = MAX_THREADS;
     size_t n = 0;
     shapes[n++] = (shape){.runtimes = 1, .creator_threads = 1};
     if (cpus > 1) {
@@ -211,26 +213,66 @@ static size_t list_shapes(shape *shapes)
     return n;
 }
 
-int main(int argc, char **argv)
+typedef struct options {
+    size_t counts[16];
+    size_t count_total;
+    shape only;         /* zero = every default shape */
+} options;
+
+static bool parse_thread_count(const char *text, int *out)
 {
-    size_t counts[16] = {1000, 10000};
-    size_t count_total = 2;
-    if (argc > 1) {
-        count_total = 0;
-        for (int i = 1; i < argc && count_total < 16; i++) {
+    long n = text ? strtol(text, NULL, 10) : 0;
+    if (n < 1 || n > MAX_THREADS)
+        return false;
+    *out = (int)n;
+    return true;
+}
+
+static bool parse_options(int argc, char **argv, options *o)
+{
+    *o = (options){.counts = {1000, 10000}, .count_total = 0};
+    for (int i = 1; i < argc; i++) {
+        bool has_value = i + 1 < argc;
+        if (strcmp(argv[i], "--runtimes") == 0) {
+            if (!parse_thread_count(has_value ? argv[++i] : NULL, &o->only.runtimes))
+                return false;
+        } else if (strcmp(argv[i], "--creators") == 0) {
+            if (!parse_thread_count(has_value ? argv[++i] : NULL, &o->only.creator_threads))
+                return false;
+        } else {
             long n = strtol(argv[i], NULL, 10);
-            if (n <= 0) {
-                fprintf(stderr, "usage: %s [N ...]  (context counts, default 1000 10000)\n",
-                        argv[0]);
-                return 2;
-            }
-            counts[count_total++] = (size_t)n;
+            if (n <= 0 || o->count_total == 16)
+                return false;
+            o->counts[o->count_total++] = (size_t)n;
         }
     }
+    if (o->count_total == 0)
+        o->count_total = 2;
+    if (o->only.runtimes && !o->only.creator_threads)
+        o->only.creator_threads = 1;
+    if (o->only.creator_threads && !o->only.runtimes)
+        o->only.runtimes = bench_default_runtimes() < MAX_THREADS ? bench_default_runtimes()
+                                                                   : MAX_THREADS;
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    if (!parse_options(argc, argv, &o)) {
+        fprintf(stderr, "usage: %s [--runtimes R] [--creators T] [N ...]\n"
+                        "  N: context counts (default 1000 10000); R, T: run only that shape\n",
+                argv[0]);
+        return 2;
+    }
     shape shapes[3];
-    size_t shape_total = list_shapes(shapes);
-    for (size_t c = 0; c < count_total; c++)
+    size_t shape_total = 1;
+    if (o.only.runtimes)
+        shapes[0] = o.only;
+    else
+        shape_total = list_default_shapes(shapes);
+    for (size_t c = 0; c < o.count_total; c++)
         for (size_t s = 0; s < shape_total; s++)
-            run_shape_isolated(&shapes[s], counts[c]);
+            run_shape_isolated(&shapes[s], o.counts[c]);
     return 0;
 }

@@ -46,6 +46,10 @@ enum {
     JSP_EEXIST = -11,        /* a host function with that name is already registered */
     JSP_EMODULE = -12,       /* module uses a feature jspool does not support (import) */
     JSP_ESYSTEM = -13,       /* the OS refused a resource (thread, event loop) */
+    JSP_ECPU_LIMIT = -14,    /* the call used more CPU than cpu_limit_ms; context usable */
+    JSP_EWALL_LIMIT = -15,   /* the call took longer than wall_limit_ms (Promises included) */
+    JSP_EBUSY = -16,         /* the context already has max_queued_jobs waiting: retry later */
+    JSP_ETOO_MANY = -17,     /* the pool already has max_contexts contexts */
 };
 
 /* Returns a static, human-readable name for a code ("JSP_EJS: uncaught JS exception").
@@ -72,6 +76,8 @@ typedef struct jsp_result {
     char *error_stack;     /* JSP_EJS: the JS stack trace if the engine gave one, else NULL */
     int error_line;        /* JSP_ESYNTAX / JSP_EJS: 1-based line, 0 if unknown */
     int error_column;      /* JSP_ESYNTAX / JSP_EJS: 1-based column, 0 if unknown */
+    uint64_t cpu_time_us;  /* CPU time the call's JS used on its runtime thread, until it
+                              returned (a Promise's later continuations are not counted) */
 } jsp_result;
 
 /* Frees a result and every string in it. NULL is a no-op. Any thread. */
@@ -108,6 +114,9 @@ enum jsp_placement {
 
 typedef struct jsp_pool_config {
     int threads;               /* runtime threads; 0 = number of online CPUs */
+    int max_contexts;          /* live contexts at most; 0 = 100000. Beyond: JSP_ETOO_MANY */
+    int max_queued_jobs;       /* jobs waiting per context at most; 0 = 10000. Beyond:
+                                  JSP_EBUSY (back-pressure, never an unbounded queue) */
     int placement;             /* enum jsp_placement; 0 = round robin */
     jsp_log_fn log;            /* NULL = write "[jspool ctx=ID level] message" to stderr */
     void *log_user;
@@ -174,9 +183,20 @@ void jsp_host_call_reject(jsp_host_call *call, const char *message);
  * Contexts
  * ------------------------------------------------------------------------------------- */
 
+#define JSP_DEFAULT_CPU_LIMIT_MS 5000
+#define JSP_DEFAULT_WALL_LIMIT_MS 30000
+
 typedef struct jsp_context_config {
     const char *name;          /* copied; NULL = "ctx-<id>" */
     int runtime;               /* 0 = placed by the pool's policy; k > 0 = runtime k-1 */
+    long cpu_limit_ms;         /* CPU time per call (runtime thread's CPU clock); also bounds
+                                  each timer callback and message delivery. 0 =
+                                  JSP_DEFAULT_CPU_LIMIT_MS, -1 = unlimited. Past it the call
+                                  ends with JSP_ECPU_LIMIT — try/catch/finally cannot stop
+                                  that — and the context stays usable. */
+    long wall_limit_ms;        /* wall time per call, awaited Promises included. 0 =
+                                  JSP_DEFAULT_WALL_LIMIT_MS, -1 = unlimited. Past it:
+                                  JSP_EWALL_LIMIT. */
 } jsp_context_config;
 
 /* Creates a context and waits until it is ready. cfg may be NULL. Any thread except a

@@ -20,6 +20,25 @@ typedef struct engine_host_promise engine_host_promise; /* a pending host.call()
 engine_vm *engine_vm_new(void);
 void engine_vm_free(engine_vm *vm); /* all its contexts must be freed first */
 
+/* A time budget for JS about to run on a VM: deadlines on the thread's CPU clock and the
+ * monotonic clock (0 = none). When one passes, the running JS is terminated and tripped
+ * says which (JSP_ECPU_LIMIT or JSP_EWALL_LIMIT). */
+typedef struct engine_budget {
+    uint64_t cpu_start_ns;
+    uint64_t cpu_deadline_ns;
+    uint64_t wall_deadline_ns;
+    int tripped;
+} engine_budget;
+
+/* Fills b for a run starting now. wall_deadline_ns, when not 0, wins over wall_limit_ms
+ * (a call awaiting a Promise keeps the deadline it started with). */
+void engine_budget_start(engine_budget *b, uint64_t cpu_limit_ms, uint64_t wall_limit_ms,
+                         uint64_t wall_deadline_ns);
+/* Makes b (or NULL: no budget) the one that JS now running on vm is checked against;
+ * returns the previous one, to be restored after a nested run. */
+engine_budget *engine_vm_set_budget(engine_vm *vm, engine_budget *b);
+uint64_t engine_thread_cpu_ns(void);
+
 /* owner is the runtime's context object, handed back in every runtime_hook_* call. */
 engine_ctx *engine_ctx_new(engine_vm *vm, void *owner);
 void engine_ctx_free(engine_ctx *ec);

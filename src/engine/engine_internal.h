@@ -19,6 +19,8 @@ struct engine_vm {
     engine_names names;
     char **builtin_names;        /* sorted globals of a fresh context: default baseline */
     size_t builtin_count;
+    engine_budget *budget;       /* what running JS is checked against; NULL = none */
+    bool is_watchdog_armed;
 };
 
 struct engine_ctx {

@@ -43,14 +43,22 @@ static int submit(jsp_context *ctx, const call_input *in, jsp_done_fn done, void
     int rc = check_context(ctx);
     if (rc != 0)
         return rc;
+    if (atomic_fetch_add(&ctx->queued_jobs, 1) >= ctx->pool->config.max_queued_jobs) {
+        atomic_fetch_sub(&ctx->queued_jobs, 1);
+        return JSP_EBUSY;
+    }
     job *j = job_new(in->kind, ctx, text, len, in->name);
-    if (!j)
+    if (!j) {
+        atomic_fetch_sub(&ctx->queued_jobs, 1);
         return JSP_ENOMEM;
+    }
     j->done = done;
     j->user = user;
     rc = job_queue_push(&ctx->rt->queue, j);
-    if (rc != 0)
+    if (rc != 0) {
+        atomic_fetch_sub(&ctx->queued_jobs, 1);
         job_free(j);
+    }
     return rc;
 }
 

@@ -65,14 +65,26 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
     if (!out)
         return JSP_EINVAL;
     *out = NULL;
-    if (!pool || (cfg && (cfg->runtime < 0 || cfg->runtime > pool->thread_count)) ||
+    if (!pool || (cfg && (cfg->runtime < 0 || cfg->runtime > pool->thread_count ||
+                          cfg->cpu_limit_ms < -1 || cfg->wall_limit_ms < -1)) ||
         runtime_is_current_thread())
         return JSP_EINVAL;
     if (atomic_load(&pool->is_closed))
         return JSP_ECLOSED;
+    /* Counted from here until the context is destroyed, so a burst of creations cannot
+     * overshoot the limit. */
+    if (atomic_fetch_add(&pool->live_contexts, 1) >= pool->config.max_contexts) {
+        atomic_fetch_sub(&pool->live_contexts, 1);
+        return JSP_ETOO_MANY;
+    }
     struct jsp_context *ctx = calloc(1, sizeof(*ctx));
-    if (!ctx)
+    if (!ctx) {
+        atomic_fetch_sub(&pool->live_contexts, 1);
         return JSP_ENOMEM;
+    }
+    long cpu = cfg ? cfg->cpu_limit_ms : 0, wall = cfg ? cfg->wall_limit_ms : 0;
+    ctx->cpu_limit_ms = cpu == 0 ? JSP_DEFAULT_CPU_LIMIT_MS : cpu < 0 ? 0 : (uint64_t)cpu;
+    ctx->wall_limit_ms = wall == 0 ? JSP_DEFAULT_WALL_LIMIT_MS : wall < 0 ? 0 : (uint64_t)wall;
     ctx->id = atomic_fetch_add(&pool->next_context_id, 1);
     if (cfg && cfg->name) {
         ctx->name = strdup(cfg->name);
@@ -83,6 +95,7 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
     }
     if (!ctx->name) {
         free(ctx);
+        atomic_fetch_sub(&pool->live_contexts, 1);
         return JSP_ENOMEM;
     }
     ctx->pool = pool;
@@ -92,6 +105,7 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
     ctx->rt = pool_place(pool, cfg);
 
     job *j = job_new(JOB_CREATE, ctx, NULL, 0, NULL);
+    atomic_init(&ctx->queued_jobs, 1);
     completion done;
     completion_init(&done);
     int rc = JSP_ENOMEM;
@@ -111,6 +125,7 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
         if (rc == JSP_ECLOSED || !j)
             atomic_fetch_sub(&ctx->rt->live_contexts, 1);
         atomic_store(&ctx->state, CONTEXT_DESTROYED);
+        atomic_fetch_sub(&pool->live_contexts, 1);
         context_release(ctx);
         return rc;
     }
@@ -125,7 +140,9 @@ void jsp_context_destroy(jsp_context *ctx)
     int expected = CONTEXT_ALIVE;
     if (!atomic_compare_exchange_strong(&ctx->state, &expected, CONTEXT_DESTROYED))
         return;
+    atomic_fetch_sub(&ctx->pool->live_contexts, 1);
     job *j = job_new(JOB_DESTROY, ctx, NULL, 0, NULL);
+    atomic_fetch_add(&ctx->queued_jobs, 1); /* never refused: destroy must get through */
     /* If the job cannot be queued the pool is closing, and closing destroys every
      * context anyway. Out of memory leaves it alive until then. */
     if (j && job_queue_push(&ctx->rt->queue, j) != 0)

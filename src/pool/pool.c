@@ -40,7 +40,8 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
         return JSP_EINVAL;
     *out = NULL;
     jsp_pool_config config = cfg ? *cfg : (jsp_pool_config){0};
-    if (config.threads < 0 || config.threads > 1024 ||
+    if (config.threads < 0 || config.threads > 1024 || config.max_contexts < 0 ||
+        config.max_queued_jobs < 0 ||
         (config.placement != JSP_PLACE_ROUND_ROBIN && config.placement != JSP_PLACE_LEAST_LOADED))
         return JSP_EINVAL;
     if (config.threads == 0) {
@@ -49,6 +50,10 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
     }
     if (!config.log)
         config.log = log_to_stderr;
+    if (config.max_contexts == 0)
+        config.max_contexts = 100000;
+    if (config.max_queued_jobs == 0)
+        config.max_queued_jobs = 10000;
     jsp_pool *pool = calloc(1, sizeof(*pool));
     if (!pool)
         return JSP_ENOMEM;

@@ -31,6 +31,7 @@ struct jsp_pool {
     int started_count;         /* runtimes whose thread started */
     atomic_uint_fast64_t next_context_id;
     atomic_uint next_runtime;  /* round-robin cursor */
+    atomic_int live_contexts;  /* against config.max_contexts */
     host_registry hosts;
 };
 

@@ -137,7 +137,10 @@ void host_call_apply_reply(job *j)
         }
         call->is_answered = true;
     } else if (ctx) {
+        js_run run; /* resolving runs the Promise's reactions: guest code */
+        runtime_enter_js(ctx->rt, ctx, &run, 0);
         engine_host_promise_settle(ctx->ec, call->promise, j->is_reply_ok, j->text, j->text_len);
+        runtime_leave_js(ctx->rt, &run);
         call->promise = NULL;
         unlink_from_context(call);
         host_call_release(call); /* the runtime's reference */

@@ -95,6 +95,29 @@ static void free_timer(struct jsp_context *ctx, timer_entry *t)
     free(t);
 }
 
+/* A deadline entry came due: its call ran past wall_limit_ms while awaiting a Promise. */
+static void expire_call(runtime *rt, timer_entry *t)
+{
+    job *j = t->call;
+    free(t);
+    j->deadline = NULL;
+    if (u64_map_remove(&j->ctx->pending_calls, j->call_id) == j)
+        runtime_fail(j, JSP_EWALL_LIMIT);
+}
+
+static void run_timer_callback(runtime *rt, timer_entry *t)
+{
+    struct jsp_context *ctx = t->ctx;
+    js_run run;
+    runtime_enter_js(rt, ctx, &run, 0);
+    engine_callback_invoke(ctx->ec, t->callback);
+    runtime_leave_js(rt, &run);
+    if (run.budget.tripped)
+        runtime_hook_log(ctx, JSP_LOG_ERROR, run.budget.tripped == JSP_ECPU_LIMIT
+                                                 ? "timer callback stopped: CPU limit"
+                                                 : "timer callback stopped: wall limit");
+}
+
 /* Fires the timers due now that existed when this pass began (a setTimeout(f, 0) made by
  * a callback waits for the next pass, so a timer storm cannot starve the queue). Timers
  * of blocked contexts are kept for later. */
@@ -110,6 +133,10 @@ static void fire_due_timers(runtime *rt)
             break;
         timer_heap_pop(&rt->timers);
         struct jsp_context *ctx = t->ctx;
+        if (!t->callback) {
+            expire_call(rt, t);
+            continue;
+        }
         if (ctx->blocked_depth > 0) {
             if (parked_count < sizeof(parked_list) / sizeof(parked_list[0])) {
                 parked_list[parked_count++] = t;
@@ -118,7 +145,7 @@ static void fire_due_timers(runtime *rt)
             timer_heap_push(&rt->timers, t); /* full: try again next pass */
             break;
         }
-        engine_callback_invoke(ctx->ec, t->callback);
+        run_timer_callback(rt, t);
         if (ctx->is_dead) /* the callback's context was destroyed meanwhile */
             continue;
         if (t->is_cancelled || t->interval_ns == 0) {
@@ -133,6 +160,48 @@ static void fire_due_timers(runtime *rt)
     for (size_t i = 0; i < parked_count; i++)
         if (timer_heap_push(&rt->timers, parked_list[i]) != 0)
             free_timer(parked_list[i]->ctx, parked_list[i]);
+}
+
+void runtime_arm_call_deadline(runtime *rt, job *j, uint64_t due_ns)
+{
+    timer_entry *t = calloc(1, sizeof(*t));
+    if (!t)
+        return; /* out of memory: the call is then bounded by its CPU budget only */
+    t->due_ns = due_ns;
+    t->seq = rt->next_timer_seq++;
+    t->ctx = j->ctx;
+    t->call = j;
+    if (timer_heap_push(&rt->timers, t) != 0) {
+        free(t);
+        return;
+    }
+    j->deadline = t;
+}
+
+void runtime_disarm_call_deadline(runtime *rt, job *j)
+{
+    timer_entry *t = j->deadline;
+    if (!t)
+        return;
+    j->deadline = NULL;
+    if (t->heap_index != SIZE_MAX)
+        timer_heap_remove(&rt->timers, t);
+    free(t);
+}
+
+void runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run, uint64_t wall_deadline_ns)
+{
+    engine_budget_start(&run->budget, ctx->cpu_limit_ms, ctx->wall_limit_ms, wall_deadline_ns);
+    run->outer = engine_vm_set_budget(rt->vm, &run->budget);
+}
+
+void runtime_leave_js(runtime *rt, js_run *run)
+{
+    engine_budget *outer = run->outer;
+    /* CPU spent here (inside another context's host.callSync) is not the outer call's. */
+    if (outer && outer->cpu_deadline_ns)
+        outer->cpu_deadline_ns += engine_thread_cpu_ns() - run->budget.cpu_start_ns;
+    engine_vm_set_budget(rt->vm, outer);
 }
 
 static void on_timer_wake(uv_timer_t *handle);

@@ -46,6 +46,7 @@ struct job {
     jsp_host_call *host_call;  /* JOB_HOST_REPLY: the answered call */
     bool is_reply_ok;          /* JOB_HOST_REPLY: resolve (true) or reject */
     const char *name;          /* JOB_CALL function / JOB_GLOBAL_GET name, in text[] */
+    timer_entry *deadline;     /* wall-limit entry in the timer heap while a call runs */
     size_t text_len;
     char text[];               /* source, JSON or reply text, NUL-terminated */
 };
@@ -60,8 +61,12 @@ struct jsp_context {
     jsp_pool *pool;
     runtime *rt;
 
+    uint64_t cpu_limit_ms;     /* 0 = unlimited */
+    uint64_t wall_limit_ms;    /* 0 = unlimited */
+
     atomic_int refs;           /* user handle + runtime (while alive) + each job */
     atomic_int state;          /* enum context_state, as the API sees it */
+    atomic_int queued_jobs;    /* submitted, not yet started: back-pressure */
 
     /* ---- runtime thread only ---- */
     engine_ctx *ec;            /* NULL until created and after death */
@@ -131,6 +136,17 @@ void runtime_fail(job *j, int code);
 void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done);
 void host_call_cancel(jsp_host_call *call); /* runtime thread: the context died */
 void host_call_apply_reply(job *j);          /* runtime thread: JOB_HOST_REPLY */
+
+/* Runs JS of ctx under its budget: returns the budget to pass to runtime_leave_js. */
+typedef struct js_run {
+    engine_budget budget;
+    engine_budget *outer;      /* restored on leave; its CPU deadline moves by our usage */
+} js_run;
+void runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run, uint64_t wall_deadline_ns);
+void runtime_leave_js(runtime *rt, js_run *run);
+/* A wall-limit entry in the timer heap that fails the parked call j when due. */
+void runtime_arm_call_deadline(runtime *rt, job *j, uint64_t due_ns);
+void runtime_disarm_call_deadline(runtime *rt, job *j);
 
 /* ---- shared helpers (context_handle.c / calls.c) ---- */
 void context_retain(struct jsp_context *ctx);

@@ -5,13 +5,14 @@
 #include "runtime/runtime.h"
 #include "util/result.h"
 
-#include <assert.h>
 #include <stdlib.h>
 
 void runtime_clear_context_timers(runtime *rt, struct jsp_context *ctx);
 
 void runtime_complete(job *j, jsp_result *result)
 {
+    if (j->deadline)
+        runtime_disarm_call_deadline(j->ctx->rt, j);
     if (j->done)
         j->done(result, j->user);
     else
@@ -101,8 +102,10 @@ static void finish_unless_pending(struct jsp_context *ctx, uint64_t call_id, jsp
     if (!result)
         return;
     job *j = u64_map_remove(&ctx->pending_calls, call_id);
-    assert(j != NULL);
-    runtime_complete(j, result);
+    if (j)
+        runtime_complete(j, result);
+    else /* settled already, and then its later JS hit a limit: the answer stands */
+        jsp_result_free(result);
 }
 
 void runtime_hook_call_settled(void *owner, uint64_t call_id, jsp_result *result)
@@ -115,6 +118,81 @@ void runtime_hook_call_settled(void *owner, uint64_t call_id, jsp_result *result
         jsp_result_free(result);
 }
 
+/* A limit hit ends the call with the limit's error, whatever the engine made of the
+ * termination (or of a Promise that will now never settle). */
+static jsp_result *limit_result(jsp_result *engine_result, int tripped)
+{
+    if (engine_result)
+        jsp_result_free(engine_result);
+    return result_error(tripped, "RangeError",
+                        tripped == JSP_ECPU_LIMIT ? "call exceeded its CPU time limit"
+                                                  : "call exceeded its wall time limit");
+}
+
+static void run_call(runtime *rt, job *j)
+{
+    struct jsp_context *ctx = j->ctx;
+    if (!park(j))
+        return;
+    uint64_t call_id = j->call_id; /* j may be completed and freed inside the engine */
+    js_run run;
+    runtime_enter_js(rt, ctx, &run, 0);
+    jsp_result *r = j->kind == JOB_EVAL ? engine_eval(ctx->ec, j->text, j->text_len, call_id)
+                                        : engine_call(ctx->ec, j->name, j->text, j->text_len, call_id);
+    runtime_leave_js(rt, &run);
+    uint64_t cpu_us = (engine_thread_cpu_ns() - run.budget.cpu_start_ns) / 1000;
+    if (run.budget.tripped) {
+        r = limit_result(r, run.budget.tripped);
+    } else if (!r) {
+        /* Awaiting a Promise: the wall limit keeps running on the timer heap. */
+        job *parked = u64_map_get(&ctx->pending_calls, call_id);
+        if (parked && run.budget.wall_deadline_ns)
+            runtime_arm_call_deadline(rt, parked, run.budget.wall_deadline_ns);
+        return;
+    }
+    if (r != result_out_of_memory())
+        r->cpu_time_us = cpu_us;
+    finish_unless_pending(ctx, call_id, r);
+}
+
+/* Jobs that run guest code but cannot be left pending (getters, module bodies). */
+static jsp_result *run_bounded(runtime *rt, job *j)
+{
+    struct jsp_context *ctx = j->ctx;
+    engine_ctx *ec = ctx->ec;
+    js_run run;
+    runtime_enter_js(rt, ctx, &run, 0);
+    jsp_result *r = NULL;
+    switch (j->kind) {
+    case JOB_LOAD_MODULE:
+        r = engine_load_module(ec, j->text, j->text_len);
+        break;
+    case JOB_SEND:
+        engine_deliver_message(ec, j->text, j->text_len);
+        break;
+    case JOB_GLOBAL_GET:
+        r = engine_global_get(ec, j->name);
+        break;
+    case JOB_GLOBALS_LIST:
+        r = engine_globals_list(ec);
+        break;
+    case JOB_GLOBALS_SNAPSHOT:
+        r = engine_globals_snapshot(ec);
+        break;
+    case JOB_GLOBALS_RESET:
+        r = engine_globals_reset(ec);
+        break;
+    default:
+        abort(); /* the caller dispatches only the kinds above */
+    }
+    runtime_leave_js(rt, &run);
+    if (run.budget.tripped && j->kind == JOB_SEND)
+        runtime_hook_log(ctx, JSP_LOG_ERROR, "onmessage stopped: time limit");
+    else if (run.budget.tripped)
+        r = limit_result(r, run.budget.tripped);
+    return r;
+}
+
 void runtime_run_job(runtime *rt, job *j)
 {
     struct jsp_context *ctx = j->ctx;
@@ -122,6 +200,7 @@ void runtime_run_job(runtime *rt, job *j)
         host_call_apply_reply(j);
         return;
     }
+    atomic_fetch_sub(&ctx->queued_jobs, 1);
     if (j->kind == JOB_CREATE) {
         if (rt->is_stopping)
             runtime_fail(j, JSP_ECLOSED);
@@ -133,45 +212,21 @@ void runtime_run_job(runtime *rt, job *j)
         runtime_fail(j, rt->is_stopping ? JSP_ECLOSED : JSP_EDESTROYED);
         return;
     }
-    engine_ctx *ec = ctx->ec;
     switch (j->kind) {
     case JOB_DESTROY:
         runtime_kill_context(rt, ctx, JSP_EDESTROYED);
         job_free(j);
         return;
     case JOB_EVAL:
-    case JOB_CALL: {
-        if (!park(j))
-            return;
-        uint64_t call_id = j->call_id; /* j may be completed and freed inside the engine */
-        jsp_result *r = j->kind == JOB_EVAL
-                            ? engine_eval(ec, j->text, j->text_len, call_id)
-                            : engine_call(ec, j->name, j->text, j->text_len, call_id);
-        finish_unless_pending(ctx, call_id, r);
-        return;
-    }
-    case JOB_LOAD_MODULE:
-        runtime_complete(j, engine_load_module(ec, j->text, j->text_len));
+    case JOB_CALL:
+        run_call(rt, j);
         return;
     case JOB_SEND:
-        engine_deliver_message(ec, j->text, j->text_len);
+        run_bounded(rt, j);
         job_free(j);
         return;
-    case JOB_GLOBAL_GET:
-        runtime_complete(j, engine_global_get(ec, j->name));
+    default:
+        runtime_complete(j, run_bounded(rt, j));
         return;
-    case JOB_GLOBALS_LIST:
-        runtime_complete(j, engine_globals_list(ec));
-        return;
-    case JOB_GLOBALS_SNAPSHOT:
-        runtime_complete(j, engine_globals_snapshot(ec));
-        return;
-    case JOB_GLOBALS_RESET:
-        runtime_complete(j, engine_globals_reset(ec));
-        return;
-    case JOB_CREATE:
-    case JOB_HOST_REPLY:
-        break;
     }
-    abort(); /* unreachable: every kind is handled above */
 }

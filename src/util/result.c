@@ -30,6 +30,10 @@ static const struct {
     {JSP_EEXIST, "already_exists", "JSP_EEXIST: name already registered"},
     {JSP_EMODULE, "unsupported_module", "JSP_EMODULE: unsupported module feature"},
     {JSP_ESYSTEM, "system_error", "JSP_ESYSTEM: the OS refused a resource"},
+    {JSP_ECPU_LIMIT, "cpu_limit", "JSP_ECPU_LIMIT: the call ran past its CPU budget"},
+    {JSP_EWALL_LIMIT, "wall_limit", "JSP_EWALL_LIMIT: the call ran past its wall-time budget"},
+    {JSP_EBUSY, "busy", "JSP_EBUSY: too many jobs queued for the context"},
+    {JSP_ETOO_MANY, "too_many_contexts", "JSP_ETOO_MANY: the pool is at max_contexts"},
 };
 
 static int table_index(int code)

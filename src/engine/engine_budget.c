@@ -1,0 +1,64 @@
+/* engine_budget.c — time budgets for running JS, on JSC's watchdog. The watchdog is armed
+ * with a short limit (the tick) and re-armed from its own callback, so it becomes a
+ * periodic check of the current budget's CPU (thread clock) and wall deadlines; a budget
+ * past either ends the running JS with JSC's uncatchable termination. Arming costs about
+ * 1.3 us per entry into the VM (measured: 0.18 -> 1.5 us for a trivial call), so the
+ * watchdog is armed only while a budget with a deadline is current. */
+#include "engine/engine_internal.h"
+
+#include <time.h>
+
+/* 10 ms: the reaction time to a runaway, and 100 checks a second at most per VM. */
+static const double TICK_SECONDS = 0.010;
+
+static uint64_t clock_ns(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t engine_thread_cpu_ns(void)
+{
+    return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+static bool on_watchdog_tick(JSContextRef js, void *data)
+{
+    engine_vm *vm = data;
+    engine_budget *b = vm->budget;
+    if (!b)
+        return false; /* between budgets: let the JS run, the next arm resets */
+    if (b->cpu_deadline_ns && engine_thread_cpu_ns() >= b->cpu_deadline_ns)
+        b->tripped = JSP_ECPU_LIMIT;
+    else if (b->wall_deadline_ns && clock_ns(CLOCK_MONOTONIC) >= b->wall_deadline_ns)
+        b->tripped = JSP_EWALL_LIMIT;
+    if (b->tripped)
+        return true;
+    JSContextGroupSetExecutionTimeLimit(vm->group, TICK_SECONDS, on_watchdog_tick, vm);
+    return false;
+}
+
+engine_budget *engine_vm_set_budget(engine_vm *vm, engine_budget *b)
+{
+    engine_budget *previous = vm->budget;
+    vm->budget = b;
+    bool needs_watchdog = b && (b->cpu_deadline_ns || b->wall_deadline_ns);
+    if (needs_watchdog)
+        JSContextGroupSetExecutionTimeLimit(vm->group, TICK_SECONDS, on_watchdog_tick, vm);
+    else if (vm->is_watchdog_armed)
+        JSContextGroupClearExecutionTimeLimit(vm->group);
+    vm->is_watchdog_armed = needs_watchdog;
+    return previous;
+}
+
+void engine_budget_start(engine_budget *b, uint64_t cpu_limit_ms, uint64_t wall_limit_ms,
+                         uint64_t wall_deadline_ns)
+{
+    b->tripped = 0;
+    b->cpu_start_ns = engine_thread_cpu_ns();
+    b->cpu_deadline_ns = cpu_limit_ms ? b->cpu_start_ns + cpu_limit_ms * 1000000u : 0;
+    b->wall_deadline_ns = wall_deadline_ns;
+    if (!wall_deadline_ns && wall_limit_ms)
+        b->wall_deadline_ns = clock_ns(CLOCK_MONOTONIC) + wall_limit_ms * 1000000u;
+}

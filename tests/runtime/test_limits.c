@@ -1,0 +1,235 @@
+/* Limits: CPU and wall budgets stop runaways (try/finally cannot save them) and the
+ * context answers again; recursion is a RangeError; queues and context counts are
+ * bounded with clear errors; siblings keep answering. */
+#include "support/support.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static jsp_pool *pool;
+
+static void discard_result(jsp_result *r, void *user)
+{
+    jsp_result_free(r);
+}
+
+static void setup(void)
+{
+    pool = pool_for_test(1, NULL, NULL);
+}
+
+static void teardown(void)
+{
+    jsp_pool_free(pool);
+}
+
+TestSuite(limits, .init = setup, .fini = teardown, .timeout = 120);
+
+static jsp_context *limited(long cpu_ms, long wall_ms)
+{
+    jsp_context_config cfg = {.cpu_limit_ms = cpu_ms, .wall_limit_ms = wall_ms};
+    jsp_context *ctx = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
+    return ctx;
+}
+
+/* Runs source, expects `code`, and returns how long it took in ms. */
+static double time_error(jsp_context *ctx, const char *source, int code)
+{
+    double t0 = now_ms();
+    jsp_result *r = NULL;
+    int rc = jsp_eval(ctx, source, -1, &r);
+    double took = now_ms() - t0;
+    cr_assert_eq(rc, code, "`%s`: expected %s, got %s (%s)", source, jsp_error_id(code),
+                 jsp_error_id(rc), r->error_message);
+    jsp_result_free(r);
+    return took;
+}
+
+static void assert_answers(jsp_context *ctx)
+{
+    char *json = eval_ok(ctx, "6 * 7");
+    cr_assert_str_eq(json, "42");
+    free(json);
+}
+
+Test(limits, cpu_limit_stops_loop_and_context_survives)
+{
+    jsp_context *ctx = limited(100, -1);
+    double took = time_error(ctx, "while (true) {}", JSP_ECPU_LIMIT);
+    cr_assert(took < 100 + 10 + 150, "stopped after %.0f ms (budget 100 + tick 10)", took);
+    assert_answers(ctx);
+    jsp_context_free(ctx);
+}
+
+Test(limits, try_finally_cannot_outlive_the_budget)
+{
+    jsp_context *ctx = limited(100, -1);
+    time_error(ctx, "try { while (true) {} } finally { while (true) {} }", JSP_ECPU_LIMIT);
+    time_error(ctx, "for (;;) { try { while (true) {} } catch (e) {} }", JSP_ECPU_LIMIT);
+    assert_answers(ctx);
+    jsp_context_free(ctx);
+}
+
+Test(limits, runaway_microtask_is_stopped_too)
+{
+    jsp_context *ctx = limited(100, -1);
+    time_error(ctx, "Promise.resolve().then(() => { while (true) {} }); 1", JSP_ECPU_LIMIT);
+    assert_answers(ctx);
+    jsp_context_free(ctx);
+}
+
+Test(limits, wall_limit_ends_a_promise_that_never_settles)
+{
+    jsp_context *ctx = limited(-1, 150);
+    double took = time_error(ctx, "new Promise(() => {})", JSP_EWALL_LIMIT);
+    cr_assert(took >= 140 && took < 150 + 200, "ended after %.0f ms (limit 150)", took);
+    assert_answers(ctx);
+    jsp_context_free(ctx);
+}
+
+Test(limits, wall_limit_counts_time_blocked_in_js)
+{
+    jsp_context *ctx = limited(-1, 100);
+    time_error(ctx, "const end = Date.now() + 10000; while (Date.now() < end) {}", JSP_EWALL_LIMIT);
+    assert_answers(ctx);
+    jsp_context_free(ctx);
+}
+
+Test(limits, calls_report_their_cpu_time)
+{
+    jsp_context *ctx = limited(0, 0);
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_eval(ctx, "let x = 0; for (let i = 0; i < 3e7; i++) x += i; x > 0", -1, &r), 0);
+    cr_assert_gt(r->cpu_time_us, 1000, "a 3e7-iteration loop reported %llu us",
+                 (unsigned long long)r->cpu_time_us);
+    jsp_result_free(r);
+    jsp_context_free(ctx);
+}
+
+Test(limits, infinite_recursion_is_a_range_error)
+{
+    jsp_context *ctx = limited(0, 0);
+    jsp_result *r;
+    cr_assert_eq(eval_error(ctx, "function f() { return f() + 1; } f()", &r), JSP_EJS);
+    cr_assert_str_eq(r->error_name, "RangeError");
+    jsp_result_free(r);
+    assert_answers(ctx);
+    jsp_context_free(ctx);
+}
+
+typedef struct timed_call {
+    jsp_context *ctx;
+    double started_ms, finished_ms;
+} timed_call;
+
+static void *call_sibling(void *arg)
+{
+    timed_call *t = arg;
+    t->started_ms = now_ms();
+    assert_answers(t->ctx);
+    t->finished_ms = now_ms();
+    return NULL;
+}
+
+Test(limits, sibling_on_the_same_thread_is_served_once_the_budget_ends)
+{
+    jsp_context *runaway = limited(300, -1);
+    jsp_context *sibling = limited(0, 0); /* the pool has one runtime: same thread */
+    double t0 = now_ms();
+    jsp_result *r = NULL;
+    pthread_t t;
+    timed_call tc = {sibling, 0, 0};
+    cr_assert_eq(jsp_eval_async(runaway, "while (true) {}", -1, discard_result, NULL), 0);
+    sleep_ms(50);
+    pthread_create(&t, NULL, call_sibling, &tc);
+    pthread_join(t, NULL);
+    (void)r;
+    /* The sibling waited for the runaway's budget (300 ms from t0) plus at most a tick
+     * or two, never for the runaway's "forever". */
+    cr_assert(tc.finished_ms - t0 < 300 + 250, "sibling answered after %.0f ms", tc.finished_ms - t0);
+    jsp_context_free(runaway);
+    jsp_context_free(sibling);
+}
+
+Test(limits, hundred_limit_hits_in_a_row_leave_the_context_usable)
+{
+    jsp_context *ctx = limited(20, -1);
+    for (int i = 0; i < 100; i++)
+        time_error(ctx, i % 2 ? "while (true) {}" : "try { for (;;) {} } finally { for (;;) {} }",
+                   JSP_ECPU_LIMIT);
+    assert_answers(ctx);
+    jsp_context_free(ctx);
+}
+
+Test(limits, timer_callback_runaway_is_stopped_and_logged)
+{
+    collector logs;
+    collector_init(&logs);
+    jsp_pool *p = pool_for_test(1, NULL, &logs);
+    jsp_context_config cfg = {.cpu_limit_ms = 50};
+    jsp_context *ctx = NULL;
+    cr_assert_eq(jsp_context_new(p, &cfg, &ctx), 0);
+    free(eval_ok(ctx, "setTimeout(() => { while (true) {} }, 1); 0"));
+    sleep_ms(300);
+    cr_assert(collector_has(&logs, "CPU limit"));
+    assert_answers(ctx);
+    jsp_context_free(ctx);
+    jsp_pool_free(p);
+    collector_free(&logs);
+}
+
+Test(limits, queue_is_bounded_with_busy)
+{
+    jsp_pool_config cfg = {.threads = 1, .max_queued_jobs = 5};
+    jsp_pool *p = NULL;
+    cr_assert_eq(jsp_pool_new(&cfg, &p), 0);
+    jsp_context_config ccfg = {.cpu_limit_ms = 300};
+    jsp_context *ctx = NULL;
+    cr_assert_eq(jsp_context_new(p, &ccfg, &ctx), 0);
+    /* occupy the thread, then fill the queue behind it */
+    cr_assert_eq(jsp_eval_async(ctx, "while (true) {}", -1, discard_result, NULL), 0);
+    sleep_ms(30);
+    int accepted = 0, busy = 0;
+    for (int i = 0; i < 20; i++) {
+        int rc = jsp_eval_async(ctx, "1", -1, discard_result, NULL);
+        accepted += rc == 0;
+        busy += rc == JSP_EBUSY;
+    }
+    cr_assert_eq(accepted, 5);
+    cr_assert_eq(busy, 15);
+    sleep_ms(400);
+    assert_answers(ctx); /* the queue drained: accepted again */
+    jsp_context_free(ctx);
+    jsp_pool_free(p);
+}
+
+Test(limits, context_count_is_bounded)
+{
+    jsp_pool_config cfg = {.threads = 1, .max_contexts = 3};
+    jsp_pool *p = NULL;
+    cr_assert_eq(jsp_pool_new(&cfg, &p), 0);
+    jsp_context *c[4] = {0};
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(jsp_context_new(p, NULL, &c[i]), 0);
+    cr_assert_eq(jsp_context_new(p, NULL, &c[3]), JSP_ETOO_MANY);
+    jsp_context_free(c[0]);
+    cr_assert_eq(jsp_context_new(p, NULL, &c[3]), 0);
+    for (int i = 1; i < 4; i++)
+        jsp_context_free(c[i]);
+    jsp_pool_free(p);
+}
+
+Test(limits, bad_limits_are_refused)
+{
+    jsp_context_config cfg = {.cpu_limit_ms = -2};
+    jsp_context *c = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &c), JSP_EINVAL);
+}

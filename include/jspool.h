@@ -76,8 +76,10 @@ typedef struct jsp_result {
     char *error_stack;     /* JSP_EJS: the JS stack trace if the engine gave one, else NULL */
     int error_line;        /* JSP_ESYNTAX / JSP_EJS: 1-based line, 0 if unknown */
     int error_column;      /* JSP_ESYNTAX / JSP_EJS: 1-based column, 0 if unknown */
-    uint64_t cpu_time_us;  /* CPU time the call's JS used on its runtime thread, until it
-                              returned (a Promise's later continuations are not counted) */
+    uint64_t cpu_time_us;  /* CPU time the call's JS used on its runtime thread until it
+                              returned (a Promise's later continuations are not counted).
+                              Calls shorter than 10 ms report their time on the thread,
+                              an upper bound: reading the CPU clock costs more than they do */
 } jsp_result;
 
 /* Frees a result and every string in it. NULL is a no-op. Any thread. */

@@ -24,9 +24,11 @@ void engine_vm_free(engine_vm *vm); /* all its contexts must be freed first */
  * monotonic clock (0 = none). When one passes, the running JS is terminated and tripped
  * says which (JSP_ECPU_LIMIT or JSP_EWALL_LIMIT). */
 typedef struct engine_budget {
-    uint64_t cpu_start_ns;
-    uint64_t cpu_deadline_ns;
-    uint64_t wall_deadline_ns;
+    uint64_t wall_start_ns;
+    uint64_t cpu_limit_ns;     /* 0 = none */
+    uint64_t cpu_start_ns;     /* 0 until the first watchdog tick (see engine_budget.c) */
+    uint64_t cpu_deadline_ns;  /* set with cpu_start_ns */
+    uint64_t wall_deadline_ns; /* 0 = none */
     int tripped;
 } engine_budget;
 
@@ -38,6 +40,10 @@ void engine_budget_start(engine_budget *b, uint64_t cpu_limit_ms, uint64_t wall_
  * returns the previous one, to be restored after a nested run. */
 engine_budget *engine_vm_set_budget(engine_vm *vm, engine_budget *b);
 uint64_t engine_thread_cpu_ns(void);
+/* CPU the budget's run has used so far (wall time for runs shorter than a tick). */
+uint64_t engine_budget_cpu_used_ns(engine_budget *b);
+/* The run's CPU clock at start, reading the clock now if no tick has yet. */
+uint64_t engine_budget_cpu_start_ns(engine_budget *b);
 
 /* owner is the runtime's context object, handed back in every runtime_hook_* call. */
 engine_ctx *engine_ctx_new(engine_vm *vm, void *owner);

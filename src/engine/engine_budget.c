@@ -3,7 +3,12 @@
  * periodic check of the current budget's CPU (thread clock) and wall deadlines; a budget
  * past either ends the running JS with JSC's uncatchable termination. Arming costs about
  * 1.3 us per entry into the VM (measured: 0.18 -> 1.5 us for a trivial call), so the
- * watchdog is armed only while a budget with a deadline is current. */
+ * watchdog is armed only while a budget with a deadline is current.
+ *
+ * Reading the thread CPU clock is a system call (~0.7 us here, against 30 ns for the
+ * monotonic clock), so a budget starts from the monotonic clock alone and reads the CPU
+ * clock only at its first tick — 10 ms into a call that is still running — taking
+ * "CPU used so far" as the wall time so far (an upper bound: one thread, one call). */
 #include "engine/engine_internal.h"
 
 #include <time.h>
@@ -23,12 +28,32 @@ uint64_t engine_thread_cpu_ns(void)
     return clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
+uint64_t engine_budget_cpu_start_ns(engine_budget *b)
+{
+    if (!b->cpu_start_ns) {
+        uint64_t wall_elapsed = clock_ns(CLOCK_MONOTONIC) - b->wall_start_ns;
+        uint64_t cpu_now = engine_thread_cpu_ns();
+        b->cpu_start_ns = cpu_now > wall_elapsed ? cpu_now - wall_elapsed : 1;
+        if (b->cpu_limit_ns)
+            b->cpu_deadline_ns = b->cpu_start_ns + b->cpu_limit_ns;
+    }
+    return b->cpu_start_ns;
+}
+
+uint64_t engine_budget_cpu_used_ns(engine_budget *b)
+{
+    if (!b->cpu_start_ns) /* never reached a tick: short, so wall time bounds it */
+        return clock_ns(CLOCK_MONOTONIC) - b->wall_start_ns;
+    return engine_thread_cpu_ns() - b->cpu_start_ns;
+}
+
 static bool on_watchdog_tick(JSContextRef js, void *data)
 {
     engine_vm *vm = data;
     engine_budget *b = vm->budget;
     if (!b)
         return false; /* between budgets: let the JS run, the next arm resets */
+    engine_budget_cpu_start_ns(b);
     if (b->cpu_deadline_ns && engine_thread_cpu_ns() >= b->cpu_deadline_ns)
         b->tripped = JSP_ECPU_LIMIT;
     else if (b->wall_deadline_ns && clock_ns(CLOCK_MONOTONIC) >= b->wall_deadline_ns)
@@ -43,7 +68,7 @@ engine_budget *engine_vm_set_budget(engine_vm *vm, engine_budget *b)
 {
     engine_budget *previous = vm->budget;
     vm->budget = b;
-    bool needs_watchdog = b && (b->cpu_deadline_ns || b->wall_deadline_ns);
+    bool needs_watchdog = b && (b->cpu_limit_ns || b->wall_deadline_ns);
     if (needs_watchdog)
         JSContextGroupSetExecutionTimeLimit(vm->group, TICK_SECONDS, on_watchdog_tick, vm);
     else if (vm->is_watchdog_armed)
@@ -56,9 +81,11 @@ void engine_budget_start(engine_budget *b, uint64_t cpu_limit_ms, uint64_t wall_
                          uint64_t wall_deadline_ns)
 {
     b->tripped = 0;
-    b->cpu_start_ns = engine_thread_cpu_ns();
-    b->cpu_deadline_ns = cpu_limit_ms ? b->cpu_start_ns + cpu_limit_ms * 1000000u : 0;
+    b->wall_start_ns = clock_ns(CLOCK_MONOTONIC);
+    b->cpu_start_ns = 0; /* read at the first tick, if there is one */
+    b->cpu_limit_ns = cpu_limit_ms * 1000000u;
+    b->cpu_deadline_ns = 0;
     b->wall_deadline_ns = wall_deadline_ns;
     if (!wall_deadline_ns && wall_limit_ms)
-        b->wall_deadline_ns = clock_ns(CLOCK_MONOTONIC) + wall_limit_ms * 1000000u;
+        b->wall_deadline_ns = b->wall_start_ns + wall_limit_ms * 1000000u;
 }

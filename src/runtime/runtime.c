@@ -198,9 +198,14 @@ void runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run, uint64_
 void runtime_leave_js(runtime *rt, js_run *run)
 {
     engine_budget *outer = run->outer;
-    /* CPU spent here (inside another context's host.callSync) is not the outer call's. */
-    if (outer && outer->cpu_deadline_ns)
-        outer->cpu_deadline_ns += engine_thread_cpu_ns() - run->budget.cpu_start_ns;
+    /* Time spent here (inside another context's host.callSync) is not the outer call's
+     * CPU: move its start forward by what this nested run used. */
+    if (outer && outer->cpu_limit_ns) {
+        uint64_t used = engine_budget_cpu_used_ns(&run->budget);
+        engine_budget_cpu_start_ns(outer);
+        outer->cpu_start_ns += used;
+        outer->cpu_deadline_ns += used;
+    }
     engine_vm_set_budget(rt->vm, outer);
 }
 

@@ -140,7 +140,7 @@ static void run_call(runtime *rt, job *j)
     jsp_result *r = j->kind == JOB_EVAL ? engine_eval(ctx->ec, j->text, j->text_len, call_id)
                                         : engine_call(ctx->ec, j->name, j->text, j->text_len, call_id);
     runtime_leave_js(rt, &run);
-    uint64_t cpu_us = (engine_thread_cpu_ns() - run.budget.cpu_start_ns) / 1000;
+    uint64_t cpu_us = engine_budget_cpu_used_ns(&run.budget) / 1000;
     if (run.budget.tripped) {
         r = limit_result(r, run.budget.tripped);
     } else if (!r) {

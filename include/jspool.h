@@ -124,6 +124,19 @@ typedef struct jsp_pool_config {
     void *log_user;
     jsp_message_fn on_message; /* NULL = values from host.send() are dropped */
     void *message_user;
+
+    /* Heap policy, per runtime. Every heap_check_request_interval calls or
+     * heap_check_time_interval_ms, whichever comes first, the runtime reads its VM's heap
+     * statistics (exported by jsp_pool_metrics). When the heap is over heap_limit_bytes,
+     * or has grown past heap_growth_ratio times its size after the last recycle, the
+     * runtime recycles its VM between calls: every context is rebuilt from its
+     * definition — a fresh global with its limits, and the module it last loaded with
+     * jsp_load_module. What does not survive: globals made by eval or by module code at
+     * run time, module state (module top-level runs again), and pending timers. */
+    unsigned heap_check_request_interval; /* 0 = 4096 calls */
+    unsigned heap_check_time_interval_ms; /* 0 = 5000 ms */
+    uint64_t heap_limit_bytes;            /* 0 = a quarter of physical memory / threads */
+    double heap_growth_ratio;             /* 0 = 4.0; < 1 disables the growth rule */
 } jsp_pool_config;
 
 /* Creates a pool and starts its runtime threads. cfg may be NULL (all defaults).
@@ -141,6 +154,18 @@ void jsp_pool_free(jsp_pool *pool);
 
 /* Number of runtime threads. Any thread. */
 int jsp_pool_threads(const jsp_pool *pool);
+
+/* The pool's metrics in Prometheus text exposition format (version 0.0.4): per runtime
+ * (label runtime="<index>") heap gauges from the last heap check, live contexts and
+ * queued jobs; counters of calls by outcome (ok, js_error, cpu_limit, wall_limit, oom,
+ * cancelled), VM recycles, heap checks and per-call leftovers cleared by kind
+ * (host_call, span); and a call-duration histogram. Any thread; never blocks on a busy
+ * runtime. Returns a NUL-terminated malloc'd string (free with jsp_free) or NULL when
+ * out of memory. */
+char *jsp_pool_metrics(jsp_pool *pool);
+
+/* Frees memory the library returned for the caller to free (jsp_pool_metrics). */
+void jsp_free(void *p);
 
 /* ---------------------------------------------------------------------------------------
  * Host functions: C code that JS calls as `host.call(name, ...args)` (returns a Promise)

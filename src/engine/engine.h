@@ -20,6 +20,14 @@ typedef struct engine_host_promise engine_host_promise; /* a pending host.call()
 engine_vm *engine_vm_new(void);
 void engine_vm_free(engine_vm *vm); /* all its contexts must be freed first */
 
+typedef struct engine_heap_stats {
+    uint64_t size_bytes, capacity_bytes, extra_bytes, objects;
+} engine_heap_stats;
+/* Reads the VM heap's statistics: walks the heap, milliseconds on a large one. */
+void engine_vm_heap_stats(engine_vm *vm, engine_heap_stats *out);
+/* Asks for a garbage collection (JSC may defer it). */
+void engine_vm_collect(engine_vm *vm);
+
 /* A time budget for JS about to run on a VM: deadlines on the thread's CPU clock and the
  * monotonic clock (0 = none). When one passes, the running JS is terminated and tripped
  * says which (JSP_ECPU_LIMIT or JSP_EWALL_LIMIT). */
@@ -65,6 +73,12 @@ jsp_result *engine_global_get(engine_ctx *ec, const char *name);
 jsp_result *engine_globals_list(engine_ctx *ec);
 jsp_result *engine_globals_snapshot(engine_ctx *ec);
 jsp_result *engine_globals_reset(engine_ctx *ec);
+
+/* Tells the engine which call the JS about to run belongs to (0: none), so host state it
+ * creates (console.time spans) can be cleared when that call settles. */
+void engine_set_current_call(engine_ctx *ec, uint64_t call_id);
+/* Ends the spans call_id left open (0: every span); returns how many there were. */
+size_t engine_clear_call_spans(engine_ctx *ec, uint64_t call_id);
 
 /* Timers keep their JS function alive through an engine_callback. */
 void engine_callback_invoke(engine_ctx *ec, engine_callback *cb); /* exceptions are logged */

@@ -67,6 +67,7 @@ void engine_ctx_free(engine_ctx *ec)
     if (!ec)
         return;
     engine_ctx_unregister(ec);
+    engine_clear_call_spans(ec, 0);
     if (ec->exports)
         JSValueUnprotect(ec->js, ec->exports);
     if (ec->get_own_names)

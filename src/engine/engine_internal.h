@@ -20,6 +20,7 @@ struct engine_vm {
     char **builtin_names;        /* sorted globals of a fresh context: default baseline */
     size_t builtin_count;
     engine_budget *budget;       /* what running JS is checked against; NULL = none */
+    engine_ctx *home;            /* a context of our own, for VM-wide questions */
     bool is_watchdog_armed;
 };
 
@@ -31,7 +32,17 @@ struct engine_ctx {
     JSObjectRef get_own_names;   /* protected Object.getOwnPropertyNames, tamper-proof */
     char **baseline_names;       /* sorted; NULL = vm->builtin_names */
     size_t baseline_count;
+    uint64_t current_call_id;    /* the call whose JS runs now; 0 between calls */
+    struct console_span *spans;  /* open console.time() spans, newest first */
 };
+
+/* A console.time() label; per-call host state (see engine_clear_call_spans). */
+typedef struct console_span {
+    struct console_span *next;
+    uint64_t call_id;
+    uint64_t start_ns;
+    char label[];
+} console_span;
 
 struct engine_callback {
     JSObjectRef function;        /* protected, as is every argument */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static JSValueRef throw_error(JSContextRef js, JSValueRef *exception, const char *constructor,
                               const char *message)
@@ -82,6 +83,97 @@ CONSOLE_NATIVE(console_log, JSP_LOG_INFO)
 CONSOLE_NATIVE(console_debug, JSP_LOG_DEBUG)
 CONSOLE_NATIVE(console_warn, JSP_LOG_WARN)
 CONSOLE_NATIVE(console_error, JSP_LOG_ERROR)
+
+/* ---- console.time / timeEnd: spans are host state owned by the call that opened them ---- */
+
+static console_span **find_span(engine_ctx *ec, const char *label)
+{
+    for (console_span **at = &ec->spans; *at; at = &(*at)->next)
+        if (strcmp((*at)->label, label) == 0)
+            return at;
+    return NULL;
+}
+
+static char *span_label(JSContextRef js, size_t argc, const JSValueRef argv[])
+{
+    if (argc < 1 || JSValueIsUndefined(js, argv[0]))
+        return strdup("default"); /* as browsers do */
+    return js_value_to_utf8(js, argv[0], NULL);
+}
+
+static JSValueRef console_time(JSContextRef js, JSObjectRef f, JSObjectRef self, size_t argc,
+                               const JSValueRef argv[], JSValueRef *exception)
+{
+    engine_ctx *ec = engine_ctx_of(js);
+    char *label = span_label(js, argc, argv);
+    if (!ec || !label)
+        return free(label), JSValueMakeUndefined(js);
+    if (find_span(ec, label)) {
+        char line[300];
+        snprintf(line, sizeof(line), "Timer '%.200s' already exists", label);
+        runtime_hook_log(ec->owner, JSP_LOG_WARN, line);
+    } else {
+        size_t n = strlen(label) + 1;
+        console_span *span = malloc(sizeof(*span) + n);
+        if (span) {
+            memcpy(span->label, label, n);
+            span->call_id = ec->current_call_id;
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            span->start_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+            span->next = ec->spans;
+            ec->spans = span;
+        }
+    }
+    free(label);
+    return JSValueMakeUndefined(js);
+}
+
+static JSValueRef console_time_end(JSContextRef js, JSObjectRef f, JSObjectRef self,
+                                   size_t argc, const JSValueRef argv[], JSValueRef *exception)
+{
+    engine_ctx *ec = engine_ctx_of(js);
+    char *label = span_label(js, argc, argv);
+    console_span **at = ec && label ? find_span(ec, label) : NULL;
+    char line[300];
+    if (!at) {
+        snprintf(line, sizeof(line), "Timer '%.200s' does not exist", label ? label : "");
+        if (ec)
+            runtime_hook_log(ec->owner, JSP_LOG_WARN, line);
+    } else {
+        console_span *span = *at;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        snprintf(line, sizeof(line), "%.200s: %.3f ms", span->label, (now - span->start_ns) / 1e6);
+        *at = span->next;
+        free(span);
+        runtime_hook_log(ec->owner, JSP_LOG_INFO, line);
+    }
+    free(label);
+    return JSValueMakeUndefined(js);
+}
+
+void engine_set_current_call(engine_ctx *ec, uint64_t call_id)
+{
+    ec->current_call_id = call_id;
+}
+
+size_t engine_clear_call_spans(engine_ctx *ec, uint64_t call_id)
+{
+    size_t cleared = 0;
+    for (console_span **at = &ec->spans; *at;) {
+        console_span *span = *at;
+        if (span->call_id == call_id || call_id == 0) {
+            *at = span->next;
+            free(span);
+            cleared++;
+        } else {
+            at = &span->next;
+        }
+    }
+    return cleared;
+}
 
 /* ---- timers ---- */
 
@@ -288,6 +380,7 @@ int natives_install(engine_ctx *ec)
     static const native_def console[] = {
         {"log", console_log},   {"info", console_log},   {"debug", console_debug},
         {"warn", console_warn}, {"error", console_error}, {"trace", console_debug},
+        {"time", console_time}, {"timeEnd", console_time_end},
     };
     JSContextRef js = ec->js;
     JSObjectRef global = JSContextGetGlobalObject(js);

@@ -45,14 +45,14 @@ static void release_names(engine_names *n)
             JSStringRelease(all[i]);
 }
 
-/* The globals a fresh context has (built-ins plus our natives), sorted for bsearch. */
+/* The globals a fresh context has (built-ins plus our natives), sorted for bsearch. The
+ * probe context stays as the VM's home, where heap statistics are read. */
 static int record_builtin_names(engine_vm *vm)
 {
-    engine_ctx *probe = engine_ctx_new(vm, NULL);
-    if (!probe)
+    vm->home = engine_ctx_new(vm, NULL);
+    if (!vm->home)
         return -1;
-    int rc = js_global_names(probe, &vm->builtin_names, &vm->builtin_count);
-    engine_ctx_free(probe);
+    int rc = js_global_names(vm->home, &vm->builtin_names, &vm->builtin_count);
     if (rc != 0)
         return -1;
     qsort(vm->builtin_names, vm->builtin_count, sizeof(char *), compare_names);
@@ -82,6 +82,7 @@ void engine_vm_free(engine_vm *vm)
 {
     if (!vm)
         return;
+    engine_ctx_free(vm->home);
     js_free_names(vm->builtin_names, vm->builtin_count);
     release_names(&vm->names);
     if (vm->settle_class)
@@ -89,4 +90,27 @@ void engine_vm_free(engine_vm *vm)
     if (vm->group)
         JSContextGroupRelease(vm->group);
     free(vm);
+}
+
+static double number_property(JSContextRef js, JSObjectRef o, const char *name)
+{
+    JSStringRef key = JSStringCreateWithUTF8CString(name);
+    JSValueRef v = JSObjectGetProperty(js, o, key, NULL);
+    JSStringRelease(key);
+    return v && JSValueIsNumber(js, v) ? JSValueToNumber(js, v, NULL) : 0;
+}
+
+void engine_vm_heap_stats(engine_vm *vm, engine_heap_stats *out)
+{
+    JSContextRef js = vm->home->js;
+    JSObjectRef stats = JSGetMemoryUsageStatistics(js);
+    out->size_bytes = (uint64_t)number_property(js, stats, "heapSize");
+    out->capacity_bytes = (uint64_t)number_property(js, stats, "heapCapacity");
+    out->extra_bytes = (uint64_t)number_property(js, stats, "extraMemorySize");
+    out->objects = (uint64_t)number_property(js, stats, "objectCount");
+}
+
+void engine_vm_collect(engine_vm *vm)
+{
+    JSGarbageCollect(vm->home->js);
 }

@@ -41,7 +41,7 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
     *out = NULL;
     jsp_pool_config config = cfg ? *cfg : (jsp_pool_config){0};
     if (config.threads < 0 || config.threads > 1024 || config.max_contexts < 0 ||
-        config.max_queued_jobs < 0 ||
+        config.max_queued_jobs < 0 || config.heap_growth_ratio < 0 ||
         (config.placement != JSP_PLACE_ROUND_ROBIN && config.placement != JSP_PLACE_LEAST_LOADED))
         return JSP_EINVAL;
     if (config.threads == 0) {
@@ -54,6 +54,18 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
         config.max_contexts = 100000;
     if (config.max_queued_jobs == 0)
         config.max_queued_jobs = 10000;
+    if (config.heap_check_request_interval == 0)
+        config.heap_check_request_interval = 4096;
+    if (config.heap_check_time_interval_ms == 0)
+        config.heap_check_time_interval_ms = 5000;
+    if (config.heap_growth_ratio == 0)
+        config.heap_growth_ratio = 4.0;
+    if (config.heap_limit_bytes == 0) {
+        long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+        uint64_t physical = pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size
+                                                       : (uint64_t)4 << 30;
+        config.heap_limit_bytes = physical / 4 / (uint64_t)config.threads;
+    }
     jsp_pool *pool = calloc(1, sizeof(*pool));
     if (!pool)
         return JSP_ENOMEM;

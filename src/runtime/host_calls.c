@@ -56,6 +56,7 @@ static jsp_host_call *host_call_new(struct jsp_context *ctx, const char *name, c
     call->args = args;
     call->args_len = args_len;
     call->ctx = ctx;
+    call->call_id = ctx->current_call_id;
     call->next = ctx->host_calls;
     if (ctx->host_calls)
         ctx->host_calls->prev = call;
@@ -122,6 +123,21 @@ void host_call_cancel(jsp_host_call *call)
     host_call_release(call);
 }
 
+size_t host_calls_clear_for_call(struct jsp_context *ctx, uint64_t call_id)
+{
+    size_t cleared = 0;
+    jsp_host_call *call = ctx->host_calls;
+    while (call) {
+        jsp_host_call *next = call->next;
+        if (call->call_id == call_id && !call->is_sync) {
+            host_call_cancel(call);
+            cleared++;
+        }
+        call = next;
+    }
+    return cleared;
+}
+
 void host_call_apply_reply(job *j)
 {
     jsp_host_call *call = j->host_call;
@@ -137,13 +153,16 @@ void host_call_apply_reply(job *j)
         }
         call->is_answered = true;
     } else if (ctx) {
-        js_run run; /* resolving runs the Promise's reactions: guest code */
-        runtime_enter_js(ctx->rt, ctx, &run, 0);
-        engine_host_promise_settle(ctx->ec, call->promise, j->is_reply_ok, j->text, j->text_len);
-        runtime_leave_js(ctx->rt, &run);
+        /* Detach first: resolving runs the Promise's reactions (guest code), which can
+         * settle the calling call and close its scope — that must not find us linked. */
+        engine_host_promise *promise = call->promise;
         call->promise = NULL;
         unlink_from_context(call);
         host_call_release(call); /* the runtime's reference */
+        js_run run;
+        runtime_enter_js(ctx->rt, ctx, &run, 0);
+        engine_host_promise_settle(ctx->ec, promise, j->is_reply_ok, j->text, j->text_len);
+        runtime_leave_js(ctx->rt, &run);
     }
     host_call_release(call); /* the answerer's reference, carried by the job */
     job_free(j);

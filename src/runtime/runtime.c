@@ -302,6 +302,8 @@ static void run_pass(runtime *rt)
     ready_append_list(rt, job_queue_take_all(&rt->queue, &is_closed));
     run_ready_jobs(rt);
     fire_due_timers(rt);
+    if (!is_closed)
+        heap_policy_check(rt, false);
     if (is_closed) {
         /* Jobs queued before the close have run; take any that raced with it. */
         ready_append_list(rt, job_queue_take_all(&rt->queue, &is_closed));
@@ -366,6 +368,7 @@ static void runtime_thread_main(void *arg)
         completion_signal(&rt->started, (void *)(intptr_t)(rc != 0 ? JSP_ESYSTEM : JSP_ENOMEM));
         return;
     }
+    rt->last_heap_check_ns = monotonic_ns();
     completion_signal(&rt->started, (void *)(intptr_t)0);
     uv_run(&rt->loop, UV_RUN_DEFAULT);
     timer_heap_free(&rt->timers);

@@ -20,6 +20,39 @@
 typedef struct runtime runtime;
 typedef struct job job;
 
+/* How calls end, as metrics count them. */
+enum call_outcome {
+    OUTCOME_OK,
+    OUTCOME_JS_ERROR,   /* exception, syntax, unknown function, bad input, not JSON */
+    OUTCOME_CPU_LIMIT,
+    OUTCOME_WALL_LIMIT,
+    OUTCOME_OOM,
+    OUTCOME_CANCELLED,  /* context destroyed or pool closed under it */
+    OUTCOME_COUNT
+};
+
+/* Call-duration histogram bounds in seconds (Prometheus `le`), +Inf implied. */
+#define CALL_DURATION_BUCKETS 12
+
+/* Counters and gauges of one runtime. Written by its thread, read by jsp_pool_metrics on
+ * any thread: relaxed atomics, each value consistent on its own. */
+typedef struct runtime_metrics {
+    atomic_uint_fast64_t calls[OUTCOME_COUNT];
+    atomic_uint_fast64_t duration_buckets[CALL_DURATION_BUCKETS + 1];
+    atomic_uint_fast64_t duration_sum_ns;
+    atomic_uint_fast64_t leaked_host_calls;
+    atomic_uint_fast64_t leaked_spans;
+    atomic_uint_fast64_t heap_checks;
+    atomic_uint_fast64_t recycles;
+    atomic_uint_fast64_t heap_size_bytes;
+    atomic_uint_fast64_t heap_capacity_bytes;
+    atomic_uint_fast64_t heap_extra_bytes;
+    atomic_uint_fast64_t heap_objects;
+} runtime_metrics;
+
+extern const double call_duration_bounds[CALL_DURATION_BUCKETS];
+void metrics_record_call(runtime_metrics *m, int code, uint64_t duration_ns);
+
 typedef enum job_kind {
     JOB_CREATE,
     JOB_DESTROY,
@@ -47,6 +80,7 @@ struct job {
     bool is_reply_ok;          /* JOB_HOST_REPLY: resolve (true) or reject */
     const char *name;          /* JOB_CALL function / JOB_GLOBAL_GET name, in text[] */
     timer_entry *deadline;     /* wall-limit entry in the timer heap while a call runs */
+    uint64_t start_ns;         /* monotonic, when a call started running (0: never ran) */
     size_t text_len;
     char text[];               /* source, JSON or reply text, NUL-terminated */
 };
@@ -72,10 +106,13 @@ struct jsp_context {
     engine_ctx *ec;            /* NULL until created and after death */
     bool is_dead;              /* killed on the runtime: further jobs fail */
     int blocked_depth;         /* > 0 while inside host.callSync */
+    uint64_t current_call_id;  /* the call whose JS runs now, 0 for timers and messages */
     job *deferred_head, *deferred_tail; /* jobs that arrived while blocked */
     u64_map timers;            /* timer id -> timer_entry */
     uint64_t next_timer_id;
     u64_map pending_calls;     /* call id -> job awaiting a Promise */
+    char *module_source;       /* the last module loaded: rebuilt from on VM recycle */
+    size_t module_source_len;
     jsp_host_call *host_calls; /* outstanding host.call()s, for cleanup */
     struct jsp_context *prev, *next; /* runtime's list of live contexts */
 };
@@ -92,6 +129,7 @@ struct jsp_host_call {
     size_t args_len;
     /* ---- runtime thread only ---- */
     struct jsp_context *ctx;   /* NULL once cancelled (context died) */
+    uint64_t call_id;          /* the call that made it: cleared when that call settles */
     engine_host_promise *promise; /* async calls */
     bool is_sync;
     bool is_answered;          /* sync: the reply below is filled */
@@ -118,6 +156,10 @@ struct runtime {
     atomic_int live_contexts;   /* read by placement on other threads */
     bool is_stopping;
     completion started;         /* signalled with the start result */
+    runtime_metrics metrics;
+    unsigned calls_since_heap_check;
+    uint64_t last_heap_check_ns;
+    uint64_t heap_after_recycle_bytes; /* baseline of the growth rule; 0 before a check */
 };
 
 /* Starts the thread; returns once its VM exists. 0 or JSP_ESYSTEM / JSP_ENOMEM. */
@@ -136,6 +178,8 @@ void runtime_fail(job *j, int code);
 void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done);
 void host_call_cancel(jsp_host_call *call); /* runtime thread: the context died */
 void host_call_apply_reply(job *j);          /* runtime thread: JOB_HOST_REPLY */
+/* Cancels the async host calls call_id left pending; returns how many. */
+size_t host_calls_clear_for_call(struct jsp_context *ctx, uint64_t call_id);
 
 /* Runs JS of ctx under its budget: returns the budget to pass to runtime_leave_js. */
 typedef struct js_run {
@@ -147,6 +191,8 @@ void runtime_leave_js(runtime *rt, js_run *run);
 /* A wall-limit entry in the timer heap that fails the parked call j when due. */
 void runtime_arm_call_deadline(runtime *rt, job *j, uint64_t due_ns);
 void runtime_disarm_call_deadline(runtime *rt, job *j);
+/* Heap statistics and, past policy, a VM recycle (heap_policy.c). Called between passes. */
+void heap_policy_check(runtime *rt, bool is_forced);
 
 /* ---- shared helpers (context_handle.c / calls.c) ---- */
 void context_retain(struct jsp_context *ctx);

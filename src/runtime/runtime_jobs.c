@@ -5,14 +5,46 @@
 #include "runtime/runtime.h"
 #include "util/result.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void runtime_clear_context_timers(runtime *rt, struct jsp_context *ctx);
+
+static bool is_call(const job *j)
+{
+    return j->kind == JOB_EVAL || j->kind == JOB_CALL || j->kind == JOB_LOAD_MODULE;
+}
+
+/* The per-call scope closes: host state the call created and left behind (pending
+ * host.call()s, open console.time spans) is cleared, logged once and counted. */
+static void close_call_scope(struct jsp_context *ctx, uint64_t call_id)
+{
+    if (ctx->is_dead || !call_id)
+        return;
+    size_t host_calls = host_calls_clear_for_call(ctx, call_id);
+    size_t spans = engine_clear_call_spans(ctx->ec, call_id);
+    if (host_calls + spans == 0)
+        return;
+    runtime_metrics *m = &ctx->rt->metrics;
+    atomic_fetch_add_explicit(&m->leaked_host_calls, host_calls, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->leaked_spans, spans, memory_order_relaxed);
+    char line[200];
+    snprintf(line, sizeof(line),
+             "call %llu left %zu pending host call(s) and %zu open console.time span(s); cleared",
+             (unsigned long long)call_id, host_calls, spans);
+    runtime_hook_log(ctx, JSP_LOG_WARN, line);
+}
 
 void runtime_complete(job *j, jsp_result *result)
 {
     if (j->deadline)
         runtime_disarm_call_deadline(j->ctx->rt, j);
+    if (is_call(j)) {
+        close_call_scope(j->ctx, j->call_id);
+        uint64_t duration = j->start_ns ? monotonic_ns() - j->start_ns : 0;
+        metrics_record_call(&j->ctx->rt->metrics, result->code, duration);
+    }
     if (j->done)
         j->done(result, j->user);
     else
@@ -72,6 +104,8 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
     }
     engine_ctx_free(ctx->ec);
     ctx->ec = NULL;
+    free(ctx->module_source);
+    ctx->module_source = NULL;
     if (ctx->prev)
         ctx->prev->next = ctx->next;
     else
@@ -135,11 +169,17 @@ static void run_call(runtime *rt, job *j)
     if (!park(j))
         return;
     uint64_t call_id = j->call_id; /* j may be completed and freed inside the engine */
+    j->start_ns = monotonic_ns();
+    uint64_t outer_call = ctx->current_call_id;
+    ctx->current_call_id = call_id;
+    engine_set_current_call(ctx->ec, call_id);
     js_run run;
     runtime_enter_js(rt, ctx, &run, 0);
     jsp_result *r = j->kind == JOB_EVAL ? engine_eval(ctx->ec, j->text, j->text_len, call_id)
                                         : engine_call(ctx->ec, j->name, j->text, j->text_len, call_id);
     runtime_leave_js(rt, &run);
+    ctx->current_call_id = outer_call;
+    engine_set_current_call(ctx->ec, outer_call);
     uint64_t cpu_us = engine_budget_cpu_used_ns(&run.budget) / 1000;
     if (run.budget.tripped) {
         r = limit_result(r, run.budget.tripped);
@@ -155,6 +195,18 @@ static void run_call(runtime *rt, job *j)
     finish_unless_pending(ctx, call_id, r);
 }
 
+/* The context's definition: what a VM recycle rebuilds it from. */
+static void remember_module(struct jsp_context *ctx, const char *source, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return; /* the module then does not survive a recycle; logged there */
+    memcpy(copy, source, len + 1);
+    free(ctx->module_source);
+    ctx->module_source = copy;
+    ctx->module_source_len = len;
+}
+
 /* Jobs that run guest code but cannot be left pending (getters, module bodies). */
 static jsp_result *run_bounded(runtime *rt, job *j)
 {
@@ -165,7 +217,10 @@ static jsp_result *run_bounded(runtime *rt, job *j)
     jsp_result *r = NULL;
     switch (j->kind) {
     case JOB_LOAD_MODULE:
+        j->start_ns = monotonic_ns();
         r = engine_load_module(ec, j->text, j->text_len);
+        if (r->code == 0)
+            remember_module(ctx, j->text, j->text_len);
         break;
     case JOB_SEND:
         engine_deliver_message(ec, j->text, j->text_len);
@@ -219,6 +274,7 @@ void runtime_run_job(runtime *rt, job *j)
         return;
     case JOB_EVAL:
     case JOB_CALL:
+        rt->calls_since_heap_check++;
         run_call(rt, j);
         return;
     case JOB_SEND:

@@ -186,6 +186,12 @@ Test(limits, timer_callback_runaway_is_stopped_and_logged)
     collector_free(&logs);
 }
 
+static void count_result(jsp_result *r, void *user)
+{
+    collector_add(user, 0, r->code, "done", 4);
+    jsp_result_free(r);
+}
+
 Test(limits, queue_is_bounded_with_busy)
 {
     jsp_pool_config cfg = {.threads = 1, .max_queued_jobs = 5};
@@ -194,21 +200,24 @@ Test(limits, queue_is_bounded_with_busy)
     jsp_context_config ccfg = {.cpu_limit_ms = 300};
     jsp_context *ctx = NULL;
     cr_assert_eq(jsp_context_new(p, &ccfg, &ctx), 0);
+    collector done;
+    collector_init(&done);
     /* occupy the thread, then fill the queue behind it */
-    cr_assert_eq(jsp_eval_async(ctx, "while (true) {}", -1, discard_result, NULL), 0);
+    cr_assert_eq(jsp_eval_async(ctx, "while (true) {}", -1, count_result, &done), 0);
     sleep_ms(30);
     int accepted = 0, busy = 0;
     for (int i = 0; i < 20; i++) {
-        int rc = jsp_eval_async(ctx, "1", -1, discard_result, NULL);
+        int rc = jsp_eval_async(ctx, "1", -1, count_result, &done);
         accepted += rc == 0;
         busy += rc == JSP_EBUSY;
     }
     cr_assert_eq(accepted, 5);
     cr_assert_eq(busy, 15);
-    sleep_ms(400);
-    assert_answers(ctx); /* the queue drained: accepted again */
+    cr_assert_eq(collector_wait(&done, 6, 10000), 6); /* the queue drains... */
+    assert_answers(ctx);                               /* ...and accepts again */
     jsp_context_free(ctx);
     jsp_pool_free(p);
+    collector_free(&done);
 }
 
 Test(limits, context_count_is_bounded)

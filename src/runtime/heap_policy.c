@@ -1,0 +1,96 @@
+/* heap_policy.c — the per-runtime heap check (every N calls or T ms) and the VM recycle it
+ * may trigger: a fresh VM, every context rebuilt from its definition, transparently to
+ * callers. Not for per-call limits (engine_budget.c) or metrics formatting. */
+#include "pool/pool.h"
+#include "runtime/runtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+void runtime_clear_context_timers(runtime *rt, struct jsp_context *ctx);
+
+/* A recycle happens between calls: no context may be inside or awaiting one. */
+static bool is_idle(runtime *rt)
+{
+    for (struct jsp_context *ctx = rt->contexts; ctx; ctx = ctx->next)
+        if (ctx->pending_calls.count || ctx->host_calls || ctx->blocked_depth)
+            return false;
+    return rt->ready_head == NULL;
+}
+
+static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
+{
+    engine_ctx *fresh = engine_ctx_new(vm, ctx);
+    if (!fresh)
+        return false;
+    runtime_clear_context_timers(rt, ctx); /* they hold values of the old VM */
+    engine_ctx_free(ctx->ec);
+    ctx->ec = fresh;
+    ctx->next_timer_id = 0;
+    if (ctx->module_source) {
+        js_run run;
+        runtime_enter_js(rt, ctx, &run, 0);
+        jsp_result *r = engine_load_module(fresh, ctx->module_source, ctx->module_source_len);
+        runtime_leave_js(rt, &run);
+        if (r->code != 0)
+            runtime_hook_log(ctx, JSP_LOG_ERROR, "module failed to load again after VM recycle");
+        jsp_result_free(r);
+    }
+    return true;
+}
+
+static void recycle(runtime *rt, const engine_heap_stats *before)
+{
+    engine_vm *vm = engine_vm_new();
+    if (!vm) {
+        pool_log(rt->pool, JSP_LOG_ERROR, 0, "heap policy: cannot create a new VM; recycle skipped");
+        return;
+    }
+    engine_vm *old = rt->vm;
+    rt->vm = vm;
+    for (struct jsp_context *ctx = rt->contexts; ctx; ctx = ctx->next)
+        if (!rebuild_context(rt, vm, ctx))
+            runtime_kill_context(rt, ctx, JSP_ENOMEM); /* cannot happen short of OOM */
+    engine_vm_free(old);
+    engine_heap_stats after;
+    engine_vm_heap_stats(vm, &after);
+    rt->heap_after_recycle_bytes = after.size_bytes;
+    atomic_fetch_add_explicit(&rt->metrics.recycles, 1, memory_order_relaxed);
+    char line[200];
+    snprintf(line, sizeof(line), "heap policy: runtime %d recycled its VM (heap %llu -> %llu bytes)",
+             rt->index, (unsigned long long)before->size_bytes, (unsigned long long)after.size_bytes);
+    pool_log(rt->pool, JSP_LOG_INFO, 0, line);
+}
+
+static bool is_past_policy(runtime *rt, const engine_heap_stats *stats)
+{
+    const jsp_pool_config *cfg = &rt->pool->config;
+    if (stats->size_bytes > cfg->heap_limit_bytes)
+        return true;
+    return cfg->heap_growth_ratio >= 1 && rt->heap_after_recycle_bytes &&
+           stats->size_bytes > cfg->heap_growth_ratio * (double)rt->heap_after_recycle_bytes;
+}
+
+void heap_policy_check(runtime *rt, bool is_forced)
+{
+    const jsp_pool_config *cfg = &rt->pool->config;
+    uint64_t now = monotonic_ns();
+    bool is_due = rt->calls_since_heap_check >= cfg->heap_check_request_interval ||
+                  now - rt->last_heap_check_ns >= (uint64_t)cfg->heap_check_time_interval_ms * 1000000u;
+    if (!is_due && !is_forced)
+        return;
+    rt->calls_since_heap_check = 0;
+    rt->last_heap_check_ns = now;
+    engine_heap_stats stats;
+    engine_vm_heap_stats(rt->vm, &stats);
+    runtime_metrics *m = &rt->metrics;
+    atomic_fetch_add_explicit(&m->heap_checks, 1, memory_order_relaxed);
+    atomic_store_explicit(&m->heap_size_bytes, stats.size_bytes, memory_order_relaxed);
+    atomic_store_explicit(&m->heap_capacity_bytes, stats.capacity_bytes, memory_order_relaxed);
+    atomic_store_explicit(&m->heap_extra_bytes, stats.extra_bytes, memory_order_relaxed);
+    atomic_store_explicit(&m->heap_objects, stats.objects, memory_order_relaxed);
+    if (!rt->heap_after_recycle_bytes)
+        rt->heap_after_recycle_bytes = stats.size_bytes; /* the first check is the baseline */
+    if (is_past_policy(rt, &stats) && !rt->is_stopping && is_idle(rt))
+        recycle(rt, &stats);
+}

@@ -107,7 +107,22 @@ void engine_vm_heap_stats(engine_vm *vm, engine_heap_stats *out)
     out->size_bytes = (uint64_t)number_property(js, stats, "heapSize");
     out->capacity_bytes = (uint64_t)number_property(js, stats, "heapCapacity");
     out->extra_bytes = (uint64_t)number_property(js, stats, "extraMemorySize");
-    out->objects = (uint64_t)number_property(js, stats, "objectCount");
+    /* objectCount (like heapSize) reads 0 until a collection has run; the per-type
+     * census that comes with the statistics is always current, so count from it. */
+    out->objects = 0;
+    JSStringRef key = JSStringCreateWithUTF8CString("objectTypeCounts");
+    JSValueRef counts = JSObjectGetProperty(js, stats, key, NULL);
+    JSStringRelease(key);
+    if (counts && JSValueIsObject(js, counts)) {
+        JSPropertyNameArrayRef names = JSObjectCopyPropertyNames(js, (JSObjectRef)counts);
+        size_t n = JSPropertyNameArrayGetCount(names);
+        for (size_t i = 0; i < n; i++) {
+            JSValueRef v = JSObjectGetProperty(js, (JSObjectRef)counts,
+                                               JSPropertyNameArrayGetNameAtIndex(names, i), NULL);
+            out->objects += (uint64_t)JSValueToNumber(js, v, NULL);
+        }
+        JSPropertyNameArrayRelease(names);
+    }
 }
 
 void engine_vm_collect(engine_vm *vm)

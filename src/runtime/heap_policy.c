@@ -39,6 +39,8 @@ static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
     return true;
 }
 
+static uint64_t held_bytes(const engine_heap_stats *stats);
+
 static void recycle(runtime *rt, const engine_heap_stats *before)
 {
     engine_vm *vm = engine_vm_new();
@@ -54,21 +56,29 @@ static void recycle(runtime *rt, const engine_heap_stats *before)
     engine_vm_free(old);
     engine_heap_stats after;
     engine_vm_heap_stats(vm, &after);
-    rt->heap_after_recycle_bytes = after.size_bytes;
+    rt->heap_after_recycle_bytes = held_bytes(&after);
     atomic_fetch_add_explicit(&rt->metrics.recycles, 1, memory_order_relaxed);
     char line[200];
     snprintf(line, sizeof(line), "heap policy: runtime %d recycled its VM (heap %llu -> %llu bytes)",
-             rt->index, (unsigned long long)before->size_bytes, (unsigned long long)after.size_bytes);
+             rt->index, (unsigned long long)held_bytes(before), (unsigned long long)held_bytes(&after));
     pool_log(rt->pool, JSP_LOG_INFO, 0, line);
+}
+
+/* The memory the VM holds: its block capacity (live + garbage not yet swept, what RSS
+ * sees) plus memory its objects own outside the heap. JSC's heapSize reads 0 until a
+ * collection has run, so it cannot drive the policy. */
+static uint64_t held_bytes(const engine_heap_stats *stats)
+{
+    return stats->capacity_bytes + stats->extra_bytes;
 }
 
 static bool is_past_policy(runtime *rt, const engine_heap_stats *stats)
 {
     const jsp_pool_config *cfg = &rt->pool->config;
-    if (stats->size_bytes > cfg->heap_limit_bytes)
+    if (held_bytes(stats) > cfg->heap_limit_bytes)
         return true;
     return cfg->heap_growth_ratio >= 1 && rt->heap_after_recycle_bytes &&
-           stats->size_bytes > cfg->heap_growth_ratio * (double)rt->heap_after_recycle_bytes;
+           held_bytes(stats) > cfg->heap_growth_ratio * (double)rt->heap_after_recycle_bytes;
 }
 
 void heap_policy_check(runtime *rt, bool is_forced)
@@ -90,7 +100,7 @@ void heap_policy_check(runtime *rt, bool is_forced)
     atomic_store_explicit(&m->heap_extra_bytes, stats.extra_bytes, memory_order_relaxed);
     atomic_store_explicit(&m->heap_objects, stats.objects, memory_order_relaxed);
     if (!rt->heap_after_recycle_bytes)
-        rt->heap_after_recycle_bytes = stats.size_bytes; /* the first check is the baseline */
+        rt->heap_after_recycle_bytes = held_bytes(&stats); /* the first check is the baseline */
     if (is_past_policy(rt, &stats) && !rt->is_stopping && is_idle(rt))
         recycle(rt, &stats);
 }

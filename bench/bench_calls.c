@@ -89,27 +89,6 @@ static bool inc_answers_two(jsp_context *ctx)
     return is_right;
 }
 
-/* Sum over runtimes of the jspool_recycles_total counter; -1 if metrics are unavailable. */
-static long count_vm_recycles(jsp_pool *pool)
-{
-    static const char metric[] = "jspool_recycles_total{";
-    char *text = jsp_pool_metrics(pool);
-    if (!text)
-        return -1;
-    long total = 0;
-    for (const char *line = text; line && *line; line = strchr(line, '\n')) {
-        if (*line == '\n')
-            line++;
-        if (strncmp(line, metric, sizeof(metric) - 1) != 0)
-            continue;
-        const char *value = strchr(line, ' ');
-        if (value)
-            total += strtol(value + 1, NULL, 10);
-    }
-    jsp_free(text);
-    return total;
-}
-
 /* ---- (a) synchronous latency ---- */
 
 static int timed_sync_calls(jsp_context *ctx, uint64_t *latency_ns, long count)
@@ -151,7 +130,7 @@ static void bench_sync(const options *o)
                (double)bench_percentile(latency_ns, n, 0.99) / 1e3,
                (double)bench_percentile(latency_ns, n, 0.999) / 1e3,
                (double)latency_ns[n - 1] / 1e3, (double)n / wall_s, errors,
-               count_vm_recycles(pool), TARGET_P50_US,
+               bench_vm_recycles(pool), TARGET_P50_US,
                bench_bool(errors == 0 && p50_us <= TARGET_P50_US));
         fflush(stdout);
     }
@@ -353,7 +332,7 @@ static void bench_async(const options *o, const async_config *c)
                c->name, c->runtimes, c->is_callback_refill ? "callback" : "producer",
                c->is_callback_refill ? 0 : c->runtimes, c->runtimes * CONTEXTS_PER_RUNTIME,
                o->window, completed, (double)elapsed / 1e9, calls_per_s,
-               (double)elapsed / (double)completed, errors, count_vm_recycles(pool),
+               (double)elapsed / (double)completed, errors, bench_vm_recycles(pool),
                TARGET_CALLS_PER_S, bench_bool(errors == 0 && calls_per_s >= TARGET_CALLS_PER_S));
         fflush(stdout);
     }

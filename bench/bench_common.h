@@ -1,6 +1,7 @@
 /* bench_common.h — the few helpers both benchmarks share: a monotonic clock, sleeping,
- * resident memory from /proc/self/statm, percentiles, and a log callback that keeps the
- * library's debug chatter off stdout (stdout carries only the JSON lines). */
+ * resident memory from /proc/self/statm, percentiles, the VM-recycle count from the pool's
+ * metrics, and a log callback that keeps the library's chatter off stdout (stdout carries
+ * only the JSON lines). */
 #ifndef JSP_BENCH_COMMON_H
 #define JSP_BENCH_COMMON_H
 
@@ -9,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +72,27 @@ static inline void bench_log_quietly(int level, uint64_t context_id, const char 
     (void)user;
     if (level >= JSP_LOG_WARN)
         fprintf(stderr, "[jspool ctx=%llu] %s\n", (unsigned long long)context_id, message);
+}
+
+/* Sum over runtimes of the jspool_recycles_total counter; -1 if metrics are unavailable. */
+static inline long bench_vm_recycles(jsp_pool *pool)
+{
+    static const char metric[] = "jspool_recycles_total{";
+    char *text = jsp_pool_metrics(pool);
+    if (!text)
+        return -1;
+    long total = 0;
+    const char *line = text;
+    while (line) {
+        const char *value = strchr(line, ' ');
+        if (strncmp(line, metric, sizeof(metric) - 1) == 0 && value)
+            total += strtol(value + 1, NULL, 10);
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    jsp_free(text);
+    return total;
 }
 
 /* Runtime count a pool with threads = 0 would get: the online CPUs. */

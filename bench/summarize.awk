@@ -1,6 +1,8 @@
 # summarize.awk — turns the JSON lines of bench_contexts and bench_calls (several runs of
 # each, in any order) into markdown tables: one row per configuration, each number the
-# median over runs, plus the ratios the README quotes. POSIX awk; used by bench/run.sh.
+# median over runs (failed calls and VM recycles summed over runs: a configuration with
+# failures never counts as meeting its target), plus the ratios the README quotes. POSIX
+# awk; used by bench/run.sh.
 #
 #   awk -f bench/summarize.awk bench/out/contexts.jsonl bench/out/calls.jsonl
 
@@ -36,6 +38,10 @@ function remember(group, metric, line,    value) {
         values[group, metric] = values[group, metric] " " value
 }
 
+function add_up(group, metric, line) {
+    sums[group, metric] += field(line, metric)
+}
+
 function med(group, metric) {
     return median(values[group, metric])
 }
@@ -64,6 +70,7 @@ function verdict(is_met) {
     split("create_median_us create_p99_us create_wall_per_ctx_us rss_per_ctx_kb rss_left_after_destroy_per_ctx_kb destroy_per_ctx_us target_median_us target_rss_per_ctx_kb", metrics, " ")
     for (i in metrics)
         remember(g, metrics[i], $0)
+    add_up(g, "failures", $0); add_up(g, "vm_recycles", $0)
     if (field($0, "runtimes") + 0 > max_runtimes + 0)
         max_runtimes = field($0, "runtimes")
 }
@@ -75,6 +82,7 @@ function verdict(is_met) {
     split("p50_us p99_us p999_us calls_per_s target_p50_us target_calls_per_s", metrics, " ")
     for (i in metrics)
         remember(g, metrics[i], $0)
+    add_up(g, "errors", $0); add_up(g, "vm_recycles", $0)
 }
 
 function print_contexts(    i, g, median_us, rss_kb, wall_us) {
@@ -82,16 +90,17 @@ function print_contexts(    i, g, median_us, rss_kb, wall_us) {
         return
     print "### Context creation (median of runs)"
     print ""
-    print "| N | runtimes | creator threads | runs | create median µs | create p99 µs | wall / N µs | RSS / ctx KB | RSS kept after destroy KB | destroy µs / ctx | median vs 200 µs | RSS vs 120 KB |"
-    print "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    print "| N | runtimes | creator threads | runs | create median µs | create p99 µs | wall / N µs | RSS / ctx KB | RSS kept after destroy KB | destroy µs / ctx | failures / recycles | median vs 200 µs | RSS vs 120 KB |"
+    print "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     for (i = 1; i <= count["contexts"]; i++) {
         g = order["contexts", i]
         median_us = med(g, "create_median_us"); rss_kb = med(g, "rss_per_ctx_kb")
         wall_us = med(g, "create_wall_per_ctx_us")
-        printf "| %s | %s | %s | %d | %.0f | %.0f | %.0f | %.1f | %.1f | %.1f | %s %s | %s %s |\n",
+        printf "| %s | %s | %s | %d | %.0f | %.0f | %.0f | %.1f | %.1f | %.1f | %d / %d | %s %s | %s %s |\n",
             n_of[g], runtimes_of[g], creators_of[g], runs[g], median_us, med(g, "create_p99_us"),
             wall_us, rss_kb, med(g, "rss_left_after_destroy_per_ctx_kb"),
-            med(g, "destroy_per_ctx_us"), ratio(median_us, med(g, "target_median_us")),
+            med(g, "destroy_per_ctx_us"), sums[g, "failures"], sums[g, "vm_recycles"],
+            ratio(median_us, med(g, "target_median_us")),
             verdict(median_us + 0 <= med(g, "target_median_us") + 0), ratio(rss_kb, med(g, "target_rss_per_ctx_kb")),
             verdict(rss_kb + 0 <= med(g, "target_rss_per_ctx_kb") + 0)
     }
@@ -112,14 +121,16 @@ function print_contexts(    i, g, median_us, rss_kb, wall_us) {
 function call_row(g,    p50, rate, target) {
     if (bench_of[g] == "sync_call") {
         p50 = med(g, "p50_us"); target = med(g, "target_p50_us")
-        printf "| sync jsp_call | %s | – | %d | %.2f | %.1f | %.1f | – | p50 %s of 10 µs, %s |\n",
-            runtimes_of[g], runs[g], p50, med(g, "p99_us"), med(g, "p999_us"), ratio(p50, target),
-            verdict(p50 + 0 <= target + 0)
+        printf "| sync jsp_call | %s | – | %d | %.2f | %.1f | %.1f | – | %d / %d | p50 %s of 10 µs, %s |\n",
+            runtimes_of[g], runs[g], p50, med(g, "p99_us"), med(g, "p999_us"), sums[g, "errors"],
+            sums[g, "vm_recycles"], ratio(p50, target),
+            verdict(p50 + 0 <= target + 0 && sums[g, "errors"] == 0)
     } else {
         rate = med(g, "calls_per_s"); target = med(g, "target_calls_per_s")
-        printf "| %s | %s | %s | %d | – | – | – | %.0f | %s of 1M/s, %s |\n",
+        printf "| %s | %s | %s | %d | – | – | – | %.0f | %d / %d | %s of 1M/s, %s |\n",
             bench_of[g] == "async_call" ? "async jsp_call_async" : "async jsp_eval_async",
-            runtimes_of[g], refill_of[g], runs[g], rate, ratio(rate, target), verdict(rate + 0 >= target + 0)
+            runtimes_of[g], refill_of[g], runs[g], rate, sums[g, "errors"], sums[g, "vm_recycles"],
+            ratio(rate, target), verdict(rate + 0 >= target + 0 && sums[g, "errors"] == 0)
     }
 }
 
@@ -128,8 +139,8 @@ function print_calls(    i, one, two) {
         return
     print "### Calls to `inc(x)` (median of runs)"
     print ""
-    print "| benchmark | runtimes | refill | runs | p50 µs | p99 µs | p999 µs | calls/s | vs target |"
-    print "|---|---|---|---|---|---|---|---|---|"
+    print "| benchmark | runtimes | refill | runs | p50 µs | p99 µs | p999 µs | calls/s | errors / recycles | vs target |"
+    print "|---|---|---|---|---|---|---|---|---|---|"
     for (i = 1; i <= count["calls"]; i++)
         call_row(order["calls", i])
     print ""

@@ -50,6 +50,7 @@ enum {
     JSP_EWALL_LIMIT = -15,   /* the call took longer than wall_limit_ms (Promises included) */
     JSP_EBUSY = -16,         /* the context already has max_queued_jobs waiting: retry later */
     JSP_ETOO_MANY = -17,     /* the pool already has max_contexts contexts */
+    JSP_EOOM = -18,          /* the call pushed the context past memory_limit_bytes */
 };
 
 /* Returns a static, human-readable name for a code ("JSP_EJS: uncaught JS exception").
@@ -224,6 +225,13 @@ typedef struct jsp_context_config {
     long wall_limit_ms;        /* wall time per call, awaited Promises included. 0 =
                                   JSP_DEFAULT_WALL_LIMIT_MS, -1 = unlimited. Past it:
                                   JSP_EWALL_LIMIT. */
+    uint64_t memory_limit_bytes; /* 0 = none: a light context sharing its runtime's VM.
+                                  Otherwise an *isolated* context with a VM of its own
+                                  (costlier: see the README), whose heap (capacity plus
+                                  memory owned outside it) is capped: a call that pushes it
+                                  past the limit ends with JSP_EOOM, the VM is collected,
+                                  and the context answers again once it fits. Siblings
+                                  never notice. At least 4 MiB (else JSP_EINVAL). */
 } jsp_context_config;
 
 /* Creates a context and waits until it is ready. cfg may be NULL. Any thread except a

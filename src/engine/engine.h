@@ -27,6 +27,11 @@ typedef struct engine_heap_stats {
 void engine_vm_heap_stats(engine_vm *vm, engine_heap_stats *out);
 /* Asks for a garbage collection (JSC may defer it). */
 void engine_vm_collect(engine_vm *vm);
+/* Collects now, synchronously (milliseconds: for small isolated VMs after an OOM). */
+void engine_vm_collect_now(engine_vm *vm);
+/* Memory the VM holds: heap capacity plus memory its objects own outside the heap.
+ * (JSC's heapSize reads 0 until a collection ran, so it cannot be used for limits.) */
+uint64_t engine_vm_held_bytes(engine_vm *vm);
 
 /* A time budget for JS about to run on a VM: deadlines on the thread's CPU clock and the
  * monotonic clock (0 = none). When one passes, the running JS is terminated and tripped
@@ -37,13 +42,21 @@ typedef struct engine_budget {
     uint64_t cpu_start_ns;     /* 0 until the first watchdog tick (see engine_budget.c) */
     uint64_t cpu_deadline_ns;  /* set with cpu_start_ns */
     uint64_t wall_deadline_ns; /* 0 = none */
-    int tripped;
+    uint64_t memory_limit_bytes;   /* 0 = none; isolated VMs only */
+    uint64_t held_bytes_at_start;  /* the VM's heap at the last measurement */
+    uint64_t rss_start_bytes;
+    unsigned ticks_since_heap_read;
+    int tripped;                   /* JSP_ECPU_LIMIT, JSP_EWALL_LIMIT, JSP_EOOM or 0 */
 } engine_budget;
 
 /* Fills b for a run starting now. wall_deadline_ns, when not 0, wins over wall_limit_ms
  * (a call awaiting a Promise keeps the deadline it started with). */
 void engine_budget_start(engine_budget *b, uint64_t cpu_limit_ms, uint64_t wall_limit_ms,
                          uint64_t wall_deadline_ns);
+/* Adds a memory limit to b: the VM's heap (capacity + extra memory) may not pass
+ * limit_bytes; held_bytes is its size when the run starts (last measured). */
+void engine_budget_limit_memory(engine_budget *b, uint64_t limit_bytes, uint64_t held_bytes);
+
 /* Makes b (or NULL: no budget) the one that JS now running on vm is checked against;
  * returns the previous one, to be restored after a nested run. */
 engine_budget *engine_vm_set_budget(engine_vm *vm, engine_budget *b);

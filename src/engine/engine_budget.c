@@ -11,10 +11,44 @@
  * "CPU used so far" as the wall time so far (an upper bound: one thread, one call). */
 #include "engine/engine_internal.h"
 
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 /* 10 ms: the reaction time to a runaway, and 100 checks a second at most per VM. */
 static const double TICK_SECONDS = 0.010;
+/* A memory-limited (isolated) VM ticks every 1 ms: JSC allocates ~1-2 MB/ms flat out, so
+ * this keeps the overshoot of a 16 MB limit near 10%. */
+static const double MEMORY_TICK_SECONDS = 0.001;
+/* Even when RSS does not move (freed pages being reused) the heap is read every N ticks. */
+enum { HEAP_READ_EVERY_TICKS = 8 };
+
+static uint64_t process_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Cheap signal first: only when the process grew by more than the heap's headroom (or
+ * every few ticks) is the VM heap itself measured. */
+static bool is_over_memory(engine_vm *vm, engine_budget *b)
+{
+    uint64_t headroom = b->memory_limit_bytes > b->held_bytes_at_start
+                            ? b->memory_limit_bytes - b->held_bytes_at_start
+                            : 0;
+    uint64_t rss = process_rss_bytes();
+    bool has_moved = rss > b->rss_start_bytes && rss - b->rss_start_bytes > headroom / 2;
+    if (!has_moved && ++b->ticks_since_heap_read < HEAP_READ_EVERY_TICKS)
+        return false;
+    b->ticks_since_heap_read = 0;
+    return engine_vm_held_bytes(vm) > b->memory_limit_bytes;
+}
 
 static uint64_t clock_ns(clockid_t clock)
 {
@@ -58,19 +92,31 @@ static bool on_watchdog_tick(JSContextRef js, void *data)
         b->tripped = JSP_ECPU_LIMIT;
     else if (b->wall_deadline_ns && clock_ns(CLOCK_MONOTONIC) >= b->wall_deadline_ns)
         b->tripped = JSP_EWALL_LIMIT;
+    else if (b->memory_limit_bytes && is_over_memory(vm, b))
+        b->tripped = JSP_EOOM;
     if (b->tripped)
         return true;
-    JSContextGroupSetExecutionTimeLimit(vm->group, TICK_SECONDS, on_watchdog_tick, vm);
+    JSContextGroupSetExecutionTimeLimit(vm->group, b->memory_limit_bytes ? MEMORY_TICK_SECONDS : TICK_SECONDS,
+                                        on_watchdog_tick, vm);
     return false;
+}
+
+void engine_budget_limit_memory(engine_budget *b, uint64_t limit_bytes, uint64_t held_bytes)
+{
+    b->memory_limit_bytes = limit_bytes;
+    b->held_bytes_at_start = held_bytes;
+    b->rss_start_bytes = process_rss_bytes();
+    b->ticks_since_heap_read = 0;
 }
 
 engine_budget *engine_vm_set_budget(engine_vm *vm, engine_budget *b)
 {
     engine_budget *previous = vm->budget;
     vm->budget = b;
-    bool needs_watchdog = b && (b->cpu_limit_ns || b->wall_deadline_ns);
+    bool needs_watchdog = b && (b->cpu_limit_ns || b->wall_deadline_ns || b->memory_limit_bytes);
     if (needs_watchdog)
-        JSContextGroupSetExecutionTimeLimit(vm->group, TICK_SECONDS, on_watchdog_tick, vm);
+        JSContextGroupSetExecutionTimeLimit(vm->group, b->memory_limit_bytes ? MEMORY_TICK_SECONDS : TICK_SECONDS,
+                                            on_watchdog_tick, vm);
     else if (vm->is_watchdog_armed)
         JSContextGroupClearExecutionTimeLimit(vm->group);
     vm->is_watchdog_armed = needs_watchdog;
@@ -81,6 +127,7 @@ void engine_budget_start(engine_budget *b, uint64_t cpu_limit_ms, uint64_t wall_
                          uint64_t wall_deadline_ns)
 {
     b->tripped = 0;
+    b->memory_limit_bytes = 0;
     b->wall_start_ns = clock_ns(CLOCK_MONOTONIC);
     b->cpu_start_ns = 0; /* read at the first tick, if there is one */
     b->cpu_limit_ns = cpu_limit_ms * 1000000u;

@@ -129,3 +129,16 @@ void engine_vm_collect(engine_vm *vm)
 {
     JSGarbageCollect(vm->home->js);
 }
+
+void engine_vm_collect_now(engine_vm *vm)
+{
+    JSSynchronousGarbageCollectForDebugging(vm->home->js);
+}
+
+uint64_t engine_vm_held_bytes(engine_vm *vm)
+{
+    JSContextRef js = vm->home->js;
+    JSObjectRef stats = JSGetMemoryUsageStatistics(js);
+    return (uint64_t)number_property(js, stats, "heapCapacity") +
+           (uint64_t)number_property(js, stats, "extraMemorySize");
+}

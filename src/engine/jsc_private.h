@@ -31,6 +31,9 @@ JS_EXPORT void JSGlobalContextSetUnhandledRejectionCallback(JSGlobalContextRef c
                                                             JSObjectRef function,
                                                             JSValueRef *exception);
 
+/* Runs a full garbage collection now, on the calling thread (JSGarbageCollect only hints). */
+JS_EXPORT void JSSynchronousGarbageCollectForDebugging(JSContextRef ctx);
+
 /* A parsed script that can be evaluated in any context of its group without re-reading
  * the source; NULL with *errorMessage and *errorLine on a syntax error. */
 typedef struct OpaqueJSScript *JSScriptRef;

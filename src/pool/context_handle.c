@@ -66,7 +66,8 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
         return JSP_EINVAL;
     *out = NULL;
     if (!pool || (cfg && (cfg->runtime < 0 || cfg->runtime > pool->thread_count ||
-                          cfg->cpu_limit_ms < -1 || cfg->wall_limit_ms < -1)) ||
+                          cfg->cpu_limit_ms < -1 || cfg->wall_limit_ms < -1 ||
+                          (cfg->memory_limit_bytes && cfg->memory_limit_bytes < (4u << 20)))) ||
         runtime_is_current_thread())
         return JSP_EINVAL;
     if (atomic_load(&pool->is_closed))
@@ -85,6 +86,7 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
     long cpu = cfg ? cfg->cpu_limit_ms : 0, wall = cfg ? cfg->wall_limit_ms : 0;
     ctx->cpu_limit_ms = cpu == 0 ? JSP_DEFAULT_CPU_LIMIT_MS : cpu < 0 ? 0 : (uint64_t)cpu;
     ctx->wall_limit_ms = wall == 0 ? JSP_DEFAULT_WALL_LIMIT_MS : wall < 0 ? 0 : (uint64_t)wall;
+    ctx->memory_limit_bytes = cfg ? cfg->memory_limit_bytes : 0;
     ctx->id = atomic_fetch_add(&pool->next_context_id, 1);
     if (cfg && cfg->name) {
         ctx->name = strdup(cfg->name);

@@ -29,7 +29,7 @@ static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
     ctx->next_timer_id = 0;
     if (ctx->module_source) {
         js_run run;
-        runtime_enter_js(rt, ctx, &run, 0);
+        runtime_enter_js(rt, ctx, &run); /* light contexts only: always true */
         jsp_result *r = engine_load_module(fresh, ctx->module_source, ctx->module_source_len);
         runtime_leave_js(rt, &run);
         if (r->code != 0)
@@ -51,7 +51,7 @@ static void recycle(runtime *rt, const engine_heap_stats *before)
     engine_vm *old = rt->vm;
     rt->vm = vm;
     for (struct jsp_context *ctx = rt->contexts; ctx; ctx = ctx->next)
-        if (!rebuild_context(rt, vm, ctx))
+        if (!ctx->own_vm && !rebuild_context(rt, vm, ctx)) /* isolated VMs are exact */
             runtime_kill_context(rt, ctx, JSP_ENOMEM); /* cannot happen short of OOM */
     engine_vm_free(old);
     engine_heap_stats after;

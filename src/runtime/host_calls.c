@@ -160,9 +160,12 @@ void host_call_apply_reply(job *j)
         unlink_from_context(call);
         host_call_release(call); /* the runtime's reference */
         js_run run;
-        runtime_enter_js(ctx->rt, ctx, &run, 0);
-        engine_host_promise_settle(ctx->ec, promise, j->is_reply_ok, j->text, j->text_len);
-        runtime_leave_js(ctx->rt, &run);
+        if (runtime_enter_js(ctx->rt, ctx, &run)) {
+            engine_host_promise_settle(ctx->ec, promise, j->is_reply_ok, j->text, j->text_len);
+            runtime_leave_js(ctx->rt, &run);
+        } else {
+            engine_host_promise_free(promise); /* over its memory limit: cannot run */
+        }
     }
     host_call_release(call); /* the answerer's reference, carried by the job */
     job_free(j);

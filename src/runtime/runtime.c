@@ -109,13 +109,15 @@ static void run_timer_callback(runtime *rt, timer_entry *t)
 {
     struct jsp_context *ctx = t->ctx;
     js_run run;
-    runtime_enter_js(rt, ctx, &run, 0);
-    engine_callback_invoke(ctx->ec, t->callback);
-    runtime_leave_js(rt, &run);
+    if (runtime_enter_js(rt, ctx, &run)) {
+        engine_callback_invoke(ctx->ec, t->callback);
+        runtime_leave_js(rt, &run);
+    }
     if (run.budget.tripped)
-        runtime_hook_log(ctx, JSP_LOG_ERROR, run.budget.tripped == JSP_ECPU_LIMIT
-                                                 ? "timer callback stopped: CPU limit"
-                                                 : "timer callback stopped: wall limit");
+        runtime_hook_log(ctx, JSP_LOG_ERROR,
+                         run.budget.tripped == JSP_ECPU_LIMIT    ? "timer callback stopped: CPU limit"
+                         : run.budget.tripped == JSP_EWALL_LIMIT ? "timer callback stopped: wall limit"
+                                                                 : "timer callback stopped: memory limit");
 }
 
 /* Fires the timers due now that existed when this pass began (a setTimeout(f, 0) made by
@@ -189,10 +191,41 @@ void runtime_disarm_call_deadline(runtime *rt, job *j)
     free(t);
 }
 
-void runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run, uint64_t wall_deadline_ns)
+engine_vm *context_vm(struct jsp_context *ctx)
 {
-    engine_budget_start(&run->budget, ctx->cpu_limit_ms, ctx->wall_limit_ms, wall_deadline_ns);
-    run->outer = engine_vm_set_budget(rt->vm, &run->budget);
+    return ctx->own_vm ? ctx->own_vm : ctx->rt->vm;
+}
+
+/* Every so many runs an isolated context's heap is measured even if nothing moved, so
+ * slow growth across many short calls (shorter than a tick) is caught too. */
+enum { MEASURE_EVERY_RUNS = 64 };
+
+static void measure_isolated(struct jsp_context *ctx, bool is_collecting)
+{
+    if (is_collecting)
+        engine_vm_collect_now(ctx->own_vm);
+    ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
+    ctx->runs_since_measure = 0;
+}
+
+bool runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run)
+{
+    run->ctx = ctx;
+    run->vm = context_vm(ctx);
+    engine_budget_start(&run->budget, ctx->cpu_limit_ms, ctx->wall_limit_ms, 0);
+    if (ctx->memory_limit_bytes) {
+        if (ctx->held_bytes > ctx->memory_limit_bytes) {
+            measure_isolated(ctx, true);
+            if (ctx->held_bytes > ctx->memory_limit_bytes) {
+                run->budget.tripped = JSP_EOOM;
+                run->outer = NULL;
+                return false;
+            }
+        }
+        engine_budget_limit_memory(&run->budget, ctx->memory_limit_bytes, ctx->held_bytes);
+    }
+    run->outer = engine_vm_set_budget(run->vm, &run->budget);
+    return true;
 }
 
 void runtime_leave_js(runtime *rt, js_run *run)
@@ -206,7 +239,20 @@ void runtime_leave_js(runtime *rt, js_run *run)
         outer->cpu_start_ns += used;
         outer->cpu_deadline_ns += used;
     }
-    engine_vm_set_budget(rt->vm, outer);
+    engine_vm_set_budget(run->vm, outer);
+    struct jsp_context *ctx = run->ctx;
+    if (!ctx->memory_limit_bytes || ctx->is_dead)
+        return;
+    if (run->budget.tripped == JSP_EOOM) {
+        measure_isolated(ctx, true);
+    } else if (++ctx->runs_since_measure >= MEASURE_EVERY_RUNS || run->budget.cpu_start_ns) {
+        /* (cpu_start_ns is set once a run reached a tick: a longer run, worth a look) */
+        measure_isolated(ctx, false);
+        if (ctx->held_bytes > ctx->memory_limit_bytes && !run->budget.tripped) {
+            run->budget.tripped = JSP_EOOM;
+            measure_isolated(ctx, true);
+        }
+    }
 }
 
 static void on_timer_wake(uv_timer_t *handle);

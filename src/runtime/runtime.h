@@ -97,6 +97,7 @@ struct jsp_context {
 
     uint64_t cpu_limit_ms;     /* 0 = unlimited */
     uint64_t wall_limit_ms;    /* 0 = unlimited */
+    uint64_t memory_limit_bytes; /* 0 = a light context; else isolated in own_vm */
 
     atomic_int refs;           /* user handle + runtime (while alive) + each job */
     atomic_int state;          /* enum context_state, as the API sees it */
@@ -104,6 +105,9 @@ struct jsp_context {
 
     /* ---- runtime thread only ---- */
     engine_ctx *ec;            /* NULL until created and after death */
+    engine_vm *own_vm;         /* isolated contexts only: their VM */
+    uint64_t held_bytes;       /* isolated: own_vm's heap at the last measurement */
+    unsigned runs_since_measure;
     bool is_dead;              /* killed on the runtime: further jobs fail */
     int blocked_depth;         /* > 0 while inside host.callSync */
     uint64_t current_call_id;  /* the call whose JS runs now, 0 for timers and messages */
@@ -185,9 +189,16 @@ size_t host_calls_clear_for_call(struct jsp_context *ctx, uint64_t call_id);
 typedef struct js_run {
     engine_budget budget;
     engine_budget *outer;      /* restored on leave; its CPU deadline moves by our usage */
+    engine_vm *vm;
+    struct jsp_context *ctx;
 } js_run;
-void runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run, uint64_t wall_deadline_ns);
+/* False when the context may not run JS now (an isolated context still over its memory
+ * limit after a collection): run->budget.tripped is then JSP_EOOM. */
+bool runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run);
+/* Restores the outer budget; for an isolated context, measures its heap when cheap
+ * signals moved, and trips JSP_EOOM after the fact if the run left it over the limit. */
 void runtime_leave_js(runtime *rt, js_run *run);
+engine_vm *context_vm(struct jsp_context *ctx);
 /* A wall-limit entry in the timer heap that fails the parked call j when due. */
 void runtime_arm_call_deadline(runtime *rt, job *j, uint64_t due_ns);
 void runtime_disarm_call_deadline(runtime *rt, job *j);

@@ -64,8 +64,15 @@ void runtime_fail(job *j, int code)
 static void create_context(runtime *rt, job *j)
 {
     struct jsp_context *ctx = j->ctx;
-    ctx->ec = engine_ctx_new(rt->vm, ctx);
+    if (ctx->memory_limit_bytes) {
+        ctx->own_vm = engine_vm_new();
+        if (ctx->own_vm)
+            ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
+    }
+    ctx->ec = ctx->memory_limit_bytes && !ctx->own_vm ? NULL : engine_ctx_new(context_vm(ctx), ctx);
     if (!ctx->ec) {
+        engine_vm_free(ctx->own_vm);
+        ctx->own_vm = NULL;
         ctx->is_dead = true;
         atomic_fetch_sub(&rt->live_contexts, 1);
         runtime_fail(j, JSP_ENOMEM);
@@ -104,6 +111,8 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
     }
     engine_ctx_free(ctx->ec);
     ctx->ec = NULL;
+    engine_vm_free(ctx->own_vm);
+    ctx->own_vm = NULL;
     free(ctx->module_source);
     ctx->module_source = NULL;
     if (ctx->prev)
@@ -159,8 +168,9 @@ static jsp_result *limit_result(jsp_result *engine_result, int tripped)
     if (engine_result)
         jsp_result_free(engine_result);
     return result_error(tripped, "RangeError",
-                        tripped == JSP_ECPU_LIMIT ? "call exceeded its CPU time limit"
-                                                  : "call exceeded its wall time limit");
+                        tripped == JSP_ECPU_LIMIT    ? "call exceeded its CPU time limit"
+                        : tripped == JSP_EWALL_LIMIT ? "call exceeded its wall time limit"
+                                                     : "call exceeded its memory limit");
 }
 
 static void run_call(runtime *rt, job *j)
@@ -174,10 +184,12 @@ static void run_call(runtime *rt, job *j)
     ctx->current_call_id = call_id;
     engine_set_current_call(ctx->ec, call_id);
     js_run run;
-    runtime_enter_js(rt, ctx, &run, 0);
-    jsp_result *r = j->kind == JOB_EVAL ? engine_eval(ctx->ec, j->text, j->text_len, call_id)
-                                        : engine_call(ctx->ec, j->name, j->text, j->text_len, call_id);
-    runtime_leave_js(rt, &run);
+    jsp_result *r = NULL;
+    if (runtime_enter_js(rt, ctx, &run)) {
+        r = j->kind == JOB_EVAL ? engine_eval(ctx->ec, j->text, j->text_len, call_id)
+                                : engine_call(ctx->ec, j->name, j->text, j->text_len, call_id);
+        runtime_leave_js(rt, &run);
+    }
     ctx->current_call_id = outer_call;
     engine_set_current_call(ctx->ec, outer_call);
     uint64_t cpu_us = engine_budget_cpu_used_ns(&run.budget) / 1000;
@@ -213,8 +225,13 @@ static jsp_result *run_bounded(runtime *rt, job *j)
     struct jsp_context *ctx = j->ctx;
     engine_ctx *ec = ctx->ec;
     js_run run;
-    runtime_enter_js(rt, ctx, &run, 0);
     jsp_result *r = NULL;
+    /* The globals jobs still run over a memory limit: resetting globals is how a context
+     * that is over its limit gets back under it. */
+    bool is_globals_job = j->kind >= JOB_GLOBAL_GET && j->kind <= JOB_GLOBALS_RESET;
+    bool may_run = runtime_enter_js(rt, ctx, &run);
+    if (!may_run && !is_globals_job)
+        return j->kind == JOB_SEND ? NULL : limit_result(NULL, run.budget.tripped);
     switch (j->kind) {
     case JOB_LOAD_MODULE:
         j->start_ns = monotonic_ns();
@@ -240,7 +257,12 @@ static jsp_result *run_bounded(runtime *rt, job *j)
     default:
         abort(); /* the caller dispatches only the kinds above */
     }
-    runtime_leave_js(rt, &run);
+    if (may_run)
+        runtime_leave_js(rt, &run);
+    else if (ctx->memory_limit_bytes) /* a reset may have freed enough: measure again */
+        ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
+    if (!may_run)
+        return r;
     if (run.budget.tripped && j->kind == JOB_SEND)
         runtime_hook_log(ctx, JSP_LOG_ERROR, "onmessage stopped: time limit");
     else if (run.budget.tripped)

@@ -34,6 +34,7 @@ static const struct {
     {JSP_EWALL_LIMIT, "wall_limit", "JSP_EWALL_LIMIT: the call ran past its wall-time budget"},
     {JSP_EBUSY, "busy", "JSP_EBUSY: too many jobs queued for the context"},
     {JSP_ETOO_MANY, "too_many_contexts", "JSP_ETOO_MANY: the pool is at max_contexts"},
+    {JSP_EOOM, "out_of_memory_limit", "JSP_EOOM: the call exceeded the context's memory limit"},
 };
 
 static int table_index(int code)

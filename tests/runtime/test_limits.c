@@ -3,6 +3,7 @@
  * bounded with clear errors; siblings keep answering. */
 #include "support/support.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -246,6 +247,69 @@ Test(limits, context_count_is_bounded)
 Test(limits, bad_limits_are_refused)
 {
     jsp_context_config cfg = {.cpu_limit_ms = -2};
+    jsp_context *c = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &c), JSP_EINVAL);
+}
+
+static long rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, resident = 0;
+    cr_assert_eq(fscanf(f, "%ld %ld", &size, &resident), 2);
+    fclose(f);
+    return resident * 4096 / (1 << 20);
+}
+
+Test(limits, allocation_bomb_is_stopped_and_the_context_recovers)
+{
+    jsp_context_config cfg = {.memory_limit_bytes = 16u << 20};
+    jsp_context *isolated = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &isolated), 0);
+    jsp_context *sibling = limited(0, 0);
+    free(eval_ok(sibling, "globalThis.mine = [1, 2, 3]; 0"));
+    long rss_before = rss_mb();
+    for (int i = 0; i < 3; i++) {
+        double took = time_error(isolated, "(() => { const hoard = []; while (true) hoard.push(new Array(10000).fill(0)); })()",
+                                 JSP_EOOM);
+        cr_assert(took < 5000, "bomb %d stopped after %.0f ms", i, took);
+    }
+    long growth = rss_mb() - rss_before;
+    cr_assert(growth < 200, "RSS grew %ld MB for a 16 MB limit", growth);
+    assert_answers(isolated);
+    char *json = eval_ok(sibling, "mine.length");
+    cr_assert_str_eq(json, "3");
+    free(json);
+    jsp_context_free(isolated);
+    jsp_context_free(sibling);
+}
+
+Test(limits, growth_across_many_short_calls_is_caught_and_reset_recovers)
+{
+    jsp_context_config cfg = {.memory_limit_bytes = 8u << 20};
+    jsp_context *isolated = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &isolated), 0);
+    free(eval_ok(isolated, "globalThis.keep = []; function grow() { keep.push(new Array(20000).fill(0)); return keep.length; }"));
+    int code = 0, calls = 0;
+    while (calls < 5000 && code == 0) {
+        jsp_result *r = NULL;
+        code = jsp_call(isolated, "grow", NULL, -1, &r);
+        jsp_result_free(r);
+        calls++;
+    }
+    cr_assert_eq(code, JSP_EOOM, "no limit hit after %d calls", calls);
+    /* still over: it cannot run until what holds the memory goes */
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_eval(isolated, "1", -1, &r), JSP_EOOM);
+    jsp_result_free(r);
+    cr_assert_eq(jsp_globals_reset(isolated, &r), 0);
+    jsp_result_free(r);
+    assert_answers(isolated);
+    jsp_context_free(isolated);
+}
+
+Test(limits, memory_limit_below_4_mib_is_refused)
+{
+    jsp_context_config cfg = {.memory_limit_bytes = 1u << 20};
     jsp_context *c = NULL;
     cr_assert_eq(jsp_context_new(pool, &cfg, &c), JSP_EINVAL);
 }

@@ -7,8 +7,12 @@
  * JSON line per configuration to stdout; diagnostics go to stderr. A benchmark, not a
  * test: it always exits 0 unless it cannot run at all.
  *
+ * --limits none runs the same calls in contexts without CPU and wall budgets: an armed
+ * budget costs JSC's watchdog a thread-CPU-clock read and a timer per entry into the VM.
+ *
  *   usage: bench_calls [--only sync|async_call|async_eval|callback_refill]
  *                      [--sync-calls N] [--async-calls N] [--window N]
+ *                      [--limits default|none]
  */
 #include "bench_common.h"
 
@@ -40,6 +44,9 @@ typedef struct options {
     long window;          /* calls in flight per producer */
 } options;
 
+/* false with --limits none: contexts get cpu_limit_ms = wall_limit_ms = -1. */
+static bool has_limits = true;
+
 /* ---- setup ---- */
 
 /* The growth rule of the heap policy is off: a VM recycle mid-run would cost a rebuild
@@ -60,6 +67,8 @@ static jsp_pool *new_pool(int runtimes)
 static jsp_context *new_inc_context(jsp_pool *pool, int runtime_index)
 {
     jsp_context_config cfg = {.runtime = runtime_index + 1};
+    if (!has_limits)
+        cfg.cpu_limit_ms = cfg.wall_limit_ms = -1;
     jsp_context *ctx = NULL;
     int rc = jsp_context_new(pool, &cfg, &ctx);
     if (rc != 0) {
@@ -121,11 +130,11 @@ static void bench_sync(const options *o)
         size_t n = (size_t)o->sync_calls;
         qsort(latency_ns, n, sizeof(uint64_t), bench_compare_u64);
         double p50_us = (double)bench_percentile(latency_ns, n, 0.50) / 1e3;
-        printf("{\"bench\":\"sync_call\",\"runtimes\":1,\"calls\":%ld,\"warmup_calls\":%ld,"
+        printf("{\"bench\":\"sync_call\",\"limits\":\"%s\",\"runtimes\":1,\"calls\":%ld,\"warmup_calls\":%ld,"
                "\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,"
                "\"max_us\":%.1f,\"calls_per_s\":%.0f,\"errors\":%d,\"vm_recycles\":%ld,"
                "\"target_p50_us\":%d,\"met\":%s}\n",
-               o->sync_calls, o->sync_warmup_calls, p50_us,
+               has_limits ? "default" : "none", o->sync_calls, o->sync_warmup_calls, p50_us,
                (double)bench_percentile(latency_ns, n, 0.90) / 1e3,
                (double)bench_percentile(latency_ns, n, 0.99) / 1e3,
                (double)bench_percentile(latency_ns, n, 0.999) / 1e3,
@@ -325,11 +334,11 @@ static void bench_async(const options *o, const async_config *c)
             errors += atomic_load(&streams[k].errors);
         }
         double calls_per_s = (double)completed / ((double)elapsed / 1e9);
-        printf("{\"bench\":\"%s\",\"runtimes\":%d,\"refill\":\"%s\",\"producers\":%d,"
+        printf("{\"bench\":\"%s\",\"limits\":\"%s\",\"runtimes\":%d,\"refill\":\"%s\",\"producers\":%d,"
                "\"contexts\":%d,\"window_per_producer\":%ld,\"calls\":%ld,\"seconds\":%.3f,"
                "\"calls_per_s\":%.0f,\"ns_per_call\":%.0f,\"errors\":%ld,\"vm_recycles\":%ld,"
                "\"target_calls_per_s\":%d,\"met\":%s}\n",
-               c->name, c->runtimes, c->is_callback_refill ? "callback" : "producer",
+               c->name, has_limits ? "default" : "none", c->runtimes, c->is_callback_refill ? "callback" : "producer",
                c->is_callback_refill ? 0 : c->runtimes, c->runtimes * CONTEXTS_PER_RUNTIME,
                o->window, completed, (double)elapsed / 1e9, calls_per_s,
                (double)elapsed / (double)completed, errors, bench_vm_recycles(pool),
@@ -364,6 +373,10 @@ static bool parse_options(int argc, char **argv, options *o)
             o->async_calls = strtol(value, NULL, 10);
         else if (strcmp(argv[i], "--window") == 0)
             o->window = strtol(value, NULL, 10);
+        else if (strcmp(argv[i], "--limits") == 0 && strcmp(value, "none") == 0)
+            has_limits = false;
+        else if (strcmp(argv[i], "--limits") == 0 && strcmp(value, "default") == 0)
+            has_limits = true;
         else
             return false;
         i++;
@@ -376,7 +389,8 @@ int main(int argc, char **argv)
     options o;
     if (!parse_options(argc, argv, &o)) {
         fprintf(stderr, "usage: %s [--only sync|async_call|async_eval|callback_refill] "
-                        "[--sync-calls N] [--async-calls N] [--window N]\n", argv[0]);
+                        "[--sync-calls N] [--async-calls N] [--window N] "
+                        "[--limits default|none]\n", argv[0]);
         return 2;
     }
     if (wants(&o, "sync"))

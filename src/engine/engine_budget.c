@@ -10,6 +10,7 @@
  * clock only at its first tick — 10 ms into a call that is still running — taking
  * "CPU used so far" as the wall time so far (an upper bound: one thread, one call). */
 #include "engine/engine_internal.h"
+#include "util/process_memory.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -22,18 +23,6 @@ static const double TICK_SECONDS = 0.010;
 static const double MEMORY_TICK_SECONDS = 0.001;
 /* Even when RSS does not move (freed pages being reused) the heap is read every N ticks. */
 enum { HEAP_READ_EVERY_TICKS = 8 };
-
-static uint64_t process_rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long long size = 0, resident = 0;
-    if (f) {
-        if (fscanf(f, "%llu %llu", &size, &resident) != 2)
-            resident = 0;
-        fclose(f);
-    }
-    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-}
 
 /* Cheap signal first: only when the process grew by more than the heap's headroom (or
  * every few ticks) is the VM heap itself measured. */

@@ -66,6 +66,7 @@ static uint64_t get_heap_extra(runtime *rt) { return load(&rt->metrics.heap_extr
 static uint64_t get_heap_objects(runtime *rt) { return load(&rt->metrics.heap_objects); }
 static uint64_t get_recycles(runtime *rt) { return load(&rt->metrics.recycles); }
 static uint64_t get_heap_checks(runtime *rt) { return load(&rt->metrics.heap_checks); }
+static uint64_t get_heap_reads(runtime *rt) { return load(&rt->metrics.heap_reads); }
 static uint64_t get_contexts(runtime *rt) { return (uint64_t)atomic_load(&rt->live_contexts); }
 static uint64_t get_queued(runtime *rt) { return job_queue_length(&rt->queue); }
 
@@ -113,7 +114,9 @@ char *jsp_pool_metrics(jsp_pool *pool)
             (unsigned long long)load(&m->leaked_spans));
     }
     per_runtime(&t, pool, "jspool_recycles_total", "counter", "VM recycles by the heap policy.", get_recycles);
-    per_runtime(&t, pool, "jspool_heap_checks_total", "counter", "Heap statistics reads.", get_heap_checks);
+    per_runtime(&t, pool, "jspool_heap_checks_total", "counter", "Heap policy checks.", get_heap_checks);
+    per_runtime(&t, pool, "jspool_heap_reads_total", "counter",
+                "Checks that read the VM heap statistics (the rest saw RSS unmoved).", get_heap_reads);
     per_runtime(&t, pool, "jspool_heap_size_bytes", "gauge", "VM heap size at the last heap check.", get_heap_size);
     per_runtime(&t, pool, "jspool_heap_capacity_bytes", "gauge", "VM heap capacity at the last heap check.",
                 get_heap_capacity);

@@ -43,6 +43,7 @@ typedef struct runtime_metrics {
     atomic_uint_fast64_t leaked_host_calls;
     atomic_uint_fast64_t leaked_spans;
     atomic_uint_fast64_t heap_checks;
+    atomic_uint_fast64_t heap_reads;
     atomic_uint_fast64_t recycles;
     atomic_uint_fast64_t heap_size_bytes;
     atomic_uint_fast64_t heap_capacity_bytes;
@@ -164,6 +165,8 @@ struct runtime {
     unsigned calls_since_heap_check;
     uint64_t last_heap_check_ns;
     uint64_t heap_after_recycle_bytes; /* baseline of the growth rule; 0 before a check */
+    uint64_t rss_at_heap_read;         /* process RSS when the heap was last read */
+    unsigned checks_since_heap_read;
 };
 
 /* Starts the thread; returns once its VM exists. 0 or JSP_ESYSTEM / JSP_ENOMEM. */

@@ -1,0 +1,11 @@
+/* process_memory.h — the process's resident set size, the cheap signal that decides
+ * whether an expensive VM heap measurement is worth taking. */
+#ifndef JSP_UTIL_PROCESS_MEMORY_H
+#define JSP_UTIL_PROCESS_MEMORY_H
+
+#include <stdint.h>
+
+/* Resident bytes from /proc/self/statm (~3 us); 0 if it cannot be read. */
+uint64_t process_rss_bytes(void);
+
+#endif

@@ -5,6 +5,7 @@
 #include "engine/module_transform.h"
 #include "util/result.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,30 @@ static jsp_result *value_result(JSContextRef js, JSValueRef value)
     jsp_result *r = result_error(rc, "TypeError", json ? json : NULL);
     free(json);
     return r;
+}
+
+/* Every call crosses the engine lock once per C API call, so the common results (an
+ * integer, a boolean, null) are written here instead of through JSON.stringify: two
+ * crossings instead of five. Anything else takes value_result. */
+static jsp_result *primitive_result(JSContextRef js, JSValueRef value, JSType type)
+{
+    char text[32];
+    const char *json = NULL;
+    if (type == kJSTypeNull || type == kJSTypeUndefined) {
+        json = "null"; /* JSON has no undefined; a call returning nothing gives null */
+    } else if (type == kJSTypeBoolean) {
+        json = JSValueToBoolean(js, value) ? "true" : "false";
+    } else if (type == kJSTypeNumber) {
+        double d = JSValueToNumber(js, value, NULL);
+        if (!isfinite(d))
+            json = "null"; /* as JSON.stringify */
+        else if (d == trunc(d) && fabs(d) <= 9007199254740992.0)
+            json = text, snprintf(text, sizeof(text), "%lld", (long long)d);
+    }
+    if (!json)
+        return value_result(js, value); /* fractions, strings, symbols, BigInts */
+    char *copy = strdup(json);
+    return copy ? result_ok_take(copy, strlen(copy)) : result_out_of_memory();
 }
 
 JSValueRef engine_settle_call(JSContextRef js, JSObjectRef function, JSObjectRef self,
@@ -54,8 +79,9 @@ static JSObjectRef make_settle_handler(engine_ctx *ec, uint64_t call_id, bool is
 jsp_result *js_settle_or_defer(engine_ctx *ec, JSValueRef value, uint64_t call_id)
 {
     JSContextRef js = ec->js;
-    if (!JSValueIsObject(js, value))
-        return value_result(js, value);
+    JSType type = JSValueGetType(js, value);
+    if (type != kJSTypeObject)
+        return primitive_result(js, value, type);
     JSValueRef exception = NULL;
     JSValueRef then = JSObjectGetProperty(js, (JSObjectRef)value, ec->vm->names.then, &exception);
     if (exception)
@@ -200,13 +226,34 @@ jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len)
     return r;
 }
 
-/* Exports first, then globals; NULL when neither has a function by that name. */
+/* The engine string for a function name; the last one used is kept per context, since a
+ * caller usually calls the same few functions. */
+static JSStringRef function_name(engine_ctx *ec, const char *function)
+{
+    if (ec->last_function && strcmp(ec->last_function, function) == 0)
+        return JSStringRetain(ec->last_function_js);
+    JSStringRef name = js_string_from_utf8(function, strlen(function));
+    char *copy = strdup(function);
+    if (!name || !copy) {
+        free(copy);
+        return name;
+    }
+    if (ec->last_function_js)
+        JSStringRelease(ec->last_function_js);
+    free(ec->last_function);
+    ec->last_function = copy;
+    ec->last_function_js = JSStringRetain(name);
+    return name;
+}
+
+/* Exports first, then globals; NULL when neither has a function by that name. A missing
+ * property reads as undefined, so one lookup per scope is enough. */
 static JSObjectRef find_function(engine_ctx *ec, JSStringRef name)
 {
     JSContextRef js = ec->js;
     JSObjectRef scopes[2] = {ec->exports, JSContextGetGlobalObject(js)};
     for (int i = 0; i < 2; i++) {
-        if (!scopes[i] || !JSObjectHasProperty(js, scopes[i], name))
+        if (!scopes[i])
             continue;
         JSValueRef exception = NULL;
         JSValueRef v = JSObjectGetProperty(js, scopes[i], name, &exception);
@@ -227,13 +274,73 @@ static bool is_empty_array_text(const char *text, size_t len)
            strspn(text + i + 2, " \t\r\n") == len - i - 2;
 }
 
+static size_t skip_json_space(const char *text, size_t len, size_t i)
+{
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* One element of the fast path: an integer of at most 15 digits (exact in a double, no
+ * locale-dependent strtod), true, false or null. Returns the index after it, or 0. */
+static size_t scan_simple_value(JSContextRef js, const char *text, size_t len, size_t i,
+                                JSValueRef *out)
+{
+    static const struct { const char *word; size_t len; int kind; } words[] = {
+        {"true", 4, 1}, {"false", 5, 0}, {"null", 4, 2}};
+    for (size_t w = 0; w < 3; w++) {
+        if (len - i >= words[w].len && memcmp(text + i, words[w].word, words[w].len) == 0) {
+            *out = words[w].kind == 2 ? JSValueMakeNull(js) : JSValueMakeBoolean(js, words[w].kind);
+            return i + words[w].len;
+        }
+    }
+    bool is_negative = i < len && text[i] == '-';
+    size_t start = i + is_negative, end = start;
+    long long magnitude = 0;
+    while (end < len && text[end] >= '0' && text[end] <= '9' && end - start < 15)
+        magnitude = magnitude * 10 + (text[end++] - '0');
+    bool is_json_integer = end > start && !(text[start] == '0' && end - start > 1);
+    if (!is_json_integer || (end < len && strchr(".eE0123456789", text[end]) && text[end]))
+        return 0; /* fraction, exponent, 16+ digits, leading zero or not a number */
+    *out = JSValueMakeNumber(js, is_negative ? -(double)magnitude : (double)magnitude);
+    return end;
+}
+
+/* Arguments like [42, true, null] become values without JSON.parse (which costs a
+ * string conversion and an engine crossing per element read back). False for anything
+ * else, including malformed text: the JSON.parse path then reports it properly. */
+static bool scan_simple_args(JSContextRef js, const char *text, size_t len, JSValueRef *argv,
+                             size_t capacity, size_t *argc)
+{
+    size_t i = skip_json_space(text, len, 0), n = 0;
+    if (i == len || text[i++] != '[')
+        return false;
+    i = skip_json_space(text, len, i);
+    if (i < len && text[i] == ']')
+        return skip_json_space(text, len, i + 1) == len && (*argc = 0, true);
+    for (;;) {
+        if (n == capacity || !(i = scan_simple_value(js, text, len, i, &argv[n++])))
+            return false;
+        i = skip_json_space(text, len, i);
+        if (i < len && text[i] == ',') {
+            i = skip_json_space(text, len, i + 1);
+            continue;
+        }
+        if (i < len && text[i] == ']' && skip_json_space(text, len, i + 1) == len) {
+            *argc = n;
+            return true;
+        }
+        return false;
+    }
+}
+
 enum { MAX_CALL_ARGS = 64 };
 
 jsp_result *engine_call(engine_ctx *ec, const char *function, const char *args_json,
                         size_t args_len, uint64_t call_id)
 {
     JSContextRef js = ec->js;
-    JSStringRef name = js_string_from_utf8(function, strlen(function));
+    JSStringRef name = function_name(ec, function);
     if (!name)
         return result_out_of_memory();
     JSObjectRef fn = find_function(ec, name);
@@ -246,7 +353,8 @@ jsp_result *engine_call(engine_ctx *ec, const char *function, const char *args_j
     JSValueRef argv_small[8];
     JSValueRef *argv = argv_small;
     size_t argc = 0;
-    if (!is_empty_array_text(args_json, args_len)) {
+    if (!is_empty_array_text(args_json, args_len) &&
+        !scan_simple_args(js, args_json, args_len, argv_small, 8, &argc)) {
         JSValueRef args = js_value_from_json(js, args_json, args_len);
         if (!args)
             return result_error(JSP_EJSON, "SyntaxError", "arguments are not valid JSON");

@@ -73,6 +73,9 @@ void engine_ctx_free(engine_ctx *ec)
     if (ec->get_own_names)
         JSValueUnprotect(ec->js, ec->get_own_names);
     js_free_names(ec->baseline_names, ec->baseline_count);
+    if (ec->last_function_js)
+        JSStringRelease(ec->last_function_js);
+    free(ec->last_function);
     JSGlobalContextRelease(ec->js);
     free(ec);
 }

@@ -34,6 +34,8 @@ struct engine_ctx {
     size_t baseline_count;
     uint64_t current_call_id;    /* the call whose JS runs now; 0 between calls */
     struct console_span *spans;  /* open console.time() spans, newest first */
+    char *last_function;         /* name of the last function called, and ... */
+    JSStringRef last_function_js; /* ... its engine string, kept to skip the conversion */
 };
 
 /* A console.time() label; per-call host state (see engine_clear_call_spans). */

@@ -50,6 +50,46 @@ Test(calls, global_function_called_by_name_with_json_arguments)
     free(json);
 }
 
+/* Simple arguments and primitive results skip JSON.parse / JSON.stringify; what JS sees
+ * and what the caller gets must not change. */
+Test(calls, arguments_and_results_of_every_json_shape_round_trip_exactly)
+{
+    free(eval_ok(ctx, "function types(...a) { return a.map(x => x === null ? 'null' : "
+                      "Object.is(x, -0) ? '-0' : typeof x + ':' + x).join(' '); }"
+                      "function id(x) { return x; }"));
+    static const struct { const char *args, *seen; } cases[] = {
+        {"[1,-2,0,true,false,null]", "\"number:1 number:-2 number:0 boolean:true boolean:false null\""},
+        {" [ 123456789012345 , -0 ] ", "\"number:123456789012345 -0\""},
+        {"[1234567890123456789]", "\"number:1234567890123456800\""},
+        {"[1.5, 1e3, -2E-2, \"7\"]", "\"number:1.5 number:1000 number:-0.02 string:7\""},
+        {"[[1],{\"a\":1}]", "\"object:1 object:[object Object]\""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *json = call_ok(ctx, "types", cases[i].args);
+        cr_expect_str_eq(json, cases[i].seen, "arguments %s", cases[i].args);
+        free(json);
+    }
+    static const struct { const char *args, *result; } results[] = {
+        {"[42]", "42"}, {"[-0]", "0"}, {"[9007199254740992]", "9007199254740992"},
+        {"[1e21]", "1e+21"}, {"[0.1]", "0.1"}, {"[true]", "true"}, {"[null]", "null"},
+        {"[\"\\u00e9\"]", "\"\u00e9\""}, {"[]", "null"},
+    };
+    for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++) {
+        char *json = call_ok(ctx, "id", results[i].args);
+        cr_expect_str_eq(json, results[i].result, "id(%s)", results[i].args);
+        free(json);
+    }
+    char *nan = eval_ok(ctx, "NaN");
+    cr_expect_str_eq(nan, "null");
+    free(nan);
+    static const char *bad[] = {"[01]", "[1,]", "[tru]", "[1 2]", "[-]", "[1]x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        jsp_result *r = NULL;
+        cr_expect_eq(jsp_call(ctx, "id", bad[i], -1, &r), JSP_EJSON, "arguments %s", bad[i]);
+        jsp_result_free(r);
+    }
+}
+
 Test(calls, null_or_empty_arguments_mean_no_arguments)
 {
     free(eval_ok(ctx, "function argc() { return arguments.length; }"));

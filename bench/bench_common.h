@@ -74,25 +74,31 @@ static inline void bench_log_quietly(int level, uint64_t context_id, const char 
         fprintf(stderr, "[jspool ctx=%llu] %s\n", (unsigned long long)context_id, message);
 }
 
-/* Sum over runtimes of the jspool_recycles_total counter; -1 if metrics are unavailable. */
-static inline long bench_vm_recycles(jsp_pool *pool)
+/* Sum over runtimes of one metric of jsp_pool_metrics (e.g. "jspool_recycles_total");
+ * -1 if metrics are unavailable. */
+static inline double bench_metric_sum(jsp_pool *pool, const char *name)
 {
-    static const char metric[] = "jspool_recycles_total{";
     char *text = jsp_pool_metrics(pool);
     if (!text)
         return -1;
-    long total = 0;
+    size_t name_len = strlen(name);
+    double total = 0;
     const char *line = text;
     while (line) {
         const char *value = strchr(line, ' ');
-        if (strncmp(line, metric, sizeof(metric) - 1) == 0 && value)
-            total += strtol(value + 1, NULL, 10);
+        if (strncmp(line, name, name_len) == 0 && (line[name_len] == '{' || line[name_len] == ' ') && value)
+            total += strtod(value + 1, NULL);
         line = strchr(line, '\n');
         if (line)
             line++;
     }
     jsp_free(text);
     return total;
+}
+
+static inline long bench_vm_recycles(jsp_pool *pool)
+{
+    return (long)bench_metric_sum(pool, "jspool_recycles_total");
 }
 
 /* Runtime count a pool with threads = 0 would get: the online CPUs. */

@@ -138,6 +138,12 @@ typedef struct jsp_pool_config {
     unsigned heap_check_time_interval_ms; /* 0 = 5000 ms */
     uint64_t heap_limit_bytes;            /* 0 = a quarter of physical memory / threads */
     double heap_growth_ratio;             /* 0 = 4.0; < 1 disables the growth rule */
+
+    /* Debugging only. When true, a settled call does not clear what its guest code left
+     * behind (open console.time spans, unanswered host.call()s): they pile up until the
+     * context is destroyed, unlogged and uncounted. It exists to measure what per-call
+     * scopes save (bench/bench_soak.c); never turn it on in production. */
+    int debug_disable_call_scopes; /* nonzero = off */
 } jsp_pool_config;
 
 /* Creates a pool and starts its runtime threads. cfg may be NULL (all defaults).

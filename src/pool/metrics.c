@@ -117,12 +117,12 @@ char *jsp_pool_metrics(jsp_pool *pool)
     per_runtime(&t, pool, "jspool_heap_checks_total", "counter", "Heap policy checks.", get_heap_checks);
     per_runtime(&t, pool, "jspool_heap_reads_total", "counter",
                 "Checks that read the VM heap statistics (the rest saw RSS unmoved).", get_heap_reads);
-    per_runtime(&t, pool, "jspool_heap_size_bytes", "gauge", "VM heap size at the last heap check.", get_heap_size);
-    per_runtime(&t, pool, "jspool_heap_capacity_bytes", "gauge", "VM heap capacity at the last heap check.",
+    per_runtime(&t, pool, "jspool_heap_size_bytes", "gauge", "VM heap size at the last heap read.", get_heap_size);
+    per_runtime(&t, pool, "jspool_heap_capacity_bytes", "gauge", "VM heap capacity at the last heap read.",
                 get_heap_capacity);
     per_runtime(&t, pool, "jspool_heap_extra_memory_bytes", "gauge",
-                "Memory outside the VM heap owned by JS objects, at the last heap check.", get_heap_extra);
-    per_runtime(&t, pool, "jspool_heap_objects", "gauge", "Live objects at the last heap check.", get_heap_objects);
+                "Memory outside the VM heap owned by JS objects, at the last heap read.", get_heap_extra);
+    per_runtime(&t, pool, "jspool_heap_objects", "gauge", "Live objects at the last heap read.", get_heap_objects);
     per_runtime(&t, pool, "jspool_contexts", "gauge", "Live contexts.", get_contexts);
     per_runtime(&t, pool, "jspool_queued_jobs", "gauge", "Jobs waiting for the runtime thread.", get_queued);
     if (t.failed) {

@@ -20,7 +20,7 @@ static bool is_call(const job *j)
  * host.call()s, open console.time spans) is cleared, logged once and counted. */
 static void close_call_scope(struct jsp_context *ctx, uint64_t call_id)
 {
-    if (ctx->is_dead || !call_id)
+    if (ctx->is_dead || !call_id || ctx->pool->config.debug_disable_call_scopes)
         return;
     size_t host_calls = host_calls_clear_for_call(ctx, call_id);
     size_t spans = engine_clear_call_spans(ctx->ec, call_id);

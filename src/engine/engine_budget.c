@@ -21,6 +21,8 @@ static const double TICK_SECONDS = 0.010;
 /* A memory-limited (isolated) VM ticks every 1 ms: JSC allocates ~1-2 MB/ms flat out, so
  * this keeps the overshoot of a 16 MB limit near 10%. */
 static const double MEMORY_TICK_SECONDS = 0.001;
+/* The shortest re-arm when a deadline is near: JSC's timer queue has ~0.1 ms of slack. */
+static const double MIN_TICK_SECONDS = 0.0002;
 /* Even when RSS does not move (freed pages being reused) the heap is read every N ticks. */
 enum { HEAP_READ_EVERY_TICKS = 8 };
 
@@ -70,6 +72,25 @@ uint64_t engine_budget_cpu_used_ns(engine_budget *b)
     return engine_thread_cpu_ns() - b->cpu_start_ns;
 }
 
+/* The next tick: the regular period, or sooner when a deadline falls before it, so that
+ * a budget ends within about a millisecond of its expiry instead of at the next period. */
+static double next_tick_seconds(const engine_budget *b, uint64_t cpu_now)
+{
+    double tick = b->memory_limit_bytes ? MEMORY_TICK_SECONDS : TICK_SECONDS;
+    uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    if (b->wall_deadline_ns) {
+        double left = b->wall_deadline_ns > now ? (double)(b->wall_deadline_ns - now) / 1e9 : 0;
+        tick = left < tick ? left : tick;
+    }
+    if (b->cpu_deadline_ns && cpu_now) {
+        double left = b->cpu_deadline_ns > cpu_now ? (double)(b->cpu_deadline_ns - cpu_now) / 1e9 : 0;
+        tick = left < tick ? left : tick;
+    } else if (b->cpu_limit_ns && (double)b->cpu_limit_ns / 1e9 < tick) {
+        tick = (double)b->cpu_limit_ns / 1e9; /* before the first tick: CPU <= wall */
+    }
+    return tick > MIN_TICK_SECONDS ? tick : MIN_TICK_SECONDS;
+}
+
 static bool on_watchdog_tick(JSContextRef js, void *data)
 {
     engine_vm *vm = data;
@@ -77,7 +98,8 @@ static bool on_watchdog_tick(JSContextRef js, void *data)
     if (!b)
         return false; /* between budgets: let the JS run, the next arm resets */
     engine_budget_cpu_start_ns(b);
-    if (b->cpu_deadline_ns && engine_thread_cpu_ns() >= b->cpu_deadline_ns)
+    uint64_t cpu_now = b->cpu_deadline_ns ? engine_thread_cpu_ns() : 0;
+    if (b->cpu_deadline_ns && cpu_now >= b->cpu_deadline_ns)
         b->tripped = JSP_ECPU_LIMIT;
     else if (b->wall_deadline_ns && clock_ns(CLOCK_MONOTONIC) >= b->wall_deadline_ns)
         b->tripped = JSP_EWALL_LIMIT;
@@ -85,8 +107,7 @@ static bool on_watchdog_tick(JSContextRef js, void *data)
         b->tripped = JSP_EOOM;
     if (b->tripped)
         return true;
-    JSContextGroupSetExecutionTimeLimit(vm->group, b->memory_limit_bytes ? MEMORY_TICK_SECONDS : TICK_SECONDS,
-                                        on_watchdog_tick, vm);
+    JSContextGroupSetExecutionTimeLimit(vm->group, next_tick_seconds(b, cpu_now), on_watchdog_tick, vm);
     return false;
 }
 
@@ -104,8 +125,7 @@ engine_budget *engine_vm_set_budget(engine_vm *vm, engine_budget *b)
     vm->budget = b;
     bool needs_watchdog = b && (b->cpu_limit_ns || b->wall_deadline_ns || b->memory_limit_bytes);
     if (needs_watchdog)
-        JSContextGroupSetExecutionTimeLimit(vm->group, b->memory_limit_bytes ? MEMORY_TICK_SECONDS : TICK_SECONDS,
-                                            on_watchdog_tick, vm);
+        JSContextGroupSetExecutionTimeLimit(vm->group, next_tick_seconds(b, 0), on_watchdog_tick, vm);
     else if (vm->is_watchdog_armed)
         JSContextGroupClearExecutionTimeLimit(vm->group);
     vm->is_watchdog_armed = needs_watchdog;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # soak.sh — the long-lived-runtime benchmark (issue 3): 10 million calls on one runtime
-# with per-call scopes on, the same first 200k calls with scopes on and off (the debug
+# with per-call scopes on, the same first 100k calls with scopes on and off (the debug
 # switch), then a plot. Writes bench/out/soak-*.jsonl and bench/out/soak.png; the README
 # quotes the summary lines and shows docs/img/soak.png (copy it there to publish).
 #
@@ -17,9 +17,9 @@ mkdir -p bench/out
 soak=build-bench/bench/bench_soak
 echo "== $calls calls, scopes on" >&2
 $soak --calls "$calls" --window 100000 | tee bench/out/soak-long.jsonl >&2
-echo "== 200k calls, scopes on and off" >&2
-$soak --calls 200000 --window 20000 --warmup-windows 1 | tee bench/out/soak-short-on.jsonl >&2
-$soak --calls 200000 --window 20000 --warmup-windows 1 --no-scopes | tee bench/out/soak-short-off.jsonl >&2
+echo "== 100k calls, scopes on and off" >&2
+$soak --calls 100000 --window 10000 --warmup-windows 1 | tee bench/out/soak-short-on.jsonl >&2
+$soak --calls 100000 --window 10000 --warmup-windows 1 --no-scopes | tee bench/out/soak-short-off.jsonl >&2
 
 # JSON lines -> whitespace columns for gnuplot: calls p50 p99 rss heap_capacity.
 columns() {
@@ -51,13 +51,13 @@ set xlabel "calls (thousands)"
 set ylabel "p99 latency per window (us)"
 set logscale y
 set yrange [*:*]
-set title "first 200k calls: per-call scopes on vs off (debug switch)"
+set title "first 100k calls: per-call scopes on vs off (debug switch)"
 plot "bench/out/soak-short-on.dat" using ($1/1e3):3 with linespoints title "scopes on", \
      "bench/out/soak-short-off.dat" using ($1/1e3):3 with linespoints title "scopes off"
 unset logscale y
 set ylabel "process RSS (MB)"
 set yrange [0:*]
-set title "first 200k calls: RSS, scopes on vs off"
+set title "first 100k calls: RSS, scopes on vs off"
 plot "bench/out/soak-short-on.dat" using ($1/1e3):4 with linespoints title "scopes on", \
      "bench/out/soak-short-off.dat" using ($1/1e3):4 with linespoints title "scopes off"
 unset multiplot

@@ -43,9 +43,9 @@ typedef struct engine_budget {
     uint64_t cpu_deadline_ns;  /* set with cpu_start_ns */
     uint64_t wall_deadline_ns; /* 0 = none */
     uint64_t memory_limit_bytes;   /* 0 = none; isolated VMs only */
-    uint64_t held_bytes_at_start;  /* the VM's heap at the last measurement */
-    uint64_t rss_start_bytes;
-    unsigned ticks_since_heap_read;
+    uint64_t held_bytes;           /* the VM's heap at the last measurement */
+    uint64_t rss_at_heap_read;     /* process RSS then */
+    uint64_t next_heap_read_ns;    /* monotonic time the heap could first be over */
     int tripped;                   /* JSP_ECPU_LIMIT, JSP_EWALL_LIMIT, JSP_EOOM or 0 */
 } engine_budget;
 

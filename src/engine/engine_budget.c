@@ -18,27 +18,40 @@
 
 /* 10 ms: the reaction time to a runaway, and 100 checks a second at most per VM. */
 static const double TICK_SECONDS = 0.010;
-/* A memory-limited (isolated) VM ticks every 1 ms: JSC allocates ~1-2 MB/ms flat out, so
- * this keeps the overshoot of a 16 MB limit near 10%. */
+/* A memory-limited (isolated) VM ticks every 1 ms, and faster when near its limit. */
 static const double MEMORY_TICK_SECONDS = 0.001;
-/* The shortest re-arm when a deadline is near: JSC's timer queue has ~0.1 ms of slack. */
+/* The shortest re-arm when a deadline or the memory limit is near: JSC's timer queue has
+ * ~0.1 ms of slack. */
 static const double MIN_TICK_SECONDS = 0.0002;
-/* Even when RSS does not move (freed pages being reused) the heap is read every N ticks. */
-enum { HEAP_READ_EVERY_TICKS = 8 };
+/* The fastest JS allocates, with margin: arrays filled in a loop reach ~4 MB/ms here. */
+static const double ALLOCATION_BYTES_PER_SECOND = 8e9;
 
-/* Cheap signal first: only when the process grew by more than the heap's headroom (or
- * every few ticks) is the VM heap itself measured. */
-static bool is_over_memory(engine_vm *vm, engine_budget *b)
+/* Reading the VM heap walks it, so it is read only when it could have crossed the limit:
+ * after a read with H bytes of headroom, not before H / (fastest allocation rate) has
+ * passed — unless the process RSS grew by more than the headroom meanwhile, a cheap
+ * signal (~3 us) that something allocates faster than expected. Time, not a tick count:
+ * JSC's watchdog timer fires 1-2.5 ms apart when asked for 1 ms. Freed heap pages are
+ * reused without moving RSS, which is why RSS alone cannot be the signal. */
+static void schedule_heap_read(engine_budget *b, uint64_t now_ns)
 {
-    uint64_t headroom = b->memory_limit_bytes > b->held_bytes_at_start
-                            ? b->memory_limit_bytes - b->held_bytes_at_start
-                            : 0;
-    uint64_t rss = process_rss_bytes();
-    bool has_moved = rss > b->rss_start_bytes && rss - b->rss_start_bytes > headroom / 2;
-    if (!has_moved && ++b->ticks_since_heap_read < HEAP_READ_EVERY_TICKS)
-        return false;
-    b->ticks_since_heap_read = 0;
-    return engine_vm_held_bytes(vm) > b->memory_limit_bytes;
+    uint64_t headroom = b->memory_limit_bytes > b->held_bytes ? b->memory_limit_bytes - b->held_bytes : 0;
+    b->next_heap_read_ns = now_ns + (uint64_t)((double)headroom / ALLOCATION_BYTES_PER_SECOND * 1e9);
+}
+
+static bool is_over_memory(engine_vm *vm, engine_budget *b, uint64_t now_ns)
+{
+    if (now_ns < b->next_heap_read_ns) {
+        uint64_t headroom = b->memory_limit_bytes > b->held_bytes ? b->memory_limit_bytes - b->held_bytes : 0;
+        uint64_t rss = process_rss_bytes();
+        if (rss <= b->rss_at_heap_read || rss - b->rss_at_heap_read < headroom)
+            return false;
+    }
+    b->held_bytes = engine_vm_held_bytes(vm);
+    b->rss_at_heap_read = process_rss_bytes();
+    if (b->held_bytes > b->memory_limit_bytes)
+        return true;
+    schedule_heap_read(b, now_ns);
+    return false;
 }
 
 static uint64_t clock_ns(clockid_t clock)
@@ -78,6 +91,10 @@ static double next_tick_seconds(const engine_budget *b, uint64_t cpu_now)
 {
     double tick = b->memory_limit_bytes ? MEMORY_TICK_SECONDS : TICK_SECONDS;
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    if (b->memory_limit_bytes) { /* near the limit: wake up for the next heap read */
+        double left = b->next_heap_read_ns > now ? (double)(b->next_heap_read_ns - now) / 1e9 : 0;
+        tick = left < tick ? left : tick;
+    }
     if (b->wall_deadline_ns) {
         double left = b->wall_deadline_ns > now ? (double)(b->wall_deadline_ns - now) / 1e9 : 0;
         tick = left < tick ? left : tick;
@@ -95,6 +112,7 @@ static bool on_watchdog_tick(JSContextRef js, void *data)
 {
     engine_vm *vm = data;
     engine_budget *b = vm->budget;
+
     if (!b)
         return false; /* between budgets: let the JS run, the next arm resets */
     engine_budget_cpu_start_ns(b);
@@ -103,7 +121,7 @@ static bool on_watchdog_tick(JSContextRef js, void *data)
         b->tripped = JSP_ECPU_LIMIT;
     else if (b->wall_deadline_ns && clock_ns(CLOCK_MONOTONIC) >= b->wall_deadline_ns)
         b->tripped = JSP_EWALL_LIMIT;
-    else if (b->memory_limit_bytes && is_over_memory(vm, b))
+    else if (b->memory_limit_bytes && is_over_memory(vm, b, clock_ns(CLOCK_MONOTONIC)))
         b->tripped = JSP_EOOM;
     if (b->tripped)
         return true;
@@ -114,9 +132,9 @@ static bool on_watchdog_tick(JSContextRef js, void *data)
 void engine_budget_limit_memory(engine_budget *b, uint64_t limit_bytes, uint64_t held_bytes)
 {
     b->memory_limit_bytes = limit_bytes;
-    b->held_bytes_at_start = held_bytes;
-    b->rss_start_bytes = process_rss_bytes();
-    b->ticks_since_heap_read = 0;
+    b->held_bytes = held_bytes;
+    b->rss_at_heap_read = process_rss_bytes();
+    schedule_heap_read(b, clock_ns(CLOCK_MONOTONIC));
 }
 
 engine_budget *engine_vm_set_budget(engine_vm *vm, engine_budget *b)

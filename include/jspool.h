@@ -309,7 +309,8 @@ int jsp_call_async(jsp_context *ctx, const char *function, const char *args_json
  * Messages to one context are delivered in the order they were sent. If the context has
  * no onmessage handler the message is dropped and logged at debug level; an exception in
  * the handler is logged at error level. Returns 0 when queued, or JSP_EINVAL / JSP_EUTF8 /
- * JSP_EJSON / JSP_EDESTROYED / JSP_ECLOSED. Any thread (also from callbacks). */
+ * JSP_EJSON / JSP_EDESTROYED / JSP_ECLOSED / JSP_EBUSY (max_queued_jobs reached: nothing was
+ * queued; retry later). Any thread (also from callbacks). */
 int jsp_send(jsp_context *ctx, const char *json, long json_len);
 
 /* ---------------------------------------------------------------------------------------

@@ -76,9 +76,10 @@ function verdict(is_met) {
 }
 
 /"bench":"(sync_call|async_call|async_eval)"/ {
-    g = field($0, "bench") " runtimes=" field($0, "runtimes") " refill=" field($0, "refill")
+    g = field($0, "bench") " runtimes=" field($0, "runtimes") " refill=" field($0, "refill") " limits=" field($0, "limits")
     add_group(g, "calls")
     bench_of[g] = field($0, "bench"); runtimes_of[g] = field($0, "runtimes"); refill_of[g] = field($0, "refill")
+    limits_of[g] = field($0, "limits")
     split("p50_us p99_us p999_us calls_per_s target_p50_us target_calls_per_s", metrics, " ")
     for (i in metrics)
         remember(g, metrics[i], $0)
@@ -121,15 +122,15 @@ function print_contexts(    i, g, median_us, rss_kb, wall_us) {
 function call_row(g,    p50, rate, target) {
     if (bench_of[g] == "sync_call") {
         p50 = med(g, "p50_us"); target = med(g, "target_p50_us")
-        printf "| sync jsp_call | %s | – | %d | %.2f | %.1f | %.1f | – | %d / %d | p50 %s of 10 µs, %s |\n",
-            runtimes_of[g], runs[g], p50, med(g, "p99_us"), med(g, "p999_us"), sums[g, "errors"],
+        printf "| sync jsp_call | %s | %s | – | %d | %.2f | %.1f | %.1f | – | %d / %d | p50 %s of 10 µs, %s |\n",
+            limits_of[g], runtimes_of[g], runs[g], p50, med(g, "p99_us"), med(g, "p999_us"), sums[g, "errors"],
             sums[g, "vm_recycles"], ratio(p50, target),
             verdict(p50 + 0 <= target + 0 && sums[g, "errors"] == 0)
     } else {
         rate = med(g, "calls_per_s"); target = med(g, "target_calls_per_s")
-        printf "| %s | %s | %s | %d | – | – | – | %.0f | %d / %d | %s of 1M/s, %s |\n",
+        printf "| %s | %s | %s | %s | %d | – | – | – | %.0f | %d / %d | %s of 1M/s, %s |\n",
             bench_of[g] == "async_call" ? "async jsp_call_async" : "async jsp_eval_async",
-            runtimes_of[g], refill_of[g], runs[g], rate, sums[g, "errors"], sums[g, "vm_recycles"],
+            limits_of[g], runtimes_of[g], refill_of[g], runs[g], rate, sums[g, "errors"], sums[g, "vm_recycles"],
             ratio(rate, target), verdict(rate + 0 >= target + 0 && sums[g, "errors"] == 0)
     }
 }
@@ -139,20 +140,23 @@ function print_calls(    i, one, two) {
         return
     print "### Calls to `inc(x)` (median of runs)"
     print ""
-    print "| benchmark | runtimes | refill | runs | p50 µs | p99 µs | p999 µs | calls/s | errors / recycles | vs target |"
-    print "|---|---|---|---|---|---|---|---|---|---|"
+    print "| benchmark | time limits | runtimes | refill | runs | p50 µs | p99 µs | p999 µs | calls/s | errors / recycles | vs target |"
+    print "|---|---|---|---|---|---|---|---|---|---|---|"
     for (i = 1; i <= count["calls"]; i++)
         call_row(order["calls", i])
     print ""
-    one = "async_call runtimes=1 refill=producer"; two = "async_call runtimes=2 refill=producer"
+    one = "async_call runtimes=1 refill=producer limits=default"; two = "async_call runtimes=2 refill=producer limits=default"
+    bare = "async_call runtimes=2 refill=producer limits=none"
     if ((one in runs) && (two in runs))
         printf "- async call throughput, 2 runtimes vs 1: %s\n", ratio(med(two, "calls_per_s"), med(one, "calls_per_s"))
-    if (("async_eval runtimes=1 refill=producer" in runs) && (one in runs))
+    if ((bare in runs) && (two in runs))
+        printf "- async call throughput without vs with time limits (2 runtimes): %s\n", ratio(med(bare, "calls_per_s"), med(two, "calls_per_s"))
+    if (("async_eval runtimes=1 refill=producer limits=default" in runs) && (one in runs))
         printf "- async eval vs async call throughput (1 runtime): %s\n",
-            ratio(med("async_eval runtimes=1 refill=producer", "calls_per_s"), med(one, "calls_per_s"))
-    if (("async_call runtimes=1 refill=callback" in runs) && (one in runs))
+            ratio(med("async_eval runtimes=1 refill=producer limits=default", "calls_per_s"), med(one, "calls_per_s"))
+    if (("async_call runtimes=1 refill=callback limits=default" in runs) && (one in runs))
         printf "- refill from the completion callback vs a producer thread (1 runtime): %s\n",
-            ratio(med("async_call runtimes=1 refill=callback", "calls_per_s"), med(one, "calls_per_s"))
+            ratio(med("async_call runtimes=1 refill=callback limits=default", "calls_per_s"), med(one, "calls_per_s"))
     print ""
 }
 

@@ -15,11 +15,13 @@ cmake --build build-bench -j2 --target bench_soak >&2
 mkdir -p bench/out
 
 soak=build-bench/bench/bench_soak
+if [ -z "${PLOT_ONLY:-}" ]; then  # PLOT_ONLY=1 redraws from the last run's files
 echo "== $calls calls, scopes on" >&2
 $soak --calls "$calls" --window 100000 | tee bench/out/soak-long.jsonl >&2
 echo "== 100k calls, scopes on and off" >&2
 $soak --calls 100000 --window 10000 --warmup-windows 1 | tee bench/out/soak-short-on.jsonl >&2
 $soak --calls 100000 --window 10000 --warmup-windows 1 --no-scopes | tee bench/out/soak-short-off.jsonl >&2
+fi
 
 # JSON lines -> whitespace columns for gnuplot: calls p50 p99 rss heap_capacity.
 columns() {
@@ -43,17 +45,19 @@ set title "scopes on: latency over the long run"
 plot "bench/out/soak-long.dat" using ($1/1e6):2 with linespoints title "p50", \
      "" using ($1/1e6):3 with linespoints title "p99"
 set ylabel "MB"
+set key bottom right
 set title "scopes on: memory over the long run"
 set yrange [0:*]
 plot "bench/out/soak-long.dat" using ($1/1e6):4 with linespoints title "process RSS", \
      "" using ($1/1e6):5 with linespoints title "VM heap capacity"
 set xlabel "calls (thousands)"
-set ylabel "p99 latency per window (us)"
+set ylabel "p50 latency per window (us)"
+set key top left
 set logscale y
 set yrange [*:*]
 set title "first 100k calls: per-call scopes on vs off (debug switch)"
-plot "bench/out/soak-short-on.dat" using ($1/1e3):3 with linespoints title "scopes on", \
-     "bench/out/soak-short-off.dat" using ($1/1e3):3 with linespoints title "scopes off"
+plot "bench/out/soak-short-on.dat" using ($1/1e3):2 with linespoints title "scopes on", \
+     "bench/out/soak-short-off.dat" using ($1/1e3):2 with linespoints title "scopes off"
 unset logscale y
 set ylabel "process RSS (MB)"
 set yrange [0:*]

@@ -9,17 +9,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/server.h"
+
 enum { EXIT_JS_FAILED = 1, EXIT_USAGE = 2, EXIT_IO = 3, EXIT_POOL = 4 };
 
 static void usage(FILE *out)
 {
     fputs("usage: jspool eval CODE\n"
           "       jspool run FILE [FUNCTION [ARGS_JSON]]\n"
+          "       jspool serve [MODULE.js ...] [--listen HOST:PORT] [--threads N]\n"
+          "                    [--token-file FILE] [--max-body BYTES] [--grace-ms MS]\n"
           "\n"
           "eval  evaluates CODE as a script and prints its value as JSON.\n"
           "run   loads FILE (as an ES module when it has `export` statements, else as a\n"
           "      script); with FUNCTION, calls it with ARGS_JSON (a JSON array, default [])\n"
           "      and prints the result as JSON. Promises are awaited.\n"
+          "serve serves the pool over HTTP/JSON (default 127.0.0.1:8080); each MODULE.js is\n"
+          "      deployed as a context named after the file. SIGTERM/SIGINT drain it.\n"
+          "      A non-loopback --listen needs --token-file (bearer token for changes).\n"
           "\n"
           "exit status: 0 ok, 1 JavaScript error, 2 usage or bad input, 3 file unreadable,\n"
           "             4 runtime could not start\n",
@@ -96,12 +103,62 @@ static int report(const char *what, jsp_result *r)
     return EXIT_JS_FAILED;
 }
 
+/* jspool serve [MODULE.js ...] [--listen HOST:PORT] [--threads N] [--token-file F]
+ *              [--max-body BYTES] [--grace-ms MS] */
+static int serve(int argc, char **argv)
+{
+    server_options o = {0};
+    const char **modules = calloc((size_t)argc, sizeof(*modules));
+    if (!modules)
+        return EXIT_POOL;
+    o.modules = modules;
+    for (int i = 2; i < argc; i++) {
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end = NULL;
+        if (strncmp(argv[i], "--", 2) != 0) {
+            modules[o.module_count++] = argv[i];
+            continue;
+        }
+        if (!value) {
+            fprintf(stderr, "jspool serve: %s needs a value\n", argv[i]);
+            free(modules);
+            return EXIT_USAGE;
+        }
+        if (strcmp(argv[i], "--listen") == 0)
+            o.listen = value;
+        else if (strcmp(argv[i], "--token-file") == 0)
+            o.token_file = value;
+        else if (strcmp(argv[i], "--threads") == 0)
+            o.threads = (int)strtol(value, &end, 10);
+        else if (strcmp(argv[i], "--max-body") == 0)
+            o.max_body_bytes = (size_t)strtoull(value, &end, 10);
+        else if (strcmp(argv[i], "--grace-ms") == 0)
+            o.grace_ms = (int)strtol(value, &end, 10);
+        else {
+            fprintf(stderr, "jspool serve: unknown option %s\n", argv[i]);
+            free(modules);
+            return EXIT_USAGE;
+        }
+        if (end && (*end || end == value)) {
+            fprintf(stderr, "jspool serve: %s wants a number, got '%s'\n", argv[i], value);
+            free(modules);
+            return EXIT_USAGE;
+        }
+        i++;
+    }
+    int rc = server_run(&o);
+    free(modules);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         usage(stdout);
         return 0;
     }
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+        return serve(argc, argv);
     int is_eval = argc == 3 && strcmp(argv[1], "eval") == 0;
     int is_run = argc >= 3 && argc <= 5 && strcmp(argv[1], "run") == 0;
     if (!is_eval && !is_run) {

@@ -1,0 +1,450 @@
+/* api.c — the HTTP/JSON API, versioned under /v1, plus /healthz and /metrics. Routing,
+ * input checks and replies; calls into contexts go out as jspool async calls and are
+ * answered in api_finish when they come back to the loop. */
+#include "server/http_reply.h"
+#include "server/server_internal.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct api_handler {
+    h2o_handler_t super;
+    server *srv;
+} api_handler;
+
+static server *api_server(h2o_handler_t *self)
+{
+    return ((api_handler *)self)->srv;
+}
+
+static int api_on_req(h2o_handler_t *self, h2o_req_t *req);
+
+void api_install(h2o_pathconf_t *root, server *srv)
+{
+    api_handler *handler = (api_handler *)h2o_create_handler(root, sizeof(*handler));
+    handler->super.on_req = api_on_req;
+    handler->srv = srv;
+}
+
+struct pending_ref {
+    pending *p;
+};
+
+static void on_req_disposed(void *data)
+{
+    struct pending_ref *ref = data;
+    if (ref->p)
+        ref->p->req = NULL;
+}
+
+static bool is_method(h2o_req_t *req, const char *method)
+{
+    return h2o_memis(req->method.base, req->method.len, method, strlen(method));
+}
+
+static char *copy_iovec(h2o_iovec_t v)
+{
+    char *s = malloc(v.len + 1);
+    if (s) {
+        memcpy(s, v.base, v.len);
+        s[v.len] = '\0';
+    }
+    return s;
+}
+
+/* Replies and logs in one go (requests answered without a call). */
+static int answer(h2o_req_t *req, uint64_t start_ns, uint64_t context_id, int status,
+                  const char *json)
+{
+    reply_json(req, status, json, strlen(json));
+    char *method = copy_iovec(req->method), *path = copy_iovec(req->path);
+    server_log_request(method, path, status, start_ns, context_id);
+    free(method);
+    free(path);
+    return 0;
+}
+
+static int answer_error(h2o_req_t *req, uint64_t start_ns, uint64_t context_id, int status,
+                        const char *code, const char *message)
+{
+    reply_error(req, status, code, message);
+    char *method = copy_iovec(req->method), *path = copy_iovec(req->path);
+    server_log_request(method, path, status, start_ns, context_id);
+    free(method);
+    free(path);
+    return 0;
+}
+
+/* Constant-time comparison of the bearer token. */
+static bool is_authorized(server *srv, h2o_req_t *req)
+{
+    if (!srv->token)
+        return true;
+    ssize_t at = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    if (at < 0)
+        return false;
+    h2o_iovec_t v = req->headers.entries[at].value;
+    size_t token_len = strlen(srv->token);
+    if (v.len != token_len + 7 || memcmp(v.base, "Bearer ", 7) != 0)
+        return false;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < token_len; i++)
+        diff |= (unsigned char)(v.base[7 + i] ^ srv->token[i]);
+    return diff == 0;
+}
+
+static pending *pending_new(server *srv, h2o_req_t *req, pending_kind kind, uint64_t context_id,
+                            uint64_t start_ns)
+{
+    pending *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->srv = srv;
+    p->kind = kind;
+    p->req = req;
+    p->context_id = context_id;
+    p->start_ns = start_ns;
+    p->method = copy_iovec(req->method);
+    p->path = copy_iovec(req->path);
+    p->ref = h2o_mem_alloc_shared(&req->pool, sizeof(*p->ref), on_req_disposed);
+    p->ref->p = p;
+    return p;
+}
+
+static void pending_free(pending *p)
+{
+    served_context_free(p->created);
+    jsp_result_free(p->result);
+    free(p->method);
+    free(p->path);
+    free(p);
+}
+
+/* Status and body of a successful call: {"result": <json>}. */
+static void reply_result(h2o_req_t *req, int status, const jsp_result *r)
+{
+    size_t len = r->json_len + 16;
+    char *body = h2o_mem_alloc_pool(&req->pool, len);
+    int n = snprintf(body, len, "{\"result\":%s}", r->json);
+    reply_json(req, status, body, (size_t)n);
+}
+
+static char *context_json(const served_context *sc)
+{
+    json_t *o = json_pack("{s:I, s:s?, s:s, s:{s:I, s:I, s:I}, s:I, s:I, s:i, s:s}",
+                          "id", (json_int_t)sc->id, "name", sc->name, "kind",
+                          sc->is_module ? "module" : "script", "limits", "cpu_ms",
+                          (json_int_t)sc->cpu_limit_ms, "wall_ms", (json_int_t)sc->wall_limit_ms,
+                          "memory_bytes", (json_int_t)sc->memory_limit_bytes, "calls",
+                          (json_int_t)sc->calls, "errors", (json_int_t)sc->errors, "in_flight",
+                          sc->in_flight, "state", "alive");
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return text;
+}
+
+void api_finish(server *srv, pending *p)
+{
+    jsp_result *r = p->result;
+    served_context *sc = p->kind == PENDING_CREATE ? p->created : registry_find(&srv->contexts, p->context_id);
+    if (sc && p->kind != PENDING_CREATE) {
+        sc->in_flight--;
+        sc->calls++;
+        sc->errors += r->code != 0;
+    }
+    int status = r->code == 0 ? 200 : status_for_code(r->code);
+    if (p->kind == PENDING_CREATE && r->code == 0) {
+        status = 201;
+        if (!registry_add(&srv->contexts, p->created))
+            status = 500;
+        else
+            p->created = NULL; /* the registry owns it now */
+    }
+    if (p->req) {
+        h2o_req_t *req = p->req;
+        p->ref->p = NULL; /* the request's pool may go as soon as it is answered */
+        if (r->code != 0)
+            reply_call_error(req, r);
+        else if (status == 201) {
+            char *text = context_json(registry_find(&srv->contexts, p->context_id));
+            reply_json(req, 201, text ? text : "{}", text ? strlen(text) : 2);
+            free(text);
+        } else if (status == 500)
+            reply_error(req, 500, "out_of_memory", "cannot register the context");
+        else
+            reply_result(req, 200, r);
+    }
+    server_log_request(p->method, p->path, p->req ? status : 499, p->start_ns, p->context_id);
+    pending_free(p);
+}
+
+/* ---- route handlers ------------------------------------------------------------------ */
+
+static json_t *parse_body(h2o_req_t *req, uint64_t start_ns, uint64_t context_id)
+{
+    json_error_t error;
+    json_t *body = req->entity.base ? json_loadb(req->entity.base, req->entity.len, JSON_DECODE_ANY, &error) : NULL;
+    if (!body) {
+        char message[300];
+        snprintf(message, sizeof(message), "request body is not JSON: %s",
+                 req->entity.base ? error.text : "missing");
+        answer_error(req, start_ns, context_id, 400, "invalid_json", message);
+    }
+    return body;
+}
+
+/* POST /v1/contexts {"name", "module" | "source", "limits": {"cpu_ms","wall_ms","memory_bytes"}} */
+static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
+{
+    json_t *body = parse_body(req, start_ns, 0);
+    if (!body)
+        return 0;
+    const char *name = NULL, *module = NULL, *source = NULL;
+    json_t *limits = NULL;
+    json_error_t error;
+    json_int_t cpu_ms = 0, wall_ms = 0, memory_bytes = 0;
+    int rc = json_unpack_ex(body, &error, JSON_STRICT, "{s?s, s?s, s?s, s?o}", "name", &name,
+                            "module", &module, "source", &source, "limits", &limits);
+    if (rc == 0 && limits)
+        rc = json_unpack_ex(limits, &error, JSON_STRICT, "{s?I, s?I, s?I}", "cpu_ms", &cpu_ms,
+                            "wall_ms", &wall_ms, "memory_bytes", &memory_bytes);
+    if (rc != 0 || (module && source)) {
+        answer_error(req, start_ns, 0, 400, "invalid_argument",
+                     rc != 0 ? error.text : "give either module or source, not both");
+        json_decref(body);
+        return 0;
+    }
+    if (name && registry_find_name(&srv->contexts, name)) {
+        answer_error(req, start_ns, 0, 409, "already_exists", "a context with that name exists");
+        json_decref(body);
+        return 0;
+    }
+    jsp_context_config cfg = {.name = name, .cpu_limit_ms = (long)cpu_ms,
+                              .wall_limit_ms = (long)wall_ms,
+                              .memory_limit_bytes = (uint64_t)memory_bytes};
+    served_context *sc = calloc(1, sizeof(*sc));
+    rc = sc ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
+    if (rc != 0) {
+        free(sc);
+        answer_error(req, start_ns, 0, status_for_code(rc), jsp_error_id(rc), jsp_strerror(rc));
+        json_decref(body);
+        return 0;
+    }
+    sc->id = jsp_context_id(sc->ctx);
+    sc->name = name ? strdup(name) : NULL;
+    sc->is_module = module != NULL;
+    sc->cpu_limit_ms = cpu_ms ? (long)cpu_ms : JSP_DEFAULT_CPU_LIMIT_MS;
+    sc->wall_limit_ms = wall_ms ? (long)wall_ms : JSP_DEFAULT_WALL_LIMIT_MS;
+    sc->memory_limit_bytes = (uint64_t)memory_bytes;
+    pending *p = pending_new(srv, req, PENDING_CREATE, sc->id, start_ns);
+    if (!p) {
+        served_context_free(sc);
+        json_decref(body);
+        return answer_error(req, start_ns, 0, 500, "out_of_memory", "out of memory");
+    }
+    p->created = sc;
+    const char *code = module ? module : source ? source : "undefined";
+    rc = module ? jsp_load_module_async(sc->ctx, code, -1, server_call_done, p)
+                : jsp_eval_async(sc->ctx, code, -1, server_call_done, p);
+    json_decref(body);
+    if (rc != 0) {
+        p->ref->p = NULL;
+        pending_free(p);
+        return answer_error(req, start_ns, 0, status_for_code(rc), jsp_error_id(rc), jsp_strerror(rc));
+    }
+    srv->in_flight++;
+    return 0;
+}
+
+/* GET /v1/contexts?offset=N&limit=M (limit at most 1000, default 100) */
+static int list_contexts(server *srv, h2o_req_t *req, uint64_t start_ns)
+{
+    size_t offset = 0, limit = 100;
+    if (req->query_at != SIZE_MAX) {
+        char *query = copy_iovec(h2o_iovec_init(req->path.base + req->query_at + 1,
+                                                req->path.len - req->query_at - 1));
+        for (char *save = NULL, *part = query ? strtok_r(query, "&", &save) : NULL; part;
+             part = strtok_r(NULL, "&", &save)) {
+            if (strncmp(part, "offset=", 7) == 0)
+                offset = strtoul(part + 7, NULL, 10);
+            else if (strncmp(part, "limit=", 6) == 0)
+                limit = strtoul(part + 6, NULL, 10);
+        }
+        free(query);
+    }
+    limit = limit == 0 || limit > 1000 ? 1000 : limit;
+    json_t *list = json_array();
+    for (size_t i = offset; i < srv->contexts.count && i < offset + limit; i++) {
+        const served_context *sc = srv->contexts.items[i];
+        json_array_append_new(list, json_pack("{s:I, s:s?, s:s}", "id", (json_int_t)sc->id, "name",
+                                              sc->name, "kind", sc->is_module ? "module" : "script"));
+    }
+    json_t *page = json_pack("{s:o, s:I, s:o}", "contexts", list, "total",
+                             (json_int_t)srv->contexts.count, "next",
+                             offset + limit < srv->contexts.count ? json_integer((json_int_t)(offset + limit))
+                                                                  : json_null());
+    char *text = page ? json_dumps(page, JSON_COMPACT) : NULL;
+    json_decref(page);
+    if (!text)
+        return answer_error(req, start_ns, 0, 500, "out_of_memory", "out of memory");
+    answer(req, start_ns, 0, 200, text);
+    free(text);
+    return 0;
+}
+
+static int eval_in(server *srv, h2o_req_t *req, served_context *sc, uint64_t start_ns)
+{
+    json_t *body = parse_body(req, start_ns, sc->id);
+    if (!body)
+        return 0;
+    const char *source = NULL;
+    json_error_t error;
+    if (json_unpack_ex(body, &error, JSON_STRICT, "{s:s}", "source", &source) != 0) {
+        json_decref(body);
+        return answer_error(req, start_ns, sc->id, 400, "invalid_argument", error.text);
+    }
+    pending *p = pending_new(srv, req, PENDING_EVAL, sc->id, start_ns);
+    int rc = p ? jsp_eval_async(sc->ctx, source, -1, server_call_done, p) : JSP_ENOMEM;
+    json_decref(body);
+    if (rc != 0) {
+        if (p) {
+            p->ref->p = NULL;
+            pending_free(p);
+        }
+        return answer_error(req, start_ns, sc->id, status_for_code(rc), jsp_error_id(rc), jsp_strerror(rc));
+    }
+    sc->in_flight++;
+    srv->in_flight++;
+    return 0;
+}
+
+static int call_in(server *srv, h2o_req_t *req, served_context *sc, const char *function,
+                   uint64_t start_ns)
+{
+    const char *args = req->entity.base ? req->entity.base : "[]";
+    long len = req->entity.base ? (long)req->entity.len : 2;
+    pending *p = pending_new(srv, req, PENDING_CALL, sc->id, start_ns);
+    int rc = p ? jsp_call_async(sc->ctx, function, args, len, server_call_done, p) : JSP_ENOMEM;
+    if (rc != 0) {
+        if (p) {
+            p->ref->p = NULL;
+            pending_free(p);
+        }
+        return answer_error(req, start_ns, sc->id, status_for_code(rc), jsp_error_id(rc), jsp_strerror(rc));
+    }
+    sc->in_flight++;
+    srv->in_flight++;
+    return 0;
+}
+
+static int send_message(h2o_req_t *req, served_context *sc, uint64_t start_ns)
+{
+    if (!req->entity.base)
+        return answer_error(req, start_ns, sc->id, 400, "invalid_json", "request body is missing");
+    int rc = jsp_send(sc->ctx, req->entity.base, (long)req->entity.len);
+    if (rc != 0)
+        return answer_error(req, start_ns, sc->id, status_for_code(rc), jsp_error_id(rc), jsp_strerror(rc));
+    return answer(req, start_ns, sc->id, 202, "{\"queued\":true}");
+}
+
+/* {id} may be a context id or its name. */
+static served_context *find_context(server *srv, const char *key)
+{
+    char *end = NULL;
+    unsigned long long id = strtoull(key, &end, 10);
+    if (*key && end && *end == '\0')
+        return registry_find(&srv->contexts, id);
+    return registry_find_name(&srv->contexts, key);
+}
+
+static bool is_safe_segment(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+/* /v1/contexts/{id}[/eval | /call/{fn} | /messages] */
+static int context_route(server *srv, h2o_req_t *req, char *rest, uint64_t start_ns)
+{
+    char *save = NULL;
+    char *key = strtok_r(rest, "/", &save);
+    char *action = key ? strtok_r(NULL, "/", &save) : NULL;
+    char *function = action ? strtok_r(NULL, "/", &save) : NULL;
+    char *extra = function ? strtok_r(NULL, "/", &save) : NULL;
+    if (!key || extra || !is_safe_segment(key))
+        return answer_error(req, start_ns, 0, 404, "not_found", "no such route");
+    served_context *sc = find_context(srv, key);
+    if (!sc)
+        return answer_error(req, start_ns, 0, 404, "not_found", "no such context");
+    if (!action) {
+        if (is_method(req, "GET")) {
+            char *text = context_json(sc);
+            answer(req, start_ns, sc->id, text ? 200 : 500, text ? text : "{}");
+            free(text);
+            return 0;
+        }
+        if (is_method(req, "DELETE")) {
+            uint64_t id = sc->id;
+            served_context_free(registry_remove(&srv->contexts, id));
+            return answer(req, start_ns, id, 204, "");
+        }
+        return answer_error(req, start_ns, sc->id, 405, "method_not_allowed", "use GET or DELETE");
+    }
+    if (!is_method(req, "POST"))
+        return answer_error(req, start_ns, sc->id, 405, "method_not_allowed", "use POST");
+    if (strcmp(action, "eval") == 0 && !function)
+        return eval_in(srv, req, sc, start_ns);
+    if (strcmp(action, "messages") == 0 && !function)
+        return send_message(req, sc, start_ns);
+    if (strcmp(action, "call") == 0 && function && is_safe_segment(function))
+        return call_in(srv, req, sc, function, start_ns);
+    return answer_error(req, start_ns, sc->id, 404, "not_found", "no such route");
+}
+
+static int api_on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    server *srv = api_server(self);
+    uint64_t start_ns = server_now_ns();
+    h2o_iovec_t path = req->path_normalized;
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/healthz")))
+        return srv->is_draining ? answer(req, start_ns, 0, 503, "{\"status\":\"draining\"}")
+                                : answer(req, start_ns, 0, 200, "{\"status\":\"ok\"}");
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/metrics"))) {
+        char *text = jsp_pool_metrics(srv->pool);
+        req->res.status = 200;
+        req->res.reason = "OK";
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                       H2O_STRLIT("text/plain; version=0.0.4"));
+        h2o_send_inline(req, text ? text : "", text ? strlen(text) : 0);
+        jsp_free(text);
+        server_log_request("GET", "/metrics", 200, start_ns, 0);
+        return 0;
+    }
+    if (srv->is_draining)
+        return answer_error(req, start_ns, 0, 503, "draining", "the server is shutting down");
+    bool is_mutating = !is_method(req, "GET") && !is_method(req, "HEAD");
+    if (is_mutating && !is_authorized(srv, req))
+        return answer_error(req, start_ns, 0, 401, "unauthorized", "a valid bearer token is required");
+    static const char prefix[] = "/v1/contexts";
+    size_t prefix_len = sizeof(prefix) - 1;
+    if (path.len < prefix_len || memcmp(path.base, prefix, prefix_len) != 0 ||
+        (path.len > prefix_len && path.base[prefix_len] != '/'))
+        return answer_error(req, start_ns, 0, 404, "not_found", "no such route");
+    if (path.len <= prefix_len + 1) {
+        if (is_method(req, "GET"))
+            return list_contexts(srv, req, start_ns);
+        if (is_method(req, "POST"))
+            return create_context(srv, req, start_ns);
+        return answer_error(req, start_ns, 0, 405, "method_not_allowed", "use GET or POST");
+    }
+    char *rest = copy_iovec(h2o_iovec_init(path.base + prefix_len + 1, path.len - prefix_len - 1));
+    if (!rest)
+        return answer_error(req, start_ns, 0, 500, "out_of_memory", "out of memory");
+    int rc = context_route(srv, req, rest, start_ns);
+    free(rest);
+    return rc;
+}

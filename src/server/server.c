@@ -1,0 +1,380 @@
+/* server.c — the server's loop: options, the listener, h2o on libuv, deployment of the
+ * modules named on the command line, the queue that brings finished calls back from the
+ * runtime threads, the request log, and the drain on SIGTERM/SIGINT. */
+#include "server/server_internal.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { DEFAULT_MAX_BODY = 1 << 20, DEFAULT_GRACE_MS = 10000 };
+
+uint64_t server_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One logfmt line per request on stderr. */
+void server_log_request(const char *method, const char *path, int status, uint64_t start_ns,
+                        uint64_t context_id)
+{
+    double ms = (double)(server_now_ns() - start_ns) / 1e6;
+    fprintf(stderr, "level=info method=%s path=\"", method ? method : "?");
+    for (const char *c = path ? path : ""; *c; c++) /* quoted: no raw quotes or controls */
+        fputc(*c == '"' || (unsigned char)*c < 0x20 ? '?' : *c, stderr);
+    if (context_id)
+        fprintf(stderr, "\" status=%d duration_ms=%.3f context=%llu\n", status, ms,
+                (unsigned long long)context_id);
+    else
+        fprintf(stderr, "\" status=%d duration_ms=%.3f\n", status, ms);
+}
+
+/* ---- finished calls: runtime thread -> loop ------------------------------------------ */
+
+void server_call_done(jsp_result *result, void *user)
+{
+    pending *p = user;
+    server *srv = p->srv;
+    p->result = result;
+    pthread_mutex_lock(&srv->done_mutex);
+    if (srv->done_tail)
+        srv->done_tail->next = p;
+    else
+        srv->done_head = p;
+    srv->done_tail = p;
+    pthread_mutex_unlock(&srv->done_mutex);
+    uv_async_send(&srv->done_wakeup);
+}
+
+static void stop_if_drained(server *srv);
+
+static void on_calls_done(uv_async_t *handle)
+{
+    server *srv = handle->data;
+    pthread_mutex_lock(&srv->done_mutex);
+    pending *p = srv->done_head;
+    srv->done_head = srv->done_tail = NULL;
+    pthread_mutex_unlock(&srv->done_mutex);
+    while (p) {
+        pending *next = p->next;
+        srv->in_flight--;
+        api_finish(srv, p);
+        p = next;
+    }
+    stop_if_drained(srv);
+}
+
+/* ---- listener ----------------------------------------------------------------------- */
+
+static void on_accept(uv_stream_t *listener, int status)
+{
+    server *srv = listener->data;
+    if (status != 0 || srv->is_draining)
+        return;
+    uv_tcp_t *conn = h2o_mem_alloc(sizeof(*conn));
+    uv_tcp_init(listener->loop, conn);
+    if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
+        uv_close((uv_handle_t *)conn, (uv_close_cb)free);
+        return;
+    }
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, (uv_close_cb)free);
+    h2o_accept(&srv->accept, sock);
+}
+
+static bool is_loopback(const struct sockaddr_storage *addr)
+{
+    if (addr->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
+    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a6);
+}
+
+/* "HOST:PORT" or "[V6]:PORT"; "localhost" means 127.0.0.1. */
+static bool parse_listen(const char *text, struct sockaddr_storage *out)
+{
+    char host[128];
+    const char *colon = strrchr(text, ':');
+    if (!colon || colon == text || (size_t)(colon - text) >= sizeof(host))
+        return false;
+    char *end = NULL;
+    long port = strtol(colon + 1, &end, 10);
+    if (!*(colon + 1) || *end || port < 0 || port > 65535)
+        return false;
+    memcpy(host, text, (size_t)(colon - text));
+    host[colon - text] = '\0';
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+        return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)out) == 0;
+    }
+    return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)out) == 0;
+}
+
+/* ---- drain ---------------------------------------------------------------------------- */
+
+static void close_walk(uv_handle_t *handle, void *arg)
+{
+    if (!uv_is_closing(handle))
+        uv_close(handle, NULL);
+}
+
+static void stop_now(server *srv)
+{
+    if (srv->is_stopping)
+        return;
+    srv->is_stopping = true;
+    uv_stop(&srv->loop);
+}
+
+static void stop_if_drained(server *srv)
+{
+    if (srv->is_draining && srv->in_flight == 0)
+        stop_now(srv);
+}
+
+static void on_grace_over(uv_timer_t *timer)
+{
+    server *srv = timer->data;
+    fprintf(stderr, "level=warn msg=\"grace period over with %d call(s) in flight\"\n", srv->in_flight);
+    stop_now(srv);
+}
+
+static void on_signal(uv_signal_t *handle, int signum)
+{
+    server *srv = handle->data;
+    if (srv->is_draining)
+        return;
+    fprintf(stderr, "level=info msg=\"%s: draining, %d call(s) in flight\"\n",
+            signum == SIGTERM ? "SIGTERM" : "SIGINT", srv->in_flight);
+    srv->is_draining = true;
+    uv_close((uv_handle_t *)&srv->listener, NULL);
+    uv_timer_start(&srv->grace, on_grace_over, (uint64_t)srv->grace_ms, 0);
+    stop_if_drained(srv);
+}
+
+/* ---- start-up ------------------------------------------------------------------------- */
+
+static char *read_text_file(const char *path, size_t *len_out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t capacity = 4096, len = 0;
+    char *text = malloc(capacity);
+    size_t n;
+    while (text && (n = fread(text + len, 1, capacity - len - 1, f)) > 0) {
+        len += n;
+        if (capacity - len - 1 == 0) {
+            char *bigger = realloc(text, capacity * 2);
+            if (!bigger) {
+                free(text);
+                text = NULL;
+                break;
+            }
+            text = bigger;
+            capacity *= 2;
+        }
+    }
+    fclose(f);
+    if (text) {
+        text[len] = '\0';
+        *len_out = len;
+    }
+    return text;
+}
+
+/* The file's stem: examples/bank.js -> bank. */
+static char *stem_of(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    return strndup(base, len);
+}
+
+static int deploy_module(server *srv, const char *path)
+{
+    size_t len = 0;
+    char *source = read_text_file(path, &len);
+    if (!source) {
+        fprintf(stderr, "jspool serve: cannot read %s: %s\n", path, strerror(errno));
+        return 3;
+    }
+    served_context *sc = calloc(1, sizeof(*sc));
+    char *name = stem_of(path);
+    jsp_context_config cfg = {.name = name};
+    jsp_result *r = NULL;
+    int rc = sc && name ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
+    if (rc == 0)
+        rc = jsp_load_module(sc->ctx, source, (long)len, &r);
+    free(source);
+    if (rc != 0) {
+        fprintf(stderr, "jspool serve: %s: %s: %s\n", path, r ? r->error_name : jsp_error_id(rc),
+                r ? r->error_message : jsp_strerror(rc));
+        jsp_result_free(r);
+        free(name);
+        if (sc)
+            jsp_context_free(sc->ctx);
+        free(sc);
+        return 1;
+    }
+    jsp_result_free(r);
+    sc->id = jsp_context_id(sc->ctx);
+    sc->name = name;
+    sc->is_module = true;
+    sc->cpu_limit_ms = JSP_DEFAULT_CPU_LIMIT_MS;
+    sc->wall_limit_ms = JSP_DEFAULT_WALL_LIMIT_MS;
+    if (!registry_add(&srv->contexts, sc)) {
+        served_context_free(sc);
+        return 4;
+    }
+    return 0;
+}
+
+static char *read_token(const char *path)
+{
+    size_t len = 0;
+    char *token = read_text_file(path, &len);
+    if (!token)
+        return NULL;
+    while (len && isspace((unsigned char)token[len - 1]))
+        token[--len] = '\0';
+    return token;
+}
+
+static void log_to_stderr(int level, uint64_t context_id, const char *message, void *user)
+{
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    if (level < JSP_LOG_INFO)
+        return;
+    fprintf(stderr, "level=%s context=%llu msg=\"", names[level < 0 ? 0 : level > 3 ? 3 : level],
+            (unsigned long long)context_id);
+    for (const char *c = message; *c; c++)
+        fputc(*c == '"' || *c == '\n' ? '\'' : *c, stderr);
+    fputs("\"\n", stderr);
+}
+
+static int start(server *srv, const server_options *o, struct sockaddr_storage *addr)
+{
+    jsp_pool_config pool_cfg = {.threads = o->threads, .log = log_to_stderr};
+    if (jsp_pool_new(&pool_cfg, &srv->pool) != 0) {
+        fprintf(stderr, "jspool serve: cannot start the pool\n");
+        return 4;
+    }
+    for (size_t i = 0; i < o->module_count; i++) {
+        int rc = deploy_module(srv, o->modules[i]);
+        if (rc != 0)
+            return rc;
+    }
+    uv_loop_init(&srv->loop);
+    srv->has_loop = true;
+    h2o_config_init(&srv->config);
+    srv->config.max_request_entity_size = srv->max_body_bytes;
+    h2o_hostconf_t *host = h2o_config_register_host(&srv->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *root = h2o_config_register_path(host, "/", 0);
+    api_install(root, srv);
+    h2o_context_init(&srv->h2o, &srv->loop, &srv->config);
+    srv->accept.ctx = &srv->h2o;
+    srv->accept.hosts = srv->config.hosts;
+
+    uv_async_init(&srv->loop, &srv->done_wakeup, on_calls_done);
+    srv->done_wakeup.data = srv;
+    uv_timer_init(&srv->loop, &srv->grace);
+    srv->grace.data = srv;
+    uv_signal_init(&srv->loop, &srv->sigterm);
+    uv_signal_init(&srv->loop, &srv->sigint);
+    srv->sigterm.data = srv->sigint.data = srv;
+    uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&srv->sigint, on_signal, SIGINT);
+
+    uv_tcp_init(&srv->loop, &srv->listener);
+    srv->listener.data = srv;
+    int rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_accept);
+    if (rc != 0) {
+        fprintf(stderr, "jspool serve: cannot listen on %s: %s\n", o->listen, uv_strerror(rc));
+        return 4;
+    }
+    struct sockaddr_storage bound;
+    int bound_len = sizeof(bound);
+    uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &bound_len);
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (bound.ss_family == AF_INET) {
+        uv_ip4_name((struct sockaddr_in *)&bound, ip, sizeof(ip));
+        port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    } else {
+        uv_ip6_name((struct sockaddr_in6 *)&bound, ip, sizeof(ip));
+        port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+    }
+    printf(bound.ss_family == AF_INET ? "listening on http://%s:%d\n" : "listening on http://[%s]:%d\n", ip, port);
+    for (size_t i = 0; i < srv->contexts.count; i++)
+        printf("deployed %s as context %llu\n", srv->contexts.items[i]->name,
+               (unsigned long long)srv->contexts.items[i]->id);
+    fflush(stdout);
+    return 0;
+}
+
+int server_run(const server_options *o)
+{
+    struct sockaddr_storage addr;
+    const char *listen = o->listen ? o->listen : "127.0.0.1:8080";
+    if (!parse_listen(listen, &addr)) {
+        fprintf(stderr, "jspool serve: --listen wants HOST:PORT, got '%s'\n", listen);
+        return 2;
+    }
+    server *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return 4;
+    pthread_mutex_init(&srv->done_mutex, NULL);
+    srv->max_body_bytes = o->max_body_bytes ? o->max_body_bytes : DEFAULT_MAX_BODY;
+    srv->grace_ms = o->grace_ms > 0 ? o->grace_ms : DEFAULT_GRACE_MS;
+    int rc = 0;
+    if (o->token_file && !(srv->token = read_token(o->token_file))) {
+        fprintf(stderr, "jspool serve: cannot read the token file %s\n", o->token_file);
+        rc = 3;
+    } else if (srv->token && !*srv->token) {
+        fprintf(stderr, "jspool serve: the token file %s is empty\n", o->token_file);
+        rc = 2;
+    } else if (!is_loopback(&addr) && !srv->token) {
+        fprintf(stderr, "jspool serve: refusing to listen on %s without --token-file\n", listen);
+        rc = 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (rc == 0)
+        rc = start(srv, o, &addr);
+    if (rc == 0)
+        uv_run(&srv->loop, UV_RUN_DEFAULT);
+    /* Drained (or failed to start): calls still in flight end with JSP_EDESTROYED as their
+     * contexts go, then the pool closes; their answers are flushed by a last turn of the
+     * loop. */
+    registry_free(&srv->contexts);
+    jsp_pool_free(srv->pool);
+    srv->pool = NULL;
+    if (srv->has_loop) {
+        on_calls_done(&srv->done_wakeup);
+        uv_run(&srv->loop, UV_RUN_NOWAIT);
+        h2o_context_dispose(&srv->h2o);
+        uv_walk(&srv->loop, close_walk, NULL);
+        uv_run(&srv->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&srv->loop);
+        h2o_config_dispose(&srv->config);
+    }
+    pthread_mutex_destroy(&srv->done_mutex);
+    free(srv->token);
+    free(srv);
+    if (rc == 0)
+        fprintf(stderr, "level=info msg=\"stopped\"\n");
+    return rc;
+}

@@ -1,0 +1,69 @@
+/* server_internal.h — state shared by the server's loop (server.c) and its HTTP API
+ * (api.c). Everything here belongs to the loop thread except `done`, the queue through
+ * which runtime threads hand finished calls back. */
+#ifndef JSP_SERVER_INTERNAL_H
+#define JSP_SERVER_INTERNAL_H
+
+#include "server/registry.h"
+#include "server/server.h"
+
+#include <h2o.h>
+#include <jspool.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <uv.h>
+
+typedef enum pending_kind { PENDING_CREATE, PENDING_EVAL, PENDING_CALL } pending_kind;
+
+typedef struct pending pending;
+
+typedef struct server {
+    uv_loop_t loop;
+    uv_tcp_t listener;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t grace;
+    uv_async_t done_wakeup;
+    h2o_globalconf_t config;
+    h2o_context_t h2o;
+    h2o_accept_ctx_t accept;
+    jsp_pool *pool;
+    registry contexts;
+    char *token;             /* NULL = no auth */
+    size_t max_body_bytes;
+    int grace_ms;
+    bool has_loop;
+    bool is_draining;
+    bool is_stopping;
+    int in_flight;           /* calls the loop waits on */
+    pthread_mutex_t done_mutex;
+    pending *done_head, *done_tail; /* finished calls, oldest first */
+} server;
+
+/* A call the server waits on. Its request may go away first (the client hung up): then
+ * req is NULL and the answer is dropped. */
+struct pending {
+    pending *next;
+    server *srv;
+    pending_kind kind;
+    h2o_req_t *req;
+    struct pending_ref *ref; /* in req's pool; its dispose clears req */
+    served_context *created; /* PENDING_CREATE: the context being made */
+    uint64_t context_id;
+    uint64_t start_ns;
+    char *method, *path;     /* for the request log line */
+    jsp_result *result;
+};
+
+/* api.c */
+/* Serves every path under root. */
+void api_install(h2o_pathconf_t *root, server *srv);
+void api_finish(server *srv, pending *p);
+
+/* server.c */
+void server_log_request(const char *method, const char *path, int status, uint64_t start_ns,
+                        uint64_t context_id);
+uint64_t server_now_ns(void);
+/* Queued to the loop from any thread; done callback for every *_async call. */
+void server_call_done(jsp_result *result, void *user);
+
+#endif

@@ -10,9 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
-enum { DEFAULT_MAX_BODY = 1 << 20, DEFAULT_GRACE_MS = 10000 };
+enum { DEFAULT_MAX_BODY = 1 << 20, DEFAULT_GRACE_MS = 10000, FLUSH_MS = 100 };
 
 uint64_t server_now_ns(void)
 {
@@ -127,12 +128,19 @@ static void close_walk(uv_handle_t *handle, void *arg)
         uv_close(handle, NULL);
 }
 
+static void on_flushed(uv_timer_t *timer)
+{
+    uv_stop(timer->loop);
+}
+
+/* Stops the loop after a short turn in which the last answers reach their sockets. */
 static void stop_now(server *srv)
 {
     if (srv->is_stopping)
         return;
     srv->is_stopping = true;
-    uv_stop(&srv->loop);
+    uv_timer_stop(&srv->grace);
+    uv_timer_start(&srv->grace, on_flushed, FLUSH_MS, 0);
 }
 
 static void stop_if_drained(server *srv)
@@ -352,6 +360,11 @@ int server_run(const server_options *o)
         rc = 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    struct rlimit files; /* one descriptor per connection: take what the system allows */
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
     if (rc == 0)
         rc = start(srv, o, &addr);
     if (rc == 0)

@@ -4,6 +4,7 @@
 #include "server/server_internal.h"
 
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
@@ -236,6 +237,13 @@ static int deploy_module(server *srv, const char *path)
         free(sc);
         return 1;
     }
+    json_t *exports = json_loadb(r->json, r->json_len, 0, NULL);
+    size_t count = json_array_size(exports);
+    if (!srv->hint_context && count && json_is_string(json_array_get(exports, count - 1))) {
+        srv->hint_context = strdup(name);
+        srv->hint_export = strdup(json_string_value(json_array_get(exports, count - 1)));
+    }
+    json_decref(exports);
     jsp_result_free(r);
     sc->id = jsp_context_id(sc->ctx);
     sc->name = name;
@@ -330,6 +338,15 @@ static int start(server *srv, const server_options *o, struct sockaddr_storage *
     for (size_t i = 0; i < srv->contexts.count; i++)
         printf("deployed %s as context %llu\n", srv->contexts.items[i]->name,
                (unsigned long long)srv->contexts.items[i]->id);
+    if (srv->hint_context && srv->hint_export) {
+        char base[INET6_ADDRSTRLEN + 16];
+        snprintf(base, sizeof(base), bound.ss_family == AF_INET ? "%s:%d" : "[%s]:%d", ip, port);
+        printf("try, from another shell:\n"
+               "  curl -s http://%s/v1/contexts\n"
+               "  curl -s -X POST http://%s/v1/contexts/%s/call/%s%s\n",
+               base, base, srv->hint_context, srv->hint_export,
+               srv->token ? " -H \"Authorization: Bearer $TOKEN\"" : "");
+    }
     fflush(stdout);
     return 0;
 }
@@ -386,6 +403,8 @@ int server_run(const server_options *o)
     }
     pthread_mutex_destroy(&srv->done_mutex);
     free(srv->token);
+    free(srv->hint_context);
+    free(srv->hint_export);
     free(srv);
     if (rc == 0)
         fprintf(stderr, "level=info msg=\"stopped\"\n");

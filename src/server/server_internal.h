@@ -29,6 +29,8 @@ typedef struct server {
     jsp_pool *pool;
     registry contexts;
     char *token;             /* NULL = no auth */
+    char *hint_context;      /* first deployed module and its last export, for the */
+    char *hint_export;       /* curl lines printed at start-up */
     size_t max_body_bytes;
     int grace_ms;
     bool has_loop;

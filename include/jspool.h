@@ -137,7 +137,9 @@ typedef struct jsp_pool_config {
     unsigned heap_check_request_interval; /* 0 = 4096 calls */
     unsigned heap_check_time_interval_ms; /* 0 = 5000 ms */
     uint64_t heap_limit_bytes;            /* 0 = a quarter of physical memory / threads */
-    double heap_growth_ratio;             /* 0 = 4.0; < 1 disables the growth rule */
+    double heap_growth_ratio;             /* 0 = 4.0; < 1 disables the growth rule. The
+                                             baseline is the heap after the last recycle,
+                                             but at least 16 MiB */
 
     /* Debugging only. When true, a settled call does not clear what its guest code left
      * behind (open console.time spans, unanswered host.call()s): they pile up until the

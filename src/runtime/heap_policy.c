@@ -81,13 +81,20 @@ static uint64_t held_bytes(const engine_heap_stats *stats)
     return stats->capacity_bytes + stats->extra_bytes;
 }
 
+/* The growth rule measures against at least this baseline: a fresh VM holds ~0.5 MB, and
+ * recycling a 6 MB heap for having grown 12x would throw away module state (a served
+ * bank's accounts) to save nothing. */
+static const double GROWTH_BASELINE_FLOOR_BYTES = 16.0 * 1024 * 1024;
+
 static bool is_past_policy(runtime *rt, const engine_heap_stats *stats)
 {
     const jsp_pool_config *cfg = &rt->pool->config;
     if (held_bytes(stats) > cfg->heap_limit_bytes)
         return true;
+    double baseline = (double)rt->heap_after_recycle_bytes;
+    baseline = baseline > GROWTH_BASELINE_FLOOR_BYTES ? baseline : GROWTH_BASELINE_FLOOR_BYTES;
     return cfg->heap_growth_ratio >= 1 && rt->heap_after_recycle_bytes &&
-           held_bytes(stats) > cfg->heap_growth_ratio * (double)rt->heap_after_recycle_bytes;
+           held_bytes(stats) > cfg->heap_growth_ratio * baseline;
 }
 
 void heap_policy_check(runtime *rt, bool is_forced)

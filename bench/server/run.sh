@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# run.sh — load benchmark of the server (issue 5): wrk on loopback, keep-alive, POST
+# call/transfer on the bank module, against `jspool serve --threads 2` and against a
+# small Node.js http + vm server (node_bank_server.js) on the same machine, taking turns
+# RUNS times. Prints one JSON line per run and server, then the medians and the ratio.
+#
+#   bench/server/run.sh                 # RUNS=3, 10 s each, 64 connections
+#   RUNS=5 SECONDS_EACH=20 CONNECTIONS=128 bench/server/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+runs=${RUNS:-3}
+seconds=${SECONDS_EACH:-10}
+connections=${CONNECTIONS:-64}
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+command -v node >/dev/null || { echo "node is not installed" >&2; exit 2; }
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DJSP_BUILD_TESTS=OFF >&2
+cmake --build build-bench -j2 --target jspool_cli >&2
+mkdir -p bench/out
+out=bench/out/server.jsonl
+: >"$out"
+
+open_accounts() {
+    curl -sf -X POST "$1/v1/contexts/bank/call/open" -d '["alice",1000000]' >/dev/null
+    curl -sf -X POST "$1/v1/contexts/bank/call/open" -d '["bob",1000000]' >/dev/null
+}
+
+# wrk --latency output -> one JSON line.
+measure() {
+    local name=$1 url=$2 run=$3
+    wrk -t2 -c"$connections" -d"${seconds}s" --latency -s bench/server/transfer.lua "$url" |
+        awk -v name="$name" -v run="$run" -v conns="$connections" '
+            function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1000000; return v }
+            /^ +50%/ { p50 = us($2) } /^ +99%/ { p99 = us($2) }
+            /Requests\/sec/ { rps = $2 }
+            /Non-2xx/ { errors = $NF }
+            /Socket errors/ { socket = $0 }
+            END { printf "{\"bench\":\"http_transfer\",\"server\":\"%s\",\"run\":%d,\"connections\":%d,\"requests_per_s\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"non_2xx\":%d}\n", name, run, conns, rps, p50, p99, errors + 0 }' |
+        tee -a "$out"
+}
+
+for run in $(seq 1 "$runs"); do
+    build-bench/jspool serve examples/bank.js --threads 2 --listen 127.0.0.1:18080 >/dev/null 2>bench/out/server-run$run.log &
+    jsp=$!
+    sleep 0.5
+    open_accounts http://127.0.0.1:18080
+    measure jspool http://127.0.0.1:18080 "$run"
+    kill -TERM "$jsp"; wait "$jsp" || true
+
+    node bench/server/node_bank_server.js examples/bank.js 18081 &
+    nd=$!
+    sleep 0.5
+    open_accounts http://127.0.0.1:18081
+    measure node http://127.0.0.1:18081 "$run"
+    kill "$nd"; wait "$nd" 2>/dev/null || true
+done
+
+awk '
+    function median(list, n,    i, j, t) {
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (list[j] < list[i]) { t = list[i]; list[i] = list[j]; list[j] = t }
+        return n % 2 ? list[(n + 1) / 2] : (list[n / 2] + list[n / 2 + 1]) / 2
+    }
+    function field(line, key,    m) { return match(line, "\"" key "\":[0-9.]+") ? substr(line, RSTART + length(key) + 3, RLENGTH - length(key) - 3) : 0 }
+    { s = ($0 ~ /"server":"jspool"/) ? "jspool" : "node"; k = ++count[s]
+      rps[s, k] = field($0, "requests_per_s"); p50[s, k] = field($0, "p50_us"); p99[s, k] = field($0, "p99_us") }
+    END {
+        for (s in count) {
+            n = count[s]
+            for (i = 1; i <= n; i++) { a[i] = rps[s, i]; b[i] = p50[s, i]; c[i] = p99[s, i] }
+            R[s] = median(a, n); P50[s] = median(b, n); P99[s] = median(c, n)
+            printf "{\"bench\":\"http_transfer_median\",\"server\":\"%s\",\"runs\":%d,\"requests_per_s\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f}\n", s, n, R[s], P50[s], P99[s]
+        }
+        if (R["node"] > 0)
+            printf "{\"bench\":\"http_transfer_ratio\",\"throughput_jspool_vs_node\":%.2f,\"p99_jspool_vs_node\":%.2f,\"target\":\">= 2x throughput at <= p99\",\"met\":%s}\n",
+                R["jspool"] / R["node"], P99["jspool"] / P99["node"], (R["jspool"] >= 2 * R["node"] && P99["jspool"] <= P99["node"]) ? "true" : "false"
+    }' "$out"

@@ -3,6 +3,7 @@
  * answered in api_finish when they come back to the loop. */
 #include "server/http_reply.h"
 #include "server/server_internal.h"
+#include "server/websocket.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -389,10 +390,15 @@ static int context_route(server *srv, h2o_req_t *req, char *rest, uint64_t start
         }
         if (is_method(req, "DELETE")) {
             uint64_t id = sc->id;
+            ws_close_context(srv, id);
             served_context_free(registry_remove(&srv->contexts, id));
             return answer(req, start_ns, id, 204, "");
         }
         return answer_error(req, start_ns, sc->id, 405, "method_not_allowed", "use GET or DELETE");
+    }
+    if (strcmp(action, "ws") == 0 && !function && is_method(req, "GET")) {
+        ws_accept(srv, req, sc, start_ns);
+        return 0;
     }
     if (!is_method(req, "POST"))
         return answer_error(req, start_ns, sc->id, 405, "method_not_allowed", "use POST");

@@ -2,6 +2,7 @@
  * modules named on the command line, the queue that brings finished calls back from the
  * runtime threads, the request log, and the drain on SIGTERM/SIGINT. */
 #include "server/server_internal.h"
+#include "server/websocket.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -79,6 +80,7 @@ static void on_calls_done(uv_async_t *handle)
         api_finish(srv, p);
         p = next;
     }
+    ws_deliver(srv);
     stop_if_drained(srv);
 }
 
@@ -175,6 +177,7 @@ static void on_signal(uv_signal_t *handle, int signum)
             signum == SIGTERM ? "SIGTERM" : "SIGINT", srv->in_flight);
     srv->is_draining = true;
     uv_close((uv_handle_t *)&srv->listener, NULL);
+    ws_close_context(srv, 0); /* WebSockets have no call in flight to wait for */
     uv_timer_start(&srv->grace, on_grace_over, (uint64_t)srv->grace_ms, 0);
     stop_if_drained(srv);
 }
@@ -291,7 +294,8 @@ static void log_to_stderr(int level, uint64_t context_id, const char *message, v
 
 static int start(server *srv, const server_options *o, struct sockaddr_storage *addr)
 {
-    jsp_pool_config pool_cfg = {.threads = o->threads, .log = log_to_stderr};
+    jsp_pool_config pool_cfg = {.threads = o->threads, .log = log_to_stderr,
+                                .on_message = ws_on_host_send, .message_user = srv};
     if (jsp_pool_new(&pool_cfg, &srv->pool) != 0) {
         fprintf(stderr, "jspool serve: cannot start the pool\n");
         return 4;
@@ -398,11 +402,13 @@ int server_run(const server_options *o)
     /* Drained (or failed to start): calls still in flight end with JSP_EDESTROYED as their
      * contexts go, then the pool closes; their answers are flushed by a last turn of the
      * loop. */
+    if (srv->has_loop)
+        ws_close_context(srv, 0);
     registry_free(&srv->contexts);
     jsp_pool_free(srv->pool);
     srv->pool = NULL;
     if (srv->has_loop) {
-        on_calls_done(&srv->done_wakeup);
+        on_calls_done(&srv->done_wakeup); /* also frees host.send() values left queued */
         uv_run(&srv->loop, UV_RUN_NOWAIT);
         h2o_context_dispose(&srv->h2o);
         uv_walk(&srv->loop, close_walk, NULL);

@@ -16,6 +16,8 @@
 typedef enum pending_kind { PENDING_CREATE, PENDING_EVAL, PENDING_CALL } pending_kind;
 
 typedef struct pending pending;
+typedef struct ws_client ws_client;
+typedef struct ws_outgoing ws_outgoing;
 
 typedef struct server {
     uv_loop_t loop;
@@ -39,6 +41,8 @@ typedef struct server {
     int in_flight;           /* calls the loop waits on */
     pthread_mutex_t done_mutex;
     pending *done_head, *done_tail; /* finished calls, oldest first */
+    ws_outgoing *outgoing_head, *outgoing_tail; /* host.send() values for WebSockets */
+    ws_client *ws_clients;   /* open WebSockets (loop thread) */
 } server;
 
 /* A call the server waits on. Its request may go away first (the client hung up): then

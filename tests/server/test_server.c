@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -344,4 +347,105 @@ Test(server, sigterm_drains_calls_in_flight_and_refuses_new_ones)
     waitpid(srv.pid, &status, 0);
     srv.pid = 0;
     cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", WEXITSTATUS(status));
+}
+
+/* ---- a minimal WebSocket client (RFC 6455): handshake, masked text frames out, unmasked
+ * text frames in; enough to test the endpoint without a WebSocket library. ---- */
+
+static int ws_connect(const char *path)
+{
+    int port = 0;
+    sscanf(srv.base, "http://127.0.0.1:%d", &port);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+        return -1;
+    char request[512];
+    int n = snprintf(request, sizeof(request),
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n", path);
+    if (write(fd, request, (size_t)n) != n)
+        return -1;
+    char head[1024];
+    size_t got = 0;
+    while (got < sizeof(head) - 1) { /* up to the blank line ending the headers */
+        ssize_t r = read(fd, head + got, 1);
+        if (r <= 0)
+            return -1;
+        got++;
+        if (got >= 4 && memcmp(head + got - 4, "\r\n\r\n", 4) == 0)
+            break;
+    }
+    head[got] = 0;
+    if (!strstr(head, " 101 ")) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void ws_send_text(int fd, const char *text)
+{
+    size_t len = strlen(text);
+    unsigned char frame[256] = {0x81, (unsigned char)(0x80 | len), 1, 2, 3, 4};
+    for (size_t i = 0; i < len; i++)
+        frame[6 + i] = (unsigned char)text[i] ^ frame[2 + i % 4];
+    cr_assert(len < 126 && write(fd, frame, 6 + len) == (ssize_t)(6 + len));
+}
+
+static bool read_exactly(int fd, void *buf, size_t n)
+{
+    for (size_t got = 0; got < n;) {
+        ssize_t r = read(fd, (char *)buf + got, n - got);
+        if (r <= 0)
+            return false;
+        got += (size_t)r;
+    }
+    return true;
+}
+
+/* Next text frame's payload (short frames only), or NULL. */
+static char *ws_read_text(int fd)
+{
+    struct timeval timeout = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    unsigned char head[2];
+    if (!read_exactly(fd, head, 2) || (head[1] & 0x7f) >= 126)
+        return NULL;
+    size_t len = head[1] & 0x7f;
+    char *text = calloc(1, len + 1);
+    if (!read_exactly(fd, text, len)) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+Test(server, websocket_messages_reach_onmessage_and_host_send_comes_back)
+{
+    expect(request("POST", "/v1/contexts",
+                   "{\"name\":\"echo\",\"source\":\"globalThis.onmessage = e => host.send({echo: e.data.n * 2}); 0\"}"),
+           201, NULL);
+    expect(request("GET", "/v1/contexts/echo/ws", NULL), 400, "expected a WebSocket handshake");
+    int fd = ws_connect("/v1/contexts/echo/ws");
+    cr_assert(fd >= 0, "no WebSocket upgrade");
+    for (int n = 1; n <= 3; n++) {
+        char text[32];
+        snprintf(text, sizeof(text), "{\"n\":%d}", n * 7);
+        ws_send_text(fd, text);
+    }
+    for (int n = 1; n <= 3; n++) { /* in order */
+        char *reply = ws_read_text(fd);
+        char want[32];
+        snprintf(want, sizeof(want), "{\"echo\":%d}", n * 14);
+        cr_expect(reply && strcmp(reply, want) == 0, "got %s, wanted %s", reply ? reply : "nothing", want);
+        free(reply);
+    }
+    ws_send_text(fd, "{not json");
+    char *error = ws_read_text(fd);
+    cr_expect(error && strstr(error, "\"code\":\"invalid_json\""), "got %s", error ? error : "nothing");
+    free(error);
+    close(fd);
 }

@@ -1,0 +1,139 @@
+/* websocket.c — see websocket.h. */
+#include "server/websocket.h"
+#include "server/http_reply.h"
+
+#include <h2o/websocket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ws_client {
+    ws_client *next;
+    server *srv;
+    h2o_websocket_conn_t *conn;
+    uint64_t context_id;
+};
+
+struct ws_outgoing {
+    ws_outgoing *next;
+    uint64_t context_id;
+    size_t len;
+    char json[];
+};
+
+static void unlink_client(server *srv, ws_client *client)
+{
+    for (ws_client **at = &srv->ws_clients; *at; at = &(*at)->next) {
+        if (*at == client) {
+            *at = client->next;
+            return;
+        }
+    }
+}
+
+static void send_text(h2o_websocket_conn_t *conn, const char *text, size_t len)
+{
+    struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len};
+    wslay_event_queue_msg(conn->ws_ctx, &msg); /* wslay copies the payload */
+    h2o_websocket_proceed(conn);
+}
+
+static void send_error(h2o_websocket_conn_t *conn, int code)
+{
+    char text[300];
+    int n = snprintf(text, sizeof(text), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"details\":{}}}",
+                     jsp_error_id(code), jsp_strerror(code));
+    send_text(conn, text, (size_t)n);
+}
+
+static void on_ws_message(h2o_websocket_conn_t *conn, const struct wslay_event_on_msg_recv_arg *arg)
+{
+    ws_client *client = conn->data;
+    server *srv = client->srv;
+    if (!arg) { /* closed by the peer or on error */
+        unlink_client(srv, client);
+        h2o_websocket_close(conn);
+        free(client);
+        return;
+    }
+    if (arg->opcode != WSLAY_TEXT_FRAME)
+        return; /* binary frames carry no JSON; control frames are wslay's */
+    served_context *sc = registry_find(&srv->contexts, client->context_id);
+    int rc = !sc ? JSP_EDESTROYED
+             : srv->is_draining ? JSP_ECLOSED
+             : arg->msg_length > srv->max_body_bytes ? JSP_EINVAL
+             : jsp_send(sc->ctx, (const char *)arg->msg, (long)arg->msg_length);
+    if (rc != 0)
+        send_error(conn, rc);
+}
+
+void ws_accept(server *srv, h2o_req_t *req, served_context *sc, uint64_t start_ns)
+{
+    const char *client_key = NULL;
+    if (h2o_is_websocket_handshake(req, &client_key) != 0 || !client_key) {
+        reply_error(req, 400, "invalid_argument", "expected a WebSocket handshake");
+        server_log_request("GET", "ws", 400, start_ns, sc->id);
+        return;
+    }
+    ws_client *client = calloc(1, sizeof(*client));
+    if (!client) {
+        reply_error(req, 500, "out_of_memory", "out of memory");
+        return;
+    }
+    client->srv = srv;
+    client->context_id = sc->id;
+    client->conn = h2o_upgrade_to_websocket(req, client_key, client, on_ws_message);
+    client->next = srv->ws_clients;
+    srv->ws_clients = client;
+    server_log_request("GET", "ws", 101, start_ns, sc->id);
+}
+
+void ws_on_host_send(jsp_pool *pool, uint64_t context_id, const char *json, size_t len, void *user)
+{
+    server *srv = user;
+    ws_outgoing *out = malloc(sizeof(*out) + len);
+    if (!out)
+        return;
+    out->next = NULL;
+    out->context_id = context_id;
+    out->len = len;
+    memcpy(out->json, json, len);
+    pthread_mutex_lock(&srv->done_mutex);
+    if (srv->outgoing_tail)
+        srv->outgoing_tail->next = out;
+    else
+        srv->outgoing_head = out;
+    srv->outgoing_tail = out;
+    pthread_mutex_unlock(&srv->done_mutex);
+    uv_async_send(&srv->done_wakeup);
+}
+
+void ws_deliver(server *srv)
+{
+    pthread_mutex_lock(&srv->done_mutex);
+    ws_outgoing *out = srv->outgoing_head;
+    srv->outgoing_head = srv->outgoing_tail = NULL;
+    pthread_mutex_unlock(&srv->done_mutex);
+    while (out) {
+        ws_outgoing *next = out->next;
+        for (ws_client *c = srv->ws_clients; c; c = c->next)
+            if (c->context_id == out->context_id)
+                send_text(c->conn, out->json, out->len);
+        free(out);
+        out = next;
+    }
+}
+
+void ws_close_context(server *srv, uint64_t context_id)
+{
+    for (ws_client **at = &srv->ws_clients; *at;) {
+        ws_client *c = *at;
+        if (context_id == 0 || c->context_id == context_id) {
+            *at = c->next;
+            h2o_websocket_close(c->conn);
+            free(c);
+        } else {
+            at = &c->next;
+        }
+    }
+}

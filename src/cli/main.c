@@ -17,8 +17,9 @@ static void usage(FILE *out)
 {
     fputs("usage: jspool eval CODE\n"
           "       jspool run FILE [FUNCTION [ARGS_JSON]]\n"
-          "       jspool serve [MODULE.js ...] [--listen HOST:PORT] [--threads N]\n"
-          "                    [--token-file FILE] [--max-body BYTES] [--grace-ms MS]\n"
+          "       jspool serve [MODULE.js ...] [--config FILE] [--listen HOST:PORT]\n"
+          "                    [--threads N] [--token-file FILE] [--max-body BYTES]\n"
+          "                    [--grace-ms MS] [--log-format logfmt|json]\n"
           "\n"
           "eval  evaluates CODE as a script and prints its value as JSON.\n"
           "run   loads FILE (as an ES module when it has `export` statements, else as a\n"
@@ -103,28 +104,40 @@ static int report(const char *what, jsp_result *r)
     return EXIT_JS_FAILED;
 }
 
-/* jspool serve [MODULE.js ...] [--listen HOST:PORT] [--threads N] [--token-file F]
- *              [--max-body BYTES] [--grace-ms MS] */
+/* jspool serve [MODULE.js ...] [--config FILE] [--listen HOST:PORT] [--threads N]
+ *              [--token-file F] [--max-body BYTES] [--grace-ms MS] [--log-format F]
+ * A config file is read first; flags override it; modules on the command line replace
+ * the file's list. */
 static int serve(int argc, char **argv)
 {
     server_options o = {0};
     const char **modules = calloc((size_t)argc, sizeof(*modules));
     if (!modules)
         return EXIT_POOL;
-    o.modules = modules;
-    for (int i = 2; i < argc; i++) {
+    int status = -1;
+    for (int i = 2; i + 1 < argc && status < 0; i++) {
+        char error[600];
+        if (strcmp(argv[i], "--config") == 0 && !server_config_load(argv[i + 1], &o, error, sizeof(error))) {
+            fprintf(stderr, "jspool serve: %s\n", error);
+            status = EXIT_USAGE;
+        }
+    }
+    size_t module_count = 0;
+    for (int i = 2; i < argc && status < 0; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
         if (strncmp(argv[i], "--", 2) != 0) {
-            modules[o.module_count++] = argv[i];
+            modules[module_count++] = argv[i];
             continue;
         }
         if (!value) {
             fprintf(stderr, "jspool serve: %s needs a value\n", argv[i]);
-            free(modules);
-            return EXIT_USAGE;
+            status = EXIT_USAGE;
+            break;
         }
-        if (strcmp(argv[i], "--listen") == 0)
+        if (strcmp(argv[i], "--config") == 0)
+            ; /* read above */
+        else if (strcmp(argv[i], "--listen") == 0)
             o.listen = value;
         else if (strcmp(argv[i], "--token-file") == 0)
             o.token_file = value;
@@ -134,21 +147,30 @@ static int serve(int argc, char **argv)
             o.max_body_bytes = (size_t)strtoull(value, &end, 10);
         else if (strcmp(argv[i], "--grace-ms") == 0)
             o.grace_ms = (int)strtol(value, &end, 10);
+        else if (strcmp(argv[i], "--log-format") == 0 &&
+                 (strcmp(value, "json") == 0 || strcmp(value, "logfmt") == 0))
+            o.log_json = strcmp(value, "json") == 0;
         else {
-            fprintf(stderr, "jspool serve: unknown option %s\n", argv[i]);
-            free(modules);
-            return EXIT_USAGE;
+            fprintf(stderr, "jspool serve: unknown option or value: %s %s\n", argv[i], value);
+            status = EXIT_USAGE;
+            break;
         }
         if (end && (*end || end == value)) {
             fprintf(stderr, "jspool serve: %s wants a number, got '%s'\n", argv[i], value);
-            free(modules);
-            return EXIT_USAGE;
+            status = EXIT_USAGE;
+            break;
         }
         i++;
     }
-    int rc = server_run(&o);
+    if (module_count) {
+        o.modules = modules;
+        o.module_count = module_count;
+    }
+    if (status < 0)
+        status = server_run(&o);
+    server_options_free(&o);
     free(modules);
-    return rc;
+    return status;
 }
 
 int main(int argc, char **argv)

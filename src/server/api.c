@@ -222,6 +222,9 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
         json_decref(body);
         return 0;
     }
+    cpu_ms = cpu_ms ? cpu_ms : srv->cpu_limit_ms;
+    wall_ms = wall_ms ? wall_ms : srv->wall_limit_ms;
+    memory_bytes = memory_bytes ? memory_bytes : (json_int_t)srv->memory_limit_bytes;
     jsp_context_config cfg = {.name = name, .cpu_limit_ms = (long)cpu_ms,
                               .wall_limit_ms = (long)wall_ms,
                               .memory_limit_bytes = (uint64_t)memory_bytes};
@@ -237,7 +240,7 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
     sc->name = name ? strdup(name) : NULL;
     sc->is_module = module != NULL;
     sc->cpu_limit_ms = cpu_ms ? (long)cpu_ms : JSP_DEFAULT_CPU_LIMIT_MS;
-    sc->wall_limit_ms = wall_ms ? (long)wall_ms : JSP_DEFAULT_WALL_LIMIT_MS;
+    sc->wall_limit_ms = wall_ms ? (long)wall_ms : JSP_DEFAULT_WALL_LIMIT_MS; /* -1 = none */
     sc->memory_limit_bytes = (uint64_t)memory_bytes;
     pending *p = pending_new(srv, req, PENDING_CREATE, sc->id, start_ns);
     if (!p) {

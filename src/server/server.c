@@ -26,6 +26,8 @@ uint64_t server_now_ns(void)
 
 /* One logfmt line per request on stderr, written with one call (stderr is unbuffered:
  * piecewise fprintf costs a system call per piece). */
+static bool is_log_json; /* set once at start-up */
+
 void server_log_request(const char *method, const char *path, int status, uint64_t start_ns,
                         uint64_t context_id)
 {
@@ -33,13 +35,18 @@ void server_log_request(const char *method, const char *path, int status, uint64
     char quoted[256];
     size_t n = 0;
     for (const char *c = path ? path : ""; *c && n < sizeof(quoted) - 4; c++) /* no raw quotes or controls */
-        quoted[n++] = *c == '"' || (unsigned char)*c < 0x20 ? '?' : *c;
+        quoted[n++] = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ? '?' : *c;
     if (path && strlen(path) > n)
         quoted[n++] = '.', quoted[n++] = '.', quoted[n++] = '.';
     quoted[n] = '\0';
     char line[512];
     int len;
-    if (context_id)
+    if (is_log_json) /* the quoted path has no quote or control character left to escape */
+        len = snprintf(line, sizeof(line),
+                       "{\"level\":\"info\",\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,"
+                       "\"duration_ms\":%.3f,\"context\":%llu}\n",
+                       method ? method : "?", quoted, status, ms, (unsigned long long)context_id);
+    else if (context_id)
         len = snprintf(line, sizeof(line), "level=info method=%s path=\"%s\" status=%d duration_ms=%.3f context=%llu\n",
                        method ? method : "?", quoted, status, ms, (unsigned long long)context_id);
     else
@@ -233,7 +240,9 @@ static int deploy_module(server *srv, const char *path)
     }
     served_context *sc = calloc(1, sizeof(*sc));
     char *name = stem_of(path);
-    jsp_context_config cfg = {.name = name};
+    jsp_context_config cfg = {.name = name, .cpu_limit_ms = srv->cpu_limit_ms,
+                              .wall_limit_ms = srv->wall_limit_ms,
+                              .memory_limit_bytes = srv->memory_limit_bytes};
     jsp_result *r = NULL;
     int rc = sc && name ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
     if (rc == 0)
@@ -260,8 +269,9 @@ static int deploy_module(server *srv, const char *path)
     sc->id = jsp_context_id(sc->ctx);
     sc->name = name;
     sc->is_module = true;
-    sc->cpu_limit_ms = JSP_DEFAULT_CPU_LIMIT_MS;
-    sc->wall_limit_ms = JSP_DEFAULT_WALL_LIMIT_MS;
+    sc->cpu_limit_ms = srv->cpu_limit_ms ? srv->cpu_limit_ms : JSP_DEFAULT_CPU_LIMIT_MS;
+    sc->wall_limit_ms = srv->wall_limit_ms ? srv->wall_limit_ms : JSP_DEFAULT_WALL_LIMIT_MS;
+    sc->memory_limit_bytes = srv->memory_limit_bytes;
     if (!registry_add(&srv->contexts, sc)) {
         served_context_free(sc);
         return 4;
@@ -294,8 +304,12 @@ static void log_to_stderr(int level, uint64_t context_id, const char *message, v
 
 static int start(server *srv, const server_options *o, struct sockaddr_storage *addr)
 {
-    jsp_pool_config pool_cfg = {.threads = o->threads, .log = log_to_stderr,
-                                .on_message = ws_on_host_send, .message_user = srv};
+    jsp_pool_config pool_cfg = o->pool;
+    pool_cfg.threads = o->threads;
+    pool_cfg.log = log_to_stderr;
+    pool_cfg.on_message = ws_on_host_send;
+    pool_cfg.message_user = srv;
+    is_log_json = o->log_json;
     if (jsp_pool_new(&pool_cfg, &srv->pool) != 0) {
         fprintf(stderr, "jspool serve: cannot start the pool\n");
         return 4;
@@ -378,6 +392,9 @@ int server_run(const server_options *o)
     pthread_mutex_init(&srv->done_mutex, NULL);
     srv->max_body_bytes = o->max_body_bytes ? o->max_body_bytes : DEFAULT_MAX_BODY;
     srv->grace_ms = o->grace_ms > 0 ? o->grace_ms : DEFAULT_GRACE_MS;
+    srv->cpu_limit_ms = o->cpu_limit_ms;
+    srv->wall_limit_ms = o->wall_limit_ms;
+    srv->memory_limit_bytes = o->memory_limit_bytes;
     int rc = 0;
     if (o->token_file && !(srv->token = read_token(o->token_file))) {
         fprintf(stderr, "jspool serve: cannot read the token file %s\n", o->token_file);

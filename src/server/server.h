@@ -5,7 +5,10 @@
 #ifndef JSP_SERVER_H
 #define JSP_SERVER_H
 
+#include <jspool.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct server_options {
     const char *listen;        /* "HOST:PORT"; default 127.0.0.1:8080; port 0 = any free */
@@ -15,7 +18,19 @@ typedef struct server_options {
     size_t module_count;
     size_t max_body_bytes;     /* request body limit; 0 = 1 MiB */
     int grace_ms;              /* drain: how long in-flight calls may finish; 0 = 10000 */
+    int log_json;              /* request log as JSON lines instead of logfmt */
+    jsp_pool_config pool;      /* limits and heap policy (threads comes from above) */
+    long cpu_limit_ms, wall_limit_ms; /* defaults for contexts created without limits */
+    uint64_t memory_limit_bytes;
+    char *owned[64];           /* strings a config file allocated (freed by server_options_free) */
+    size_t owned_count;
 } server_options;
+
+/* Reads a config file into o (see docs/server.md: `key = value` lines, # comments; every
+ * key mirrors a flag). Unknown keys and bad values are errors: returns false and writes
+ * "FILE:LINE: problem" into error. */
+bool server_config_load(const char *path, server_options *o, char *error, size_t error_len);
+void server_options_free(server_options *o);
 
 /* Runs until SIGTERM or SIGINT, then drains. Prints "listening on http://HOST:PORT" on
  * stdout once ready. Returns a process exit status (0 clean, 2 bad options, 3 a module

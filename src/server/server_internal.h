@@ -35,6 +35,8 @@ typedef struct server {
     char *hint_export;       /* curl lines printed at start-up */
     size_t max_body_bytes;
     int grace_ms;
+    long cpu_limit_ms, wall_limit_ms; /* defaults for contexts created without limits */
+    uint64_t memory_limit_bytes;
     bool has_loop;
     bool is_draining;
     bool is_stopping;

@@ -449,3 +449,34 @@ Test(server, websocket_messages_reach_onmessage_and_host_send_comes_back)
     free(error);
     close(fd);
 }
+
+Test(server, config_file_sets_defaults_and_unknown_keys_are_refused)
+{
+    serve_stop(&srv);
+    char path[] = "/tmp/jspool-conf-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    dprintf(fd, "# test config\nthreads = 1\ncpu_limit_ms = 150   # per call\nlog_format = json\n"
+                "modules = %s/bank.js\n", EXAMPLES_DIR);
+    close(fd);
+    const char *const args[] = {"--config", path, NULL};
+    cr_assert(serve_start(&srv, args));
+    expect(request("GET", "/v1/contexts/bank", NULL), 200, "\"cpu_ms\":150");
+    serve_stop(&srv);
+
+    fd = open(path, O_WRONLY | O_TRUNC);
+    dprintf(fd, "threads = 1\nlisten_on = 127.0.0.1:0\n");
+    close(fd);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, STDERR_FILENO);
+        execl(JSPOOL_BIN, JSPOOL_BIN, "serve", "--config", path, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2, "unknown key: exit %d", WEXITSTATUS(status));
+    unlink(path);
+    cr_assert(serve_start(&srv, NULL)); /* for the fixture's teardown */
+}

@@ -62,7 +62,7 @@ awk '
     }
     function field(line, key,    m) { return match(line, "\"" key "\":[0-9.]+") ? substr(line, RSTART + length(key) + 3, RLENGTH - length(key) - 3) : 0 }
     { s = ($0 ~ /"server":"jspool"/) ? "jspool" : "node"; k = ++count[s]
-      rps[s, k] = field($0, "requests_per_s"); p50[s, k] = field($0, "p50_us"); p99[s, k] = field($0, "p99_us") }
+      rps[s, k] = field($0, "requests_per_s") + 0; p50[s, k] = field($0, "p50_us") + 0; p99[s, k] = field($0, "p99_us") + 0 }
     END {
         for (s in count) {
             n = count[s]

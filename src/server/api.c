@@ -298,6 +298,23 @@ static int list_contexts(server *srv, h2o_req_t *req, uint64_t start_ns)
     return 0;
 }
 
+/* After submitting p: counts it in flight, or on a refused submit (rc != 0) answers the
+ * error and drops p. */
+static int submitted(server *srv, h2o_req_t *req, served_context *sc, pending *p, int rc,
+                     uint64_t start_ns)
+{
+    if (rc != 0) {
+        if (p) {
+            p->ref->p = NULL;
+            pending_free(p);
+        }
+        return answer_error(req, start_ns, sc->id, status_for_code(rc), jsp_error_id(rc), jsp_strerror(rc));
+    }
+    sc->in_flight++;
+    srv->in_flight++;
+    return 0;
+}
+
 static int eval_in(server *srv, h2o_req_t *req, served_context *sc, uint64_t start_ns)
 {
     json_t *body = parse_body(req, start_ns, sc->id);
@@ -312,16 +329,7 @@ static int eval_in(server *srv, h2o_req_t *req, served_context *sc, uint64_t sta
     pending *p = pending_new(srv, req, PENDING_EVAL, sc->id, start_ns);
     int rc = p ? jsp_eval_async(sc->ctx, source, -1, server_call_done, p) : JSP_ENOMEM;
     json_decref(body);
-    if (rc != 0) {
-        if (p) {
-            p->ref->p = NULL;
-            pending_free(p);
-        }
-        return answer_error(req, start_ns, sc->id, status_for_code(rc), jsp_error_id(rc), jsp_strerror(rc));
-    }
-    sc->in_flight++;
-    srv->in_flight++;
-    return 0;
+    return submitted(srv, req, sc, p, rc, start_ns);
 }
 
 static int call_in(server *srv, h2o_req_t *req, served_context *sc, const char *function,
@@ -331,16 +339,7 @@ static int call_in(server *srv, h2o_req_t *req, served_context *sc, const char *
     long len = req->entity.base ? (long)req->entity.len : 2;
     pending *p = pending_new(srv, req, PENDING_CALL, sc->id, start_ns);
     int rc = p ? jsp_call_async(sc->ctx, function, args, len, server_call_done, p) : JSP_ENOMEM;
-    if (rc != 0) {
-        if (p) {
-            p->ref->p = NULL;
-            pending_free(p);
-        }
-        return answer_error(req, start_ns, sc->id, status_for_code(rc), jsp_error_id(rc), jsp_strerror(rc));
-    }
-    sc->in_flight++;
-    srv->in_flight++;
-    return 0;
+    return submitted(srv, req, sc, p, rc, start_ns);
 }
 
 static int send_message(h2o_req_t *req, served_context *sc, uint64_t start_ns)

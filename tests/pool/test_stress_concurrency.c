@@ -143,53 +143,6 @@ static void teardown(void)
 TestSuite(stress_concurrency, .init = setup, .fini = teardown, .timeout = 120);
 
 /* A counter of completions another thread can wait on. */
-typedef struct tally {
-    pthread_mutex_t mutex;
-    pthread_cond_t changed;
-    int done;
-} tally;
-
-static void tally_init(tally *t)
-{
-    pthread_mutex_init(&t->mutex, NULL);
-    pthread_cond_init(&t->changed, NULL);
-    t->done = 0;
-}
-
-static void tally_bump(tally *t)
-{
-    pthread_mutex_lock(&t->mutex);
-    t->done++;
-    pthread_cond_broadcast(&t->changed);
-    pthread_mutex_unlock(&t->mutex);
-}
-
-/* Waits up to timeout_ms for done >= n; returns done. */
-static int tally_wait(tally *t, int n, int timeout_ms)
-{
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&t->mutex);
-    while (t->done < n)
-        if (pthread_cond_timedwait(&t->changed, &t->mutex, &deadline) != 0)
-            break;
-    int done = t->done;
-    pthread_mutex_unlock(&t->mutex);
-    return done;
-}
-
-static void tally_destroy(tally *t)
-{
-    pthread_mutex_destroy(&t->mutex);
-    pthread_cond_destroy(&t->changed);
-}
-
 /* ---- 200 caller threads on 40 contexts ------------------------------------------------ */
 
 enum { HAMMER_CONTEXTS = 40, HAMMER_THREADS = 200, HAMMER_CALLS = 50,

@@ -39,7 +39,8 @@ void collector_add(collector *c, uint64_t context_id, int level, const char *tex
     pthread_mutex_unlock(&c->mutex);
 }
 
-size_t collector_wait(collector *c, size_t n, int timeout_ms)
+/* The CLOCK_REALTIME instant timeout_ms from now, for pthread_cond_timedwait. */
+static struct timespec deadline_in(int timeout_ms)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -49,6 +50,12 @@ size_t collector_wait(collector *c, size_t n, int timeout_ms)
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000L;
     }
+    return deadline;
+}
+
+size_t collector_wait(collector *c, size_t n, int timeout_ms)
+{
+    struct timespec deadline = deadline_in(timeout_ms);
     pthread_mutex_lock(&c->mutex);
     while (c->count < n)
         if (pthread_cond_timedwait(&c->changed, &c->mutex, &deadline) != 0)
@@ -139,4 +146,37 @@ void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+void tally_init(tally *t)
+{
+    pthread_mutex_init(&t->mutex, NULL);
+    pthread_cond_init(&t->changed, NULL);
+    t->done = 0;
+}
+
+void tally_bump(tally *t)
+{
+    pthread_mutex_lock(&t->mutex);
+    t->done++;
+    pthread_cond_broadcast(&t->changed);
+    pthread_mutex_unlock(&t->mutex);
+}
+
+int tally_wait(tally *t, int n, int timeout_ms)
+{
+    struct timespec deadline = deadline_in(timeout_ms);
+    pthread_mutex_lock(&t->mutex);
+    while (t->done < n)
+        if (pthread_cond_timedwait(&t->changed, &t->mutex, &deadline) != 0)
+            break;
+    int done = t->done;
+    pthread_mutex_unlock(&t->mutex);
+    return done;
+}
+
+void tally_destroy(tally *t)
+{
+    pthread_mutex_destroy(&t->mutex);
+    pthread_cond_destroy(&t->changed);
 }

@@ -48,4 +48,17 @@ int eval_error(jsp_context *ctx, const char *source, jsp_result **out);
 
 void sleep_ms(int ms);
 
+/* A count of completions other threads report and the test thread waits for. */
+typedef struct tally {
+    pthread_mutex_t mutex;
+    pthread_cond_t changed;
+    int done;
+} tally;
+
+void tally_init(tally *t);
+void tally_bump(tally *t);
+/* Waits up to timeout_ms for done >= n; returns done. */
+int tally_wait(tally *t, int n, int timeout_ms);
+void tally_destroy(tally *t);
+
 #endif

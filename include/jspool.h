@@ -240,7 +240,18 @@ typedef struct jsp_context_config {
                                   past the limit ends with JSP_EOOM, the VM is collected,
                                   and the context answers again once it fits. Siblings
                                   never notice. At least 4 MiB (else JSP_EINVAL). */
+    const char *apis;          /* web-API groups, comma-separated: "console,timers",
+                                  "events", "all", "none" (only host.*). NULL or "" =
+                                  "console,timers". Dependencies are added by themselves;
+                                  an unknown name is JSP_EINVAL (jsp_apis_resolve says
+                                  why). Groups written in JS install on first use of one of
+                                  their globals, so unused ones cost almost nothing. */
 } jsp_context_config;
+
+/* Resolves an `apis` string as jsp_context_new would: writes the dependency-closed group
+ * list ("console,domexception,events,timers") into out, or on an unknown group a message
+ * naming it and the valid ones, and returns 0 or JSP_EINVAL. Any thread. */
+int jsp_apis_resolve(const char *apis, char *out, size_t out_len);
 
 /* Creates a context and waits until it is ready. cfg may be NULL. Any thread except a
  * runtime thread. Returns 0 and sets *out, or JSP_EINVAL / JSP_ENOMEM / JSP_ECLOSED.

@@ -67,7 +67,8 @@ uint64_t engine_budget_cpu_used_ns(engine_budget *b);
 uint64_t engine_budget_cpu_start_ns(engine_budget *b);
 
 /* owner is the runtime's context object, handed back in every runtime_hook_* call. */
-engine_ctx *engine_ctx_new(engine_vm *vm, void *owner);
+/* apis: bit mask of apis/api_groups.h groups to install (natives now, JS ones lazily). */
+engine_ctx *engine_ctx_new(engine_vm *vm, void *owner, uint32_t apis);
 void engine_ctx_free(engine_ctx *ec);
 
 /* Calls. Each returns the finished result, or NULL when the value is a Promise still

@@ -42,7 +42,7 @@ static JSObjectRef capture_get_own_names(JSGlobalContextRef js)
     return (JSObjectRef)fn;
 }
 
-engine_ctx *engine_ctx_new(engine_vm *vm, void *owner)
+engine_ctx *engine_ctx_new(engine_vm *vm, void *owner, uint32_t apis)
 {
     engine_ctx *ec = calloc(1, sizeof(*ec));
     if (!ec)
@@ -55,7 +55,7 @@ engine_ctx *engine_ctx_new(engine_vm *vm, void *owner)
         return NULL;
     }
     ec->get_own_names = capture_get_own_names(ec->js);
-    if (engine_ctx_register(ec) != 0 || natives_install(ec) != 0) {
+    if (engine_ctx_register(ec) != 0 || natives_install(ec, apis) != 0 || engine_apis_install(ec, apis) != 0) {
         engine_ctx_free(ec);
         return NULL;
     }
@@ -73,6 +73,7 @@ void engine_ctx_free(engine_ctx *ec)
     if (ec->get_own_names)
         JSValueUnprotect(ec->js, ec->get_own_names);
     js_free_names(ec->baseline_names, ec->baseline_count);
+    engine_apis_free(ec);
     if (ec->last_function_js)
         JSStringRelease(ec->last_function_js);
     free(ec->last_function);

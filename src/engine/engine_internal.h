@@ -36,6 +36,7 @@ struct engine_ctx {
     struct console_span *spans;  /* open console.time() spans, newest first */
     char *last_function;         /* name of the last function called, and ... */
     JSStringRef last_function_js; /* ... its engine string, kept to skip the conversion */
+    JSObjectRef api_exports[8];  /* protected: what each loaded JS API group returned */
 };
 
 /* A console.time() label; per-call host state (see engine_clear_call_spans). */
@@ -79,7 +80,11 @@ int js_global_names(engine_ctx *ec, char ***names_out, size_t *count_out);
 void js_free_names(char **names, size_t count);
 
 /* ---- engine_natives.c ---- */
-int natives_install(engine_ctx *ec);
+int natives_install(engine_ctx *ec, uint32_t apis);
+/* Defines the globals of the JS groups in apis as accessors that load their group on
+ * first use (engine_apis.c). */
+int engine_apis_install(engine_ctx *ec, uint32_t apis);
+void engine_apis_free(engine_ctx *ec);
 /* The engine_ctx whose global a native was called in. Contexts register per thread,
  * because natives receive only a JSContextRef and every VM of a runtime is on its thread. */
 engine_ctx *engine_ctx_of(JSContextRef js);

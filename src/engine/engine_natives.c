@@ -2,6 +2,7 @@
  * host.callSync / host.send, console.*, setTimeout & co. and queueMicrotask. Each native
  * turns JS arguments into host types and hands over to a runtime_hook_*; the scheduling
  * itself (timers, host calls) lives in the runtime layer. */
+#include "apis/api_groups.h"
 #include "engine/engine_internal.h"
 #include "util/result.h"
 
@@ -368,7 +369,7 @@ static JSObjectRef define_namespace(JSContextRef js, JSObjectRef global, const c
     return ns;
 }
 
-int natives_install(engine_ctx *ec)
+int natives_install(engine_ctx *ec, uint32_t apis)
 {
     static const native_def globals[] = {
         {"setTimeout", set_timeout},       {"setInterval", set_interval},
@@ -384,8 +385,15 @@ int natives_install(engine_ctx *ec)
     };
     JSContextRef js = ec->js;
     JSObjectRef global = JSContextGetGlobalObject(js);
-    define_functions(js, global, globals, sizeof(globals) / sizeof(globals[0]));
+    if (apis & 1u << API_TIMERS)
+        define_functions(js, global, globals, sizeof(globals) / sizeof(globals[0]));
     define_namespace(js, global, "host", host, sizeof(host) / sizeof(host[0]));
-    define_namespace(js, global, "console", console, sizeof(console) / sizeof(console[0]));
+    if (apis & 1u << API_CONSOLE) {
+        define_namespace(js, global, "console", console, sizeof(console) / sizeof(console[0]));
+    } else { /* JSC's own console would write to the process's stderr, past the log callback */
+        JSStringRef key = JSStringCreateWithUTF8CString("console");
+        JSObjectDeleteProperty(js, global, key, NULL);
+        JSStringRelease(key);
+    }
     return 0;
 }

@@ -1,6 +1,7 @@
 /* engine_vm.c — one JSC VM (context group) per runtime: its shared classes, interned
  * property names, and the list of built-in globals that is every context's default
  * baseline for jsp_globals_reset. Not for contexts themselves (engine_context.c). */
+#include "apis/api_groups.h"
 #include "engine/engine_internal.h"
 
 #include <stdlib.h>
@@ -49,7 +50,7 @@ static void release_names(engine_names *n)
  * probe context stays as the VM's home, where heap statistics are read. */
 static int record_builtin_names(engine_vm *vm)
 {
-    vm->home = engine_ctx_new(vm, NULL);
+    vm->home = engine_ctx_new(vm, NULL, (1u << API_GROUP_COUNT) - 1); /* every group's names */
     if (!vm->home)
         return -1;
     int rc = js_global_names(vm->home, &vm->builtin_names, &vm->builtin_count);

@@ -1,6 +1,7 @@
 /* context_handle.c — the lifetime of context handles: creation (placed on a runtime and
  * built there), destroy, release, identity; and the job allocation every call uses. A
  * handle is reference counted so a call racing a destroy never touches freed memory. */
+#include "apis/api_groups.h"
 #include "pool/pool.h"
 #include "util/result.h"
 
@@ -60,6 +61,25 @@ static void signal_completion(jsp_result *result, void *user)
     completion_signal(user, result);
 }
 
+int jsp_apis_resolve(const char *apis, char *out, size_t out_len)
+{
+    uint32_t mask = 0;
+    char error[256];
+    if (!api_groups_resolve(apis, &mask, error, sizeof(error))) {
+        if (out && out_len)
+            snprintf(out, out_len, "%s", error);
+        return JSP_EINVAL;
+    }
+    size_t n = 0;
+    if (out && out_len)
+        out[0] = '\0';
+    for (int g = 0; g < API_GROUP_COUNT && out && out_len; g++) /* alphabetical: the table is */
+        if (mask & 1u << g)
+            n += (size_t)snprintf(out + (n < out_len ? n : out_len - 1), n < out_len ? out_len - n : 1,
+                                  "%s%s", n ? "," : "", api_groups[g].name);
+    return 0;
+}
+
 int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context **out)
 {
     if (!out)
@@ -69,6 +89,10 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
                           cfg->cpu_limit_ms < -1 || cfg->wall_limit_ms < -1 ||
                           (cfg->memory_limit_bytes && cfg->memory_limit_bytes < (4u << 20)))) ||
         runtime_is_current_thread())
+        return JSP_EINVAL;
+    uint32_t apis_mask = 0;
+    char apis_error[256];
+    if (!api_groups_resolve(cfg ? cfg->apis : NULL, &apis_mask, apis_error, sizeof(apis_error)))
         return JSP_EINVAL;
     if (atomic_load(&pool->is_closed))
         return JSP_ECLOSED;
@@ -87,6 +111,7 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
     ctx->cpu_limit_ms = cpu == 0 ? JSP_DEFAULT_CPU_LIMIT_MS : cpu < 0 ? 0 : (uint64_t)cpu;
     ctx->wall_limit_ms = wall == 0 ? JSP_DEFAULT_WALL_LIMIT_MS : wall < 0 ? 0 : (uint64_t)wall;
     ctx->memory_limit_bytes = cfg ? cfg->memory_limit_bytes : 0;
+    ctx->apis_mask = apis_mask;
     ctx->id = atomic_fetch_add(&pool->next_context_id, 1);
     if (cfg && cfg->name) {
         ctx->name = strdup(cfg->name);

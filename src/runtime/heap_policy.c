@@ -29,7 +29,7 @@ static bool is_idle(runtime *rt)
 
 static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
 {
-    engine_ctx *fresh = engine_ctx_new(vm, ctx);
+    engine_ctx *fresh = engine_ctx_new(vm, ctx, ctx->apis_mask);
     if (!fresh)
         return false;
     runtime_clear_context_timers(rt, ctx); /* they hold values of the old VM */

@@ -99,6 +99,7 @@ struct jsp_context {
     uint64_t cpu_limit_ms;     /* 0 = unlimited */
     uint64_t wall_limit_ms;    /* 0 = unlimited */
     uint64_t memory_limit_bytes; /* 0 = a light context; else isolated in own_vm */
+    uint32_t apis_mask;        /* web-API groups (apis/api_groups.h) */
 
     atomic_int refs;           /* user handle + runtime (while alive) + each job */
     atomic_int state;          /* enum context_state, as the API sees it */

@@ -69,7 +69,7 @@ static void create_context(runtime *rt, job *j)
         if (ctx->own_vm)
             ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
     }
-    ctx->ec = ctx->memory_limit_bytes && !ctx->own_vm ? NULL : engine_ctx_new(context_vm(ctx), ctx);
+    ctx->ec = ctx->memory_limit_bytes && !ctx->own_vm ? NULL : engine_ctx_new(context_vm(ctx), ctx, ctx->apis_mask);
     if (!ctx->ec) {
         engine_vm_free(ctx->own_vm);
         ctx->own_vm = NULL;

@@ -1,0 +1,75 @@
+/* api_groups.c — see api_groups.h. */
+#include "apis/api_groups.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+extern const char api_source_domexception[];
+extern const char api_source_events[];
+
+static const char *const console_globals[] = {"console", NULL};
+static const char *const timers_globals[] = {"setTimeout", "setInterval", "clearTimeout",
+                                             "clearInterval", "queueMicrotask", NULL};
+static const char *const domexception_globals[] = {"DOMException", NULL};
+static const char *const events_globals[] = {"Event", "EventTarget", "CustomEvent",
+                                             "AbortController", "AbortSignal", NULL};
+
+const api_group api_groups[API_GROUP_COUNT] = {
+    [API_CONSOLE] = {"console", 0, console_globals, NULL, false},
+    [API_TIMERS] = {"timers", 0, timers_globals, NULL, false},
+    [API_DOMEXCEPTION] = {"domexception", 0, domexception_globals, api_source_domexception, true},
+    [API_EVENTS] = {"events", 1u << API_DOMEXCEPTION | 1u << API_TIMERS, events_globals,
+                    api_source_events, false},
+};
+
+static uint32_t close_over_deps(uint32_t mask)
+{
+    for (uint32_t previous = 0; previous != mask;) {
+        previous = mask;
+        for (int g = 0; g < API_GROUP_COUNT; g++)
+            if (mask & 1u << g)
+                mask |= api_groups[g].deps;
+    }
+    return mask;
+}
+
+bool api_groups_resolve(const char *spec, uint32_t *mask, char *error, size_t error_len)
+{
+    *mask = 0;
+    if (!spec || !*spec) {
+        *mask = close_over_deps(API_DEFAULT_MASK);
+        return true;
+    }
+    const char *at = spec;
+    while (*at) {
+        while (*at == ',' || isspace((unsigned char)*at))
+            at++;
+        size_t len = 0;
+        while (at[len] && at[len] != ',' && !isspace((unsigned char)at[len]))
+            len++;
+        if (!len)
+            break;
+        int found = -1;
+        if (len == 3 && memcmp(at, "all", 3) == 0)
+            *mask |= (1u << API_GROUP_COUNT) - 1;
+        else if (len == 4 && memcmp(at, "none", 4) == 0)
+            found = -2;
+        for (int g = 0; g < API_GROUP_COUNT && found == -1; g++)
+            if (!api_groups[g].is_internal && strlen(api_groups[g].name) == len &&
+                memcmp(api_groups[g].name, at, len) == 0)
+                found = g;
+        if (found >= 0)
+            *mask |= 1u << found;
+        else if (found == -1 && !(len == 3 && memcmp(at, "all", 3) == 0)) {
+            int n = snprintf(error, error_len, "unknown API group '%.*s'; valid: all, none", (int)len, at);
+            for (int g = 0; g < API_GROUP_COUNT && n > 0 && (size_t)n < error_len; g++)
+                if (!api_groups[g].is_internal)
+                    n += snprintf(error + n, error_len - (size_t)n, ", %s", api_groups[g].name);
+            return false;
+        }
+        at += len;
+    }
+    *mask = close_over_deps(*mask);
+    return true;
+}

@@ -1,0 +1,109 @@
+/* engine_apis.c — installs the JS-written web-API groups of a context lazily: each global
+ * a group defines starts as an accessor on globalThis; the first read runs the group's
+ * embedded source (its dependencies load the same way when it touches them), replaces
+ * every accessor of the group with a plain writable, configurable, non-enumerable data
+ * property, and returns the value. `typeof X`, `'X' in globalThis` and property order
+ * behave as if X had been there from the start; assigning X before use just sets it. */
+#include "apis/api_groups.h"
+#include "engine/engine_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+_Static_assert(API_GROUP_COUNT <= 8, "engine_ctx.api_exports is too small");
+
+/* Run once per context; JSC's code cache makes every run after the VM's first cheap. */
+static const char installer_source[] =
+    "(function (load, groups) {\n"
+    "  'use strict';\n"
+    "  const defineProperty = Object.defineProperty;\n"
+    "  for (const [group, names] of groups) {\n"
+    "    for (const name of names) {\n"
+    "      defineProperty(globalThis, name, {\n"
+    "        configurable: true, enumerable: false,\n"
+    "        get() {\n"
+    "          const exports = load(group);\n"
+    "          for (const n of names)\n"
+    "            defineProperty(globalThis, n, { value: exports[n], writable: true, configurable: true, enumerable: false });\n"
+    "          return exports[name];\n"
+    "        },\n"
+    "        set(value) {\n"
+    "          defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });\n"
+    "        },\n"
+    "      });\n"
+    "    }\n"
+    "  }\n"
+    "})";
+
+/* load(group): runs the group's source once per context and returns its exports. */
+static JSValueRef load_group(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
+                             const JSValueRef argv[], JSValueRef *exception)
+{
+    engine_ctx *ec = engine_ctx_of(js);
+    double index = argc ? JSValueToNumber(js, argv[0], NULL) : -1;
+    if (!ec || !(index >= 0 && index < API_GROUP_COUNT) || !api_groups[(int)index].source)
+        return JSValueMakeUndefined(js);
+    int g = (int)index;
+    if (ec->api_exports[g])
+        return ec->api_exports[g];
+    char url[64];
+    snprintf(url, sizeof(url), "jspool:%s.js", api_groups[g].name);
+    JSStringRef source = JSStringCreateWithUTF8CString(api_groups[g].source);
+    JSStringRef source_url = JSStringCreateWithUTF8CString(url);
+    JSValueRef factory = JSEvaluateScript(js, source, NULL, source_url, 1, exception);
+    JSStringRelease(source);
+    JSStringRelease(source_url);
+    if (!factory || *exception || !JSValueIsObject(js, factory))
+        return JSValueMakeUndefined(js);
+    JSValueRef global = JSContextGetGlobalObject(js);
+    JSValueRef exports = JSObjectCallAsFunction(js, (JSObjectRef)factory, NULL, 1, &global, exception);
+    if (!exports || *exception || !JSValueIsObject(js, exports))
+        return JSValueMakeUndefined(js);
+    JSValueProtect(js, exports);
+    ec->api_exports[g] = (JSObjectRef)exports;
+    return exports;
+}
+
+int engine_apis_install(engine_ctx *ec, uint32_t apis)
+{
+    char groups[512] = "[";
+    size_t n = 1;
+    for (int g = 0; g < API_GROUP_COUNT; g++) {
+        if (!(apis & 1u << g) || !api_groups[g].source)
+            continue;
+        n += (size_t)snprintf(groups + n, sizeof(groups) - n, "%s[%d,[", n > 1 ? "," : "", g);
+        for (const char *const *name = api_groups[g].globals; *name && n < sizeof(groups); name++)
+            n += (size_t)snprintf(groups + n, sizeof(groups) - n, "%s\"%s\"",
+                                  name == api_groups[g].globals ? "" : ",", *name);
+        n += (size_t)snprintf(groups + n, sizeof(groups) - n, "]]");
+    }
+    if (n == 1)
+        return 0; /* no JS group asked for */
+    if (n + 2 >= sizeof(groups))
+        return -1;
+    strcat(groups, "]");
+    JSContextRef js = ec->js;
+    JSStringRef source = JSStringCreateWithUTF8CString(installer_source);
+    JSStringRef source_url = JSStringCreateWithUTF8CString("jspool:apis-installer.js");
+    JSValueRef exception = NULL;
+    JSValueRef installer = JSEvaluateScript(js, source, NULL, source_url, 1, &exception);
+    JSStringRelease(source);
+    JSStringRelease(source_url);
+    JSStringRef load_name = JSStringCreateWithUTF8CString("load");
+    JSStringRef groups_json = JSStringCreateWithUTF8CString(groups);
+    JSValueRef args[2] = {JSObjectMakeFunctionWithCallback(js, load_name, load_group),
+                          JSValueMakeFromJSONString(js, groups_json)};
+    JSStringRelease(load_name);
+    JSStringRelease(groups_json);
+    if (exception || !installer || !JSValueIsObject(js, installer) || !args[1])
+        return -1;
+    JSObjectCallAsFunction(js, (JSObjectRef)installer, NULL, 2, args, &exception);
+    return exception ? -1 : 0;
+}
+
+void engine_apis_free(engine_ctx *ec)
+{
+    for (int g = 0; g < API_GROUP_COUNT; g++)
+        if (ec->api_exports[g])
+            JSValueUnprotect(ec->js, ec->api_exports[g]);
+}

@@ -1,0 +1,167 @@
+/* API groups: contexts get the web-API groups they ask for (`apis`), dependencies come by
+ * themselves, unknown names are refused with the valid ones listed, JS-written groups load
+ * on first use without changing what `typeof`, `in` and enumeration say; the events group
+ * (Event, CustomEvent, EventTarget, AbortController, AbortSignal) and its DOMException
+ * dependency behave as the DOM standard says. */
+#include "support/support.h"
+
+static jsp_pool *pool;
+
+static void setup(void)
+{
+    pool = pool_for_test(1, NULL, NULL);
+}
+
+static void teardown(void)
+{
+    jsp_pool_free(pool);
+}
+
+TestSuite(api_groups, .init = setup, .fini = teardown, .timeout = 60);
+
+static jsp_context *with_apis(const char *apis)
+{
+    jsp_context_config cfg = {.apis = apis};
+    jsp_context *ctx = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0, "apis %s", apis);
+    return ctx;
+}
+
+static void expect_eval(jsp_context *ctx, const char *source, const char *json)
+{
+    char *got = eval_ok(ctx, source);
+    cr_expect_str_eq(got, json, "%s", source);
+    free(got);
+}
+
+Test(api_groups, resolution_adds_dependencies_and_names_the_valid_groups)
+{
+    char out[256];
+    cr_expect_eq(jsp_apis_resolve("events", out, sizeof(out)), 0);
+    cr_expect_str_eq(out, "timers,domexception,events");
+    cr_expect_eq(jsp_apis_resolve(NULL, out, sizeof(out)), 0);
+    cr_expect_str_eq(out, "console,timers");
+    cr_expect_eq(jsp_apis_resolve(" console , none ", out, sizeof(out)), 0);
+    cr_expect_str_eq(out, "console");
+    cr_expect_eq(jsp_apis_resolve("all", out, sizeof(out)), 0);
+    cr_expect_str_eq(out, "console,timers,domexception,events");
+    cr_expect_eq(jsp_apis_resolve("events,urll", out, sizeof(out)), JSP_EINVAL);
+    cr_expect(strstr(out, "'urll'") && strstr(out, "valid: all, none, console, timers, events"), "%s", out);
+    cr_expect_eq(jsp_apis_resolve("domexception", out, sizeof(out)), JSP_EINVAL, "internal groups are not names");
+    jsp_context_config cfg = {.apis = "nope"};
+    jsp_context *ctx = NULL;
+    cr_expect_eq(jsp_context_new(pool, &cfg, &ctx), JSP_EINVAL);
+}
+
+Test(api_groups, contexts_get_only_what_they_ask_for)
+{
+    jsp_context *bare = with_apis("none");
+    expect_eval(bare, "[typeof setTimeout, typeof console, typeof EventTarget, typeof host.call]",
+                "[\"undefined\",\"undefined\",\"undefined\",\"function\"]");
+    jsp_context *plain = with_apis(NULL);
+    expect_eval(plain, "[typeof setTimeout, typeof console.log, typeof EventTarget]",
+                "[\"function\",\"function\",\"undefined\"]");
+    jsp_context *events = with_apis("events");
+    expect_eval(events, "[typeof setTimeout, typeof console, typeof AbortController]",
+                "[\"function\",\"undefined\",\"function\"]");
+    jsp_context_free(bare);
+    jsp_context_free(plain);
+    jsp_context_free(events);
+}
+
+Test(api_groups, lazy_globals_look_present_from_the_start)
+{
+    jsp_context *ctx = with_apis("all");
+    /* before first use: present, not enumerable, configurable, and not loaded yet */
+    expect_eval(ctx, "['EventTarget' in globalThis, Object.keys(globalThis).includes('EventTarget'),"
+                     " typeof Object.getOwnPropertyDescriptor(globalThis, 'EventTarget').get]",
+                "[true,false,\"function\"]");
+    expect_eval(ctx, "typeof EventTarget", "\"function\"");
+    /* after: a plain data property, like a browser's */
+    expect_eval(ctx, "const d = Object.getOwnPropertyDescriptor(globalThis, 'Event');"
+                     " [typeof d.value, d.writable, d.enumerable, d.configurable, 'get' in d]",
+                "[\"function\",true,false,true,false]");
+    /* assigning before use replaces it, as with any global */
+    jsp_context *other = with_apis("events");
+    expect_eval(other, "globalThis.AbortSignal = 5; AbortSignal", "5");
+    expect_eval(other, "typeof AbortController", "\"function\"");
+    jsp_context_free(ctx);
+    jsp_context_free(other);
+}
+
+Test(api_groups, event_target_dispatch_follows_the_dom_standard)
+{
+    jsp_context *ctx = with_apis("events");
+    expect_eval(ctx,
+                "const t = new EventTarget(), seen = [];"
+                "const f = e => seen.push(['f', e.type, e.eventPhase, e.target === t, e.currentTarget === t]);"
+                "t.addEventListener('ping', f); t.addEventListener('ping', f);" /* deduplicated */
+                "t.addEventListener('ping', { handleEvent(e) { seen.push(['obj', e.cancelable]); } });"
+                "t.addEventListener('ping', () => seen.push('once'), { once: true });"
+                "const r1 = t.dispatchEvent(new Event('ping', { cancelable: true }));"
+                "const r2 = t.dispatchEvent(new Event('ping'));"
+                "t.removeEventListener('ping', f); t.dispatchEvent(new Event('ping'));"
+                "[seen, r1, r2]",
+                "[[[\"f\",\"ping\",2,true,true],[\"obj\",true],\"once\",[\"f\",\"ping\",2,true,true],[\"obj\",false],[\"obj\",false]],true,true]");
+    expect_eval(ctx,
+                "const u = new EventTarget(); let order = [];"
+                "u.addEventListener('x', e => { order.push(1); e.preventDefault(); e.stopImmediatePropagation(); });"
+                "u.addEventListener('x', () => order.push(2));"
+                "u.addEventListener('y', e => e.preventDefault(), { passive: true });"
+                "[u.dispatchEvent(new Event('x', { cancelable: true })), order,"
+                " u.dispatchEvent(new Event('y', { cancelable: true }))]",
+                "[false,[1],true]");
+    expect_eval(ctx, "const c = new CustomEvent('c', { detail: { n: 1 } }); [c.detail.n, c instanceof Event,"
+                     " Object.prototype.toString.call(c), new CustomEvent('d').detail]",
+                "[1,true,\"[object CustomEvent]\",null]");
+    expect_eval(ctx, "const errs = []; try { new Event() } catch (e) { errs.push(e.name) }"
+                     " try { new EventTarget().dispatchEvent({ type: 'x' }) } catch (e) { errs.push(e.name) } errs",
+                "[\"TypeError\",\"TypeError\"]");
+    jsp_context_free(ctx);
+}
+
+Test(api_groups, abort_controller_and_signals)
+{
+    jsp_context *ctx = with_apis("events");
+    expect_eval(ctx,
+                "const c = new AbortController(), log = [];"
+                "c.signal.onabort = e => log.push(['onabort', e.type]);"
+                "c.signal.addEventListener('abort', () => log.push('listener'));"
+                "c.abort(); c.abort();" /* the second is a no-op */
+                "[c.signal.aborted, c.signal.reason instanceof DOMException, c.signal.reason.name,"
+                " c.signal.reason.code, log]",
+                "[true,true,\"AbortError\",20,[[\"onabort\",\"abort\"],\"listener\"]]");
+    expect_eval(ctx, "const s = AbortSignal.abort('why'); let thrown; try { s.throwIfAborted() } catch (e) { thrown = e }"
+                     " [s.aborted, s.reason, thrown]",
+                "[true,\"why\",\"why\"]");
+    expect_eval(ctx, "let e; try { new AbortSignal() } catch (x) { e = x.name } e", "\"TypeError\"");
+    expect_eval(ctx, "const a = new AbortController(), b = new AbortController();"
+                     " const any = AbortSignal.any([a.signal, b.signal]); b.abort('b first'); a.abort('a');"
+                     " [any.aborted, any.reason]",
+                "[true,\"b first\"]");
+    expect_eval(ctx, "const t = new EventTarget(), ctl = new AbortController(); let n = 0;"
+                     " t.addEventListener('x', () => n++, { signal: ctl.signal }); t.dispatchEvent(new Event('x'));"
+                     " ctl.abort(); t.dispatchEvent(new Event('x')); n",
+                "1");
+    expect_eval(ctx, "new Promise(resolve => { const s = AbortSignal.timeout(20);"
+                     " s.addEventListener('abort', () => resolve([s.aborted, s.reason.name])); })",
+                "[true,\"TimeoutError\"]");
+    expect_eval(ctx, "const d = new DOMException('m', 'NotFoundError');"
+                     " [d.message, d.name, d.code, d instanceof Error, DOMException.NOT_FOUND_ERR, String(d)]",
+                "[\"m\",\"NotFoundError\",8,true,8,\"NotFoundError: m\"]");
+    jsp_context_free(ctx);
+}
+
+Test(api_groups, groups_survive_a_globals_reset_and_stay_per_context)
+{
+    jsp_context *a = with_apis("events");
+    jsp_context *b = with_apis("events");
+    free(eval_ok(a, "EventTarget.prototype.dispatchEvent = null; globalThis.extra = 1; 0"));
+    expect_eval(b, "typeof EventTarget.prototype.dispatchEvent", "\"function\"");
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_globals_reset(a, &r), 0);
+    cr_expect(strstr(r->json, "extra") && !strstr(r->json, "EventTarget"), "%s", r->json);
+    jsp_result_free(r);
+    jsp_context_free(a);
+    jsp_context_free(b);
+}

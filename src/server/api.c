@@ -202,18 +202,24 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
     json_t *body = parse_body(req, start_ns, 0);
     if (!body)
         return 0;
-    const char *name = NULL, *module = NULL, *source = NULL;
+    const char *name = NULL, *module = NULL, *source = NULL, *apis = NULL;
     json_t *limits = NULL;
     json_error_t error;
     json_int_t cpu_ms = 0, wall_ms = 0, memory_bytes = 0;
-    int rc = json_unpack_ex(body, &error, JSON_STRICT, "{s?s, s?s, s?s, s?o}", "name", &name,
-                            "module", &module, "source", &source, "limits", &limits);
+    int rc = json_unpack_ex(body, &error, JSON_STRICT, "{s?s, s?s, s?s, s?o, s?s}", "name", &name,
+                            "module", &module, "source", &source, "limits", &limits, "apis", &apis);
     if (rc == 0 && limits)
         rc = json_unpack_ex(limits, &error, JSON_STRICT, "{s?I, s?I, s?I}", "cpu_ms", &cpu_ms,
                             "wall_ms", &wall_ms, "memory_bytes", &memory_bytes);
     if (rc != 0 || (module && source)) {
         answer_error(req, start_ns, 0, 400, "invalid_argument",
                      rc != 0 ? error.text : "give either module or source, not both");
+        json_decref(body);
+        return 0;
+    }
+    char apis_message[256];
+    if (rc == 0 && jsp_apis_resolve(apis, apis_message, sizeof(apis_message)) != 0) {
+        answer_error(req, start_ns, 0, 400, "invalid_argument", apis_message);
         json_decref(body);
         return 0;
     }
@@ -227,7 +233,7 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
     memory_bytes = memory_bytes ? memory_bytes : (json_int_t)srv->memory_limit_bytes;
     jsp_context_config cfg = {.name = name, .cpu_limit_ms = (long)cpu_ms,
                               .wall_limit_ms = (long)wall_ms,
-                              .memory_limit_bytes = (uint64_t)memory_bytes};
+                              .memory_limit_bytes = (uint64_t)memory_bytes, .apis = apis};
     served_context *sc = calloc(1, sizeof(*sc));
     rc = sc ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
     if (rc != 0) {

@@ -217,6 +217,11 @@ Test(server, every_error_class_has_its_status_and_shape)
     expect(request("POST", "/v1/contexts/bank/call/open", "{\"a\":1}"), 400, "must be a JSON array");
     expect(request_as("POST", "/v1/contexts/bank/call/open", "[\"\xff\"]", 5, NULL), 400, "invalid_utf8");
     expect(request("POST", "/v1/contexts", "{\"nme\":\"typo\"}"), 400, "invalid_argument");
+    expect(request("POST", "/v1/contexts", "{\"apis\":\"events,nope\"}"), 400, "unknown API group 'nope'");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"ev\",\"apis\":\"events\",\"source\":\"typeof AbortController\"}"),
+           201, NULL);
+    expect(request("POST", "/v1/contexts/ev/eval", "{\"source\":\"new AbortController().signal.aborted\"}"), 200,
+           "{\"result\":false}");
     expect(request("POST", "/v1/contexts", "{\"source\":\"1 +\"}"), 400, "\"code\":\"syntax_error\"");
     expect(request("PUT", "/v1/contexts/bank", NULL), 405, "method_not_allowed");
     expect(request("POST", "/v1/contexts", "{\"name\":\"spin\",\"source\":\"0\",\"limits\":{\"cpu_ms\":50}}"), 201, NULL);

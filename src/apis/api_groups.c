@@ -7,11 +7,13 @@
 
 extern const char api_source_domexception[];
 extern const char api_source_events[];
+extern const char api_source_encoding[];
 
 static const char *const console_globals[] = {"console", NULL};
 static const char *const timers_globals[] = {"setTimeout", "setInterval", "clearTimeout",
                                              "clearInterval", "queueMicrotask", NULL};
 static const char *const domexception_globals[] = {"DOMException", NULL};
+static const char *const encoding_globals[] = {"TextEncoder", "TextDecoder", "atob", "btoa", NULL};
 static const char *const events_globals[] = {"Event", "EventTarget", "CustomEvent",
                                              "AbortController", "AbortSignal", NULL};
 
@@ -21,6 +23,7 @@ const api_group api_groups[API_GROUP_COUNT] = {
     [API_DOMEXCEPTION] = {"domexception", 0, domexception_globals, api_source_domexception, true},
     [API_EVENTS] = {"events", 1u << API_DOMEXCEPTION | 1u << API_TIMERS, events_globals,
                     api_source_events, false},
+    [API_ENCODING] = {"encoding", 1u << API_DOMEXCEPTION, encoding_globals, api_source_encoding, false},
 };
 
 static uint32_t close_over_deps(uint32_t mask)

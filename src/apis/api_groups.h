@@ -15,6 +15,7 @@ enum api_group_id {
     API_TIMERS,
     API_DOMEXCEPTION,
     API_EVENTS,
+    API_ENCODING,
     API_GROUP_COUNT
 };
 

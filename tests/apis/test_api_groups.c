@@ -44,9 +44,9 @@ Test(api_groups, resolution_adds_dependencies_and_names_the_valid_groups)
     cr_expect_eq(jsp_apis_resolve(" console , none ", out, sizeof(out)), 0);
     cr_expect_str_eq(out, "console");
     cr_expect_eq(jsp_apis_resolve("all", out, sizeof(out)), 0);
-    cr_expect_str_eq(out, "console,timers,domexception,events");
+    cr_expect_str_eq(out, "console,timers,domexception,events,encoding");
     cr_expect_eq(jsp_apis_resolve("events,urll", out, sizeof(out)), JSP_EINVAL);
-    cr_expect(strstr(out, "'urll'") && strstr(out, "valid: all, none, console, timers, events"), "%s", out);
+    cr_expect(strstr(out, "'urll'") && strstr(out, "valid: all, none, console, timers, events, encoding"), "%s", out);
     cr_expect_eq(jsp_apis_resolve("domexception", out, sizeof(out)), JSP_EINVAL, "internal groups are not names");
     jsp_context_config cfg = {.apis = "nope"};
     jsp_context *ctx = NULL;
@@ -164,4 +164,44 @@ Test(api_groups, groups_survive_a_globals_reset_and_stay_per_context)
     jsp_result_free(r);
     jsp_context_free(a);
     jsp_context_free(b);
+}
+
+Test(api_groups, text_encoder_and_decoder_follow_the_encoding_standard)
+{
+    jsp_context *ctx = with_apis("encoding");
+    expect_eval(ctx, "Array.from(new TextEncoder().encode('a\\u00e9\\u20ac\\u{1F600}\\ud800'))",
+                "[97,195,169,226,130,172,240,159,152,128,239,191,189]");
+    expect_eval(ctx, "const d = new Uint8Array(4); const r = new TextEncoder().encodeInto('a\\u20ac\\u20ac', d);"
+                     " [r.read, r.written, Array.from(d)]",
+                "[2,4,[97,226,130,172]]");
+    expect_eval(ctx, "const u = s => new Uint8Array(s); const t = new TextDecoder();"
+                     " [t.decode(u([0xEF,0xBB,0xBF,0x68,0x69])), new TextDecoder('utf-8', {ignoreBOM: true}).decode(u([0xEF,0xBB,0xBF,0x68])).length,"
+                     "  t.decode(u([0xF0,0x9F,0x98,0x80])), t.decode(u([0xC3])), t.decode(u([0xE2,0x82,0x41])), t.decode(u([0xED,0xA0,0x80])).length,"
+                     "  t.decode(u([0xF5,0x80])).length, t.decode()]",
+                "[\"hi\",2,\"\U0001F600\",\"\uFFFD\",\"\uFFFDA\",3,2,\"\"]");
+    expect_eval(ctx, "const s = new TextDecoder(); const parts = [[0xE2],[0x82],[0xAC,0x41]].map(b => s.decode(new Uint8Array(b), {stream: true}));"
+                     " parts.push(s.decode()); parts",
+                "[\"\",\"\",\"\u20acA\",\"\"]");
+    expect_eval(ctx, "let e; try { new TextDecoder('utf-8', {fatal: true}).decode(new Uint8Array([0xFF])) } catch (x) { e = x.name } e",
+                "\"TypeError\"");
+    expect_eval(ctx, "[new TextDecoder(' UTF-16 ').encoding, new TextDecoder('utf-16le').decode(new Uint8Array([0x3D,0xD8,0x00,0xDE,0x41,0x00])),"
+                     " new TextDecoder('utf-16le').decode(new Uint8Array([0x00,0xD8,0x41,0x00])).length,"
+                     " new TextDecoder('latin1').encoding, new TextDecoder('latin1').decode(new Uint8Array([0x80,0xE9]))]",
+                "[\"utf-16le\",\"\U0001F600A\",2,\"windows-1252\",\"\u20ac\u00e9\"]");
+    expect_eval(ctx, "let e2; try { new TextDecoder('klingon') } catch (x) { e2 = x.name } e2", "\"RangeError\"");
+    expect_eval(ctx, "[new TextDecoder().decode(new TextEncoder().encode('round \\u00fc\\u{10FFFF}')), new TextDecoder().decode(new Uint16Array([0x6968]))]",
+                "[\"round \u00fc\U0010FFFF\",\"hi\"]");
+    jsp_context_free(ctx);
+}
+
+Test(api_groups, atob_and_btoa_are_forgiving_base64)
+{
+    jsp_context *ctx = with_apis("encoding");
+    expect_eval(ctx, "[btoa(''), btoa('f'), btoa('fo'), btoa('foo'), btoa('\\u00ff\\u00fe'), atob('Zm9v'), atob(' Zm 9\\nv '),"
+                     " atob('Zg'), atob('Zg=='), atob(btoa('\\u0000\\u0080\\u00ff'))]",
+                "[\"\",\"Zg==\",\"Zm8=\",\"Zm9v\",\"//4=\",\"foo\",\"foo\",\"f\",\"f\",\"\\u0000\xc2\x80\xc3\xbf\"]");
+    expect_eval(ctx, "const names = []; for (const f of [() => btoa('\\u0100'), () => atob('Z'), () => atob('Zm9v!'), () => atob('Zg=')])"
+                     " { try { f(); names.push('none') } catch (e) { names.push(e.name + '/' + (e instanceof DOMException)) } } names",
+                "[\"InvalidCharacterError/true\",\"InvalidCharacterError/true\",\"InvalidCharacterError/true\",\"InvalidCharacterError/true\"]");
+    jsp_context_free(ctx);
 }

@@ -16,6 +16,7 @@ enum api_group_id {
     API_DOMEXCEPTION,
     API_EVENTS,
     API_ENCODING,
+    API_STRUCTURED_CLONE,
     API_GROUP_COUNT
 };
 

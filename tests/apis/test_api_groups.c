@@ -44,9 +44,10 @@ Test(api_groups, resolution_adds_dependencies_and_names_the_valid_groups)
     cr_expect_eq(jsp_apis_resolve(" console , none ", out, sizeof(out)), 0);
     cr_expect_str_eq(out, "console");
     cr_expect_eq(jsp_apis_resolve("all", out, sizeof(out)), 0);
-    cr_expect_str_eq(out, "console,timers,domexception,events,encoding");
+    cr_expect_str_eq(out, "console,timers,domexception,events,encoding,structured-clone");
     cr_expect_eq(jsp_apis_resolve("events,urll", out, sizeof(out)), JSP_EINVAL);
-    cr_expect(strstr(out, "'urll'") && strstr(out, "valid: all, none, console, timers, events, encoding"), "%s", out);
+    cr_expect(strstr(out, "'urll'") && strstr(out, "valid: all, none, console, timers, events, encoding, structured-clone"),
+              "%s", out);
     cr_expect_eq(jsp_apis_resolve("domexception", out, sizeof(out)), JSP_EINVAL, "internal groups are not names");
     jsp_context_config cfg = {.apis = "nope"};
     jsp_context *ctx = NULL;
@@ -203,5 +204,39 @@ Test(api_groups, atob_and_btoa_are_forgiving_base64)
     expect_eval(ctx, "const names = []; for (const f of [() => btoa('\\u0100'), () => atob('Z'), () => atob('Zm9v!'), () => atob('Zg=')])"
                      " { try { f(); names.push('none') } catch (e) { names.push(e.name + '/' + (e instanceof DOMException)) } } names",
                 "[\"InvalidCharacterError/true\",\"InvalidCharacterError/true\",\"InvalidCharacterError/true\",\"InvalidCharacterError/true\"]");
+    jsp_context_free(ctx);
+}
+
+Test(api_groups, structured_clone_keeps_types_cycles_and_sharing)
+{
+    jsp_context *ctx = with_apis("structured-clone");
+    expect_eval(ctx,
+                "const o = { n: 1, s: 'x', big: 10n, d: new Date(5), r: /a+/gi, m: new Map([[1, { k: 2 }]]),"
+                " set: new Set(['a']), arr: [1, , 3], nested: { deep: [new Number(4), new String('q')] } };"
+                "o.self = o; o.m.set('back', o);"
+                "const c = structuredClone(o);"
+                "[c !== o, c.self === c, c.m.get('back') === c, c.d instanceof Date && c.d.getTime(), c.r.source + c.r.flags,"
+                " c.m.get(1).k, c.set.has('a'), 1 in c.arr, c.arr.length, typeof c.big, c.nested.deep[0] instanceof Number,"
+                " String(c.nested.deep[1])]",
+                "[true,true,true,5,\"a+gi\",2,true,false,3,\"bigint\",true,\"q\"]");
+    expect_eval(ctx,
+                "const buf = new ArrayBuffer(8); const a = new Uint8Array(buf, 2, 4); a[0] = 7;"
+                "const v = new DataView(buf); const c2 = structuredClone({ a, v, buf });"
+                "[c2.a.buffer === c2.buf, c2.v.buffer === c2.buf, c2.a[0], c2.a.byteOffset, c2.a.length, c2.buf !== buf,"
+                " Object.prototype.toString.call(c2.a)]",
+                "[true,true,7,2,4,true,\"[object Uint8Array]\"]");
+    expect_eval(ctx,
+                "const t = new ArrayBuffer(4); new Uint8Array(t)[3] = 9;"
+                "const moved = structuredClone(t, { transfer: [t] });"
+                "[t.byteLength, moved.byteLength, new Uint8Array(moved)[3]]",
+                "[0,4,9]");
+    expect_eval(ctx,
+                "const e = structuredClone(new RangeError('bad', { cause: 1 })); [e instanceof RangeError, e.message, e.cause]",
+                "[true,\"bad\",1]");
+    expect_eval(ctx,
+                "const names = []; for (const v of [() => 1, Symbol('s'), new WeakMap(), { f() {} }, Promise.resolve()])"
+                " { try { structuredClone(v); names.push('cloned') } catch (x) { names.push(x.name) } }"
+                " const b2 = new ArrayBuffer(1); try { structuredClone(1, { transfer: [b2, b2] }) } catch (x) { names.push(x.name) } names",
+                "[\"DataCloneError\",\"DataCloneError\",\"DataCloneError\",\"DataCloneError\",\"DataCloneError\",\"DataCloneError\"]");
     jsp_context_free(ctx);
 }

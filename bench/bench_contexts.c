@@ -5,7 +5,10 @@
  * delta of one cannot leak into the next. Targets: median creation <= 200 us, <= 120 KB
  * per context. A benchmark, not a test: it always exits 0 unless it cannot run at all.
  *
- *   usage: bench_contexts [--runtimes R] [--creators T] [N ...]
+ * --apis LIST creates the contexts with those web-API groups (jsp_context_config.apis;
+ * default: the library's default, console and timers).
+ *
+ *   usage: bench_contexts [--runtimes R] [--creators T] [--apis LIST] [N ...]
  */
 #include "bench_common.h"
 
@@ -49,12 +52,15 @@ typedef struct measurement {
     long vm_recycles; /* by the pool's heap policy, during the whole measurement */
 } measurement;
 
+static const char *apis; /* --apis: NULL = the default groups */
+
 static void *create_contexts(void *arg)
 {
     creator *c = arg;
+    jsp_context_config cfg = {.apis = apis};
     for (size_t i = c->first; i < c->count; i += c->stride) {
         uint64_t start = bench_now_ns();
-        int rc = jsp_context_new(c->pool, NULL, &c->contexts[i]);
+        int rc = jsp_context_new(c->pool, &cfg, &c->contexts[i]);
         c->latency_ns[i] = bench_now_ns() - start;
         if (rc != 0) {
             c->contexts[i] = NULL;
@@ -157,14 +163,14 @@ static void print_measurement(const shape *s, size_t count, const measurement *m
 {
     double median_us = (double)m->median_ns / 1e3;
     double rss_kb = (double)m->rss_delta_bytes / 1024.0 / (double)count;
-    printf("{\"bench\":\"contexts\",\"n\":%zu,\"runtimes\":%d,\"creator_threads\":%d,"
+    printf("{\"bench\":\"contexts\",\"apis\":\"%s\",\"n\":%zu,\"runtimes\":%d,\"creator_threads\":%d,"
            "\"create_median_us\":%.1f,\"create_p99_us\":%.1f,\"create_max_us\":%.1f,"
            "\"create_wall_per_ctx_us\":%.1f,\"create_total_ms\":%.1f,"
            "\"rss_per_ctx_kb\":%.1f,\"rss_left_after_destroy_per_ctx_kb\":%.1f,"
            "\"destroy_total_ms\":%.1f,\"destroy_per_ctx_us\":%.1f,\"failures\":%d,\"vm_recycles\":%ld,"
            "\"target_median_us\":%d,\"median_met\":%s,"
            "\"target_rss_per_ctx_kb\":%d,\"rss_met\":%s}\n",
-           count, s->runtimes, s->creator_threads, median_us, (double)m->p99_ns / 1e3,
+           apis ? apis : "default", count, s->runtimes, s->creator_threads, median_us, (double)m->p99_ns / 1e3,
            (double)m->max_ns / 1e3, (double)m->create_wall_ns / 1e3 / (double)count,
            (double)m->create_wall_ns / 1e6, rss_kb,
            (double)m->rss_left_after_destroy_bytes / 1024.0 / (double)count,
@@ -238,6 +244,10 @@ static bool parse_options(int argc, char **argv, options *o)
         if (strcmp(argv[i], "--runtimes") == 0) {
             if (!parse_thread_count(has_value ? argv[++i] : NULL, &o->only.runtimes))
                 return false;
+        } else if (strcmp(argv[i], "--apis") == 0) {
+            if (!has_value)
+                return false;
+            apis = argv[++i];
         } else if (strcmp(argv[i], "--creators") == 0) {
             if (!parse_thread_count(has_value ? argv[++i] : NULL, &o->only.creator_threads))
                 return false;
@@ -262,7 +272,7 @@ int main(int argc, char **argv)
 {
     options o;
     if (!parse_options(argc, argv, &o)) {
-        fprintf(stderr, "usage: %s [--runtimes R] [--creators T] [N ...]\n"
+        fprintf(stderr, "usage: %s [--runtimes R] [--creators T] [--apis LIST] [N ...]\n"
                         "  N: context counts (default 1000 10000); R, T: run only that shape\n",
                 argv[0]);
         return 2;

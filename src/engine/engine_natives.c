@@ -390,9 +390,13 @@ int natives_install(engine_ctx *ec, uint32_t apis)
     define_namespace(js, global, "host", host, sizeof(host) / sizeof(host[0]));
     if (apis & 1u << API_CONSOLE) {
         define_namespace(js, global, "console", console, sizeof(console) / sizeof(console[0]));
-    } else { /* JSC's own console would write to the process's stderr, past the log callback */
+    } else {
+        /* JSC's own console would write to the process's stderr, past the log callback.
+         * It is shadowed with undefined, not deleted: deleting a property of the global
+         * turns its structure into a per-context dictionary (+45 KB and +200 us measured
+         * per context). */
         JSStringRef key = JSStringCreateWithUTF8CString("console");
-        JSObjectDeleteProperty(js, global, key, NULL);
+        JSObjectSetProperty(js, global, key, JSValueMakeUndefined(js), kJSPropertyAttributeDontEnum, NULL);
         JSStringRelease(key);
     }
     return 0;

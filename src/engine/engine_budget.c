@@ -20,9 +20,11 @@
 static const double TICK_SECONDS = 0.010;
 /* A memory-limited (isolated) VM ticks every 1 ms, and faster when near its limit. */
 static const double MEMORY_TICK_SECONDS = 0.001;
-/* The shortest re-arm when a deadline or the memory limit is near: JSC's timer queue has
- * ~0.1 ms of slack. */
-static const double MIN_TICK_SECONDS = 0.0002;
+/* The shortest re-arm when a deadline or the memory limit is near. Not shorter: a tick
+ * that fires while the VM is still handling the previous one can hit a race inside JSC's
+ * VMTraps (requestThreadStopIfNeeded against cancelThreadStopIfNeeded: abort), seen in
+ * ~1% of memory-limit runs under CPU contention with 0.2 ms ticks. */
+static const double MIN_TICK_SECONDS = 0.001;
 /* The fastest JS allocates, with margin: arrays filled in a loop reach ~4 MB/ms here. */
 static const double ALLOCATION_BYTES_PER_SECOND = 8e9;
 
@@ -108,6 +110,13 @@ static double next_tick_seconds(const engine_budget *b, uint64_t cpu_now)
     return tick > MIN_TICK_SECONDS ? tick : MIN_TICK_SECONDS;
 }
 
+static bool on_watchdog_tick(JSContextRef js, void *data);
+
+static void arm_watchdog(engine_vm *vm, double tick_seconds)
+{
+    JSContextGroupSetExecutionTimeLimit(vm->group, tick_seconds, on_watchdog_tick, vm);
+}
+
 static bool on_watchdog_tick(JSContextRef js, void *data)
 {
     engine_vm *vm = data;
@@ -125,7 +134,7 @@ static bool on_watchdog_tick(JSContextRef js, void *data)
         b->tripped = JSP_EOOM;
     if (b->tripped)
         return true;
-    JSContextGroupSetExecutionTimeLimit(vm->group, next_tick_seconds(b, cpu_now), on_watchdog_tick, vm);
+    arm_watchdog(vm, next_tick_seconds(b, cpu_now));
     return false;
 }
 
@@ -143,7 +152,7 @@ engine_budget *engine_vm_set_budget(engine_vm *vm, engine_budget *b)
     vm->budget = b;
     bool needs_watchdog = b && (b->cpu_limit_ns || b->wall_deadline_ns || b->memory_limit_bytes);
     if (needs_watchdog)
-        JSContextGroupSetExecutionTimeLimit(vm->group, next_tick_seconds(b, 0), on_watchdog_tick, vm);
+        arm_watchdog(vm, next_tick_seconds(b, 0));
     else if (vm->is_watchdog_armed)
         JSContextGroupClearExecutionTimeLimit(vm->group);
     vm->is_watchdog_armed = needs_watchdog;
@@ -163,3 +172,4 @@ void engine_budget_start(engine_budget *b, uint64_t cpu_limit_ms, uint64_t wall_
     if (!wall_deadline_ns && wall_limit_ms)
         b->wall_deadline_ns = b->wall_start_ns + wall_limit_ms * 1000000u;
 }
+

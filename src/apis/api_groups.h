@@ -17,6 +17,7 @@ enum api_group_id {
     API_EVENTS,
     API_ENCODING,
     API_STRUCTURED_CLONE,
+    API_BUFFER,
     API_GROUP_COUNT
 };
 

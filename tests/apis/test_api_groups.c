@@ -44,9 +44,11 @@ Test(api_groups, resolution_adds_dependencies_and_names_the_valid_groups)
     cr_expect_eq(jsp_apis_resolve(" console , none ", out, sizeof(out)), 0);
     cr_expect_str_eq(out, "console");
     cr_expect_eq(jsp_apis_resolve("all", out, sizeof(out)), 0);
-    cr_expect_str_eq(out, "console,timers,domexception,events,encoding,structured-clone");
+    cr_expect_str_eq(out, "console,timers,domexception,events,encoding,structured-clone,buffer");
+    cr_expect_eq(jsp_apis_resolve("buffer", out, sizeof(out)), 0);
+    cr_expect_str_eq(out, "domexception,encoding,buffer");
     cr_expect_eq(jsp_apis_resolve("events,urll", out, sizeof(out)), JSP_EINVAL);
-    cr_expect(strstr(out, "'urll'") && strstr(out, "valid: all, none, console, timers, events, encoding, structured-clone"),
+    cr_expect(strstr(out, "'urll'") && strstr(out, "valid: all, none, console, timers, events, encoding, structured-clone, buffer"),
               "%s", out);
     cr_expect_eq(jsp_apis_resolve("domexception", out, sizeof(out)), JSP_EINVAL, "internal groups are not names");
     jsp_context_config cfg = {.apis = "nope"};
@@ -238,5 +240,29 @@ Test(api_groups, structured_clone_keeps_types_cycles_and_sharing)
                 " { try { structuredClone(v); names.push('cloned') } catch (x) { names.push(x.name) } }"
                 " const b2 = new ArrayBuffer(1); try { structuredClone(1, { transfer: [b2, b2] }) } catch (x) { names.push(x.name) } names",
                 "[\"DataCloneError\",\"DataCloneError\",\"DataCloneError\",\"DataCloneError\",\"DataCloneError\",\"DataCloneError\"]");
+    jsp_context_free(ctx);
+}
+
+Test(api_groups, blob_file_and_a_node_buffer_subset)
+{
+    jsp_context *ctx = with_apis("buffer");
+    expect_eval(ctx,
+                "const b = new Blob(['h\\u00e9', new Uint8Array([33]), new Blob(['?'])], { type: 'Text/Plain' });"
+                "Promise.all([b.text(), b.slice(1, -1).text(), b.arrayBuffer().then(a => a.byteLength)])"
+                ".then(r => [b.size, b.type, ...r, b.slice(-1).size, Object.prototype.toString.call(b)])",
+                "[5,\"text/plain\",\"h\u00e9!?\",\"\u00e9!\",5,1,\"[object Blob]\"]");
+    expect_eval(ctx, "const f = new File(['abc'], 'a.txt', { lastModified: 42 }); [f.name, f.size, f.lastModified, f instanceof Blob]",
+                "[\"a.txt\",3,42,true]");
+    expect_eval(ctx,
+                "const x = Buffer.from('h\\u00e9llo'); [x.length, x.toString(), x.toString('hex'), x.toString('base64'),"
+                " Buffer.from('68c3a9', 'hex').toString(), Buffer.from('aMOp', 'base64').toString(), Buffer.from('aMOp_-', 'base64').length,"
+                " Buffer.from([256 + 65, 66]).toString('latin1'), Buffer.byteLength('\\u20ac'), Buffer.isBuffer(x), x instanceof Uint8Array]",
+                "[6,\"h\u00e9llo\",\"68c3a96c6c6f\",\"aMOpbGxv\",\"h\u00e9\",\"h\u00e9\",4,\"AB\",3,true,true]");
+    expect_eval(ctx,
+                "const c = Buffer.concat([Buffer.from('ab'), Buffer.from('cd')]); const v = c.slice(1, 3); v[0] = 90;"
+                " [c.toString(), c.equals(Buffer.from('aZcd')), Buffer.concat([c], 2).toString(), Buffer.alloc(3, 1).toString('hex'),"
+                " JSON.stringify(Buffer.from('hi'))]",
+                "[\"aZcd\",true,\"aZ\",\"010101\",\"{\\\"type\\\":\\\"Buffer\\\",\\\"data\\\":[104,105]}\"]");
+    expect_eval(ctx, "let e; try { Buffer.from('x', 'klingon') } catch (x) { e = x.name } e", "\"TypeError\"");
     jsp_context_free(ctx);
 }

@@ -15,8 +15,8 @@ enum { EXIT_JS_FAILED = 1, EXIT_USAGE = 2, EXIT_IO = 3, EXIT_POOL = 4 };
 
 static void usage(FILE *out)
 {
-    fputs("usage: jspool eval CODE\n"
-          "       jspool run FILE [FUNCTION [ARGS_JSON]]\n"
+    fputs("usage: jspool eval [--apis LIST] CODE\n"
+          "       jspool run [--apis LIST] FILE [FUNCTION [ARGS_JSON]]\n"
           "       jspool serve [MODULE.js ...] [--config FILE] [--listen HOST:PORT]\n"
           "                    [--threads N] [--token-file FILE] [--max-body BYTES]\n"
           "                    [--grace-ms MS] [--log-format logfmt|json]\n"
@@ -25,6 +25,8 @@ static void usage(FILE *out)
           "run   loads FILE (as an ES module when it has `export` statements, else as a\n"
           "      script); with FUNCTION, calls it with ARGS_JSON (a JSON array, default [])\n"
           "      and prints the result as JSON. Promises are awaited.\n"
+          "--apis picks the web-API groups (\"events,encoding\", \"all\", \"none\"; default\n"
+          "      console,timers).\n"
           "serve serves the pool over HTTP/JSON (default 127.0.0.1:8080); each MODULE.js is\n"
           "      deployed as a context named after the file. SIGTERM/SIGINT drain it.\n"
           "      A non-loopback --listen needs --token-file (bearer token for changes).\n"
@@ -181,6 +183,19 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return serve(argc, argv);
+    /* eval/run [--apis LIST] ...: the option goes right after the command */
+    const char *apis = NULL;
+    if (argc >= 4 && strcmp(argv[2], "--apis") == 0) {
+        char problem[256];
+        if (jsp_apis_resolve(argv[3], problem, sizeof(problem)) != 0) {
+            fprintf(stderr, "jspool: %s\n", problem);
+            return EXIT_USAGE;
+        }
+        apis = argv[3];
+        argv[3] = argv[1];
+        argv += 2;
+        argc -= 2;
+    }
     int is_eval = argc == 3 && strcmp(argv[1], "eval") == 0;
     int is_run = argc >= 3 && argc <= 5 && strcmp(argv[1], "run") == 0;
     if (!is_eval && !is_run) {
@@ -201,7 +216,7 @@ int main(int argc, char **argv)
     int rc = jsp_pool_new(&config, &pool);
     jsp_context *ctx = NULL;
     if (rc == 0)
-        rc = jsp_context_new(pool, NULL, &ctx);
+        rc = jsp_context_new(pool, &(jsp_context_config){.apis = apis}, &ctx);
     if (rc != 0) {
         fprintf(stderr, "jspool: cannot start: %s\n", jsp_strerror(rc));
         free(source);

@@ -36,35 +36,6 @@ static void usage(FILE *out)
           out);
 }
 
-static char *read_file(const char *path, size_t *len_out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 65536, len = 0;
-    char *data = malloc(cap);
-    while (data) {
-        len += fread(data + len, 1, cap - len, f);
-        if (len < cap)
-            break;
-        char *grown = realloc(data, cap * 2);
-        if (!grown) {
-            free(data);
-            data = NULL;
-            break;
-        }
-        data = grown;
-        cap *= 2;
-    }
-    if (data && ferror(f)) {
-        free(data);
-        data = NULL;
-    }
-    fclose(f);
-    *len_out = len;
-    return data;
-}
-
 /* A file is a module when a line starts with `export` (after indentation). */
 static int looks_like_module(const char *src, size_t len)
 {
@@ -205,7 +176,7 @@ int main(int argc, char **argv)
     char *source = NULL;
     size_t source_len = 0;
     if (is_run) {
-        source = read_file(argv[2], &source_len);
+        source = server_read_file(argv[2], &source_len);
         if (!source) {
             fprintf(stderr, "jspool: cannot read %s: %s\n", argv[2], strerror(errno));
             return EXIT_IO;

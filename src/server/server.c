@@ -191,33 +191,38 @@ static void on_signal(uv_signal_t *handle, int signum)
 
 /* ---- start-up ------------------------------------------------------------------------- */
 
-static char *read_text_file(const char *path, size_t *len_out)
+char *server_read_file(const char *path, size_t *len_out)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    size_t capacity = 4096, len = 0;
-    char *text = malloc(capacity);
-    size_t n;
-    while (text && (n = fread(text + len, 1, capacity - len - 1, f)) > 0) {
-        len += n;
-        if (capacity - len - 1 == 0) {
-            char *bigger = realloc(text, capacity * 2);
-            if (!bigger) {
-                free(text);
-                text = NULL;
-                break;
-            }
-            text = bigger;
-            capacity *= 2;
+    size_t capacity = 65536, len = 0;
+    char *data = malloc(capacity);
+    while (data) {
+        len += fread(data + len, 1, capacity - len - 1, f);
+        if (len < capacity - 1)
+            break;
+        char *grown = realloc(data, capacity * 2);
+        if (!grown) {
+            free(data);
+            data = NULL;
+            break;
         }
+        data = grown;
+        capacity *= 2;
+    }
+    if (data && ferror(f)) {
+        int saved = errno;
+        free(data);
+        data = NULL;
+        errno = saved;
     }
     fclose(f);
-    if (text) {
-        text[len] = '\0';
+    if (data) {
+        data[len] = '\0';
         *len_out = len;
     }
-    return text;
+    return data;
 }
 
 /* The file's stem: examples/bank.js -> bank. */
@@ -233,7 +238,7 @@ static char *stem_of(const char *path)
 static int deploy_module(server *srv, const char *path)
 {
     size_t len = 0;
-    char *source = read_text_file(path, &len);
+    char *source = server_read_file(path, &len);
     if (!source) {
         fprintf(stderr, "jspool serve: cannot read %s: %s\n", path, strerror(errno));
         return 3;
@@ -282,7 +287,7 @@ static int deploy_module(server *srv, const char *path)
 static char *read_token(const char *path)
 {
     size_t len = 0;
-    char *token = read_text_file(path, &len);
+    char *token = server_read_file(path, &len);
     if (!token)
         return NULL;
     while (len && isspace((unsigned char)token[len - 1]))

@@ -32,6 +32,9 @@ typedef struct server_options {
 bool server_config_load(const char *path, server_options *o, char *error, size_t error_len);
 void server_options_free(server_options *o);
 
+/* Reads a whole file, NUL-terminated (also for the CLI); NULL with errno set on failure. */
+char *server_read_file(const char *path, size_t *len_out);
+
 /* Runs until SIGTERM or SIGINT, then drains. Prints "listening on http://HOST:PORT" on
  * stdout once ready. Returns a process exit status (0 clean, 2 bad options, 3 a module
  * file or the token file unreadable, 4 cannot listen or start the pool). */

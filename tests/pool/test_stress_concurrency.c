@@ -63,15 +63,6 @@ static jsp_pool *concurrency_pool(int threads, int max_queued_jobs, int placemen
     return p;
 }
 
-static jsp_context *pinned_context(jsp_pool *p, int runtime_index)
-{
-    jsp_context *ctx = NULL;
-    jsp_context_config cfg = {.runtime = runtime_index + 1};
-    cr_assert_eq(jsp_context_new(p, &cfg, &ctx), 0);
-    cr_assert_eq(jsp_context_runtime(ctx), runtime_index);
-    return ctx;
-}
-
 static void load_module_ok(jsp_context *ctx, const char *source)
 {
     jsp_result *r = NULL;

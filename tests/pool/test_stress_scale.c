@@ -42,15 +42,6 @@ static jsp_pool *stress_pool(int threads, int max_contexts)
     return p;
 }
 
-static jsp_context *pinned_context(jsp_pool *p, int runtime_index)
-{
-    jsp_context *ctx = NULL;
-    jsp_context_config cfg = {.runtime = runtime_index + 1};
-    cr_assert_eq(jsp_context_new(p, &cfg, &ctx), 0);
-    cr_assert_eq(jsp_context_runtime(ctx), runtime_index);
-    return ctx;
-}
-
 static long rss_kb(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");

@@ -180,3 +180,12 @@ void tally_destroy(tally *t)
     pthread_mutex_destroy(&t->mutex);
     pthread_cond_destroy(&t->changed);
 }
+
+jsp_context *pinned_context(jsp_pool *pool, int runtime_index)
+{
+    jsp_context *ctx = NULL;
+    jsp_context_config cfg = {.runtime = runtime_index + 1};
+    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
+    cr_assert_eq(jsp_context_runtime(ctx), runtime_index);
+    return ctx;
+}

@@ -38,6 +38,8 @@ void collect_log(int level, uint64_t context_id, const char *message, void *user
  * may be NULL). */
 jsp_pool *pool_for_test(int threads, collector *messages, collector *logs);
 jsp_context *context_for_test(jsp_pool *pool);
+/* A context on runtime runtime_index (0-based), asserting it landed there. */
+jsp_context *pinned_context(jsp_pool *pool, int runtime_index);
 
 /* Evaluates and asserts success; returns the JSON (caller frees). */
 char *eval_ok(jsp_context *ctx, const char *source);

@@ -26,8 +26,9 @@ typedef struct api_group {
     uint32_t deps;              /* bit mask of api_group_id */
     const char *const *globals; /* NULL-terminated; what the group defines on globalThis */
     const char *source;         /* JS run on first use of one of its globals; NULL = natives.
-                                   It evaluates to a function(globalThis) returning an object
-                                   with the group's globals. */
+                                   It evaluates to a function(globalThis, natives) returning
+                                   an object with the group's globals; natives holds C fast
+                                   paths (utf8Encode, utf8DecodeValid). */
     bool is_internal;           /* pulled in as a dependency only: not a valid `apis` name */
 } api_group;
 

@@ -6,8 +6,10 @@
  * behave as if X had been there from the start; assigning X before use just sets it. */
 #include "apis/api_groups.h"
 #include "engine/engine_internal.h"
+#include "util/utf8.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 _Static_assert(API_GROUP_COUNT <= 8, "engine_ctx.api_exports is too small");
@@ -35,6 +37,90 @@ static const char installer_source[] =
     "  }\n"
     "})";
 
+/* ---- natives the JS groups may use for their hot paths (second factory argument) ---- */
+
+static void free_bytes(void *bytes, void *context)
+{
+    free(bytes);
+}
+
+/* utf8Encode(string) -> Uint8Array: lone surrogates become U+FFFD, as TextEncoder does. */
+static JSValueRef native_utf8_encode(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
+                                     const JSValueRef argv[], JSValueRef *exception)
+{
+    JSStringRef s = JSValueToStringCopy(js, argc ? argv[0] : JSValueMakeUndefined(js), exception);
+    if (!s)
+        return JSValueMakeUndefined(js);
+    const JSChar *units = JSStringGetCharactersPtr(s);
+    size_t n = JSStringGetLength(s), at = 0;
+    unsigned char *out = malloc(n * 3 + 1);
+    for (size_t i = 0; out && i < n; i++) {
+        uint32_t c = units[i];
+        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n && units[i + 1] >= 0xDC00 && units[i + 1] <= 0xDFFF)
+            c = 0x10000 + ((c - 0xD800) << 10) + (units[++i] - 0xDC00);
+        else if (c >= 0xD800 && c <= 0xDFFF)
+            c = 0xFFFD;
+        if (c < 0x80) {
+            out[at++] = (unsigned char)c;
+        } else if (c < 0x800) {
+            out[at++] = (unsigned char)(0xC0 | c >> 6);
+            out[at++] = (unsigned char)(0x80 | (c & 0x3F));
+        } else if (c < 0x10000) {
+            out[at++] = (unsigned char)(0xE0 | c >> 12);
+            out[at++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            out[at++] = (unsigned char)(0x80 | (c & 0x3F));
+        } else {
+            out[at++] = (unsigned char)(0xF0 | c >> 18);
+            out[at++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+            out[at++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            out[at++] = (unsigned char)(0x80 | (c & 0x3F));
+        }
+    }
+    JSStringRelease(s);
+    if (!out)
+        return JSValueMakeUndefined(js);
+    return JSObjectMakeTypedArrayWithBytesNoCopy(js, kJSTypedArrayTypeUint8Array, out, at, free_bytes, NULL, exception);
+}
+
+/* utf8DecodeValid(Uint8Array) -> string, or undefined when the bytes are not valid UTF-8
+ * (the JS decoder then applies the standard's replacement or fatal rules). */
+static JSValueRef native_utf8_decode_valid(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
+                                           const JSValueRef argv[], JSValueRef *exception)
+{
+    if (!argc || !JSValueIsObject(js, argv[0]) ||
+        JSValueGetTypedArrayType(js, argv[0], NULL) != kJSTypedArrayTypeUint8Array)
+        return JSValueMakeUndefined(js);
+    JSObjectRef array = (JSObjectRef)argv[0];
+    /* the pointer is the start of the whole buffer here, whatever the view's offset */
+    const char *bytes = JSObjectGetTypedArrayBytesPtr(js, array, exception);
+    size_t offset = JSObjectGetTypedArrayByteOffset(js, array, exception);
+    size_t len = JSObjectGetTypedArrayByteLength(js, array, exception);
+    if (bytes)
+        bytes += offset;
+    if (*exception || (!bytes && len) || !utf8_is_valid(bytes ? bytes : "", len))
+        return JSValueMakeUndefined(js);
+    JSStringRef s = js_string_from_utf8(bytes ? bytes : "", len);
+    if (!s)
+        return JSValueMakeUndefined(js);
+    JSValueRef value = JSValueMakeString(js, s);
+    JSStringRelease(s);
+    return value;
+}
+
+static JSObjectRef make_natives(JSContextRef js)
+{
+    static const struct { const char *name; JSObjectCallAsFunctionCallback fn; } natives[] = {
+        {"utf8Encode", native_utf8_encode}, {"utf8DecodeValid", native_utf8_decode_valid}};
+    JSObjectRef object = JSObjectMake(js, NULL, NULL);
+    for (size_t i = 0; i < sizeof(natives) / sizeof(natives[0]); i++) {
+        JSStringRef name = JSStringCreateWithUTF8CString(natives[i].name);
+        JSObjectSetProperty(js, object, name, JSObjectMakeFunctionWithCallback(js, name, natives[i].fn),
+                            kJSPropertyAttributeReadOnly | kJSPropertyAttributeDontDelete, NULL);
+        JSStringRelease(name);
+    }
+    return object;
+}
+
 /* load(group): runs the group's source once per context and returns its exports. */
 static JSValueRef load_group(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
                              const JSValueRef argv[], JSValueRef *exception)
@@ -55,8 +141,8 @@ static JSValueRef load_group(JSContextRef js, JSObjectRef function, JSObjectRef 
     JSStringRelease(source_url);
     if (!factory || *exception || !JSValueIsObject(js, factory))
         return JSValueMakeUndefined(js);
-    JSValueRef global = JSContextGetGlobalObject(js);
-    JSValueRef exports = JSObjectCallAsFunction(js, (JSObjectRef)factory, NULL, 1, &global, exception);
+    JSValueRef args[2] = {JSContextGetGlobalObject(js), make_natives(js)};
+    JSValueRef exports = JSObjectCallAsFunction(js, (JSObjectRef)factory, NULL, 2, args, exception);
     if (!exports || *exception || !JSValueIsObject(js, exports))
         return JSValueMakeUndefined(js);
     JSValueProtect(js, exports);

@@ -191,6 +191,9 @@ Test(api_groups, text_encoder_and_decoder_follow_the_encoding_standard)
                      " new TextDecoder('utf-16le').decode(new Uint8Array([0x00,0xD8,0x41,0x00])).length,"
                      " new TextDecoder('latin1').encoding, new TextDecoder('latin1').decode(new Uint8Array([0x80,0xE9]))]",
                 "[\"utf-16le\",\"\U0001F600A\",2,\"windows-1252\",\"\u20ac\u00e9\"]");
+    expect_eval(ctx, "const v4 = new Uint8Array([0x41,0x42,0x43,0x44]); [new TextDecoder().decode(v4.subarray(1, 3)),"
+                     " new TextDecoder().decode(new DataView(v4.buffer, 2)), new TextDecoder().decode(v4.subarray(4))]",
+                "[\"BC\",\"CD\",\"\"]");
     expect_eval(ctx, "let e2; try { new TextDecoder('klingon') } catch (x) { e2 = x.name } e2", "\"RangeError\"");
     expect_eval(ctx, "[new TextDecoder().decode(new TextEncoder().encode('round \\u00fc\\u{10FFFF}')), new TextDecoder().decode(new Uint16Array([0x6968]))]",
                 "[\"round \u00fc\U0010FFFF\",\"hi\"]");

@@ -1,8 +1,10 @@
 // encoding.js — the `encoding` group: TextEncoder, TextDecoder (UTF-8, UTF-16LE and
 // windows-1252, the WHATWG Encoding standard's decoders with fatal, ignoreBOM and
 // streaming) and atob/btoa (the HTML standard's forgiving base64). Evaluates to a
-// function(globalThis) returning the group's globals; depends on `domexception`.
-(function (global) {
+// function(globalThis, natives) returning the group's globals; natives are the engine's C
+// fast paths for UTF-8 (valid input only; this file handles the rest). Depends on
+// `domexception`.
+(function (global, natives) {
   'use strict';
   const DOMException = global.DOMException;
   const fromCharCode = String.fromCharCode;
@@ -31,6 +33,7 @@
     get encoding() { return 'utf-8'; }
     encode(input = '') {
       const s = String(input);
+      if (natives) return natives.utf8Encode(s);
       const out = new Uint8Array(s.length * 3);
       return out.slice(0, encodeUtf8(s, out).written);
     }
@@ -93,7 +96,9 @@
         bytes = joined;
         this.#pending = [];
       }
-      const result = this.#encoding === 'utf-8' ? this.#utf8(bytes, stream)
+      const fast = this.#encoding === 'utf-8' && natives ? natives.utf8DecodeValid(bytes) : undefined;
+      const result = fast !== undefined ? fast
+        : this.#encoding === 'utf-8' ? this.#utf8(bytes, stream)
         : this.#encoding === 'utf-16le' ? this.#utf16le(bytes, stream)
         : this.#windows1252(bytes);
       let text = result;

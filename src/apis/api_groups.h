@@ -28,7 +28,8 @@ typedef struct api_group {
     const char *source;         /* JS run on first use of one of its globals; NULL = natives.
                                    It evaluates to a function(globalThis, natives) returning
                                    an object with the group's globals; natives holds C fast
-                                   paths (utf8Encode, utf8DecodeValid). */
+                                   paths (utf8Encode, utf8DecodeValid, btoaLatin1,
+                                   atobForgiving). */
     bool is_internal;           /* pulled in as a dependency only: not a valid `apis` name */
 } api_group;
 

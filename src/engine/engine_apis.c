@@ -107,10 +107,102 @@ static JSValueRef native_utf8_decode_valid(JSContextRef js, JSObjectRef function
     return value;
 }
 
+static const char base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* btoaLatin1(string) -> base64, or undefined when a character is above U+00FF (the JS
+ * side throws the standard's InvalidCharacterError). */
+static JSValueRef native_btoa(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
+                              const JSValueRef argv[], JSValueRef *exception)
+{
+    JSStringRef s = JSValueToStringCopy(js, argc ? argv[0] : JSValueMakeUndefined(js), exception);
+    if (!s)
+        return JSValueMakeUndefined(js);
+    const JSChar *in = JSStringGetCharactersPtr(s);
+    size_t n = JSStringGetLength(s), at = 0;
+    JSChar *out = malloc(((n + 2) / 3) * 4 * sizeof(JSChar) + 1);
+    bool is_latin1 = out != NULL;
+    for (size_t i = 0; is_latin1 && i < n; i += 3) {
+        uint32_t a = in[i], b = i + 1 < n ? in[i + 1] : 0, c = i + 2 < n ? in[i + 2] : 0;
+        if (a > 0xFF || b > 0xFF || c > 0xFF) {
+            is_latin1 = false;
+            break;
+        }
+        uint32_t v = a << 16 | b << 8 | c;
+        out[at++] = (JSChar)base64_alphabet[v >> 18];
+        out[at++] = (JSChar)base64_alphabet[(v >> 12) & 63];
+        out[at++] = i + 1 < n ? (JSChar)base64_alphabet[(v >> 6) & 63] : '=';
+        out[at++] = i + 2 < n ? (JSChar)base64_alphabet[v & 63] : '=';
+    }
+    JSStringRelease(s);
+    JSValueRef result = JSValueMakeUndefined(js);
+    if (is_latin1) {
+        JSStringRef encoded = JSStringCreateWithCharacters(out, at);
+        result = JSValueMakeString(js, encoded);
+        JSStringRelease(encoded);
+    }
+    free(out);
+    return result;
+}
+
+static int base64_value(JSChar c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* atobForgiving(string) -> binary string per the HTML standard's forgiving-base64 decode,
+ * or undefined when it fails (the JS side throws InvalidCharacterError). */
+static JSValueRef native_atob(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
+                              const JSValueRef argv[], JSValueRef *exception)
+{
+    JSStringRef s = JSValueToStringCopy(js, argc ? argv[0] : JSValueMakeUndefined(js), exception);
+    if (!s)
+        return JSValueMakeUndefined(js);
+    const JSChar *in = JSStringGetCharactersPtr(s);
+    size_t n = JSStringGetLength(s), kept = 0;
+    JSChar *clean = malloc(n * sizeof(JSChar) + 1);
+    for (size_t i = 0; clean && i < n; i++)
+        if (!(in[i] == ' ' || in[i] == '\t' || in[i] == '\n' || in[i] == '\f' || in[i] == '\r'))
+            clean[kept++] = in[i];
+    JSStringRelease(s);
+    if (clean && kept % 4 == 0 && kept && clean[kept - 1] == '=')
+        kept -= kept >= 2 && clean[kept - 2] == '=' ? 2 : 1;
+    bool is_valid = clean && kept % 4 != 1;
+    JSChar *out = is_valid ? malloc((kept * 3 / 4 + 1) * sizeof(JSChar)) : NULL;
+    size_t at = 0;
+    uint32_t buffer = 0;
+    int bits = 0;
+    for (size_t i = 0; out && i < kept; i++) {
+        int v = base64_value(clean[i]);
+        if (v < 0) {
+            is_valid = false;
+            break;
+        }
+        buffer = buffer << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[at++] = (JSChar)((buffer >> bits) & 0xFF);
+        }
+    }
+    JSValueRef result = JSValueMakeUndefined(js);
+    if (is_valid && out) {
+        JSStringRef decoded = JSStringCreateWithCharacters(out, at);
+        result = JSValueMakeString(js, decoded);
+        JSStringRelease(decoded);
+    }
+    free(clean);
+    free(out);
+    return result;
+}
+
 static JSObjectRef make_natives(JSContextRef js)
 {
     static const struct { const char *name; JSObjectCallAsFunctionCallback fn; } natives[] = {
-        {"utf8Encode", native_utf8_encode}, {"utf8DecodeValid", native_utf8_decode_valid}};
+        {"utf8Encode", native_utf8_encode}, {"utf8DecodeValid", native_utf8_decode_valid},
+        {"btoaLatin1", native_btoa}, {"atobForgiving", native_atob}};
     JSObjectRef object = JSObjectMake(js, NULL, NULL);
     for (size_t i = 0; i < sizeof(natives) / sizeof(natives[0]); i++) {
         JSStringRef name = JSStringCreateWithUTF8CString(natives[i].name);

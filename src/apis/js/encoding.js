@@ -199,6 +199,8 @@
   function btoa(data) {
     if (arguments.length === 0) throw new TypeError('btoa: 1 argument required');
     const s = String(data);
+    const fast = natives ? natives.btoaLatin1(s) : undefined;
+    if (fast !== undefined) return fast;
     let out = '';
     for (let i = 0; i < s.length; i += 3) {
       const a = s.charCodeAt(i), b = s.charCodeAt(i + 1), c = s.charCodeAt(i + 2);
@@ -213,6 +215,8 @@
 
   function atob(data) {
     if (arguments.length === 0) throw new TypeError('atob: 1 argument required');
+    const fast = natives ? natives.atobForgiving(String(data)) : undefined;
+    if (fast !== undefined) return fast;
     let s = String(data).replace(/[\t\n\f\r ]/g, '');
     if (s.length % 4 === 0) s = s.replace(/==?$/, '');
     const invalid = () => new DOMException('atob: the string is not correctly encoded', 'InvalidCharacterError');

@@ -281,6 +281,18 @@ void jsp_context_destroy(jsp_context *ctx);
 uint64_t jsp_context_id(const jsp_context *ctx);
 const char *jsp_context_name(const jsp_context *ctx);
 
+/* Memory a context's VM holds (heap capacity plus memory its objects own outside the
+ * heap), as last measured — never a heap walk on the caller's thread. */
+typedef struct jsp_memory_usage {
+    uint64_t heap_bytes;   /* isolated: its own VM, measured after runs that may have grown it;
+                              light: its runtime's shared VM at the last heap-policy read */
+    uint64_t limit_bytes;  /* memory_limit_bytes; 0 for a light context */
+    int is_shared;         /* 1 for a light context: heap_bytes covers its runtime's siblings too */
+} jsp_memory_usage;
+
+/* Fills *out. Any thread. Returns 0, or JSP_EINVAL for NULL arguments. */
+int jsp_context_memory(const jsp_context *ctx, jsp_memory_usage *out);
+
 /* Index (0-based) of the runtime thread the context lives on. Any thread. */
 int jsp_context_runtime(const jsp_context *ctx);
 

@@ -198,3 +198,19 @@ int jsp_context_runtime(const jsp_context *ctx)
 {
     return ctx ? ctx->rt->index : -1;
 }
+
+int jsp_context_memory(const jsp_context *ctx, jsp_memory_usage *out)
+{
+    if (!ctx || !out)
+        return JSP_EINVAL;
+    out->limit_bytes = ctx->memory_limit_bytes;
+    out->is_shared = ctx->memory_limit_bytes == 0;
+    if (out->is_shared) {
+        const runtime_metrics *m = &ctx->rt->metrics;
+        out->heap_bytes = atomic_load_explicit(&m->heap_capacity_bytes, memory_order_relaxed) +
+                          atomic_load_explicit(&m->heap_extra_bytes, memory_order_relaxed);
+    } else {
+        out->heap_bytes = atomic_load_explicit(&ctx->held_bytes, memory_order_relaxed);
+    }
+    return 0;
+}

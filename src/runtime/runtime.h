@@ -108,7 +108,8 @@ struct jsp_context {
     /* ---- runtime thread only ---- */
     engine_ctx *ec;            /* NULL until created and after death */
     engine_vm *own_vm;         /* isolated contexts only: their VM */
-    uint64_t held_bytes;       /* isolated: own_vm's heap at the last measurement */
+    _Atomic uint64_t held_bytes; /* isolated: own_vm's heap at the last measurement (read
+                                    by jsp_context_memory on any thread) */
     unsigned runs_since_measure;
     bool is_dead;              /* killed on the runtime: further jobs fail */
     int blocked_depth;         /* > 0 while inside host.callSync */

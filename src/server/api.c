@@ -134,11 +134,14 @@ static void reply_result(h2o_req_t *req, int status, const jsp_result *r)
 
 static char *context_json(const served_context *sc)
 {
-    json_t *o = json_pack("{s:I, s:s?, s:s, s:{s:I, s:I, s:I}, s:I, s:I, s:i, s:s}",
+    jsp_memory_usage memory = {0};
+    jsp_context_memory(sc->ctx, &memory);
+    json_t *o = json_pack("{s:I, s:s?, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:b}, s:I, s:I, s:i, s:s}",
                           "id", (json_int_t)sc->id, "name", sc->name, "kind",
                           sc->is_module ? "module" : "script", "limits", "cpu_ms",
                           (json_int_t)sc->cpu_limit_ms, "wall_ms", (json_int_t)sc->wall_limit_ms,
-                          "memory_bytes", (json_int_t)sc->memory_limit_bytes, "calls",
+                          "memory_bytes", (json_int_t)sc->memory_limit_bytes, "memory", "heap_bytes",
+                          (json_int_t)memory.heap_bytes, "shared", memory.is_shared, "calls",
                           (json_int_t)sc->calls, "errors", (json_int_t)sc->errors, "in_flight",
                           sc->in_flight, "state", "alive");
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;

@@ -307,6 +307,30 @@ Test(limits, growth_across_many_short_calls_is_caught_and_reset_recovers)
     jsp_context_free(isolated);
 }
 
+Test(limits, memory_usage_is_reported_per_isolated_context_and_shared_for_light_ones)
+{
+    jsp_context_config cfg = {.memory_limit_bytes = 32u << 20};
+    jsp_context *isolated = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &isolated), 0);
+    jsp_memory_usage before, after, light_usage;
+    cr_assert_eq(jsp_context_memory(isolated, &before), 0);
+    cr_expect(before.heap_bytes > 0 && before.heap_bytes < (32u << 20), "fresh VM holds %llu bytes",
+              (unsigned long long)before.heap_bytes);
+    cr_expect_eq(before.limit_bytes, 32u << 20);
+    cr_expect_eq(before.is_shared, 0);
+    free(eval_ok(isolated, "globalThis.keep = Array.from({length: 100}, () => new Array(20000).fill(1)); 0"));
+    cr_assert_eq(jsp_context_memory(isolated, &after), 0);
+    cr_expect(after.heap_bytes > before.heap_bytes + (8u << 20), "holding ~16 MB: %llu -> %llu bytes",
+              (unsigned long long)before.heap_bytes, (unsigned long long)after.heap_bytes);
+    jsp_context *light = limited(0, 0);
+    cr_assert_eq(jsp_context_memory(light, &light_usage), 0);
+    cr_expect_eq(light_usage.is_shared, 1);
+    cr_expect_eq(light_usage.limit_bytes, 0);
+    cr_expect_eq(jsp_context_memory(NULL, &light_usage), JSP_EINVAL);
+    jsp_context_free(isolated);
+    jsp_context_free(light);
+}
+
 Test(limits, memory_limit_below_4_mib_is_refused)
 {
     jsp_context_config cfg = {.memory_limit_bytes = 1u << 20};

@@ -184,6 +184,7 @@ Test(server, contexts_are_created_listed_inspected_used_and_deleted)
     expect(request("GET", "/v1/contexts", NULL), 200, "\"total\":3");
     expect(request("GET", "/v1/contexts?offset=1&limit=1", NULL), 200, "\"next\":2");
     expect(request("GET", "/v1/contexts/calc", NULL), 200, "\"cpu_ms\":200");
+    expect(request("GET", "/v1/contexts/calc", NULL), 200, "\"memory\":{\"heap_bytes\":");
     expect(request("POST", "/v1/contexts/calc/eval", "{\"source\":\"base + 2\"}"), 200, "{\"result\":42}");
     expect(request("POST", "/v1/contexts/3/call/twice", "[21]"), 200, "{\"result\":42}");
     expect(request("POST", "/v1/contexts/calc/eval",

@@ -27,9 +27,9 @@ typedef struct api_group {
     const char *const *globals; /* NULL-terminated; what the group defines on globalThis */
     const char *source;         /* JS run on first use of one of its globals; NULL = natives.
                                    It evaluates to a function(globalThis, natives) returning
-                                   an object with the group's globals; natives holds C fast
-                                   paths (utf8Encode, utf8DecodeValid, btoaLatin1,
-                                   atobForgiving). */
+                                   an object with the group's globals; natives holds the
+                                   group's C fast paths (src/engine/natives_<group>.c) or is
+                                   undefined. */
     bool is_internal;           /* pulled in as a dependency only: not a valid `apis` name */
 } api_group;
 

@@ -6,13 +6,12 @@
  * behave as if X had been there from the start; assigning X before use just sets it. */
 #include "apis/api_groups.h"
 #include "engine/engine_internal.h"
-#include "util/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert(API_GROUP_COUNT <= 8, "engine_ctx.api_exports is too small");
+_Static_assert(API_GROUP_COUNT <= ENGINE_MAX_API_GROUPS, "engine_ctx.api_exports is too small");
 
 /* Run once per context; JSC's code cache makes every run after the VM's first cheap. */
 static const char installer_source[] =
@@ -37,179 +36,18 @@ static const char installer_source[] =
     "  }\n"
     "})";
 
-/* ---- natives the JS groups may use for their hot paths (second factory argument) ---- */
+/* Each JS group's C fast paths, passed to its factory as `natives` (NULL: none). One
+ * file per group: src/engine/natives_<group>.c. */
+static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef natives) = {
+    [API_ENCODING] = natives_encoding_add,
+};
 
-static void free_bytes(void *bytes, void *context)
+static JSValueRef make_natives(JSContextRef js, int group)
 {
-    free(bytes);
-}
-
-/* utf8Encode(string) -> Uint8Array: lone surrogates become U+FFFD, as TextEncoder does. */
-static JSValueRef native_utf8_encode(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
-                                     const JSValueRef argv[], JSValueRef *exception)
-{
-    JSStringRef s = JSValueToStringCopy(js, argc ? argv[0] : JSValueMakeUndefined(js), exception);
-    if (!s)
+    if (!group_natives[group])
         return JSValueMakeUndefined(js);
-    const JSChar *units = JSStringGetCharactersPtr(s);
-    size_t n = JSStringGetLength(s), at = 0;
-    unsigned char *out = malloc(n * 3 + 1);
-    for (size_t i = 0; out && i < n; i++) {
-        uint32_t c = units[i];
-        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n && units[i + 1] >= 0xDC00 && units[i + 1] <= 0xDFFF)
-            c = 0x10000 + ((c - 0xD800) << 10) + (units[++i] - 0xDC00);
-        else if (c >= 0xD800 && c <= 0xDFFF)
-            c = 0xFFFD;
-        if (c < 0x80) {
-            out[at++] = (unsigned char)c;
-        } else if (c < 0x800) {
-            out[at++] = (unsigned char)(0xC0 | c >> 6);
-            out[at++] = (unsigned char)(0x80 | (c & 0x3F));
-        } else if (c < 0x10000) {
-            out[at++] = (unsigned char)(0xE0 | c >> 12);
-            out[at++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-            out[at++] = (unsigned char)(0x80 | (c & 0x3F));
-        } else {
-            out[at++] = (unsigned char)(0xF0 | c >> 18);
-            out[at++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
-            out[at++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-            out[at++] = (unsigned char)(0x80 | (c & 0x3F));
-        }
-    }
-    JSStringRelease(s);
-    if (!out)
-        return JSValueMakeUndefined(js);
-    return JSObjectMakeTypedArrayWithBytesNoCopy(js, kJSTypedArrayTypeUint8Array, out, at, free_bytes, NULL, exception);
-}
-
-/* utf8DecodeValid(Uint8Array) -> string, or undefined when the bytes are not valid UTF-8
- * (the JS decoder then applies the standard's replacement or fatal rules). */
-static JSValueRef native_utf8_decode_valid(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
-                                           const JSValueRef argv[], JSValueRef *exception)
-{
-    if (!argc || !JSValueIsObject(js, argv[0]) ||
-        JSValueGetTypedArrayType(js, argv[0], NULL) != kJSTypedArrayTypeUint8Array)
-        return JSValueMakeUndefined(js);
-    JSObjectRef array = (JSObjectRef)argv[0];
-    /* the pointer is the start of the whole buffer here, whatever the view's offset */
-    const char *bytes = JSObjectGetTypedArrayBytesPtr(js, array, exception);
-    size_t offset = JSObjectGetTypedArrayByteOffset(js, array, exception);
-    size_t len = JSObjectGetTypedArrayByteLength(js, array, exception);
-    if (bytes)
-        bytes += offset;
-    if (*exception || (!bytes && len) || !utf8_is_valid(bytes ? bytes : "", len))
-        return JSValueMakeUndefined(js);
-    JSStringRef s = js_string_from_utf8(bytes ? bytes : "", len);
-    if (!s)
-        return JSValueMakeUndefined(js);
-    JSValueRef value = JSValueMakeString(js, s);
-    JSStringRelease(s);
-    return value;
-}
-
-static const char base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* btoaLatin1(string) -> base64, or undefined when a character is above U+00FF (the JS
- * side throws the standard's InvalidCharacterError). */
-static JSValueRef native_btoa(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
-                              const JSValueRef argv[], JSValueRef *exception)
-{
-    JSStringRef s = JSValueToStringCopy(js, argc ? argv[0] : JSValueMakeUndefined(js), exception);
-    if (!s)
-        return JSValueMakeUndefined(js);
-    const JSChar *in = JSStringGetCharactersPtr(s);
-    size_t n = JSStringGetLength(s), at = 0;
-    JSChar *out = malloc(((n + 2) / 3) * 4 * sizeof(JSChar) + 1);
-    bool is_latin1 = out != NULL;
-    for (size_t i = 0; is_latin1 && i < n; i += 3) {
-        uint32_t a = in[i], b = i + 1 < n ? in[i + 1] : 0, c = i + 2 < n ? in[i + 2] : 0;
-        if (a > 0xFF || b > 0xFF || c > 0xFF) {
-            is_latin1 = false;
-            break;
-        }
-        uint32_t v = a << 16 | b << 8 | c;
-        out[at++] = (JSChar)base64_alphabet[v >> 18];
-        out[at++] = (JSChar)base64_alphabet[(v >> 12) & 63];
-        out[at++] = i + 1 < n ? (JSChar)base64_alphabet[(v >> 6) & 63] : '=';
-        out[at++] = i + 2 < n ? (JSChar)base64_alphabet[v & 63] : '=';
-    }
-    JSStringRelease(s);
-    JSValueRef result = JSValueMakeUndefined(js);
-    if (is_latin1) {
-        JSStringRef encoded = JSStringCreateWithCharacters(out, at);
-        result = JSValueMakeString(js, encoded);
-        JSStringRelease(encoded);
-    }
-    free(out);
-    return result;
-}
-
-static int base64_value(JSChar c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* atobForgiving(string) -> binary string per the HTML standard's forgiving-base64 decode,
- * or undefined when it fails (the JS side throws InvalidCharacterError). */
-static JSValueRef native_atob(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
-                              const JSValueRef argv[], JSValueRef *exception)
-{
-    JSStringRef s = JSValueToStringCopy(js, argc ? argv[0] : JSValueMakeUndefined(js), exception);
-    if (!s)
-        return JSValueMakeUndefined(js);
-    const JSChar *in = JSStringGetCharactersPtr(s);
-    size_t n = JSStringGetLength(s), kept = 0;
-    JSChar *clean = malloc(n * sizeof(JSChar) + 1);
-    for (size_t i = 0; clean && i < n; i++)
-        if (!(in[i] == ' ' || in[i] == '\t' || in[i] == '\n' || in[i] == '\f' || in[i] == '\r'))
-            clean[kept++] = in[i];
-    JSStringRelease(s);
-    if (clean && kept % 4 == 0 && kept && clean[kept - 1] == '=')
-        kept -= kept >= 2 && clean[kept - 2] == '=' ? 2 : 1;
-    bool is_valid = clean && kept % 4 != 1;
-    JSChar *out = is_valid ? malloc((kept * 3 / 4 + 1) * sizeof(JSChar)) : NULL;
-    size_t at = 0;
-    uint32_t buffer = 0;
-    int bits = 0;
-    for (size_t i = 0; out && i < kept; i++) {
-        int v = base64_value(clean[i]);
-        if (v < 0) {
-            is_valid = false;
-            break;
-        }
-        buffer = buffer << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[at++] = (JSChar)((buffer >> bits) & 0xFF);
-        }
-    }
-    JSValueRef result = JSValueMakeUndefined(js);
-    if (is_valid && out) {
-        JSStringRef decoded = JSStringCreateWithCharacters(out, at);
-        result = JSValueMakeString(js, decoded);
-        JSStringRelease(decoded);
-    }
-    free(clean);
-    free(out);
-    return result;
-}
-
-static JSObjectRef make_natives(JSContextRef js)
-{
-    static const struct { const char *name; JSObjectCallAsFunctionCallback fn; } natives[] = {
-        {"utf8Encode", native_utf8_encode}, {"utf8DecodeValid", native_utf8_decode_valid},
-        {"btoaLatin1", native_btoa}, {"atobForgiving", native_atob}};
     JSObjectRef object = JSObjectMake(js, NULL, NULL);
-    for (size_t i = 0; i < sizeof(natives) / sizeof(natives[0]); i++) {
-        JSStringRef name = JSStringCreateWithUTF8CString(natives[i].name);
-        JSObjectSetProperty(js, object, name, JSObjectMakeFunctionWithCallback(js, name, natives[i].fn),
-                            kJSPropertyAttributeReadOnly | kJSPropertyAttributeDontDelete, NULL);
-        JSStringRelease(name);
-    }
+    group_natives[group](js, object);
     return object;
 }
 
@@ -233,7 +71,7 @@ static JSValueRef load_group(JSContextRef js, JSObjectRef function, JSObjectRef 
     JSStringRelease(source_url);
     if (!factory || *exception || !JSValueIsObject(js, factory))
         return JSValueMakeUndefined(js);
-    JSValueRef args[2] = {JSContextGetGlobalObject(js), make_natives(js)};
+    JSValueRef args[2] = {JSContextGetGlobalObject(js), make_natives(js, g)};
     JSValueRef exports = JSObjectCallAsFunction(js, (JSObjectRef)factory, NULL, 2, args, exception);
     if (!exports || *exception || !JSValueIsObject(js, exports))
         return JSValueMakeUndefined(js);
@@ -284,4 +122,13 @@ void engine_apis_free(engine_ctx *ec)
     for (int g = 0; g < API_GROUP_COUNT; g++)
         if (ec->api_exports[g])
             JSValueUnprotect(ec->js, ec->api_exports[g]);
+}
+
+void natives_define(JSContextRef js, JSObjectRef natives, const char *name,
+                    JSObjectCallAsFunctionCallback fn)
+{
+    JSStringRef js_name = JSStringCreateWithUTF8CString(name);
+    JSObjectSetProperty(js, natives, js_name, JSObjectMakeFunctionWithCallback(js, js_name, fn),
+                        kJSPropertyAttributeReadOnly | kJSPropertyAttributeDontDelete, NULL);
+    JSStringRelease(js_name);
 }

@@ -24,6 +24,8 @@ struct engine_vm {
     bool is_watchdog_armed;
 };
 
+#define ENGINE_MAX_API_GROUPS 32 /* api_groups masks are uint32_t */
+
 struct engine_ctx {
     engine_vm *vm;
     JSGlobalContextRef js;
@@ -36,7 +38,7 @@ struct engine_ctx {
     struct console_span *spans;  /* open console.time() spans, newest first */
     char *last_function;         /* name of the last function called, and ... */
     JSStringRef last_function_js; /* ... its engine string, kept to skip the conversion */
-    JSObjectRef api_exports[8];  /* protected: what each loaded JS API group returned */
+    JSObjectRef api_exports[ENGINE_MAX_API_GROUPS]; /* protected: what each loaded JS group returned */
 };
 
 /* A console.time() label; per-call host state (see engine_clear_call_spans). */
@@ -85,6 +87,12 @@ int natives_install(engine_ctx *ec, uint32_t apis);
  * first use (engine_apis.c). */
 int engine_apis_install(engine_ctx *ec, uint32_t apis);
 void engine_apis_free(engine_ctx *ec);
+/* Sets natives[name] to a C function (read-only, not deletable). */
+void natives_define(JSContextRef js, JSObjectRef natives, const char *name,
+                    JSObjectCallAsFunctionCallback fn);
+/* Per-group C fast paths, one file each (src/engine/natives_<group>.c): each adds its
+ * functions to the `natives` object its group's factory receives. */
+void natives_encoding_add(JSContextRef js, JSObjectRef natives);
 /* The engine_ctx whose global a native was called in. Contexts register per thread,
  * because natives receive only a JSContextRef and every VM of a runtime is on its thread. */
 engine_ctx *engine_ctx_of(JSContextRef js);

@@ -6,9 +6,11 @@
  * per context. A benchmark, not a test: it always exits 0 unless it cannot run at all.
  *
  * --apis LIST creates the contexts with those web-API groups (jsp_context_config.apis;
- * default: the library's default, console and timers).
+ * default: the library's default, console and timers). --touch CODE then evaluates CODE
+ * once in every context (say `new TextEncoder()`, to load one lazy group) and reports
+ * that eval's median and the RSS it added per context.
  *
- *   usage: bench_contexts [--runtimes R] [--creators T] [--apis LIST] [N ...]
+ *   usage: bench_contexts [--runtimes R] [--creators T] [--apis LIST] [--touch CODE] [N ...]
  */
 #include "bench_common.h"
 
@@ -48,11 +50,30 @@ typedef struct measurement {
     uint64_t median_ns, p99_ns, max_ns;
     uint64_t create_wall_ns, destroy_wall_ns;
     int64_t rss_delta_bytes, rss_left_after_destroy_bytes;
+    uint64_t touch_median_ns;     /* --touch: the eval in each context */
+    int64_t touch_rss_delta_bytes;
     int failures;
     long vm_recycles; /* by the pool's heap policy, during the whole measurement */
 } measurement;
 
-static const char *apis; /* --apis: NULL = the default groups */
+static const char *apis;  /* --apis: NULL = the default groups */
+static const char *touch; /* --touch: code evaluated once in every context, or NULL */
+
+/* Evaluates `touch` in every context from this thread; returns the failures. */
+static int touch_contexts(jsp_context **contexts, uint64_t *latency_ns, size_t count)
+{
+    int failures = 0;
+    for (size_t i = 0; i < count; i++) {
+        jsp_result *r = NULL;
+        uint64_t start = bench_now_ns();
+        int rc = contexts[i] ? jsp_eval(contexts[i], touch, -1, &r) : JSP_EINVAL;
+        latency_ns[i] = bench_now_ns() - start;
+        if (rc != 0 && failures++ == 0)
+            fprintf(stderr, "--touch: %s %s\n", jsp_strerror(rc), r && r->error_message ? r->error_message : "");
+        jsp_result_free(r);
+    }
+    return failures;
+}
 
 static void *create_contexts(void *arg)
 {
@@ -140,6 +161,18 @@ static int measure_shape(const shape *s, size_t count, measurement *m)
         m->create_wall_ns = bench_now_ns() - start;
         bench_sleep_ms(SETTLE_MS);
         m->rss_delta_bytes = (int64_t)bench_rss_bytes() - (int64_t)rss_before;
+        if (touch) {
+            uint64_t *touch_ns = calloc(count, sizeof(*touch_ns));
+            uint64_t rss_created = bench_rss_bytes();
+            m->failures += touch_ns ? touch_contexts(contexts, touch_ns, count) : (int)count;
+            bench_sleep_ms(SETTLE_MS);
+            m->touch_rss_delta_bytes = (int64_t)bench_rss_bytes() - (int64_t)rss_created;
+            if (touch_ns) {
+                qsort(touch_ns, count, sizeof(uint64_t), bench_compare_u64);
+                m->touch_median_ns = bench_percentile(touch_ns, count, 0.50);
+            }
+            free(touch_ns);
+        }
 
         start = bench_now_ns();
         for (size_t i = 0; i < count; i++)
@@ -168,6 +201,7 @@ static void print_measurement(const shape *s, size_t count, const measurement *m
            "\"create_wall_per_ctx_us\":%.1f,\"create_total_ms\":%.1f,"
            "\"rss_per_ctx_kb\":%.1f,\"rss_left_after_destroy_per_ctx_kb\":%.1f,"
            "\"destroy_total_ms\":%.1f,\"destroy_per_ctx_us\":%.1f,\"failures\":%d,\"vm_recycles\":%ld,"
+           "\"touch_median_us\":%.1f,\"touch_rss_per_ctx_kb\":%.1f,"
            "\"target_median_us\":%d,\"median_met\":%s,"
            "\"target_rss_per_ctx_kb\":%d,\"rss_met\":%s}\n",
            apis ? apis : "default", count, s->runtimes, s->creator_threads, median_us, (double)m->p99_ns / 1e3,
@@ -175,7 +209,8 @@ static void print_measurement(const shape *s, size_t count, const measurement *m
            (double)m->create_wall_ns / 1e6, rss_kb,
            (double)m->rss_left_after_destroy_bytes / 1024.0 / (double)count,
            (double)m->destroy_wall_ns / 1e6, (double)m->destroy_wall_ns / 1e3 / (double)count,
-           m->failures, m->vm_recycles, TARGET_MEDIAN_US, bench_bool(median_us <= TARGET_MEDIAN_US),
+           m->failures, m->vm_recycles, (double)m->touch_median_ns / 1e3,
+           (double)m->touch_rss_delta_bytes / 1024.0 / (double)count, TARGET_MEDIAN_US, bench_bool(median_us <= TARGET_MEDIAN_US),
            TARGET_RSS_PER_CONTEXT_KB, bench_bool(rss_kb <= TARGET_RSS_PER_CONTEXT_KB));
     fflush(stdout);
 }
@@ -248,6 +283,10 @@ static bool parse_options(int argc, char **argv, options *o)
             if (!has_value)
                 return false;
             apis = argv[++i];
+        } else if (strcmp(argv[i], "--touch") == 0) {
+            if (!has_value)
+                return false;
+            touch = argv[++i];
         } else if (strcmp(argv[i], "--creators") == 0) {
             if (!parse_thread_count(has_value ? argv[++i] : NULL, &o->only.creator_threads))
                 return false;
@@ -272,7 +311,7 @@ int main(int argc, char **argv)
 {
     options o;
     if (!parse_options(argc, argv, &o)) {
-        fprintf(stderr, "usage: %s [--runtimes R] [--creators T] [--apis LIST] [N ...]\n"
+        fprintf(stderr, "usage: %s [--runtimes R] [--creators T] [--apis LIST] [--touch CODE] [N ...]\n"
                         "  N: context counts (default 1000 10000); R, T: run only that shape\n",
                 argv[0]);
         return 2;

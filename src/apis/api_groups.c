@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+extern const char api_source_console[];
 extern const char api_source_domexception[];
 extern const char api_source_events[];
 extern const char api_source_encoding[];
@@ -22,7 +23,7 @@ static const char *const events_globals[] = {"Event", "EventTarget", "CustomEven
                                              "AbortController", "AbortSignal", NULL};
 
 const api_group api_groups[API_GROUP_COUNT] = {
-    [API_CONSOLE] = {"console", 0, console_globals, NULL, false},
+    [API_CONSOLE] = {"console", 0, console_globals, api_source_console, false},
     [API_TIMERS] = {"timers", 0, timers_globals, NULL, false},
     [API_DOMEXCEPTION] = {"domexception", 0, domexception_globals, api_source_domexception, true},
     [API_EVENTS] = {"events", 1u << API_DOMEXCEPTION | 1u << API_TIMERS, events_globals,

@@ -39,6 +39,7 @@ static const char installer_source[] =
 /* Each JS group's C fast paths, passed to its factory as `natives` (NULL: none). One
  * file per group: src/engine/natives_<group>.c. */
 static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef natives) = {
+    [API_CONSOLE] = natives_console_add,
     [API_ENCODING] = natives_encoding_add,
 };
 
@@ -80,24 +81,32 @@ static JSValueRef load_group(JSContextRef js, JSObjectRef function, JSObjectRef 
     return exports;
 }
 
+/* Appends formatted text at *n, stopping (and leaving *n past size) once it does not fit. */
+static void append(char *buffer, size_t size, size_t *n, const char *format, const char *text)
+{
+    if (*n < size)
+        *n += (size_t)snprintf(buffer + *n, size - *n, format, text);
+}
+
 int engine_apis_install(engine_ctx *ec, uint32_t apis)
 {
-    char groups[512] = "[";
+    char groups[4096] = "[";
     size_t n = 1;
     for (int g = 0; g < API_GROUP_COUNT; g++) {
         if (!(apis & 1u << g) || !api_groups[g].source)
             continue;
-        n += (size_t)snprintf(groups + n, sizeof(groups) - n, "%s[%d,[", n > 1 ? "," : "", g);
-        for (const char *const *name = api_groups[g].globals; *name && n < sizeof(groups); name++)
-            n += (size_t)snprintf(groups + n, sizeof(groups) - n, "%s\"%s\"",
-                                  name == api_groups[g].globals ? "" : ",", *name);
-        n += (size_t)snprintf(groups + n, sizeof(groups) - n, "]]");
+        char index[16];
+        snprintf(index, sizeof(index), "%d", g);
+        append(groups, sizeof(groups), &n, n > 1 ? ",[%s,[" : "[%s,[", index);
+        for (const char *const *name = api_groups[g].globals; *name; name++)
+            append(groups, sizeof(groups), &n, name == api_groups[g].globals ? "\"%s\"" : ",\"%s\"", *name);
+        append(groups, sizeof(groups), &n, "%s", "]]");
     }
     if (n == 1)
         return 0; /* no JS group asked for */
-    if (n + 2 >= sizeof(groups))
-        return -1;
-    strcat(groups, "]");
+    append(groups, sizeof(groups), &n, "%s", "]");
+    if (n >= sizeof(groups))
+        return -1; /* more globals than fit: raise the buffer */
     JSContextRef js = ec->js;
     JSStringRef source = JSStringCreateWithUTF8CString(installer_source);
     JSStringRef source_url = JSStringCreateWithUTF8CString("jspool:apis-installer.js");

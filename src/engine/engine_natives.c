@@ -1,7 +1,8 @@
-/* engine_natives.c — the globals every context gets from the host: host.call /
- * host.callSync / host.send, console.*, setTimeout & co. and queueMicrotask. Each native
- * turns JS arguments into host types and hands over to a runtime_hook_*; the scheduling
- * itself (timers, host calls) lives in the runtime layer. */
+/* engine_natives.c — the globals a context gets from the host in C: host.call /
+ * host.callSync / host.send, setTimeout & co. and queueMicrotask (console is a JS group
+ * with natives_console.c). Each native turns JS arguments into host types and hands over
+ * to a runtime_hook_*; the scheduling itself (timers, host calls) lives in the runtime
+ * layer. */
 #include "apis/api_groups.h"
 #include "engine/engine_internal.h"
 #include "util/result.h"
@@ -19,162 +20,6 @@ static JSValueRef throw_error(JSContextRef js, JSValueRef *exception, const char
     return JSValueMakeUndefined(js);
 }
 
-/* ---- console ---- */
-
-/* Browsers print strings bare and objects as an inspection; JSON is our inspection. */
-static void append_console_arg(JSContextRef js, JSValueRef v, char **text, size_t *len)
-{
-    char *part = NULL;
-    size_t part_len = 0;
-    if (JSValueIsObject(js, v) && !JSObjectIsFunction(js, (JSObjectRef)v)) {
-        engine_ctx *ec = engine_ctx_of(js);
-        JSStringRef stack_key = ec ? ec->vm->names.stack : NULL;
-        JSValueRef stack = stack_key ? JSObjectGetProperty(js, (JSObjectRef)v, stack_key, NULL) : NULL;
-        if (stack && JSValueIsString(js, stack)) { /* an Error: "Name: message" + stack */
-            char *head = js_value_to_utf8(js, v, NULL);
-            char *trace = js_value_to_utf8(js, stack, NULL);
-            size_t n = (head ? strlen(head) : 0) + (trace ? strlen(trace) : 0) + 2;
-            part = malloc(n);
-            if (part)
-                snprintf(part, n, "%s\n%s", head ? head : "", trace ? trace : "");
-            free(head);
-            free(trace);
-            part_len = part ? strlen(part) : 0;
-        } else if (js_value_to_json(js, v, &part, &part_len) != 0) {
-            free(part);
-            part = js_value_to_utf8(js, v, &part_len);
-        }
-    } else {
-        part = js_value_to_utf8(js, v, &part_len);
-    }
-    if (!part)
-        return;
-    char *grown = realloc(*text, *len + part_len + 2);
-    if (grown) {
-        if (*len)
-            grown[(*len)++] = ' ';
-        memcpy(grown + *len, part, part_len);
-        *len += part_len;
-        grown[*len] = '\0';
-        *text = grown;
-    }
-    free(part);
-}
-
-static JSValueRef console_at(int level, JSContextRef js, size_t argc, const JSValueRef argv[])
-{
-    engine_ctx *ec = engine_ctx_of(js);
-    char *text = NULL;
-    size_t len = 0;
-    for (size_t i = 0; i < argc; i++)
-        append_console_arg(js, argv[i], &text, &len);
-    if (ec)
-        runtime_hook_log(ec->owner, level, text ? text : "");
-    free(text);
-    return JSValueMakeUndefined(js);
-}
-
-#define CONSOLE_NATIVE(fn_name, level)                                                      \
-    static JSValueRef fn_name(JSContextRef js, JSObjectRef f, JSObjectRef self, size_t argc, \
-                              const JSValueRef argv[], JSValueRef *exception)              \
-    {                                                                                       \
-        return console_at(level, js, argc, argv);                                           \
-    }
-CONSOLE_NATIVE(console_log, JSP_LOG_INFO)
-CONSOLE_NATIVE(console_debug, JSP_LOG_DEBUG)
-CONSOLE_NATIVE(console_warn, JSP_LOG_WARN)
-CONSOLE_NATIVE(console_error, JSP_LOG_ERROR)
-
-/* ---- console.time / timeEnd: spans are host state owned by the call that opened them ---- */
-
-static console_span **find_span(engine_ctx *ec, const char *label)
-{
-    for (console_span **at = &ec->spans; *at; at = &(*at)->next)
-        if (strcmp((*at)->label, label) == 0)
-            return at;
-    return NULL;
-}
-
-static char *span_label(JSContextRef js, size_t argc, const JSValueRef argv[])
-{
-    if (argc < 1 || JSValueIsUndefined(js, argv[0]))
-        return strdup("default"); /* as browsers do */
-    return js_value_to_utf8(js, argv[0], NULL);
-}
-
-static JSValueRef console_time(JSContextRef js, JSObjectRef f, JSObjectRef self, size_t argc,
-                               const JSValueRef argv[], JSValueRef *exception)
-{
-    engine_ctx *ec = engine_ctx_of(js);
-    char *label = span_label(js, argc, argv);
-    if (!ec || !label)
-        return free(label), JSValueMakeUndefined(js);
-    if (find_span(ec, label)) {
-        char line[300];
-        snprintf(line, sizeof(line), "Timer '%.200s' already exists", label);
-        runtime_hook_log(ec->owner, JSP_LOG_WARN, line);
-    } else {
-        size_t n = strlen(label) + 1;
-        console_span *span = malloc(sizeof(*span) + n);
-        if (span) {
-            memcpy(span->label, label, n);
-            span->call_id = ec->current_call_id;
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            span->start_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-            span->next = ec->spans;
-            ec->spans = span;
-        }
-    }
-    free(label);
-    return JSValueMakeUndefined(js);
-}
-
-static JSValueRef console_time_end(JSContextRef js, JSObjectRef f, JSObjectRef self,
-                                   size_t argc, const JSValueRef argv[], JSValueRef *exception)
-{
-    engine_ctx *ec = engine_ctx_of(js);
-    char *label = span_label(js, argc, argv);
-    console_span **at = ec && label ? find_span(ec, label) : NULL;
-    char line[300];
-    if (!at) {
-        snprintf(line, sizeof(line), "Timer '%.200s' does not exist", label ? label : "");
-        if (ec)
-            runtime_hook_log(ec->owner, JSP_LOG_WARN, line);
-    } else {
-        console_span *span = *at;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-        snprintf(line, sizeof(line), "%.200s: %.3f ms", span->label, (now - span->start_ns) / 1e6);
-        *at = span->next;
-        free(span);
-        runtime_hook_log(ec->owner, JSP_LOG_INFO, line);
-    }
-    free(label);
-    return JSValueMakeUndefined(js);
-}
-
-void engine_set_current_call(engine_ctx *ec, uint64_t call_id)
-{
-    ec->current_call_id = call_id;
-}
-
-size_t engine_clear_call_spans(engine_ctx *ec, uint64_t call_id)
-{
-    size_t cleared = 0;
-    for (console_span **at = &ec->spans; *at;) {
-        console_span *span = *at;
-        if (span->call_id == call_id || call_id == 0) {
-            *at = span->next;
-            free(span);
-            cleared++;
-        } else {
-            at = &span->next;
-        }
-    }
-    return cleared;
-}
 
 /* ---- timers ---- */
 
@@ -378,19 +223,12 @@ int natives_install(engine_ctx *ec, uint32_t apis)
     };
     static const native_def host[] = {
         {"call", host_call}, {"callSync", host_call_sync}, {"send", host_send}};
-    static const native_def console[] = {
-        {"log", console_log},   {"info", console_log},   {"debug", console_debug},
-        {"warn", console_warn}, {"error", console_error}, {"trace", console_debug},
-        {"time", console_time}, {"timeEnd", console_time_end},
-    };
     JSContextRef js = ec->js;
     JSObjectRef global = JSContextGetGlobalObject(js);
     if (apis & 1u << API_TIMERS)
         define_functions(js, global, globals, sizeof(globals) / sizeof(globals[0]));
     define_namespace(js, global, "host", host, sizeof(host) / sizeof(host[0]));
-    if (apis & 1u << API_CONSOLE) {
-        define_namespace(js, global, "console", console, sizeof(console) / sizeof(console[0]));
-    } else {
+    if (!(apis & 1u << API_CONSOLE)) {
         /* JSC's own console would write to the process's stderr, past the log callback.
          * It is shadowed with undefined, not deleted: deleting a property of the global
          * turns its structure into a per-context dictionary (+45 KB and +200 us measured

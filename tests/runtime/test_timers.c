@@ -109,7 +109,7 @@ Test(timers, console_goes_to_the_log_callback_with_the_context_id)
     free(eval_ok(ctx, "console.log('hello', 42, {a: 1}, [2], null, undefined); console.warn('careful');"
                       "console.error(new TypeError('bad')); 0"));
     cr_assert_eq(collector_wait(&logs, 3, 2000), 3);
-    cr_assert_str_eq(logs.texts[0], "hello 42 {\"a\":1} [2] null undefined");
+    cr_assert_str_eq(logs.texts[0], "hello 42 { a: 1 } [ 2 ] null undefined");
     cr_assert_eq(logs.levels[0], JSP_LOG_INFO);
     cr_assert_eq(logs.context_ids[0], jsp_context_id(ctx));
     cr_assert_eq(logs.levels[1], JSP_LOG_WARN);

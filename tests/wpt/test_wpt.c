@@ -203,3 +203,42 @@ Test(wpt, atob_decodes_the_forgiving_base64_table)
                                   "librust-data-url-dev", 70};
     run_area(&area);
 }
+
+/* The harness itself: a wrong value, a missing or wrong exception, a rejected or
+ * never-finished async test each count as failures, so a pass count means something. */
+Test(wpt, harness_reports_each_kind_of_failure)
+{
+    char *harness = slurp(WPT_DIR "/harness.js", NULL);
+    cr_assert(harness);
+    static const char *const cases =
+        "test(() => assert_equals(1, 1), 'equal');"
+        "test(() => assert_equals(0, -0), 'zero signs differ');"
+        "test(() => assert_equals('1', 1), 'types differ');"
+        "test(() => assert_array_equals([1, NaN], [1, NaN]), 'nan equals nan');"
+        "test(() => assert_throws_js(TypeError, () => {}), 'nothing thrown');"
+        "test(() => assert_throws_js(TypeError, () => { throw new RangeError('x'); }), 'wrong error');"
+        "test(() => assert_throws_dom('SyntaxError', () => { throw new SyntaxError('x'); }), 'js error for dom');"
+        "test(() => assert_throws_dom('AbortError', () => { throw new DOMException('x', 'AbortError'); }), 'dom error');"
+        "promise_test(() => Promise.reject(new Error('no')), 'rejected');"
+        "promise_test(async (t) => { await promise_rejects_js(t, TypeError, Promise.reject(new TypeError())); }, 'rejects');"
+        "async_test((t) => setTimeout(t.step_func_done(() => assert_true(true)), 1), 'async done');"
+        "async_test(() => {}, 'never done');"
+        "async_test((t) => setTimeout(t.step_func(() => assert_false(true)), 1), 'async fails');"
+        "__wpt_finish(200).then((rs) => rs.map((r) => r.name + '=' + r.status).sort().join(','));";
+    size_t cap = strlen(harness) + strlen(cases) + 2;
+    char *source = malloc(cap);
+    snprintf(source, cap, "%s\n%s", harness, cases);
+    jsp_pool *pool = pool_for_test(1, NULL, NULL);
+    jsp_context_config cfg = {.apis = "events,timers"};
+    jsp_context *ctx = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
+    char *got = eval_ok(ctx, source);
+    cr_expect_str_eq(got, "\"async done=PASS,async fails=FAIL,dom error=PASS,equal=PASS,js error for dom=FAIL,"
+                          "nan equals nan=PASS,never done=TIMEOUT,nothing thrown=FAIL,rejected=FAIL,"
+                          "rejects=PASS,types differ=FAIL,wrong error=FAIL,zero signs differ=FAIL\"");
+    free(got);
+    jsp_context_free(ctx);
+    jsp_pool_free(pool);
+    free(source);
+    free(harness);
+}

@@ -76,7 +76,9 @@
     #encoding; #fatal; #ignoreBOM; #pending = []; #bomSeen = false;
 
     constructor(label = 'utf-8', options = {}) {
-      const name = labels.get(String(label).trim().toLowerCase());
+      // the Encoding standard's "get an encoding": strip ASCII whitespace only, ASCII lower-case
+      const name = labels.get(String(label).replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, '')
+        .replace(/[A-Z]+/g, (s) => s.toLowerCase()));
       if (!name) throw new RangeError(`TextDecoder: the encoding label '${label}' is not supported`);
       this.#encoding = name;
       this.#fatal = !!(options && options.fatal);

@@ -189,8 +189,9 @@ Test(api_groups, text_encoder_and_decoder_follow_the_encoding_standard)
                 "\"TypeError\"");
     expect_eval(ctx, "[new TextDecoder(' UTF-16 ').encoding, new TextDecoder('utf-16le').decode(new Uint8Array([0x3D,0xD8,0x00,0xDE,0x41,0x00])),"
                      " new TextDecoder('utf-16le').decode(new Uint8Array([0x00,0xD8,0x41,0x00])).length,"
+                     " new TextDecoder('utf-16le').decode(new Uint8Array([0x00,0xD8,0x41])).length,"
                      " new TextDecoder('latin1').encoding, new TextDecoder('latin1').decode(new Uint8Array([0x80,0xE9]))]",
-                "[\"utf-16le\",\"\U0001F600A\",2,\"windows-1252\",\"\u20ac\u00e9\"]");
+                "[\"utf-16le\",\"\U0001F600A\",2,1,\"windows-1252\",\"\u20ac\u00e9\"]");
     expect_eval(ctx, "const v4 = new Uint8Array([0x41,0x42,0x43,0x44]); [new TextDecoder().decode(v4.subarray(1, 3)),"
                      " new TextDecoder().decode(new DataView(v4.buffer, 2)), new TextDecoder().decode(v4.subarray(4))]",
                 "[\"BC\",\"CD\",\"\"]");

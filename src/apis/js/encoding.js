@@ -171,7 +171,11 @@
             continue;
           }
           if (stream) { this.#pending = Array.from(bytes.subarray(i)); return out + fromCharCode.apply(null, units); }
+          // the input ends inside the pair: a lead surrogate and at most one byte more are
+          // one error, as the standard's end-of-queue step says
           units.push(this.#fail());
+          i = bytes.length;
+          break;
         } else if (u >= 0xDC00 && u <= 0xDFFF) units.push(this.#fail());
         else units.push(u);
         if (units.length >= 8192) { out += fromCharCode.apply(null, units); units.length = 0; }

@@ -40,6 +40,8 @@ static const char installer_source[] =
  * file per group: src/engine/natives_<group>.c. */
 static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef natives) = {
     [API_ENCODING] = natives_encoding_add,
+    [API_CHANNEL] = natives_channel_add,
+    [API_WORKER] = natives_worker_add,
 };
 
 static JSValueRef make_natives(JSContextRef js, int group)
@@ -51,15 +53,9 @@ static JSValueRef make_natives(JSContextRef js, int group)
     return object;
 }
 
-/* load(group): runs the group's source once per context and returns its exports. */
-static JSValueRef load_group(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
-                             const JSValueRef argv[], JSValueRef *exception)
+JSValueRef engine_apis_load(engine_ctx *ec, int g, JSValueRef *exception)
 {
-    engine_ctx *ec = engine_ctx_of(js);
-    double index = argc ? JSValueToNumber(js, argv[0], NULL) : -1;
-    if (!ec || !(index >= 0 && index < API_GROUP_COUNT) || !api_groups[(int)index].source)
-        return JSValueMakeUndefined(js);
-    int g = (int)index;
+    JSContextRef js = ec->js;
     if (ec->api_exports[g])
         return ec->api_exports[g];
     char url[64];
@@ -78,6 +74,17 @@ static JSValueRef load_group(JSContextRef js, JSObjectRef function, JSObjectRef 
     JSValueProtect(js, exports);
     ec->api_exports[g] = (JSObjectRef)exports;
     return exports;
+}
+
+/* load(group): runs the group's source once per context and returns its exports. */
+static JSValueRef load_group(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
+                             const JSValueRef argv[], JSValueRef *exception)
+{
+    engine_ctx *ec = engine_ctx_of(js);
+    double index = argc ? JSValueToNumber(js, argv[0], NULL) : -1;
+    if (!ec || !(index >= 0 && index < API_GROUP_COUNT) || !api_groups[(int)index].source)
+        return JSValueMakeUndefined(js);
+    return engine_apis_load(ec, (int)index, exception);
 }
 
 int engine_apis_install(engine_ctx *ec, uint32_t apis)

@@ -179,9 +179,8 @@ Test(worker, close_in_the_child_ends_it)
     expect_eval(ctx,
                 "new Promise((resolve) => {"
                 "  const w = new Worker('onmessage = (e) => { postMessage(\"bye\"); close(); postMessage(\"after close\"); }');"
-                "  const got = []; w.onmessage = (e) => got.push(e.data);"
+                "  const got = []; w.onmessage = (e) => { got.push(e.data); setTimeout(() => resolve(got), 50); };"
                 "  w.postMessage(1); w.postMessage(2);"
-                "  setTimeout(() => resolve(got), 50);"
                 "})",
                 "[\"bye\"]");
     cr_expect(wait_live_contexts(base, 2000));

@@ -14,6 +14,8 @@ cmake --build build-bench -j2 --target jspool_cli >&2
 cases=(
 "utf8_encode_decode|MB/s|(() => { const s = 'h\u00e9llo w\u00f6rld \u20ac ascii text '.repeat(40000); const e = new TextEncoder(), d = new TextDecoder(); const bytes = e.encode(s).length; let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { d.decode(e.encode(s)); n++; } return n * bytes / 1e6 / ((Date.now() - t) / 1000); })()"
 "base64_btoa_atob|MB/s|(() => { const s = 'abcdefghij\u00ff'.repeat(50000); let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { atob(btoa(s)); n++; } return n * s.length / 1e6 / ((Date.now() - t) / 1000); })()"
+"message_channel|kmsg/s|(async () => { const { port1, port2 } = new MessageChannel(); const msg = { a: [1, 2, 3], s: 'x'.repeat(50) }; let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { await new Promise((r) => { let k = 0; port2.onmessage = () => { if (++k === 1000) r(); }; for (let i = 0; i < 1000; i++) port1.postMessage(msg); }); n += 1000; } port1.close(); port2.close(); return n / 1e3 / ((Date.now() - t) / 1000); })()"
+"broadcast_channel|kmsg/s|(async () => { const a = new BroadcastChannel('bench'), b = new BroadcastChannel('bench'); const msg = { a: [1, 2, 3], s: 'x'.repeat(50) }; let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { await new Promise((r) => { let k = 0; b.onmessage = () => { if (++k === 1000) r(); }; for (let i = 0; i < 1000; i++) a.postMessage(msg); }); n += 1000; } a.close(); b.close(); return n / 1e3 / ((Date.now() - t) / 1000); })()"
 "structured_clone|kops/s|(() => { const o = { a: [1, 2, 3, { b: 'x'.repeat(50) }], m: new Map([[1, 2]]), d: new Date(0) }; let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { structuredClone(o); n++; } return n / 1e3 / ((Date.now() - t) / 1000); })()"
 )
 
@@ -22,7 +24,7 @@ for entry in "${cases[@]}"; do
     jsp=(); nd=()
     for run in $(seq 1 "$runs"); do
         jsp+=("$(build-bench/jspool eval --apis all "$snippet")")
-        nd+=("$(node -e "console.log($snippet)")")
+        nd+=("$(node -e "Promise.resolve($snippet).then(console.log)")")
     done
     median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
     j=$(median "${jsp[@]}"); n=$(median "${nd[@]}")

@@ -11,6 +11,8 @@ extern const char api_source_events[];
 extern const char api_source_encoding[];
 extern const char api_source_structured_clone[];
 extern const char api_source_buffer[];
+extern const char api_source_channel[];
+extern const char api_source_worker[];
 
 static const char *const console_globals[] = {"console", NULL};
 static const char *const timers_globals[] = {"setTimeout", "setInterval", "clearTimeout",
@@ -19,6 +21,9 @@ static const char *const domexception_globals[] = {"DOMException", NULL};
 static const char *const encoding_globals[] = {"TextEncoder", "TextDecoder", "atob", "btoa", NULL};
 static const char *const structured_clone_globals[] = {"structuredClone", NULL};
 static const char *const buffer_globals[] = {"Blob", "File", "Buffer", NULL};
+static const char *const channel_globals[] = {"MessageChannel", "MessagePort", "BroadcastChannel",
+                                              "MessageEvent", NULL};
+static const char *const worker_globals[] = {"Worker", "ErrorEvent", NULL};
 static const char *const events_globals[] = {"Event", "EventTarget", "CustomEvent",
                                              "AbortController", "AbortSignal", NULL};
 
@@ -32,6 +37,9 @@ const api_group api_groups[API_GROUP_COUNT] = {
     [API_STRUCTURED_CLONE] = {"structured-clone", 1u << API_DOMEXCEPTION, structured_clone_globals,
                               api_source_structured_clone, false},
     [API_BUFFER] = {"buffer", 1u << API_ENCODING, buffer_globals, api_source_buffer, false},
+    [API_CHANNEL] = {"channel", 1u << API_EVENTS | 1u << API_STRUCTURED_CLONE, channel_globals,
+                     api_source_channel, false},
+    [API_WORKER] = {"worker", 1u << API_CHANNEL, worker_globals, api_source_worker, false},
 };
 
 static uint32_t close_over_deps(uint32_t mask)

@@ -18,6 +18,8 @@ enum api_group_id {
     API_ENCODING,
     API_STRUCTURED_CLONE,
     API_BUFFER,
+    API_CHANNEL,
+    API_WORKER,
     API_GROUP_COUNT
 };
 

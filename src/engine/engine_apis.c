@@ -41,6 +41,8 @@ static const char installer_source[] =
 static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef natives) = {
     [API_CONSOLE] = natives_console_add,
     [API_ENCODING] = natives_encoding_add,
+    [API_CHANNEL] = natives_channel_add,
+    [API_WORKER] = natives_worker_add,
 };
 
 static JSValueRef make_natives(JSContextRef js, int group)
@@ -52,15 +54,9 @@ static JSValueRef make_natives(JSContextRef js, int group)
     return object;
 }
 
-/* load(group): runs the group's source once per context and returns its exports. */
-static JSValueRef load_group(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
-                             const JSValueRef argv[], JSValueRef *exception)
+JSValueRef engine_apis_load(engine_ctx *ec, int g, JSValueRef *exception)
 {
-    engine_ctx *ec = engine_ctx_of(js);
-    double index = argc ? JSValueToNumber(js, argv[0], NULL) : -1;
-    if (!ec || !(index >= 0 && index < API_GROUP_COUNT) || !api_groups[(int)index].source)
-        return JSValueMakeUndefined(js);
-    int g = (int)index;
+    JSContextRef js = ec->js;
     if (ec->api_exports[g])
         return ec->api_exports[g];
     char url[64];
@@ -86,6 +82,17 @@ static void append(char *buffer, size_t size, size_t *n, const char *format, con
 {
     if (*n < size)
         *n += (size_t)snprintf(buffer + *n, size - *n, format, text);
+}
+
+/* load(group): runs the group's source once per context and returns its exports. */
+static JSValueRef load_group(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
+                             const JSValueRef argv[], JSValueRef *exception)
+{
+    engine_ctx *ec = engine_ctx_of(js);
+    double index = argc ? JSValueToNumber(js, argv[0], NULL) : -1;
+    if (!ec || !(index >= 0 && index < API_GROUP_COUNT) || !api_groups[(int)index].source)
+        return JSValueMakeUndefined(js);
+    return engine_apis_load(ec, (int)index, exception);
 }
 
 int engine_apis_install(engine_ctx *ec, uint32_t apis)

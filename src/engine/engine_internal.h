@@ -94,6 +94,14 @@ void natives_define(JSContextRef js, JSObjectRef natives, const char *name,
  * functions to the `natives` object its group's factory receives. */
 void natives_console_add(JSContextRef js, JSObjectRef natives);
 void natives_encoding_add(JSContextRef js, JSObjectRef natives);
+void natives_channel_add(JSContextRef js, JSObjectRef natives);
+void natives_worker_add(JSContextRef js, JSObjectRef natives);
+/* Copies structured-clone's serialize/deserialize onto natives (channel and worker). */
+void natives_add_serializer(JSContextRef js, JSObjectRef natives);
+/* The exports of JS group g in this context, running its source first if it has not run
+ * yet (undefined, with *exception set, if that failed). Groups reach their dependencies'
+ * hidden exports this way (structured-clone's serializer, channel's deliver). */
+JSValueRef engine_apis_load(engine_ctx *ec, int g, JSValueRef *exception);
 /* The engine_ctx whose global a native was called in. Contexts register per thread,
  * because natives receive only a JSContextRef and every VM of a runtime is on its thread. */
 engine_ctx *engine_ctx_of(JSContextRef js);

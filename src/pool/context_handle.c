@@ -80,20 +80,9 @@ int jsp_apis_resolve(const char *apis, char *out, size_t out_len)
     return 0;
 }
 
-int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context **out)
+int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_mask,
+                  struct jsp_context **out)
 {
-    if (!out)
-        return JSP_EINVAL;
-    *out = NULL;
-    if (!pool || (cfg && (cfg->runtime < 0 || cfg->runtime > pool->thread_count ||
-                          cfg->cpu_limit_ms < -1 || cfg->wall_limit_ms < -1 ||
-                          (cfg->memory_limit_bytes && cfg->memory_limit_bytes < (4u << 20)))) ||
-        runtime_is_current_thread())
-        return JSP_EINVAL;
-    uint32_t apis_mask = 0;
-    char apis_error[256];
-    if (!api_groups_resolve(cfg ? cfg->apis : NULL, &apis_mask, apis_error, sizeof(apis_error)))
-        return JSP_EINVAL;
     if (atomic_load(&pool->is_closed))
         return JSP_ECLOSED;
     /* Counted from here until the context is destroyed, so a burst of creations cannot
@@ -130,29 +119,63 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
     atomic_init(&ctx->refs, 1);
     atomic_init(&ctx->state, CONTEXT_ALIVE);
     ctx->rt = pool_place(pool, cfg);
+    *out = ctx;
+    return 0;
+}
 
+int context_queue_create(struct jsp_context *ctx, jsp_done_fn done, void *user)
+{
     job *j = job_new(JOB_CREATE, ctx, NULL, 0, NULL);
+    if (!j)
+        return JSP_ENOMEM;
     atomic_init(&ctx->queued_jobs, 1);
+    j->done = done;
+    j->user = user;
+    int rc = job_queue_push(&ctx->rt->queue, j);
+    if (rc != 0)
+        job_free(j);
+    return rc;
+}
+
+void context_creation_failed(struct jsp_context *ctx, bool is_runtime_counted)
+{
+    if (is_runtime_counted)
+        atomic_fetch_sub(&ctx->rt->live_contexts, 1);
+    atomic_store(&ctx->state, CONTEXT_DESTROYED);
+    atomic_fetch_sub(&ctx->pool->live_contexts, 1);
+}
+
+int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context **out)
+{
+    if (!out)
+        return JSP_EINVAL;
+    *out = NULL;
+    if (!pool || (cfg && (cfg->runtime < 0 || cfg->runtime > pool->thread_count ||
+                          cfg->cpu_limit_ms < -1 || cfg->wall_limit_ms < -1 ||
+                          (cfg->memory_limit_bytes && cfg->memory_limit_bytes < (4u << 20)))) ||
+        runtime_is_current_thread())
+        return JSP_EINVAL;
+    uint32_t apis_mask = 0;
+    char apis_error[256];
+    if (!api_groups_resolve(cfg ? cfg->apis : NULL, &apis_mask, apis_error, sizeof(apis_error)))
+        return JSP_EINVAL;
+    struct jsp_context *ctx;
+    int rc = context_alloc(pool, cfg, apis_mask, &ctx);
+    if (rc != 0)
+        return rc;
     completion done;
     completion_init(&done);
-    int rc = JSP_ENOMEM;
-    if (j) {
-        j->done = signal_completion;
-        j->user = &done;
-        rc = job_queue_push(&ctx->rt->queue, j);
-        if (rc == 0) {
-            jsp_result *r = completion_wait(&done);
-            rc = r->code;
-            jsp_result_free(r);
-        } else {
-            job_free(j);
-        }
+    rc = context_queue_create(ctx, signal_completion, &done);
+    bool is_runtime_counted = rc != 0; /* never reached the runtime */
+    if (rc == 0) {
+        jsp_result *r = completion_wait(&done);
+        rc = r->code;
+        jsp_result_free(r);
+        /* the runtime uncounts a context it failed to build, but not one refused as closing */
+        is_runtime_counted = rc == JSP_ECLOSED;
     }
     if (rc != 0) {
-        if (rc == JSP_ECLOSED || !j)
-            atomic_fetch_sub(&ctx->rt->live_contexts, 1);
-        atomic_store(&ctx->state, CONTEXT_DESTROYED);
-        atomic_fetch_sub(&pool->live_contexts, 1);
+        context_creation_failed(ctx, is_runtime_counted);
         context_release(ctx);
         return rc;
     }

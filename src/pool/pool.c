@@ -18,6 +18,7 @@ void pool_release(jsp_pool *pool)
     for (int i = 0; i < pool->started_count; i++)
         job_queue_destroy(&pool->runtimes[i].queue);
     host_registry_destroy(&pool->hosts);
+    broadcast_registry_destroy(&pool->broadcasts);
     free(pool->runtimes);
     free(pool);
 }
@@ -71,6 +72,12 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
         return JSP_ENOMEM;
     pool->runtimes = calloc((size_t)config.threads, sizeof(runtime));
     if (!pool->runtimes || host_registry_init(&pool->hosts) != 0) {
+        free(pool->runtimes);
+        free(pool);
+        return JSP_ENOMEM;
+    }
+    if (broadcast_registry_init(&pool->broadcasts) != 0) {
+        host_registry_destroy(&pool->hosts);
         free(pool->runtimes);
         free(pool);
         return JSP_ENOMEM;

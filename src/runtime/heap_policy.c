@@ -2,6 +2,7 @@
  * may trigger: a fresh VM, every context rebuilt from its definition, transparently to
  * callers. Not for per-call limits (engine_budget.c) or metrics formatting. */
 #include "pool/pool.h"
+#include "runtime/messaging.h"
 #include "runtime/runtime.h"
 
 #include "util/process_memory.h"
@@ -36,6 +37,7 @@ static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
     engine_ctx_free(ctx->ec);
     ctx->ec = fresh;
     ctx->next_timer_id = 0;
+    messaging_context_rebuilt(ctx);
     if (ctx->module_source) {
         js_run run;
         runtime_enter_js(rt, ctx, &run); /* light contexts only: always true */

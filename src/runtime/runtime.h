@@ -66,6 +66,8 @@ typedef enum job_kind {
     JOB_GLOBALS_SNAPSHOT,
     JOB_GLOBALS_RESET,
     JOB_HOST_REPLY,
+    JOB_CHANNEL_MESSAGE,  /* a BroadcastChannel or worker message: name = target, text = data */
+    JOB_WORKER_START,     /* a new worker's source (text) and name (name) */
 } job_kind;
 
 /* One unit of work for a runtime thread. Created by any thread, run and freed by the
@@ -121,6 +123,7 @@ struct jsp_context {
     char *module_source;       /* the last module loaded: rebuilt from on VM recycle */
     size_t module_source_len;
     jsp_host_call *host_calls; /* outstanding host.call()s, for cleanup */
+    struct context_messaging *messaging; /* channels and workers (messaging.c); NULL: none */
     struct jsp_context *prev, *next; /* runtime's list of live contexts */
 };
 
@@ -216,5 +219,14 @@ void context_release(struct jsp_context *ctx);
 job *job_new(job_kind kind, struct jsp_context *ctx, const char *text, size_t text_len,
              const char *name);
 void job_free(job *j);
+/* Creation in steps, for contexts made from a runtime thread (workers), which must not wait:
+ * alloc counts and places a handle (one reference, the caller's); queue_create sends it
+ * to its runtime, where done runs with the outcome (0, or JSP_ECLOSED / JSP_ENOMEM and done
+ * never runs); after a failure, creation_failed undoes the counts — is_runtime_counted
+ * when the runtime did not uncount it itself (not queued, or refused as closing). */
+int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_mask,
+                  struct jsp_context **out);
+int context_queue_create(struct jsp_context *ctx, jsp_done_fn done, void *user);
+void context_creation_failed(struct jsp_context *ctx, bool is_runtime_counted);
 
 #endif

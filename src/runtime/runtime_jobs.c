@@ -2,6 +2,7 @@
  * delivered (now, or when its Promise settles), and how a context dies. Scheduling is
  * in runtime.c. */
 #include "pool/pool.h"
+#include "runtime/messaging.h"
 #include "runtime/runtime.h"
 #include "util/result.h"
 
@@ -92,6 +93,7 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
         return;
     ctx->is_dead = true;
     atomic_store(&ctx->state, CONTEXT_DESTROYED);
+    messaging_context_dying(ctx);
     /* Everything that holds JS values goes before the global context is released. */
     runtime_clear_context_timers(rt, ctx);
     while (ctx->host_calls)
@@ -302,6 +304,10 @@ void runtime_run_job(runtime *rt, job *j)
     case JOB_SEND:
         run_bounded(rt, j);
         job_free(j);
+        return;
+    case JOB_CHANNEL_MESSAGE:
+    case JOB_WORKER_START:
+        messaging_run_job(rt, j);
         return;
     default:
         runtime_complete(j, run_bounded(rt, j));

@@ -3,7 +3,10 @@
  * TSan (Snaipe/Criterion#274), so CI builds this with -DJSP_SANITIZE=thread and runs it
  * as a plain program; any report from TSan fails the run (halt_on_error=1).
  * Covers: sync and async calls from many threads, host calls answered from other
- * threads, messages both ways, destroy racing calls, and pool close with work in flight. */
+ * threads, messages both ways, destroy racing calls, pool close with work in flight, and
+ * messaging between contexts: BroadcastChannel posts through the pool's registry from both
+ * runtimes while subscribers come and go, and workers spawned, messaged and terminated
+ * across runtimes. */
 #include <jspool.h>
 
 #include <pthread.h>
@@ -16,6 +19,7 @@
 enum { CALLER_THREADS = 16, CALLS_PER_THREAD = 300, CONTEXTS = 12 };
 
 static jsp_context *contexts[CONTEXTS];
+static jsp_context *contexts_messaging[4];
 static atomic_int failures;
 static atomic_int messages_seen;
 static atomic_int async_outstanding;
@@ -95,6 +99,50 @@ static const char *setup_source =
     "var n = 0; function bump(k) { n += k; return n; }"
     "onmessage = (e) => host.send(e.data); setInterval(() => {}, 1); 0";
 
+/* BroadcastChannel and Worker traffic between runtimes, with subscribers destroyed and
+ * workers terminated while messages are in flight; the pool then closes with some of both
+ * still open. */
+static const char *messaging_source =
+    "var got = 0; const room = new BroadcastChannel('room'); room.onmessage = () => got++;"
+    "var workers = []; for (let i = 0; i < 3; i++) { const w = new Worker("
+    "  'onmessage = (e) => postMessage(e.data); new BroadcastChannel(\"room\").postMessage(1)');"
+    "  w.onmessage = () => got++; workers.push(w); }"
+    "function storm(n) { for (let i = 0; i < n; i++) { room.postMessage({ i }); workers[i % 3].postMessage(i); } return got; }"
+    "0";
+
+static void messaging_phase(jsp_pool *pool)
+{
+    enum { MESSAGING_CONTEXTS = 6 };
+    jsp_context *ctxs[MESSAGING_CONTEXTS];
+    jsp_context_config cfg = {.apis = "worker"};
+    for (int i = 0; i < MESSAGING_CONTEXTS; i++) {
+        jsp_result *r;
+        cfg.runtime = i % 2 + 1;
+        if (jsp_context_new(pool, &cfg, &ctxs[i]) != 0 || jsp_eval(ctxs[i], messaging_source, -1, &r) != 0) {
+            fail("messaging setup", "");
+            return;
+        }
+        jsp_result_free(r);
+    }
+    for (int round = 0; round < 20; round++)
+        for (int i = 0; i < MESSAGING_CONTEXTS; i++) {
+            atomic_fetch_add(&async_outstanding, 1);
+            if (jsp_call_async(ctxs[i], "storm", "[20]", -1, on_async, NULL) != 0)
+                atomic_fetch_sub(&async_outstanding, 1);
+            if (round == 10 && i < 2) /* subscribers and worker parents die mid-traffic */
+                jsp_context_destroy(ctxs[i]);
+            if (round == 12 && i == 3) {
+                jsp_result *r;
+                jsp_eval(ctxs[i], "workers.forEach((w) => w.terminate()); 0", -1, &r);
+                jsp_result_free(r);
+            }
+        }
+    for (int i = 0; i < 2; i++)
+        jsp_context_free(ctxs[i]);
+    for (int i = 2; i < MESSAGING_CONTEXTS; i++)
+        contexts_messaging[i - 2] = ctxs[i]; /* released after the pool closes */
+}
+
 int main(void)
 {
     jsp_pool_config cfg = {.threads = 2, .on_message = on_message};
@@ -119,6 +167,7 @@ int main(void)
     jsp_context_destroy(contexts[1]);
     for (int i = 0; i < CALLER_THREADS; i++)
         pthread_join(threads[i], NULL);
+    messaging_phase(pool);
     /* Close with async calls and interval timers still in flight. */
     for (int i = 2; i < CONTEXTS; i++) {
         atomic_fetch_add(&async_outstanding, 1);
@@ -128,6 +177,8 @@ int main(void)
     jsp_pool_free(pool);
     for (int i = 0; i < CONTEXTS; i++)
         jsp_context_free(contexts[i]);
+    for (int i = 0; i < 4; i++)
+        jsp_context_free(contexts_messaging[i]);
     if (atomic_load(&async_outstanding) != 0)
         fail("shutdown", "an async call never completed");
     printf("threads_race: %d failures, %d messages\n", atomic_load(&failures),

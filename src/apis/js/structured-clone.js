@@ -110,5 +110,173 @@
     return !(eventTarget && typeof eventTarget.value === 'function' && value instanceof eventTarget.value);
   }
 
-  return { structuredClone };
+  // ---- serialization to text, for messages that cross contexts (channel, worker) ----
+  // The same value space and DataCloneErrors as structuredClone, written as JSON of a tagged
+  // tree: strings, booleans, null and finite numbers stand for themselves; anything else is
+  // an array whose first element is a tag, objects carrying an id that later ['r', id]
+  // references (cycles, shared objects) point back to. MessagePorts listed in `ports` become
+  // ['P', id, index] and are handed back by index on the receiving side. Not a global: the
+  // channel and worker groups get serialize/deserialize through their natives.
+  const binaryChunk = 8192;
+  function bytesToLatin1(bytes) {
+    let text = '';
+    for (let i = 0; i < bytes.length; i += binaryChunk)
+      text += String.fromCharCode.apply(null, bytes.subarray(i, i + binaryChunk));
+    return text;
+  }
+  function latin1ToBuffer(text) {
+    if (typeof text !== 'string') throw new TypeError('malformed message');
+    const bytes = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    return bytes.buffer;
+  }
+  const encodeNumber = (n) => (Number.isFinite(n) && !Object.is(n, -0) ? n : ['n', Object.is(n, -0) ? '-0' : String(n)]);
+
+  function serialize(value, transfer = [], ports = []) {
+    const buffers = [];
+    for (const buffer of transfer) {
+      if (!isArrayBuffer(buffer)) throw cloneError('A transferable that is not an ArrayBuffer');
+      if (buffers.includes(buffer)) throw cloneError('An ArrayBuffer listed twice in transfer');
+      if (isDetached(buffer)) throw cloneError('A detached ArrayBuffer');
+      buffers.push(buffer);
+    }
+    const ids = new Map();
+    function encode(v) {
+      const type = typeof v;
+      if (type === 'string' || type === 'boolean' || v === null) return v;
+      if (type === 'number') return encodeNumber(v);
+      if (type === 'undefined') return ['u'];
+      if (type === 'bigint') return ['bi', v.toString()];
+      if (type === 'symbol') throw cloneError('A Symbol');
+      if (type === 'function') throw cloneError(`The function ${v.name || '(anonymous)'}`);
+      if (ids.has(v)) return ['r', ids.get(v)];
+      const id = ids.size;
+      ids.set(v, id);
+      const port = ports.indexOf(v);
+      if (port >= 0) return ['P', id, port];
+      if (is((x) => Boolean.prototype.valueOf.call(x), v)) return ['X', id, 'Boolean', Boolean.prototype.valueOf.call(v)];
+      if (is((x) => Number.prototype.valueOf.call(x), v)) return ['X', id, 'Number', encodeNumber(Number.prototype.valueOf.call(v))];
+      if (is((x) => BigInt.prototype.valueOf.call(x), v)) return ['X', id, 'BigInt', BigInt.prototype.valueOf.call(v).toString()];
+      if (is((x) => String.prototype.valueOf.call(x), v)) return ['X', id, 'String', String.prototype.valueOf.call(v)];
+      if (is((x) => Date.prototype.getTime.call(x), v)) return ['D', id, encodeNumber(Date.prototype.getTime.call(v))];
+      if (is((x) => regexpSource.call(x), v)) return ['R', id, regexpSource.call(v), regexpFlags.call(v)];
+      if (isArrayBuffer(v)) {
+        if (isDetached(v)) throw cloneError('A detached ArrayBuffer');
+        return ['B', id, bytesToLatin1(new Uint8Array(v))];
+      }
+      if (ArrayBuffer.isView(v)) {
+        const tag = typedArrayTag.call(v);
+        return ['V', id, tag || 'DataView', encode(v.buffer), v.byteOffset, tag ? v.length : v.byteLength];
+      }
+      if (is((x) => Map.prototype.has.call(x), v)) {
+        const list = [];
+        for (const [k, x] of Map.prototype.entries.call(v)) list.push(encode(k), encode(x));
+        return ['M', id, list]; // flat: key, value, key, value, ...
+      }
+      if (is((x) => Set.prototype.has.call(x), v)) {
+        const list = [];
+        for (const x of Set.prototype.values.call(v)) list.push(encode(x));
+        return ['S', id, list];
+      }
+      if (v instanceof Error) {
+        const name = Object.hasOwn(errorTypes, v.name) ? v.name : 'Error';
+        const message = Object.getOwnPropertyDescriptor(v, 'message');
+        const node = ['E', id, name, message && 'value' in message ? String(message.value) : null,
+          typeof v.stack === 'string' ? v.stack : null];
+        if ('cause' in v) node.push(encode(v.cause));
+        return node;
+      }
+      let node;
+      if (Array.isArray(v)) {
+        node = ['A', id, v.length, []];
+      } else {
+        const proto = Object.getPrototypeOf(v);
+        if (proto !== Object.prototype && proto !== null && !isPlainClass(v))
+          throw cloneError(`An object of type ${Object.prototype.toString.call(v).slice(8, -1)}`);
+        node = ['O', id, []];
+      }
+      const list = node[node.length - 1];
+      for (const key of Object.keys(v)) list.push(key, encode(v[key]));
+      return node;
+    }
+    const text = JSON.stringify(encode(value));
+    for (const buffer of buffers) buffer.transfer(); // detaches the original, as a transfer must
+    return text;
+  }
+
+  // Any text may arrive here (a peer's bug, or a hostile peer): everything malformed throws,
+  // and the receiver turns that into a messageerror event.
+  function deserialize(text, ports = []) {
+    const objects = [];
+    const malformed = () => { throw new TypeError('malformed message'); };
+    const keep = (id, object) => {
+      if (!Number.isInteger(id) || id < 0 || objects[id] !== undefined) malformed();
+      objects[id] = object;
+      return object;
+    };
+    const number = (n) => {
+      if (typeof n === 'number') return n;
+      if (!Array.isArray(n) || n[0] !== 'n') malformed();
+      return n[1] === '-0' ? -0 : Number(n[1]);
+    };
+    function decode(n) {
+      if (n === null || typeof n === 'string' || typeof n === 'boolean' || typeof n === 'number') return n;
+      if (!Array.isArray(n)) malformed();
+      const id = n[1];
+      switch (n[0]) {
+        case 'u': return undefined;
+        case 'n': return number(n);
+        case 'bi': return BigInt(n[1]);
+        case 'r': if (objects[id] === undefined) malformed(); return objects[id];
+        case 'P': if (!ports[n[2]]) malformed(); return keep(id, ports[n[2]]);
+        case 'X': {
+          const kind = n[2];
+          const primitive = kind === 'Boolean' ? !!n[3] : kind === 'Number' ? number(n[3]) : kind === 'BigInt' ? BigInt(n[3])
+            : kind === 'String' ? String(n[3]) : malformed();
+          return keep(id, Object(primitive));
+        }
+        case 'D': return keep(id, new Date(number(n[2])));
+        case 'R': return keep(id, new RegExp(String(n[2]), String(n[3])));
+        case 'B': return keep(id, latin1ToBuffer(n[2]));
+        case 'V': {
+          const buffer = decode(n[3]);
+          if (!isArrayBuffer(buffer)) malformed();
+          const View = n[2] === 'DataView' ? DataView : Object.hasOwn(typedArrays, n[2]) ? typedArrays[n[2]] : malformed();
+          return keep(id, new View(buffer, n[4], n[5]));
+        }
+        case 'M': {
+          const map = keep(id, new Map()), list = n[2];
+          if (!Array.isArray(list)) malformed();
+          for (let i = 0; i + 1 < list.length; i += 2) map.set(decode(list[i]), decode(list[i + 1]));
+          return map;
+        }
+        case 'S': {
+          const set = keep(id, new Set()), list = n[2];
+          if (!Array.isArray(list)) malformed();
+          for (const x of list) set.add(decode(x));
+          return set;
+        }
+        case 'E': {
+          const Type = Object.hasOwn(errorTypes, n[2]) ? errorTypes[n[2]] : Error;
+          const error = keep(id, new Type());
+          if (n[3] !== null) error.message = String(n[3]);
+          if (n[4] !== null) Object.defineProperty(error, 'stack', { value: String(n[4]), writable: true, configurable: true });
+          if (n.length > 5) Object.defineProperty(error, 'cause', { value: decode(n[5]), writable: true, configurable: true });
+          return error;
+        }
+        case 'A': case 'O': {
+          const object = keep(id, n[0] === 'A' ? new Array(number(n[2])) : {});
+          const list = n[n.length - 1];
+          if (!Array.isArray(list)) malformed();
+          for (let i = 0; i + 1 < list.length; i += 2)
+            Object.defineProperty(object, String(list[i]), { value: decode(list[i + 1]), writable: true, enumerable: true, configurable: true });
+          return object;
+        }
+        default: return malformed();
+      }
+    }
+    return decode(JSON.parse(text));
+  }
+
+  return { structuredClone, serialize, deserialize };
 })

@@ -1,0 +1,440 @@
+/* messaging.c — messages between contexts of one pool: BroadcastChannel posts fanned out
+ * through the pool's registry (pool/channels.c), workers (child contexts created without
+ * waiting, linked to their parent across threads, bounded per context tree), and the jobs
+ * that carry both to the target context's runtime thread. Nothing here touches another
+ * context's JS: everything crossing contexts is a job. Not for the JS side (channel.js,
+ * worker.js) or the engine entry points (natives_channel.c, natives_worker.c). */
+#include "runtime/messaging.h"
+
+#include "engine/engine_messaging.h"
+#include "pool/pool.h"
+#include "util/result.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A guest may not fork-bomb the pool: a context and all its workers, nested ones included,
+ * share one budget of live workers. */
+enum { MAX_WORKERS_PER_TREE = 16, MAX_BROADCAST_NAMES_PER_CONTEXT = 1024 };
+
+/* The live-worker budget shared by a top-level context and every worker below it. */
+typedef struct worker_tree {
+    atomic_int refs;
+    atomic_int live_workers;
+} worker_tree;
+
+/* Parent <-> child, shared by two runtime threads. */
+typedef struct worker_link {
+    atomic_int refs;             /* the parent's side and the child's side */
+    atomic_bool is_counted;      /* still counts against the tree's budget */
+    pthread_mutex_t lock;
+    struct jsp_context *parent;  /* guarded by lock; NULL once the parent died or let go */
+    struct jsp_context *child;   /* the child's handle: one reference, dropped with the link */
+    worker_tree *tree;           /* a reference */
+    uint64_t id;                 /* the parent's number for this worker */
+    struct worker_link *next;    /* the parent's list: parent's thread only */
+} worker_link;
+
+struct context_messaging {
+    unsigned broadcast_names;    /* distinct names with a channel open here */
+    worker_link *workers;        /* the workers this context started */
+    uint64_t next_worker_id;
+    worker_link *as_worker;      /* this context is a worker: its link to the parent */
+    worker_tree *tree;           /* a reference; NULL until a worker is involved */
+};
+
+static context_messaging *messaging_of(struct jsp_context *ctx)
+{
+    if (!ctx->messaging)
+        ctx->messaging = calloc(1, sizeof(*ctx->messaging));
+    return ctx->messaging;
+}
+
+static void tree_release(worker_tree *tree)
+{
+    if (tree && atomic_fetch_sub(&tree->refs, 1) == 1)
+        free(tree);
+}
+
+static void uncount(worker_link *link)
+{
+    if (atomic_exchange(&link->is_counted, false))
+        atomic_fetch_sub(&link->tree->live_workers, 1);
+}
+
+static void link_release(worker_link *link)
+{
+    if (atomic_fetch_sub(&link->refs, 1) != 1)
+        return;
+    uncount(link);
+    tree_release(link->tree);
+    pthread_mutex_destroy(&link->lock);
+    context_release(link->child);
+    free(link);
+}
+
+/* Queues (target, data) for delivery in `to`. Back-pressure: a context already holding
+ * max_queued_jobs loses the message, with a warning (no unbounded queues). */
+static int queue_message(struct jsp_context *to, job_kind kind, const char *target, const char *data,
+                         size_t len)
+{
+    if (atomic_load(&to->state) != CONTEXT_ALIVE)
+        return JSP_EDESTROYED;
+    if (atomic_fetch_add(&to->queued_jobs, 1) >= to->pool->config.max_queued_jobs) {
+        atomic_fetch_sub(&to->queued_jobs, 1);
+        pool_log(to->pool, JSP_LOG_WARN, to->id, "message dropped: the context's queue is full");
+        return JSP_EBUSY;
+    }
+    job *j = job_new(kind, to, data, len, target);
+    int rc = j ? job_queue_push(&to->rt->queue, j) : JSP_ENOMEM;
+    if (rc != 0) {
+        atomic_fetch_sub(&to->queued_jobs, 1);
+        if (j)
+            job_free(j);
+    }
+    return rc;
+}
+
+/* ---- BroadcastChannel ---- */
+
+int runtime_hook_broadcast_subscribe(void *owner, const char *key)
+{
+    struct jsp_context *ctx = owner;
+    context_messaging *m = messaging_of(ctx);
+    bool is_new_name;
+    if (!m || broadcast_subscribe(&ctx->pool->broadcasts, ctx, key, &is_new_name) != 0)
+        return JSP_ENOMEM;
+    if (is_new_name && m->broadcast_names >= MAX_BROADCAST_NAMES_PER_CONTEXT) {
+        broadcast_unsubscribe(&ctx->pool->broadcasts, ctx, key);
+        return JSP_ETOO_MANY;
+    }
+    m->broadcast_names += is_new_name;
+    return 0;
+}
+
+void runtime_hook_broadcast_unsubscribe(void *owner, const char *key)
+{
+    struct jsp_context *ctx = owner;
+    if (ctx->messaging && broadcast_unsubscribe(&ctx->pool->broadcasts, ctx, key))
+        ctx->messaging->broadcast_names--;
+}
+
+void runtime_hook_broadcast_post(void *owner, const char *key, const char *data, size_t len,
+                                 uint64_t sender_id)
+{
+    struct jsp_context *ctx = owner;
+    struct jsp_context **targets;
+    size_t count = broadcast_subscribers(&ctx->pool->broadcasts, key, &targets);
+    size_t target_size = strlen(key) + 32;
+    char *target = malloc(target_size);
+    for (size_t i = 0; i < count; i++) {
+        if (target) {
+            /* the posting channel itself is skipped, in its own context only */
+            snprintf(target, target_size, "b:%" PRIu64 ":%s", targets[i] == ctx ? sender_id : 0, key);
+            queue_message(targets[i], JOB_CHANNEL_MESSAGE, target, data, len);
+        }
+        context_release(targets[i]);
+    }
+    free(target);
+    free(targets);
+}
+
+/* ---- workers: the child's side ---- */
+
+/* {"message":..., "filename":..., "lineno":..., "colno":...} for an ErrorEvent. */
+static char *error_json(const char *message, const char *filename, int line, int column)
+{
+    size_t n = strlen(message) + strlen(filename);
+    char *json = malloc(n * 6 + 96);
+    if (!json)
+        return NULL;
+    size_t at = 0;
+    const char *parts[2] = {message, filename};
+    const char *keys[2] = {"{\"message\":\"", "\",\"filename\":\""};
+    for (int p = 0; p < 2; p++) {
+        at += (size_t)sprintf(json + at, "%s", keys[p]);
+        for (const unsigned char *c = (const unsigned char *)parts[p]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                json[at++] = '\\', json[at++] = (char)*c;
+            else if (*c < 0x20)
+                at += (size_t)sprintf(json + at, "\\u%04x", *c);
+            else
+                json[at++] = (char)*c;
+        }
+    }
+    sprintf(json + at, "\",\"lineno\":%d,\"colno\":%d}", line > 0 ? line : 0, column > 0 ? column : 0);
+    return json;
+}
+
+/* Queues kind ('w' message, 'e' error, 'x' ended) to the parent's Worker object. False
+ * when there is no parent any more. */
+static bool tell_parent(worker_link *link, char kind, const char *data, size_t len)
+{
+    pthread_mutex_lock(&link->lock);
+    struct jsp_context *parent = link->parent;
+    if (parent)
+        context_retain(parent); /* alive: it clears link->parent before it is released */
+    pthread_mutex_unlock(&link->lock);
+    if (!parent)
+        return false;
+    char target[32];
+    snprintf(target, sizeof(target), "%c:%" PRIu64, kind, link->id);
+    queue_message(parent, JOB_CHANNEL_MESSAGE, target, data, len);
+    context_release(parent);
+    return true;
+}
+
+static void report_error(struct jsp_context *ctx, const char *message, const char *filename, int line,
+                         int column)
+{
+    worker_link *link = ctx->messaging ? ctx->messaging->as_worker : NULL;
+    char *json = link ? error_json(message, filename, line, column) : NULL;
+    if (!json || !tell_parent(link, 'e', json, strlen(json))) {
+        char text[600];
+        snprintf(text, sizeof(text), "uncaught error in worker: %.500s", message);
+        runtime_hook_log(ctx, JSP_LOG_ERROR, text);
+    }
+    free(json);
+}
+
+/* The child is done (died, or never got built): the parent hears it ended, the budget gets
+ * its slot back, and the child's side of the link goes. */
+static void detach_from_parent(struct jsp_context *child)
+{
+    worker_link *link = child->messaging->as_worker;
+    child->messaging->as_worker = NULL;
+    tell_parent(link, 'x', "", 0);
+    uncount(link);
+    link_release(link);
+}
+
+void runtime_hook_worker_post_to_parent(void *owner, const char *data, size_t len)
+{
+    struct jsp_context *ctx = owner;
+    if (ctx->messaging && ctx->messaging->as_worker)
+        tell_parent(ctx->messaging->as_worker, 'w', data, len);
+}
+
+void runtime_hook_worker_report_error(void *owner, const char *json, size_t len)
+{
+    struct jsp_context *ctx = owner;
+    if (ctx->messaging && ctx->messaging->as_worker)
+        tell_parent(ctx->messaging->as_worker, 'e', json, len);
+}
+
+void runtime_hook_worker_close(void *owner)
+{
+    struct jsp_context *ctx = owner;
+    if (ctx->messaging && ctx->messaging->as_worker)
+        jsp_context_destroy(ctx); /* a job: runs after the current one */
+}
+
+/* JOB_CREATE of a worker finished, on the child's thread. */
+static void worker_created(jsp_result *result, void *user)
+{
+    worker_link *link = user;
+    int rc = result->code;
+    jsp_result_free(result);
+    if (rc == 0)
+        return;
+    struct jsp_context *child = link->child;
+    context_creation_failed(child, rc == JSP_ECLOSED);
+    report_error(child, "Error: the worker's context could not be created", "", 0, 0);
+    detach_from_parent(child);
+    tree_release(child->messaging->tree);
+    free(child->messaging);
+    child->messaging = NULL;
+}
+
+/* ---- workers: the parent's side ---- */
+
+int runtime_hook_worker_spawn(void *owner, const char *source, size_t len, const char *name, uint64_t *id)
+{
+    struct jsp_context *parent = owner;
+    context_messaging *pm = messaging_of(parent);
+    if (pm && !pm->tree && (pm->tree = calloc(1, sizeof(*pm->tree))) != NULL)
+        atomic_init(&pm->tree->refs, 1);
+    if (!pm || !pm->tree)
+        return JSP_ENOMEM;
+    worker_tree *tree = pm->tree;
+    if (atomic_fetch_add(&tree->live_workers, 1) >= MAX_WORKERS_PER_TREE) {
+        atomic_fetch_sub(&tree->live_workers, 1);
+        return JSP_ETOO_MANY;
+    }
+    context_messaging *cm = calloc(1, sizeof(*cm));
+    worker_link *link = calloc(1, sizeof(*link));
+    uint64_t worker_id = pm->next_worker_id + 1;
+    char child_name[300];
+    snprintf(child_name, sizeof(child_name), "%.200s/worker-%" PRIu64, parent->name, worker_id);
+    /* The child inherits its parent's limits and API groups (internal limits: 0 = none). */
+    jsp_context_config cfg = {
+        .name = child_name,
+        .cpu_limit_ms = parent->cpu_limit_ms ? (long)parent->cpu_limit_ms : -1,
+        .wall_limit_ms = parent->wall_limit_ms ? (long)parent->wall_limit_ms : -1,
+        .memory_limit_bytes = parent->memory_limit_bytes,
+    };
+    struct jsp_context *child = NULL;
+    int rc = cm && link ? context_alloc(parent->pool, &cfg, parent->apis_mask, &child) : JSP_ENOMEM;
+    if (rc != 0) {
+        atomic_fetch_sub(&tree->live_workers, 1);
+        free(cm);
+        free(link);
+        return rc;
+    }
+    atomic_init(&link->refs, 2);
+    atomic_init(&link->is_counted, true);
+    pthread_mutex_init(&link->lock, NULL);
+    link->parent = parent;
+    link->child = child;
+    link->tree = tree;
+    atomic_fetch_add(&tree->refs, 1);
+    link->id = worker_id;
+    cm->as_worker = link;
+    cm->tree = tree;
+    atomic_fetch_add(&tree->refs, 1);
+    child->messaging = cm; /* before the child's thread can see it: the queue orders it */
+    rc = context_queue_create(child, worker_created, link);
+    if (rc != 0) {
+        context_creation_failed(child, true);
+        child->messaging = NULL;
+        tree_release(cm->tree);
+        free(cm);
+        atomic_init(&link->refs, 1); /* only the parent's side left: frees it all */
+        link_release(link);
+        return rc;
+    }
+    pm->next_worker_id = worker_id;
+    link->next = pm->workers;
+    pm->workers = link;
+    /* Queued right behind its creation: messages posted from now on queue behind it, so
+     * none is lost or reordered while the worker starts. */
+    if (queue_message(child, JOB_WORKER_START, name, source, len) != 0)
+        jsp_context_destroy(child);
+    *id = worker_id;
+    return 0;
+}
+
+static worker_link *find_worker(struct jsp_context *parent, uint64_t id, bool is_unlinking)
+{
+    if (!parent->messaging)
+        return NULL;
+    for (worker_link **at = &parent->messaging->workers; *at; at = &(*at)->next) {
+        worker_link *link = *at;
+        if (link->id != id)
+            continue;
+        if (is_unlinking)
+            *at = link->next;
+        return link;
+    }
+    return NULL;
+}
+
+void runtime_hook_worker_post(void *owner, uint64_t id, const char *data, size_t len)
+{
+    worker_link *link = find_worker(owner, id, false);
+    if (link)
+        queue_message(link->child, JOB_CHANNEL_MESSAGE, "s:", data, len);
+}
+
+/* The parent lets go of a worker: no more messages either way, and the child is destroyed. */
+static void let_go(worker_link *link)
+{
+    pthread_mutex_lock(&link->lock);
+    link->parent = NULL;
+    pthread_mutex_unlock(&link->lock);
+    uncount(link);
+    jsp_context_destroy(link->child);
+    link_release(link);
+}
+
+void runtime_hook_worker_terminate(void *owner, uint64_t id)
+{
+    worker_link *link = find_worker(owner, id, true);
+    if (link)
+        let_go(link);
+}
+
+/* ---- lifetime ---- */
+
+/* Drops what the context's JS state had: its channel names and its workers. */
+static void drop_js_owned(struct jsp_context *ctx, context_messaging *m)
+{
+    if (m->broadcast_names)
+        broadcast_unsubscribe_all(&ctx->pool->broadcasts, ctx);
+    m->broadcast_names = 0;
+    while (m->workers) {
+        worker_link *link = m->workers;
+        m->workers = link->next;
+        let_go(link);
+    }
+}
+
+void messaging_context_dying(struct jsp_context *ctx)
+{
+    context_messaging *m = ctx->messaging;
+    if (!m)
+        return;
+    drop_js_owned(ctx, m);
+    if (m->as_worker)
+        detach_from_parent(ctx);
+    tree_release(m->tree);
+    free(m);
+    ctx->messaging = NULL;
+}
+
+void messaging_context_rebuilt(struct jsp_context *ctx)
+{
+    context_messaging *m = ctx->messaging;
+    if (!m)
+        return;
+    drop_js_owned(ctx, m);
+    if (m->as_worker) { /* its scope and source are gone with the old VM: it cannot go on */
+        report_error(ctx, "Error: the worker was reset by a VM recycle", "", 0, 0);
+        jsp_context_destroy(ctx);
+    }
+}
+
+/* ---- the jobs ---- */
+
+void messaging_run_job(runtime *rt, job *j)
+{
+    struct jsp_context *ctx = j->ctx;
+    if (!ctx->ec || atomic_load(&ctx->state) != CONTEXT_ALIVE) { /* closing: deliver nothing */
+        runtime_fail(j, JSP_EDESTROYED);
+        return;
+    }
+    js_run run;
+    jsp_result *error = NULL;
+    if (runtime_enter_js(rt, ctx, &run)) {
+        if (j->kind == JOB_WORKER_START)
+            error = engine_worker_start(ctx->ec, j->name, j->text, j->text_len);
+        else
+            engine_messaging_deliver(ctx->ec, j->name, j->text, j->text_len);
+        runtime_leave_js(rt, &run);
+    }
+    int tripped = run.budget.tripped;
+    if (tripped) {
+        const char *what = tripped == JSP_ECPU_LIMIT    ? "CPU time"
+                           : tripped == JSP_EWALL_LIMIT ? "wall time"
+                                                        : "memory";
+        char message[160];
+        snprintf(message, sizeof(message), "RangeError: %s exceeded its %s limit",
+                 j->kind == JOB_WORKER_START ? "worker script" : "message handler", what);
+        if (ctx->messaging && ctx->messaging->as_worker)
+            report_error(ctx, message, "", 0, 0);
+        else
+            runtime_hook_log(ctx, JSP_LOG_ERROR, message);
+    } else if (error) {
+        size_t n = strlen(error->error_name) + strlen(error->error_message) + 3;
+        char *message = malloc(n);
+        if (message)
+            snprintf(message, n, "%s: %s", error->error_name, error->error_message);
+        report_error(ctx, message ? message : "Error", "jspool:worker.js", error->error_line,
+                     error->error_column);
+        free(message);
+    }
+    jsp_result_free(error);
+    job_free(j);
+}

@@ -1,0 +1,251 @@
+/* worker group: new Worker(source) runs the source in a child context of the same pool;
+ * messages go both ways in order (also those posted before the child is ready), errors and
+ * limit trips in the child reach the parent's onerror, terminate() and the parent's death
+ * end the child, the child inherits limits and API groups, and a context tree cannot have
+ * more than 16 live workers. */
+#include "support/support.h"
+
+#include <stdlib.h>
+
+static jsp_pool *pool;
+static collector messages, logs;
+
+static void setup(void)
+{
+    collector_init(&messages);
+    collector_init(&logs);
+    pool = pool_for_test(2, &messages, &logs);
+}
+
+static void teardown(void)
+{
+    jsp_pool_free(pool);
+    collector_free(&messages);
+    collector_free(&logs);
+}
+
+TestSuite(worker, .init = setup, .fini = teardown, .timeout = 120);
+
+static jsp_context *parent_with(const char *apis, long cpu_limit_ms)
+{
+    jsp_context_config cfg = {.apis = apis, .cpu_limit_ms = cpu_limit_ms};
+    jsp_context *ctx = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
+    return ctx;
+}
+
+static void expect_eval(jsp_context *ctx, const char *source, const char *json)
+{
+    char *got = eval_ok(ctx, source);
+    cr_expect_str_eq(got, json, "%s", source);
+    free(got);
+}
+
+/* The live contexts of the pool, from its metrics. */
+static long live_contexts(void)
+{
+    char *text = jsp_pool_metrics(pool);
+    long total = 0;
+    for (char *at = text; (at = strstr(at, "\njspool_contexts{")) != NULL; at++)
+        total += atol(strchr(at, '}') + 2);
+    jsp_free(text);
+    return total;
+}
+
+static bool wait_live_contexts(long n, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 5, sleep_ms(5))
+        if (live_contexts() == n)
+            return true;
+    return false;
+}
+
+Test(worker, round_trip_with_structured_values)
+{
+    jsp_context *ctx = parent_with("console,worker", 0);
+    expect_eval(ctx,
+                "new Promise((resolve, reject) => {"
+                "  const w = new Worker(`onmessage = (e) => postMessage({ doubled: e.data.n * 2, tag: e.data.tags.has('x'), self: self === globalThis, name })`,"
+                "                       { name: 'doubler' });"
+                "  w.onmessage = (e) => resolve([e.data, e instanceof MessageEvent, e.target === w]);"
+                "  w.onerror = (e) => reject(new Error(e.message));"
+                "  w.postMessage({ n: 21, tags: new Set(['x']) });"
+                "})",
+                "[{\"doubled\":42,\"tag\":true,\"self\":true,\"name\":\"doubler\"},true,true]");
+    jsp_context_free(ctx);
+}
+
+Test(worker, messages_posted_before_the_child_is_ready_arrive_in_order)
+{
+    jsp_context *ctx = parent_with("worker", 0);
+    expect_eval(ctx,
+                "new Promise((resolve) => {"
+                "  const w = new Worker('self.addEventListener(\"message\", (e) => postMessage(e.data))');"
+                "  const got = []; w.onmessage = (e) => { got.push(e.data); if (got.length === 200) resolve(got.every((v, i) => v === i)); };"
+                "  for (let i = 0; i < 200; i++) w.postMessage(i);"
+                "})",
+                "true");
+    jsp_context_free(ctx);
+}
+
+Test(worker, data_url_source_is_accepted)
+{
+    jsp_context *ctx = parent_with("worker", 0);
+    expect_eval(ctx,
+                "new Promise((resolve) => {"
+                "  const w = new Worker('data:text/javascript,postMessage(%22from%20data%22)');"
+                "  w.onmessage = (e) => resolve(e.data);"
+                "})",
+                "\"from data\"");
+    jsp_context_free(ctx);
+}
+
+Test(worker, uncaught_errors_reach_onerror)
+{
+    jsp_context *ctx = parent_with("worker", 0);
+    expect_eval(ctx,
+                "new Promise((resolve) => {"
+                "  const w = new Worker('\\n  throw new TypeError(\"at start\")');"
+                "  w.onerror = (e) => resolve([e instanceof ErrorEvent, e.type, e.message, e.lineno]);"
+                "})",
+                "[true,\"error\",\"TypeError: at start\",2]");
+    expect_eval(ctx,
+                "new Promise((resolve) => {"
+                "  const w = new Worker('onmessage = (e) => { throw new RangeError(\"in handler \" + e.data) }');"
+                "  w.onerror = (e) => { e.preventDefault(); resolve(e.message); };"
+                "  w.postMessage(7);"
+                "})",
+                "\"RangeError: in handler 7\"");
+    expect_eval(ctx,
+                "new Promise((resolve) => {"
+                "  const w = new Worker('setTimeout(() => { throw new Error(\"in timer\") }, 1)');"
+                "  w.addEventListener('error', (e) => resolve(e.message));"
+                "})",
+                "\"Error: in timer\"");
+    jsp_context_free(ctx);
+}
+
+Test(worker, cpu_limit_is_inherited_and_reported_to_the_parent)
+{
+    jsp_context *ctx = parent_with("worker", 200);
+    expect_eval(ctx,
+                "new Promise((resolve) => {"
+                "  const w = new Worker('while (true) {}');"
+                "  w.onerror = (e) => resolve(e.message);"
+                "})",
+                "\"RangeError: worker script exceeded its CPU time limit\"");
+    /* the parent itself is unaffected and the limit is its own */
+    jsp_result *r = NULL;
+    cr_expect_eq(jsp_eval(ctx, "while (true) {}", -1, &r), JSP_ECPU_LIMIT);
+    jsp_result_free(r);
+    expect_eval(ctx, "1 + 1", "2");
+    jsp_context_free(ctx);
+}
+
+Test(worker, children_get_the_parents_api_groups)
+{
+    jsp_context *ctx = parent_with("worker,encoding", 0);
+    expect_eval(ctx,
+                "new Promise((resolve) => {"
+                "  const w = new Worker('postMessage([typeof TextEncoder, typeof Blob, typeof Worker, typeof BroadcastChannel])');"
+                "  w.onmessage = (e) => resolve(e.data);"
+                "})",
+                "[\"function\",\"undefined\",\"function\",\"function\"]");
+    jsp_context_free(ctx);
+}
+
+Test(worker, terminate_destroys_the_child)
+{
+    jsp_context *ctx = parent_with("worker", 0);
+    long base = live_contexts();
+    expect_eval(ctx,
+                "var w = new Worker('setInterval(() => host.send(\"tick\"), 2); postMessage(\"up\")');"
+                "new Promise((resolve) => { w.onmessage = (e) => resolve(e.data); })",
+                "\"up\"");
+    cr_expect_eq(live_contexts(), base + 1);
+    collector_wait(&messages, 3, 2000);
+    free(eval_ok(ctx, "w.terminate(); w.terminate(); w.postMessage('ignored'); 0"));
+    cr_expect(wait_live_contexts(base, 2000), "the child context is gone");
+    size_t after_terminate = collector_wait(&messages, 0, 0);
+    sleep_ms(40);
+    cr_expect_eq(collector_wait(&messages, 0, 0), after_terminate, "no tick after terminate");
+    jsp_context_free(ctx);
+}
+
+Test(worker, close_in_the_child_ends_it)
+{
+    jsp_context *ctx = parent_with("worker", 0);
+    long base = live_contexts();
+    expect_eval(ctx,
+                "new Promise((resolve) => {"
+                "  const w = new Worker('onmessage = (e) => { postMessage(\"bye\"); close(); postMessage(\"after close\"); }');"
+                "  const got = []; w.onmessage = (e) => { got.push(e.data); setTimeout(() => resolve(got), 50); };"
+                "  w.postMessage(1); w.postMessage(2);"
+                "})",
+                "[\"bye\"]");
+    cr_expect(wait_live_contexts(base, 2000));
+    jsp_context_free(ctx);
+}
+
+Test(worker, destroying_the_parent_destroys_its_workers)
+{
+    jsp_context *ctx = parent_with("worker", 0);
+    long base = live_contexts();
+    expect_eval(ctx,
+                "new Promise((resolve) => {"
+                "  const inner = 'setInterval(() => host.send(\"nested\"), 2); postMessage(\"up\")';"
+                "  const w = new Worker(`const n = new Worker(${JSON.stringify(inner)}); n.onmessage = (e) => postMessage(e.data);"
+                "                        setInterval(() => host.send('tick'), 2)`);"
+                "  w.onmessage = (e) => resolve(e.data);"
+                "})",
+                "\"up\"");
+    cr_expect_eq(live_contexts(), base + 2, "a worker and its nested worker");
+    jsp_context_free(ctx);
+    cr_expect(wait_live_contexts(base - 1, 2000), "parent, worker and nested worker gone");
+    size_t settled = collector_wait(&messages, 0, 0);
+    sleep_ms(40);
+    cr_expect_eq(collector_wait(&messages, 0, 0), settled, "nothing runs after the parent died");
+}
+
+Test(worker, a_context_tree_has_at_most_16_workers)
+{
+    jsp_context *ctx = parent_with("worker", 0);
+    expect_eval(ctx,
+                "var ws = []; for (let i = 0; i < 16; i++) ws.push(new Worker(''));"
+                "let error; try { new Worker('') } catch (e) { error = e }"
+                "ws[0].terminate(); ws[0] = new Worker('');"
+                "[ws.length, error instanceof RangeError]",
+                "[16,true]");
+    /* nested workers count against the same budget */
+    expect_eval(ctx,
+                "ws.forEach((w) => w.terminate());"
+                "new Promise((resolve) => {"
+                "  const w = new Worker(`const made = []; try { for (let i = 0; i < 20; i++) made.push(new Worker('')) }"
+                "                        catch (e) { postMessage([made.length, e.name]) }`);"
+                "  w.onmessage = (e) => resolve(e.data);"
+                "})",
+                "[15,\"RangeError\"]");
+    jsp_context_free(ctx);
+}
+
+Test(worker, workers_and_broadcast_channels_meet)
+{
+    jsp_context *ctx = parent_with("worker", 0);
+    expect_eval(ctx,
+                "new Promise((resolve) => {"
+                "  const here = new BroadcastChannel('room'); here.onmessage = (e) => resolve(e.data);"
+                "  new Worker('new BroadcastChannel(\"room\").postMessage(\"from the worker\")');"
+                "})",
+                "\"from the worker\"");
+    jsp_context_free(ctx);
+}
+
+Test(worker, pool_closes_with_workers_running)
+{
+    jsp_context *ctx = parent_with("worker", 0);
+    free(eval_ok(ctx, "for (let i = 0; i < 4; i++) { const w = new Worker('onmessage = (e) => postMessage(e.data); setInterval(() => {}, 1)');"
+                      " for (let j = 0; j < 100; j++) w.postMessage(j); } 0"));
+    jsp_pool_free(pool);
+    jsp_context_free(ctx);
+    pool = pool_for_test(1, NULL, NULL); /* for teardown */
+}

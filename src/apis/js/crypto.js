@@ -82,14 +82,15 @@
 
   function hashIdOf(algorithm) {
     const { name } = algorithmOf(algorithm);
-    const id = hashes.indexOf(asciiUpper(name));
+    let id = hashes.indexOf(name); // the usual spelling skips the case folding
+    if (id < 0) id = hashes.indexOf(asciiUpper(name));
     if (id < 0) throw notSupported(`the algorithm '${name}'`);
     return id;
   }
 
   function isHmac(algorithm, operation) {
     const { name, params } = algorithmOf(algorithm);
-    if (asciiUpper(name) !== 'HMAC') throw notSupported(`${operation} with the algorithm '${name}'`);
+    if (name !== 'HMAC' && asciiUpper(name) !== 'HMAC') throw notSupported(`${operation} with the algorithm '${name}'`);
     return params;
   }
 

@@ -329,6 +329,20 @@ Test(crypto, interfaces_cannot_be_constructed_and_check_their_receiver)
                 "\"[object SubtleCrypto]\",\"TypeError\",\"TypeError\"]");
 }
 
+Test(crypto, interfaces_have_the_webidl_shape)
+{
+    expect_eval("(() => { const s = SubtleCrypto.prototype;"
+                "  return [Object.keys(Crypto.prototype), Object.keys(CryptoKey.prototype),"
+                "    ['digest', 'importKey', 'exportKey', 'generateKey', 'sign', 'verify', 'encrypt', 'decrypt',"
+                "     'deriveBits', 'deriveKey', 'wrapKey', 'unwrapKey'].map((m) => s.propertyIsEnumerable(m) && s[m].length),"
+                "    Crypto.prototype.getRandomValues.length]; })()",
+                "[[\"subtle\",\"getRandomValues\",\"randomUUID\"],[\"type\",\"extractable\",\"algorithm\",\"usages\"],"
+                "[2,5,2,3,3,4,3,3,2,5,4,7],1]");
+    expect_eval("Promise.all([outcome(crypto.subtle.digest(Symbol(), new Uint8Array(1))),"
+                "  outcome(crypto.subtle.digest({name: Symbol()}, new Uint8Array(1)))])",
+                "[\"TypeError\",\"TypeError\"]");
+}
+
 Test(crypto, the_group_is_only_there_when_asked_for_and_loads_lazily)
 {
     jsp_context_config cfg = {.apis = "encoding"};

@@ -73,11 +73,11 @@
   function algorithmOf(algorithm) {
     if (typeof algorithm !== 'object' || algorithm === null) {
       if (typeof algorithm === 'function') return algorithmOf({ name: algorithm.name });
-      return { name: String(algorithm), params: {} };
+      return { name: `${algorithm}`, params: {} }; // WebIDL's ToString: a symbol is a TypeError
     }
     const name = algorithm.name;
     if (name === undefined) throw new TypeError("the algorithm's name is required");
-    return { name: String(name), params: algorithm };
+    return { name: `${name}`, params: algorithm };
   }
 
   function hashIdOf(algorithm) {
@@ -315,7 +315,7 @@
     // reject with NotSupportedError, as the spec's normalization does for unknown names.
     async encrypt(algorithm, key, data) { return this.#unsupported('encrypt', arguments, 3, algorithm); }
     async decrypt(algorithm, key, data) { return this.#unsupported('decrypt', arguments, 3, algorithm); }
-    async deriveBits(algorithm, baseKey, length) { return this.#unsupported('deriveBits', arguments, 2, algorithm); }
+    async deriveBits(algorithm, baseKey, length = null) { return this.#unsupported('deriveBits', arguments, 2, algorithm); }
     async deriveKey(algorithm, baseKey, derivedKeyType, extractable, keyUsages) {
       return this.#unsupported('deriveKey', arguments, 5, algorithm);
     }
@@ -365,8 +365,13 @@
     }
   }
 
-  for (const [constructor, tag] of [[Crypto, 'Crypto'], [SubtleCrypto, 'SubtleCrypto'], [CryptoKey, 'CryptoKey']])
-    Object.defineProperty(constructor.prototype, Symbol.toStringTag, { value: tag, configurable: true });
+  // WebIDL: operations and attributes are enumerable; the class tag names the interface.
+  for (const [constructor, tag] of [[Crypto, 'Crypto'], [SubtleCrypto, 'SubtleCrypto'], [CryptoKey, 'CryptoKey']]) {
+    const proto = constructor.prototype;
+    for (const name of Object.getOwnPropertyNames(proto))
+      if (name !== 'constructor') Object.defineProperty(proto, name, { enumerable: true });
+    Object.defineProperty(proto, Symbol.toStringTag, { value: tag, configurable: true });
+  }
 
   return { crypto: new Crypto(guard), Crypto, SubtleCrypto, CryptoKey };
 })

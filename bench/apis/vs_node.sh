@@ -10,13 +10,16 @@ command -v node >/dev/null || { echo "node is not installed" >&2; exit 2; }
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DJSP_BUILD_TESTS=OFF >&2
 cmake --build build-bench -j2 --target jspool_cli >&2
 
-# name|unit|snippet evaluating to the rate
+# name|unit|snippet evaluating to the rate, or to a promise of it (`jspool eval` awaits it;
+# node gets it through Promise.resolve). Node's web crypto is globalThis.crypto.subtle.
 cases=(
 "utf8_encode_decode|MB/s|(() => { const s = 'h\u00e9llo w\u00f6rld \u20ac ascii text '.repeat(40000); const e = new TextEncoder(), d = new TextDecoder(); const bytes = e.encode(s).length; let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { d.decode(e.encode(s)); n++; } return n * bytes / 1e6 / ((Date.now() - t) / 1000); })()"
 "base64_btoa_atob|MB/s|(() => { const s = 'abcdefghij\u00ff'.repeat(50000); let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { atob(btoa(s)); n++; } return n * s.length / 1e6 / ((Date.now() - t) / 1000); })()"
 "message_channel|kmsg/s|(async () => { const { port1, port2 } = new MessageChannel(); const msg = { a: [1, 2, 3], s: 'x'.repeat(50) }; let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { await new Promise((r) => { let k = 0; port2.onmessage = () => { if (++k === 1000) r(); }; for (let i = 0; i < 1000; i++) port1.postMessage(msg); }); n += 1000; } port1.close(); port2.close(); return n / 1e3 / ((Date.now() - t) / 1000); })()"
 "broadcast_channel|kmsg/s|(async () => { const a = new BroadcastChannel('bench'), b = new BroadcastChannel('bench'); const msg = { a: [1, 2, 3], s: 'x'.repeat(50) }; let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { await new Promise((r) => { let k = 0; b.onmessage = () => { if (++k === 1000) r(); }; for (let i = 0; i < 1000; i++) a.postMessage(msg); }); n += 1000; } a.close(); b.close(); return n / 1e3 / ((Date.now() - t) / 1000); })()"
 "structured_clone|kops/s|(() => { const o = { a: [1, 2, 3, { b: 'x'.repeat(50) }], m: new Map([[1, 2]]), d: new Date(0) }; let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { structuredClone(o); n++; } return n / 1e3 / ((Date.now() - t) / 1000); })()"
+"sha256_digest|MB/s|(async () => { const b = new Uint8Array(1 << 20).fill(7); const subtle = globalThis.crypto.subtle; let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { await subtle.digest('SHA-256', b); n++; } return n * b.length / 1e6 / ((Date.now() - t) / 1000); })()"
+"hmac_sign|kops/s|(async () => { const subtle = globalThis.crypto.subtle; const key = await subtle.importKey('raw', new Uint8Array(32).fill(1), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']); const m = new Uint8Array(64).fill(2); let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { await subtle.sign('HMAC', key, m); n++; } return n / 1e3 / ((Date.now() - t) / 1000); })()"
 )
 
 for entry in "${cases[@]}"; do
@@ -24,7 +27,7 @@ for entry in "${cases[@]}"; do
     jsp=(); nd=()
     for run in $(seq 1 "$runs"); do
         jsp+=("$(build-bench/jspool eval --apis all "$snippet")")
-        nd+=("$(node -e "Promise.resolve($snippet).then(console.log)")")
+        nd+=("$(node -e "Promise.resolve($snippet).then((v) => console.log(v))")")
     done
     median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
     j=$(median "${jsp[@]}"); n=$(median "${nd[@]}")

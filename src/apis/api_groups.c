@@ -13,6 +13,7 @@ extern const char api_source_structured_clone[];
 extern const char api_source_buffer[];
 extern const char api_source_channel[];
 extern const char api_source_worker[];
+extern const char api_source_crypto[];
 
 static const char *const console_globals[] = {"console", NULL};
 static const char *const timers_globals[] = {"setTimeout", "setInterval", "clearTimeout",
@@ -24,6 +25,7 @@ static const char *const buffer_globals[] = {"Blob", "File", "Buffer", NULL};
 static const char *const channel_globals[] = {"MessageChannel", "MessagePort", "BroadcastChannel",
                                               "MessageEvent", NULL};
 static const char *const worker_globals[] = {"Worker", "ErrorEvent", NULL};
+static const char *const crypto_globals[] = {"crypto", "Crypto", "SubtleCrypto", "CryptoKey", NULL};
 static const char *const events_globals[] = {"Event", "EventTarget", "CustomEvent",
                                              "AbortController", "AbortSignal", NULL};
 
@@ -40,6 +42,7 @@ const api_group api_groups[API_GROUP_COUNT] = {
     [API_CHANNEL] = {"channel", 1u << API_EVENTS | 1u << API_STRUCTURED_CLONE, channel_globals,
                      api_source_channel, false},
     [API_WORKER] = {"worker", 1u << API_CHANNEL, worker_globals, api_source_worker, false},
+    [API_CRYPTO] = {"crypto", 1u << API_DOMEXCEPTION, crypto_globals, api_source_crypto, false},
 };
 
 static uint32_t close_over_deps(uint32_t mask)

@@ -20,6 +20,7 @@ enum api_group_id {
     API_BUFFER,
     API_CHANNEL,
     API_WORKER,
+    API_CRYPTO,
     API_GROUP_COUNT
 };
 

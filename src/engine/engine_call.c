@@ -144,6 +144,37 @@ static void guess_syntax_error_column(jsp_result *r, const char *source, size_t 
         r->error_column = (int)(line_end - line) + 1;
 }
 
+/* A JS function call or script run as engine_entered work; value is NULL on exception. */
+typedef struct run_js {
+    JSObjectRef function;        /* or NULL: evaluate script */
+    JSStringRef script;
+    JSStringRef source_url;
+    JSObjectRef self;
+    size_t argc;
+    const JSValueRef *argv;
+    uint64_t call_id;            /* not 0: settle or defer the value as the call's result */
+    JSValueRef value;
+    jsp_result *result;
+} run_js;
+
+static void run_js_work(engine_ctx *ec, void *data, JSValueRef *exception)
+{
+    run_js *run = data;
+    if (run->function)
+        run->value = JSObjectCallAsFunction(ec->js, run->function, run->self, run->argc, run->argv, exception);
+    else
+        run->value = JSEvaluateScript(ec->js, run->script, run->self, run->source_url, 1, exception);
+    /* Promise reactions attached here run with the microtasks, in the same entry. */
+    if (!*exception && run->call_id)
+        run->result = js_settle_or_defer(ec, run->value, run->call_id);
+}
+
+static JSValueRef run_entered(engine_ctx *ec, run_js *run, JSValueRef *exception)
+{
+    engine_entered(ec, run_js_work, run, exception);
+    return *exception ? NULL : run->value;
+}
+
 jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, uint64_t call_id)
 {
     JSContextRef js = ec->js;
@@ -151,7 +182,8 @@ jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, uint64_t
     if (!script)
         return result_out_of_memory();
     JSValueRef exception = NULL;
-    JSValueRef value = JSEvaluateScript(js, script, NULL, ec->vm->names.eval_url, 1, &exception);
+    run_js run = {.script = script, .source_url = ec->vm->names.eval_url, .call_id = call_id};
+    run_entered(ec, &run, &exception);
     jsp_result *r;
     if (exception && is_parse_error(js, script)) {
         r = js_exception_result(ec->vm, js, exception, JSP_ESYNTAX);
@@ -159,7 +191,7 @@ jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, uint64_t
     } else if (exception)
         r = js_exception_result(ec->vm, js, exception, JSP_EJS);
     else
-        r = js_settle_or_defer(ec, value, call_id);
+        r = run.result;
     JSStringRelease(script);
     return r;
 }
@@ -370,10 +402,11 @@ jsp_result *engine_call(engine_ctx *ec, const char *function, const char *args_j
             argv[i] = JSObjectGetPropertyAtIndex(js, (JSObjectRef)args, (unsigned)i, NULL);
     }
     JSValueRef exception = NULL;
-    JSValueRef value = JSObjectCallAsFunction(js, fn, NULL, argc, argv, &exception);
+    run_js run = {.function = fn, .argc = argc, .argv = argv, .call_id = call_id};
+    run_entered(ec, &run, &exception);
     if (exception)
         return js_exception_result(ec->vm, js, exception, JSP_EJS);
-    return js_settle_or_defer(ec, value, call_id);
+    return run.result;
 }
 
 static void log_exception(engine_ctx *ec, const char *where, JSValueRef exception)
@@ -400,7 +433,8 @@ void engine_deliver_message(engine_ctx *ec, const char *json, size_t len)
     JSObjectSetProperty(js, event, ec->vm->names.data, data, kJSPropertyAttributeNone, NULL);
     JSValueRef arg = event;
     JSValueRef exception = NULL;
-    JSObjectCallAsFunction(js, (JSObjectRef)handler, global, 1, &arg, &exception);
+    run_js run = {.function = (JSObjectRef)handler, .self = global, .argc = 1, .argv = &arg};
+    run_entered(ec, &run, &exception);
     if (exception)
         log_exception(ec, "onmessage", exception);
 }
@@ -408,7 +442,8 @@ void engine_deliver_message(engine_ctx *ec, const char *json, size_t len)
 void engine_callback_invoke(engine_ctx *ec, engine_callback *cb)
 {
     JSValueRef exception = NULL;
-    JSObjectCallAsFunction(ec->js, cb->function, NULL, cb->argc, cb->argv, &exception);
+    run_js run = {.function = cb->function, .argc = cb->argc, .argv = cb->argv};
+    run_entered(ec, &run, &exception);
     if (exception)
         log_exception(ec, "timer callback", exception);
 }
@@ -440,7 +475,8 @@ void engine_host_promise_settle(engine_ctx *ec, engine_host_promise *p, bool ok,
         free(message);
     }
     JSValueRef exception = NULL;
-    JSObjectCallAsFunction(js, ok ? p->resolve : p->reject, NULL, 1, &arg, &exception);
+    run_js run = {.function = ok ? p->resolve : p->reject, .argc = 1, .argv = &arg};
+    run_entered(ec, &run, &exception);
     engine_host_promise_free(p);
 }
 

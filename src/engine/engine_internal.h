@@ -22,6 +22,7 @@ struct engine_vm {
     engine_budget *budget;       /* what running JS is checked against; NULL = none */
     engine_ctx *home;            /* a context of our own, for VM-wide questions */
     bool is_watchdog_armed;
+    int entry_depth;             /* > 0 while engine_entered work runs (engine_entry.c) */
 };
 
 #define ENGINE_MAX_API_GROUPS 32 /* api_groups masks are uint32_t */
@@ -38,6 +39,8 @@ struct engine_ctx {
     struct console_span *spans;  /* open console.time() spans, newest first */
     char *last_function;         /* name of the last function called, and ... */
     JSStringRef last_function_js; /* ... its engine string, kept to skip the conversion */
+    JSObjectRef trampoline;      /* protected; NULL until engine_entered first runs */
+    struct entry *entry;         /* the work the trampoline runs next */
     JSObjectRef api_exports[ENGINE_MAX_API_GROUPS]; /* protected: what each loaded JS group returned */
 };
 
@@ -80,6 +83,14 @@ jsp_result *js_settle_or_defer(engine_ctx *ec, JSValueRef value, uint64_t call_i
 /* globalThis own property names (not symbols), in property order. */
 int js_global_names(engine_ctx *ec, char ***names_out, size_t *count_out);
 void js_free_names(char **names, size_t count);
+
+/* ---- engine_entry.c ---- */
+typedef void (*engine_entry_work)(engine_ctx *ec, void *data, JSValueRef *exception);
+/* Runs work inside one VM entry, then the microtasks it queued, still inside (nested
+ * calls just run work). *exception is what work set, or a termination that ended the
+ * microtasks. */
+void engine_entered(engine_ctx *ec, engine_entry_work work, void *data, JSValueRef *exception);
+void engine_entry_free(engine_ctx *ec);
 
 /* ---- engine_natives.c ---- */
 int natives_install(engine_ctx *ec, uint32_t apis);

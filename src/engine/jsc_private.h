@@ -44,6 +44,21 @@ JS_EXPORT JSValueRef JSScriptEvaluate(JSContextRef ctx, JSScriptRef script,
                                       JSValueRef thisValue, JSValueRef *exception);
 JS_EXPORT void JSScriptRelease(JSScriptRef script);
 
+/* Three C++ members JSC exports under their Itanium-mangled names, used by engine_entry.c
+ * to run a call and its microtasks inside one VM entry. `this` is passed as the first
+ * argument (x86-64 and AArch64 ABIs); a JSContextGroupRef is the VM's address (WebKit's
+ * APICast.h). JSC drops the API lock around every native callback, so a callback that
+ * wants to drain microtasks takes the lock again with a JSLockHolder first.
+ *   JSC::VM::drainMicrotasks(): runs every queued microtask now (API lock held).
+ *   JSC::JSLockHolder::JSLockHolder(JSC::VM*) / ~JSLockHolder(): take / give back the VM's
+ *   API lock (recursive). A JSLockHolder is one RefPtr<VM>: engine_lock_holder below. */
+typedef struct engine_lock_holder {
+    void *vm; /* RefPtr<JSC::VM> */
+} engine_lock_holder;
+JS_EXPORT void _ZN3JSC2VM15drainMicrotasksEv(JSContextGroupRef vm);
+JS_EXPORT void _ZN3JSC12JSLockHolderC1EPNS_2VME(engine_lock_holder *holder, JSContextGroupRef vm);
+JS_EXPORT void _ZN3JSC12JSLockHolderD1Ev(engine_lock_holder *holder);
+
 /* JSObjectMakeDeferredPromise is public since WebKit 2.28 (JSObjectRef.h): it needs no
  * declaration here. */
 

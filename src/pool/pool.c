@@ -18,6 +18,7 @@ void pool_release(jsp_pool *pool)
     for (int i = 0; i < pool->started_count; i++)
         job_queue_destroy(&pool->runtimes[i].queue);
     host_registry_destroy(&pool->hosts);
+    lock_manager_destroy(&pool->locks);
     free(pool->runtimes);
     free(pool);
 }
@@ -74,6 +75,12 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
         free(pool->runtimes);
         free(pool);
         return JSP_ENOMEM;
+    }
+    if (lock_manager_init(&pool->locks) != 0) {
+        host_registry_destroy(&pool->hosts);
+        free(pool->runtimes);
+        free(pool);
+        return JSP_ESYSTEM;
     }
     atomic_init(&pool->refs, 1);
     atomic_init(&pool->next_context_id, 1);

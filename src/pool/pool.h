@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "jspool.h"
+#include "pool/lock_manager.h"
 #include "runtime/runtime.h"
 
 typedef struct host_entry {
@@ -33,6 +34,7 @@ struct jsp_pool {
     atomic_uint next_runtime;  /* round-robin cursor */
     atomic_int live_contexts;  /* against config.max_contexts */
     host_registry hosts;
+    lock_manager locks;        /* navigator.locks, shared by every context */
 };
 
 void pool_retain(jsp_pool *pool);

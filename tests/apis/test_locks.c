@@ -435,3 +435,26 @@ Test(locks, a_callback_stopped_by_the_cpu_limit_releases_its_lock)
     jsp_context_free(spinner);
     jsp_context_free(b);
 }
+
+Test(locks, a_vm_recycle_releases_the_locks_of_the_old_vm)
+{
+    /* A heap limit of 1 byte: the runtime recycles its VM whenever a check finds it idle. */
+    jsp_pool_config cfg = {.threads = 2, .heap_limit_bytes = 1, .heap_check_request_interval = 5,
+                           .log = collect_log, .log_user = &logs};
+    jsp_pool *own = NULL;
+    cr_assert_eq(jsp_pool_new(&cfg, &own), 0);
+    jsp_context_config on_0 = {.runtime = 1, .apis = "locks"}, on_1 = {.runtime = 2, .apis = "locks"};
+    jsp_context *a = NULL, *b = NULL;
+    cr_assert_eq(jsp_context_new(own, &on_0, &a), 0);
+    cr_assert_eq(jsp_context_new(own, &on_1, &b), 0);
+    expect_eval(a, "navigator.locks.request('v', () => new Promise(() => {})); 0", "0");
+    expect_eval(b, "navigator.locks.request('v', {ifAvailable: true}, (l) => l === null)", "true");
+    for (int i = 0; i < 200 && !collector_has(&logs, "runtime 0 recycled its VM"); i++)
+        expect_eval(a, "1", "1");
+    cr_assert(collector_has(&logs, "runtime 0 recycled its VM"));
+    /* the callback that held it died with the old VM: the lock is free again */
+    expect_eval(b, "navigator.locks.request('v', {ifAvailable: true}, (l) => l !== null)", "true");
+    jsp_context_free(a);
+    jsp_context_free(b);
+    jsp_pool_free(own);
+}

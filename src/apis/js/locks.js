@@ -13,9 +13,14 @@
   const removeListener = EventTarget.prototype.removeEventListener;
   const signalAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted').get;
   const signalReason = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'reason').get;
+  const Promise = global.Promise;
   const then = Promise.prototype.then;
+  const promiseResolve = Promise.resolve, promiseReject = Promise.reject;
+  const startsWith = String.prototype.startsWith;
   const call = Function.prototype.call.bind(Function.prototype.call);
   const MapGet = Map.prototype.get, MapSet = Map.prototype.set, MapDelete = Map.prototype.delete;
+  const resolved = (value) => call(promiseResolve, Promise, value);
+  const rejected = (error) => call(promiseReject, Promise, error);
   const nativeRequest = natives.request, nativeRelease = natives.release;
   const nativeAbort = natives.abort, nativeQuery = natives.query;
 
@@ -34,7 +39,7 @@
     get mode() { return this.#mode; }
   }
 
-  const later = (f) => call(then, Promise.resolve(), f);
+  const later = (f) => call(then, resolved(), f);
 
   // Forget the record, release the lock (before the request's promise settles, as the
   // spec orders it), then settle. A stolen request has no record and no lock any more.
@@ -101,7 +106,7 @@
     const callback = args.length === 2 ? args[1] : args[2];
     const { mode, ifAvailable, steal, signal } = toOptions(args.length === 2 ? undefined : args[1]);
     if (typeof callback !== 'function') throw new TypeError("LockManager.request: 'callback' is not a function");
-    if (name.startsWith('-'))
+    if (call(startsWith, name, '-'))
       throw new DOMException("Lock names starting with '-' are reserved.", 'NotSupportedError');
     if (steal && ifAvailable)
       throw new DOMException("The 'steal' and 'ifAvailable' options cannot be used together.", 'NotSupportedError');
@@ -109,7 +114,7 @@
       throw new DOMException("The 'steal' option may only be used with 'exclusive' locks.", 'NotSupportedError');
     if (signal && (steal || ifAvailable))
       throw new DOMException("The 'signal' option cannot be used with 'steal' or 'ifAvailable'.", 'NotSupportedError');
-    if (signal && call(signalAborted, signal)) return Promise.reject(call(signalReason, signal));
+    if (signal && call(signalAborted, signal)) return rejected(call(signalReason, signal));
     const id = nativeRequest(name, mode === 'shared', ifAvailable, steal);
     if (id === 0) // ifAvailable, and not grantable now: the callback gets null
       return new Promise((resolve, reject) => later(() => {
@@ -137,11 +142,11 @@
     }
     // WebIDL: a promise-returning operation reports every error as a rejection.
     request(name, callback) { // or (name, options, callback): WebIDL overloads, length 2
-      try { return request(this, arguments); } catch (error) { return Promise.reject(error); }
+      try { return request(this, arguments); } catch (error) { return rejected(error); }
     }
     query() {
-      if (!(this instanceof LockManager)) return Promise.reject(new TypeError('Illegal invocation'));
-      try { return Promise.resolve(nativeQuery()); } catch (error) { return Promise.reject(error); }
+      if (!(this instanceof LockManager)) return rejected(new TypeError('Illegal invocation'));
+      try { return resolved(nativeQuery()); } catch (error) { return rejected(error); }
     }
   }
 

@@ -14,6 +14,7 @@ extern const char api_source_buffer[];
 extern const char api_source_channel[];
 extern const char api_source_worker[];
 extern const char api_source_crypto[];
+extern const char api_source_locks[];
 
 static const char *const console_globals[] = {"console", NULL};
 static const char *const timers_globals[] = {"setTimeout", "setInterval", "clearTimeout",
@@ -26,6 +27,7 @@ static const char *const channel_globals[] = {"MessageChannel", "MessagePort", "
                                               "MessageEvent", NULL};
 static const char *const worker_globals[] = {"Worker", "ErrorEvent", NULL};
 static const char *const crypto_globals[] = {"crypto", "Crypto", "SubtleCrypto", "CryptoKey", NULL};
+static const char *const locks_globals[] = {"navigator", "LockManager", "Lock", NULL};
 static const char *const events_globals[] = {"Event", "EventTarget", "CustomEvent",
                                              "AbortController", "AbortSignal", NULL};
 
@@ -43,6 +45,7 @@ const api_group api_groups[API_GROUP_COUNT] = {
                      api_source_channel, false},
     [API_WORKER] = {"worker", 1u << API_CHANNEL, worker_globals, api_source_worker, false},
     [API_CRYPTO] = {"crypto", 1u << API_DOMEXCEPTION, crypto_globals, api_source_crypto, false},
+    [API_LOCKS] = {"locks", 1u << API_EVENTS | 1u << API_DOMEXCEPTION, locks_globals, api_source_locks, false},
 };
 
 static uint32_t close_over_deps(uint32_t mask)

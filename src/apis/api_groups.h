@@ -21,6 +21,7 @@ enum api_group_id {
     API_CHANNEL,
     API_WORKER,
     API_CRYPTO,
+    API_LOCKS,
     API_GROUP_COUNT
 };
 

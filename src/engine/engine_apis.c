@@ -44,6 +44,7 @@ static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef
     [API_CHANNEL] = natives_channel_add,
     [API_WORKER] = natives_worker_add,
     [API_CRYPTO] = natives_crypto_add,
+    [API_LOCKS] = natives_locks_add,
 };
 
 static JSValueRef make_natives(JSContextRef js, int group)

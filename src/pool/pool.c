@@ -19,6 +19,7 @@ void pool_release(jsp_pool *pool)
         job_queue_destroy(&pool->runtimes[i].queue);
     host_registry_destroy(&pool->hosts);
     broadcast_registry_destroy(&pool->broadcasts);
+    lock_manager_destroy(&pool->locks);
     free(pool->runtimes);
     free(pool);
 }
@@ -81,6 +82,13 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
         free(pool->runtimes);
         free(pool);
         return JSP_ENOMEM;
+    }
+    if (lock_manager_init(&pool->locks) != 0) {
+        broadcast_registry_destroy(&pool->broadcasts);
+        host_registry_destroy(&pool->hosts);
+        free(pool->runtimes);
+        free(pool);
+        return JSP_ESYSTEM;
     }
     atomic_init(&pool->refs, 1);
     atomic_init(&pool->next_context_id, 1);

@@ -9,6 +9,7 @@
 
 #include "jspool.h"
 #include "pool/channels.h"
+#include "pool/lock_manager.h"
 #include "runtime/runtime.h"
 
 typedef struct host_entry {
@@ -35,6 +36,7 @@ struct jsp_pool {
     atomic_int live_contexts;  /* against config.max_contexts */
     host_registry hosts;
     broadcast_registry broadcasts; /* BroadcastChannel names -> subscribed contexts */
+    lock_manager locks;        /* navigator.locks, shared by every context */
 };
 
 void pool_retain(jsp_pool *pool);

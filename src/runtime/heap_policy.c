@@ -34,6 +34,7 @@ static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
     if (!fresh)
         return false;
     runtime_clear_context_timers(rt, ctx); /* they hold values of the old VM */
+    lock_requests_drop_context(ctx);       /* their callbacks die with the old VM */
     engine_ctx_free(ctx->ec);
     ctx->ec = fresh;
     ctx->next_timer_id = 0;

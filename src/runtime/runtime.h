@@ -68,6 +68,7 @@ typedef enum job_kind {
     JOB_HOST_REPLY,
     JOB_CHANNEL_MESSAGE,  /* a BroadcastChannel or worker message: name = target, text = data */
     JOB_WORKER_START,     /* a new worker's source (text) and name (name) */
+    JOB_LOCK_EVENT,            /* a Web Locks grant or steal for ctx (lock_requests.c) */
 } job_kind;
 
 /* One unit of work for a runtime thread. Created by any thread, run and freed by the
@@ -81,6 +82,8 @@ struct job {
     uint64_t call_id;          /* key in ctx->pending_calls while a Promise is awaited */
     jsp_host_call *host_call;  /* JOB_HOST_REPLY: the answered call */
     bool is_reply_ok;          /* JOB_HOST_REPLY: resolve (true) or reject */
+    uint64_t lock_request_id;  /* JOB_LOCK_EVENT: the request, and ... */
+    int lock_event;            /* ... what happened to it (enum engine_lock_event) */
     const char *name;          /* JOB_CALL function / JOB_GLOBAL_GET name, in text[] */
     timer_entry *deadline;     /* wall-limit entry in the timer heap while a call runs */
     uint64_t start_ns;         /* monotonic, when a call started running (0: never ran) */
@@ -192,6 +195,11 @@ void host_call_cancel(jsp_host_call *call); /* runtime thread: the context died 
 void host_call_apply_reply(job *j);          /* runtime thread: JOB_HOST_REPLY */
 /* Cancels the async host calls call_id left pending; returns how many. */
 size_t host_calls_clear_for_call(struct jsp_context *ctx, uint64_t call_id);
+
+/* The locks group (lock_requests.c): runs a JOB_LOCK_EVENT; drops a context's locks and
+ * lock requests when it dies or its VM is recycled (its JS can no longer release them). */
+void lock_requests_run_job(runtime *rt, job *j);
+void lock_requests_drop_context(struct jsp_context *ctx);
 
 /* Runs JS of ctx under its budget: returns the budget to pass to runtime_leave_js. */
 typedef struct js_run {

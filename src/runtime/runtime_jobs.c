@@ -55,7 +55,7 @@ void runtime_complete(job *j, jsp_result *result)
 
 void runtime_fail(job *j, int code)
 {
-    if (j->kind == JOB_HOST_REPLY) { /* nobody waits on a reply job */
+    if (j->kind == JOB_HOST_REPLY || j->kind == JOB_LOCK_EVENT) { /* nobody waits on these */
         job_free(j);
         return;
     }
@@ -94,6 +94,7 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
     ctx->is_dead = true;
     atomic_store(&ctx->state, CONTEXT_DESTROYED);
     messaging_context_dying(ctx);
+    lock_requests_drop_context(ctx); /* so other contexts are not left waiting */
     /* Everything that holds JS values goes before the global context is released. */
     runtime_clear_context_timers(rt, ctx);
     while (ctx->host_calls)
@@ -277,6 +278,10 @@ void runtime_run_job(runtime *rt, job *j)
     struct jsp_context *ctx = j->ctx;
     if (j->kind == JOB_HOST_REPLY) {
         host_call_apply_reply(j);
+        return;
+    }
+    if (j->kind == JOB_LOCK_EVENT) { /* not counted in queued_jobs: never refused */
+        lock_requests_run_job(rt, j);
         return;
     }
     atomic_fetch_sub(&ctx->queued_jobs, 1);

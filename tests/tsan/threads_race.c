@@ -3,10 +3,12 @@
  * TSan (Snaipe/Criterion#274), so CI builds this with -DJSP_SANITIZE=thread and runs it
  * as a plain program; any report from TSan fails the run (halt_on_error=1).
  * Covers: sync and async calls from many threads, host calls answered from other
- * threads, messages both ways, destroy racing calls, pool close with work in flight, and
- * messaging between contexts: BroadcastChannel posts through the pool's registry from both
- * runtimes while subscribers come and go, and workers spawned, messaged and terminated
- * across runtimes. */
+ * threads, messages both ways, destroy racing calls, pool close with work in flight;
+ * navigator.locks across both runtimes (grants, steals, aborts, queries), a context dying
+ * with locks held and requests queued, and pool close with lock requests still waiting;
+ * and messaging between contexts: BroadcastChannel posts through the pool's registry from
+ * both runtimes while subscribers come and go, and workers spawned, messaged and
+ * terminated across runtimes. */
 #include <jspool.h>
 
 #include <pthread.h>
@@ -17,12 +19,15 @@
 #include <time.h>
 
 enum { CALLER_THREADS = 16, CALLS_PER_THREAD = 300, CONTEXTS = 12 };
+enum { LOCKER_THREADS = 6, LOCK_CALLS_PER_THREAD = 120, LOCK_CONTEXTS = 6 };
 
 static jsp_context *contexts[CONTEXTS];
 static jsp_context *contexts_messaging[4];
 static atomic_int failures;
 static atomic_int messages_seen;
 static atomic_int async_outstanding;
+static jsp_context *lock_contexts[LOCK_CONTEXTS];
+static atomic_int inside_exclusive;
 
 static void fail(const char *what, const char *detail)
 {
@@ -46,6 +51,48 @@ static void seven_later(jsp_host_call *call, void *user)
         return;
     }
     pthread_detach(t);
+}
+
+/* Called inside the exclusive lock 'X' by contexts on both runtimes: never two at once. */
+static void exclusive_enter(jsp_host_call *call, void *user)
+{
+    if (atomic_fetch_add(&inside_exclusive, 1) != 0)
+        fail("locks", "two holders of an exclusive lock");
+    jsp_host_call_resolve(call, NULL, 0);
+}
+
+static void exclusive_leave(jsp_host_call *call, void *user)
+{
+    atomic_fetch_sub(&inside_exclusive, 1);
+    jsp_host_call_resolve(call, NULL, 0);
+}
+
+static const char *const lock_sources[] = {
+    "navigator.locks.request('X', async () => { host.callSync('enter');"
+    " await new Promise((r) => setTimeout(r, 0)); host.callSync('leave'); return 1; })",
+    "navigator.locks.request('S', {mode: 'shared'}, async () => { await null; return 2; })",
+    "navigator.locks.request('S', {ifAvailable: true}, (l) => 3)",
+    "navigator.locks.request('S', {steal: true}, () => 4)",
+    "navigator.locks.query().then((q) => q.held.length + q.pending.length >= 0 ? 5 : 0)",
+    "(() => { const c = new AbortController(); const p = navigator.locks.request('S', {signal: c.signal},"
+    " () => 6).catch(() => 6); c.abort(); return p; })()",
+};
+
+static void *locker(void *arg)
+{
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    for (int i = 0; i < LOCK_CALLS_PER_THREAD; i++) {
+        jsp_context *ctx = lock_contexts[rand_r(&seed) % LOCK_CONTEXTS];
+        size_t which = (size_t)rand_r(&seed) % (sizeof(lock_sources) / sizeof(lock_sources[0]));
+        jsp_result *r = NULL;
+        jsp_eval(ctx, lock_sources[which], -1, &r);
+        /* a steal rejects the robbed request with AbortError: an accepted outcome */
+        if (r->code != 0 && r->code != JSP_EDESTROYED &&
+            !(r->code == JSP_EJS && strcmp(r->error_name, "AbortError") == 0))
+            fail("lock call", r->error_message);
+        jsp_result_free(r);
+    }
+    return NULL;
 }
 
 static void on_message(jsp_pool *pool, uint64_t id, const char *json, size_t len, void *user)
@@ -147,8 +194,14 @@ int main(void)
 {
     jsp_pool_config cfg = {.threads = 2, .on_message = on_message};
     jsp_pool *pool;
-    if (jsp_pool_new(&cfg, &pool) != 0 || jsp_pool_register(pool, "seven", seven_later, NULL) != 0)
+    if (jsp_pool_new(&cfg, &pool) != 0 || jsp_pool_register(pool, "seven", seven_later, NULL) != 0 ||
+        jsp_pool_register(pool, "enter", exclusive_enter, NULL) != 0 ||
+        jsp_pool_register(pool, "leave", exclusive_leave, NULL) != 0)
         return 2;
+    jsp_context_config lock_cfg = {.apis = "locks,timers"};
+    for (int i = 0; i < LOCK_CONTEXTS; i++)
+        if (jsp_context_new(pool, &lock_cfg, &lock_contexts[i]) != 0)
+            return 2;
     for (int i = 0; i < CONTEXTS; i++) {
         jsp_result *r;
         if (jsp_context_new(pool, NULL, &contexts[i]) != 0 ||
@@ -156,18 +209,33 @@ int main(void)
             return 2;
         jsp_result_free(r);
     }
-    pthread_t threads[CALLER_THREADS];
+    pthread_t threads[CALLER_THREADS], lockers[LOCKER_THREADS];
     for (int i = 0; i < CALLER_THREADS; i++)
         pthread_create(&threads[i], NULL, caller, (void *)(uintptr_t)(i + 1));
+    for (int i = 0; i < LOCKER_THREADS; i++)
+        pthread_create(&lockers[i], NULL, locker, (void *)(uintptr_t)(i + 100));
     /* Destroy two contexts while callers are hitting them; their calls then fail
      * with JSP_EDESTROYED, which the callers accept. */
     struct timespec ts = {0, 20 * 1000 * 1000};
     nanosleep(&ts, NULL);
     jsp_context_destroy(contexts[0]);
     jsp_context_destroy(contexts[1]);
+    jsp_context_destroy(lock_contexts[0]); /* with locks held and requests queued, likely */
     for (int i = 0; i < CALLER_THREADS; i++)
         pthread_join(threads[i], NULL);
     messaging_phase(pool);
+    for (int i = 0; i < LOCKER_THREADS; i++)
+        pthread_join(lockers[i], NULL);
+    /* Close with a lock held forever and requests waiting on it, on both runtimes. */
+    jsp_result *r;
+    if (jsp_eval(lock_contexts[1], "navigator.locks.request('forever', () => new Promise(() => {})); 0", -1, &r) != 0)
+        fail("lock hold", r->error_message);
+    jsp_result_free(r);
+    for (int i = 2; i < LOCK_CONTEXTS; i++) {
+        atomic_fetch_add(&async_outstanding, 1);
+        if (jsp_eval_async(lock_contexts[i], "navigator.locks.request('forever', () => 0)", -1, on_async, NULL) != 0)
+            atomic_fetch_sub(&async_outstanding, 1);
+    }
     /* Close with async calls and interval timers still in flight. */
     for (int i = 2; i < CONTEXTS; i++) {
         atomic_fetch_add(&async_outstanding, 1);
@@ -179,6 +247,8 @@ int main(void)
         jsp_context_free(contexts[i]);
     for (int i = 0; i < 4; i++)
         jsp_context_free(contexts_messaging[i]);
+    for (int i = 0; i < LOCK_CONTEXTS; i++)
+        jsp_context_free(lock_contexts[i]);
     if (atomic_load(&async_outstanding) != 0)
         fail("shutdown", "an async call never completed");
     printf("threads_race: %d failures, %d messages\n", atomic_load(&failures),

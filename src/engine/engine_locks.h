@@ -1,0 +1,67 @@
+/* engine_locks.h — the bridge of the `locks` group (navigator.locks): what its natives
+ * (src/engine/natives_locks.c) ask of the runtime layer (src/runtime/lock_requests.c, which
+ * forwards to the pool's lock manager), and how a lock event reaches the group's JS.
+ * Engine-free types only; every function runs on the context's runtime thread. */
+#ifndef JSP_ENGINE_LOCKS_H
+#define JSP_ENGINE_LOCKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "engine/engine.h"
+
+/* What happened to a request, told to the group's JS (locks.js `deliver`). */
+enum engine_lock_event {
+    ENGINE_LOCK_GRANTED = 1,   /* run the callback with a Lock */
+    ENGINE_LOCK_STOLEN = 2,    /* another request stole it: reject with AbortError */
+    ENGINE_LOCK_ABANDONED = 3, /* its callback was stopped by a limit; the lock is gone */
+};
+
+/* One held or pending request, as query() reports it. name is UTF-16, owned. */
+typedef struct engine_lock_info {
+    uint16_t *name;
+    size_t name_len;
+    bool is_shared;
+    uint64_t context_id;
+} engine_lock_info;
+
+typedef struct engine_lock_snapshot {
+    engine_lock_info *held, *pending;
+    size_t held_count, pending_count;
+} engine_lock_snapshot;
+
+static inline void engine_lock_snapshot_free(engine_lock_snapshot *s)
+{
+    for (size_t i = 0; i < s->held_count; i++)
+        free(s->held[i].name);
+    for (size_t i = 0; i < s->pending_count; i++)
+        free(s->pending[i].name);
+    free(s->held);
+    free(s->pending);
+    *s = (engine_lock_snapshot){0};
+}
+
+/* Runs the group's JS for an event of request_id. Returns true when the context's JS knew
+ * the request (false: unknown — e.g. made before a VM recycle — or the group never loaded). */
+bool engine_locks_deliver(engine_ctx *ec, uint64_t request_id, int event);
+
+/* ---- implemented by the runtime layer (lock_requests.c) ---- */
+
+/* Returned by runtime_hook_lock_request when if_available was asked and the lock is not
+ * grantable now. */
+#define ENGINE_LOCK_NOT_AVAILABLE 1
+
+/* Queues a request (name is UTF-16, copied). Returns 0 and *request_id (a GRANTED event
+ * follows as a job, never synchronously), ENGINE_LOCK_NOT_AVAILABLE, or JSP_ENOMEM. */
+int runtime_hook_lock_request(void *owner, const uint16_t *name, size_t name_len, bool is_shared,
+                              bool if_available, bool steal, uint64_t *request_id);
+/* Releases a held lock of this context; unknown ids are ignored (stolen, dropped). */
+void runtime_hook_lock_release(void *owner, uint64_t request_id);
+/* Removes a still-pending request; false when it is no longer pending (granted already). */
+bool runtime_hook_lock_abort(void *owner, uint64_t request_id);
+/* Every held and pending request of the pool. 0 or JSP_ENOMEM. */
+int runtime_hook_lock_query(void *owner, engine_lock_snapshot *out);
+
+#endif

@@ -40,6 +40,7 @@ static const char installer_source[] =
  * file per group: src/engine/natives_<group>.c. */
 static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef natives) = {
     [API_ENCODING] = natives_encoding_add,
+    [API_COMPRESSION] = natives_compression_add,
 };
 
 static JSValueRef make_natives(JSContextRef js, int group)
@@ -52,6 +53,9 @@ static JSValueRef make_natives(JSContextRef js, int group)
 }
 
 /* load(group): runs the group's source once per context and returns its exports. */
+static JSValueRef load_dependency(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
+                                  const JSValueRef argv[], JSValueRef *exception);
+
 static JSValueRef load_group(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
                              const JSValueRef argv[], JSValueRef *exception)
 {
@@ -71,8 +75,11 @@ static JSValueRef load_group(JSContextRef js, JSObjectRef function, JSObjectRef 
     JSStringRelease(source_url);
     if (!factory || *exception || !JSValueIsObject(js, factory))
         return JSValueMakeUndefined(js);
-    JSValueRef args[2] = {JSContextGetGlobalObject(js), make_natives(js, g)};
-    JSValueRef exports = JSObjectCallAsFunction(js, (JSObjectRef)factory, NULL, 2, args, exception);
+    JSStringRef dependency_name = JSStringCreateWithUTF8CString("dependency");
+    JSValueRef args[3] = {JSContextGetGlobalObject(js), make_natives(js, g),
+                          JSObjectMakeFunctionWithCallback(js, dependency_name, load_dependency)};
+    JSStringRelease(dependency_name);
+    JSValueRef exports = JSObjectCallAsFunction(js, (JSObjectRef)factory, NULL, 3, args, exception);
     if (!exports || *exception || !JSValueIsObject(js, exports))
         return JSValueMakeUndefined(js);
     JSValueProtect(js, exports);
@@ -80,9 +87,29 @@ static JSValueRef load_group(JSContextRef js, JSObjectRef function, JSObjectRef 
     return exports;
 }
 
+/* dependency(name): the exports of another JS group, loaded if need be; a group's factory
+ * gets it as its third argument to share internals that are not globals (compression
+ * builds on the streams group's TransformStream internals this way). */
+static JSValueRef load_dependency(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
+                                  const JSValueRef argv[], JSValueRef *exception)
+{
+    char name[64] = "";
+    JSStringRef s = argc ? JSValueToStringCopy(js, argv[0], NULL) : NULL;
+    if (s) {
+        JSStringGetUTF8CString(s, name, sizeof(name));
+        JSStringRelease(s);
+    }
+    for (int g = 0; g < API_GROUP_COUNT; g++)
+        if (api_groups[g].source && strcmp(api_groups[g].name, name) == 0) {
+            JSValueRef index = JSValueMakeNumber(js, g);
+            return load_group(js, function, self, 1, &index, exception);
+        }
+    return JSValueMakeUndefined(js);
+}
+
 int engine_apis_install(engine_ctx *ec, uint32_t apis)
 {
-    char groups[512] = "[";
+    char groups[2048] = "[";
     size_t n = 1;
     for (int g = 0; g < API_GROUP_COUNT; g++) {
         if (!(apis & 1u << g) || !api_groups[g].source)

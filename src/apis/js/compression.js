@@ -25,7 +25,7 @@
       throw new TypeError(`${what}: '${name}' is not a supported format (gzip, deflate, deflate-raw)`);
     const engine = natives.open(formats.get(name), isDecompress);
     if (typeof engine === 'string') throw new RangeError(`${what}: ${engine}`);
-    let ts, aborted;
+    let ts, signal, wake;
     const fail = (problem) => {
       natives.close(engine);
       return new TypeError(`${what}: ${problem}`);
@@ -41,11 +41,14 @@
         controller.enqueue(out);
         const wants = readableWants(ts);
         if (wants) {
-          if (!aborted) {
-            const signal = writableSignal(ts);
-            aborted = new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+          if (!signal) {
+            signal = writableSignal(ts);
+            signal.addEventListener('abort', () => { if (wake) wake(); }, { once: true });
           }
-          if (await Promise.race([wants, aborted.then(() => 'aborted')]) === 'aborted') {
+          // one fresh promise per wait: nothing piles up on a long stream
+          await new Promise((resolve) => { wake = resolve; wants.then(resolve); });
+          wake = undefined;
+          if (signal.aborted) {
             natives.close(engine);
             return;
           }

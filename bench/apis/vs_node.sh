@@ -10,10 +10,11 @@ command -v node >/dev/null || { echo "node is not installed" >&2; exit 2; }
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DJSP_BUILD_TESTS=OFF >&2
 cmake --build build-bench -j2 --target jspool_cli >&2
 
-# name|unit|snippet evaluating to the rate
+# name|unit|snippet evaluating to the rate (or to a Promise of it)
 cases=(
 "utf8_encode_decode|MB/s|(() => { const s = 'h\u00e9llo w\u00f6rld \u20ac ascii text '.repeat(40000); const e = new TextEncoder(), d = new TextDecoder(); const bytes = e.encode(s).length; let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { d.decode(e.encode(s)); n++; } return n * bytes / 1e6 / ((Date.now() - t) / 1000); })()"
 "base64_btoa_atob|MB/s|(() => { const s = 'abcdefghij\u00ff'.repeat(50000); let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { atob(btoa(s)); n++; } return n * s.length / 1e6 / ((Date.now() - t) / 1000); })()"
+"gzip_roundtrip|MB/s|(async () => { const line = (i) => '{\"id\":' + i + ',\"name\":\"user' + (i % 97) + '\",\"ok\":' + (i % 3 === 0) + ',\"score\":' + ((i * 7919) % 1000) + '}\\n'; let text = ''; for (let i = 0; text.length < (1 << 20); i++) text += line(i); const input = new TextEncoder().encode(text).slice(0, 1 << 20); const run = async (bytes, ts) => { const w = ts.writable.getWriter(); w.write(bytes); w.close(); const parts = []; let n = 0; for await (const c of ts.readable) { parts.push(c); n += c.length; } const out = new Uint8Array(n); let at = 0; for (const p of parts) { out.set(p, at); at += p.length; } return out; }; let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { const c = await run(input, new CompressionStream('gzip')); const d = await run(c, new DecompressionStream('gzip')); if (d.length !== input.length) throw new Error('round trip lost bytes'); n++; } return n * input.length / 1e6 / ((Date.now() - t) / 1000); })()"
 "structured_clone|kops/s|(() => { const o = { a: [1, 2, 3, { b: 'x'.repeat(50) }], m: new Map([[1, 2]]), d: new Date(0) }; let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { structuredClone(o); n++; } return n / 1e3 / ((Date.now() - t) / 1000); })()"
 )
 
@@ -22,7 +23,7 @@ for entry in "${cases[@]}"; do
     jsp=(); nd=()
     for run in $(seq 1 "$runs"); do
         jsp+=("$(build-bench/jspool eval --apis all "$snippet")")
-        nd+=("$(node -e "console.log($snippet)")")
+        nd+=("$(node -e "Promise.resolve($snippet).then((rate) => console.log(rate))")")
     done
     median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
     j=$(median "${jsp[@]}"); n=$(median "${nd[@]}")

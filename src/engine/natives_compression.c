@@ -83,7 +83,6 @@ static void free_bytes(void *bytes, void *context)
 static JSValueRef native_open(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
                               const JSValueRef argv[], JSValueRef *exception)
 {
-    pthread_once(&zengine_class_once, zengine_class_create);
     int format = argc > 0 ? (int)JSValueToNumber(js, argv[0], NULL) : -1;
     bool is_inflate = argc > 1 && JSValueToBoolean(js, argv[1]);
     int window_bits = format == FORMAT_GZIP ? 15 + 16 : format == FORMAT_DEFLATE ? 15 : -15;
@@ -148,8 +147,6 @@ static JSValueRef native_next(JSContextRef js, JSObjectRef function, JSObjectRef
         return make_string(js, "bad arguments");
     if (e->is_ended || !e->is_open)
         return JSValueMakeNull(js);
-    if (e->is_inflate && !e->z.avail_in && !is_final)
-        return JSValueMakeNull(js);
     unsigned char *out = malloc(CHUNK_BYTES);
     if (!out)
         return make_string(js, "out of memory");
@@ -158,6 +155,8 @@ static JSValueRef native_next(JSContextRef js, JSObjectRef function, JSObjectRef
     const char *problem = NULL;
     int rc;
     if (e->is_inflate) {
+        /* called even without new input: a long match may still be pending from the last
+         * call that filled its chunk; with nothing to do zlib says Z_BUF_ERROR, harmless */
         rc = inflate(&e->z, Z_NO_FLUSH);
         if (rc == Z_STREAM_END) {
             e->is_ended = true;
@@ -225,6 +224,7 @@ static JSValueRef native_close(JSContextRef js, JSObjectRef function, JSObjectRe
 
 void natives_compression_add(JSContextRef js, JSObjectRef natives)
 {
+    pthread_once(&zengine_class_once, zengine_class_create);
     natives_define(js, natives, "open", native_open);
     natives_define(js, natives, "push", native_push);
     natives_define(js, natives, "next", native_next);

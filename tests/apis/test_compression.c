@@ -121,6 +121,23 @@ Test(compression, chunks_may_be_any_buffer_source_and_output_is_the_standard_for
                 "\"1f8b080000000000000303000000000000000000\"");
 }
 
+Test(compression, input_split_into_one_byte_chunks_decompresses_the_same)
+{
+    /* 3 MiB of one repeated pattern, about 4.5 KB compressed, fed a byte at a time */
+    expect_eval("(async () => {\n"
+                "  const input = new TextEncoder().encode('abcdefgh'.repeat(3 << 17));\n"
+                "  const c = (await through(input, new CompressionStream('deflate'))).bytes;\n"
+                "  const ds = new DecompressionStream('deflate');\n"
+                "  const w = ds.writable.getWriter();\n"
+                "  const out = collect(ds.readable);\n"
+                "  for (let i = 0; i < c.length; i++) w.write(c.subarray(i, i + 1));\n"
+                "  w.close();\n"
+                "  const d = await out;\n"
+                "  return [c.length < 20000, same(d.bytes, input), d.max <= 65536];\n"
+                "})()",
+                "[true,true,true]");
+}
+
 Test(compression, decompresses_what_gnu_gzip_python_zlib_and_a_hand_built_rfc1951_block_made)
 {
     expect_eval("(async () => {\n"

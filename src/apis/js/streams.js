@@ -11,7 +11,6 @@
   const DOMException = global.DOMException;
   const TextEncoder = global.TextEncoder;
   const TextDecoder = global.TextDecoder;
-  const queueMicrotask = global.queueMicrotask;
 
   const noop = () => {};
   const resolved = (v) => Promise.resolve(v);
@@ -472,7 +471,7 @@
       if (reading) { readAgain = true; return resolved(undefined); }
       reading = true;
       readerRead(reader, {
-        chunkSteps: (chunk) => queueMicrotask(() => {
+        chunkSteps: (chunk) => resolved().then(() => {
           readAgain = false;
           if (!canceled1) rcEnqueue(branch1.controller, chunk);
           if (!canceled2) rcEnqueue(branch2.controller, chunk);

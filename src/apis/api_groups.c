@@ -15,6 +15,8 @@ extern const char api_source_channel[];
 extern const char api_source_worker[];
 extern const char api_source_crypto[];
 extern const char api_source_locks[];
+extern const char api_source_streams[];
+extern const char api_source_compression[];
 
 static const char *const console_globals[] = {"console", NULL};
 static const char *const timers_globals[] = {"setTimeout", "setInterval", "clearTimeout",
@@ -28,6 +30,12 @@ static const char *const channel_globals[] = {"MessageChannel", "MessagePort", "
 static const char *const worker_globals[] = {"Worker", "ErrorEvent", NULL};
 static const char *const crypto_globals[] = {"crypto", "Crypto", "SubtleCrypto", "CryptoKey", NULL};
 static const char *const locks_globals[] = {"navigator", "LockManager", "Lock", NULL};
+static const char *const streams_globals[] = {
+    "ReadableStream", "ReadableStreamDefaultReader", "ReadableStreamDefaultController", "WritableStream",
+    "WritableStreamDefaultWriter", "WritableStreamDefaultController", "TransformStream",
+    "TransformStreamDefaultController", "ByteLengthQueuingStrategy", "CountQueuingStrategy",
+    "TextEncoderStream", "TextDecoderStream", NULL};
+static const char *const compression_globals[] = {"CompressionStream", "DecompressionStream", NULL};
 static const char *const events_globals[] = {"Event", "EventTarget", "CustomEvent",
                                              "AbortController", "AbortSignal", NULL};
 
@@ -46,6 +54,8 @@ const api_group api_groups[API_GROUP_COUNT] = {
     [API_WORKER] = {"worker", 1u << API_CHANNEL, worker_globals, api_source_worker, false},
     [API_CRYPTO] = {"crypto", 1u << API_DOMEXCEPTION, crypto_globals, api_source_crypto, false},
     [API_LOCKS] = {"locks", 1u << API_EVENTS | 1u << API_DOMEXCEPTION, locks_globals, api_source_locks, false},
+    [API_STREAMS] = {"streams", 1u << API_EVENTS | 1u << API_ENCODING, streams_globals, api_source_streams, false},
+    [API_COMPRESSION] = {"compression", 1u << API_STREAMS, compression_globals, api_source_compression, false},
 };
 
 static uint32_t close_over_deps(uint32_t mask)

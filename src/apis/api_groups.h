@@ -22,6 +22,8 @@ enum api_group_id {
     API_WORKER,
     API_CRYPTO,
     API_LOCKS,
+    API_STREAMS,
+    API_COMPRESSION,
     API_GROUP_COUNT
 };
 
@@ -33,7 +35,8 @@ typedef struct api_group {
                                    It evaluates to a function(globalThis, natives) returning
                                    an object with the group's globals; natives holds the
                                    group's C fast paths (src/engine/natives_<group>.c) or is
-                                   undefined. */
+                                   undefined; a third argument, dependency(name), returns
+                                   another group's exports (internals included). */
     bool is_internal;           /* pulled in as a dependency only: not a valid `apis` name */
 } api_group;
 

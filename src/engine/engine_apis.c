@@ -45,6 +45,7 @@ static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef
     [API_WORKER] = natives_worker_add,
     [API_CRYPTO] = natives_crypto_add,
     [API_LOCKS] = natives_locks_add,
+    [API_COMPRESSION] = natives_compression_add,
 };
 
 static JSValueRef make_natives(JSContextRef js, int group)
@@ -55,6 +56,9 @@ static JSValueRef make_natives(JSContextRef js, int group)
     group_natives[group](js, object);
     return object;
 }
+
+static JSValueRef load_dependency(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
+                                  const JSValueRef argv[], JSValueRef *exception);
 
 JSValueRef engine_apis_load(engine_ctx *ec, int g, JSValueRef *exception)
 {
@@ -70,8 +74,11 @@ JSValueRef engine_apis_load(engine_ctx *ec, int g, JSValueRef *exception)
     JSStringRelease(source_url);
     if (!factory || *exception || !JSValueIsObject(js, factory))
         return JSValueMakeUndefined(js);
-    JSValueRef args[2] = {JSContextGetGlobalObject(js), make_natives(js, g)};
-    JSValueRef exports = JSObjectCallAsFunction(js, (JSObjectRef)factory, NULL, 2, args, exception);
+    JSStringRef dependency_name = JSStringCreateWithUTF8CString("dependency");
+    JSValueRef args[3] = {JSContextGetGlobalObject(js), make_natives(js, g),
+                          JSObjectMakeFunctionWithCallback(js, dependency_name, load_dependency)};
+    JSStringRelease(dependency_name);
+    JSValueRef exports = JSObjectCallAsFunction(js, (JSObjectRef)factory, NULL, 3, args, exception);
     if (!exports || *exception || !JSValueIsObject(js, exports))
         return JSValueMakeUndefined(js);
     JSValueProtect(js, exports);
@@ -95,6 +102,25 @@ static JSValueRef load_group(JSContextRef js, JSObjectRef function, JSObjectRef 
     if (!ec || !(index >= 0 && index < API_GROUP_COUNT) || !api_groups[(int)index].source)
         return JSValueMakeUndefined(js);
     return engine_apis_load(ec, (int)index, exception);
+}
+
+/* dependency(name): the exports of another JS group, loaded if need be; a group's factory
+ * gets it as its third argument to share internals that are not globals (compression
+ * builds on the streams group's TransformStream internals this way). */
+static JSValueRef load_dependency(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
+                                  const JSValueRef argv[], JSValueRef *exception)
+{
+    engine_ctx *ec = engine_ctx_of(js);
+    char name[64] = "";
+    JSStringRef s = argc ? JSValueToStringCopy(js, argv[0], NULL) : NULL;
+    if (s) {
+        JSStringGetUTF8CString(s, name, sizeof(name));
+        JSStringRelease(s);
+    }
+    for (int g = 0; ec && g < API_GROUP_COUNT; g++)
+        if (api_groups[g].source && strcmp(api_groups[g].name, name) == 0)
+            return engine_apis_load(ec, g, exception);
+    return JSValueMakeUndefined(js);
 }
 
 int engine_apis_install(engine_ctx *ec, uint32_t apis)

@@ -122,6 +122,13 @@ int runtime_hook_host_call(void *owner, const char *name, char *args_json, size_
  * JSP_ENOTFOUND / JSP_ECLOSED / JSP_EDESTROYED (no reply). */
 int runtime_hook_host_call_sync(void *owner, const char *name, char *args_json,
                                 size_t args_len, char **reply, size_t *reply_len);
+/* Work of the context behind owner starts / stops running JS (engine_entered; nested
+ * pairs allowed). Meanwhile the runtime holds back the context's jobs and timers, so it is
+ * neither re-entered nor destroyed with its JS on the stack: that can happen when another
+ * context's microtask, drained inside this context's entry, blocks in host.callSync and
+ * the runtime serves jobs meanwhile. */
+void runtime_hook_context_entered(void *owner);
+void runtime_hook_context_left(void *owner);
 /* host.send(value): json is borrowed. */
 void runtime_hook_host_send(void *owner, const char *json, size_t len);
 /* console.*: message is borrowed. */

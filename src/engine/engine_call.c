@@ -175,6 +175,19 @@ static JSValueRef run_entered(engine_ctx *ec, run_js *run, JSValueRef *exception
     return *exception ? NULL : run->value;
 }
 
+JSValueRef engine_call_function(engine_ctx *ec, JSObjectRef fn, JSObjectRef self, size_t argc,
+                                const JSValueRef argv[], JSValueRef *exception)
+{
+    run_js run = {.function = fn, .self = self, .argc = argc, .argv = argv};
+    return run_entered(ec, &run, exception);
+}
+
+JSValueRef engine_run_script(engine_ctx *ec, JSStringRef script, JSStringRef source_url, JSValueRef *exception)
+{
+    run_js run = {.script = script, .source_url = source_url};
+    return run_entered(ec, &run, exception);
+}
+
 jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, uint64_t call_id)
 {
     JSContextRef js = ec->js;

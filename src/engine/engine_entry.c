@@ -22,6 +22,8 @@ static JSValueRef trampoline(JSContextRef js, JSObjectRef function, JSObjectRef 
     if (!e)
         return JSValueMakeUndefined(js);
     ec->entry = NULL;
+    /* The VM drains every context's microtasks, so JS of other contexts may run below;
+     * the runtime keeps this one alive meanwhile (runtime_hook_context_entered). */
     ec->vm->entry_depth++;
     /* Held across the work, the lock is never released to zero inside it, so nothing
      * drains early; the drain below runs the microtasks in the order JSC would. */
@@ -40,8 +42,11 @@ static JSValueRef trampoline(JSContextRef js, JSObjectRef function, JSObjectRef 
 void engine_entered(engine_ctx *ec, engine_entry_work work, void *data, JSValueRef *exception)
 {
     *exception = NULL;
+    void *owner = ec->owner;
+    runtime_hook_context_entered(owner);
     if (ec->vm->entry_depth > 0) { /* already inside: microtasks run when the outer one ends */
         work(ec, data, exception);
+        runtime_hook_context_left(owner);
         return;
     }
     if (!ec->trampoline) {
@@ -57,6 +62,7 @@ void engine_entered(engine_ctx *ec, engine_entry_work work, void *data, JSValueR
     ec->entry = NULL;
     /* A termination that ended the drain surfaces here, not in the work's own exception. */
     *exception = e.exception ? e.exception : outer_exception;
+    runtime_hook_context_left(owner);
 }
 
 void engine_entry_free(engine_ctx *ec)

@@ -91,6 +91,11 @@ typedef void (*engine_entry_work)(engine_ctx *ec, void *data, JSValueRef *except
  * microtasks. */
 void engine_entered(engine_ctx *ec, engine_entry_work work, void *data, JSValueRef *exception);
 void engine_entry_free(engine_ctx *ec);
+/* JSObjectCallAsFunction / JSEvaluateScript as engine_entered work (engine_call.c): what
+ * the runtime's jobs use to run JS. */
+JSValueRef engine_call_function(engine_ctx *ec, JSObjectRef fn, JSObjectRef self, size_t argc,
+                                const JSValueRef argv[], JSValueRef *exception);
+JSValueRef engine_run_script(engine_ctx *ec, JSStringRef script, JSStringRef source_url, JSValueRef *exception);
 
 /* ---- engine_natives.c ---- */
 int natives_install(engine_ctx *ec, uint32_t apis);

@@ -107,7 +107,7 @@ void engine_messaging_deliver(engine_ctx *ec, const char *target, const char *da
         JSStringRef data_js = js_string_from_utf8(data, len);
         if (target_js && data_js) {
             JSValueRef args[2] = {JSValueMakeString(js, target_js), JSValueMakeString(js, data_js)};
-            JSObjectCallAsFunction(js, (JSObjectRef)deliver, NULL, 2, args, &exception);
+            engine_call_function(ec, (JSObjectRef)deliver, NULL, 2, args, &exception);
         }
         if (target_js)
             JSStringRelease(target_js);

@@ -133,7 +133,7 @@ bool engine_locks_deliver(engine_ctx *ec, uint64_t request_id, int event)
         return false;
     JSValueRef args[2] = {JSValueMakeNumber(js, (double)request_id), JSValueMakeNumber(js, event)};
     JSValueRef exception = NULL;
-    JSValueRef known = JSObjectCallAsFunction(js, (JSObjectRef)deliver, NULL, 2, args, &exception);
+    JSValueRef known = engine_call_function(ec, (JSObjectRef)deliver, NULL, 2, args, &exception);
     /* deliver catches what the guest's callback throws; only a limit's termination gets
      * here, and the runtime sees that in its budget. */
     return known && !exception && JSValueToBoolean(js, known);

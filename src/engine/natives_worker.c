@@ -133,7 +133,7 @@ jsp_result *engine_worker_start(engine_ctx *ec, const char *name, const char *so
     if (!exception && start && JSValueIsObject(js, start) && JSObjectIsFunction(js, (JSObjectRef)start)) {
         JSStringRef name_js = js_string_from_utf8(name, strlen(name));
         JSValueRef arg = name_js ? JSValueMakeString(js, name_js) : JSValueMakeUndefined(js);
-        JSObjectCallAsFunction(js, (JSObjectRef)start, NULL, 1, &arg, &exception);
+        engine_call_function(ec, (JSObjectRef)start, NULL, 1, &arg, &exception);
         if (name_js)
             JSStringRelease(name_js);
     }
@@ -141,7 +141,7 @@ jsp_result *engine_worker_start(engine_ctx *ec, const char *name, const char *so
         JSStringRef script = js_string_from_utf8(source, len);
         JSStringRef url = JSStringCreateWithUTF8CString("jspool:worker.js");
         if (script)
-            JSEvaluateScript(js, script, NULL, url, 1, &exception);
+            engine_run_script(ec, script, url, &exception);
         JSStringRelease(url);
         if (script)
             JSStringRelease(script);

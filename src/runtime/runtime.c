@@ -370,6 +370,20 @@ static void on_timer_wake(uv_timer_t *handle)
     run_pass(handle->data);
 }
 
+void runtime_hook_context_entered(void *owner)
+{
+    struct jsp_context *ctx = owner;
+    if (ctx)
+        ctx->blocked_depth++;
+}
+
+void runtime_hook_context_left(void *owner)
+{
+    struct jsp_context *ctx = owner;
+    if (ctx && --ctx->blocked_depth == 0)
+        release_deferred(ctx->rt, ctx);
+}
+
 void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done)
 {
     ctx->blocked_depth++;

@@ -117,7 +117,8 @@ struct jsp_context {
                                     by jsp_context_memory on any thread) */
     unsigned runs_since_measure;
     bool is_dead;              /* killed on the runtime: further jobs fail */
-    int blocked_depth;         /* > 0 while inside host.callSync */
+    int blocked_depth;         /* > 0 while its JS is on the stack (engine_entered work,
+                                  host.callSync): its jobs and timers wait */
     uint64_t current_call_id;  /* the call whose JS runs now, 0 for timers and messages */
     job *deferred_head, *deferred_tail; /* jobs that arrived while blocked */
     u64_map timers;            /* timer id -> timer_entry */

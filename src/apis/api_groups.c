@@ -10,6 +10,7 @@ extern const char api_source_events[];
 extern const char api_source_encoding[];
 extern const char api_source_structured_clone[];
 extern const char api_source_buffer[];
+extern const char api_source_url[];
 
 static const char *const console_globals[] = {"console", NULL};
 static const char *const timers_globals[] = {"setTimeout", "setInterval", "clearTimeout",
@@ -18,6 +19,7 @@ static const char *const domexception_globals[] = {"DOMException", NULL};
 static const char *const encoding_globals[] = {"TextEncoder", "TextDecoder", "atob", "btoa", NULL};
 static const char *const structured_clone_globals[] = {"structuredClone", NULL};
 static const char *const buffer_globals[] = {"Blob", "File", "Buffer", NULL};
+static const char *const url_globals[] = {"URL", "URLSearchParams", NULL};
 static const char *const events_globals[] = {"Event", "EventTarget", "CustomEvent",
                                              "AbortController", "AbortSignal", NULL};
 
@@ -31,6 +33,7 @@ const api_group api_groups[API_GROUP_COUNT] = {
     [API_STRUCTURED_CLONE] = {"structured-clone", 1u << API_DOMEXCEPTION, structured_clone_globals,
                               api_source_structured_clone, false},
     [API_BUFFER] = {"buffer", 1u << API_ENCODING, buffer_globals, api_source_buffer, false},
+    [API_URL] = {"url", 0, url_globals, api_source_url, false},
 };
 
 static uint32_t close_over_deps(uint32_t mask)

@@ -18,6 +18,7 @@ enum api_group_id {
     API_ENCODING,
     API_STRUCTURED_CLONE,
     API_BUFFER,
+    API_URL,
     API_GROUP_COUNT
 };
 

@@ -40,6 +40,7 @@ static const char installer_source[] =
  * file per group: src/engine/natives_<group>.c. */
 static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef natives) = {
     [API_ENCODING] = natives_encoding_add,
+    [API_URL] = natives_url_add,
 };
 
 static JSValueRef make_natives(JSContextRef js, int group)

@@ -93,6 +93,7 @@ void natives_define(JSContextRef js, JSObjectRef natives, const char *name,
 /* Per-group C fast paths, one file each (src/engine/natives_<group>.c): each adds its
  * functions to the `natives` object its group's factory receives. */
 void natives_encoding_add(JSContextRef js, JSObjectRef natives);
+void natives_url_add(JSContextRef js, JSObjectRef natives);
 /* The engine_ctx whose global a native was called in. Contexts register per thread,
  * because natives receive only a JSContextRef and every VM of a runtime is on its thread. */
 engine_ctx *engine_ctx_of(JSContextRef js);

@@ -15,6 +15,7 @@ cases=(
 "utf8_encode_decode|MB/s|(() => { const s = 'h\u00e9llo w\u00f6rld \u20ac ascii text '.repeat(40000); const e = new TextEncoder(), d = new TextDecoder(); const bytes = e.encode(s).length; let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { d.decode(e.encode(s)); n++; } return n * bytes / 1e6 / ((Date.now() - t) / 1000); })()"
 "base64_btoa_atob|MB/s|(() => { const s = 'abcdefghij\u00ff'.repeat(50000); let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { atob(btoa(s)); n++; } return n * s.length / 1e6 / ((Date.now() - t) / 1000); })()"
 "structured_clone|kops/s|(() => { const o = { a: [1, 2, 3, { b: 'x'.repeat(50) }], m: new Map([[1, 2]]), d: new Date(0) }; let n = 0; const t = Date.now(); while (Date.now() - t < 1000) { structuredClone(o); n++; } return n / 1e3 / ((Date.now() - t) / 1000); })()"
+"url_parse|kURL/s|(() => { const urls = ['https://example.com/', 'https://www.example.org/path/to/page.html?query=1&sort=desc#section', 'http://user:pass@api.example.net:8080/v1/items/42', 'https://cdn.example.com/assets/img/logo.png?v=3', '/relative/path?x=y', 'https://sub.domain.example.co.uk/a/b/../c/./d', 'http://192.168.0.1:3000/health', 'https://search.example.com/s?q=hello+world&lang=en&page=2']; const base = 'https://base.example.com/dir/'; let n = 0, sink = 0; const t = Date.now(); while (Date.now() - t < 1000) { for (let i = 0; i < 8; i++) sink += new URL(urls[i], base).href.length; n += 8; } return n / 1e3 / ((Date.now() - t) / 1000); })()"
 )
 
 for entry in "${cases[@]}"; do

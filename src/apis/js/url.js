@@ -396,6 +396,8 @@
   // Returns url (a new record when none is given), or FAILURE.
   function basicParse(input, base, url, stateOverride) {
     if (!url) {
+      const fast = fastParse(input, base);
+      if (fast !== undefined) return fast;
       url = newRecord();
       if (needsCleaning.test(input)) input = input.replace(trimControlAndSpace, '').replace(tabOrNewline, '');
     } else if (input.indexOf('\t') >= 0 || input.indexOf('\n') >= 0 || input.indexOf('\r') >= 0) {
@@ -790,6 +792,140 @@
           break;
       }
       if (c === EOF && step !== 0) break;
+    }
+    return url;
+  }
+
+  // Fast path for the common case: an absolute http(s)/ws(s)/ftp URL of printable ASCII
+  // with a plain domain host, no userinfo, no dot segments and nothing to percent-encode.
+  // Returns the record the basic parser would, or undefined to take the full parser.
+  const FAST_HOST = new Uint8Array(128); // 1: lowercase letter/digit/-, 2: uppercase, 3: '.'
+  for (let c = 0x61; c <= 0x7A; c++) FAST_HOST[c] = 1;
+  for (let c = 0x30; c <= 0x39; c++) FAST_HOST[c] = 1;
+  FAST_HOST[0x2D] = 1;
+  FAST_HOST[0x2E] = 3;
+  for (let c = 0x41; c <= 0x5A; c++) FAST_HOST[c] = 2;
+  function fastParse(input, base) {
+    const n = input.length;
+    let colon;
+    if (input.startsWith('https://')) colon = 5;
+    else if (input.startsWith('http://')) colon = 4;
+    else if (input.startsWith('wss://')) colon = 3;
+    else if (input.startsWith('ws://')) colon = 2;
+    else if (input.startsWith('ftp://')) colon = 3;
+    else if (base && input.charCodeAt(0) === 0x2F && input.charCodeAt(1) !== 0x2F && base.host !== null &&
+             base.scheme !== 'file' && isSpecialScheme(base.scheme)) {
+      // a path-absolute reference against a special base: only the base's path is replaced
+      const url = { scheme: base.scheme, username: base.username, password: base.password, host: base.host,
+        port: base.port, path: [], query: null, fragment: null };
+      return fastPathQueryFragment(input, 0, url);
+    } else return undefined;
+    let i = colon + 3;
+    let username = '', password = '';
+    const at = input.indexOf('@', i);
+    if (at >= 0) {
+      // userinfo, when the '@' belongs to the authority and nothing in it needs encoding
+      let colonAt = -1, inAuthority = true;
+      for (let j = i; j < at; j++) {
+        const c = input.charCodeAt(j);
+        if (c === 0x2F || c === 0x3F || c === 0x23) { inAuthority = false; break; }
+        if (c === 0x3A && colonAt < 0) colonAt = j;
+        else if (c <= 0x20 || c >= 0x7F || USERINFO_SET[c]) return undefined;
+      }
+      if (inAuthority) {
+        if (colonAt < 0) username = input.slice(i, at);
+        else { username = input.slice(i, colonAt); password = input.slice(colonAt + 1, at); }
+        i = at + 1;
+      }
+    }
+    const hostStart = i;
+    let upper = false, last = 0;
+    for (; i < n; i++) {
+      const c = input.charCodeAt(i);
+      const kind = c < 0x80 ? FAST_HOST[c] : 0;
+      if (!kind) break;
+      if (kind === 2) upper = true;
+      last = c;
+    }
+    if (i === hostStart) return undefined;
+    let host = input.slice(hostStart, i);
+    if (upper) host = host.toLowerCase();
+    if (host.startsWith('xn--') || host.indexOf('.xn--') >= 0) return undefined;
+    if ((last >= 0x30 && last <= 0x39) || last === 0x2E || (last >= 0x61 && last <= 0x66) || last === 0x78) {
+      if (endsInANumber(host)) {
+        host = parseIPv4(host);
+        if (host === FAILURE) return undefined;
+      }
+    }
+    const scheme = input.slice(0, colon);
+    let port = null;
+    if (input.charCodeAt(i) === 0x3A) {
+      const portStart = ++i;
+      while (i < n && input.charCodeAt(i) >= 0x30 && input.charCodeAt(i) <= 0x39) i++;
+      if (i - portStart > 5) return undefined;
+      if (i > portStart) {
+        port = +input.slice(portStart, i);
+        if (port > 65535) return undefined;
+        if (port === SPECIAL[scheme]) port = null;
+      }
+    }
+    const url = { scheme, username, password, host, port, path: [], query: null, fragment: null };
+    return fastPathQueryFragment(input, i, url);
+  }
+
+  // The path (from i, at '/', '?', '#' or the end), query and fragment of fastParse.
+  function fastPathQueryFragment(input, i, url) {
+    const n = input.length, path = url.path;
+    let c = i < n ? input.charCodeAt(i) : EOF;
+    if (c === 0x2F) {
+      let segmentStart = ++i;
+      for (;; i++) {
+        c = i < n ? input.charCodeAt(i) : EOF;
+        if (c === 0x2F || c === 0x3F || c === 0x23 || c === EOF) {
+          const first = input.charCodeAt(segmentStart);
+          if (first === 0x2E && i - segmentStart <= 2) {
+            const segment = input.slice(segmentStart, i);
+            if (segment === '.') {
+              if (c !== 0x2F) path.push('');
+            } else if (segment === '..') {
+              path.pop();
+              if (c !== 0x2F) path.push('');
+            } else {
+              path.push(segment);
+            }
+          } else if (first === 0x25 && i - segmentStart <= 6) {
+            return undefined; // %2e forms: the full parser
+          } else {
+            path.push(input.slice(segmentStart, i));
+          }
+          if (c !== 0x2F) break;
+          segmentStart = i + 1;
+        } else if (c <= 0x20 || c >= 0x7F || PATH_SET[c] || c === 0x5C) {
+          return undefined;
+        }
+      }
+    } else if (c === 0x3F || c === 0x23 || c === EOF) {
+      path.push('');
+    } else {
+      return undefined;
+    }
+    if (c === 0x3F) {
+      const start = ++i;
+      for (; i < n; i++) {
+        c = input.charCodeAt(i);
+        if (c === 0x23) break;
+        if (c <= 0x20 || c >= 0x7F || SPECIAL_QUERY_SET[c]) return undefined;
+      }
+      url.query = input.slice(start, i);
+      c = i < n ? 0x23 : EOF;
+    }
+    if (c === 0x23) {
+      const start = ++i;
+      for (; i < n; i++) {
+        c = input.charCodeAt(i);
+        if (c <= 0x20 || c >= 0x7F || FRAGMENT_SET[c]) return undefined;
+      }
+      url.fragment = input.slice(start);
     }
     return url;
   }

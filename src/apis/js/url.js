@@ -62,10 +62,11 @@
   }
 
   const hasSurrogate = /[\uD800-\uDFFF]/;
+  const isWellFormed = String.prototype.isWellFormed;
   // WebIDL USVString: lone surrogates become U+FFFD.
   function toUSV(value) {
-    const s = `${value}`;
-    if (!hasSurrogate.test(s)) return s;
+    const s = typeof value === 'string' ? value : `${value}`;
+    if (isWellFormed ? isWellFormed.call(s) : !hasSurrogate.test(s)) return s;
     let out = '';
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
@@ -1177,10 +1178,19 @@
     return new TypeError(base === undefined ? `Invalid URL: '${shown}'` : `Invalid URL: '${shown}' against base '${base}'`);
   }
 
+  // The last base parsed, kept: code that resolves many URLs against one base parses it
+  // once. Parsing reads a base record and never changes it.
+  let lastBase = null, lastBaseRecord = FAILURE;
   function parseWithBase(url, base) {
     let parsedBase = null;
     if (base !== undefined) {
-      parsedBase = basicParse(base, null);
+      if (base === lastBase) {
+        parsedBase = lastBaseRecord;
+      } else {
+        parsedBase = basicParse(base, null);
+        lastBase = base;
+        lastBaseRecord = parsedBase;
+      }
       if (parsedBase === FAILURE) return FAILURE;
     }
     return basicParse(url, parsedBase);

@@ -228,3 +228,16 @@ Test(url, hosts_are_normalised_idna_ipv4_and_ipv6)
                 "\"{\\\"u\\\":\\\"https://example.com/b?q#f\\\"}\"");
     jsp_context_free(ctx);
 }
+
+Test(url, href_follows_every_setter_after_it_was_read)
+{
+    jsp_context *ctx = url_context();
+    expect_eval(ctx, "const u = new URL('https://a.example/p?x=1'); const seen = [u.href];"
+                     "u.searchParams.set('y', '2'); seen.push(u.href);"
+                     "u.pathname = '/q'; u.hash = 'f'; u.port = '8443'; seen.push(u.href);"
+                     "u.username = 'me'; u.protocol = 'wss'; u.hostname = 'B.example'; u.search = ''; seen.push(String(u));"
+                     "seen",
+                "[\"https://a.example/p?x=1\",\"https://a.example/p?x=1&y=2\",\"https://a.example:8443/q?x=1&y=2#f\","
+                "\"wss://me@b.example:8443/q#f\"]");
+    jsp_context_free(ctx);
+}

@@ -1058,6 +1058,7 @@
     #update() {
       const owner = this.#owner;
       if (!owner) return;
+      owner.href = null;
       const serialized = serializeForm(this.#list);
       owner.url.query = serialized === '' ? null : serialized;
       if (serialized === '') stripTrailingSpacesFromOpaquePath(owner.url);
@@ -1197,7 +1198,7 @@
   }
 
   class URL {
-    #state; // { url: record }
+    #state; // { url: record, href: its serialization or null } (shared with searchParams)
     #query = null; // URLSearchParams, made on first use
 
     constructor(url, base = undefined) {
@@ -1206,7 +1207,7 @@
       if (base !== undefined) base = toUSV(base);
       const record = parseWithBase(url, base);
       if (record === FAILURE) throw invalid(url, base);
-      this.#state = { url: record };
+      this.#state = { url: record, href: null };
     }
 
     static canParse(url, base = undefined) {
@@ -1231,9 +1232,13 @@
       }
     }
 
-    get href() { return serialize(this.#state.url, false); }
+    get href() {
+      const state = this.#state;
+      return state.href === null ? (state.href = serialize(state.url, false)) : state.href;
+    }
     set href(value) {
       value = toUSV(value);
+      this.#state.href = null;
       const record = basicParse(value, null);
       if (record === FAILURE) throw invalid(value);
       this.#state.url = record;
@@ -1243,20 +1248,26 @@
     get origin() { return origin(this.#state.url); }
 
     get protocol() { return this.#state.url.scheme + ':'; }
-    set protocol(value) { basicParse(toUSV(value) + ':', null, this.#state.url, SCHEME_START); }
+    set protocol(value) {
+      value = toUSV(value);
+      this.#state.href = null;
+      basicParse(value + ':', null, this.#state.url, SCHEME_START);
+    }
 
     get username() { return this.#state.url.username; }
     set username(value) {
-      const url = this.#state.url;
       value = toUSV(value);
+      const url = this.#state.url;
+      this.#state.href = null;
       if (cannotHaveCredentialsOrPort(url)) return;
       url.username = encodeString(value, USERINFO_SET, false);
     }
 
     get password() { return this.#state.url.password; }
     set password(value) {
-      const url = this.#state.url;
       value = toUSV(value);
+      const url = this.#state.url;
+      this.#state.href = null;
       if (cannotHaveCredentialsOrPort(url)) return;
       url.password = encodeString(value, USERINFO_SET, false);
     }
@@ -1267,24 +1278,27 @@
       return url.port === null ? url.host : url.host + ':' + url.port;
     }
     set host(value) {
-      const url = this.#state.url;
       value = toUSV(value);
+      const url = this.#state.url;
+      this.#state.href = null;
       if (typeof url.path === 'string') return;
       this.#state.url = applyOverride(url, value, HOST);
     }
 
     get hostname() { return this.#state.url.host === null ? '' : this.#state.url.host; }
     set hostname(value) {
-      const url = this.#state.url;
       value = toUSV(value);
+      const url = this.#state.url;
+      this.#state.href = null;
       if (typeof url.path === 'string') return;
       this.#state.url = applyOverride(url, value, HOSTNAME);
     }
 
     get port() { return this.#state.url.port === null ? '' : String(this.#state.url.port); }
     set port(value) {
-      const url = this.#state.url;
       value = toUSV(value);
+      const url = this.#state.url;
+      this.#state.href = null;
       if (cannotHaveCredentialsOrPort(url)) return;
       if (value === '') url.port = null;
       else this.#state.url = applyOverride(url, value, PORT);
@@ -1292,8 +1306,9 @@
 
     get pathname() { return serializePath(this.#state.url); }
     set pathname(value) {
-      const url = this.#state.url;
       value = toUSV(value);
+      const url = this.#state.url;
+      this.#state.href = null;
       if (typeof url.path === 'string') return;
       url.path = [];
       basicParse(value, null, url, PATH_START);
@@ -1304,8 +1319,9 @@
       return q === null || q === '' ? '' : '?' + q;
     }
     set search(value) {
-      const url = this.#state.url;
       value = toUSV(value);
+      const url = this.#state.url;
+      this.#state.href = null;
       if (value === '') {
         url.query = null;
         if (this.#query) paramsList(this.#query, []);
@@ -1334,8 +1350,9 @@
       return f === null || f === '' ? '' : '#' + f;
     }
     set hash(value) {
-      const url = this.#state.url;
       value = toUSV(value);
+      const url = this.#state.url;
+      this.#state.href = null;
       if (value === '') {
         url.fragment = null;
         stripTrailingSpacesFromOpaquePath(url);
@@ -1346,8 +1363,8 @@
       basicParse(input, null, url, FRAGMENT);
     }
 
-    toString() { return serialize(this.#state.url, false); }
-    toJSON() { return serialize(this.#state.url, false); }
+    toString() { return this.href; }
+    toJSON() { return this.href; }
   }
 
   // A setter runs the parser on the URL record itself: what it set before a failure stays

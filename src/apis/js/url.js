@@ -167,14 +167,14 @@
   for (let c = 0; c < 0x20; c++) FORBIDDEN_DOMAIN[c] = 1;
   FORBIDDEN_DOMAIN[0x25] = FORBIDDEN_DOMAIN[0x7F] = 1;
 
+  const DECIMAL = /^[0-9]+$/, HEXADECIMAL = /^[0-9a-fA-F]+$/, OCTAL = /^[0-7]+$/;
   function parseIPv4Number(s) {
     if (s === '') return NaN;
     let radix = 10;
     if (s.length >= 2 && s[0] === '0' && (s[1] === 'x' || s[1] === 'X')) { s = s.slice(2); radix = 16; }
     else if (s.length >= 2 && s[0] === '0') { s = s.slice(1); radix = 8; }
     if (s === '') return 0;
-    const valid = radix === 10 ? /^[0-9]+$/ : radix === 16 ? /^[0-9a-fA-F]+$/ : /^[0-7]+$/;
-    if (!valid.test(s)) return NaN;
+    if (!(radix === 10 ? DECIMAL : radix === 16 ? HEXADECIMAL : OCTAL).test(s)) return NaN;
     return parseInt(s, radix);
   }
 
@@ -185,7 +185,7 @@
       parts.pop();
     }
     const last = parts[parts.length - 1];
-    if (last !== '' && /^[0-9]+$/.test(last)) return true;
+    if (last !== '' && DECIMAL.test(last)) return true;
     return !Number.isNaN(parseIPv4Number(last));
   }
 
@@ -396,6 +396,7 @@
 
   // Returns url (a new record when none is given), or FAILURE.
   function basicParse(input, base, url, stateOverride) {
+    fastHref = null;
     if (!url) {
       const fast = fastParse(input, base);
       if (fast !== undefined) return fast;
@@ -806,8 +807,12 @@
   FAST_HOST[0x2D] = 1;
   FAST_HOST[0x2E] = 3;
   for (let c = 0x41; c <= 0x5A; c++) FAST_HOST[c] = 2;
+  // fastParse sets this to the input when the input is already its own serialization
+  // (lowercase host, no default or padded port, no dot segments): href then costs nothing.
+  let fastHref = null;
   function fastParse(input, base) {
     const n = input.length;
+    fastHref = null;
     let colon;
     if (input.startsWith('https://')) colon = 5;
     else if (input.startsWith('http://')) colon = 4;
@@ -822,7 +827,7 @@
       return fastPathQueryFragment(input, 0, url);
     } else return undefined;
     let i = colon + 3;
-    let username = '', password = '';
+    let username = '', password = '', normalized = true;
     const at = input.indexOf('@', i);
     if (at >= 0) {
       // userinfo, when the '@' belongs to the authority and nothing in it needs encoding
@@ -836,6 +841,8 @@
       if (inAuthority) {
         if (colonAt < 0) username = input.slice(i, at);
         else { username = input.slice(i, colonAt); password = input.slice(colonAt + 1, at); }
+        // "user:@h" and "@h" serialize without the empty parts
+        if ((colonAt >= 0 && password === '') || (username === '' && password === '')) normalized = false;
         i = at + 1;
       }
     }
@@ -850,12 +857,14 @@
     }
     if (i === hostStart) return undefined;
     let host = input.slice(hostStart, i);
-    if (upper) host = host.toLowerCase();
+    if (upper) { host = host.toLowerCase(); normalized = false; }
     if (host.startsWith('xn--') || host.indexOf('.xn--') >= 0) return undefined;
     if ((last >= 0x30 && last <= 0x39) || last === 0x2E || (last >= 0x61 && last <= 0x66) || last === 0x78) {
       if (endsInANumber(host)) {
-        host = parseIPv4(host);
-        if (host === FAILURE) return undefined;
+        const address = parseIPv4(host);
+        if (address === FAILURE) return undefined;
+        if (address !== host) normalized = false;
+        host = address;
       }
     }
     const scheme = input.slice(0, colon);
@@ -868,11 +877,19 @@
         port = +input.slice(portStart, i);
         if (port > 65535) return undefined;
         if (port === SPECIAL[scheme]) port = null;
+        if (port === null || i - portStart !== String(port).length) normalized = false;
+      } else {
+        normalized = false;
       }
     }
     const url = { scheme, username, password, host, port, path: [], query: null, fragment: null };
-    return fastPathQueryFragment(input, i, url);
+    if (input.charCodeAt(i) !== 0x2F) normalized = false; // the serialization adds the '/'
+    dotSegmentSeen = false;
+    const result = fastPathQueryFragment(input, i, url);
+    if (result !== undefined && normalized && !dotSegmentSeen) fastHref = input;
+    return result;
   }
+  let dotSegmentSeen = false;
 
   // The path (from i, at '/', '?', '#' or the end), query and fragment of fastParse.
   function fastPathQueryFragment(input, i, url) {
@@ -886,6 +903,7 @@
           const first = input.charCodeAt(segmentStart);
           if (first === 0x2E && i - segmentStart <= 2) {
             const segment = input.slice(segmentStart, i);
+            if (segment === '.' || segment === '..') dotSegmentSeen = true;
             if (segment === '.') {
               if (c !== 0x2F) path.push('');
             } else if (segment === '..') {
@@ -1207,7 +1225,7 @@
       if (base !== undefined) base = toUSV(base);
       const record = parseWithBase(url, base);
       if (record === FAILURE) throw invalid(url, base);
-      this.#state = { url: record, href: null };
+      this.#state = { url: record, href: fastHref };
     }
 
     static canParse(url, base = undefined) {

@@ -1029,12 +1029,13 @@
   }
 
   // ---- URLSearchParams ----
-  let linkParams; // (params, urlObjectState) — set by the class below
+  let linkParams; // (params, urlObject) — set by the class below
+  let updateURLQuery; // (urlObject, serializedQuery) — set by URL
   let paramsList; // params -> its list (for URL's setters)
 
   class URLSearchParams {
     #list = [];
-    #owner = null; // the URL's internal state { url } when linked to a URL object
+    #owner = null; // the URL object whose searchParams this is
 
     static {
       linkParams = (params, owner) => { params.#owner = owner; };
@@ -1074,12 +1075,7 @@
     }
 
     #update() {
-      const owner = this.#owner;
-      if (!owner) return;
-      owner.href = null;
-      const serialized = serializeForm(this.#list);
-      owner.url.query = serialized === '' ? null : serialized;
-      if (serialized === '') stripTrailingSpacesFromOpaquePath(owner.url);
+      if (this.#owner) updateURLQuery(this.#owner, serializeForm(this.#list));
     }
 
     get size() { return this.#list.length; }
@@ -1216,8 +1212,17 @@
   }
 
   class URL {
-    #state; // { url: record, href: its serialization or null } (shared with searchParams)
+    #url; // the URL record
+    #href; // its serialization, or null until asked for
     #query = null; // URLSearchParams, made on first use
+
+    static {
+      updateURLQuery = (object, serialized) => {
+        object.#href = null;
+        object.#url.query = serialized === '' ? null : serialized;
+        if (serialized === '') stripTrailingSpacesFromOpaquePath(object.#url);
+      };
+    }
 
     constructor(url, base = undefined) {
       requireArgs(arguments.length, 1, 'URL constructor');
@@ -1225,7 +1230,8 @@
       if (base !== undefined) base = toUSV(base);
       const record = parseWithBase(url, base);
       if (record === FAILURE) throw invalid(url, base);
-      this.#state = { url: record, href: fastHref };
+      this.#url = record;
+      this.#href = fastHref;
     }
 
     static canParse(url, base = undefined) {
@@ -1245,101 +1251,101 @@
 
     #resetQuery() {
       if (this.#query) {
-        const q = this.#state.url.query;
+        const q = this.#url.query;
         paramsList(this.#query, q === null ? [] : parseForm(q));
       }
     }
 
     get href() {
-      const state = this.#state;
-      return state.href === null ? (state.href = serialize(state.url, false)) : state.href;
+      const href = this.#href;
+      return href === null ? (this.#href = serialize(this.#url, false)) : href;
     }
     set href(value) {
       value = toUSV(value);
-      this.#state.href = null;
+      this.#href = null;
       const record = basicParse(value, null);
       if (record === FAILURE) throw invalid(value);
-      this.#state.url = record;
+      this.#url = record;
       this.#resetQuery();
     }
 
-    get origin() { return origin(this.#state.url); }
+    get origin() { return origin(this.#url); }
 
-    get protocol() { return this.#state.url.scheme + ':'; }
+    get protocol() { return this.#url.scheme + ':'; }
     set protocol(value) {
       value = toUSV(value);
-      this.#state.href = null;
-      basicParse(value + ':', null, this.#state.url, SCHEME_START);
+      this.#href = null;
+      basicParse(value + ':', null, this.#url, SCHEME_START);
     }
 
-    get username() { return this.#state.url.username; }
+    get username() { return this.#url.username; }
     set username(value) {
       value = toUSV(value);
-      const url = this.#state.url;
-      this.#state.href = null;
+      const url = this.#url;
+      this.#href = null;
       if (cannotHaveCredentialsOrPort(url)) return;
       url.username = encodeString(value, USERINFO_SET, false);
     }
 
-    get password() { return this.#state.url.password; }
+    get password() { return this.#url.password; }
     set password(value) {
       value = toUSV(value);
-      const url = this.#state.url;
-      this.#state.href = null;
+      const url = this.#url;
+      this.#href = null;
       if (cannotHaveCredentialsOrPort(url)) return;
       url.password = encodeString(value, USERINFO_SET, false);
     }
 
     get host() {
-      const url = this.#state.url;
+      const url = this.#url;
       if (url.host === null) return '';
       return url.port === null ? url.host : url.host + ':' + url.port;
     }
     set host(value) {
       value = toUSV(value);
-      const url = this.#state.url;
-      this.#state.href = null;
+      const url = this.#url;
+      this.#href = null;
       if (typeof url.path === 'string') return;
-      this.#state.url = applyOverride(url, value, HOST);
+      this.#url = applyOverride(url, value, HOST);
     }
 
-    get hostname() { return this.#state.url.host === null ? '' : this.#state.url.host; }
+    get hostname() { return this.#url.host === null ? '' : this.#url.host; }
     set hostname(value) {
       value = toUSV(value);
-      const url = this.#state.url;
-      this.#state.href = null;
+      const url = this.#url;
+      this.#href = null;
       if (typeof url.path === 'string') return;
-      this.#state.url = applyOverride(url, value, HOSTNAME);
+      this.#url = applyOverride(url, value, HOSTNAME);
     }
 
-    get port() { return this.#state.url.port === null ? '' : String(this.#state.url.port); }
+    get port() { return this.#url.port === null ? '' : String(this.#url.port); }
     set port(value) {
       value = toUSV(value);
-      const url = this.#state.url;
-      this.#state.href = null;
+      const url = this.#url;
+      this.#href = null;
       if (cannotHaveCredentialsOrPort(url)) return;
       if (value === '') url.port = null;
-      else this.#state.url = applyOverride(url, value, PORT);
+      else this.#url = applyOverride(url, value, PORT);
     }
 
-    get pathname() { return serializePath(this.#state.url); }
+    get pathname() { return serializePath(this.#url); }
     set pathname(value) {
       value = toUSV(value);
-      const url = this.#state.url;
-      this.#state.href = null;
+      const url = this.#url;
+      this.#href = null;
       if (typeof url.path === 'string') return;
       url.path = [];
       basicParse(value, null, url, PATH_START);
     }
 
     get search() {
-      const q = this.#state.url.query;
+      const q = this.#url.query;
       return q === null || q === '' ? '' : '?' + q;
     }
     set search(value) {
       value = toUSV(value);
-      const url = this.#state.url;
-      this.#state.href = null;
+      const url = this.#url;
+      this.#href = null;
       if (value === '') {
         url.query = null;
         if (this.#query) paramsList(this.#query, []);
@@ -1355,22 +1361,22 @@
     get searchParams() {
       if (!this.#query) {
         const params = new URLSearchParams();
-        const q = this.#state.url.query;
+        const q = this.#url.query;
         if (q !== null) paramsList(params, parseForm(q));
-        linkParams(params, this.#state);
+        linkParams(params, this);
         this.#query = params;
       }
       return this.#query;
     }
 
     get hash() {
-      const f = this.#state.url.fragment;
+      const f = this.#url.fragment;
       return f === null || f === '' ? '' : '#' + f;
     }
     set hash(value) {
       value = toUSV(value);
-      const url = this.#state.url;
-      this.#state.href = null;
+      const url = this.#url;
+      this.#href = null;
       if (value === '') {
         url.fragment = null;
         stripTrailingSpacesFromOpaquePath(url);

@@ -40,14 +40,21 @@ static JSValueRef native_domain_to_ascii(JSContextRef js, JSObjectRef function, 
         return JSValueMakeNull(js);
     size_t len = JSStringGetLength(input);
     JSValueRef result = JSValueMakeNull(js);
-    if (len <= INT32_MAX / 4) {
+    if (len <= INT32_MAX / 8) {
+        const UChar *units = (const UChar *)JSStringGetCharactersPtr(input);
         int32_t capacity = (int32_t)len * 4 + 64;
         UChar *out = malloc((size_t)capacity * sizeof(UChar));
         UIDNAInfo info = UIDNA_INFO_INITIALIZER;
         UErrorCode status = U_ZERO_ERROR;
-        int32_t n = out ? uidna_nameToASCII(uts46, (const UChar *)JSStringGetCharactersPtr(input), (int32_t)len,
-                                            out, capacity, &info, &status)
-                        : 0;
+        int32_t n = out ? uidna_nameToASCII(uts46, units, (int32_t)len, out, capacity, &info, &status) : 0;
+        if (out && status == U_BUFFER_OVERFLOW_ERROR) { /* punycode can outgrow the guess: ask again */
+            free(out);
+            capacity = n + 1;
+            out = malloc((size_t)capacity * sizeof(UChar));
+            info = (UIDNAInfo)UIDNA_INFO_INITIALIZER;
+            status = U_ZERO_ERROR;
+            n = out ? uidna_nameToASCII(uts46, units, (int32_t)len, out, capacity, &info, &status) : 0;
+        }
         if (out && U_SUCCESS(status) && status != U_STRING_NOT_TERMINATED_WARNING &&
             !(info.errors & ~IGNORED_ERRORS)) {
             JSStringRef s = JSStringCreateWithCharacters((const JSChar *)out, (size_t)n);

@@ -1,7 +1,7 @@
 // url.js — the `url` group: URL and URLSearchParams as the WHATWG URL Standard defines
 // them (basic URL parser state machine, host parser with IPv4/IPv6/opaque hosts, serializer,
 // setters, application/x-www-form-urlencoded). Evaluates to a function(globalThis, natives)
-// returning the group's globals; natives.domainToASCII (src/engine/natives_url.c, libidn2)
+// returning the group's globals; natives.domainToASCII (src/engine/natives_url.c, ICU)
 // handles UTS #46 for hosts with non-ASCII or xn-- labels; ASCII hosts never leave JS.
 (function (global, natives) {
   'use strict';

@@ -17,6 +17,7 @@ extern const char api_source_crypto[];
 extern const char api_source_locks[];
 extern const char api_source_streams[];
 extern const char api_source_compression[];
+extern const char api_source_url[];
 
 static const char *const console_globals[] = {"console", NULL};
 static const char *const timers_globals[] = {"setTimeout", "setInterval", "clearTimeout",
@@ -36,6 +37,7 @@ static const char *const streams_globals[] = {
     "TransformStreamDefaultController", "ByteLengthQueuingStrategy", "CountQueuingStrategy",
     "TextEncoderStream", "TextDecoderStream", NULL};
 static const char *const compression_globals[] = {"CompressionStream", "DecompressionStream", NULL};
+static const char *const url_globals[] = {"URL", "URLSearchParams", NULL};
 static const char *const events_globals[] = {"Event", "EventTarget", "CustomEvent",
                                              "AbortController", "AbortSignal", NULL};
 
@@ -56,6 +58,7 @@ const api_group api_groups[API_GROUP_COUNT] = {
     [API_LOCKS] = {"locks", 1u << API_EVENTS | 1u << API_DOMEXCEPTION, locks_globals, api_source_locks, false},
     [API_STREAMS] = {"streams", 1u << API_EVENTS | 1u << API_ENCODING, streams_globals, api_source_streams, false},
     [API_COMPRESSION] = {"compression", 1u << API_STREAMS, compression_globals, api_source_compression, false},
+    [API_URL] = {"url", 0, url_globals, api_source_url, false},
 };
 
 static uint32_t close_over_deps(uint32_t mask)

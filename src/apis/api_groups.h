@@ -24,6 +24,7 @@ enum api_group_id {
     API_LOCKS,
     API_STREAMS,
     API_COMPRESSION,
+    API_URL,
     API_GROUP_COUNT
 };
 

@@ -46,6 +46,7 @@ static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef
     [API_CRYPTO] = natives_crypto_add,
     [API_LOCKS] = natives_locks_add,
     [API_COMPRESSION] = natives_compression_add,
+    [API_URL] = natives_url_add,
 };
 
 static JSValueRef make_natives(JSContextRef js, int group)

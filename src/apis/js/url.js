@@ -1,0 +1,1410 @@
+// url.js — the `url` group: URL and URLSearchParams as the WHATWG URL Standard defines
+// them (basic URL parser state machine, host parser with IPv4/IPv6/opaque hosts, serializer,
+// setters, application/x-www-form-urlencoded). Evaluates to a function(globalThis, natives)
+// returning the group's globals; natives.domainToASCII (src/engine/natives_url.c, ICU)
+// handles UTS #46 for hosts with non-ASCII or xn-- labels; ASCII hosts never leave JS.
+(function (global, natives) {
+  'use strict';
+  const fromCharCode = String.fromCharCode;
+  const EOF = -1;
+  const FAILURE = null;
+
+  // ---- percent-encode sets: a table per set for ASCII; everything above ~ is encoded ----
+  function makeSet(base, extra) {
+    const set = new Uint8Array(128);
+    if (base) set.set(base);
+    for (let c = 0; c < 0x20; c++) set[c] = 1;
+    set[0x7F] = 1;
+    for (let i = 0; i < extra.length; i++) set[extra.charCodeAt(i)] = 1;
+    return set;
+  }
+  const C0_SET = makeSet(null, '');
+  const FRAGMENT_SET = makeSet(C0_SET, ' "<>`');
+  const QUERY_SET = makeSet(C0_SET, ' "#<>');
+  const SPECIAL_QUERY_SET = makeSet(QUERY_SET, "'");
+  const PATH_SET = makeSet(QUERY_SET, '?`{}');
+  const USERINFO_SET = makeSet(PATH_SET, '/:;=@[\\]^|');
+  const COMPONENT_SET = makeSet(USERINFO_SET, '$%&+,');
+  const FORM_SET = makeSet(COMPONENT_SET, "!'()~");
+
+  const HEX = [];
+  for (let b = 0; b < 256; b++) HEX.push('%' + (b < 16 ? '0' : '') + b.toString(16).toUpperCase());
+
+  // UTF-8 percent-encodes one code point (lone surrogates were replaced on entry).
+  function encodeCodePoint(c, set) {
+    if (c < 0x80) return set[c] ? HEX[c] : fromCharCode(c);
+    if (c < 0x800) return HEX[0xC0 | (c >> 6)] + HEX[0x80 | (c & 0x3F)];
+    if (c < 0x10000) return HEX[0xE0 | (c >> 12)] + HEX[0x80 | ((c >> 6) & 0x3F)] + HEX[0x80 | (c & 0x3F)];
+    return HEX[0xF0 | (c >> 18)] + HEX[0x80 | ((c >> 12) & 0x3F)] + HEX[0x80 | ((c >> 6) & 0x3F)] +
+      HEX[0x80 | (c & 0x3F)];
+  }
+
+  // Percent-encodes a string; returns it unchanged when nothing needs encoding.
+  function encodeString(s, set, spaceAsPlus) {
+    const n = s.length;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80 || set[c]) break;
+    }
+    if (i === n) return s;
+    let out = s.slice(0, i);
+    for (; i < n; i++) {
+      let c = s.charCodeAt(i);
+      if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n) {
+        const d = s.charCodeAt(i + 1);
+        if (d >= 0xDC00 && d <= 0xDFFF) { c = 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00); i++; }
+      }
+      if (c >= 0xD800 && c <= 0xDFFF) c = 0xFFFD;
+      out += spaceAsPlus && c === 0x20 ? '+' : encodeCodePoint(c, set);
+    }
+    return out;
+  }
+
+  const hasSurrogate = /[\uD800-\uDFFF]/;
+  const isWellFormed = String.prototype.isWellFormed;
+  // WebIDL USVString: lone surrogates become U+FFFD.
+  function toUSV(value) {
+    const s = typeof value === 'string' ? value : `${value}`;
+    if (isWellFormed ? isWellFormed.call(s) : !hasSurrogate.test(s)) return s;
+    let out = '';
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0xD800 && c <= 0xDBFF && i + 1 < s.length) {
+        const d = s.charCodeAt(i + 1);
+        if (d >= 0xDC00 && d <= 0xDFFF) { out += s[i] + s[i + 1]; i++; continue; }
+      }
+      out += c >= 0xD800 && c <= 0xDFFF ? '\uFFFD' : s[i];
+    }
+    return out;
+  }
+
+  // ---- percent-decoding to bytes, then UTF-8 decode without BOM (with replacement) ----
+  function hexValue(c) {
+    if (c >= 0x30 && c <= 0x39) return c - 0x30;
+    if (c >= 0x41 && c <= 0x46) return c - 0x37;
+    if (c >= 0x61 && c <= 0x66) return c - 0x57;
+    return -1;
+  }
+
+  function percentDecodeToBytes(s) {
+    const bytes = [];
+    for (let i = 0; i < s.length; i++) {
+      let c = s.charCodeAt(i);
+      if (c === 0x25 && i + 2 < s.length + 0 && hexValue(s.charCodeAt(i + 1)) >= 0 && hexValue(s.charCodeAt(i + 2)) >= 0) {
+        bytes.push(hexValue(s.charCodeAt(i + 1)) * 16 + hexValue(s.charCodeAt(i + 2)));
+        i += 2;
+        continue;
+      }
+      if (c < 0x80) { bytes.push(c); continue; }
+      if (c >= 0xD800 && c <= 0xDBFF && i + 1 < s.length) {
+        const d = s.charCodeAt(i + 1);
+        if (d >= 0xDC00 && d <= 0xDFFF) { c = 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00); i++; }
+      }
+      if (c >= 0xD800 && c <= 0xDFFF) c = 0xFFFD;
+      if (c < 0x800) bytes.push(0xC0 | (c >> 6), 0x80 | (c & 0x3F));
+      else if (c < 0x10000) bytes.push(0xE0 | (c >> 12), 0x80 | ((c >> 6) & 0x3F), 0x80 | (c & 0x3F));
+      else bytes.push(0xF0 | (c >> 18), 0x80 | ((c >> 12) & 0x3F), 0x80 | ((c >> 6) & 0x3F), 0x80 | (c & 0x3F));
+    }
+    return bytes;
+  }
+
+  // The Encoding Standard's UTF-8 decoder, replacement mode (maximal subparts).
+  function utf8Decode(bytes) {
+    let out = '', needed = 0, seen = 0, cp = 0, lower = 0x80, upper = 0xBF;
+    const units = [];
+    const flush = () => { out += fromCharCode.apply(null, units); units.length = 0; };
+    const emit = (c) => {
+      if (c > 0xFFFF) { c -= 0x10000; units.push(0xD800 + (c >> 10), 0xDC00 + (c & 0x3FF)); }
+      else units.push(c);
+      if (units.length > 4096) flush();
+    };
+    for (let i = 0; i <= bytes.length; i++) {
+      if (i === bytes.length) { if (needed) emit(0xFFFD); break; }
+      const b = bytes[i];
+      if (!needed) {
+        if (b < 0x80) emit(b);
+        else if (b >= 0xC2 && b <= 0xDF) { needed = 1; cp = b & 0x1F; }
+        else if (b >= 0xE0 && b <= 0xEF) {
+          if (b === 0xE0) lower = 0xA0;
+          if (b === 0xED) upper = 0x9F;
+          needed = 2; cp = b & 0xF;
+        } else if (b >= 0xF0 && b <= 0xF4) {
+          if (b === 0xF0) lower = 0x90;
+          if (b === 0xF4) upper = 0x8F;
+          needed = 3; cp = b & 0x7;
+        } else emit(0xFFFD);
+        continue;
+      }
+      if (b < lower || b > upper) {
+        cp = needed = seen = 0; lower = 0x80; upper = 0xBF;
+        emit(0xFFFD);
+        i--;
+        continue;
+      }
+      lower = 0x80; upper = 0xBF;
+      cp = (cp << 6) | (b & 0x3F);
+      if (++seen === needed) { emit(cp); cp = needed = seen = 0; }
+    }
+    flush();
+    return out;
+  }
+
+  function percentDecodeString(s) {
+    if (s.indexOf('%') < 0) return s;
+    return utf8Decode(percentDecodeToBytes(s));
+  }
+
+  // ---- schemes ----
+  const SPECIAL = { __proto__: null, 'ftp': 21, 'file': null, 'http': 80, 'https': 443, 'ws': 80, 'wss': 443 };
+  const isSpecialScheme = (scheme) => scheme in SPECIAL;
+
+  // ---- hosts ----
+  // forbidden host code points; domain adds C0 controls, % and DEL
+  const FORBIDDEN_HOST = new Uint8Array(128);
+  for (const ch of '\0\t\n\r #/:<>?@[\\]^|') FORBIDDEN_HOST[ch.charCodeAt(0)] = 1;
+  const FORBIDDEN_DOMAIN = new Uint8Array(FORBIDDEN_HOST);
+  for (let c = 0; c < 0x20; c++) FORBIDDEN_DOMAIN[c] = 1;
+  FORBIDDEN_DOMAIN[0x25] = FORBIDDEN_DOMAIN[0x7F] = 1;
+
+  const DECIMAL = /^[0-9]+$/, HEXADECIMAL = /^[0-9a-fA-F]+$/, OCTAL = /^[0-7]+$/;
+  function parseIPv4Number(s) {
+    if (s === '') return NaN;
+    let radix = 10;
+    if (s.length >= 2 && s[0] === '0' && (s[1] === 'x' || s[1] === 'X')) { s = s.slice(2); radix = 16; }
+    else if (s.length >= 2 && s[0] === '0') { s = s.slice(1); radix = 8; }
+    if (s === '') return 0;
+    if (!(radix === 10 ? DECIMAL : radix === 16 ? HEXADECIMAL : OCTAL).test(s)) return NaN;
+    return parseInt(s, radix);
+  }
+
+  function endsInANumber(s) {
+    const parts = s.split('.');
+    if (parts[parts.length - 1] === '') {
+      if (parts.length === 1) return false;
+      parts.pop();
+    }
+    const last = parts[parts.length - 1];
+    if (last !== '' && DECIMAL.test(last)) return true;
+    return !Number.isNaN(parseIPv4Number(last));
+  }
+
+  // Returns the serialized IPv4 address, or FAILURE.
+  function parseIPv4(s) {
+    const parts = s.split('.');
+    if (parts[parts.length - 1] === '' && parts.length > 1) parts.pop();
+    if (parts.length > 4) return FAILURE;
+    const numbers = [];
+    for (const part of parts) {
+      const n = parseIPv4Number(part);
+      if (Number.isNaN(n)) return FAILURE;
+      numbers.push(n);
+    }
+    for (let i = 0; i < numbers.length - 1; i++) if (numbers[i] > 255) return FAILURE;
+    if (numbers[numbers.length - 1] >= 256 ** (5 - numbers.length)) return FAILURE;
+    let ipv4 = numbers[numbers.length - 1];
+    for (let i = 0; i < numbers.length - 1; i++) ipv4 += numbers[i] * 256 ** (3 - i);
+    return `${Math.floor(ipv4 / 16777216) % 256}.${Math.floor(ipv4 / 65536) % 256}.${Math.floor(ipv4 / 256) % 256}.${ipv4 % 256}`;
+  }
+
+  // Returns the 8 pieces, or FAILURE.
+  function parseIPv6(s) {
+    const address = [0, 0, 0, 0, 0, 0, 0, 0];
+    let pieceIndex = 0, compress = null, p = 0;
+    const at = (i) => (i < s.length ? s.charCodeAt(i) : EOF);
+    const isHex = (c) => c !== EOF && hexValue(c) >= 0;
+    const isDigit = (c) => c >= 0x30 && c <= 0x39;
+    if (at(p) === 0x3A) {
+      if (at(p + 1) !== 0x3A) return FAILURE;
+      p += 2;
+      compress = ++pieceIndex;
+    }
+    while (at(p) !== EOF) {
+      if (pieceIndex === 8) return FAILURE;
+      if (at(p) === 0x3A) {
+        if (compress !== null) return FAILURE;
+        p++;
+        compress = ++pieceIndex;
+        continue;
+      }
+      let value = 0, length = 0;
+      while (length < 4 && isHex(at(p))) { value = value * 16 + hexValue(at(p)); p++; length++; }
+      if (at(p) === 0x2E) {
+        if (length === 0) return FAILURE;
+        p -= length;
+        if (pieceIndex > 6) return FAILURE;
+        let numbersSeen = 0;
+        while (at(p) !== EOF) {
+          let ipv4Piece = null;
+          if (numbersSeen > 0) {
+            if (at(p) === 0x2E && numbersSeen < 4) p++;
+            else return FAILURE;
+          }
+          if (!isDigit(at(p))) return FAILURE;
+          while (isDigit(at(p))) {
+            const number = at(p) - 0x30;
+            if (ipv4Piece === null) ipv4Piece = number;
+            else if (ipv4Piece === 0) return FAILURE;
+            else ipv4Piece = ipv4Piece * 10 + number;
+            if (ipv4Piece > 255) return FAILURE;
+            p++;
+          }
+          address[pieceIndex] = address[pieceIndex] * 0x100 + ipv4Piece;
+          numbersSeen++;
+          if (numbersSeen === 2 || numbersSeen === 4) pieceIndex++;
+        }
+        if (numbersSeen !== 4) return FAILURE;
+        break;
+      } else if (at(p) === 0x3A) {
+        p++;
+        if (at(p) === EOF) return FAILURE;
+      } else if (at(p) !== EOF) {
+        return FAILURE;
+      }
+      address[pieceIndex++] = value;
+    }
+    if (compress !== null) {
+      let swaps = pieceIndex - compress;
+      pieceIndex = 7;
+      while (pieceIndex !== 0 && swaps > 0) {
+        const t = address[pieceIndex];
+        address[pieceIndex] = address[compress + swaps - 1];
+        address[compress + swaps - 1] = t;
+        pieceIndex--;
+        swaps--;
+      }
+    } else if (pieceIndex !== 8) {
+      return FAILURE;
+    }
+    return address;
+  }
+
+  function serializeIPv6(address) {
+    // the first longest run of two or more zero pieces is compressed
+    let compress = -1, best = 1;
+    for (let i = 0; i < 8;) {
+      if (address[i] !== 0) { i++; continue; }
+      let j = i;
+      while (j < 8 && address[j] === 0) j++;
+      if (j - i > best) { best = j - i; compress = i; }
+      i = j;
+    }
+    let out = '';
+    let ignore0 = false;
+    for (let i = 0; i < 8; i++) {
+      if (ignore0 && address[i] === 0) continue;
+      ignore0 = false;
+      if (compress === i) {
+        out += i === 0 ? '::' : ':';
+        ignore0 = true;
+        continue;
+      }
+      out += address[i].toString(16);
+      if (i !== 7) out += ':';
+    }
+    return out;
+  }
+
+  const asciiUpper = /[A-Z]/;
+  function domainToASCII(domain) {
+    let ascii = true;
+    for (let i = 0; i < domain.length; i++) if (domain.charCodeAt(i) >= 0x80) { ascii = false; break; }
+    if (ascii) {
+      const lower = asciiUpper.test(domain) ? domain.toLowerCase() : domain;
+      if (!(lower.startsWith('xn--') || lower.indexOf('.xn--') >= 0)) return lower;
+    }
+    if (!natives) return FAILURE;
+    const result = natives.domainToASCII(domain);
+    if (result === undefined || result === null || result === '') return FAILURE;
+    return result;
+  }
+
+  // The host parser; returns the serialized host, or FAILURE.
+  function parseHost(input, isOpaque) {
+    if (input.charCodeAt(0) === 0x5B) {
+      if (input.charCodeAt(input.length - 1) !== 0x5D) return FAILURE;
+      const address = parseIPv6(input.slice(1, -1));
+      return address === FAILURE ? FAILURE : `[${serializeIPv6(address)}]`;
+    }
+    if (isOpaque) {
+      for (let i = 0; i < input.length; i++) {
+        const c = input.charCodeAt(i);
+        if (c < 0x80 && FORBIDDEN_HOST[c]) return FAILURE;
+      }
+      return encodeString(input, C0_SET, false);
+    }
+    const domain = percentDecodeString(input);
+    const asciiDomain = domainToASCII(domain);
+    if (asciiDomain === FAILURE) return FAILURE;
+    for (let i = 0; i < asciiDomain.length; i++) {
+      const c = asciiDomain.charCodeAt(i);
+      if (c < 0x80 && FORBIDDEN_DOMAIN[c]) return FAILURE;
+    }
+    const last = asciiDomain.charCodeAt(asciiDomain.length - 1);
+    // cheap pre-check: a host ending in a number ends in a digit, x/X, a hex letter or '.'
+    if ((last >= 0x30 && last <= 0x39) || last === 0x2E || (last >= 0x61 && last <= 0x66) || last === 0x78 ||
+        (last >= 0x41 && last <= 0x46) || last === 0x58) {
+      if (endsInANumber(asciiDomain)) return parseIPv4(asciiDomain);
+    }
+    return asciiDomain;
+  }
+
+  // ---- the URL record and the basic URL parser ----
+  function newRecord() {
+    return { scheme: '', username: '', password: '', host: null, port: null, path: [], query: null, fragment: null };
+  }
+
+
+  const isAlpha = (c) => (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A);
+  const isDigitCode = (c) => c >= 0x30 && c <= 0x39;
+  const isWindowsDriveLetter = (s) =>
+    s.length === 2 && isAlpha(s.charCodeAt(0)) && (s[1] === ':' || s[1] === '|');
+  const isNormalizedDriveLetter = (s) => s.length === 2 && isAlpha(s.charCodeAt(0)) && s[1] === ':';
+  function startsWithDriveLetter(s, from) {
+    if (s.length - from < 2) return false;
+    if (!isAlpha(s.charCodeAt(from)) || (s[from + 1] !== ':' && s[from + 1] !== '|')) return false;
+    if (s.length - from === 2) return true;
+    const c = s[from + 2];
+    return c === '/' || c === '\\' || c === '?' || c === '#';
+  }
+  function isSingleDot(s) {
+    return s === '.' || (s.length === 3 && s.toLowerCase() === '%2e');
+  }
+  function isDoubleDot(s) {
+    if (s === '..') return true;
+    if (s.length < 4 || s.length > 6) return false;
+    const l = s.toLowerCase();
+    return l === '.%2e' || l === '%2e.' || l === '%2e%2e';
+  }
+
+  function shortenPath(url) {
+    const path = url.path;
+    if (url.scheme === 'file' && path.length === 1 && isNormalizedDriveLetter(path[0])) return;
+    path.pop();
+  }
+
+  const includesCredentials = (url) => url.username !== '' || url.password !== '';
+
+  const SCHEME_START = 1, SCHEME = 2, NO_SCHEME = 3, SPECIAL_RELATIVE_OR_AUTHORITY = 4, PATH_OR_AUTHORITY = 5,
+    RELATIVE = 6, RELATIVE_SLASH = 7, SPECIAL_AUTHORITY_SLASHES = 8, SPECIAL_AUTHORITY_IGNORE_SLASHES = 9,
+    AUTHORITY = 10, HOST = 11, HOSTNAME = 12, PORT = 13, FILE = 14, FILE_SLASH = 15, FILE_HOST = 16,
+    PATH_START = 17, PATH = 18, OPAQUE_PATH = 19, QUERY = 20, FRAGMENT = 21;
+
+  const trimControlAndSpace = /^[\u0000-\u0020]+|[\u0000-\u0020]+$/g;
+  const tabOrNewline = /[\t\n\r]/g;
+  const needsCleaning = /^[\u0000-\u0020]|[\u0000-\u0020]$|[\t\n\r]/;
+
+  // Returns url (a new record when none is given), or FAILURE.
+  function basicParse(input, base, url, stateOverride) {
+    fastHref = null;
+    if (!url) {
+      const fast = fastParse(input, base);
+      if (fast !== undefined) return fast;
+      url = newRecord();
+      if (needsCleaning.test(input)) input = input.replace(trimControlAndSpace, '').replace(tabOrNewline, '');
+    } else if (input.indexOf('\t') >= 0 || input.indexOf('\n') >= 0 || input.indexOf('\r') >= 0) {
+      input = input.replace(tabOrNewline, '');
+    }
+    let state = stateOverride || SCHEME_START;
+    let buffer = '';
+    let atSignSeen = false, insideBrackets = false, passwordTokenSeen = false;
+    const n = input.length;
+    let pointer = 0, step = 1;
+    const special = () => isSpecialScheme(url.scheme);
+
+    for (;; pointer += step) {
+      let c = pointer < n ? input.charCodeAt(pointer) : EOF;
+      step = 1;
+      if (c >= 0xD800 && c <= 0xDBFF && pointer + 1 < n) {
+        const d = input.charCodeAt(pointer + 1);
+        if (d >= 0xDC00 && d <= 0xDFFF) { c = 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00); step = 2; }
+      }
+      switch (state) {
+        case SCHEME_START:
+          if (isAlpha(c)) {
+            buffer += fromCharCode(c | 0x20);
+            state = SCHEME;
+          } else if (!stateOverride) {
+            state = NO_SCHEME;
+            step = 0;
+          } else {
+            return FAILURE;
+          }
+          break;
+
+        case SCHEME:
+          if (isAlpha(c) || isDigitCode(c) || c === 0x2B || c === 0x2D || c === 0x2E) {
+            buffer += fromCharCode(c >= 0x41 && c <= 0x5A ? c | 0x20 : c);
+          } else if (c === 0x3A) {
+            if (stateOverride) {
+              if (isSpecialScheme(url.scheme) !== isSpecialScheme(buffer)) return url;
+              if ((includesCredentials(url) || url.port !== null) && buffer === 'file') return url;
+              if (url.scheme === 'file' && url.host === '') return url;
+            }
+            url.scheme = buffer;
+            if (stateOverride) {
+              if (url.port === SPECIAL[url.scheme]) url.port = null;
+              return url;
+            }
+            buffer = '';
+            if (url.scheme === 'file') {
+              state = FILE;
+            } else if (special() && base && base.scheme === url.scheme) {
+              state = SPECIAL_RELATIVE_OR_AUTHORITY;
+            } else if (special()) {
+              state = SPECIAL_AUTHORITY_SLASHES;
+            } else if (input.charCodeAt(pointer + 1) === 0x2F) {
+              state = PATH_OR_AUTHORITY;
+              pointer++;
+            } else {
+              url.path = '';
+              state = OPAQUE_PATH;
+            }
+          } else if (!stateOverride) {
+            buffer = '';
+            state = NO_SCHEME;
+            pointer = 0;
+            step = 0;
+          } else {
+            return FAILURE;
+          }
+          break;
+
+        case NO_SCHEME:
+          if (!base || (typeof base.path === 'string' && c !== 0x23)) return FAILURE;
+          if (typeof base.path === 'string' && c === 0x23) {
+            url.scheme = base.scheme;
+            url.path = base.path;
+            url.query = base.query;
+            url.fragment = '';
+            state = FRAGMENT;
+          } else {
+            state = base.scheme !== 'file' ? RELATIVE : FILE;
+            step = 0;
+          }
+          break;
+
+        case SPECIAL_RELATIVE_OR_AUTHORITY:
+          if (c === 0x2F && input.charCodeAt(pointer + 1) === 0x2F) {
+            state = SPECIAL_AUTHORITY_IGNORE_SLASHES;
+            pointer++;
+          } else {
+            state = RELATIVE;
+            step = 0;
+          }
+          break;
+
+        case PATH_OR_AUTHORITY:
+          if (c === 0x2F) state = AUTHORITY;
+          else { state = PATH; step = 0; }
+          break;
+
+        case RELATIVE:
+          url.scheme = base.scheme;
+          if (c === 0x2F || (c === 0x5C && special())) {
+            state = RELATIVE_SLASH;
+          } else {
+            url.username = base.username;
+            url.password = base.password;
+            url.host = base.host;
+            url.port = base.port;
+            url.path = base.path.slice();
+            url.query = base.query;
+            if (c === 0x3F) {
+              url.query = '';
+              state = QUERY;
+            } else if (c === 0x23) {
+              url.fragment = '';
+              state = FRAGMENT;
+            } else if (c !== EOF) {
+              url.query = null;
+              shortenPath(url);
+              state = PATH;
+              step = 0;
+            }
+          }
+          break;
+
+        case RELATIVE_SLASH:
+          if (special() && (c === 0x2F || c === 0x5C)) {
+            state = SPECIAL_AUTHORITY_IGNORE_SLASHES;
+          } else if (c === 0x2F) {
+            state = AUTHORITY;
+          } else {
+            url.username = base.username;
+            url.password = base.password;
+            url.host = base.host;
+            url.port = base.port;
+            state = PATH;
+            step = 0;
+          }
+          break;
+
+        case SPECIAL_AUTHORITY_SLASHES:
+          if (c === 0x2F && input.charCodeAt(pointer + 1) === 0x2F) {
+            state = SPECIAL_AUTHORITY_IGNORE_SLASHES;
+            pointer++;
+          } else {
+            state = SPECIAL_AUTHORITY_IGNORE_SLASHES;
+            step = 0;
+          }
+          break;
+
+        case SPECIAL_AUTHORITY_IGNORE_SLASHES:
+          if (c !== 0x2F && c !== 0x5C) {
+            state = AUTHORITY;
+            step = 0;
+          }
+          break;
+
+        case AUTHORITY:
+          if (c === 0x40) {
+            if (atSignSeen) buffer = '%40' + buffer;
+            atSignSeen = true;
+            let user = buffer, pass = '';
+            if (!passwordTokenSeen) {
+              const colon = buffer.indexOf(':');
+              if (colon >= 0) { passwordTokenSeen = true; user = buffer.slice(0, colon); pass = buffer.slice(colon + 1); }
+              url.username += encodeString(user, USERINFO_SET, false);
+              url.password += encodeString(pass, USERINFO_SET, false);
+            } else {
+              url.password += encodeString(buffer, USERINFO_SET, false);
+            }
+            buffer = '';
+          } else if (c === EOF || c === 0x2F || c === 0x3F || c === 0x23 || (c === 0x5C && special())) {
+            if (atSignSeen && buffer === '') return FAILURE;
+            pointer -= buffer.length;
+            step = 0;
+            buffer = '';
+            state = HOST;
+          } else {
+            buffer += step === 2 ? input.substr(pointer, 2) : input[pointer];
+          }
+          break;
+
+        case HOST:
+        case HOSTNAME:
+          if (stateOverride && url.scheme === 'file') {
+            step = 0;
+            state = FILE_HOST;
+          } else if (c === 0x3A && !insideBrackets) {
+            if (buffer === '') return FAILURE;
+            if (stateOverride === HOSTNAME) return url;
+            const host = parseHost(buffer, !special());
+            if (host === FAILURE) return FAILURE;
+            url.host = host;
+            buffer = '';
+            state = PORT;
+          } else if (c === EOF || c === 0x2F || c === 0x3F || c === 0x23 || (c === 0x5C && special())) {
+            step = 0;
+            if (special() && buffer === '') return FAILURE;
+            if (stateOverride && buffer === '' && (includesCredentials(url) || url.port !== null)) return url;
+            const host = parseHost(buffer, !special());
+            if (host === FAILURE) return FAILURE;
+            url.host = host;
+            buffer = '';
+            state = PATH_START;
+            if (stateOverride) return url;
+          } else {
+            if (c === 0x5B) insideBrackets = true;
+            if (c === 0x5D) insideBrackets = false;
+            buffer += step === 2 ? input.substr(pointer, 2) : input[pointer];
+          }
+          break;
+
+        case PORT:
+          if (isDigitCode(c)) {
+            buffer += input[pointer];
+          } else if (c === EOF || c === 0x2F || c === 0x3F || c === 0x23 || (c === 0x5C && special()) ||
+                     stateOverride) {
+            if (buffer !== '') {
+              const port = parseInt(buffer, 10);
+              if (port > 65535) return FAILURE;
+              url.port = port === SPECIAL[url.scheme] ? null : port;
+              buffer = '';
+            }
+            if (stateOverride) return url;
+            state = PATH_START;
+            step = 0;
+          } else {
+            return FAILURE;
+          }
+          break;
+
+        case FILE:
+          url.scheme = 'file';
+          url.host = '';
+          if (c === 0x2F || c === 0x5C) {
+            state = FILE_SLASH;
+          } else if (base && base.scheme === 'file') {
+            url.host = base.host;
+            url.path = base.path.slice();
+            url.query = base.query;
+            if (c === 0x3F) {
+              url.query = '';
+              state = QUERY;
+            } else if (c === 0x23) {
+              url.fragment = '';
+              state = FRAGMENT;
+            } else if (c !== EOF) {
+              url.query = null;
+              if (!startsWithDriveLetter(input, pointer)) shortenPath(url);
+              else url.path = [];
+              state = PATH;
+              step = 0;
+            }
+          } else {
+            state = PATH;
+            step = 0;
+          }
+          break;
+
+        case FILE_SLASH:
+          if (c === 0x2F || c === 0x5C) {
+            state = FILE_HOST;
+          } else {
+            if (base && base.scheme === 'file') {
+              url.host = base.host;
+              if (!startsWithDriveLetter(input, pointer) && isNormalizedDriveLetter(base.path[0] || ''))
+                url.path.push(base.path[0]);
+            }
+            state = PATH;
+            step = 0;
+          }
+          break;
+
+        case FILE_HOST:
+          if (c === EOF || c === 0x2F || c === 0x5C || c === 0x3F || c === 0x23) {
+            step = 0;
+            if (!stateOverride && isWindowsDriveLetter(buffer)) {
+              state = PATH;
+            } else if (buffer === '') {
+              url.host = '';
+              if (stateOverride) return url;
+              state = PATH_START;
+            } else {
+              let host = parseHost(buffer, !special());
+              if (host === FAILURE) return FAILURE;
+              if (host === 'localhost') host = '';
+              url.host = host;
+              if (stateOverride) return url;
+              buffer = '';
+              state = PATH_START;
+            }
+          } else {
+            buffer += step === 2 ? input.substr(pointer, 2) : input[pointer];
+          }
+          break;
+
+        case PATH_START:
+          if (special()) {
+            state = PATH;
+            if (c !== 0x2F && c !== 0x5C) step = 0;
+          } else if (!stateOverride && c === 0x3F) {
+            url.query = '';
+            state = QUERY;
+          } else if (!stateOverride && c === 0x23) {
+            url.fragment = '';
+            state = FRAGMENT;
+          } else if (c !== EOF) {
+            state = PATH;
+            if (c !== 0x2F) step = 0;
+          } else if (stateOverride && url.host === null) {
+            url.path.push('');
+          }
+          break;
+
+        case PATH: {
+          const isSpecial = special();
+          if (c === EOF || c === 0x2F || (isSpecial && c === 0x5C) || (!stateOverride && (c === 0x3F || c === 0x23))) {
+            const slash = c === 0x2F || (isSpecial && c === 0x5C);
+            if (isDoubleDot(buffer)) {
+              shortenPath(url);
+              if (!slash) url.path.push('');
+            } else if (isSingleDot(buffer)) {
+              if (!slash) url.path.push('');
+            } else {
+              if (url.scheme === 'file' && url.path.length === 0 && isWindowsDriveLetter(buffer))
+                buffer = buffer[0] + ':';
+              url.path.push(buffer);
+            }
+            buffer = '';
+            if (c === 0x3F) {
+              url.query = '';
+              state = QUERY;
+            } else if (c === 0x23) {
+              url.fragment = '';
+              state = FRAGMENT;
+            }
+          } else {
+            // fast path: a run of characters that stay as they are
+            let end = pointer;
+            while (end < n) {
+              const d = input.charCodeAt(end);
+              if (d >= 0x80 || PATH_SET[d] || d === 0x2F || d === 0x5C || d === 0x3F || d === 0x23) break;
+              end++;
+            }
+            if (end > pointer + 1) {
+              buffer += input.slice(pointer, end);
+              step = end - pointer;
+            } else {
+              buffer += encodeCodePoint(c, PATH_SET);
+            }
+          }
+          break;
+        }
+
+        case OPAQUE_PATH:
+          if (c === 0x3F) {
+            url.query = '';
+            state = QUERY;
+          } else if (c === 0x23) {
+            url.fragment = '';
+            state = FRAGMENT;
+          } else if (c !== EOF) {
+            url.path += encodeCodePoint(c, C0_SET);
+          }
+          break;
+
+        case QUERY:
+          if ((!stateOverride && c === 0x23) || c === EOF) {
+            url.query += encodeString(buffer, special() ? SPECIAL_QUERY_SET : QUERY_SET, false);
+            buffer = '';
+            if (c === 0x23) {
+              url.fragment = '';
+              state = FRAGMENT;
+            }
+          } else {
+            let end = pointer + 1;
+            if (stateOverride) end = n;
+            else {
+              const hash = input.indexOf('#', pointer);
+              end = hash < 0 ? n : hash;
+            }
+            buffer += input.slice(pointer, end);
+            step = end - pointer;
+          }
+          break;
+
+        case FRAGMENT:
+          if (c !== EOF) {
+            url.fragment += encodeString(input.slice(pointer), FRAGMENT_SET, false);
+            step = n - pointer;
+          }
+          break;
+      }
+      if (c === EOF && step !== 0) break;
+    }
+    return url;
+  }
+
+  // Fast path for the common case: an absolute http(s)/ws(s)/ftp URL of printable ASCII
+  // with a plain domain host, no userinfo, no dot segments and nothing to percent-encode.
+  // Returns the record the basic parser would, or undefined to take the full parser.
+  const FAST_HOST = new Uint8Array(128); // 1: lowercase letter/digit/-, 2: uppercase, 3: '.'
+  for (let c = 0x61; c <= 0x7A; c++) FAST_HOST[c] = 1;
+  for (let c = 0x30; c <= 0x39; c++) FAST_HOST[c] = 1;
+  FAST_HOST[0x2D] = 1;
+  FAST_HOST[0x2E] = 3;
+  for (let c = 0x41; c <= 0x5A; c++) FAST_HOST[c] = 2;
+  // fastParse sets this to the input when the input is already its own serialization
+  // (lowercase host, no default or padded port, no dot segments): href then costs nothing.
+  let fastHref = null;
+  function fastParse(input, base) {
+    const n = input.length;
+    fastHref = null;
+    let colon;
+    if (input.startsWith('https://')) colon = 5;
+    else if (input.startsWith('http://')) colon = 4;
+    else if (input.startsWith('wss://')) colon = 3;
+    else if (input.startsWith('ws://')) colon = 2;
+    else if (input.startsWith('ftp://')) colon = 3;
+    else if (base && input.charCodeAt(0) === 0x2F && input.charCodeAt(1) !== 0x2F && base.host !== null &&
+             base.scheme !== 'file' && isSpecialScheme(base.scheme)) {
+      // a path-absolute reference against a special base: only the base's path is replaced
+      const url = { scheme: base.scheme, username: base.username, password: base.password, host: base.host,
+        port: base.port, path: [], query: null, fragment: null };
+      return fastPathQueryFragment(input, 0, url);
+    } else return undefined;
+    let i = colon + 3;
+    let username = '', password = '', normalized = true;
+    const at = input.indexOf('@', i);
+    if (at >= 0) {
+      // userinfo, when the '@' belongs to the authority and nothing in it needs encoding
+      let colonAt = -1, inAuthority = true;
+      for (let j = i; j < at; j++) {
+        const c = input.charCodeAt(j);
+        if (c === 0x2F || c === 0x3F || c === 0x23) { inAuthority = false; break; }
+        if (c === 0x3A && colonAt < 0) colonAt = j;
+        else if (c <= 0x20 || c >= 0x7F || USERINFO_SET[c]) return undefined;
+      }
+      if (inAuthority) {
+        if (colonAt < 0) username = input.slice(i, at);
+        else { username = input.slice(i, colonAt); password = input.slice(colonAt + 1, at); }
+        // "user:@h" and "@h" serialize without the empty parts
+        if ((colonAt >= 0 && password === '') || (username === '' && password === '')) normalized = false;
+        i = at + 1;
+      }
+    }
+    const hostStart = i;
+    let upper = false, last = 0;
+    for (; i < n; i++) {
+      const c = input.charCodeAt(i);
+      const kind = c < 0x80 ? FAST_HOST[c] : 0;
+      if (!kind) break;
+      if (kind === 2) upper = true;
+      last = c;
+    }
+    if (i === hostStart) return undefined;
+    let host = input.slice(hostStart, i);
+    if (upper) { host = host.toLowerCase(); normalized = false; }
+    if (host.startsWith('xn--') || host.indexOf('.xn--') >= 0) return undefined;
+    if ((last >= 0x30 && last <= 0x39) || last === 0x2E || (last >= 0x61 && last <= 0x66) || last === 0x78) {
+      if (endsInANumber(host)) {
+        const address = parseIPv4(host);
+        if (address === FAILURE) return undefined;
+        if (address !== host) normalized = false;
+        host = address;
+      }
+    }
+    const scheme = input.slice(0, colon);
+    let port = null;
+    if (input.charCodeAt(i) === 0x3A) {
+      const portStart = ++i;
+      while (i < n && input.charCodeAt(i) >= 0x30 && input.charCodeAt(i) <= 0x39) i++;
+      if (i - portStart > 5) return undefined;
+      if (i > portStart) {
+        port = +input.slice(portStart, i);
+        if (port > 65535) return undefined;
+        if (port === SPECIAL[scheme]) port = null;
+        if (port === null || i - portStart !== String(port).length) normalized = false;
+      } else {
+        normalized = false;
+      }
+    }
+    const url = { scheme, username, password, host, port, path: [], query: null, fragment: null };
+    if (input.charCodeAt(i) !== 0x2F) normalized = false; // the serialization adds the '/'
+    dotSegmentSeen = false;
+    const result = fastPathQueryFragment(input, i, url);
+    if (result !== undefined && normalized && !dotSegmentSeen) fastHref = input;
+    return result;
+  }
+  let dotSegmentSeen = false;
+
+  // The path (from i, at '/', '?', '#' or the end), query and fragment of fastParse.
+  function fastPathQueryFragment(input, i, url) {
+    const n = input.length, path = url.path;
+    let c = i < n ? input.charCodeAt(i) : EOF;
+    if (c === 0x2F) {
+      let segmentStart = ++i;
+      for (;; i++) {
+        c = i < n ? input.charCodeAt(i) : EOF;
+        if (c === 0x2F || c === 0x3F || c === 0x23 || c === EOF) {
+          const first = input.charCodeAt(segmentStart);
+          if (first === 0x2E && i - segmentStart <= 2) {
+            const segment = input.slice(segmentStart, i);
+            if (segment === '.' || segment === '..') dotSegmentSeen = true;
+            if (segment === '.') {
+              if (c !== 0x2F) path.push('');
+            } else if (segment === '..') {
+              path.pop();
+              if (c !== 0x2F) path.push('');
+            } else {
+              path.push(segment);
+            }
+          } else if (first === 0x25 && i - segmentStart <= 6) {
+            return undefined; // %2e forms: the full parser
+          } else {
+            path.push(input.slice(segmentStart, i));
+          }
+          if (c !== 0x2F) break;
+          segmentStart = i + 1;
+        } else if (c <= 0x20 || c >= 0x7F || PATH_SET[c] || c === 0x5C) {
+          return undefined;
+        }
+      }
+    } else if (c === 0x3F || c === 0x23 || c === EOF) {
+      path.push('');
+    } else {
+      return undefined;
+    }
+    if (c === 0x3F) {
+      const start = ++i;
+      for (; i < n; i++) {
+        c = input.charCodeAt(i);
+        if (c === 0x23) break;
+        if (c <= 0x20 || c >= 0x7F || SPECIAL_QUERY_SET[c]) return undefined;
+      }
+      url.query = input.slice(start, i);
+      c = i < n ? 0x23 : EOF;
+    }
+    if (c === 0x23) {
+      const start = ++i;
+      for (; i < n; i++) {
+        c = input.charCodeAt(i);
+        if (c <= 0x20 || c >= 0x7F || FRAGMENT_SET[c]) return undefined;
+      }
+      url.fragment = input.slice(start);
+    }
+    return url;
+  }
+
+  function serializePath(url) {
+    if (typeof url.path === 'string') return url.path;
+    let out = '';
+    for (const segment of url.path) out += '/' + segment;
+    return out;
+  }
+
+  function serialize(url, excludeFragment) {
+    let out = url.scheme + ':';
+    if (url.host !== null) {
+      out += '//';
+      if (url.username !== '' || url.password !== '') {
+        out += url.username;
+        if (url.password !== '') out += ':' + url.password;
+        out += '@';
+      }
+      out += url.host;
+      if (url.port !== null) out += ':' + url.port;
+    } else if (typeof url.path !== 'string' && url.path.length > 1 && url.path[0] === '') {
+      out += '/.';
+    }
+    out += serializePath(url);
+    if (url.query !== null) out += '?' + url.query;
+    if (!excludeFragment && url.fragment !== null) out += '#' + url.fragment;
+    return out;
+  }
+
+  function origin(url) {
+    switch (url.scheme) {
+      case 'blob': {
+        const inner = basicParse(serializePath(url), null);
+        if (inner !== FAILURE && (inner.scheme === 'http' || inner.scheme === 'https')) return origin(inner);
+        return 'null';
+      }
+      case 'ftp': case 'http': case 'https': case 'ws': case 'wss':
+        return url.scheme + '://' + url.host + (url.port !== null ? ':' + url.port : '');
+      default:
+        return 'null';
+    }
+  }
+
+  const cannotHaveCredentialsOrPort = (url) => url.host === null || url.host === '' || url.scheme === 'file';
+
+  function stripTrailingSpacesFromOpaquePath(url) {
+    if (typeof url.path !== 'string' || url.fragment !== null || url.query !== null) return;
+    url.path = url.path.replace(/ +$/, '');
+  }
+
+  // ---- application/x-www-form-urlencoded ----
+  function parseForm(input) {
+    const list = [];
+    if (input === '') return list;
+    const hasPercent = input.indexOf('%') >= 0, hasPlus = input.indexOf('+') >= 0;
+    for (const sequence of input.split('&')) {
+      if (sequence === '') continue;
+      const eq = sequence.indexOf('=');
+      let name = eq >= 0 ? sequence.slice(0, eq) : sequence;
+      let value = eq >= 0 ? sequence.slice(eq + 1) : '';
+      if (hasPlus) { name = name.replace(/\+/g, ' '); value = value.replace(/\+/g, ' '); }
+      if (hasPercent) { name = percentDecodeString(name); value = percentDecodeString(value); }
+      list.push([name, value]);
+    }
+    return list;
+  }
+
+  function serializeForm(list) {
+    let out = '';
+    for (let i = 0; i < list.length; i++) {
+      if (i) out += '&';
+      out += encodeString(list[i][0], FORM_SET, true) + '=' + encodeString(list[i][1], FORM_SET, true);
+    }
+    return out;
+  }
+
+  function requireArgs(count, needed, what) {
+    if (count < needed)
+      throw new TypeError(`${what}: ${needed} argument${needed > 1 ? 's' : ''} required, but only ${count} present`);
+  }
+
+  // ---- URLSearchParams ----
+  let linkParams; // (params, urlObject) — set by the class below
+  let updateURLQuery; // (urlObject, serializedQuery) — set by URL
+  let paramsList; // params -> its list (for URL's setters)
+
+  class URLSearchParams {
+    #list = [];
+    #owner = null; // the URL object whose searchParams this is
+
+    static {
+      linkParams = (params, owner) => { params.#owner = owner; };
+      paramsList = (params, list) => { if (list !== undefined) params.#list = list; return params.#list; };
+    }
+
+    constructor(init = undefined) {
+      if (init === undefined) return;
+      if ((typeof init === 'object' && init !== null) || typeof init === 'function') {
+        const method = init[Symbol.iterator];
+        if (method !== undefined && method !== null) {
+          if (typeof method !== 'function') throw new TypeError("URLSearchParams: the init's Symbol.iterator is not a function");
+          for (const pair of { [Symbol.iterator]: () => method.call(init) }) {
+            if ((typeof pair !== 'object' || pair === null) && typeof pair !== 'function')
+              throw new TypeError('URLSearchParams: each pair must be a sequence of two strings');
+            const items = [...pair];
+            if (items.length !== 2)
+              throw new TypeError(`URLSearchParams: each pair must have exactly two items, got ${items.length}`);
+            this.#list.push([toUSV(items[0]), toUSV(items[1])]);
+          }
+        } else {
+          for (const key of Reflect.ownKeys(init)) {
+            if (typeof key !== 'string') continue;
+            const desc = Reflect.getOwnPropertyDescriptor(init, key);
+            if (!desc || !desc.enumerable) continue;
+            const name = toUSV(key), value = toUSV(init[key]);
+            const existing = this.#list.findIndex((p) => p[0] === name);
+            if (existing >= 0) this.#list[existing][1] = value;
+            else this.#list.push([name, value]);
+          }
+        }
+        return;
+      }
+      let s = toUSV(init);
+      if (s.charCodeAt(0) === 0x3F) s = s.slice(1);
+      this.#list = parseForm(s);
+    }
+
+    #update() {
+      if (this.#owner) updateURLQuery(this.#owner, serializeForm(this.#list));
+    }
+
+    get size() { return this.#list.length; }
+
+    append(name, value) {
+      requireArgs(arguments.length, 2, 'URLSearchParams.append');
+      this.#list.push([toUSV(name), toUSV(value)]);
+      this.#update();
+    }
+
+    delete(name, value = undefined) {
+      requireArgs(arguments.length, 1, 'URLSearchParams.delete');
+      name = toUSV(name);
+      if (value !== undefined) {
+        value = toUSV(value);
+        this.#list = this.#list.filter((p) => !(p[0] === name && p[1] === value));
+      } else {
+        this.#list = this.#list.filter((p) => p[0] !== name);
+      }
+      this.#update();
+    }
+
+    get(name) {
+      requireArgs(arguments.length, 1, 'URLSearchParams.get');
+      name = toUSV(name);
+      for (const p of this.#list) if (p[0] === name) return p[1];
+      return null;
+    }
+
+    getAll(name) {
+      requireArgs(arguments.length, 1, 'URLSearchParams.getAll');
+      name = toUSV(name);
+      return this.#list.filter((p) => p[0] === name).map((p) => p[1]);
+    }
+
+    has(name, value = undefined) {
+      requireArgs(arguments.length, 1, 'URLSearchParams.has');
+      name = toUSV(name);
+      if (value !== undefined) {
+        value = toUSV(value);
+        return this.#list.some((p) => p[0] === name && p[1] === value);
+      }
+      return this.#list.some((p) => p[0] === name);
+    }
+
+    set(name, value) {
+      requireArgs(arguments.length, 2, 'URLSearchParams.set');
+      name = toUSV(name);
+      value = toUSV(value);
+      const list = this.#list;
+      const first = list.findIndex((p) => p[0] === name);
+      if (first < 0) list.push([name, value]);
+      else {
+        list[first][1] = value;
+        this.#list = list.filter((p, i) => i <= first || p[0] !== name);
+      }
+      this.#update();
+    }
+
+    sort() {
+      // stable, by UTF-16 code units of the names (Array.prototype.sort is stable)
+      this.#list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      this.#update();
+    }
+
+    forEach(callback, thisArg = undefined) {
+      if (typeof callback !== 'function') throw new TypeError('URLSearchParams.forEach: the callback is not a function');
+      for (let i = 0; i < this.#list.length; i++) {
+        const [name, value] = this.#list[i];
+        callback.call(thisArg, value, name, this);
+      }
+    }
+
+    entries() { return makeIterator(this, 'entries'); }
+    keys() { return makeIterator(this, 'keys'); }
+    values() { return makeIterator(this, 'values'); }
+
+    toString() { return serializeForm(this.#list); }
+
+    static #brand(value) { return #list in value; }
+    static { isParams = (value) => typeof value === 'object' && value !== null && URLSearchParams.#brand(value); }
+  }
+  var isParams;
+  Object.defineProperty(URLSearchParams.prototype, Symbol.iterator, {
+    value: URLSearchParams.prototype.entries, writable: true, configurable: true,
+  });
+  Object.defineProperty(URLSearchParams.prototype, Symbol.toStringTag, { value: 'URLSearchParams', configurable: true });
+
+  // WebIDL pair iterators: live over the list, by index.
+  const iteratorPrototype = Object.create(Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())));
+  const iteratorState = new WeakMap();
+  Object.defineProperty(iteratorPrototype, 'next', {
+    value: function next() {
+      const state = iteratorState.get(this);
+      if (!state) throw new TypeError("URLSearchParams Iterator.next: 'this' is not a URLSearchParams iterator");
+      const list = paramsList(state.target);
+      if (state.index >= list.length) return { value: undefined, done: true };
+      const pair = list[state.index++];
+      const value = state.kind === 'keys' ? pair[0] : state.kind === 'values' ? pair[1] : [pair[0], pair[1]];
+      return { value, done: false };
+    },
+    writable: true, enumerable: true, configurable: true,
+  });
+  Object.defineProperty(iteratorPrototype, Symbol.toStringTag, { value: 'URLSearchParams Iterator', configurable: true });
+  function makeIterator(target, kind) {
+    if (!isParams(target)) throw new TypeError(`URLSearchParams.${kind}: 'this' is not a URLSearchParams`);
+    const it = Object.create(iteratorPrototype);
+    iteratorState.set(it, { target, kind, index: 0 });
+    return it;
+  }
+
+  // ---- URL ----
+  function invalid(input, base) {
+    const shown = input.length > 200 ? input.slice(0, 200) + '…' : input;
+    return new TypeError(base === undefined ? `Invalid URL: '${shown}'` : `Invalid URL: '${shown}' against base '${base}'`);
+  }
+
+  // The last base parsed, kept: code that resolves many URLs against one base parses it
+  // once. Parsing reads a base record and never changes it.
+  let lastBase = null, lastBaseRecord = FAILURE;
+  function parseWithBase(url, base) {
+    let parsedBase = null;
+    if (base !== undefined) {
+      if (base === lastBase) {
+        parsedBase = lastBaseRecord;
+      } else {
+        parsedBase = basicParse(base, null);
+        lastBase = base;
+        lastBaseRecord = parsedBase;
+      }
+      if (parsedBase === FAILURE) return FAILURE;
+    }
+    return basicParse(url, parsedBase);
+  }
+
+  class URL {
+    #url; // the URL record
+    #href; // its serialization, or null until asked for
+    #query = null; // URLSearchParams, made on first use
+
+    static {
+      updateURLQuery = (object, serialized) => {
+        object.#href = null;
+        object.#url.query = serialized === '' ? null : serialized;
+        if (serialized === '') stripTrailingSpacesFromOpaquePath(object.#url);
+      };
+    }
+
+    constructor(url, base = undefined) {
+      requireArgs(arguments.length, 1, 'URL constructor');
+      url = toUSV(url);
+      if (base !== undefined) base = toUSV(base);
+      const record = parseWithBase(url, base);
+      if (record === FAILURE) throw invalid(url, base);
+      this.#url = record;
+      this.#href = fastHref;
+    }
+
+    static canParse(url, base = undefined) {
+      requireArgs(arguments.length, 1, 'URL.canParse');
+      return parseWithBase(toUSV(url), base === undefined ? undefined : toUSV(base)) !== FAILURE;
+    }
+
+    static parse(url, base = undefined) {
+      requireArgs(arguments.length, 1, 'URL.parse');
+      try {
+        return new URL(url, base);
+      } catch (error) {
+        if (error instanceof TypeError) return null;
+        throw error;
+      }
+    }
+
+    #resetQuery() {
+      if (this.#query) {
+        const q = this.#url.query;
+        paramsList(this.#query, q === null ? [] : parseForm(q));
+      }
+    }
+
+    get href() {
+      const href = this.#href;
+      return href === null ? (this.#href = serialize(this.#url, false)) : href;
+    }
+    set href(value) {
+      value = toUSV(value);
+      this.#href = null;
+      const record = basicParse(value, null);
+      if (record === FAILURE) throw invalid(value);
+      this.#url = record;
+      this.#resetQuery();
+    }
+
+    get origin() { return origin(this.#url); }
+
+    get protocol() { return this.#url.scheme + ':'; }
+    set protocol(value) {
+      value = toUSV(value);
+      this.#href = null;
+      basicParse(value + ':', null, this.#url, SCHEME_START);
+    }
+
+    get username() { return this.#url.username; }
+    set username(value) {
+      value = toUSV(value);
+      const url = this.#url;
+      this.#href = null;
+      if (cannotHaveCredentialsOrPort(url)) return;
+      url.username = encodeString(value, USERINFO_SET, false);
+    }
+
+    get password() { return this.#url.password; }
+    set password(value) {
+      value = toUSV(value);
+      const url = this.#url;
+      this.#href = null;
+      if (cannotHaveCredentialsOrPort(url)) return;
+      url.password = encodeString(value, USERINFO_SET, false);
+    }
+
+    get host() {
+      const url = this.#url;
+      if (url.host === null) return '';
+      return url.port === null ? url.host : url.host + ':' + url.port;
+    }
+    set host(value) {
+      value = toUSV(value);
+      const url = this.#url;
+      this.#href = null;
+      if (typeof url.path === 'string') return;
+      this.#url = applyOverride(url, value, HOST);
+    }
+
+    get hostname() { return this.#url.host === null ? '' : this.#url.host; }
+    set hostname(value) {
+      value = toUSV(value);
+      const url = this.#url;
+      this.#href = null;
+      if (typeof url.path === 'string') return;
+      this.#url = applyOverride(url, value, HOSTNAME);
+    }
+
+    get port() { return this.#url.port === null ? '' : String(this.#url.port); }
+    set port(value) {
+      value = toUSV(value);
+      const url = this.#url;
+      this.#href = null;
+      if (cannotHaveCredentialsOrPort(url)) return;
+      if (value === '') url.port = null;
+      else this.#url = applyOverride(url, value, PORT);
+    }
+
+    get pathname() { return serializePath(this.#url); }
+    set pathname(value) {
+      value = toUSV(value);
+      const url = this.#url;
+      this.#href = null;
+      if (typeof url.path === 'string') return;
+      url.path = [];
+      basicParse(value, null, url, PATH_START);
+    }
+
+    get search() {
+      const q = this.#url.query;
+      return q === null || q === '' ? '' : '?' + q;
+    }
+    set search(value) {
+      value = toUSV(value);
+      const url = this.#url;
+      this.#href = null;
+      if (value === '') {
+        url.query = null;
+        if (this.#query) paramsList(this.#query, []);
+        stripTrailingSpacesFromOpaquePath(url);
+        return;
+      }
+      const input = value.charCodeAt(0) === 0x3F ? value.slice(1) : value;
+      url.query = '';
+      basicParse(input, null, url, QUERY);
+      if (this.#query) paramsList(this.#query, parseForm(input));
+    }
+
+    get searchParams() {
+      if (!this.#query) {
+        const params = new URLSearchParams();
+        const q = this.#url.query;
+        if (q !== null) paramsList(params, parseForm(q));
+        linkParams(params, this);
+        this.#query = params;
+      }
+      return this.#query;
+    }
+
+    get hash() {
+      const f = this.#url.fragment;
+      return f === null || f === '' ? '' : '#' + f;
+    }
+    set hash(value) {
+      value = toUSV(value);
+      const url = this.#url;
+      this.#href = null;
+      if (value === '') {
+        url.fragment = null;
+        stripTrailingSpacesFromOpaquePath(url);
+        return;
+      }
+      const input = value.charCodeAt(0) === 0x23 ? value.slice(1) : value;
+      url.fragment = '';
+      basicParse(input, null, url, FRAGMENT);
+    }
+
+    toString() { return this.href; }
+    toJSON() { return this.href; }
+  }
+
+  // A setter runs the parser on the URL record itself: what it set before a failure stays
+  // (e.g. host 'example.com:99999' sets the host, not the port), as the standard says.
+  function applyOverride(url, value, state) {
+    basicParse(value, null, url, state);
+    return url;
+  }
+
+  for (const name of ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname', 'port', 'pathname',
+    'search', 'searchParams', 'hash', 'toString', 'toJSON'])
+    Object.defineProperty(URL.prototype, name, { enumerable: true });
+  for (const name of ['size', 'append', 'delete', 'get', 'getAll', 'has', 'set', 'sort', 'forEach', 'entries', 'keys',
+    'values', 'toString'])
+    Object.defineProperty(URLSearchParams.prototype, name, { enumerable: true });
+  Object.defineProperty(URL.prototype, Symbol.toStringTag, { value: 'URL', configurable: true });
+
+  return { URL, URLSearchParams };
+});

@@ -172,6 +172,10 @@ static void run_js_work(engine_ctx *ec, void *data, JSValueRef *exception)
 static JSValueRef run_entered(engine_ctx *ec, run_js *run, JSValueRef *exception)
 {
     engine_entered(ec, run_js_work, run, exception);
+    if (*exception && run->result) { /* a termination while its microtasks ran wins */
+        jsp_result_free(run->result);
+        run->result = NULL;
+    }
     return *exception ? NULL : run->value;
 }
 

@@ -113,6 +113,16 @@ jsp_result *js_exception_result(engine_vm *vm, JSContextRef js, JSValueRef excep
         r->error_stack = string_property(js, o, vm->names.stack);
         r->error_line = int_property(js, o, vm->names.line);
         r->error_column = int_property(js, o, vm->names.column);
+        /* the host's own frame below every call (engine_entry.c) is not the guest's */
+        static const char entry_frame[] = "jspoolEntry@[native code]";
+        size_t stack_len = r->error_stack ? strlen(r->error_stack) : 0;
+        if (stack_len >= sizeof(entry_frame) - 1 &&
+            strcmp(r->error_stack + stack_len - (sizeof(entry_frame) - 1), entry_frame) == 0) {
+            stack_len -= sizeof(entry_frame) - 1;
+            if (stack_len && r->error_stack[stack_len - 1] == '\n')
+                stack_len--;
+            r->error_stack[stack_len] = '\0';
+        }
         if (r->error_stack && r->error_stack[0] == '\0') {
             free(r->error_stack);
             r->error_stack = NULL;

@@ -95,12 +95,9 @@ static void free_bytes(void *bytes, void *context)
 
 static JSValueRef array_buffer_of(JSContextRef js, unsigned char *bytes, size_t len, JSValueRef *exception)
 {
+    /* JSC calls free_bytes itself when it fails */
     JSObjectRef buffer = JSObjectMakeArrayBufferWithBytesNoCopy(js, bytes, len, free_bytes, NULL, exception);
-    if (!buffer) {
-        free(bytes);
-        return JSValueMakeUndefined(js);
-    }
-    return buffer;
+    return buffer ? buffer : JSValueMakeUndefined(js);
 }
 
 /* randomFill(integerTypedArray): fills the view in place (the JS side checked the type and

@@ -62,9 +62,11 @@ static void recycle(runtime *rt, const engine_heap_stats *before)
     }
     engine_vm *old = rt->vm;
     rt->vm = vm;
-    for (struct jsp_context *ctx = rt->contexts; ctx; ctx = ctx->next)
+    for (struct jsp_context *ctx = rt->contexts, *next; ctx; ctx = next) {
+        next = ctx->next; /* a kill unlinks ctx */
         if (!ctx->own_vm && !rebuild_context(rt, vm, ctx)) /* isolated VMs are exact */
             runtime_kill_context(rt, ctx, JSP_ENOMEM); /* cannot happen short of OOM */
+    }
     engine_vm_free(old);
     engine_heap_stats after;
     engine_vm_heap_stats(vm, &after);

@@ -241,7 +241,8 @@ typedef struct jsp_context_config {
                                   and the context answers again once it fits. Siblings
                                   never notice. At least 4 MiB (else JSP_EINVAL). */
     const char *apis;          /* web-API groups, comma-separated: "console,timers",
-                                  "events", "all", "none" (only host.*). NULL or "" =
+                                  "url,crypto", "all", "none" (only host.*); the groups
+                                  and what each defines: docs/apis.md. NULL or "" =
                                   "console,timers". Dependencies are added by themselves;
                                   an unknown name is JSP_EINVAL (jsp_apis_resolve says
                                   why). Groups written in JS install on first use of one of
@@ -249,7 +250,7 @@ typedef struct jsp_context_config {
 } jsp_context_config;
 
 /* Resolves an `apis` string as jsp_context_new would: writes the dependency-closed group
- * list ("console,domexception,events,timers") into out, or on an unknown group a message
+ * list in registry order ("events" gives "timers,domexception,events") into out, or on an unknown group a message
  * naming it and the valid ones, and returns 0 or JSP_EINVAL. Any thread. */
 int jsp_apis_resolve(const char *apis, char *out, size_t out_len);
 

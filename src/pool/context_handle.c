@@ -73,7 +73,7 @@ int jsp_apis_resolve(const char *apis, char *out, size_t out_len)
     size_t n = 0;
     if (out && out_len)
         out[0] = '\0';
-    for (int g = 0; g < API_GROUP_COUNT && out && out_len; g++) /* alphabetical: the table is */
+    for (int g = 0; g < API_GROUP_COUNT && out && out_len; g++) /* registry order */
         if (mask & 1u << g)
             n += (size_t)snprintf(out + (n < out_len ? n : out_len - 1), n < out_len ? out_len - n : 1,
                                   "%s%s", n ? "," : "", api_groups[g].name);

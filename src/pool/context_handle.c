@@ -51,6 +51,8 @@ job *job_new(job_kind kind, struct jsp_context *ctx, const char *text, size_t te
 
 void job_free(job *j)
 {
+    if (j->ctx && j->message_bytes)
+        atomic_fetch_sub(&j->ctx->queued_message_bytes, j->message_bytes);
     if (j->ctx)
         context_release(j->ctx);
     free(j);

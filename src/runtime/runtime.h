@@ -86,6 +86,7 @@ struct job {
     int lock_event;            /* ... what happened to it (enum engine_lock_event) */
     const char *name;          /* JOB_CALL function / JOB_GLOBAL_GET name, in text[] */
     timer_entry *deadline;     /* wall-limit entry in the timer heap while a call runs */
+    size_t message_bytes;      /* counted in ctx->queued_message_bytes until freed */
     uint64_t start_ns;         /* monotonic, when a call started running (0: never ran) */
     size_t text_len;
     char text[];               /* source, JSON or reply text, NUL-terminated */
@@ -109,6 +110,7 @@ struct jsp_context {
     atomic_int refs;           /* user handle + runtime (while alive) + each job */
     atomic_int state;          /* enum context_state, as the API sees it */
     atomic_int queued_jobs;    /* submitted, not yet started: back-pressure */
+    atomic_size_t queued_message_bytes; /* channel/worker messages queued to it (messaging.c) */
 
     /* ---- runtime thread only ---- */
     engine_ctx *ec;            /* NULL until created and after death */

@@ -5,6 +5,7 @@
  * destroyed mid-traffic and a pool closing with channels open. */
 #include "support/support.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static jsp_pool *pool;
@@ -261,4 +262,36 @@ Test(channel, pool_closes_with_channels_open_and_traffic_queued)
     jsp_context_free(a);
     jsp_context_free(b);
     pool = pool_for_test(1, NULL, NULL); /* for teardown */
+}
+
+static void drop_result(jsp_result *result, void *user)
+{
+    jsp_result_free(result);
+}
+
+Test(channel, messages_queued_to_a_context_are_bounded_in_bytes_not_only_in_count)
+{
+    jsp_context *receiver = channel_context(1);
+    jsp_context *sender = channel_context(0);
+    free(eval_ok(receiver, "globalThis.got = 0; const rx = new BroadcastChannel('big');"
+                           " rx.onmessage = () => { got++ }; 0"));
+    /* 100 posts of 1 MiB from another runtime while the receiver is kept busy: more than
+     * the 64 MiB of host memory a context's queued messages may hold. */
+    cr_assert_eq(jsp_eval_async(receiver, "const t = Date.now(); while (Date.now() - t < 1500) {} 0", -1,
+                                drop_result, NULL), 0);
+    free(eval_ok(sender, "const tx = new BroadcastChannel('big'); const s = 'x'.repeat(1 << 20);"
+                         " for (let i = 0; i < 100; i++) tx.postMessage(s); 0"));
+    sleep_ms(300); /* eval_ok below waits for the busy call and the deliveries before it */
+    char *got = eval_ok(receiver, "got");
+    int received = atoi(got);
+    free(got);
+    cr_expect(received >= 50 && received < 100, "received %d of 100", received);
+    cr_expect(collector_has(&logs, "messages queued to the context hold 64 MiB already"));
+    /* the budget comes back as messages are delivered */
+    free(eval_ok(sender, "tx.postMessage('small'); 0"));
+    char expected[16];
+    snprintf(expected, sizeof(expected), "%d", received + 1);
+    cr_expect(wait_for(receiver, "got", expected, 2000), "the small message after the drop arrives");
+    jsp_context_free(sender);
+    jsp_context_free(receiver);
 }

@@ -177,3 +177,16 @@ void natives_define(JSContextRef js, JSObjectRef natives, const char *name,
                         kJSPropertyAttributeReadOnly | kJSPropertyAttributeDontDelete, NULL);
     JSStringRelease(js_name);
 }
+
+JSValueRef natives_throw(JSContextRef js, JSValueRef *exception, const char *constructor, const char *message)
+{
+    *exception = js_make_error(js, constructor, message);
+    return JSValueMakeUndefined(js);
+}
+
+char *natives_string_arg(JSContextRef js, size_t argc, const JSValueRef argv[], size_t i, size_t *len)
+{
+    if (i >= argc || !JSValueIsString(js, argv[i]))
+        return NULL;
+    return js_value_to_utf8(js, argv[i], len);
+}

@@ -106,6 +106,11 @@ void engine_apis_free(engine_ctx *ec);
 /* Sets natives[name] to a C function (read-only, not deletable). */
 void natives_define(JSContextRef js, JSObjectRef natives, const char *name,
                     JSObjectCallAsFunctionCallback fn);
+/* Sets *exception to a new `constructor` error with message; returns undefined, for a
+ * native to return. */
+JSValueRef natives_throw(JSContextRef js, JSValueRef *exception, const char *constructor, const char *message);
+/* Argument i as UTF-8 (malloc'd) when it is a string, else NULL. */
+char *natives_string_arg(JSContextRef js, size_t argc, const JSValueRef argv[], size_t i, size_t *len);
 /* Per-group C fast paths, one file each (src/engine/natives_<group>.c): each adds its
  * functions to the `natives` object its group's factory receives. */
 void natives_console_add(JSContextRef js, JSObjectRef natives);

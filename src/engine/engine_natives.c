@@ -13,14 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-static JSValueRef throw_error(JSContextRef js, JSValueRef *exception, const char *constructor,
-                              const char *message)
-{
-    *exception = js_make_error(js, constructor, message);
-    return JSValueMakeUndefined(js);
-}
-
-
 /* ---- timers ---- */
 
 static JSValueRef schedule(JSContextRef js, size_t argc, const JSValueRef argv[],
@@ -28,7 +20,7 @@ static JSValueRef schedule(JSContextRef js, size_t argc, const JSValueRef argv[]
 {
     engine_ctx *ec = engine_ctx_of(js);
     if (argc < 1 || !JSValueIsObject(js, argv[0]) || !JSObjectIsFunction(js, (JSObjectRef)argv[0]))
-        return throw_error(js, exception, "TypeError",
+        return natives_throw(js, exception, "TypeError",
                            "timer callback must be a function (strings are not evaluated)");
     double delay_ms = argc > 1 ? JSValueToNumber(js, argv[1], NULL) : 0;
     if (!isfinite(delay_ms) || delay_ms < 0)
@@ -36,7 +28,7 @@ static JSValueRef schedule(JSContextRef js, size_t argc, const JSValueRef argv[]
     size_t extra = argc > 2 ? argc - 2 : 0;
     engine_callback *cb = malloc(sizeof(*cb) + extra * sizeof(JSValueRef));
     if (!cb || !ec)
-        return free(cb), throw_error(js, exception, "Error", "out of memory");
+        return free(cb), natives_throw(js, exception, "Error", "out of memory");
     cb->js = ec->js;
     cb->function = (JSObjectRef)argv[0];
     JSValueProtect(js, cb->function);
@@ -47,7 +39,7 @@ static JSValueRef schedule(JSContextRef js, size_t argc, const JSValueRef argv[]
     }
     uint64_t id = runtime_hook_set_timer(ec->owner, cb, delay_ms, is_repeating);
     if (id == 0)
-        return throw_error(js, exception, "Error", "out of memory");
+        return natives_throw(js, exception, "Error", "out of memory");
     return JSValueMakeNumber(js, (double)id);
 }
 
@@ -79,7 +71,7 @@ static JSValueRef queue_microtask(JSContextRef js, JSObjectRef f, JSObjectRef se
                                   const JSValueRef argv[], JSValueRef *exception)
 {
     if (argc < 1 || !JSValueIsObject(js, argv[0]) || !JSObjectIsFunction(js, (JSObjectRef)argv[0]))
-        return throw_error(js, exception, "TypeError", "queueMicrotask: callback must be a function");
+        return natives_throw(js, exception, "TypeError", "queueMicrotask: callback must be a function");
     engine_ctx *ec = engine_ctx_of(js);
     /* The C API has no microtask queue; a resolved promise's reaction job is one. */
     JSObjectRef resolve, reject;
@@ -99,14 +91,14 @@ static bool host_call_arguments(JSContextRef js, size_t argc, const JSValueRef a
                                 JSValueRef *exception, char **name, char **args, size_t *args_len)
 {
     if (argc < 1 || !JSValueIsString(js, argv[0])) {
-        throw_error(js, exception, "TypeError", "host.call: first argument must be a function name");
+        natives_throw(js, exception, "TypeError", "host.call: first argument must be a function name");
         return false;
     }
     *name = js_value_to_utf8(js, argv[0], NULL);
     JSObjectRef array = JSObjectMakeArray(js, argc - 1, argv + 1, exception);
     if (!*name || !array || js_value_to_json(js, array, args, args_len) != 0) {
         if (!*exception)
-            throw_error(js, exception, "TypeError", "host.call: arguments cannot be serialised");
+            natives_throw(js, exception, "TypeError", "host.call: arguments cannot be serialised");
         free(*name);
         return false;
     }
@@ -127,7 +119,7 @@ static JSValueRef host_call(JSContextRef js, JSObjectRef f, JSObjectRef self, si
         free(p);
         free(name);
         free(args);
-        return throw_error(js, exception, "Error", "out of memory");
+        return natives_throw(js, exception, "Error", "out of memory");
     }
     p->js = ec->js;
     JSValueProtect(js, p->resolve);
@@ -156,13 +148,13 @@ static JSValueRef host_call_sync(JSContextRef js, JSObjectRef f, JSObjectRef sel
     if (rc == 0) {
         result = js_value_from_json(js, reply, reply_len);
         if (!result)
-            throw_error(js, exception, "TypeError", "host function answered invalid JSON");
+            natives_throw(js, exception, "TypeError", "host function answered invalid JSON");
     } else if (rc == JSP_EJS) {
-        throw_error(js, exception, "Error", reply ? reply : "host function failed");
+        natives_throw(js, exception, "Error", reply ? reply : "host function failed");
     } else if (rc == JSP_ENOTFOUND) {
-        throw_error(js, exception, "TypeError", "host.callSync: no host function registered under that name");
+        natives_throw(js, exception, "TypeError", "host.callSync: no host function registered under that name");
     } else {
-        throw_error(js, exception, "Error", jsp_strerror(rc));
+        natives_throw(js, exception, "Error", jsp_strerror(rc));
     }
     free(reply);
     return result ? result : JSValueMakeUndefined(js);
@@ -178,7 +170,7 @@ static JSValueRef host_send(JSContextRef js, JSObjectRef f, JSObjectRef self, si
         return JSValueMakeUndefined(js);
     if (js_value_to_json(js, argc ? argv[0] : JSValueMakeUndefined(js), &json, &len) != 0) {
         free(json);
-        return throw_error(js, exception, "TypeError", "host.send: value cannot be serialised as JSON");
+        return natives_throw(js, exception, "TypeError", "host.send: value cannot be serialised as JSON");
     }
     runtime_hook_host_send(ec->owner, json, len);
     free(json);

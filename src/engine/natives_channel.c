@@ -9,32 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static JSValueRef throw_error(JSContextRef js, JSValueRef *exception, const char *constructor,
-                              const char *message)
-{
-    *exception = js_make_error(js, constructor, message);
-    return JSValueMakeUndefined(js);
-}
-
-/* The string argument i as UTF-8 (malloc'd), or NULL. */
-static char *string_arg(JSContextRef js, size_t argc, const JSValueRef argv[], size_t i, size_t *len)
-{
-    if (i >= argc || !JSValueIsString(js, argv[i]))
-        return NULL;
-    return js_value_to_utf8(js, argv[i], len);
-}
-
 static JSValueRef native_subscribe(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
                                    const JSValueRef argv[], JSValueRef *exception)
 {
     engine_ctx *ec = engine_ctx_of(js);
-    char *key = string_arg(js, argc, argv, 0, NULL);
+    char *key = natives_string_arg(js, argc, argv, 0, NULL);
     int rc = ec && key ? runtime_hook_broadcast_subscribe(ec->owner, key) : JSP_ENOMEM;
     free(key);
     if (rc == JSP_ETOO_MANY)
-        return throw_error(js, exception, "RangeError", "BroadcastChannel: too many channel names open in this context");
+        return natives_throw(js, exception, "RangeError", "BroadcastChannel: too many channel names open in this context");
     if (rc != 0)
-        return throw_error(js, exception, "Error", "BroadcastChannel: out of memory");
+        return natives_throw(js, exception, "Error", "BroadcastChannel: out of memory");
     return JSValueMakeUndefined(js);
 }
 
@@ -42,7 +27,7 @@ static JSValueRef native_unsubscribe(JSContextRef js, JSObjectRef function, JSOb
                                      const JSValueRef argv[], JSValueRef *exception)
 {
     engine_ctx *ec = engine_ctx_of(js);
-    char *key = string_arg(js, argc, argv, 0, NULL);
+    char *key = natives_string_arg(js, argc, argv, 0, NULL);
     if (ec && key)
         runtime_hook_broadcast_unsubscribe(ec->owner, key);
     free(key);
@@ -54,13 +39,13 @@ static JSValueRef native_post(JSContextRef js, JSObjectRef function, JSObjectRef
 {
     engine_ctx *ec = engine_ctx_of(js);
     size_t len = 0;
-    char *key = string_arg(js, argc, argv, 0, NULL);
-    char *data = string_arg(js, argc, argv, 1, &len);
+    char *key = natives_string_arg(js, argc, argv, 0, NULL);
+    char *data = natives_string_arg(js, argc, argv, 1, &len);
     double sender = argc > 2 ? JSValueToNumber(js, argv[2], NULL) : 0;
     if (ec && key && data)
         runtime_hook_broadcast_post(ec->owner, key, data, len, sender > 0 ? (uint64_t)sender : 0);
     else if (ec)
-        throw_error(js, exception, "Error", "BroadcastChannel: out of memory");
+        natives_throw(js, exception, "Error", "BroadcastChannel: out of memory");
     free(key);
     free(data);
     return JSValueMakeUndefined(js);

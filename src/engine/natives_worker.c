@@ -11,20 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static JSValueRef throw_error(JSContextRef js, JSValueRef *exception, const char *constructor,
-                              const char *message)
-{
-    *exception = js_make_error(js, constructor, message);
-    return JSValueMakeUndefined(js);
-}
-
-static char *string_arg(JSContextRef js, size_t argc, const JSValueRef argv[], size_t i, size_t *len)
-{
-    if (i >= argc || !JSValueIsString(js, argv[i]))
-        return NULL;
-    return js_value_to_utf8(js, argv[i], len);
-}
-
 /* Worker ids are small positive integers handed out by the runtime. */
 static uint64_t id_arg(JSContextRef js, size_t argc, const JSValueRef argv[])
 {
@@ -37,18 +23,18 @@ static JSValueRef native_spawn(JSContextRef js, JSObjectRef function, JSObjectRe
 {
     engine_ctx *ec = engine_ctx_of(js);
     size_t len = 0;
-    char *source = string_arg(js, argc, argv, 0, &len);
-    char *name = string_arg(js, argc, argv, 1, NULL);
+    char *source = natives_string_arg(js, argc, argv, 0, &len);
+    char *name = natives_string_arg(js, argc, argv, 1, NULL);
     uint64_t id = 0;
     int rc = ec && source && name ? runtime_hook_worker_spawn(ec->owner, source, len, name, &id) : JSP_ENOMEM;
     free(source);
     free(name);
     if (rc == JSP_ETOO_MANY)
-        return throw_error(js, exception, "RangeError", "Worker: too many workers (or contexts) in this pool for this context");
+        return natives_throw(js, exception, "RangeError", "Worker: too many workers (or contexts) in this pool for this context");
     if (rc == JSP_ECLOSED)
-        return throw_error(js, exception, "Error", "Worker: the pool is closing");
+        return natives_throw(js, exception, "Error", "Worker: the pool is closing");
     if (rc != 0)
-        return throw_error(js, exception, "Error", "Worker: could not create the worker context");
+        return natives_throw(js, exception, "Error", "Worker: could not create the worker context");
     return JSValueMakeNumber(js, (double)id);
 }
 
@@ -57,7 +43,7 @@ static JSValueRef native_post(JSContextRef js, JSObjectRef function, JSObjectRef
 {
     engine_ctx *ec = engine_ctx_of(js);
     size_t len = 0;
-    char *data = string_arg(js, argc, argv, 1, &len);
+    char *data = natives_string_arg(js, argc, argv, 1, &len);
     uint64_t id = id_arg(js, argc, argv);
     if (ec && data && id)
         runtime_hook_worker_post(ec->owner, id, data, len);
@@ -80,7 +66,7 @@ static JSValueRef native_post_to_parent(JSContextRef js, JSObjectRef function, J
 {
     engine_ctx *ec = engine_ctx_of(js);
     size_t len = 0;
-    char *data = string_arg(js, argc, argv, 0, &len);
+    char *data = natives_string_arg(js, argc, argv, 0, &len);
     if (ec && data)
         runtime_hook_worker_post_to_parent(ec->owner, data, len);
     free(data);
@@ -92,7 +78,7 @@ static JSValueRef native_report_error(JSContextRef js, JSObjectRef function, JSO
 {
     engine_ctx *ec = engine_ctx_of(js);
     size_t len = 0;
-    char *json = string_arg(js, argc, argv, 0, &len);
+    char *json = natives_string_arg(js, argc, argv, 0, &len);
     if (ec && json)
         runtime_hook_worker_report_error(ec->owner, json, len);
     free(json);

@@ -27,6 +27,7 @@
     [Boolean.prototype, 'Boolean'], [Number.prototype, 'Number'], [BigInt.prototype, 'BigInt'],
     [String.prototype, 'String'], [Date.prototype, 'Date'], [RegExp.prototype, 'RegExp'],
     [ArrayBuffer.prototype, 'ArrayBuffer'], [Map.prototype, 'Map'], [Set.prototype, 'Set']]);
+  const mayBe = (kind, k) => kind === undefined || kind === k;
   const isArrayBuffer = (v) => is((x) => byteLengthOf.call(x), v);
   const isDetached = (buffer) => buffer.detached === true;
 
@@ -61,14 +62,13 @@
     const remember = (c) => { memory.set(value, c); return c; };
     const proto = Object.getPrototypeOf(value);
     const kind = proto === null ? 'Object' : protoKinds.get(proto);
-    const mayBe = (k) => kind === undefined || kind === k;
-    if (mayBe('Boolean') && is((x) => Boolean.prototype.valueOf.call(x), value)) return remember(Object(Boolean.prototype.valueOf.call(value)));
-    if (mayBe('Number') && is((x) => Number.prototype.valueOf.call(x), value)) return remember(Object(Number.prototype.valueOf.call(value)));
-    if (mayBe('BigInt') && is((x) => BigInt.prototype.valueOf.call(x), value)) return remember(Object(BigInt.prototype.valueOf.call(value)));
-    if (mayBe('String') && is((x) => String.prototype.valueOf.call(x), value)) return remember(Object(String.prototype.valueOf.call(value)));
-    if (mayBe('Date') && is((x) => Date.prototype.getTime.call(x), value)) return remember(new Date(Date.prototype.getTime.call(value)));
-    if (mayBe('RegExp') && is((x) => regexpSource.call(x), value)) return remember(new RegExp(regexpSource.call(value), regexpFlags.call(value)));
-    if (mayBe('ArrayBuffer') && isArrayBuffer(value)) {
+    if (mayBe(kind, 'Boolean') && is((x) => Boolean.prototype.valueOf.call(x), value)) return remember(Object(Boolean.prototype.valueOf.call(value)));
+    if (mayBe(kind, 'Number') && is((x) => Number.prototype.valueOf.call(x), value)) return remember(Object(Number.prototype.valueOf.call(value)));
+    if (mayBe(kind, 'BigInt') && is((x) => BigInt.prototype.valueOf.call(x), value)) return remember(Object(BigInt.prototype.valueOf.call(value)));
+    if (mayBe(kind, 'String') && is((x) => String.prototype.valueOf.call(x), value)) return remember(Object(String.prototype.valueOf.call(value)));
+    if (mayBe(kind, 'Date') && is((x) => Date.prototype.getTime.call(x), value)) return remember(new Date(Date.prototype.getTime.call(value)));
+    if (mayBe(kind, 'RegExp') && is((x) => regexpSource.call(x), value)) return remember(new RegExp(regexpSource.call(value), regexpFlags.call(value)));
+    if (mayBe(kind, 'ArrayBuffer') && isArrayBuffer(value)) {
       if (isDetached(value)) throw cloneError('A detached ArrayBuffer');
       // transferred buffers get their contents moved in at the end; others are copied now
       copy = moved.has(value) ? new ArrayBuffer(byteLengthOf.call(value)) : value.slice(0);
@@ -81,12 +81,12 @@
                  : new DataView(buffer, value.byteOffset, value.byteLength);
       return remember(copy);
     }
-    if (mayBe('Map') && is((x) => Map.prototype.has.call(x), value)) {
+    if (mayBe(kind, 'Map') && is((x) => Map.prototype.has.call(x), value)) {
       copy = remember(new Map());
       for (const [k, v] of Map.prototype.entries.call(value)) copy.set(cloneValue(k, memory, moved), cloneValue(v, memory, moved));
       return copy;
     }
-    if (mayBe('Set') && is((x) => Set.prototype.has.call(x), value)) {
+    if (mayBe(kind, 'Set') && is((x) => Set.prototype.has.call(x), value)) {
       copy = remember(new Set());
       for (const v of Set.prototype.values.call(value)) copy.add(cloneValue(v, memory, moved));
       return copy;
@@ -166,14 +166,13 @@
       if (port >= 0) return ['P', id, port];
       const proto = Object.getPrototypeOf(v);
       const kind = proto === null ? 'Object' : protoKinds.get(proto);
-      const mayBe = (k) => kind === undefined || kind === k; // see protoKinds
-      if (mayBe('Boolean') && is((x) => Boolean.prototype.valueOf.call(x), v)) return ['X', id, 'Boolean', Boolean.prototype.valueOf.call(v)];
-      if (mayBe('Number') && is((x) => Number.prototype.valueOf.call(x), v)) return ['X', id, 'Number', encodeNumber(Number.prototype.valueOf.call(v))];
-      if (mayBe('BigInt') && is((x) => BigInt.prototype.valueOf.call(x), v)) return ['X', id, 'BigInt', BigInt.prototype.valueOf.call(v).toString()];
-      if (mayBe('String') && is((x) => String.prototype.valueOf.call(x), v)) return ['X', id, 'String', String.prototype.valueOf.call(v)];
-      if (mayBe('Date') && is((x) => Date.prototype.getTime.call(x), v)) return ['D', id, encodeNumber(Date.prototype.getTime.call(v))];
-      if (mayBe('RegExp') && is((x) => regexpSource.call(x), v)) return ['R', id, regexpSource.call(v), regexpFlags.call(v)];
-      if (mayBe('ArrayBuffer') && isArrayBuffer(v)) {
+      if (mayBe(kind, 'Boolean') && is((x) => Boolean.prototype.valueOf.call(x), v)) return ['X', id, 'Boolean', Boolean.prototype.valueOf.call(v)];
+      if (mayBe(kind, 'Number') && is((x) => Number.prototype.valueOf.call(x), v)) return ['X', id, 'Number', encodeNumber(Number.prototype.valueOf.call(v))];
+      if (mayBe(kind, 'BigInt') && is((x) => BigInt.prototype.valueOf.call(x), v)) return ['X', id, 'BigInt', BigInt.prototype.valueOf.call(v).toString()];
+      if (mayBe(kind, 'String') && is((x) => String.prototype.valueOf.call(x), v)) return ['X', id, 'String', String.prototype.valueOf.call(v)];
+      if (mayBe(kind, 'Date') && is((x) => Date.prototype.getTime.call(x), v)) return ['D', id, encodeNumber(Date.prototype.getTime.call(v))];
+      if (mayBe(kind, 'RegExp') && is((x) => regexpSource.call(x), v)) return ['R', id, regexpSource.call(v), regexpFlags.call(v)];
+      if (mayBe(kind, 'ArrayBuffer') && isArrayBuffer(v)) {
         if (isDetached(v)) throw cloneError('A detached ArrayBuffer');
         return ['B', id, bytesToLatin1(new Uint8Array(v))];
       }
@@ -181,12 +180,12 @@
         const tag = typedArrayTag.call(v);
         return ['V', id, tag || 'DataView', encode(v.buffer), v.byteOffset, tag ? v.length : v.byteLength];
       }
-      if (mayBe('Map') && is((x) => Map.prototype.has.call(x), v)) {
+      if (mayBe(kind, 'Map') && is((x) => Map.prototype.has.call(x), v)) {
         const list = [];
         for (const [k, x] of Map.prototype.entries.call(v)) list.push(encode(k), encode(x));
         return ['M', id, list]; // flat: key, value, key, value, ...
       }
-      if (mayBe('Set') && is((x) => Set.prototype.has.call(x), v)) {
+      if (mayBe(kind, 'Set') && is((x) => Set.prototype.has.call(x), v)) {
         const list = [];
         for (const x of Set.prototype.values.call(v)) list.push(encode(x));
         return ['S', id, list];

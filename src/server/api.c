@@ -78,24 +78,6 @@ static int answer_error(h2o_req_t *req, uint64_t start_ns, uint64_t context_id, 
     return 0;
 }
 
-/* Constant-time comparison of the bearer token. */
-static bool is_authorized(server *srv, h2o_req_t *req)
-{
-    if (!srv->token)
-        return true;
-    ssize_t at = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    if (at < 0)
-        return false;
-    h2o_iovec_t v = req->headers.entries[at].value;
-    size_t token_len = strlen(srv->token);
-    if (v.len != token_len + 7 || memcmp(v.base, "Bearer ", 7) != 0)
-        return false;
-    unsigned char diff = 0;
-    for (size_t i = 0; i < token_len; i++)
-        diff |= (unsigned char)(v.base[7 + i] ^ srv->token[i]);
-    return diff == 0;
-}
-
 static pending *pending_new(server *srv, h2o_req_t *req, pending_kind kind, uint64_t context_id,
                             uint64_t start_ns)
 {
@@ -427,9 +409,19 @@ static int api_on_req(h2o_handler_t *self, h2o_req_t *req)
     server *srv = api_server(self);
     uint64_t start_ns = server_now_ns();
     h2o_iovec_t path = req->path_normalized;
+    const char *framing = guard_framing_problem(req);
+    if (framing) { /* answered, and the connection closed: what follows is not trusted */
+        req->http1_is_persistent = 0;
+        return answer_error(req, start_ns, 0, 400, "invalid_request", framing);
+    }
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/healthz")))
         return srv->is_draining ? answer(req, start_ns, 0, 503, "{\"status\":\"draining\"}")
                                 : answer(req, start_ns, 0, 200, "{\"status\":\"ok\"}");
+    /* Everything but /healthz is behind the token: every /v1 route reads or writes a
+     * context's data (names, limits and usage included), and /metrics is kept closed so
+     * that per-context series added there later stay protected. */
+    if (!guard_is_authorized(srv, req))
+        return answer_error(req, start_ns, 0, 401, "unauthorized", "a valid bearer token is required");
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/metrics"))) {
         char *text = jsp_pool_metrics(srv->pool);
         req->res.status = 200;
@@ -443,9 +435,6 @@ static int api_on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (srv->is_draining)
         return answer_error(req, start_ns, 0, 503, "draining", "the server is shutting down");
-    bool is_mutating = !is_method(req, "GET") && !is_method(req, "HEAD");
-    if (is_mutating && !is_authorized(srv, req))
-        return answer_error(req, start_ns, 0, 401, "unauthorized", "a valid bearer token is required");
     static const char prefix[] = "/v1/contexts";
     size_t prefix_len = sizeof(prefix) - 1;
     if (path.len < prefix_len || memcmp(path.base, prefix, prefix_len) != 0 ||

@@ -331,6 +331,7 @@ static int start(server *srv, const server_options *o, struct sockaddr_storage *
     h2o_hostconf_t *host = h2o_config_register_host(&srv->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *root = h2o_config_register_path(host, "/", 0);
     api_install(root, srv);
+    guard_install(host, root);
     h2o_context_init(&srv->h2o, &srv->loop, &srv->config);
     srv->accept.ctx = &srv->h2o;
     srv->accept.hosts = srv->config.hosts;
@@ -411,6 +412,7 @@ int server_run(const server_options *o)
         fprintf(stderr, "jspool serve: refusing to listen on %s without --token-file\n", listen);
         rc = 2;
     }
+    guard_init(srv);
     signal(SIGPIPE, SIG_IGN);
     struct rlimit files; /* one descriptor per connection: take what the system allows */
     if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {

@@ -391,11 +391,11 @@ static int start(server *srv, const server_options *o, struct sockaddr_storage *
     if (srv->hint_context && srv->hint_export) {
         char base[INET6_ADDRSTRLEN + 16];
         snprintf(base, sizeof(base), bound.ss_family == AF_INET ? "%s:%d" : "[%s]:%d", ip, port);
+        const char *auth = srv->token ? " -H \"Authorization: Bearer $TOKEN\"" : "";
         printf("try, from another shell:\n"
-               "  curl -s http://%s/v1/contexts\n"
+               "  curl -s http://%s/v1/contexts%s\n"
                "  curl -s -X POST http://%s/v1/contexts/%s/call/%s%s\n",
-               base, base, srv->hint_context, srv->hint_export,
-               srv->token ? " -H \"Authorization: Bearer $TOKEN\"" : "");
+               base, auth, base, srv->hint_context, srv->hint_export, auth);
     }
     fflush(stdout);
     return 0;

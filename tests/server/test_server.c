@@ -115,22 +115,33 @@ static CURL *prepare(const char *method, const char *path, const char *body, lon
     return c;
 }
 
+/* Runs a prepared request that collects into *r (with extra, a raw header line, if
+ * given), cleans it up and returns *r. */
+static response perform(CURL *c, response *r, struct curl_slist *headers, const char *extra)
+{
+    if (extra) {
+        headers = curl_slist_append(headers, extra);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    else
+        r->status = -(long)rc;
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    if (!r->body)
+        r->body = strdup("");
+    return *r;
+}
+
 static response request_as(const char *method, const char *path, const char *body, long body_len,
                            const char *token)
 {
     response r = {0};
     struct curl_slist *headers = NULL;
     CURL *c = prepare(method, path, body, body_len, token, &r, &headers);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    else
-        r.status = -(long)rc;
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(c);
-    if (!r.body)
-        r.body = strdup("");
-    return r;
+    return perform(c, &r, headers, NULL);
 }
 
 static response request(const char *method, const char *path, const char *body)
@@ -278,18 +289,7 @@ static response request_with_header(const char *method, const char *path, const 
     response r = {0};
     struct curl_slist *headers = NULL;
     CURL *c = prepare(method, path, body, -1, NULL, &r, &headers);
-    headers = curl_slist_append(headers, header);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    else
-        r.status = -(long)rc;
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(c);
-    if (!r.body)
-        r.body = strdup("");
-    return r;
+    return perform(c, &r, headers, header);
 }
 
 Test(server, every_route_but_healthz_needs_the_bearer_token_when_one_is_configured)

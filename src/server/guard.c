@@ -120,10 +120,10 @@ static bool raw_head(h2o_req_t *req, const char **head, size_t *len)
     size_t size = sock->input->size, method_len = req->input.method.len;
     if (size <= method_len || memcmp(bytes, req->input.method.base, method_len) != 0 || bytes[method_len] != ' ')
         return false;
-    for (size_t i = 0; i + 3 < size; i++)
-        if (memcmp(bytes + i, "\r\n\r\n", 4) == 0) {
+    for (size_t i = 0; i + 1 < size; i++) /* the empty line; h2o also takes bare LF line ends */
+        if (bytes[i] == '\n' && (bytes[i + 1] == '\n' || (bytes[i + 1] == '\r' && i + 2 < size && bytes[i + 2] == '\n'))) {
             *head = bytes;
-            *len = i + 2; /* through the last header line's CRLF */
+            *len = i + 1; /* through the last header line's end */
             return true;
         }
     return false;
@@ -142,8 +142,11 @@ const char *guard_framing_problem(h2o_req_t *req)
 {
     const char *head = NULL;
     size_t head_len = 0;
-    if (!raw_head(req, &head, &head_len))
+    if (!raw_head(req, &head, &head_len)) {
+        if (req->version < 0x200) /* cannot tell: fail closed, nothing more is read from it */
+            req->http1_is_persistent = 0;
         return NULL;
+    }
     size_t length = SIZE_MAX;
     int lengths = 0, encodings = 0;
     const char *end = head + head_len;

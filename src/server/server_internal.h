@@ -82,7 +82,8 @@ void guard_install(h2o_hostconf_t *host, h2o_pathconf_t *root);
  * in Sec-WebSocket-Protocol. */
 bool guard_is_authorized(server *srv, h2o_req_t *req);
 /* NULL, or why the request's framing is ambiguous (Content-Length with Transfer-Encoding,
- * Content-Lengths that disagree, a Transfer-Encoding other than chunked). */
+ * Content-Lengths that disagree, a Transfer-Encoding other than chunked). An HTTP/1
+ * request whose head cannot be read back is marked not persistent (fail closed). */
 const char *guard_framing_problem(h2o_req_t *req);
 
 /* server.c */

@@ -690,6 +690,9 @@ Test(server, smuggling_with_ambiguous_framing_gets_one_400_and_a_closed_connecti
                              "2\r\n[]\r\n0\r\n\r\n" SMUGGLED, "transfer-encoding");
     expect_one_400_and_close("POST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                              "Transfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n" SMUGGLED, "ransfer-Encoding");
+    expect_one_400_and_close("POST /v1/contexts/bank/call/audit HTTP/1.1\nHost: x\nContent-Length: 4\n" /* bare LF */
+                             "Transfer-Encoding: chunked\n\n2\r\n[]\r\n0\r\n\r\n" SMUGGLED,
+                             "both Content-Length and Transfer-Encoding");
     /* the same smuggling after a good request on a kept-alive connection */
     out = raw_exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
                        "POST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"

@@ -406,8 +406,11 @@ static bool check_limit(const char *key, long value, long max)
 {
     if (max < 0 || (value >= 0 && value <= max))
         return true;
-    fprintf(stderr, "jspool serve: %s (%ld) is above max_%s (%ld); raise the maximum or set it to none\n",
-            key, value, key, max);
+    char shown[32] = "none";
+    if (value >= 0)
+        snprintf(shown, sizeof(shown), "%ld", value);
+    fprintf(stderr, "jspool serve: %s (%s) is above max_%s (%ld); raise the maximum or set it to none\n",
+            key, shown, key, max);
     return false;
 }
 
@@ -473,18 +476,14 @@ int server_run(const server_options *o)
         srv->cpu_limit_ms = srv->max_cpu_limit_ms;
     if (!srv->wall_limit_ms && srv->max_wall_limit_ms >= 0 && srv->max_wall_limit_ms < JSP_DEFAULT_WALL_LIMIT_MS)
         srv->wall_limit_ms = srv->max_wall_limit_ms;
-    int rc = check_limits(srv) ? 0 : 2;
-    if (rc == 0 && !parse_origins(srv, o->ws_allowed_origins))
-        rc = 2;
-    if (rc != 0)
-        ;
-    else if (o->token_file && !(srv->token = read_token(o->token_file))) {
+    int rc = check_limits(srv) && parse_origins(srv, o->ws_allowed_origins) ? 0 : 2;
+    if (rc == 0 && o->token_file && !(srv->token = read_token(o->token_file))) {
         fprintf(stderr, "jspool serve: cannot read the token file %s\n", o->token_file);
         rc = 3;
-    } else if (srv->token && !*srv->token) {
+    } else if (rc == 0 && srv->token && !*srv->token) {
         fprintf(stderr, "jspool serve: the token file %s is empty\n", o->token_file);
         rc = 2;
-    } else if (!is_loopback(&addr) && !srv->token) {
+    } else if (rc == 0 && !is_loopback(&addr) && !srv->token) {
         fprintf(stderr, "jspool serve: refusing to listen on %s without --token-file\n", listen);
         rc = 2;
     }

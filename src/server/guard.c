@@ -12,17 +12,15 @@
 #include <string.h>
 #include <strings.h>
 
-static void digest(const char *data, size_t len, unsigned char out[32])
+static bool digest(const char *data, size_t len, unsigned char out[32])
 {
     unsigned int out_len = 0;
-    if (EVP_Digest(data, len, out, &out_len, EVP_sha256(), NULL) != 1 || out_len != 32)
-        memset(out, 0, 32); /* cannot happen with the built-in SHA-256; never matches a real digest's use */
+    return EVP_Digest(data, len, out, &out_len, EVP_sha256(), NULL) == 1 && out_len == 32;
 }
 
-void guard_init(server *srv)
+bool guard_init(server *srv)
 {
-    if (srv->token)
-        digest(srv->token, strlen(srv->token), srv->token_digest);
+    return !srv->token || digest(srv->token, strlen(srv->token), srv->token_digest);
 }
 
 /* The presented token against the configured one. Both are hashed first, so the compare
@@ -31,8 +29,7 @@ void guard_init(server *srv)
 static bool is_token(const server *srv, const char *presented, size_t len)
 {
     unsigned char theirs[32];
-    digest(presented, len, theirs);
-    return CRYPTO_memcmp(theirs, srv->token_digest, sizeof(theirs)) == 0;
+    return digest(presented, len, theirs) && CRYPTO_memcmp(theirs, srv->token_digest, sizeof(theirs)) == 0;
 }
 
 /* `Bearer <token>`: the scheme is case-insensitive (RFC 9110 §11.1), then one or more
@@ -50,7 +47,7 @@ static bool is_bearer(const server *srv, h2o_iovec_t v)
 
 /* A browser cannot set headers on a WebSocket, so the handshake may carry the token as a
  * subprotocol instead: `new WebSocket(url, ["bearer." + token])`. */
-static bool has_bearer_subprotocol(const server *srv, h2o_req_t *req)
+bool guard_bearer_subprotocol(const server *srv, h2o_req_t *req, h2o_iovec_t *entry)
 {
     static const char prefix[] = "bearer.";
     size_t prefix_len = sizeof(prefix) - 1;
@@ -64,8 +61,10 @@ static bool has_bearer_subprotocol(const server *srv, h2o_req_t *req)
             while (i < v.len && v.base[i] != ',' && v.base[i] != ' ')
                 i++;
             if (i - start > prefix_len && memcmp(v.base + start, prefix, prefix_len) == 0 &&
-                is_token(srv, v.base + start + prefix_len, i - start - prefix_len))
+                (!srv->token || is_token(srv, v.base + start + prefix_len, i - start - prefix_len))) {
+                *entry = h2o_iovec_init(v.base + start, i - start);
                 return true;
+            }
         }
     }
     return false;
@@ -79,8 +78,9 @@ bool guard_is_authorized(server *srv, h2o_req_t *req)
         if (is_bearer(srv, req->headers.entries[at].value))
             return true;
     const char *client_key = NULL;
+    h2o_iovec_t entry;
     return h2o_is_websocket_handshake(req, &client_key) == 0 && client_key &&
-           has_bearer_subprotocol(srv, req);
+           guard_bearer_subprotocol(srv, req, &entry);
 }
 
 /* Each comma-separated element of a Content-Length value must be the same decimal

@@ -487,7 +487,10 @@ int server_run(const server_options *o)
         fprintf(stderr, "jspool serve: refusing to listen on %s without --token-file\n", listen);
         rc = 2;
     }
-    guard_init(srv);
+    if (rc == 0 && !guard_init(srv)) {
+        fprintf(stderr, "jspool serve: SHA-256 is unavailable for the token compare\n");
+        rc = 4;
+    }
     signal(SIGPIPE, SIG_IGN);
     struct rlimit files; /* one descriptor per connection: take what the system allows */
     if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {

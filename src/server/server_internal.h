@@ -72,8 +72,8 @@ void api_install(h2o_pathconf_t *root, server *srv);
 void api_finish(server *srv, pending *p);
 
 /* guard.c */
-/* Prepares srv->token_digest from srv->token. */
-void guard_init(server *srv);
+/* Prepares srv->token_digest from srv->token; false if SHA-256 is unavailable. */
+bool guard_init(server *srv);
 /* Rewrites h2o's own plain-text refusals (400 framing, 413 body too large) under host
  * and root into our JSON error shape, with a request log line. */
 void guard_install(h2o_hostconf_t *host, h2o_pathconf_t *root);
@@ -81,6 +81,9 @@ void guard_install(h2o_hostconf_t *host, h2o_pathconf_t *root);
  * <token>` (scheme in any case), or for a WebSocket handshake a `bearer.<token>` entry
  * in Sec-WebSocket-Protocol. */
 bool guard_is_authorized(server *srv, h2o_req_t *req);
+/* The `bearer.<token>` entry of a handshake's Sec-WebSocket-Protocol that carries the
+ * token (with no token configured: any `bearer.` entry), for the 101 to echo. */
+bool guard_bearer_subprotocol(const server *srv, h2o_req_t *req, h2o_iovec_t *entry);
 /* NULL, or why the request's framing is ambiguous (Content-Length with Transfer-Encoding,
  * Content-Lengths that disagree, a Transfer-Encoding other than chunked). An HTTP/1
  * request whose head cannot be read back is marked not persistent (fail closed). */

@@ -84,28 +84,6 @@ static bool is_origin_allowed(const server *srv, h2o_req_t *req)
     return false;
 }
 
-/* A browser that offered subprotocols fails the connection unless one is echoed: echo
- * the `bearer.<token>` entry it offered (the token authorized it, see guard.c). */
-static void echo_bearer_subprotocol(h2o_req_t *req)
-{
-    ssize_t at = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-websocket-protocol"), -1);
-    if (at < 0)
-        return;
-    h2o_iovec_t v = req->headers.entries[at].value;
-    for (size_t i = 0; i < v.len;) {
-        while (i < v.len && (v.base[i] == ' ' || v.base[i] == ','))
-            i++;
-        size_t start = i;
-        while (i < v.len && v.base[i] != ',' && v.base[i] != ' ')
-            i++;
-        if (i - start > 7 && memcmp(v.base + start, "bearer.", 7) == 0) {
-            h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("sec-websocket-protocol"), 0,
-                                  NULL, v.base + start, i - start);
-            return;
-        }
-    }
-}
-
 void ws_accept(server *srv, h2o_req_t *req, served_context *sc, uint64_t start_ns)
 {
     const char *client_key = NULL;
@@ -119,7 +97,11 @@ void ws_accept(server *srv, h2o_req_t *req, served_context *sc, uint64_t start_n
         server_log_request("GET", "ws", 403, start_ns, sc->id);
         return;
     }
-    echo_bearer_subprotocol(req);
+    /* a browser that offered subprotocols fails the connection unless one is echoed */
+    h2o_iovec_t protocol;
+    if (guard_bearer_subprotocol(srv, req, &protocol))
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("sec-websocket-protocol"), 0, NULL,
+                              protocol.base, protocol.len);
     ws_client *client = calloc(1, sizeof(*client));
     if (!client) {
         reply_error(req, 500, "out_of_memory", "out of memory");

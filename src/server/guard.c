@@ -138,15 +138,8 @@ static h2o_iovec_t trimmed(const char *from, const char *to)
     return h2o_iovec_init(from, (size_t)(to - from));
 }
 
-const char *guard_framing_problem(h2o_req_t *req)
+const char *guard_head_problem(const char *head, size_t head_len)
 {
-    const char *head = NULL;
-    size_t head_len = 0;
-    if (!raw_head(req, &head, &head_len)) {
-        if (req->version < 0x200) /* cannot tell: fail closed, nothing more is read from it */
-            req->http1_is_persistent = 0;
-        return NULL;
-    }
     size_t length = SIZE_MAX;
     int lengths = 0, encodings = 0;
     const char *end = head + head_len;
@@ -176,6 +169,17 @@ const char *guard_framing_problem(h2o_req_t *req)
         return "a request must not have both Content-Length and Transfer-Encoding";
     if (encodings > 1)
         return "Transfer-Encoding must be given once";
+    return NULL;
+}
+
+const char *guard_framing_problem(h2o_req_t *req)
+{
+    const char *head = NULL;
+    size_t head_len = 0;
+    if (raw_head(req, &head, &head_len))
+        return guard_head_problem(head, head_len);
+    if (req->version < 0x200) /* cannot tell: fail closed, nothing more is read from it */
+        req->http1_is_persistent = 0;
     return NULL;
 }
 

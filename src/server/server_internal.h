@@ -88,6 +88,9 @@ bool guard_bearer_subprotocol(const server *srv, h2o_req_t *req, h2o_iovec_t *en
  * Content-Lengths that disagree, a Transfer-Encoding other than chunked). An HTTP/1
  * request whose head cannot be read back is marked not persistent (fail closed). */
 const char *guard_framing_problem(h2o_req_t *req);
+/* The same verdict over a raw HTTP/1 request head (request line, header lines; CRLF or LF
+ * line ends): the pure part, for tests and fuzzing. */
+const char *guard_head_problem(const char *head, size_t head_len);
 
 /* server.c */
 void server_log_request(const char *method, const char *path, int status, uint64_t start_ns,

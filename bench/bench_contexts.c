@@ -97,7 +97,9 @@ static void *create_contexts(void *arg)
 static int create_sentinels(jsp_pool *pool, int runtimes, jsp_context **sentinels)
 {
     for (int k = 0; k < runtimes; k++) {
-        jsp_context_config cfg = {.name = "sentinel", .runtime = k + 1};
+        char name[32];
+        snprintf(name, sizeof(name), "sentinel-%d", k); /* names are unique in a pool */
+        jsp_context_config cfg = {.name = name, .runtime = k + 1};
         int rc = jsp_context_new(pool, &cfg, &sentinels[k]);
         if (rc != 0)
             return rc;

@@ -43,7 +43,8 @@ enum {
     JSP_ECLOSED = -8,        /* the pool is closed or closing */
     JSP_EUTF8 = -9,          /* input text is not valid UTF-8 */
     JSP_EJSON = -10,         /* input is not valid JSON (or not the JSON type required) */
-    JSP_EEXIST = -11,        /* a host function with that name is already registered */
+    JSP_EEXIST = -11,        /* the name is taken: a registered host function, or a live
+                                context of the pool (jsp_context_new) */
     JSP_EMODULE = -12,       /* module uses a feature jspool does not support (import) */
     JSP_ESYSTEM = -13,       /* the OS refused a resource (thread, event loop) */
     JSP_ECPU_LIMIT = -14,    /* the call used more CPU than cpu_limit_ms; context usable */
@@ -223,7 +224,17 @@ void jsp_host_call_reject(jsp_host_call *call, const char *message);
 #define JSP_DEFAULT_WALL_LIMIT_MS 30000
 
 typedef struct jsp_context_config {
-    const char *name;          /* copied; NULL = "ctx-<id>" */
+    const char *name;          /* copied; NULL = "ctx-<id>". Rules (checked by
+                                  jsp_context_new, which says which one failed through
+                                  jsp_context_name_check): 1 to 64 bytes; only A-Z a-z
+                                  0-9 '.' '_' '-' (so no '/', spaces, controls, bidi
+                                  overrides or other non-ASCII: it is one URL path
+                                  segment as is); not all digits (it would read as an
+                                  id); not "." or ".."; not "ctx-<digits>" (reserved for
+                                  unnamed contexts). Invalid UTF-8 is JSP_EUTF8, another
+                                  broken rule JSP_EINVAL. Unique among the pool's live
+                                  contexts: a name in use is JSP_EEXIST; it is free again
+                                  once jsp_context_destroy/free returns. */
     int runtime;               /* 0 = placed by the pool's policy; k > 0 = runtime k-1 */
     long cpu_limit_ms;         /* CPU time per call (runtime thread's CPU clock); also bounds
                                   each timer callback and message delivery. 0 =
@@ -254,8 +265,15 @@ typedef struct jsp_context_config {
  * naming it and the valid ones, and returns 0 or JSP_EINVAL. Any thread. */
 int jsp_apis_resolve(const char *apis, char *out, size_t out_len);
 
+/* Checks a context name against the rules at jsp_context_config.name, without creating
+ * anything and without looking at the names in use: 0, or JSP_EUTF8 / JSP_EINVAL with the
+ * broken rule written into why (NUL-terminated, truncated to why_len; why may be NULL).
+ * NULL name is JSP_EINVAL here (jsp_context_new takes NULL as "unnamed"). Any thread. */
+int jsp_context_name_check(const char *name, char *why, size_t why_len);
+
 /* Creates a context and waits until it is ready. cfg may be NULL. Any thread except a
- * runtime thread. Returns 0 and sets *out, or JSP_EINVAL / JSP_ENOMEM / JSP_ECLOSED.
+ * runtime thread. Returns 0 and sets *out, or JSP_EINVAL / JSP_EUTF8 (a bad name or
+ * limit) / JSP_EEXIST (the name is in use) / JSP_ENOMEM / JSP_ECLOSED.
  *
  * Every context has these globals:
  *   host.call(name, ...args) -> Promise   host.callSync(name, ...args) -> value

@@ -20,6 +20,7 @@ static void usage(FILE *out)
           "       jspool serve [MODULE.js ...] [--config FILE] [--listen HOST:PORT]\n"
           "                    [--threads N] [--token-file FILE] [--max-body BYTES]\n"
           "                    [--grace-ms MS] [--log-format logfmt|json]\n"
+          "                    [--ws-allowed-origins ORIGIN,...]\n"
           "\n"
           "eval  evaluates CODE as a script and prints its value as JSON.\n"
           "run   loads FILE (as an ES module when it has `export` statements, else as a\n"
@@ -29,7 +30,8 @@ static void usage(FILE *out)
           "      console,timers).\n"
           "serve serves the pool over HTTP/JSON (default 127.0.0.1:8080); each MODULE.js is\n"
           "      deployed as a context named after the file. SIGTERM/SIGINT drain it.\n"
-          "      A non-loopback --listen needs --token-file (bearer token for changes).\n"
+          "      A non-loopback --listen needs --token-file (the bearer token every route\n"
+          "      but /healthz then requires; docs/server.md).\n"
           "\n"
           "exit status: 0 ok, 1 JavaScript error, 2 usage or bad input, 3 file unreadable,\n"
           "             4 runtime could not start\n",
@@ -79,6 +81,7 @@ static int report(const char *what, jsp_result *r)
 
 /* jspool serve [MODULE.js ...] [--config FILE] [--listen HOST:PORT] [--threads N]
  *              [--token-file F] [--max-body BYTES] [--grace-ms MS] [--log-format F]
+ *              [--ws-allowed-origins LIST]
  * A config file is read first; flags override it; modules on the command line replace
  * the file's list. */
 static int serve(int argc, char **argv)
@@ -114,6 +117,8 @@ static int serve(int argc, char **argv)
             o.listen = value;
         else if (strcmp(argv[i], "--token-file") == 0)
             o.token_file = value;
+        else if (strcmp(argv[i], "--ws-allowed-origins") == 0)
+            o.ws_allowed_origins = value;
         else if (strcmp(argv[i], "--threads") == 0)
             o.threads = (int)strtol(value, &end, 10);
         else if (strcmp(argv[i], "--max-body") == 0)

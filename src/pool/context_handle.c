@@ -19,6 +19,7 @@ void context_release(struct jsp_context *ctx)
     if (atomic_fetch_sub(&ctx->refs, 1) != 1)
         return;
     jsp_pool *pool = ctx->pool;
+    context_names_release(&pool->names, ctx); /* if a kill by the runtime left it held */
     free(ctx->name);
     free(ctx);
     pool_release(pool);
@@ -145,6 +146,7 @@ void context_creation_failed(struct jsp_context *ctx, bool is_runtime_counted)
         atomic_fetch_sub(&ctx->rt->live_contexts, 1);
     atomic_store(&ctx->state, CONTEXT_DESTROYED);
     atomic_fetch_sub(&ctx->pool->live_contexts, 1);
+    context_names_release(&ctx->pool->names, ctx);
 }
 
 int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context **out)
@@ -157,6 +159,11 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
                           (cfg->memory_limit_bytes && cfg->memory_limit_bytes < (4u << 20)))) ||
         runtime_is_current_thread())
         return JSP_EINVAL;
+    if (cfg && cfg->name) {
+        int name_rc = jsp_context_name_check(cfg->name, NULL, 0);
+        if (name_rc != 0)
+            return name_rc;
+    }
     uint32_t apis_mask = 0;
     char apis_error[256];
     if (!api_groups_resolve(cfg ? cfg->apis : NULL, &apis_mask, apis_error, sizeof(apis_error)))
@@ -165,6 +172,11 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
     int rc = context_alloc(pool, cfg, apis_mask, &ctx);
     if (rc != 0)
         return rc;
+    if (cfg && cfg->name && (rc = context_names_claim(&pool->names, ctx)) != 0) {
+        context_creation_failed(ctx, true);
+        context_release(ctx);
+        return rc;
+    }
     completion done;
     completion_init(&done);
     rc = context_queue_create(ctx, signal_completion, &done);
@@ -193,6 +205,7 @@ void jsp_context_destroy(jsp_context *ctx)
     if (!atomic_compare_exchange_strong(&ctx->state, &expected, CONTEXT_DESTROYED))
         return;
     atomic_fetch_sub(&ctx->pool->live_contexts, 1);
+    context_names_release(&ctx->pool->names, ctx); /* reusable as soon as destroy returns */
     job *j = job_new(JOB_DESTROY, ctx, NULL, 0, NULL);
     atomic_fetch_add(&ctx->queued_jobs, 1); /* never refused: destroy must get through */
     /* If the job cannot be queued the pool is closing, and closing destroys every

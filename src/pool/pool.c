@@ -20,6 +20,7 @@ void pool_release(jsp_pool *pool)
     host_registry_destroy(&pool->hosts);
     broadcast_registry_destroy(&pool->broadcasts);
     lock_manager_destroy(&pool->locks);
+    context_names_destroy(&pool->names);
     free(pool->runtimes);
     free(pool);
 }
@@ -84,6 +85,14 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
         return JSP_ENOMEM;
     }
     if (lock_manager_init(&pool->locks) != 0) {
+        broadcast_registry_destroy(&pool->broadcasts);
+        host_registry_destroy(&pool->hosts);
+        free(pool->runtimes);
+        free(pool);
+        return JSP_ESYSTEM;
+    }
+    if (context_names_init(&pool->names) != 0) {
+        lock_manager_destroy(&pool->locks);
         broadcast_registry_destroy(&pool->broadcasts);
         host_registry_destroy(&pool->hosts);
         free(pool->runtimes);

@@ -9,6 +9,7 @@
 
 #include "jspool.h"
 #include "pool/channels.h"
+#include "pool/context_names.h"
 #include "pool/lock_manager.h"
 #include "runtime/runtime.h"
 
@@ -37,6 +38,7 @@ struct jsp_pool {
     host_registry hosts;
     broadcast_registry broadcasts; /* BroadcastChannel names -> subscribed contexts */
     lock_manager locks;        /* navigator.locks, shared by every context */
+    context_names names;       /* names of live contexts, unique in the pool */
 };
 
 void pool_retain(jsp_pool *pool);

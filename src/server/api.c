@@ -78,24 +78,6 @@ static int answer_error(h2o_req_t *req, uint64_t start_ns, uint64_t context_id, 
     return 0;
 }
 
-/* Constant-time comparison of the bearer token. */
-static bool is_authorized(server *srv, h2o_req_t *req)
-{
-    if (!srv->token)
-        return true;
-    ssize_t at = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    if (at < 0)
-        return false;
-    h2o_iovec_t v = req->headers.entries[at].value;
-    size_t token_len = strlen(srv->token);
-    if (v.len != token_len + 7 || memcmp(v.base, "Bearer ", 7) != 0)
-        return false;
-    unsigned char diff = 0;
-    for (size_t i = 0; i < token_len; i++)
-        diff |= (unsigned char)(v.base[7 + i] ^ srv->token[i]);
-    return diff == 0;
-}
-
 static pending *pending_new(server *srv, h2o_req_t *req, pending_kind kind, uint64_t context_id,
                             uint64_t start_ns)
 {
@@ -199,6 +181,27 @@ static json_t *parse_body(h2o_req_t *req, uint64_t start_ns, uint64_t context_id
     return body;
 }
 
+/* One limit a client asked for: absent stays 0 (the server's default); otherwise an
+ * integer of at least minimum, clamped to the operator's max (max < 0: none). Zero,
+ * negative (-1, "unlimited", is for the operator's config file only) and non-integer
+ * values are refused with why filled. */
+static bool client_limit(const json_t *v, const char *key, long max, long minimum, json_int_t *out,
+                         char *why, size_t why_len)
+{
+    *out = 0;
+    if (!v)
+        return true;
+    if (!json_is_integer(v) || json_integer_value(v) < minimum) {
+        snprintf(why, why_len, "limits.%s must be an integer of at least %ld (no limit, -1, is for "
+                 "the operator's config only)", key, minimum);
+        return false;
+    }
+    *out = json_integer_value(v);
+    if (max >= 0 && *out > max)
+        *out = max;
+    return true;
+}
+
 /* POST /v1/contexts {"name", "module" | "source", "limits": {"cpu_ms","wall_ms","memory_bytes"}} */
 static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
 {
@@ -206,23 +209,38 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
     if (!body)
         return 0;
     const char *name = NULL, *module = NULL, *source = NULL, *apis = NULL;
-    json_t *limits = NULL;
+    json_t *limits = NULL, *cpu = NULL, *wall = NULL, *memory = NULL;
     json_error_t error;
     json_int_t cpu_ms = 0, wall_ms = 0, memory_bytes = 0;
     int rc = json_unpack_ex(body, &error, JSON_STRICT, "{s?s, s?s, s?s, s?o, s?s}", "name", &name,
                             "module", &module, "source", &source, "limits", &limits, "apis", &apis);
     if (rc == 0 && limits)
-        rc = json_unpack_ex(limits, &error, JSON_STRICT, "{s?I, s?I, s?I}", "cpu_ms", &cpu_ms,
-                            "wall_ms", &wall_ms, "memory_bytes", &memory_bytes);
-    if (rc != 0 || (module && source)) {
-        answer_error(req, start_ns, 0, 400, "invalid_argument",
-                     rc != 0 ? error.text : "give either module or source, not both");
+        rc = json_unpack_ex(limits, &error, JSON_STRICT, "{s?o, s?o, s?o}", "cpu_ms", &cpu,
+                            "wall_ms", &wall, "memory_bytes", &memory);
+    char why[256] = "";
+    if (rc != 0)
+        snprintf(why, sizeof(why), "%s", error.text);
+    else if (module && source)
+        snprintf(why, sizeof(why), "give either module or source, not both");
+    else if (client_limit(cpu, "cpu_ms", srv->max_cpu_limit_ms, 1, &cpu_ms, why, sizeof(why)) &&
+             client_limit(wall, "wall_ms", srv->max_wall_limit_ms, 1, &wall_ms, why, sizeof(why)))
+        client_limit(memory, "memory_bytes", srv->max_memory_limit_bytes, 4L << 20, &memory_bytes, why,
+                     sizeof(why)); /* each failure fills why */
+    if (*why) {
+        answer_error(req, start_ns, 0, 400, "invalid_argument", why);
         json_decref(body);
         return 0;
     }
     char apis_message[256];
     if (rc == 0 && jsp_apis_resolve(apis, apis_message, sizeof(apis_message)) != 0) {
         answer_error(req, start_ns, 0, 400, "invalid_argument", apis_message);
+        json_decref(body);
+        return 0;
+    }
+    if (name) /* (parse_body refuses \u0000, so name is the whole JSON string) */
+        jsp_context_name_check(name, why, sizeof(why)); /* the rules are the library's */
+    if (*why) {
+        answer_error(req, start_ns, 0, 400, "invalid_argument", why);
         json_decref(body);
         return 0;
     }
@@ -427,9 +445,19 @@ static int api_on_req(h2o_handler_t *self, h2o_req_t *req)
     server *srv = api_server(self);
     uint64_t start_ns = server_now_ns();
     h2o_iovec_t path = req->path_normalized;
+    const char *framing = guard_framing_problem(req);
+    if (framing) { /* answered, and the connection closed: what follows is not trusted */
+        req->http1_is_persistent = 0;
+        return answer_error(req, start_ns, 0, 400, "invalid_request", framing);
+    }
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/healthz")))
         return srv->is_draining ? answer(req, start_ns, 0, 503, "{\"status\":\"draining\"}")
                                 : answer(req, start_ns, 0, 200, "{\"status\":\"ok\"}");
+    /* Everything but /healthz is behind the token: every /v1 route reads or writes a
+     * context's data (names, limits and usage included), and /metrics is kept closed so
+     * that per-context series added there later stay protected. */
+    if (!guard_is_authorized(srv, req))
+        return answer_error(req, start_ns, 0, 401, "unauthorized", "a valid bearer token is required");
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/metrics"))) {
         char *text = jsp_pool_metrics(srv->pool);
         req->res.status = 200;
@@ -443,9 +471,6 @@ static int api_on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (srv->is_draining)
         return answer_error(req, start_ns, 0, 503, "draining", "the server is shutting down");
-    bool is_mutating = !is_method(req, "GET") && !is_method(req, "HEAD");
-    if (is_mutating && !is_authorized(srv, req))
-        return answer_error(req, start_ns, 0, 401, "unauthorized", "a valid bearer token is required");
     static const char prefix[] = "/v1/contexts";
     size_t prefix_len = sizeof(prefix) - 1;
     if (path.len < prefix_len || memcmp(path.base, prefix, prefix_len) != 0 ||

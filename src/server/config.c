@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { KIND_STRING, KIND_INT, KIND_LONG, KIND_U64, KIND_SIZE, KIND_DOUBLE, KIND_BOOL_LOG, KIND_MODULES } kind;
+typedef enum { KIND_STRING, KIND_INT, KIND_LIMIT, KIND_U64, KIND_SIZE, KIND_DOUBLE, KIND_BOOL_LOG, KIND_MODULES } kind;
 
 typedef struct key_spec {
     const char *name;
@@ -32,9 +32,13 @@ static const key_spec keys[] = {
     {"heap_check_time_interval_ms", KIND_INT, AT(pool.heap_check_time_interval_ms)},
     {"heap_limit_bytes", KIND_U64, AT(pool.heap_limit_bytes)},
     {"heap_growth_ratio", KIND_DOUBLE, AT(pool.heap_growth_ratio)},
-    {"cpu_limit_ms", KIND_LONG, AT(cpu_limit_ms)},
-    {"wall_limit_ms", KIND_LONG, AT(wall_limit_ms)},
+    {"cpu_limit_ms", KIND_LIMIT, AT(cpu_limit_ms)},
+    {"wall_limit_ms", KIND_LIMIT, AT(wall_limit_ms)},
     {"memory_limit_bytes", KIND_U64, AT(memory_limit_bytes)},
+    {"max_cpu_limit_ms", KIND_LIMIT, AT(max_cpu_limit_ms)},
+    {"max_wall_limit_ms", KIND_LIMIT, AT(max_wall_limit_ms)},
+    {"max_memory_limit_bytes", KIND_LIMIT, AT(max_memory_limit_bytes)},
+    {"ws_allowed_origins", KIND_STRING, AT(ws_allowed_origins)},
 };
 
 static char *trim(char *s)
@@ -96,17 +100,25 @@ static const char *set_key(server_options *o, const key_spec *k, char *value)
         *(double *)field = d;
         return NULL;
     }
+    case KIND_LIMIT: /* a positive number, or "none" / -1 for no limit (operators only) */
+        if (strcmp(value, "none") == 0) {
+            *(long *)field = -1;
+            return NULL;
+        }
+        /* fall through */
     default: {
         long long n = strtoll(value, &end, 10);
         if (*end || end == value || errno)
             return "not an integer";
         if (k->kind == KIND_INT && (n < -1 || n > 0x7fffffff))
             return "out of range";
+        if (k->kind == KIND_LIMIT && (n == 0 || n < -1))
+            return "must be a positive number, or none (-1)";
         if ((k->kind == KIND_U64 || k->kind == KIND_SIZE) && n < 0)
             return "must not be negative";
         if (k->kind == KIND_INT)
             *(int *)field = (int)n;
-        else if (k->kind == KIND_LONG)
+        else if (k->kind == KIND_LIMIT)
             *(long *)field = (long)n;
         else if (k->kind == KIND_U64)
             *(uint64_t *)field = (uint64_t)n;

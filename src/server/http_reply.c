@@ -14,6 +14,7 @@ static const char *reason_for(int status)
     case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
@@ -67,6 +68,8 @@ int status_for_code(int code)
         return 400;
     case JSP_ENOTFOUND: case JSP_EDESTROYED:
         return 404;
+    case JSP_EEXIST:
+        return 409;
     case JSP_EJS:
         return 422;
     case JSP_ECPU_LIMIT:

@@ -16,6 +16,11 @@
 #include <time.h>
 
 enum { DEFAULT_MAX_BODY = 1 << 20, DEFAULT_GRACE_MS = 10000, FLUSH_MS = 100 };
+/* What a client may ask for at most unless the operator says otherwise: a CPU budget
+ * of 30 s already holds a runtime thread (and its siblings) that long per call. */
+#define DEFAULT_MAX_CPU_LIMIT_MS 30000L
+#define DEFAULT_MAX_WALL_LIMIT_MS 300000L
+#define DEFAULT_MAX_MEMORY_LIMIT_BYTES (1L << 30)
 
 uint64_t server_now_ns(void)
 {
@@ -172,6 +177,11 @@ static void on_grace_over(uv_timer_t *timer)
 {
     server *srv = timer->data;
     fprintf(stderr, "level=warn msg=\"grace period over with %d call(s) in flight\"\n", srv->in_flight);
+    /* The calls still running end now (JSP_EDESTROYED) instead of holding the runtime
+     * threads that the pool's close joins. */
+    for (size_t i = 0; i < srv->contexts.count; i++)
+        if (srv->contexts.items[i]->in_flight)
+            jsp_context_destroy(srv->contexts.items[i]->ctx);
     stop_now(srv);
 }
 
@@ -243,8 +253,15 @@ static int deploy_module(server *srv, const char *path)
         fprintf(stderr, "jspool serve: cannot read %s: %s\n", path, strerror(errno));
         return 3;
     }
-    served_context *sc = calloc(1, sizeof(*sc));
     char *name = stem_of(path);
+    char why[200];
+    if (name && jsp_context_name_check(name, why, sizeof(why)) != 0) {
+        fprintf(stderr, "jspool serve: %s: the context would be named '%s', but the %s\n", path, name, why);
+        free(name);
+        free(source);
+        return 2;
+    }
+    served_context *sc = calloc(1, sizeof(*sc));
     jsp_context_config cfg = {.name = name, .cpu_limit_ms = srv->cpu_limit_ms,
                               .wall_limit_ms = srv->wall_limit_ms,
                               .memory_limit_bytes = srv->memory_limit_bytes};
@@ -331,6 +348,7 @@ static int start(server *srv, const server_options *o, struct sockaddr_storage *
     h2o_hostconf_t *host = h2o_config_register_host(&srv->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *root = h2o_config_register_path(host, "/", 0);
     api_install(root, srv);
+    guard_install(host, root);
     h2o_context_init(&srv->h2o, &srv->loop, &srv->config);
     srv->accept.ctx = &srv->h2o;
     srv->accept.hosts = srv->config.hosts;
@@ -373,14 +391,63 @@ static int start(server *srv, const server_options *o, struct sockaddr_storage *
     if (srv->hint_context && srv->hint_export) {
         char base[INET6_ADDRSTRLEN + 16];
         snprintf(base, sizeof(base), bound.ss_family == AF_INET ? "%s:%d" : "[%s]:%d", ip, port);
+        const char *auth = srv->token ? " -H \"Authorization: Bearer $TOKEN\"" : "";
         printf("try, from another shell:\n"
-               "  curl -s http://%s/v1/contexts\n"
+               "  curl -s http://%s/v1/contexts%s\n"
                "  curl -s -X POST http://%s/v1/contexts/%s/call/%s%s\n",
-               base, base, srv->hint_context, srv->hint_export,
-               srv->token ? " -H \"Authorization: Bearer $TOKEN\"" : "");
+               base, auth, base, srv->hint_context, srv->hint_export, auth);
     }
     fflush(stdout);
     return 0;
+}
+
+/* A default must be one a client could have asked for: within its maximum. */
+static bool check_limit(const char *key, long value, long max)
+{
+    if (max < 0 || (value >= 0 && value <= max))
+        return true;
+    char shown[32] = "none";
+    if (value >= 0)
+        snprintf(shown, sizeof(shown), "%ld", value);
+    fprintf(stderr, "jspool serve: %s (%s) is above max_%s (%ld); raise the maximum or set it to none\n",
+            key, shown, key, max);
+    return false;
+}
+
+static bool check_limits(const server *srv)
+{
+    return check_limit("cpu_limit_ms", srv->cpu_limit_ms ? srv->cpu_limit_ms : JSP_DEFAULT_CPU_LIMIT_MS,
+                       srv->max_cpu_limit_ms) &&
+           check_limit("wall_limit_ms", srv->wall_limit_ms ? srv->wall_limit_ms : JSP_DEFAULT_WALL_LIMIT_MS,
+                       srv->max_wall_limit_ms) &&
+           check_limit("memory_limit_bytes", (long)srv->memory_limit_bytes, srv->max_memory_limit_bytes);
+}
+
+/* "https://a.example, http://localhost:3000" -> srv->ws_origins. */
+static bool parse_origins(server *srv, const char *list)
+{
+    if (!list)
+        return true;
+    char *copy = strdup(list);
+    for (char *save = NULL, *part = copy ? strtok_r(copy, ",", &save) : NULL; part; part = strtok_r(NULL, ",", &save)) {
+        while (*part == ' ')
+            part++;
+        size_t len = strlen(part);
+        while (len && part[len - 1] == ' ')
+            part[--len] = '\0';
+        char *item = len ? strdup(part) : NULL;
+        char **grown = item ? realloc(srv->ws_origins, (srv->ws_origin_count + 1) * sizeof(*grown)) : NULL;
+        if (grown) {
+            srv->ws_origins = grown;
+            grown[srv->ws_origin_count++] = item;
+        } else {
+            free(item);
+        }
+    }
+    free(copy);
+    if (srv->ws_origin_count == 0)
+        fprintf(stderr, "jspool serve: ws_allowed_origins lists no Origin: '%s'\n", list);
+    return srv->ws_origin_count > 0;
 }
 
 int server_run(const server_options *o)
@@ -400,16 +467,29 @@ int server_run(const server_options *o)
     srv->cpu_limit_ms = o->cpu_limit_ms;
     srv->wall_limit_ms = o->wall_limit_ms;
     srv->memory_limit_bytes = o->memory_limit_bytes;
-    int rc = 0;
-    if (o->token_file && !(srv->token = read_token(o->token_file))) {
+    srv->max_cpu_limit_ms = o->max_cpu_limit_ms ? o->max_cpu_limit_ms : DEFAULT_MAX_CPU_LIMIT_MS;
+    srv->max_wall_limit_ms = o->max_wall_limit_ms ? o->max_wall_limit_ms : DEFAULT_MAX_WALL_LIMIT_MS;
+    srv->max_memory_limit_bytes = o->max_memory_limit_bytes ? o->max_memory_limit_bytes
+                                                            : DEFAULT_MAX_MEMORY_LIMIT_BYTES;
+    /* an unset default follows a lower maximum; one set explicitly must fit under it */
+    if (!srv->cpu_limit_ms && srv->max_cpu_limit_ms >= 0 && srv->max_cpu_limit_ms < JSP_DEFAULT_CPU_LIMIT_MS)
+        srv->cpu_limit_ms = srv->max_cpu_limit_ms;
+    if (!srv->wall_limit_ms && srv->max_wall_limit_ms >= 0 && srv->max_wall_limit_ms < JSP_DEFAULT_WALL_LIMIT_MS)
+        srv->wall_limit_ms = srv->max_wall_limit_ms;
+    int rc = check_limits(srv) && parse_origins(srv, o->ws_allowed_origins) ? 0 : 2;
+    if (rc == 0 && o->token_file && !(srv->token = read_token(o->token_file))) {
         fprintf(stderr, "jspool serve: cannot read the token file %s\n", o->token_file);
         rc = 3;
-    } else if (srv->token && !*srv->token) {
+    } else if (rc == 0 && srv->token && !*srv->token) {
         fprintf(stderr, "jspool serve: the token file %s is empty\n", o->token_file);
         rc = 2;
-    } else if (!is_loopback(&addr) && !srv->token) {
+    } else if (rc == 0 && !is_loopback(&addr) && !srv->token) {
         fprintf(stderr, "jspool serve: refusing to listen on %s without --token-file\n", listen);
         rc = 2;
+    }
+    if (rc == 0 && !guard_init(srv)) {
+        fprintf(stderr, "jspool serve: SHA-256 is unavailable for the token compare\n");
+        rc = 4;
     }
     signal(SIGPIPE, SIG_IGN);
     struct rlimit files; /* one descriptor per connection: take what the system allows */
@@ -440,6 +520,9 @@ int server_run(const server_options *o)
     }
     pthread_mutex_destroy(&srv->done_mutex);
     free(srv->token);
+    for (size_t i = 0; i < srv->ws_origin_count; i++)
+        free(srv->ws_origins[i]);
+    free(srv->ws_origins);
     free(srv->hint_context);
     free(srv->hint_export);
     free(srv);

@@ -13,7 +13,7 @@
 typedef struct server_options {
     const char *listen;        /* "HOST:PORT"; default 127.0.0.1:8080; port 0 = any free */
     int threads;               /* runtime threads; 0 = online CPUs */
-    const char *token_file;    /* bearer token for mutating endpoints; NULL = none */
+    const char *token_file;    /* bearer token for every route but /healthz; NULL = none */
     const char **modules;      /* module files deployed at start as named contexts */
     size_t module_count;
     size_t max_body_bytes;     /* request body limit; 0 = 1 MiB */
@@ -22,6 +22,10 @@ typedef struct server_options {
     jsp_pool_config pool;      /* limits and heap policy (threads comes from above) */
     long cpu_limit_ms, wall_limit_ms; /* defaults for contexts created without limits */
     uint64_t memory_limit_bytes;
+    long max_cpu_limit_ms;     /* the most a client may ask for; 0 = 30000, -1 = none */
+    long max_wall_limit_ms;    /* 0 = 300000, -1 = none */
+    long max_memory_limit_bytes; /* 0 = 1 GiB, -1 = none */
+    const char *ws_allowed_origins; /* comma-separated Origins allowed to upgrade; NULL = any */
     char *owned[64];           /* strings a config file allocated (freed by server_options_free) */
     size_t owned_count;
 } server_options;

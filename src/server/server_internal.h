@@ -31,12 +31,16 @@ typedef struct server {
     jsp_pool *pool;
     registry contexts;
     char *token;             /* NULL = no auth */
+    unsigned char token_digest[32]; /* SHA-256 of token: compared in constant time */
+    char **ws_origins;       /* allowed Origin values for WebSocket upgrades; NULL = any */
+    size_t ws_origin_count;
     char *hint_context;      /* first deployed module and its last export, for the */
     char *hint_export;       /* curl lines printed at start-up */
     size_t max_body_bytes;
     int grace_ms;
     long cpu_limit_ms, wall_limit_ms; /* defaults for contexts created without limits */
     uint64_t memory_limit_bytes;
+    long max_cpu_limit_ms, max_wall_limit_ms, max_memory_limit_bytes; /* -1 = none */
     bool has_loop;
     bool is_draining;
     bool is_stopping;
@@ -66,6 +70,27 @@ struct pending {
 /* Serves every path under root. */
 void api_install(h2o_pathconf_t *root, server *srv);
 void api_finish(server *srv, pending *p);
+
+/* guard.c */
+/* Prepares srv->token_digest from srv->token; false if SHA-256 is unavailable. */
+bool guard_init(server *srv);
+/* Rewrites h2o's own plain-text refusals (400 framing, 413 body too large) under host
+ * and root into our JSON error shape, with a request log line. */
+void guard_install(h2o_hostconf_t *host, h2o_pathconf_t *root);
+/* True when no token is configured, or the request carries it: `Authorization: Bearer
+ * <token>` (scheme in any case), or for a WebSocket handshake a `bearer.<token>` entry
+ * in Sec-WebSocket-Protocol. */
+bool guard_is_authorized(server *srv, h2o_req_t *req);
+/* The `bearer.<token>` entry of a handshake's Sec-WebSocket-Protocol that carries the
+ * token (with no token configured: any `bearer.` entry), for the 101 to echo. */
+bool guard_bearer_subprotocol(const server *srv, h2o_req_t *req, h2o_iovec_t *entry);
+/* NULL, or why the request's framing is ambiguous (Content-Length with Transfer-Encoding,
+ * Content-Lengths that disagree, a Transfer-Encoding other than chunked). An HTTP/1
+ * request whose head cannot be read back is marked not persistent (fail closed). */
+const char *guard_framing_problem(h2o_req_t *req);
+/* The same verdict over a raw HTTP/1 request head (request line, header lines; CRLF or LF
+ * line ends): the pure part, for tests and fuzzing. */
+const char *guard_head_problem(const char *head, size_t head_len);
 
 /* server.c */
 void server_log_request(const char *method, const char *path, int status, uint64_t start_ns,

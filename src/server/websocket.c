@@ -67,6 +67,23 @@ static void on_ws_message(h2o_websocket_conn_t *conn, const struct wslay_event_o
         send_error(conn, rc);
 }
 
+/* With an allow-list, a handshake that names an Origin must name a listed one (exact,
+ * ASCII case-insensitive). A handshake without Origin comes from a non-browser client,
+ * which could send any Origin anyway: the token is what stops it. */
+static bool is_origin_allowed(const server *srv, h2o_req_t *req)
+{
+    if (!srv->ws_origin_count)
+        return true;
+    ssize_t at = h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1);
+    if (at < 0)
+        return true;
+    h2o_iovec_t origin = req->headers.entries[at].value;
+    for (size_t i = 0; i < srv->ws_origin_count; i++)
+        if (h2o_lcstris(origin.base, origin.len, srv->ws_origins[i], strlen(srv->ws_origins[i])))
+            return true;
+    return false;
+}
+
 void ws_accept(server *srv, h2o_req_t *req, served_context *sc, uint64_t start_ns)
 {
     const char *client_key = NULL;
@@ -75,6 +92,16 @@ void ws_accept(server *srv, h2o_req_t *req, served_context *sc, uint64_t start_n
         server_log_request("GET", "ws", 400, start_ns, sc->id);
         return;
     }
+    if (!is_origin_allowed(srv, req)) {
+        reply_error(req, 403, "forbidden_origin", "this Origin is not in ws_allowed_origins");
+        server_log_request("GET", "ws", 403, start_ns, sc->id);
+        return;
+    }
+    /* a browser that offered subprotocols fails the connection unless one is echoed */
+    h2o_iovec_t protocol;
+    if (guard_bearer_subprotocol(srv, req, &protocol))
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("sec-websocket-protocol"), 0, NULL,
+                              protocol.base, protocol.len);
     ws_client *client = calloc(1, sizeof(*client));
     if (!client) {
         reply_error(req, 500, "out_of_memory", "out of memory");

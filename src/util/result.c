@@ -27,7 +27,7 @@ static const struct {
     {JSP_ECLOSED, "pool_closed", "JSP_ECLOSED: pool closed"},
     {JSP_EUTF8, "invalid_utf8", "JSP_EUTF8: input is not valid UTF-8"},
     {JSP_EJSON, "invalid_json", "JSP_EJSON: input is not valid JSON"},
-    {JSP_EEXIST, "already_exists", "JSP_EEXIST: name already registered"},
+    {JSP_EEXIST, "already_exists", "JSP_EEXIST: name already in use"},
     {JSP_EMODULE, "unsupported_module", "JSP_EMODULE: unsupported module feature"},
     {JSP_ESYSTEM, "system_error", "JSP_ESYSTEM: the OS refused a resource"},
     {JSP_ECPU_LIMIT, "cpu_limit", "JSP_ECPU_LIMIT: the call ran past its CPU budget"},

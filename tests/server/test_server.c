@@ -115,22 +115,33 @@ static CURL *prepare(const char *method, const char *path, const char *body, lon
     return c;
 }
 
+/* Runs a prepared request that collects into *r (with extra, a raw header line, if
+ * given), cleans it up and returns *r. */
+static response perform(CURL *c, response *r, struct curl_slist *headers, const char *extra)
+{
+    if (extra) {
+        headers = curl_slist_append(headers, extra);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    else
+        r->status = -(long)rc;
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    if (!r->body)
+        r->body = strdup("");
+    return *r;
+}
+
 static response request_as(const char *method, const char *path, const char *body, long body_len,
                            const char *token)
 {
     response r = {0};
     struct curl_slist *headers = NULL;
     CURL *c = prepare(method, path, body, body_len, token, &r, &headers);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    else
-        r.status = -(long)rc;
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(c);
-    if (!r.body)
-        r.body = strdup("");
-    return r;
+    return perform(c, &r, headers, NULL);
 }
 
 static response request(const char *method, const char *path, const char *body)
@@ -243,26 +254,63 @@ Test(server, oversized_bodies_are_refused)
     big[0] = '[';
     big[4094] = ']';
     big[4095] = '\0';
-    response r = request("POST", "/v1/contexts/small/call/f", big);
-    cr_expect_eq(r.status, 413, "status %ld", r.status);
-    free(r.body);
+    /* h2o refuses it before our handler: still our error shape, not h2o's plain text */
+    expect(request("POST", "/v1/contexts/small/call/f", big), 413,
+           "{\"error\":{\"code\":\"payload_too_large\",\"message\":\"request entity is too large\"");
     free(big);
 }
 
-Test(server, mutations_need_the_bearer_token_when_one_is_configured)
+/* A file holding text, for --token-file and --config; the caller unlinks path. */
+static void write_temp(char *path, const char *text)
 {
-    serve_stop(&srv);
-    char path[] = "/tmp/jspool-token-XXXXXX";
     int fd = mkstemp(path);
     cr_assert(fd >= 0);
-    cr_assert(write(fd, "s3cret\n", 7) == 7);
+    cr_assert(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
     close(fd);
-    const char *const args[] = {"--token-file", path, EXAMPLES_DIR "/bank.js", NULL};
+}
+
+/* Restarts the fixture's server with --token-file holding "s3cret" and more args. */
+static void serve_with_token(char *token_path, const char *const *more)
+{
+    serve_stop(&srv);
+    write_temp(token_path, "s3cret\n");
+    const char *args[12] = {"--token-file", token_path};
+    size_t n = 2;
+    for (; more && *more && n < 11; more++)
+        args[n++] = *more;
+    args[n++] = EXAMPLES_DIR "/bank.js";
+    args[n] = NULL;
     cr_assert(serve_start(&srv, args));
-    expect(request("GET", "/v1/contexts", NULL), 200, NULL);
+}
+
+/* A request with one raw header line ("Authorization: ..."). */
+static response request_with_header(const char *method, const char *path, const char *body, const char *header)
+{
+    response r = {0};
+    struct curl_slist *headers = NULL;
+    CURL *c = prepare(method, path, body, -1, NULL, &r, &headers);
+    return perform(c, &r, headers, header);
+}
+
+Test(server, every_route_but_healthz_needs_the_bearer_token_when_one_is_configured)
+{
+    char path[] = "/tmp/jspool-token-XXXXXX";
+    serve_with_token(path, NULL);
+    expect(request("GET", "/healthz", NULL), 200, "\"ok\"");
+    expect(request("GET", "/v1/contexts", NULL), 401, "\"code\":\"unauthorized\"");
+    expect(request("GET", "/v1/contexts/bank", NULL), 401, "unauthorized");
+    expect(request("GET", "/v1/contexts/no-such-context", NULL), 401, "unauthorized"); /* no probing names */
+    expect(request("GET", "/metrics", NULL), 401, "unauthorized");
     expect(request("POST", "/v1/contexts/bank/call/audit", "[]"), 401, "unauthorized");
     expect(request_as("POST", "/v1/contexts/bank/call/audit", "[]", -1, "wrong"), 401, NULL);
+    expect(request_as("POST", "/v1/contexts/bank/call/audit", "[]", -1, "s3cre"), 401, NULL);   /* a prefix */
+    expect(request_as("POST", "/v1/contexts/bank/call/audit", "[]", -1, "s3cret0"), 401, NULL); /* longer */
+    expect(request_with_header("GET", "/v1/contexts", NULL, "Authorization: Basic s3cret"), 401, NULL);
+    expect(request_with_header("GET", "/v1/contexts", NULL, "Authorization: Bearer"), 401, NULL);
     expect(request_as("POST", "/v1/contexts/bank/call/audit", "[]", -1, "s3cret"), 200, "total");
+    expect(request_with_header("GET", "/v1/contexts/bank", NULL, "Authorization: bearer s3cret"), 200, "\"name\":\"bank\"");
+    expect(request_with_header("GET", "/v1/contexts", NULL, "Authorization: BEARER   s3cret"), 200, "\"total\":1");
+    expect(request_with_header("GET", "/metrics", NULL, "Authorization: Bearer s3cret"), 200, "jspool_calls_total");
     unlink(path);
 }
 
@@ -358,28 +406,50 @@ Test(server, sigterm_drains_calls_in_flight_and_refuses_new_ones)
 /* ---- a minimal WebSocket client (RFC 6455): handshake, masked text frames out, unmasked
  * text frames in; enough to test the endpoint without a WebSocket library. ---- */
 
-static int ws_connect(const char *path)
+static int raw_connect(void)
 {
     int port = 0;
     sscanf(srv.base, "http://127.0.0.1:%d", &port);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+        if (fd >= 0)
+            close(fd);
         return -1;
-    char request[512];
+    }
+    struct timeval timeout = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    return fd;
+}
+
+/* Upgrades path with the extra header lines (each ending in \r\n); returns the socket,
+ * or -1 with the response head in head (when given) if the answer was not 101. */
+static int ws_connect_with(const char *path, const char *extra, char *head, size_t head_len)
+{
+    char local[1024];
+    if (!head) {
+        head = local;
+        head_len = sizeof(local);
+    }
+    head[0] = '\0';
+    int fd = raw_connect();
+    if (fd < 0)
+        return -1;
+    char request[1024];
     int n = snprintf(request, sizeof(request),
                      "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     "Sec-WebSocket-Version: 13\r\n\r\n", path);
-    if (write(fd, request, (size_t)n) != n)
+                     "Sec-WebSocket-Version: 13\r\n%s\r\n", path, extra ? extra : "");
+    if (write(fd, request, (size_t)n) != n) {
+        close(fd);
         return -1;
-    char head[1024];
+    }
     size_t got = 0;
-    while (got < sizeof(head) - 1) { /* up to the blank line ending the headers */
+    while (got < head_len - 1) { /* up to the blank line ending the headers */
         ssize_t r = read(fd, head + got, 1);
         if (r <= 0)
-            return -1;
+            break;
         got++;
         if (got >= 4 && memcmp(head + got - 4, "\r\n\r\n", 4) == 0)
             break;
@@ -390,6 +460,11 @@ static int ws_connect(const char *path)
         return -1;
     }
     return fd;
+}
+
+static int ws_connect(const char *path)
+{
+    return ws_connect_with(path, NULL, NULL, 0);
 }
 
 static void ws_send_text(int fd, const char *text)
@@ -485,4 +560,248 @@ Test(server, config_file_sets_defaults_and_unknown_keys_are_refused)
     cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2, "unknown key: exit %d", WEXITSTATUS(status));
     unlink(path);
     cr_assert(serve_start(&srv, NULL)); /* for the fixture's teardown */
+}
+
+/* ---- the WebSocket upgrade behind the token, and the Origin allow-list ---- */
+
+Test(server, ws_upgrade_requires_token)
+{
+    char path[] = "/tmp/jspool-token-XXXXXX";
+    serve_with_token(path, NULL);
+    expect(request_as("POST", "/v1/contexts", "{\"name\":\"echo\",\"source\":"
+                      "\"globalThis.onmessage = e => host.send({echo: e.data.n * 2}); 0\"}", -1, "s3cret"),
+           201, NULL);
+    char head[1024];
+    cr_expect_eq(ws_connect_with("/v1/contexts/echo/ws", NULL, head, sizeof(head)), -1);
+    cr_expect(strstr(head, " 401 ") && strstr(head, "\r\n\r\n"), "anonymous upgrade got: %s", head);
+    cr_expect_eq(ws_connect_with("/v1/contexts/echo/ws", "Sec-WebSocket-Protocol: bearer.wrong\r\n", head, sizeof(head)), -1);
+    cr_expect(strstr(head, " 401 "), "wrong subprotocol token got: %s", head);
+    cr_expect_eq(ws_connect_with("/v1/contexts/echo/ws?token=s3cret", NULL, head, sizeof(head)), -1);
+    cr_expect(strstr(head, " 401 "), "a token in the query is not accepted: %s", head);
+    cr_expect_eq(ws_connect_with("/v1/contexts/echo/ws", "Authorization: Bearer wrong\r\n", head, sizeof(head)), -1);
+
+    int fd = ws_connect_with("/v1/contexts/echo/ws", "Authorization: Bearer s3cret\r\n", head, sizeof(head));
+    cr_expect(fd >= 0, "header token refused: %s", head);
+    close(fd);
+    /* a browser: new WebSocket(url, ["jspool", "bearer." + token]); the offered entry is echoed */
+    fd = ws_connect_with("/v1/contexts/echo/ws", "Sec-WebSocket-Protocol: jspool, bearer.s3cret\r\n", head, sizeof(head));
+    cr_assert(fd >= 0, "subprotocol token refused: %s", head);
+    cr_expect(strstr(head, "sec-websocket-protocol: bearer.s3cret\r\n"), "no subprotocol echoed: %s", head);
+    ws_send_text(fd, "{\"n\":21}");
+    char *reply = ws_read_text(fd);
+    cr_expect(reply && strcmp(reply, "{\"echo\":42}") == 0, "got %s", reply ? reply : "nothing");
+    free(reply);
+    close(fd);
+    unlink(path);
+}
+
+Test(server, ws_origin_outside_the_allow_list_is_refused)
+{
+    serve_stop(&srv);
+    static const char *const args[] = {"--ws-allowed-origins", "https://app.example, http://localhost:3000",
+                                       EXAMPLES_DIR "/bank.js", NULL};
+    cr_assert(serve_start(&srv, args));
+    char head[1024];
+    cr_expect_eq(ws_connect_with("/v1/contexts/bank/ws", "Origin: https://evil.example\r\n", head, sizeof(head)), -1);
+    cr_expect(strstr(head, " 403 "), "foreign Origin got: %s", head);
+    cr_expect_eq(ws_connect_with("/v1/contexts/bank/ws", "Origin: https://app.example.evil\r\n", head, sizeof(head)), -1);
+    int fd = ws_connect_with("/v1/contexts/bank/ws", "Origin: https://APP.example\r\n", head, sizeof(head));
+    cr_expect(fd >= 0, "listed Origin refused: %s", head);
+    close(fd);
+    fd = ws_connect_with("/v1/contexts/bank/ws", "Origin: http://localhost:3000\r\n", head, sizeof(head));
+    cr_expect(fd >= 0, "second listed Origin refused: %s", head);
+    close(fd);
+    fd = ws_connect_with("/v1/contexts/bank/ws", NULL, head, sizeof(head)); /* not a browser */
+    cr_expect(fd >= 0, "no Origin refused: %s", head);
+    close(fd);
+}
+
+/* ---- request framing: raw bytes, because curl would never send these ---- */
+
+/* Sends bytes on a fresh connection and reads until the server closes it (or 5 s).
+ * Returns what came back; *closed tells whether the server closed the connection. */
+static char *raw_exchange(const char *bytes, bool *closed)
+{
+    int fd = raw_connect();
+    cr_assert(fd >= 0);
+    cr_assert(write(fd, bytes, strlen(bytes)) == (ssize_t)strlen(bytes));
+    size_t len = 0, capacity = 65536;
+    char *out = calloc(1, capacity);
+    *closed = false;
+    for (;;) {
+        ssize_t r = read(fd, out + len, capacity - len - 1);
+        if (r == 0)
+            *closed = true;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        if (len == capacity - 1)
+            break;
+    }
+    out[len] = '\0';
+    close(fd);
+    return out;
+}
+
+static int count_responses(const char *text)
+{
+    int n = 0;
+    for (const char *at = text; (at = strstr(at, "HTTP/1.1 ")) != NULL; at++)
+        n++;
+    return n;
+}
+
+/* The smuggled request after the body would list the contexts: its answer must never come. */
+#define SMUGGLED "GET /v1/contexts HTTP/1.1\r\nHost: x\r\n\r\n"
+
+static void expect_one_400_and_close(const char *bytes, const char *message)
+{
+    bool closed = false;
+    char *out = raw_exchange(bytes, &closed);
+    cr_expect_eq(count_responses(out), 1, "responses in: %s", out);
+    cr_expect(strncmp(out, "HTTP/1.1 400 ", 13) == 0, "got: %s", out);
+    cr_expect(strstr(out, "{\"error\":{\"code\":\"invalid_request\""), "not our error shape: %s", out);
+    cr_expect(strstr(out, message), "lacks '%s': %s", message, out);
+    cr_expect(!strstr(out, "\"contexts\""), "the smuggled request ran: %s", out);
+    cr_expect(closed, "the connection stayed open after: %s", bytes);
+    free(out);
+}
+
+Test(server, smuggling_with_ambiguous_framing_gets_one_400_and_a_closed_connection)
+{
+    /* control: well-framed pipelined requests are all answered on one connection */
+    bool closed = false;
+    char *out = raw_exchange("POST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n[]"
+                             SMUGGLED "GET /v1/contexts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &closed);
+    cr_expect_eq(count_responses(out), 3, "control: %s", out);
+    free(out);
+
+    expect_one_400_and_close("POST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n" SMUGGLED,
+                             "both Content-Length and Transfer-Encoding");
+    expect_one_400_and_close("POST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\ntransfer-encoding: Chunked\r\n"
+                             "content-length: 4\r\n\r\n2\r\n[]\r\n0\r\n\r\n" SMUGGLED,
+                             "both Content-Length and Transfer-Encoding");
+    expect_one_400_and_close("POST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                             "Content-Length: 41\r\n\r\n[]" SMUGGLED, "Content-Length");
+    expect_one_400_and_close("POST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\nContent-Length: 2, 41\r\n\r\n[]"
+                             SMUGGLED, "content-length");
+    expect_one_400_and_close("POST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                             "2\r\n[]\r\n0\r\n\r\n" SMUGGLED, "transfer-encoding");
+    expect_one_400_and_close("POST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n" SMUGGLED, "ransfer-Encoding");
+    expect_one_400_and_close("POST /v1/contexts/bank/call/audit HTTP/1.1\nHost: x\nContent-Length: 4\n" /* bare LF */
+                             "Transfer-Encoding: chunked\n\n2\r\n[]\r\n0\r\n\r\n" SMUGGLED,
+                             "both Content-Length and Transfer-Encoding");
+    /* the same smuggling after a good request on a kept-alive connection */
+    out = raw_exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "POST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n" SMUGGLED, &closed);
+    cr_expect_eq(count_responses(out), 2, "%s", out);
+    cr_expect(strstr(out, "HTTP/1.1 400 ") && !strstr(out, "\"contexts\""), "%s", out);
+    cr_expect(closed);
+    free(out);
+}
+
+/* ---- client-requested limits and names ---- */
+
+/* Restarts the fixture's server with a config file holding text (plus bank.js). */
+static void serve_with_config(char *path, const char *text)
+{
+    serve_stop(&srv);
+    write_temp(path, text);
+    const char *const args[] = {"--config", path, EXAMPLES_DIR "/bank.js", NULL};
+    cr_assert(serve_start(&srv, args), "did not start with: %s", text);
+}
+
+/* `jspool serve --config` with text: its exit status (it should refuse to start). */
+static int serve_refuses_config(const char *text)
+{
+    char path[] = "/tmp/jspool-conf-XXXXXX";
+    write_temp(path, text);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, STDERR_FILENO);
+        dup2(devnull, STDOUT_FILENO);
+        execl(JSPOOL_BIN, JSPOOL_BIN, "serve", "--listen", "127.0.0.1:0", "--config", path, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    unlink(path);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(server, client_limits_are_clamped_to_the_operator_maxima)
+{
+    char path[] = "/tmp/jspool-conf-XXXXXX";
+    serve_with_config(path, "max_cpu_limit_ms = 300\nmax_wall_limit_ms = 2000\nmax_memory_limit_bytes = 67108864\n");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"greedy\",\"source\":\"0\",\"limits\":"
+                                            "{\"cpu_ms\":86400000,\"wall_ms\":999999999,\"memory_bytes\":1099511627776}}"),
+           201, "\"limits\":{\"cpu_ms\":300,\"wall_ms\":2000,\"memory_bytes\":67108864}");
+    expect(request("GET", "/v1/contexts/greedy", NULL), 200, "\"cpu_ms\":300,\"wall_ms\":2000");
+    /* the clamp is what the library enforces, not just what is shown */
+    uint64_t start = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    start = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    expect(request("POST", "/v1/contexts/greedy/eval", "{\"source\":\"for (;;) {}\"}"), 408, "cpu_limit");
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t took = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 - start;
+    cr_expect(took < 2000, "for(;;) ran %llu ms under a 300 ms maximum", (unsigned long long)took);
+    expect(request("POST", "/v1/contexts", "{\"name\":\"modest\",\"source\":\"0\",\"limits\":{\"cpu_ms\":100}}"),
+           201, "\"cpu_ms\":100");
+
+    static const char *const refused[][2] = {
+        {"{\"limits\":{\"cpu_ms\":-1,\"wall_ms\":-1}}", "limits.cpu_ms must be an integer of at least 1"},
+        {"{\"limits\":{\"wall_ms\":-1}}", "limits.wall_ms"},
+        {"{\"limits\":{\"cpu_ms\":0}}", "limits.cpu_ms"},
+        {"{\"limits\":{\"cpu_ms\":-5000}}", "limits.cpu_ms"},
+        {"{\"limits\":{\"cpu_ms\":1.5}}", "limits.cpu_ms"},
+        {"{\"limits\":{\"cpu_ms\":\"100\"}}", "limits.cpu_ms"},
+        {"{\"limits\":{\"cpu_ms\":1e300}}", "limits.cpu_ms"},
+        {"{\"limits\":{\"memory_bytes\":1000}}", "limits.memory_bytes must be an integer of at least 4194304"},
+        {"{\"limits\":{\"memory_bytes\":-1}}", "limits.memory_bytes"},
+        {"{\"limits\":{\"cpu_ms\":null}}", "limits.cpu_ms"},
+        {"{\"limits\":{\"cpus\":5}}", "invalid_argument"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        expect(request("POST", "/v1/contexts", refused[i][0]), 400, refused[i][1]);
+    expect(request("POST", "/v1/contexts", "{\"limits\":{\"cpu_ms\":99999999999999999999999}}"), 400, "invalid_json");
+    expect(request("GET", "/v1/contexts", NULL), 200, "\"total\":3"); /* nothing refused was created */
+    unlink(path);
+
+    /* "none" is the operator's: then a client's large value stands */
+    char path2[] = "/tmp/jspool-conf-XXXXXX";
+    serve_with_config(path2, "max_cpu_limit_ms = none\n");
+    expect(request("POST", "/v1/contexts", "{\"limits\":{\"cpu_ms\":86400000}}"), 201, "\"cpu_ms\":86400000");
+    expect(request("POST", "/v1/contexts", "{\"limits\":{\"cpu_ms\":-1}}"), 400, "limits.cpu_ms");
+    unlink(path2);
+    cr_expect_eq(serve_refuses_config("cpu_limit_ms = 60000\n"), 2, "a default above its maximum");
+    cr_expect_eq(serve_refuses_config("cpu_limit_ms = none\n"), 2, "an unlimited default under a maximum");
+    cr_expect_eq(serve_refuses_config("max_cpu_limit_ms = 0\n"), 2);
+    cr_expect_eq(serve_refuses_config("max_wall_limit_ms = -7\n"), 2);
+}
+
+Test(server, context_names_breaking_a_rule_get_400_naming_it)
+{
+    expect(request("POST", "/v1/contexts", "{\"name\":\"5\"}"), 400, "all digits");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"a/b\"}"), 400, "'/'");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"\"}"), 400, "empty");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"evil\\u202egnp\"}"), 400, "0xe2");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"nul\\u0000byte\"}"), 400, "u0000 is not allowed");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"..\"}"), 400, "'..'");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"ctx-1\"}"), 400, "reserved");
+    char *body = malloc(100100);
+    strcpy(body, "{\"name\":\"");
+    memset(body + 9, 'n', 100000);
+    strcpy(body + 100009, "\"}");
+    expect(request("POST", "/v1/contexts", body), 400, "longer than 64 bytes");
+    free(body);
+    expect(request("GET", "/v1/contexts", NULL), 200, "\"total\":1");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"v2.beta_1-x\"}"), 201, "\"name\":\"v2.beta_1-x\"");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"v2.beta_1-x\"}"), 409, "already_exists");
+    expect(request("DELETE", "/v1/contexts/v2.beta_1-x", NULL), 204, NULL);
+    expect(request("POST", "/v1/contexts", "{\"name\":\"v2.beta_1-x\"}"), 201, NULL); /* free again */
 }

@@ -157,8 +157,14 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0) {
+        for (int i = 2; i < argc; i++)
+            if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+                usage(stdout);
+                return 0;
+            }
         return serve(argc, argv);
+    }
     /* eval/run [--apis LIST] ...: the option goes right after the command */
     const char *apis = NULL;
     if (argc >= 4 && strcmp(argv[2], "--apis") == 0) {

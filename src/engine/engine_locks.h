@@ -61,7 +61,7 @@ int runtime_hook_lock_request(void *owner, const uint16_t *name, size_t name_len
 void runtime_hook_lock_release(void *owner, uint64_t request_id);
 /* Removes a still-pending request; false when it is no longer pending (granted already). */
 bool runtime_hook_lock_abort(void *owner, uint64_t request_id);
-/* Every held and pending request of the pool. 0 or JSP_ENOMEM. */
+/* Every held and pending request in the context's namespace. 0 or JSP_ENOMEM. */
 int runtime_hook_lock_query(void *owner, engine_lock_snapshot *out);
 
 #endif

@@ -93,7 +93,7 @@ static JSObjectRef info_array(JSContextRef js, const engine_lock_info *infos, si
     return array;
 }
 
-/* query() -> {held: [...], pending: [...]} for the whole pool. */
+/* query() -> {held: [...], pending: [...]} for the context's namespace. */
 static JSValueRef native_query(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
                                const JSValueRef argv[], JSValueRef *exception)
 {

@@ -92,8 +92,10 @@ int lock_manager_init(lock_manager *lm)
     return pthread_mutex_init(&lm->mutex, NULL) == 0 ? 0 : JSP_ESYSTEM;
 }
 
+/* Under the mutex (or at destroy, when nothing else runs). */
 static void free_request(lock_request *r, job **to_free)
 {
+    r->ctx->lock_requests--;
     if (r->grant) {
         r->grant->next = *to_free;
         *to_free = r->grant;
@@ -272,7 +274,12 @@ int lock_manager_request(lock_manager *lm, struct jsp_context *ctx, const uint16
     job *to_free = NULL;
     int rc = 0;
     pthread_mutex_lock(&lm->mutex);
-    lock_name *ln = find_or_add_name(lm, ctx->namespace_key, name, name_len);
+    lock_name *ln = NULL;
+    if (ctx->lock_requests >= ENGINE_LOCK_REQUESTS_PER_CONTEXT) {
+        rc = JSP_ETOO_MANY;
+        goto refuse;
+    }
+    ln = find_or_add_name(lm, ctx->namespace_key, name, name_len);
     if (!ln) {
         rc = JSP_ENOMEM;
         goto refuse;
@@ -307,6 +314,7 @@ int lock_manager_request(lock_manager *lm, struct jsp_context *ctx, const uint16
     } else {
         list_append(&ln->queue, r);
     }
+    ctx->lock_requests++;
     *request_id = r->request_id;
     process_queue(ln, &to_free);
     pthread_mutex_unlock(&lm->mutex);

@@ -35,7 +35,8 @@ void lock_manager_destroy(lock_manager *lm);
  * held lock conflicts and it is first in the name's queue. steal releases the name's held
  * locks (their owners get ENGINE_LOCK_STOLEN) and grants at once. Runtime thread of ctx.
  * Returns 0 and *request_id (the grant comes as a job, possibly at once),
- * ENGINE_LOCK_NOT_AVAILABLE (if_available and not grantable now), or JSP_ENOMEM. */
+ * ENGINE_LOCK_NOT_AVAILABLE (if_available and not grantable now), JSP_ETOO_MANY (ctx has
+ * ENGINE_LOCK_REQUESTS_PER_CONTEXT already), or JSP_ENOMEM. */
 int lock_manager_request(lock_manager *lm, struct jsp_context *ctx, const uint16_t *name,
                          size_t name_len, bool is_shared, bool if_available, bool steal,
                          uint64_t *request_id);

@@ -113,6 +113,8 @@ struct jsp_context {
     atomic_int state;          /* enum context_state, as the API sees it */
     atomic_int queued_jobs;    /* submitted, not yet started: back-pressure */
     atomic_size_t queued_message_bytes; /* channel/worker messages queued to it (messaging.c) */
+    int lock_requests;         /* held + pending navigator.locks requests: under the lock
+                                  manager's mutex (lock_manager.c) */
 
     /* ---- runtime thread only ---- */
     engine_ctx *ec;            /* NULL until created and after death */

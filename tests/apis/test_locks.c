@@ -59,41 +59,13 @@ static void expect_eval(jsp_context *ctx, const char *source, const char *json)
     free(got);
 }
 
-/* An eval left running (its Promise waits on a lock) while the test does other things. */
-typedef struct later_eval {
-    tally done;
-    jsp_result *result;
-} later_eval;
-
-static void on_later_done(jsp_result *result, void *user)
-{
-    later_eval *later = user;
-    later->result = result;
-    tally_bump(&later->done);
-}
-
-static later_eval *eval_later(jsp_context *ctx, const char *source)
-{
-    later_eval *later = calloc(1, sizeof(*later));
-    tally_init(&later->done);
-    cr_assert_eq(jsp_eval_async(ctx, source, -1, on_later_done, later), 0);
-    return later;
-}
-
-static bool later_is_done(later_eval *later, int wait_ms)
-{
-    return tally_wait(&later->done, 1, wait_ms) >= 1;
-}
-
 /* Waits for the eval and checks its JSON, then frees it. */
 static void expect_later(later_eval *later, const char *json)
 {
     cr_assert(later_is_done(later, 10000), "the eval waiting on a lock never finished");
     cr_assert_eq(later->result->code, 0, "%s: %s", later->result->error_name, later->result->error_message);
     cr_expect_str_eq(later->result->json, json);
-    jsp_result_free(later->result);
-    tally_destroy(&later->done);
-    free(later);
+    later_free(later);
 }
 
 /* Takes `name` in ctx with a callback that holds it until `release_<tag>()` is called;
@@ -425,9 +397,7 @@ Test(locks, a_context_destroyed_while_waiting_is_dropped_from_the_queue)
     jsp_context_free(b);
     cr_assert(later_is_done(doomed, 5000));
     cr_expect_eq(doomed->result->code, JSP_EDESTROYED);
-    jsp_result_free(doomed->result);
-    tally_destroy(&doomed->done);
-    free(doomed);
+    later_free(doomed);
     expect_eval(a, "release_a(); outcome_a", "\"released:undefined\"");
     /* had the dead context's request been granted, the name would be taken forever */
     expect_eval(c, "navigator.locks.request('w', {ifAvailable: true}, (l) => l !== null)", "true");
@@ -534,9 +504,7 @@ Test(locks, a_never_settling_holder_loses_its_lock_at_its_wall_limit)
     double held = atof(waiting->result->json) - atof(granted_at); /* one clock: one process */
     free(granted_at);
     cr_expect(held >= 250 && held < 3000, "the lock was held %.0f ms for a 300 ms wall limit", held);
-    jsp_result_free(waiting->result);
-    tally_destroy(&waiting->done);
-    free(waiting);
+    later_free(waiting);
     expect_eval(holder, "outcome",
                 "\"RangeError: the lock callback exceeded a limit of its context; the lock was released\"");
     cr_expect(collector_has(&logs, "lock held past the context's wall limit (300 ms): released"));
@@ -545,4 +513,24 @@ Test(locks, a_never_settling_holder_loses_its_lock_at_its_wall_limit)
                 "\"forever\"");
     jsp_context_free(holder);
     jsp_context_free(waiter);
+}
+
+Test(locks, lock_requests_are_capped_per_context)
+{
+    jsp_context *ctx = locks_context_in(0, NULL, 0), *sibling = locks_context_in(1, NULL, 0);
+    hold(ctx, "cap", "exclusive", "c");
+    /* 1 held + 9,999 waiting = the cap of 10,000; the next ones reject at once */
+    expect_eval(ctx, "globalThis.waiting = []; for (let i = 0; i < 9999; i++)"
+                     "  waiting.push(navigator.locks.request('cap', () => i));"
+                     "Promise.allSettled([1, 2].map(() => navigator.locks.request('other', () => 0)))"
+                     "  .then((r) => r.map((x) => x.reason instanceof RangeError && x.reason.message))",
+                "[\"LockManager.request: this context has 10000 lock requests held or pending, the most "
+                "allowed; let some settle first\",\"LockManager.request: this context has 10000 lock requests "
+                "held or pending, the most allowed; let some settle first\"]");
+    expect_eval(sibling, "navigator.locks.request('cap', (l) => l.name)", "\"cap\"");
+    /* as they settle the slots come back */
+    expect_eval(ctx, "release_c(); Promise.all(waiting).then((v) => v.length)", "9999");
+    expect_eval(ctx, "navigator.locks.request('other', (l) => l.name)", "\"other\"");
+    jsp_context_free(ctx);
+    jsp_context_free(sibling);
 }

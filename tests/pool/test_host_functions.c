@@ -365,47 +365,32 @@ Test(host, a_second_answer_is_refused_and_changes_nothing)
     jsp_context_free(ctx);
 }
 
-/* An eval left waiting on a parked host call. */
-typedef struct waiting_eval {
-    tally done;
-    jsp_result *result;
-} waiting_eval;
-
-static void on_waiting_done(jsp_result *result, void *user)
-{
-    waiting_eval *w = user;
-    w->result = result;
-    tally_bump(&w->done);
-}
-
 /* Starts `host.call('park')` in ctx and returns once the handler parked it. */
-static void start_parked(jsp_context *ctx, waiting_eval *w)
+static later_eval *start_parked(jsp_context *ctx)
 {
-    tally_init(&w->done);
-    w->result = NULL;
     parked_call = NULL;
-    cr_assert_eq(jsp_eval_async(ctx, "host.call('park')", -1, on_waiting_done, w), 0);
+    later_eval *later = eval_later(ctx, "host.call('park')");
     for (int i = 0; i < 2000 && !__atomic_load_n(&parked_call, __ATOMIC_ACQUIRE); i++)
         sleep_ms(1);
     cr_assert_not_null(parked_call);
+    return later;
 }
 
-static char *finish_parked(waiting_eval *w)
+/* Its JSON, or its error message (caller frees). */
+static char *finish_parked(later_eval *later)
 {
-    cr_assert_eq(tally_wait(&w->done, 1, 10000), 1);
-    char *text = strdup(w->result->code == 0 ? w->result->json : w->result->error_message);
-    jsp_result_free(w->result);
-    tally_destroy(&w->done);
+    cr_assert(later_is_done(later, 10000));
+    char *text = strdup(later->result->code == 0 ? later->result->json : later->result->error_message);
+    later_free(later);
     return text;
 }
 
 Test(host, a_second_answer_after_the_call_was_released_is_refused)
 {
     jsp_context *ctx = context_for_test(pool);
-    waiting_eval w;
-    start_parked(ctx, &w);
+    later_eval *later = start_parked(ctx);
     cr_assert_eq(jsp_host_call_resolve(parked_call, "42", 2), 0);
-    char *json = finish_parked(&w);
+    char *json = finish_parked(later);
     cr_expect_str_eq(json, "42");
     free(json);
     /* the runtime applied the answer and let go of the call: the record is dead but still
@@ -428,15 +413,14 @@ Test(host, two_threads_answering_at_once_one_wins)
 {
     jsp_context *ctx = context_for_test(pool);
     for (int round = 0; round < 50; round++) {
-        waiting_eval w;
-        start_parked(ctx, &w);
+        later_eval *later = start_parked(ctx);
         pthread_t t;
         pthread_create(&t, NULL, race_resolve, parked_call);
         int mine = jsp_host_call_reject(parked_call, "main");
         void *theirs;
         pthread_join(t, &theirs);
         cr_expect((mine == 0) != ((intptr_t)theirs == 0), "round %d: %d and %d", round, mine, (int)(intptr_t)theirs);
-        char *text = finish_parked(&w);
+        char *text = finish_parked(later);
         cr_expect(strcmp(text, mine == 0 ? "main" : "\"thread\"") == 0, "round %d: %s", round, text);
         free(text);
     }

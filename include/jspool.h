@@ -233,8 +233,8 @@ int jsp_host_call_resolve(jsp_host_call *call, const char *json, size_t json_len
 /* Answers a host call with an error: JS sees `new Error(message)` thrown (callSync) or the
  * Promise rejected (call). message is copied; NULL gives "host function failed". Consumes
  * `call`. Any thread. Returns 0, or JSP_EINVAL for NULL or a call already answered (as
- * for jsp_host_call_resolve; it returned void before 0.2 — callers ignoring the result are
- * unaffected). */
+ * for jsp_host_call_resolve). It used to return void: callers that ignore the result need
+ * no change, and the ABI is compatible (the value comes back in a register they ignore). */
 int jsp_host_call_reject(jsp_host_call *call, const char *message);
 
 /* ---------------------------------------------------------------------------------------

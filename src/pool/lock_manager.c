@@ -92,15 +92,21 @@ int lock_manager_init(lock_manager *lm)
     return pthread_mutex_init(&lm->mutex, NULL) == 0 ? 0 : JSP_ESYSTEM;
 }
 
-/* Under the mutex (or at destroy, when nothing else runs). */
 static void free_request(lock_request *r, job **to_free)
 {
-    r->ctx->lock_requests--;
     if (r->grant) {
         r->grant->next = *to_free;
         *to_free = r->grant;
     }
     free(r);
+}
+
+/* A request of a live context goes, and its context's count with it: under the mutex
+ * (destroy frees with free_request: the contexts are gone by then). */
+static void drop_request(lock_request *r, job **to_free)
+{
+    r->ctx->lock_requests--;
+    free_request(r, to_free);
 }
 
 /* Jobs hold context references: released outside the mutex. */
@@ -307,7 +313,7 @@ int lock_manager_request(lock_manager *lm, struct jsp_context *ctx, const uint16
             lock_request *next = held->next;
             u64_map_remove(&lm->requests, held->request_id);
             tell_stolen(held, &to_free);
-            free_request(held, &to_free);
+            drop_request(held, &to_free);
             held = next;
         }
         list_prepend(&ln->queue, r);
@@ -341,7 +347,7 @@ bool lock_manager_release(lock_manager *lm, uint64_t context_id, uint64_t reques
         lock_name *ln = r->lock;
         u64_map_remove(&lm->requests, request_id);
         list_remove(&ln->held, r);
-        free_request(r, &to_free);
+        drop_request(r, &to_free);
         process_queue(ln, &to_free);
         remove_name_if_unused(lm, ln);
     }
@@ -360,7 +366,7 @@ bool lock_manager_abort(lock_manager *lm, uint64_t context_id, uint64_t request_
         lock_name *ln = r->lock;
         u64_map_remove(&lm->requests, request_id);
         list_remove(&ln->queue, r);
-        free_request(r, &to_free);
+        drop_request(r, &to_free);
         process_queue(ln, &to_free); /* it may have been what held the next ones back */
         remove_name_if_unused(lm, ln);
         is_removed = true;
@@ -379,7 +385,7 @@ static bool drop_from(lock_manager *lm, request_list *l, uint64_t context_id, jo
             continue;
         u64_map_remove(&lm->requests, r->request_id);
         list_remove(l, r);
-        free_request(r, to_free);
+        drop_request(r, to_free);
         is_changed = true;
     }
     return is_changed;

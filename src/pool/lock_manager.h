@@ -31,9 +31,9 @@ int lock_manager_init(lock_manager *lm);
 void lock_manager_destroy(lock_manager *lm);
 
 /* Adds ctx's request for name (UTF-16, copied) in ctx's namespace per the Web Locks
- * rules: granted when no
- * held lock conflicts and it is first in the name's queue. steal releases the name's held
- * locks (their owners get ENGINE_LOCK_STOLEN) and grants at once. Runtime thread of ctx.
+ * rules: granted when no held lock conflicts and it is first in the name's queue. steal
+ * releases the name's held locks in that namespace (their owners get ENGINE_LOCK_STOLEN)
+ * and grants at once. Runtime thread of ctx.
  * Returns 0 and *request_id (the grant comes as a job, possibly at once),
  * ENGINE_LOCK_NOT_AVAILABLE (if_available and not grantable now), JSP_ETOO_MANY (ctx has
  * ENGINE_LOCK_REQUESTS_PER_CONTEXT already), or JSP_ENOMEM. */

@@ -129,11 +129,12 @@ static int queue_message(struct jsp_context *to, job_kind kind, const char *targ
 
 /* The registry key of a channel name in ctx's namespace: "<namespace>\n<key>" (key is
  * JSON text, without a newline; namespaces have none either), so channels of one name in
- * two namespaces never meet. malloc'd; NULL when out of memory. */
-static char *scoped_key(const struct jsp_context *ctx, const char *key)
+ * two namespaces never meet. In buf when it fits (a post allocates nothing more for it),
+ * else malloc'd; NULL when out of memory. Release with free_scoped. */
+static char *scoped_key(const struct jsp_context *ctx, const char *key, char *buf, size_t buf_size)
 {
     size_t ns_len = strlen(ctx->namespace_key), key_len = strlen(key);
-    char *scoped = malloc(ns_len + key_len + 2);
+    char *scoped = ns_len + key_len + 2 <= buf_size ? buf : malloc(ns_len + key_len + 2);
     if (scoped) {
         memcpy(scoped, ctx->namespace_key, ns_len);
         scoped[ns_len] = '\n';
@@ -142,11 +143,18 @@ static char *scoped_key(const struct jsp_context *ctx, const char *key)
     return scoped;
 }
 
+static void free_scoped(char *scoped, const char *buf)
+{
+    if (scoped != buf)
+        free(scoped);
+}
+
 int runtime_hook_broadcast_subscribe(void *owner, const char *key)
 {
     struct jsp_context *ctx = owner;
     context_messaging *m = messaging_of(ctx);
-    char *scoped = scoped_key(ctx, key);
+    char buf[256];
+    char *scoped = scoped_key(ctx, key, buf, sizeof(buf));
     bool is_new_name;
     int rc = 0;
     if (!m || !scoped || broadcast_subscribe(&ctx->pool->broadcasts, ctx, scoped, &is_new_name) != 0) {
@@ -157,17 +165,18 @@ int runtime_hook_broadcast_subscribe(void *owner, const char *key)
     } else {
         m->broadcast_names += is_new_name;
     }
-    free(scoped);
+    free_scoped(scoped, buf);
     return rc;
 }
 
 void runtime_hook_broadcast_unsubscribe(void *owner, const char *key)
 {
     struct jsp_context *ctx = owner;
-    char *scoped = ctx->messaging ? scoped_key(ctx, key) : NULL;
+    char buf[256];
+    char *scoped = ctx->messaging ? scoped_key(ctx, key, buf, sizeof(buf)) : NULL;
     if (scoped && broadcast_unsubscribe(&ctx->pool->broadcasts, ctx, scoped))
         ctx->messaging->broadcast_names--;
-    free(scoped); /* (out of memory: the entry stays until the context dies) */
+    free_scoped(scoped, buf); /* (out of memory: the entry stays until the context dies) */
 }
 
 void runtime_hook_broadcast_post(void *owner, const char *key, const char *data, size_t len,
@@ -175,9 +184,10 @@ void runtime_hook_broadcast_post(void *owner, const char *key, const char *data,
 {
     struct jsp_context *ctx = owner;
     struct jsp_context **targets = NULL;
-    char *scoped = scoped_key(ctx, key);
+    char buf[256];
+    char *scoped = scoped_key(ctx, key, buf, sizeof(buf));
     size_t count = scoped ? broadcast_subscribers(&ctx->pool->broadcasts, scoped, &targets) : 0;
-    free(scoped);
+    free_scoped(scoped, buf);
     size_t target_size = strlen(key) + 32;
     char *target = malloc(target_size);
     for (size_t i = 0; i < count; i++) {

@@ -348,3 +348,16 @@ Test(channel, namespace_names_are_checked)
     cr_expect_str_eq(jsp_context_namespace(ctx), "Team_1.prod-eu");
     jsp_context_free(ctx);
 }
+
+Test(channel, open_channel_names_are_capped_per_context)
+{
+    jsp_context *ctx = channel_context_in(0, NULL);
+    expect_eval(ctx, "globalThis.open = []; let error;"
+                     "for (let i = 0; i < 1100 && !error; i++) {"
+                     "  try { open.push(new BroadcastChannel('n' + i)); } catch (e) { error = e; } }"
+                     "[open.length, error instanceof RangeError, error.message]",
+                "[1024,true,\"BroadcastChannel: too many channel names open in this context\"]");
+    /* a second channel of an open name is no new name; closing one frees its slot */
+    expect_eval(ctx, "new BroadcastChannel('n0'); open[5].close(); new BroadcastChannel('fresh').name", "\"fresh\"");
+    jsp_context_free(ctx);
+}

@@ -147,6 +147,15 @@ typedef struct jsp_pool_config {
      * context is destroyed, unlogged and uncounted. It exists to measure what per-call
      * scopes save (bench/bench_soak.c); never turn it on in production. */
     int debug_disable_call_scopes; /* nonzero = off */
+
+    /* Per-context caps on what guest code can make pile up (docs/security.md). */
+    int max_timers_per_context;     /* live setTimeout/setInterval timers; 0 = 10000.
+                                       Beyond: setTimeout/setInterval throw a RangeError
+                                       naming the cap; the context stays usable */
+    int max_host_calls_per_context; /* unanswered host.call()/callSync()s; 0 = 1000.
+                                       Beyond: host.call's Promise rejects and callSync
+                                       throws, with an Error naming the cap; the handler
+                                       is not run */
 } jsp_pool_config;
 
 /* Creates a pool and starts its runtime threads. cfg may be NULL (all defaults).
@@ -208,13 +217,26 @@ uint64_t jsp_host_call_context_id(const jsp_host_call *call);
 /* Answers a host call with a JSON value (copied; NULL means null); JS receives it parsed.
  * Consumes `call`: do not touch it afterwards. Any thread. Returns 0, or JSP_EUTF8 /
  * JSP_EJSON if json is not valid — JS then sees an Error naming the problem, and the call
- * is consumed all the same. */
+ * is consumed all the same; or JSP_EINVAL for NULL or a call already answered (see
+ * below), which changes nothing.
+ *
+ * A second answer is a bug in the embedder, but a detectable one: every call carries a
+ * magic number checked here (and by the accessors above, which then return NULL / 0),
+ * and an answered call's memory is not reused at once — it stays allocated, marked dead,
+ * in a per-pool quarantine of the last 1024 released calls. So a second resolve/reject
+ * of a call answered shortly before returns JSP_EINVAL and does nothing, even under
+ * AddressSanitizer; two answers racing on two threads: exactly one wins. The limits:
+ * once 1024 more calls have been released after it, or once the pool is freed, the
+ * memory is really freed and a late second answer is a use-after-free again; and a
+ * pointer that never was a host call is not detected. */
 int jsp_host_call_resolve(jsp_host_call *call, const char *json, size_t json_len);
 
 /* Answers a host call with an error: JS sees `new Error(message)` thrown (callSync) or the
  * Promise rejected (call). message is copied; NULL gives "host function failed". Consumes
- * `call`. Any thread. */
-void jsp_host_call_reject(jsp_host_call *call, const char *message);
+ * `call`. Any thread. Returns 0, or JSP_EINVAL for NULL or a call already answered (as
+ * for jsp_host_call_resolve). It used to return void: callers that ignore the result need
+ * no change, and the ABI is compatible (the value comes back in a register they ignore). */
+int jsp_host_call_reject(jsp_host_call *call, const char *message);
 
 /* ---------------------------------------------------------------------------------------
  * Contexts
@@ -243,7 +265,8 @@ typedef struct jsp_context_config {
                                   that — and the context stays usable. */
     long wall_limit_ms;        /* wall time per call, awaited Promises included. 0 =
                                   JSP_DEFAULT_WALL_LIMIT_MS, -1 = unlimited. Past it:
-                                  JSP_EWALL_LIMIT. */
+                                  JSP_EWALL_LIMIT. Also bounds how long a navigator.locks
+                                  lock stays held after it was granted (docs/apis.md). */
     uint64_t memory_limit_bytes; /* 0 = none: a light context sharing its runtime's VM.
                                   Otherwise an *isolated* context with a VM of its own
                                   (costlier: see the README), whose heap (capacity plus
@@ -258,7 +281,20 @@ typedef struct jsp_context_config {
                                   an unknown name is JSP_EINVAL (jsp_apis_resolve says
                                   why). Groups written in JS install on first use of one of
                                   their globals, so unused ones cost almost nothing. */
+    const char *namespace_name; /* copied; who may see this context's BroadcastChannel
+                                  messages and navigator.locks. NULL = a private namespace:
+                                  the context alone (and the Workers it starts). Contexts
+                                  given the same string share one namespace: their
+                                  BroadcastChannels of one name talk to each other and their
+                                  locks of one name contend, query() lists them and steal
+                                  takes them; nothing crosses between namespaces. Only the
+                                  operator should choose it. 1 to 64 bytes, each one of
+                                  JSP_NAMESPACE_CHARS; anything else is JSP_EINVAL. */
 } jsp_context_config;
+
+/* The bytes a namespace name may contain (for strspn). */
+#define JSP_NAMESPACE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+
 
 /* Resolves an `apis` string as jsp_context_new would: writes the dependency-closed group
  * list in registry order ("events" gives "timers,domexception,events") into out, or on an unknown group a message
@@ -311,6 +347,11 @@ typedef struct jsp_memory_usage {
 
 /* Fills *out. Any thread. Returns 0, or JSP_EINVAL for NULL arguments. */
 int jsp_context_memory(const jsp_context *ctx, jsp_memory_usage *out);
+
+/* The namespace the context was created in (jsp_context_config.namespace_name), or NULL
+ * for a private one. Workers report their parent's. Any thread; borrowed for the life of
+ * the handle. */
+const char *jsp_context_namespace(const jsp_context *ctx);
 
 /* Index (0-based) of the runtime thread the context lives on. Any thread. */
 int jsp_context_runtime(const jsp_context *ctx);

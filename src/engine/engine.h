@@ -108,8 +108,10 @@ void engine_host_promise_free(engine_host_promise *p); /* drop unsettled */
 
 /* A Promise returned by a call settled; takes ownership of result. */
 void runtime_hook_call_settled(void *owner, uint64_t call_id, jsp_result *result);
-/* setTimeout/setInterval: takes ownership of cb. Returns the timer id (> 0) or 0 when
- * out of memory (cb is then freed). */
+/* setTimeout/setInterval: takes ownership of cb. Returns the timer id (> 0), or 0 when
+ * out of memory, or RUNTIME_TIMER_CAPPED when the context has max_timers_per_context
+ * live timers already (cb is then freed). */
+#define RUNTIME_TIMER_CAPPED UINT64_MAX
 uint64_t runtime_hook_set_timer(void *owner, engine_callback *cb, double delay_ms,
                                 bool is_repeating);
 void runtime_hook_clear_timer(void *owner, uint64_t timer_id);

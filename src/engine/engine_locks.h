@@ -49,19 +49,24 @@ bool engine_locks_deliver(engine_ctx *ec, uint64_t request_id, int event);
 
 /* ---- implemented by the runtime layer (lock_requests.c) ---- */
 
+/* Requests a context may have held or pending at once (each holds host memory and a JS
+ * record until it settles): past it, request() rejects with a RangeError. */
+#define ENGINE_LOCK_REQUESTS_PER_CONTEXT 10000
+
 /* Returned by runtime_hook_lock_request when if_available was asked and the lock is not
  * grantable now. */
 #define ENGINE_LOCK_NOT_AVAILABLE 1
 
 /* Queues a request (name is UTF-16, copied). Returns 0 and *request_id (a GRANTED event
- * follows as a job, never synchronously), ENGINE_LOCK_NOT_AVAILABLE, or JSP_ENOMEM. */
+ * follows as a job, never synchronously), ENGINE_LOCK_NOT_AVAILABLE, JSP_ETOO_MANY
+ * (ENGINE_LOCK_REQUESTS_PER_CONTEXT reached) or JSP_ENOMEM. */
 int runtime_hook_lock_request(void *owner, const uint16_t *name, size_t name_len, bool is_shared,
                               bool if_available, bool steal, uint64_t *request_id);
 /* Releases a held lock of this context; unknown ids are ignored (stolen, dropped). */
 void runtime_hook_lock_release(void *owner, uint64_t request_id);
 /* Removes a still-pending request; false when it is no longer pending (granted already). */
 bool runtime_hook_lock_abort(void *owner, uint64_t request_id);
-/* Every held and pending request of the pool. 0 or JSP_ENOMEM. */
+/* Every held and pending request in the context's namespace. 0 or JSP_ENOMEM. */
 int runtime_hook_lock_query(void *owner, engine_lock_snapshot *out);
 
 #endif

@@ -38,6 +38,12 @@ static JSValueRef schedule(JSContextRef js, size_t argc, const JSValueRef argv[]
         JSValueProtect(js, cb->argv[i]);
     }
     uint64_t id = runtime_hook_set_timer(ec->owner, cb, delay_ms, is_repeating);
+    if (id == RUNTIME_TIMER_CAPPED)
+        return natives_throw(js, exception, "RangeError",
+                             is_repeating ? "setInterval: too many live timers in this context "
+                                            "(max_timers_per_context); clear some first"
+                                          : "setTimeout: too many live timers in this context "
+                                            "(max_timers_per_context); clear some first");
     if (id == 0)
         return natives_throw(js, exception, "Error", "out of memory");
     return JSValueMakeNumber(js, (double)id);

@@ -36,6 +36,14 @@ static JSValueRef native_request(JSContextRef js, JSObjectRef function, JSObject
                                        JSValueToBoolean(js, argv[1]), JSValueToBoolean(js, argv[2]),
                                        JSValueToBoolean(js, argv[3]), &id);
     JSStringRelease(name);
+    if (rc == JSP_ETOO_MANY) {
+        char message[160];
+        snprintf(message, sizeof(message),
+                 "LockManager.request: this context has %d lock requests held or pending, the most "
+                 "allowed; let some settle first", ENGINE_LOCK_REQUESTS_PER_CONTEXT);
+        *exception = js_make_error(js, "RangeError", message);
+        return JSValueMakeUndefined(js);
+    }
     if (rc < 0)
         return throw_error(js, exception, "out of memory");
     return JSValueMakeNumber(js, rc == ENGINE_LOCK_NOT_AVAILABLE ? 0 : (double)id);
@@ -93,7 +101,7 @@ static JSObjectRef info_array(JSContextRef js, const engine_lock_info *infos, si
     return array;
 }
 
-/* query() -> {held: [...], pending: [...]} for the whole pool. */
+/* query() -> {held: [...], pending: [...]} for the context's namespace. */
 static JSValueRef native_query(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
                                const JSValueRef argv[], JSValueRef *exception)
 {

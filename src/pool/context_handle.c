@@ -21,6 +21,7 @@ void context_release(struct jsp_context *ctx)
     jsp_pool *pool = ctx->pool;
     context_names_release(&pool->names, ctx); /* if a kill by the runtime left it held */
     free(ctx->name);
+    free(ctx->namespace_key);
     free(ctx);
     pool_release(pool);
 }
@@ -112,7 +113,16 @@ int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_m
         if (ctx->name)
             snprintf(ctx->name, 32, "ctx-%llu", (unsigned long long)ctx->id);
     }
-    if (!ctx->name) {
+    if (cfg && cfg->namespace_name) {
+        ctx->namespace_key = strdup(cfg->namespace_name);
+    } else {
+        ctx->namespace_key = malloc(32);
+        if (ctx->namespace_key)
+            snprintf(ctx->namespace_key, 32, "#%llu", (unsigned long long)ctx->id);
+    }
+    if (!ctx->name || !ctx->namespace_key) {
+        free(ctx->name);
+        free(ctx->namespace_key);
         free(ctx);
         atomic_fetch_sub(&pool->live_contexts, 1);
         return JSP_ENOMEM;
@@ -149,6 +159,14 @@ void context_creation_failed(struct jsp_context *ctx, bool is_runtime_counted)
     context_names_release(&ctx->pool->names, ctx);
 }
 
+/* 1 to 64 bytes of JSP_NAMESPACE_CHARS: printable in logs and JSON as is, and never the
+ * "#<id>" of a private namespace. */
+static bool namespace_is_valid(const char *name)
+{
+    size_t len = strlen(name);
+    return len >= 1 && len <= 64 && strspn(name, JSP_NAMESPACE_CHARS) == len;
+}
+
 int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context **out)
 {
     if (!out)
@@ -156,7 +174,8 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
     *out = NULL;
     if (!pool || (cfg && (cfg->runtime < 0 || cfg->runtime > pool->thread_count ||
                           cfg->cpu_limit_ms < -1 || cfg->wall_limit_ms < -1 ||
-                          (cfg->memory_limit_bytes && cfg->memory_limit_bytes < (4u << 20)))) ||
+                          (cfg->memory_limit_bytes && cfg->memory_limit_bytes < (4u << 20)) ||
+                          (cfg->namespace_name && !namespace_is_valid(cfg->namespace_name)))) ||
         runtime_is_current_thread())
         return JSP_EINVAL;
     if (cfg && cfg->name) {
@@ -230,6 +249,11 @@ uint64_t jsp_context_id(const jsp_context *ctx)
 const char *jsp_context_name(const jsp_context *ctx)
 {
     return ctx ? ctx->name : NULL;
+}
+
+const char *jsp_context_namespace(const jsp_context *ctx)
+{
+    return ctx && ctx->namespace_key[0] != '#' ? ctx->namespace_key : NULL;
 }
 
 int jsp_context_runtime(const jsp_context *ctx)

@@ -30,6 +30,7 @@ typedef struct lock_name {
     request_list held;             /* all shared, or one exclusive */
     request_list queue;            /* pending, FIFO */
     uint64_t hash;
+    const char *ns;                /* its namespace (jsp_context.namespace_key), after name[] */
     size_t name_len;               /* UTF-16 code units */
     uint16_t name[];
 } lock_name;
@@ -70,10 +71,15 @@ static void list_remove(request_list *l, lock_request *r)
     }
 }
 
-/* FNV-1a over the name's bytes. */
-static uint64_t hash_name(const uint16_t *name, size_t len)
+/* FNV-1a over the namespace, its NUL, and the name's bytes. */
+static uint64_t hash_name(const char *ns, const uint16_t *name, size_t len)
 {
     uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *c = (const unsigned char *)ns;; c++) {
+        h = (h ^ *c) * 1099511628211ull;
+        if (!*c)
+            break;
+    }
     const unsigned char *bytes = (const unsigned char *)name;
     for (size_t i = 0; i < len * sizeof(uint16_t); i++)
         h = (h ^ bytes[i]) * 1099511628211ull;
@@ -93,6 +99,14 @@ static void free_request(lock_request *r, job **to_free)
         *to_free = r->grant;
     }
     free(r);
+}
+
+/* A request of a live context goes, and its context's count with it: under the mutex
+ * (destroy frees with free_request: the contexts are gone by then). */
+static void drop_request(lock_request *r, job **to_free)
+{
+    r->ctx->lock_requests--;
+    free_request(r, to_free);
 }
 
 /* Jobs hold context references: released outside the mutex. */
@@ -123,12 +137,14 @@ void lock_manager_destroy(lock_manager *lm)
     free_jobs(to_free);
 }
 
-static lock_name *find_name(lock_manager *lm, const uint16_t *name, size_t len, uint64_t hash)
+static lock_name *find_name(lock_manager *lm, const char *ns, const uint16_t *name, size_t len,
+                            uint64_t hash)
 {
     if (!lm->bucket_count)
         return NULL;
     for (lock_name *ln = lm->buckets[hash & (lm->bucket_count - 1)]; ln; ln = ln->hash_next)
-        if (ln->hash == hash && ln->name_len == len && memcmp(ln->name, name, len * sizeof(uint16_t)) == 0)
+        if (ln->hash == hash && ln->name_len == len && memcmp(ln->name, name, len * sizeof(uint16_t)) == 0 &&
+            strcmp(ln->ns, ns) == 0)
             return ln;
     return NULL;
 }
@@ -150,21 +166,24 @@ static int grow_buckets(lock_manager *lm)
     return 0;
 }
 
-static lock_name *find_or_add_name(lock_manager *lm, const uint16_t *name, size_t len)
+/* A name is (namespace, UTF-16 name): the same name in two namespaces is two locks. */
+static lock_name *find_or_add_name(lock_manager *lm, const char *ns, const uint16_t *name, size_t len)
 {
-    uint64_t hash = hash_name(name, len);
-    lock_name *ln = find_name(lm, name, len, hash);
+    uint64_t hash = hash_name(ns, name, len);
+    lock_name *ln = find_name(lm, ns, name, len, hash);
     if (ln)
         return ln;
     if (lm->name_count >= lm->bucket_count && grow_buckets(lm) != 0)
         return NULL;
-    ln = calloc(1, sizeof(*ln) + len * sizeof(uint16_t));
+    size_t ns_size = strlen(ns) + 1;
+    ln = calloc(1, sizeof(*ln) + len * sizeof(uint16_t) + ns_size);
     if (!ln)
         return NULL;
     ln->hash = hash;
     ln->name_len = len;
     if (len)
         memcpy(ln->name, name, len * sizeof(uint16_t));
+    ln->ns = memcpy((char *)(ln->name + len), ns, ns_size);
     lock_name **bucket = &lm->buckets[hash & (lm->bucket_count - 1)];
     ln->hash_next = *bucket;
     *bucket = ln;
@@ -261,7 +280,12 @@ int lock_manager_request(lock_manager *lm, struct jsp_context *ctx, const uint16
     job *to_free = NULL;
     int rc = 0;
     pthread_mutex_lock(&lm->mutex);
-    lock_name *ln = find_or_add_name(lm, name, name_len);
+    lock_name *ln = NULL;
+    if (ctx->lock_requests >= ENGINE_LOCK_REQUESTS_PER_CONTEXT) {
+        rc = JSP_ETOO_MANY;
+        goto refuse;
+    }
+    ln = find_or_add_name(lm, ctx->namespace_key, name, name_len);
     if (!ln) {
         rc = JSP_ENOMEM;
         goto refuse;
@@ -289,13 +313,14 @@ int lock_manager_request(lock_manager *lm, struct jsp_context *ctx, const uint16
             lock_request *next = held->next;
             u64_map_remove(&lm->requests, held->request_id);
             tell_stolen(held, &to_free);
-            free_request(held, &to_free);
+            drop_request(held, &to_free);
             held = next;
         }
         list_prepend(&ln->queue, r);
     } else {
         list_append(&ln->queue, r);
     }
+    ctx->lock_requests++;
     *request_id = r->request_id;
     process_queue(ln, &to_free);
     pthread_mutex_unlock(&lm->mutex);
@@ -311,21 +336,24 @@ refuse:
     return rc;
 }
 
-void lock_manager_release(lock_manager *lm, uint64_t context_id, uint64_t request_id)
+bool lock_manager_release(lock_manager *lm, uint64_t context_id, uint64_t request_id)
 {
     job *to_free = NULL;
+    bool is_released = false;
     pthread_mutex_lock(&lm->mutex);
     lock_request *r = u64_map_get(&lm->requests, request_id);
     if (r && r->is_held && r->context_id == context_id) {
+        is_released = true;
         lock_name *ln = r->lock;
         u64_map_remove(&lm->requests, request_id);
         list_remove(&ln->held, r);
-        free_request(r, &to_free);
+        drop_request(r, &to_free);
         process_queue(ln, &to_free);
         remove_name_if_unused(lm, ln);
     }
     pthread_mutex_unlock(&lm->mutex);
     free_jobs(to_free);
+    return is_released;
 }
 
 bool lock_manager_abort(lock_manager *lm, uint64_t context_id, uint64_t request_id)
@@ -338,7 +366,7 @@ bool lock_manager_abort(lock_manager *lm, uint64_t context_id, uint64_t request_
         lock_name *ln = r->lock;
         u64_map_remove(&lm->requests, request_id);
         list_remove(&ln->queue, r);
-        free_request(r, &to_free);
+        drop_request(r, &to_free);
         process_queue(ln, &to_free); /* it may have been what held the next ones back */
         remove_name_if_unused(lm, ln);
         is_removed = true;
@@ -357,7 +385,7 @@ static bool drop_from(lock_manager *lm, request_list *l, uint64_t context_id, jo
             continue;
         u64_map_remove(&lm->requests, r->request_id);
         list_remove(l, r);
-        free_request(r, to_free);
+        drop_request(r, to_free);
         is_changed = true;
     }
     return is_changed;
@@ -392,12 +420,14 @@ static bool copy_info(engine_lock_info *out, const lock_name *ln, const lock_req
     return true;
 }
 
-int lock_manager_query(lock_manager *lm, engine_lock_snapshot *out)
+int lock_manager_query(lock_manager *lm, const char *ns, engine_lock_snapshot *out)
 {
     *out = (engine_lock_snapshot){0};
     pthread_mutex_lock(&lm->mutex);
     size_t held = 0, pending = 0;
     for (lock_name *ln = lm->first; ln; ln = ln->next) {
+        if (strcmp(ln->ns, ns) != 0)
+            continue;
         for (lock_request *r = ln->held.head; r; r = r->next)
             held++;
         for (lock_request *r = ln->queue.head; r; r = r->next)
@@ -409,6 +439,8 @@ int lock_manager_query(lock_manager *lm, engine_lock_snapshot *out)
     if ((held && !out->held) || (pending && !out->pending))
         is_ok = false;
     for (lock_name *ln = lm->first; ln && is_ok; ln = ln->next) {
+        if (strcmp(ln->ns, ns) != 0)
+            continue;
         for (lock_request *r = ln->held.head; r && is_ok; r = r->next)
             is_ok = copy_info(&out->held[out->held_count++], ln, r);
         for (lock_request *r = ln->queue.head; r && is_ok; r = r->next)

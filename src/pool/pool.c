@@ -21,6 +21,7 @@ void pool_release(jsp_pool *pool)
     broadcast_registry_destroy(&pool->broadcasts);
     lock_manager_destroy(&pool->locks);
     context_names_destroy(&pool->names);
+    host_call_quarantine_free(pool);
     free(pool->runtimes);
     free(pool);
 }
@@ -45,6 +46,7 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
     jsp_pool_config config = cfg ? *cfg : (jsp_pool_config){0};
     if (config.threads < 0 || config.threads > 1024 || config.max_contexts < 0 ||
         config.max_queued_jobs < 0 || config.heap_growth_ratio < 0 ||
+        config.max_timers_per_context < 0 || config.max_host_calls_per_context < 0 ||
         (config.placement != JSP_PLACE_ROUND_ROBIN && config.placement != JSP_PLACE_LEAST_LOADED))
         return JSP_EINVAL;
     if (config.threads == 0) {
@@ -57,6 +59,10 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
         config.max_contexts = 100000;
     if (config.max_queued_jobs == 0)
         config.max_queued_jobs = 10000;
+    if (config.max_timers_per_context == 0)
+        config.max_timers_per_context = 10000;
+    if (config.max_host_calls_per_context == 0)
+        config.max_host_calls_per_context = 1000;
     if (config.heap_check_request_interval == 0)
         config.heap_check_request_interval = 4096;
     if (config.heap_check_time_interval_ms == 0)

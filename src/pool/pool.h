@@ -13,6 +13,8 @@
 #include "pool/lock_manager.h"
 #include "runtime/runtime.h"
 
+enum { HOST_CALL_QUARANTINE = 1024 }; /* calls kept after release (jsp_host_call_resolve) */
+
 typedef struct host_entry {
     char *name;
     jsp_host_fn fn;
@@ -37,9 +39,16 @@ struct jsp_pool {
     atomic_int live_contexts;  /* against config.max_contexts */
     host_registry hosts;
     broadcast_registry broadcasts; /* BroadcastChannel names -> subscribed contexts */
-    lock_manager locks;        /* navigator.locks, shared by every context */
+    lock_manager locks;        /* navigator.locks, per namespace */
     context_names names;       /* names of live contexts, unique in the pool */
+    /* Released host calls kept allocated (marked dead) so that a second answer finds a
+     * dead magic instead of freed memory; a ring, each slot swapped atomically. */
+    _Atomic(struct jsp_host_call *) host_call_quarantine[HOST_CALL_QUARANTINE];
+    atomic_size_t host_call_quarantine_next;
 };
+
+/* Frees the host calls still in the quarantine (host_calls.c): the pool is going. */
+void host_call_quarantine_free(jsp_pool *pool);
 
 void pool_retain(jsp_pool *pool);
 void pool_release(jsp_pool *pool);

@@ -1,15 +1,29 @@
 /* host_calls.c — JS → C calls: dispatching host.call / host.callSync to registered
- * handlers, carrying answers (from any thread) back to the runtime thread, and cleaning
- * up calls whose context died. The registry itself is in pool/host_registry.c. */
+ * handlers (at most max_host_calls_per_context unanswered per context), carrying answers
+ * (from any thread) back to the runtime thread, cleaning up calls whose context died, and
+ * detecting a second answer to one call (the magic and the pool's quarantine). The
+ * registry itself is in pool/host_registry.c. */
 #include "pool/pool.h"
 #include "runtime/runtime.h"
 #include "util/result.h"
 #include "util/json_check.h"
 #include "util/utf8.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* curl-style handle magic: checked by every public function taking a call. */
+enum {
+    HOST_CALL_LIVE = 0x4a53484c,     /* "JSHL": waiting for its answer */
+    HOST_CALL_ANSWERED = 0x4a534841, /* "JSHA": answered, the answer on its way */
+    HOST_CALL_DEAD = 0x4a534844,     /* "JSHD": released, in the quarantine */
+};
+
+/* The last owner lets go: the call's strings are freed, but the record itself goes to
+ * the pool's quarantine, marked dead, and is freed only when HOST_CALL_QUARANTINE later
+ * releases push it out (or the pool goes). So an embedder answering a second time reads
+ * a dead magic in memory that is still allocated (clean under ASan) and gets JSP_EINVAL. */
 static void host_call_release(jsp_host_call *call)
 {
     if (atomic_fetch_sub(&call->refs, 1) != 1)
@@ -17,9 +31,18 @@ static void host_call_release(jsp_host_call *call)
     free(call->name);
     free(call->args);
     free(call->reply);
+    call->name = call->args = call->reply = NULL;
+    atomic_store(&call->magic, HOST_CALL_DEAD);
     jsp_pool *pool = call->pool;
-    free(call);
+    size_t slot = atomic_fetch_add(&pool->host_call_quarantine_next, 1) % HOST_CALL_QUARANTINE;
+    free(atomic_exchange(&pool->host_call_quarantine[slot], call));
     pool_release(pool);
+}
+
+void host_call_quarantine_free(jsp_pool *pool)
+{
+    for (size_t i = 0; i < HOST_CALL_QUARANTINE; i++)
+        free(atomic_exchange(&pool->host_call_quarantine[i], NULL));
 }
 
 static void unlink_from_context(jsp_host_call *call)
@@ -33,6 +56,7 @@ static void unlink_from_context(jsp_host_call *call)
         call->next->prev = call->prev;
     call->prev = call->next = NULL;
     call->ctx = NULL;
+    ctx->host_call_count--;
 }
 
 /* Creates the record with both owners' references and links it to its context. */
@@ -47,6 +71,7 @@ static jsp_host_call *host_call_new(struct jsp_context *ctx, const char *name, c
         free(args);
         return NULL;
     }
+    atomic_init(&call->magic, HOST_CALL_LIVE);
     atomic_init(&call->refs, 2);
     call->pool = ctx->pool;
     pool_retain(ctx->pool);
@@ -61,7 +86,21 @@ static jsp_host_call *host_call_new(struct jsp_context *ctx, const char *name, c
     if (ctx->host_calls)
         ctx->host_calls->prev = call;
     ctx->host_calls = call;
+    ctx->host_call_count++;
     return call;
+}
+
+/* Each unanswered call holds its arguments and a Promise: a loop of host.call() without
+ * await would pile them up without bound. NULL, or the message for the guest (static). */
+static const char *over_cap(const struct jsp_context *ctx, char *text, size_t size)
+{
+    int cap = ctx->pool->config.max_host_calls_per_context;
+    if (ctx->host_call_count < (unsigned)cap)
+        return NULL;
+    snprintf(text, size,
+             "host.call: this context has %d unanswered host calls, the most allowed "
+             "(max_host_calls_per_context); await some first", cap);
+    return text;
 }
 
 int runtime_hook_host_call(void *owner, const char *name, char *args_json, size_t args_len,
@@ -72,6 +111,13 @@ int runtime_hook_host_call(void *owner, const char *name, char *args_json, size_
     if (!host_registry_find(&ctx->pool->hosts, name, &entry)) {
         free(args_json);
         return JSP_ENOTFOUND;
+    }
+    char text[200];
+    const char *refusal = over_cap(ctx, text, sizeof(text));
+    if (refusal) {
+        free(args_json);
+        engine_host_promise_settle(ctx->ec, p, false, refusal, strlen(refusal));
+        return 0;
     }
     jsp_host_call *call = host_call_new(ctx, name, args_json, args_len);
     if (!call) {
@@ -91,6 +137,14 @@ int runtime_hook_host_call_sync(void *owner, const char *name, char *args_json,
     if (!host_registry_find(&ctx->pool->hosts, name, &entry)) {
         free(args_json);
         return JSP_ENOTFOUND;
+    }
+    char text[200];
+    const char *refusal = over_cap(ctx, text, sizeof(text));
+    if (refusal) {
+        free(args_json);
+        *reply = strdup(refusal);
+        *reply_len = *reply ? strlen(*reply) : 0;
+        return *reply ? JSP_EJS : JSP_ENOMEM;
     }
     jsp_host_call *call = host_call_new(ctx, name, args_json, args_len);
     if (!call)
@@ -173,10 +227,22 @@ void host_call_apply_reply(job *j)
 
 /* ---- the public side: any thread ---- */
 
-const char *jsp_host_call_args(const jsp_host_call *call) { return call->args; }
-size_t jsp_host_call_args_len(const jsp_host_call *call) { return call->args_len; }
-const char *jsp_host_call_name(const jsp_host_call *call) { return call->name; }
-uint64_t jsp_host_call_context_id(const jsp_host_call *call) { return call->context_id; }
+static bool is_live(const jsp_host_call *call)
+{
+    return call && atomic_load(&((jsp_host_call *)call)->magic) == HOST_CALL_LIVE;
+}
+
+const char *jsp_host_call_args(const jsp_host_call *call) { return is_live(call) ? call->args : NULL; }
+size_t jsp_host_call_args_len(const jsp_host_call *call) { return is_live(call) ? call->args_len : 0; }
+const char *jsp_host_call_name(const jsp_host_call *call) { return is_live(call) ? call->name : NULL; }
+uint64_t jsp_host_call_context_id(const jsp_host_call *call) { return is_live(call) ? call->context_id : 0; }
+
+/* The one answer: true for the first caller only (two threads racing: one wins). */
+static bool take_answer(jsp_host_call *call)
+{
+    uint32_t expected = HOST_CALL_LIVE;
+    return call && atomic_compare_exchange_strong(&call->magic, &expected, HOST_CALL_ANSWERED);
+}
 
 static void answer(jsp_host_call *call, bool is_ok, const char *text, size_t len)
 {
@@ -197,7 +263,7 @@ static void answer(jsp_host_call *call, bool is_ok, const char *text, size_t len
 
 int jsp_host_call_resolve(jsp_host_call *call, const char *json, size_t json_len)
 {
-    if (!call)
+    if (!take_answer(call))
         return JSP_EINVAL;
     if (!json) {
         json = "null";
@@ -215,11 +281,12 @@ int jsp_host_call_resolve(jsp_host_call *call, const char *json, size_t json_len
     return 0;
 }
 
-void jsp_host_call_reject(jsp_host_call *call, const char *message)
+int jsp_host_call_reject(jsp_host_call *call, const char *message)
 {
-    if (!call)
-        return;
+    if (!take_answer(call))
+        return JSP_EINVAL;
     if (!message)
         message = "host function failed";
     answer(call, false, message, strlen(message));
+    return 0;
 }

@@ -127,34 +127,67 @@ static int queue_message(struct jsp_context *to, job_kind kind, const char *targ
 
 /* ---- BroadcastChannel ---- */
 
+/* The registry key of a channel name in ctx's namespace: "<namespace>\n<key>" (key is
+ * JSON text, without a newline; namespaces have none either), so channels of one name in
+ * two namespaces never meet. In buf when it fits (a post allocates nothing more for it),
+ * else malloc'd; NULL when out of memory. Release with free_scoped. */
+static char *scoped_key(const struct jsp_context *ctx, const char *key, char *buf, size_t buf_size)
+{
+    size_t ns_len = strlen(ctx->namespace_key), key_len = strlen(key);
+    char *scoped = ns_len + key_len + 2 <= buf_size ? buf : malloc(ns_len + key_len + 2);
+    if (scoped) {
+        memcpy(scoped, ctx->namespace_key, ns_len);
+        scoped[ns_len] = '\n';
+        memcpy(scoped + ns_len + 1, key, key_len + 1);
+    }
+    return scoped;
+}
+
+static void free_scoped(char *scoped, const char *buf)
+{
+    if (scoped != buf)
+        free(scoped);
+}
+
 int runtime_hook_broadcast_subscribe(void *owner, const char *key)
 {
     struct jsp_context *ctx = owner;
     context_messaging *m = messaging_of(ctx);
+    char buf[256];
+    char *scoped = scoped_key(ctx, key, buf, sizeof(buf));
     bool is_new_name;
-    if (!m || broadcast_subscribe(&ctx->pool->broadcasts, ctx, key, &is_new_name) != 0)
-        return JSP_ENOMEM;
-    if (is_new_name && m->broadcast_names >= MAX_BROADCAST_NAMES_PER_CONTEXT) {
-        broadcast_unsubscribe(&ctx->pool->broadcasts, ctx, key);
-        return JSP_ETOO_MANY;
+    int rc = 0;
+    if (!m || !scoped || broadcast_subscribe(&ctx->pool->broadcasts, ctx, scoped, &is_new_name) != 0) {
+        rc = JSP_ENOMEM;
+    } else if (is_new_name && m->broadcast_names >= MAX_BROADCAST_NAMES_PER_CONTEXT) {
+        broadcast_unsubscribe(&ctx->pool->broadcasts, ctx, scoped);
+        rc = JSP_ETOO_MANY;
+    } else {
+        m->broadcast_names += is_new_name;
     }
-    m->broadcast_names += is_new_name;
-    return 0;
+    free_scoped(scoped, buf);
+    return rc;
 }
 
 void runtime_hook_broadcast_unsubscribe(void *owner, const char *key)
 {
     struct jsp_context *ctx = owner;
-    if (ctx->messaging && broadcast_unsubscribe(&ctx->pool->broadcasts, ctx, key))
+    char buf[256];
+    char *scoped = ctx->messaging ? scoped_key(ctx, key, buf, sizeof(buf)) : NULL;
+    if (scoped && broadcast_unsubscribe(&ctx->pool->broadcasts, ctx, scoped))
         ctx->messaging->broadcast_names--;
+    free_scoped(scoped, buf); /* (out of memory: the entry stays until the context dies) */
 }
 
 void runtime_hook_broadcast_post(void *owner, const char *key, const char *data, size_t len,
                                  uint64_t sender_id)
 {
     struct jsp_context *ctx = owner;
-    struct jsp_context **targets;
-    size_t count = broadcast_subscribers(&ctx->pool->broadcasts, key, &targets);
+    struct jsp_context **targets = NULL;
+    char buf[256];
+    char *scoped = scoped_key(ctx, key, buf, sizeof(buf));
+    size_t count = scoped ? broadcast_subscribers(&ctx->pool->broadcasts, scoped, &targets) : 0;
+    free_scoped(scoped, buf);
     size_t target_size = strlen(key) + 32;
     char *target = malloc(target_size);
     for (size_t i = 0; i < count; i++) {
@@ -308,6 +341,17 @@ int runtime_hook_worker_spawn(void *owner, const char *source, size_t len, const
     };
     struct jsp_context *child = NULL;
     int rc = cm && link ? context_alloc(parent->pool, &cfg, parent->apis_mask, &child) : JSP_ENOMEM;
+    if (rc == 0) { /* a worker lives in its parent's namespace, a private one included */
+        char *ns = strdup(parent->namespace_key);
+        if (ns) {
+            free(child->namespace_key);
+            child->namespace_key = ns;
+        } else {
+            context_creation_failed(child, true);
+            context_release(child);
+            rc = JSP_ENOMEM;
+        }
+    }
     if (rc != 0) {
         atomic_fetch_sub(&tree->live_workers, 1);
         free(cm);

@@ -135,8 +135,11 @@ static void fire_due_timers(runtime *rt)
             break;
         timer_heap_pop(&rt->timers);
         struct jsp_context *ctx = t->ctx;
-        if (!t->callback) {
-            expire_call(rt, t);
+        if (!t->callback) { /* a deadline: of a parked call, or of a held lock */
+            if (t->call)
+                expire_call(rt, t);
+            else
+                lock_requests_expire(rt, t);
             continue;
         }
         if (ctx->blocked_depth > 0) {
@@ -274,6 +277,12 @@ uint64_t runtime_hook_set_timer(void *owner, engine_callback *cb, double delay_m
 {
     struct jsp_context *ctx = owner;
     runtime *rt = ctx->rt;
+    /* Each timer holds its callback's closure alive: 1.87 million from one call held
+     * hundreds of MB until the context died, before this cap. */
+    if (ctx->timers.count >= (size_t)ctx->pool->config.max_timers_per_context) {
+        engine_callback_free(cb);
+        return RUNTIME_TIMER_CAPPED;
+    }
     timer_entry *t = calloc(1, sizeof(*t));
     if (!t) {
         engine_callback_free(cb);

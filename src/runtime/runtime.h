@@ -106,11 +106,15 @@ struct jsp_context {
     uint64_t wall_limit_ms;    /* 0 = unlimited */
     uint64_t memory_limit_bytes; /* 0 = a light context; else isolated in own_vm */
     uint32_t apis_mask;        /* web-API groups (apis/api_groups.h) */
+    char *namespace_key;       /* BroadcastChannel and locks scope: the operator's namespace
+                                  name, or "#<id>" (private: '#' is not allowed in names) */
 
     atomic_int refs;           /* user handle + runtime (while alive) + each job */
     atomic_int state;          /* enum context_state, as the API sees it */
     atomic_int queued_jobs;    /* submitted, not yet started: back-pressure */
     atomic_size_t queued_message_bytes; /* channel/worker messages queued to it (messaging.c) */
+    int lock_requests;         /* held + pending navigator.locks requests: under the lock
+                                  manager's mutex (lock_manager.c) */
 
     /* ---- runtime thread only ---- */
     engine_ctx *ec;            /* NULL until created and after death */
@@ -129,6 +133,8 @@ struct jsp_context {
     char *module_source;       /* the last module loaded: rebuilt from on VM recycle */
     size_t module_source_len;
     jsp_host_call *host_calls; /* outstanding host.call()s, for cleanup */
+    unsigned host_call_count;  /* ... how many, against max_host_calls_per_context */
+    u64_map lock_deadlines;    /* held lock request id -> its wall-limit timer entry */
     struct context_messaging *messaging; /* channels and workers (messaging.c); NULL: none */
     struct jsp_context *prev, *next; /* runtime's list of live contexts */
 };
@@ -136,6 +142,7 @@ struct jsp_context {
 /* A host.call / host.callSync in flight. Two owners: the handler's duty to answer, and
  * the runtime's record of it; the last to let go frees it. */
 struct jsp_host_call {
+    _Atomic uint32_t magic;    /* HOST_CALL_LIVE until answered (host_calls.c) */
     atomic_int refs;
     jsp_pool *pool;            /* a pool reference keeps the runtime's queue alive */
     runtime *rt;
@@ -203,6 +210,9 @@ size_t host_calls_clear_for_call(struct jsp_context *ctx, uint64_t call_id);
  * lock requests when it dies or its VM is recycled (its JS can no longer release them). */
 void lock_requests_run_job(runtime *rt, job *j);
 void lock_requests_drop_context(struct jsp_context *ctx);
+/* A held lock's deadline entry (a timer entry without callback or call) came due: frees
+ * it, and releases the lock if still held (lock_requests.c). */
+void lock_requests_expire(runtime *rt, timer_entry *t);
 
 /* Runs JS of ctx under its budget: returns the budget to pass to runtime_leave_js. */
 typedef struct js_run {

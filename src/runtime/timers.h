@@ -16,7 +16,9 @@ typedef struct timer_entry {
     uint64_t id;           /* the number JS sees; per context */
     uint64_t interval_ns;  /* 0 = one-shot */
     struct jsp_context *ctx;
-    struct engine_callback *callback; /* NULL: a call's wall-limit deadline (see call) */
+    struct engine_callback *callback; /* NULL: a deadline — a parked call's wall limit
+                                         (call), or a held lock's (id = its request id,
+                                         lock_requests.c) */
     struct job *call;      /* the parked call a deadline entry ends */
     size_t heap_index;     /* SIZE_MAX when not in the heap (firing or parked) */
     bool is_cancelled;     /* cleared while its callback runs */

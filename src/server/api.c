@@ -126,6 +126,9 @@ static char *context_json(const served_context *sc)
                           (json_int_t)memory.heap_bytes, "shared", memory.is_shared, "calls",
                           (json_int_t)sc->calls, "errors", (json_int_t)sc->errors, "in_flight",
                           sc->in_flight, "state", "alive");
+    const char *ns = jsp_context_namespace(sc->ctx);
+    if (o)
+        json_object_set_new(o, "namespace", ns ? json_string(ns) : json_null());
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
@@ -202,18 +205,20 @@ static bool client_limit(const json_t *v, const char *key, long max, long minimu
     return true;
 }
 
-/* POST /v1/contexts {"name", "module" | "source", "limits": {"cpu_ms","wall_ms","memory_bytes"}} */
+/* POST /v1/contexts {"name", "module" | "source", "limits": {"cpu_ms","wall_ms","memory_bytes"},
+ *                    "apis", "namespace"} */
 static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
 {
     json_t *body = parse_body(req, start_ns, 0);
     if (!body)
         return 0;
-    const char *name = NULL, *module = NULL, *source = NULL, *apis = NULL;
+    const char *name = NULL, *module = NULL, *source = NULL, *apis = NULL, *ns = NULL;
     json_t *limits = NULL, *cpu = NULL, *wall = NULL, *memory = NULL;
     json_error_t error;
     json_int_t cpu_ms = 0, wall_ms = 0, memory_bytes = 0;
-    int rc = json_unpack_ex(body, &error, JSON_STRICT, "{s?s, s?s, s?s, s?o, s?s}", "name", &name,
-                            "module", &module, "source", &source, "limits", &limits, "apis", &apis);
+    int rc = json_unpack_ex(body, &error, JSON_STRICT, "{s?s, s?s, s?s, s?o, s?s, s?s}", "name", &name,
+                            "module", &module, "source", &source, "limits", &limits, "apis", &apis,
+                            "namespace", &ns);
     if (rc == 0 && limits)
         rc = json_unpack_ex(limits, &error, JSON_STRICT, "{s?o, s?o, s?o}", "cpu_ms", &cpu,
                             "wall_ms", &wall, "memory_bytes", &memory);
@@ -228,6 +233,12 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
                      sizeof(why)); /* each failure fills why */
     if (*why) {
         answer_error(req, start_ns, 0, 400, "invalid_argument", why);
+        json_decref(body);
+        return 0;
+    }
+    if (ns && (!*ns || strlen(ns) > 64 || strspn(ns, JSP_NAMESPACE_CHARS) != strlen(ns))) {
+        answer_error(req, start_ns, 0, 400, "invalid_argument",
+                     "namespace: 1 to 64 characters of A-Z a-z 0-9 . _ -");
         json_decref(body);
         return 0;
     }
@@ -254,7 +265,8 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
     memory_bytes = memory_bytes ? memory_bytes : (json_int_t)srv->memory_limit_bytes;
     jsp_context_config cfg = {.name = name, .cpu_limit_ms = (long)cpu_ms,
                               .wall_limit_ms = (long)wall_ms,
-                              .memory_limit_bytes = (uint64_t)memory_bytes, .apis = apis};
+                              .memory_limit_bytes = (uint64_t)memory_bytes, .apis = apis,
+                              .namespace_name = ns};
     served_context *sc = calloc(1, sizeof(*sc));
     rc = sc ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
     if (rc != 0) {

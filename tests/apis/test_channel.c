@@ -1,8 +1,9 @@
 /* channel group: MessageChannel/MessagePort deliver in order, asynchronously, only once
  * started, with structured-clone semantics (DataCloneError, transfers); BroadcastChannel
- * reaches every other channel of its name in the pool — across runtimes, with the value
- * intact — but not the sender, not closed channels, and survives receivers being
- * destroyed mid-traffic and a pool closing with channels open. */
+ * reaches every other channel of its name in the namespace — across runtimes, with the
+ * value intact — but not the sender, not closed channels, not another namespace (by
+ * default every context has its own), and survives receivers being destroyed mid-traffic
+ * and a pool closing with channels open. */
 #include "support/support.h"
 
 #include <stdio.h>
@@ -25,14 +26,21 @@ static void teardown(void)
 
 TestSuite(channel, .init = setup, .fini = teardown, .timeout = 120);
 
-/* A context with the channel group on runtime runtime_index (0-based). */
-static jsp_context *channel_context(int runtime_index)
+/* A context with the channel group on runtime runtime_index (0-based), in namespace ns
+ * (NULL: a private one). */
+static jsp_context *channel_context_in(int runtime_index, const char *ns)
 {
-    jsp_context_config cfg = {.runtime = runtime_index + 1, .apis = "console,channel"};
+    jsp_context_config cfg = {.runtime = runtime_index + 1, .apis = "console,channel", .namespace_name = ns};
     jsp_context *ctx = NULL;
     cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
     cr_assert_eq(jsp_context_runtime(ctx), runtime_index);
     return ctx;
+}
+
+/* ... in the namespace "shared" that most tests' contexts use to talk. */
+static jsp_context *channel_context(int runtime_index)
+{
+    return channel_context_in(runtime_index, "shared");
 }
 
 static void expect_eval(jsp_context *ctx, const char *source, const char *json)
@@ -294,4 +302,62 @@ Test(channel, messages_queued_to_a_context_are_bounded_in_bytes_not_only_in_coun
     cr_expect(wait_for(receiver, "got", expected, 2000), "the small message after the drop arrives");
     jsp_context_free(sender);
     jsp_context_free(receiver);
+}
+
+/* ---- namespaces ---- */
+
+Test(channel, broadcast_stays_inside_its_namespace)
+{
+    jsp_context *a = channel_context_in(0, "tenant-a"), *peer = channel_context_in(1, "tenant-a");
+    jsp_context *b = channel_context_in(1, "tenant-b");
+    jsp_context *alone = channel_context_in(0, NULL), *alone2 = channel_context_in(1, NULL);
+    jsp_context *all[] = {a, peer, b, alone, alone2};
+    for (int i = 0; i < 5; i++)
+        free(eval_ok(all[i], "var got = []; var room = new BroadcastChannel('room');"
+                             "room.onmessage = (e) => got.push(e.data); 0"));
+    /* every context posts once; each hears only its own namespace (a private one: nobody) */
+    const char *posts[] = {"room.postMessage('from a'); 0", "room.postMessage('from peer'); 0",
+                           "room.postMessage('forged by b'); 0", "room.postMessage('from alone'); 0",
+                           "room.postMessage('from alone2'); 0"};
+    for (int i = 0; i < 5; i++)
+        free(eval_ok(all[i], posts[i]));
+    cr_expect(wait_for(peer, "got", "[\"from a\"]", 2000));
+    cr_expect(wait_for(a, "got", "[\"from peer\"]", 2000));
+    sleep_ms(50); /* deliveries to the others, had there been any, are queued by now */
+    for (int i = 2; i < 5; i++)
+        expect_eval(all[i], "got", "[]");
+    cr_expect_str_eq(jsp_context_namespace(a), "tenant-a");
+    cr_expect_null(jsp_context_namespace(alone));
+    for (int i = 0; i < 5; i++)
+        jsp_context_free(all[i]);
+}
+
+Test(channel, namespace_names_are_checked)
+{
+    const char *bad[] = {"", "a b", "#1", "a/b", "caf\xc3\xa9", "new\nline",
+                         "0123456789012345678901234567890123456789012345678901234567890123456789"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        jsp_context_config cfg = {.namespace_name = bad[i]};
+        jsp_context *ctx = NULL;
+        cr_expect_eq(jsp_context_new(pool, &cfg, &ctx), JSP_EINVAL, "namespace \"%s\"", bad[i]);
+        cr_expect_null(ctx);
+    }
+    jsp_context_config cfg = {.namespace_name = "Team_1.prod-eu"};
+    jsp_context *ctx = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
+    cr_expect_str_eq(jsp_context_namespace(ctx), "Team_1.prod-eu");
+    jsp_context_free(ctx);
+}
+
+Test(channel, open_channel_names_are_capped_per_context)
+{
+    jsp_context *ctx = channel_context_in(0, NULL);
+    expect_eval(ctx, "globalThis.open = []; let error;"
+                     "for (let i = 0; i < 1100 && !error; i++) {"
+                     "  try { open.push(new BroadcastChannel('n' + i)); } catch (e) { error = e; } }"
+                     "[open.length, error instanceof RangeError, error.message]",
+                "[1024,true,\"BroadcastChannel: too many channel names open in this context\"]");
+    /* a second channel of an open name is no new name; closing one frees its slot */
+    expect_eval(ctx, "new BroadcastChannel('n0'); open[5].close(); new BroadcastChannel('fresh').name", "\"fresh\"");
+    jsp_context_free(ctx);
 }

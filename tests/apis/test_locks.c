@@ -1,8 +1,10 @@
-/* The locks group: navigator.locks is one lock space for every context of a pool, also
- * across runtime threads — exclusive locks exclude, shared ones coexist, requests are
- * granted in FIFO order without starving exclusive ones, ifAvailable / steal / signal
- * behave as the W3C Web Locks API says, query() lists the pool's locks, and a context that
- * dies (or runs out of time inside its callback) never leaves others waiting forever. */
+/* The locks group: navigator.locks is one lock space per namespace, also across runtime
+ * threads — exclusive locks exclude, shared ones coexist, requests are granted in FIFO
+ * order without starving exclusive ones, ifAvailable / steal / signal behave as the W3C
+ * Web Locks API says, query() lists the namespace's locks; contexts of another namespace
+ * (by default every other context) neither see nor contend for nor steal them; and a
+ * context that dies, runs out of time inside its callback or never settles its callback's
+ * promise never leaves others waiting past its limits. */
 #include "support/support.h"
 
 #include <stdio.h>
@@ -27,11 +29,23 @@ static void teardown(void)
 
 TestSuite(locks, .init = setup, .fini = teardown, .timeout = 60);
 
-/* A context with the locks group on runtime runtime_index. */
+/* A context with the locks group on runtime runtime_index, in namespace ns (NULL: its
+ * own private one). */
+static jsp_context *locks_context_in(int runtime_index, const char *ns, long wall_limit_ms)
+{
+    jsp_context_config cfg = {.runtime = runtime_index + 1, .apis = "locks,timers,console",
+                              .namespace_name = ns, .wall_limit_ms = wall_limit_ms};
+    jsp_context *ctx = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
+    return ctx;
+}
+
+/* A context with the locks group on runtime runtime_index, in the namespace "shared" that
+ * most tests' contexts use to contend. */
 static jsp_context *locks_context(int runtime_index, long cpu_limit_ms)
 {
     jsp_context_config cfg = {.runtime = runtime_index + 1, .apis = "locks,timers,console",
-                              .cpu_limit_ms = cpu_limit_ms};
+                              .cpu_limit_ms = cpu_limit_ms, .namespace_name = "shared"};
     jsp_context *ctx = NULL;
     cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
     cr_assert_eq(jsp_context_runtime(ctx), runtime_index);
@@ -45,41 +59,13 @@ static void expect_eval(jsp_context *ctx, const char *source, const char *json)
     free(got);
 }
 
-/* An eval left running (its Promise waits on a lock) while the test does other things. */
-typedef struct later_eval {
-    tally done;
-    jsp_result *result;
-} later_eval;
-
-static void on_later_done(jsp_result *result, void *user)
-{
-    later_eval *later = user;
-    later->result = result;
-    tally_bump(&later->done);
-}
-
-static later_eval *eval_later(jsp_context *ctx, const char *source)
-{
-    later_eval *later = calloc(1, sizeof(*later));
-    tally_init(&later->done);
-    cr_assert_eq(jsp_eval_async(ctx, source, -1, on_later_done, later), 0);
-    return later;
-}
-
-static bool later_is_done(later_eval *later, int wait_ms)
-{
-    return tally_wait(&later->done, 1, wait_ms) >= 1;
-}
-
 /* Waits for the eval and checks its JSON, then frees it. */
 static void expect_later(later_eval *later, const char *json)
 {
     cr_assert(later_is_done(later, 10000), "the eval waiting on a lock never finished");
     cr_assert_eq(later->result->code, 0, "%s: %s", later->result->error_name, later->result->error_message);
     cr_expect_str_eq(later->result->json, json);
-    jsp_result_free(later->result);
-    tally_destroy(&later->done);
-    free(later);
+    later_free(later);
 }
 
 /* Takes `name` in ctx with a callback that holds it until `release_<tag>()` is called;
@@ -307,7 +293,7 @@ Test(locks, aborting_a_pending_request_rejects_it_and_removes_it_from_the_queue)
     jsp_context_free(b);
 }
 
-Test(locks, query_lists_held_and_pending_locks_of_the_whole_pool)
+Test(locks, query_lists_held_and_pending_locks_of_the_namespace)
 {
     jsp_context *a = locks_context(0, 0), *b = locks_context(1, 0), *c = locks_context(1, 0);
     hold(a, "q1", "exclusive", "a");
@@ -411,9 +397,7 @@ Test(locks, a_context_destroyed_while_waiting_is_dropped_from_the_queue)
     jsp_context_free(b);
     cr_assert(later_is_done(doomed, 5000));
     cr_expect_eq(doomed->result->code, JSP_EDESTROYED);
-    jsp_result_free(doomed->result);
-    tally_destroy(&doomed->done);
-    free(doomed);
+    later_free(doomed);
     expect_eval(a, "release_a(); outcome_a", "\"released:undefined\"");
     /* had the dead context's request been granted, the name would be taken forever */
     expect_eval(c, "navigator.locks.request('w', {ifAvailable: true}, (l) => l !== null)", "true");
@@ -443,7 +427,8 @@ Test(locks, a_vm_recycle_releases_the_locks_of_the_old_vm)
                            .log = collect_log, .log_user = &logs};
     jsp_pool *own = NULL;
     cr_assert_eq(jsp_pool_new(&cfg, &own), 0);
-    jsp_context_config on_0 = {.runtime = 1, .apis = "locks"}, on_1 = {.runtime = 2, .apis = "locks"};
+    jsp_context_config on_0 = {.runtime = 1, .apis = "locks", .namespace_name = "n"},
+                       on_1 = {.runtime = 2, .apis = "locks", .namespace_name = "n"};
     jsp_context *a = NULL, *b = NULL;
     cr_assert_eq(jsp_context_new(own, &on_0, &a), 0);
     cr_assert_eq(jsp_context_new(own, &on_1, &b), 0);
@@ -457,4 +442,95 @@ Test(locks, a_vm_recycle_releases_the_locks_of_the_old_vm)
     jsp_context_free(a);
     jsp_context_free(b);
     jsp_pool_free(own);
+}
+
+/* ---- namespaces ---- */
+
+Test(locks, another_namespace_neither_sees_nor_contends_for_nor_steals_a_lock)
+{
+    jsp_context *a = locks_context_in(0, "tenant-a", 0), *peer = locks_context_in(1, "tenant-a", 0);
+    jsp_context *b = locks_context_in(1, "tenant-b", 0);
+    jsp_context *alone = locks_context_in(0, NULL, 0), *alone2 = locks_context_in(1, NULL, 0);
+    hold(a, "L", "exclusive", "a");
+    char held[128];
+    snprintf(held, sizeof(held), "{\"held\":[[\"L\",\"exclusive\",\"%llu\"]],\"pending\":[]}",
+             (unsigned long long)jsp_context_id(a));
+    /* the same namespace sees it and contends for it ... */
+    char *q = query_json(peer);
+    cr_expect_str_eq(q, held);
+    free(q);
+    expect_eval(peer, "navigator.locks.request('L', {ifAvailable: true}, (l) => l === null)", "true");
+    /* ... another namespace and private contexts see nothing, and get their own 'L' */
+    const char *empty = "{\"held\":[],\"pending\":[]}";
+    jsp_context *outsiders[] = {b, alone, alone2};
+    for (int i = 0; i < 3; i++) {
+        q = query_json(outsiders[i]);
+        cr_expect_str_eq(q, empty);
+        free(q);
+        expect_eval(outsiders[i], "navigator.locks.request('L', {ifAvailable: true}, (l) => l !== null)", "true");
+    }
+    /* a steal from outside takes only its own namespace's 'L': a's critical section goes on */
+    expect_eval(b, "navigator.locks.request('L', {steal: true}, (l) => l.mode)", "\"exclusive\"");
+    expect_eval(alone, "navigator.locks.request('L', {steal: true}, (l) => l.mode)", "\"exclusive\"");
+    expect_eval(a, "typeof outcome_a === 'object'", "true");
+    q = query_json(peer);
+    cr_expect_str_eq(q, held);
+    free(q);
+    /* two private contexts holding one name at once do not contend either */
+    hold(alone, "P", "exclusive", "p1");
+    hold(alone2, "P", "exclusive", "p2");
+    expect_eval(alone, "release_p1(); outcome_p1", "\"released:undefined\"");
+    expect_eval(alone2, "release_p2(); outcome_p2", "\"released:undefined\"");
+    expect_eval(a, "release_a(); outcome_a", "\"released:undefined\"");
+    jsp_context_free(a);
+    jsp_context_free(peer);
+    jsp_context_free(b);
+    jsp_context_free(alone);
+    jsp_context_free(alone2);
+}
+
+Test(locks, a_never_settling_holder_loses_its_lock_at_its_wall_limit)
+{
+    jsp_context *holder = locks_context_in(0, "w", 300), *waiter = locks_context_in(1, "w", 0);
+    expect_eval(holder, "globalThis.outcome = navigator.locks.request('forever',"
+                        "  () => { globalThis.grantedAt = Date.now(); return new Promise(() => {}); })"
+                        "  .then(() => 'settled', (e) => e.name + ': ' + e.message); 0",
+                "0");
+    expect_eval(waiter, "navigator.locks.request('forever', {ifAvailable: true}, (l) => l === null)", "true");
+    later_eval *waiting = eval_later(waiter, "navigator.locks.request('forever', () => Date.now())");
+    cr_assert(later_is_done(waiting, 10000), "the lock was never freed");
+    cr_assert_eq(waiting->result->code, 0);
+    char *granted_at = eval_ok(holder, "grantedAt");
+    double held = atof(waiting->result->json) - atof(granted_at); /* one clock: one process */
+    free(granted_at);
+    cr_expect(held >= 250 && held < 3000, "the lock was held %.0f ms for a 300 ms wall limit", held);
+    later_free(waiting);
+    expect_eval(holder, "outcome",
+                "\"RangeError: the lock callback exceeded a limit of its context; the lock was released\"");
+    cr_expect(collector_has(&logs, "lock held past the context's wall limit (300 ms): released"));
+    /* the holder stays usable, and a lock it releases in time is not cut short */
+    expect_eval(holder, "navigator.locks.request('forever', async (l) => { await null; return l.name; })",
+                "\"forever\"");
+    jsp_context_free(holder);
+    jsp_context_free(waiter);
+}
+
+Test(locks, lock_requests_are_capped_per_context)
+{
+    jsp_context *ctx = locks_context_in(0, NULL, 0), *sibling = locks_context_in(1, NULL, 0);
+    hold(ctx, "cap", "exclusive", "c");
+    /* 1 held + 9,999 waiting = the cap of 10,000; the next ones reject at once */
+    expect_eval(ctx, "globalThis.waiting = []; for (let i = 0; i < 9999; i++)"
+                     "  waiting.push(navigator.locks.request('cap', () => i));"
+                     "Promise.allSettled([1, 2].map(() => navigator.locks.request('other', () => 0)))"
+                     "  .then((r) => r.map((x) => x.reason instanceof RangeError && x.reason.message))",
+                "[\"LockManager.request: this context has 10000 lock requests held or pending, the most "
+                "allowed; let some settle first\",\"LockManager.request: this context has 10000 lock requests "
+                "held or pending, the most allowed; let some settle first\"]");
+    expect_eval(sibling, "navigator.locks.request('cap', (l) => l.name)", "\"cap\"");
+    /* as they settle the slots come back */
+    expect_eval(ctx, "release_c(); Promise.all(waiting).then((v) => v.length)", "9999");
+    expect_eval(ctx, "navigator.locks.request('other', (l) => l.name)", "\"other\"");
+    jsp_context_free(ctx);
+    jsp_context_free(sibling);
 }

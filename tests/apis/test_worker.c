@@ -230,14 +230,21 @@ Test(worker, a_context_tree_has_at_most_16_workers)
 
 Test(worker, workers_and_broadcast_channels_meet)
 {
-    jsp_context *ctx = parent_with("worker", 0);
+    /* a worker lives in its parent's namespace — here the parent's private one, so an
+     * unrelated context listening on the same name hears nothing */
+    jsp_context *ctx = parent_with("worker", 0), *stranger = parent_with("worker", 0);
+    expect_eval(stranger, "globalThis.heard = []; new BroadcastChannel('room').onmessage = (e) => heard.push(e.data); 0",
+                "0");
     expect_eval(ctx,
                 "new Promise((resolve) => {"
                 "  const here = new BroadcastChannel('room'); here.onmessage = (e) => resolve(e.data);"
                 "  new Worker('new BroadcastChannel(\"room\").postMessage(\"from the worker\")');"
                 "})",
                 "\"from the worker\"");
+    sleep_ms(30);
+    expect_eval(stranger, "heard", "[]");
     jsp_context_free(ctx);
+    jsp_context_free(stranger);
 }
 
 Test(worker, pool_closes_with_workers_running)

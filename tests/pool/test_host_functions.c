@@ -1,5 +1,7 @@
 /* Host functions: JS host.call / host.callSync reach C handlers, answers come back from
- * any thread, failures become JS exceptions, and a waiting context never stalls others. */
+ * any thread, failures become JS exceptions, a waiting context never stalls others, a
+ * context cannot pile up unanswered calls past its cap, and a second answer to one call
+ * is refused instead of corrupting the process. */
 #include "support/support.h"
 
 #include <stdio.h>
@@ -53,7 +55,7 @@ static void describe_call(jsp_host_call *call, void *user)
 static jsp_host_call *parked_call;
 static void never_answers_until_told(jsp_host_call *call, void *user)
 {
-    parked_call = call;
+    __atomic_store_n(&parked_call, call, __ATOMIC_RELEASE);
 }
 
 static void setup(void)
@@ -260,4 +262,169 @@ Test(host, answer_after_pool_closed_is_discarded_safely)
     jsp_context_free(ctx);
     jsp_pool_free(p);
     jsp_host_call_reject(parked_call, "too late"); /* the pool is gone: no crash, no leak */
+}
+
+/* ---- the cap on unanswered calls ---- */
+
+enum { MAX_PARKED = 2000 };
+static jsp_host_call *parked[MAX_PARKED];
+static int parked_count;
+
+static void parks_many(jsp_host_call *call, void *user)
+{
+    if (parked_count < MAX_PARKED)
+        parked[parked_count++] = call;
+    else
+        jsp_host_call_reject(call, "test: parked too many");
+}
+
+Test(host, unanswered_calls_are_capped_per_context)
+{
+    cr_assert_eq(jsp_pool_register(pool, "parks", parks_many, NULL), 0);
+    jsp_context *ctx = context_for_test(pool), *sibling = context_for_test(pool);
+    parked_count = 0;
+    /* host.call in a loop without awaiting, from a timer (outside any call, so no call
+     * scope clears them): the first 1000 (the default cap) reach the handler, the rest
+     * reject at once with an error that names the cap; callSync throws it */
+    free(eval_ok(ctx, "globalThis.all = []; globalThis.sync = null; setTimeout(() => {"
+                      "  for (let i = 0; i < 1500; i++) all.push(host.call('parks', i));"
+                      "  try { host.callSync('add', 1, 2); sync = 'no throw'; } catch (e) { sync = e.message; } }, 0); 0"));
+    char *json = eval_ok(ctx, "new Promise((r) => setTimeout(r, 20)).then(() =>"
+                              "  Promise.allSettled(all.slice(1000))).then((r) => [r.length,"
+                              "  r.every((x) => x.status === 'rejected'), r[0].reason.message, sync])");
+    const char *message = "host.call: this context has 1000 unanswered host calls, the most allowed "
+                          "(max_host_calls_per_context); await some first";
+    char expected[512];
+    snprintf(expected, sizeof(expected), "[500,true,\"%s\",\"%s\"]", message, message);
+    cr_expect_str_eq(json, expected);
+    free(json);
+    cr_expect_eq(parked_count, 1000, "no handler ran for a refused call");
+    /* a sibling has its own count */
+    json = eval_ok(sibling, "host.call('add', 1, 2)");
+    cr_expect_str_eq(json, "3");
+    free(json);
+    /* answering frees the slots: the context is usable again */
+    for (int i = 0; i < parked_count; i++)
+        cr_expect_eq(jsp_host_call_resolve(parked[i], "1", 1), 0);
+    json = eval_ok(ctx, "Promise.all(all.slice(0, 1000)).then((v) => v.length)");
+    cr_expect_str_eq(json, "1000");
+    free(json);
+    json = eval_ok(ctx, "host.call('add', 2, 3)");
+    cr_expect_str_eq(json, "5");
+    free(json);
+    jsp_context_free(ctx);
+    jsp_context_free(sibling);
+}
+
+Test(host, the_cap_on_unanswered_calls_is_configurable)
+{
+    jsp_pool_config cfg = {.threads = 1, .max_host_calls_per_context = 3};
+    jsp_pool *own = NULL;
+    cr_assert_eq(jsp_pool_new(&cfg, &own), 0);
+    cr_assert_eq(jsp_pool_register(own, "parks", parks_many, NULL), 0);
+    jsp_context *ctx = context_for_test(own);
+    parked_count = 0;
+    char *json = eval_ok(ctx, "Promise.allSettled([1, 2, 3, 4, 5].map((i) => host.call('parks', i)).slice(3))"
+                              "  .then((r) => r.map((x) => x.reason.message.includes('has 3 unanswered')))");
+    cr_expect_str_eq(json, "[true,true]");
+    free(json);
+    cr_expect_eq(parked_count, 3);
+    for (int i = 0; i < parked_count; i++)
+        jsp_host_call_reject(parked[i], "done");
+    jsp_context_free(ctx);
+    jsp_pool_free(own);
+    cfg.max_host_calls_per_context = -1;
+    cr_expect_eq(jsp_pool_new(&cfg, &own), JSP_EINVAL);
+}
+
+/* ---- answering twice ---- */
+
+static int second_resolve, second_reject, args_after;
+static void answers_twice(jsp_host_call *call, void *user)
+{
+    cr_assert_eq(jsp_host_call_resolve(call, "\"first\"", 7), 0);
+    args_after = jsp_host_call_args(call) == NULL;
+    second_resolve = jsp_host_call_resolve(call, "\"second\"", 8);
+    second_reject = jsp_host_call_reject(call, "third");
+}
+
+Test(host, a_second_answer_is_refused_and_changes_nothing)
+{
+    cr_assert_eq(jsp_pool_register(pool, "twice", answers_twice, NULL), 0);
+    jsp_context *ctx = context_for_test(pool);
+    char *json = eval_ok(ctx, "host.call('twice')");
+    cr_expect_str_eq(json, "\"first\"");
+    free(json);
+    cr_expect_eq(second_resolve, JSP_EINVAL);
+    cr_expect_eq(second_reject, JSP_EINVAL);
+    cr_expect(args_after, "the accessors refuse an answered call");
+    json = eval_ok(ctx, "host.callSync('twice')");
+    cr_expect_str_eq(json, "\"first\"");
+    free(json);
+    cr_expect_eq(second_resolve, JSP_EINVAL);
+    jsp_context_free(ctx);
+}
+
+/* Starts `host.call('park')` in ctx and returns once the handler parked it. */
+static later_eval *start_parked(jsp_context *ctx)
+{
+    parked_call = NULL;
+    later_eval *later = eval_later(ctx, "host.call('park')");
+    for (int i = 0; i < 2000 && !__atomic_load_n(&parked_call, __ATOMIC_ACQUIRE); i++)
+        sleep_ms(1);
+    cr_assert_not_null(parked_call);
+    return later;
+}
+
+/* Its JSON, or its error message (caller frees). */
+static char *finish_parked(later_eval *later)
+{
+    cr_assert(later_is_done(later, 10000));
+    char *text = strdup(later->result->code == 0 ? later->result->json : later->result->error_message);
+    later_free(later);
+    return text;
+}
+
+Test(host, a_second_answer_after_the_call_was_released_is_refused)
+{
+    jsp_context *ctx = context_for_test(pool);
+    later_eval *later = start_parked(ctx);
+    cr_assert_eq(jsp_host_call_resolve(parked_call, "42", 2), 0);
+    char *json = finish_parked(later);
+    cr_expect_str_eq(json, "42");
+    free(json);
+    /* the runtime applied the answer and, just after the eval settled, let go of the call:
+     * the record is dead but still allocated (ASan would report a read of freed memory
+     * otherwise) */
+    sleep_ms(50);
+    cr_expect_eq(jsp_host_call_resolve(parked_call, "43", 2), JSP_EINVAL);
+    cr_expect_eq(jsp_host_call_reject(parked_call, "again"), JSP_EINVAL);
+    cr_expect_null(jsp_host_call_name(parked_call));
+    json = eval_ok(ctx, "host.call('add', 20, 22)");
+    cr_expect_str_eq(json, "42");
+    free(json);
+    jsp_context_free(ctx);
+}
+
+static void *race_resolve(void *arg)
+{
+    return (void *)(intptr_t)jsp_host_call_resolve(arg, "\"thread\"", 8);
+}
+
+Test(host, two_threads_answering_at_once_one_wins)
+{
+    jsp_context *ctx = context_for_test(pool);
+    for (int round = 0; round < 50; round++) {
+        later_eval *later = start_parked(ctx);
+        pthread_t t;
+        pthread_create(&t, NULL, race_resolve, parked_call);
+        int mine = jsp_host_call_reject(parked_call, "main");
+        void *theirs;
+        pthread_join(t, &theirs);
+        cr_expect((mine == 0) != ((intptr_t)theirs == 0), "round %d: %d and %d", round, mine, (int)(intptr_t)theirs);
+        char *text = finish_parked(later);
+        cr_expect(strcmp(text, mine == 0 ? "main" : "\"thread\"") == 0, "round %d: %s", round, text);
+        free(text);
+    }
+    jsp_context_free(ctx);
 }

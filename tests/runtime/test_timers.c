@@ -1,4 +1,5 @@
-/* Timers, microtasks, console and messaging as a user of the JS side sees them. */
+/* Timers, microtasks, console and messaging as a user of the JS side sees them, and the
+ * cap on live timers per context. */
 #include "support/support.h"
 
 #include <stdio.h>
@@ -157,4 +158,35 @@ Test(timers, messages_arrive_during_a_pending_host_call_promise)
     jsp_result_free(r);
     collector_free(&done);
     jsp_context_free(ctx);
+}
+
+Test(timers, live_timers_are_capped_per_context_and_clearing_frees_slots)
+{
+    jsp_context *ctx = context_for_test(pool), *sibling = context_for_test(pool);
+    /* 20,000 asked for: the first 10,000 (the default cap) are made, then every further one
+     * throws a RangeError naming the cap */
+    char *json = eval_ok(ctx, "globalThis.ids = []; let errors = 0, last;"
+                              "for (let i = 0; i < 20000; i++) {"
+                              "  try { ids.push(setTimeout(() => {}, 1e9)); } catch (e) { errors++; last = e; } }"
+                              "try { setInterval(() => {}, 1e9); } catch (e) { errors++; }"
+                              "[ids.length, errors, last instanceof RangeError, last.message]");
+    cr_expect_str_eq(json, "[10000,10001,true,\"setTimeout: too many live timers in this context "
+                           "(max_timers_per_context); clear some first\"]");
+    free(json);
+    /* the sibling has its own count; the capped context still runs everything else */
+    json = eval_ok(sibling, "new Promise((r) => setTimeout(() => r('fired'), 1))");
+    cr_expect_str_eq(json, "\"fired\"");
+    free(json);
+    /* cleared (and fired) timers give their slots back */
+    json = eval_ok(ctx, "ids.slice(0, 5000).forEach(clearTimeout);"
+                        "for (let i = 0; i < 5000; i++) setTimeout(() => {}, 1e9);"
+                        "let refused = false; try { setTimeout(() => {}, 0) } catch (e) { refused = true }"
+                        "ids.forEach(clearTimeout); refused");
+    cr_expect_str_eq(json, "true");
+    free(json);
+    json = eval_ok(ctx, "new Promise((r) => setTimeout(() => r('usable'), 1))");
+    cr_expect_str_eq(json, "\"usable\"");
+    free(json);
+    jsp_context_free(ctx);
+    jsp_context_free(sibling);
 }

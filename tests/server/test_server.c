@@ -805,3 +805,38 @@ Test(server, context_names_breaking_a_rule_get_400_naming_it)
     expect(request("DELETE", "/v1/contexts/v2.beta_1-x", NULL), 204, NULL);
     expect(request("POST", "/v1/contexts", "{\"name\":\"v2.beta_1-x\"}"), 201, NULL); /* free again */
 }
+
+Test(server, namespaces_are_given_at_creation_shown_and_checked)
+{
+    const char *room = "globalThis.got = []; new BroadcastChannel('room').onmessage = (e) => got.push(e.data); 0";
+    char body[512];
+    const char *names[] = {"ns-a1", "ns-a2", "ns-b"}, *spaces[] = {"\"team-a\"", "\"team-a\"", "null"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(body, sizeof(body), "{\"name\":\"%s\",\"apis\":\"channel\",%s%s%s\"source\":\"%s\"}", names[i],
+                 i < 2 ? "\"namespace\":" : "", i < 2 ? spaces[i] : "", i < 2 ? "," : "", room);
+        char shown[64];
+        snprintf(shown, sizeof(shown), "\"namespace\":%s", spaces[i]);
+        expect(request("POST", "/v1/contexts", body), 201, shown);
+    }
+    expect(request("GET", "/v1/contexts/ns-a1", NULL), 200, "\"namespace\":\"team-a\"");
+    expect(request("POST", "/v1/contexts/ns-b/eval", "{\"source\":\"new BroadcastChannel('room').postMessage('b'); 0\"}"),
+           200, NULL);
+    expect(request("POST", "/v1/contexts/ns-a1/eval", "{\"source\":\"new BroadcastChannel('room').postMessage('a1'); 0\"}"),
+           200, NULL);
+    response r = {0};
+    for (int i = 0; i < 100; i++) { /* delivery is asynchronous */
+        r = request("POST", "/v1/contexts/ns-a2/eval", "{\"source\":\"got\"}");
+        if (strstr(r.body, "a1"))
+            break;
+        free(r.body);
+        r.body = NULL;
+        usleep(10000);
+    }
+    cr_expect(r.body && strstr(r.body, "{\"result\":[\"a1\"]}"), "only a1's post reaches a2: %s", r.body);
+    free(r.body);
+    /* ns-b's own channel hears its post (same context), but not a1's */
+    expect(request("POST", "/v1/contexts/ns-b/eval", "{\"source\":\"got\"}"), 200, "{\"result\":[\"b\"]}");
+    expect(request("POST", "/v1/contexts", "{\"namespace\":\"a/b\"}"), 400, "namespace: 1 to 64 characters");
+    expect(request("POST", "/v1/contexts", "{\"namespace\":\"\"}"), 400, "namespace");
+    expect(request("POST", "/v1/contexts", "{\"namespace\":5}"), 400, "invalid_argument");
+}

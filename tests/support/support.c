@@ -189,3 +189,31 @@ jsp_context *pinned_context(jsp_pool *pool, int runtime_index)
     cr_assert_eq(jsp_context_runtime(ctx), runtime_index);
     return ctx;
 }
+
+static void on_later_done(jsp_result *result, void *user)
+{
+    later_eval *later = user;
+    later->result = result;
+    tally_bump(&later->done);
+}
+
+later_eval *eval_later(jsp_context *ctx, const char *source)
+{
+    later_eval *later = calloc(1, sizeof(*later));
+    cr_assert_not_null(later);
+    tally_init(&later->done);
+    cr_assert_eq(jsp_eval_async(ctx, source, -1, on_later_done, later), 0);
+    return later;
+}
+
+bool later_is_done(later_eval *later, int wait_ms)
+{
+    return tally_wait(&later->done, 1, wait_ms) >= 1;
+}
+
+void later_free(later_eval *later)
+{
+    jsp_result_free(later->result);
+    tally_destroy(&later->done);
+    free(later);
+}

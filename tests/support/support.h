@@ -63,4 +63,17 @@ void tally_bump(tally *t);
 int tally_wait(tally *t, int n, int timeout_ms);
 void tally_destroy(tally *t);
 
+/* An async eval left running (waiting on a lock, a host call...) while the test does
+ * other things. */
+typedef struct later_eval {
+    tally done;
+    jsp_result *result;
+} later_eval;
+
+/* Starts it (asserting it was queued); free with later_free once done. */
+later_eval *eval_later(jsp_context *ctx, const char *source);
+/* Waits up to wait_ms for its result. */
+bool later_is_done(later_eval *later, int wait_ms);
+void later_free(later_eval *later);
+
 #endif

@@ -161,7 +161,7 @@ static void messaging_phase(jsp_pool *pool)
 {
     enum { MESSAGING_CONTEXTS = 6 };
     jsp_context *ctxs[MESSAGING_CONTEXTS];
-    jsp_context_config cfg = {.apis = "worker"};
+    jsp_context_config cfg = {.apis = "worker", .namespace_name = "race"}; /* posts cross runtimes */
     for (int i = 0; i < MESSAGING_CONTEXTS; i++) {
         jsp_result *r;
         cfg.runtime = i % 2 + 1;
@@ -198,7 +198,8 @@ int main(void)
         jsp_pool_register(pool, "enter", exclusive_enter, NULL) != 0 ||
         jsp_pool_register(pool, "leave", exclusive_leave, NULL) != 0)
         return 2;
-    jsp_context_config lock_cfg = {.apis = "locks,timers"};
+    /* one namespace: the lock traffic is meant to cross runtimes */
+    jsp_context_config lock_cfg = {.apis = "locks,timers", .namespace_name = "race"};
     for (int i = 0; i < LOCK_CONTEXTS; i++)
         if (jsp_context_new(pool, &lock_cfg, &lock_contexts[i]) != 0)
             return 2;

@@ -1,7 +1,8 @@
 // channel.js — the `channel` group: MessageEvent, MessageChannel and MessagePort (two
 // entangled ports inside one context, messages delivered as tasks in order) and
-// BroadcastChannel (every other channel of the same name in any context of the pool, through
-// the pool's registry in C). Messages are serialized at post time (structured-clone's
+// BroadcastChannel (every other channel of the same name in any context of the same
+// namespace — by default the context and its workers alone — through the pool's registry
+// in C). Messages are serialized at post time (structured-clone's
 // serialize: DataCloneError there, messageerror when the receiver cannot read them).
 // natives: subscribe/unsubscribe/post (src/engine/natives_channel.c) and serialize/deserialize.
 (function (global, natives) {

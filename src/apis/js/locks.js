@@ -1,5 +1,7 @@
 // locks.js — the `locks` group: navigator.locks (LockManager, Lock) per the W3C Web Locks
-// API, one lock space shared by every context of the pool (clientId = the context id).
+// API, one lock space per namespace (jsp_context_config.namespace_name; by default the
+// context and its workers alone), clientId = the context id. A granted lock is released,
+// and its request rejected, once held longer than the context's wall limit.
 // The queue and grant rules live in C (src/pool/lock_manager.c); this side checks
 // arguments, runs callbacks when the runtime delivers a grant, and releases the lock when
 // the callback's promise settles. Depends on `events` (AbortSignal) and `domexception`.

@@ -28,6 +28,8 @@ static const key_spec keys[] = {
     {"modules", KIND_MODULES, AT(modules)},
     {"max_contexts", KIND_INT, AT(pool.max_contexts)},
     {"max_queued_jobs", KIND_INT, AT(pool.max_queued_jobs)},
+    {"max_timers_per_context", KIND_INT, AT(pool.max_timers_per_context)},
+    {"max_host_calls_per_context", KIND_INT, AT(pool.max_host_calls_per_context)},
     {"heap_check_request_interval", KIND_INT, AT(pool.heap_check_request_interval)},
     {"heap_check_time_interval_ms", KIND_INT, AT(pool.heap_check_time_interval_ms)},
     {"heap_limit_bytes", KIND_U64, AT(pool.heap_limit_bytes)},

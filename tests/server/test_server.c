@@ -545,6 +545,17 @@ Test(server, config_file_sets_defaults_and_unknown_keys_are_refused)
     expect(request("GET", "/v1/contexts/bank", NULL), 200, "\"cpu_ms\":150");
     serve_stop(&srv);
 
+    /* the per-context caps are the operator's to set too */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    dprintf(fd, "threads = 1\nmax_timers_per_context = 3\n");
+    close(fd);
+    cr_assert(serve_start(&srv, args));
+    expect(request("POST", "/v1/contexts", "{\"name\":\"t\"}"), 201, NULL);
+    expect(request("POST", "/v1/contexts/t/eval", "{\"source\":\"for (let i = 0; i < 3; i++) setTimeout(() => 0, 1e6); 0\"}"),
+           200, NULL);
+    expect(request("POST", "/v1/contexts/t/eval", "{\"source\":\"setTimeout(() => 0, 1e6)\"}"), 422, "RangeError");
+    serve_stop(&srv);
+
     fd = open(path, O_WRONLY | O_TRUNC);
     dprintf(fd, "threads = 1\nlisten_on = 127.0.0.1:0\n");
     close(fd);

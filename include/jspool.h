@@ -141,6 +141,21 @@ typedef struct jsp_pool_config {
                                              baseline is the heap after the last recycle,
                                              but at least 16 MiB */
 
+    /* Fair CPU, per context on its runtime. A context earns CPU credit at cpu_share of
+     * its runtime thread's time, saving at most cpu_share x cpu_share_window_ms (a fresh
+     * context starts with that much); every run of its JS (call, timer callback, message,
+     * host-call settlement, channel, worker or lock event) spends the CPU it used. Out of
+     * credit, it is throttled: its jobs and timers wait, in order and without failing,
+     * until the credit is back, while its siblings run. A run is never cut short for its
+     * share (only by its limits), so a sibling waits at most one run of a hog before the
+     * hog sits out. Jobs of different contexts take turns (one job each), whatever order
+     * they arrived in. A worker is a context with a share of its own: its CPU is not
+     * charged to its parent. Usage and throttling: jsp_context_cpu() and the metrics. */
+    double cpu_share;                     /* 0 = 0.5; >= 1 disables throttling (turns
+                                             stay); else in (0, 1), JSP_EINVAL outside */
+    unsigned cpu_share_window_ms;         /* 0 = 10000 (a 5 s burst at the default share:
+                                             one call at the default CPU limit) */
+
     /* Debugging only. When true, a settled call does not clear what its guest code left
      * behind (open console.time spans, unanswered host.call()s): they pile up until the
      * context is destroyed, unlogged and uncounted. It exists to measure what per-call
@@ -296,6 +311,23 @@ int jsp_context_memory(const jsp_context *ctx, jsp_memory_usage *out);
 
 /* Index (0-based) of the runtime thread the context lives on. Any thread. */
 int jsp_context_runtime(const jsp_context *ctx);
+
+/* CPU a context's JS used and how its CPU share held it back (jsp_pool_config.cpu_share).
+ * Runs shorter than the watchdog tick (10 ms) are counted in wall time, longer ones on
+ * the runtime thread's CPU clock. A worker's CPU is its own, not its parent's. */
+typedef struct jsp_cpu_usage {
+    double cpu_seconds;        /* all its runs since it was created */
+    double recent_share;       /* CPU over about the last share window, as a fraction of
+                                  its runtime thread's time (0..1) */
+    double throttled_seconds;  /* time it spent throttled, the current throttle included */
+    uint64_t throttle_count;   /* times it ran out of share */
+    int is_throttled;          /* 1 while its jobs and timers wait for its share */
+} jsp_cpu_usage;
+
+/* Fills *out from counters the runtime keeps as it runs: never waits for a busy runtime.
+ * Any thread; also after the context was destroyed (its last values). Returns 0, or
+ * JSP_EINVAL for NULL arguments. */
+int jsp_context_cpu(const jsp_context *ctx, jsp_cpu_usage *out);
 
 /* ---------------------------------------------------------------------------------------
  * Calls. Each comes in two forms:

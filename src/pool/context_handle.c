@@ -193,6 +193,9 @@ void jsp_context_destroy(jsp_context *ctx)
     if (!atomic_compare_exchange_strong(&ctx->state, &expected, CONTEXT_DESTROYED))
         return;
     atomic_fetch_sub(&ctx->pool->live_contexts, 1);
+    /* JS of this context running now ends at the runtime's next watchdog tick (with
+     * JSP_EDESTROYED), limits or none: the destroy job behind it then runs. */
+    atomic_store(&ctx->is_cancelled, true);
     job *j = job_new(JOB_DESTROY, ctx, NULL, 0, NULL);
     atomic_fetch_add(&ctx->queued_jobs, 1); /* never refused: destroy must get through */
     /* If the job cannot be queued the pool is closing, and closing destroys every
@@ -237,5 +240,35 @@ int jsp_context_memory(const jsp_context *ctx, jsp_memory_usage *out)
     } else {
         out->heap_bytes = atomic_load_explicit(&ctx->held_bytes, memory_order_relaxed);
     }
+    return 0;
+}
+
+int jsp_context_cpu(const jsp_context *ctx, jsp_cpu_usage *out)
+{
+    if (!ctx || !out)
+        return JSP_EINVAL;
+    uint64_t now = monotonic_ns();
+    uint64_t window = (uint64_t)ctx->pool->config.cpu_share_window_ms * 1000000;
+    uint64_t start = atomic_load_explicit(&ctx->window_start_ns, memory_order_relaxed);
+    uint64_t current = atomic_load_explicit(&ctx->window_cpu_ns, memory_order_relaxed);
+    uint64_t previous = atomic_load_explicit(&ctx->previous_window_cpu_ns, memory_order_relaxed);
+    /* The last window's CPU, weighed by how much of it still overlaps [now - window, now]. */
+    uint64_t elapsed = now > start ? now - start : 0;
+    double recent;
+    if (elapsed >= 2 * window)
+        recent = 0;
+    else if (elapsed >= window)
+        recent = (double)current * (double)(2 * window - elapsed) / (double)window;
+    else
+        recent = (double)current + (double)previous * (double)(window - elapsed) / (double)window;
+    out->recent_share = recent / (double)window;
+    if (out->recent_share > 1)
+        out->recent_share = 1;
+    out->cpu_seconds = (double)atomic_load_explicit(&ctx->cpu_ns, memory_order_relaxed) / 1e9;
+    uint64_t since = atomic_load_explicit(&ctx->throttled_since_ns, memory_order_relaxed);
+    uint64_t throttled = atomic_load_explicit(&ctx->throttled_ns, memory_order_relaxed);
+    out->is_throttled = since != 0;
+    out->throttled_seconds = (double)(throttled + (since && now > since ? now - since : 0)) / 1e9;
+    out->throttle_count = atomic_load_explicit(&ctx->throttle_count, memory_order_relaxed);
     return 0;
 }

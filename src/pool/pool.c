@@ -44,6 +44,7 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
     jsp_pool_config config = cfg ? *cfg : (jsp_pool_config){0};
     if (config.threads < 0 || config.threads > 1024 || config.max_contexts < 0 ||
         config.max_queued_jobs < 0 || config.heap_growth_ratio < 0 ||
+        !(config.cpu_share >= 0) || config.cpu_share_window_ms > 3600000 ||
         (config.placement != JSP_PLACE_ROUND_ROBIN && config.placement != JSP_PLACE_LEAST_LOADED))
         return JSP_EINVAL;
     if (config.threads == 0) {
@@ -62,6 +63,12 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
         config.heap_check_time_interval_ms = 5000;
     if (config.heap_growth_ratio == 0)
         config.heap_growth_ratio = 4.0;
+    if (config.cpu_share == 0)
+        config.cpu_share = 0.5;
+    if (config.cpu_share > 1 || config.cpu_share * 1e6 < 1)
+        config.cpu_share = config.cpu_share > 1 ? 1 : 1e-6;
+    if (config.cpu_share_window_ms == 0)
+        config.cpu_share_window_ms = 10000;
     if (config.heap_limit_bytes == 0) {
         long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
         uint64_t physical = pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size

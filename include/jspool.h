@@ -183,7 +183,8 @@ int jsp_pool_threads(const jsp_pool *pool);
  * (label runtime="<index>") heap gauges from the last heap check, live contexts and
  * queued jobs; counters of calls by outcome (ok, js_error, cpu_limit, wall_limit, oom,
  * cancelled), VM recycles, heap checks and per-call leftovers cleared by kind
- * (host_call, span); and a call-duration histogram. Any thread; never blocks on a busy
+ * (host_call, span); contexts' CPU seconds, throttles and throttled seconds (summed per
+ * runtime: per context, see jsp_context_cpu); and a call-duration histogram. Any thread; never blocks on a busy
  * runtime. Returns a NUL-terminated malloc'd string (free with jsp_free) or NULL when
  * out of memory. */
 char *jsp_pool_metrics(jsp_pool *pool);

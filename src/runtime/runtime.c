@@ -173,8 +173,11 @@ static bool run_ready_jobs(runtime *rt)
  * settlements, channel, worker and lock events: everything goes through runtime_enter_js).
  * Below zero it is throttled until the credit is back: its jobs and timers wait, they are
  * not failed. A run is never cut short for its share (only its own limits do that), so a
- * sibling waits at most one run of a throttled context, then the hog sits out. Short
- * runs are charged their wall time (what the budget measures before its first tick). */
+ * sibling waits at most one run of a throttled context, then the hog sits out. A run is
+ * charged the time it held the runtime thread (monotonic clock, nested runs deducted):
+ * that is what its siblings wait for, it equals its CPU on an idle machine and exceeds
+ * it on a loaded one (charged by CPU, a hog on a busy 2-core machine held its runtime
+ * 88% of the time at a 50% share), and it costs no thread-CPU-clock read. */
 
 static void unthrottle(runtime *rt, struct jsp_context *ctx, uint64_t now)
 {
@@ -215,6 +218,11 @@ static void add_relaxed(_Atomic uint64_t *a, uint64_t n)
     atomic_store_explicit(a, atomic_load_explicit(a, memory_order_relaxed) + n, memory_order_relaxed);
 }
 
+static int64_t earned_ns(uint64_t elapsed_ns, int64_t share_ppm)
+{
+    return (int64_t)(elapsed_ns / 1000) * share_ppm / 1000;
+}
+
 static void charge_cpu(runtime *rt, struct jsp_context *ctx, uint64_t own, uint64_t now)
 {
     add_relaxed(&ctx->cpu_ns, own);
@@ -231,15 +239,19 @@ static void charge_cpu(runtime *rt, struct jsp_context *ctx, uint64_t own, uint6
     add_relaxed(&ctx->window_cpu_ns, own);
     if (rt->cpu_share_ppm >= 1000000 || ctx->is_dead)
         return; /* no share configured */
+    /* Earned before the run is saved up to the cap; earned during it offsets its cost. */
     int64_t cap = (int64_t)window / 1000000 * rt->cpu_share_ppm;
-    uint64_t idle = now - ctx->credit_at_ns;
-    int64_t earned = idle >= window ? cap : (int64_t)(idle / 1000) * rt->cpu_share_ppm / 1000;
-    int64_t credit = ctx->cpu_credit_ns + earned;
-    ctx->cpu_credit_ns = (credit < cap ? credit : cap) - (int64_t)own;
+    uint64_t run_start = now - own > ctx->credit_at_ns ? now - own : ctx->credit_at_ns;
+    uint64_t before = run_start - ctx->credit_at_ns;
+    int64_t credit = before >= 3600000000000u ? cap /* an hour: full, and no overflow below */
+                                              : ctx->cpu_credit_ns + earned_ns(before, rt->cpu_share_ppm);
+    ctx->cpu_credit_ns = (credit < cap ? credit : cap) + earned_ns(now - run_start, rt->cpu_share_ppm) - (int64_t)own;
     ctx->credit_at_ns = now;
     if (ctx->cpu_credit_ns >= 0 || ctx->throttled_until_ns)
         return;
-    uint64_t wait_ns = (uint64_t)(-ctx->cpu_credit_ns) / (uint64_t)rt->cpu_share_ppm * 1000000;
+    /* Back in turn once its credit is up to 1% of the burst: without that margin, every
+     * small job after a throttle would throttle it again for microseconds. */
+    uint64_t wait_ns = (uint64_t)(-ctx->cpu_credit_ns + cap / 100) / (uint64_t)rt->cpu_share_ppm * 1000000;
     ctx->throttled_until_ns = now + (wait_ns ? wait_ns : 1);
     atomic_store_explicit(&ctx->throttled_since_ns, now, memory_order_relaxed);
     add_relaxed(&ctx->throttle_count, 1);
@@ -415,26 +427,28 @@ bool runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run)
 void runtime_leave_js(runtime *rt, js_run *run)
 {
     struct jsp_context *ctx = run->ctx;
-    uint64_t used = engine_budget_cpu_used_ns(&run->budget);
-    /* Time spent here (inside another context's host.callSync) is not the outer run's
-     * CPU: move its budget's start forward by what this nested run used (its deadline
-     * follows), or, without a CPU limit, deduct it from what the outer run is charged. */
+    uint64_t now = monotonic_ns();
+    uint64_t held = now - run->budget.wall_start_ns; /* what siblings waited: its share */
+    /* Time spent here (inside another context's host.callSync) is not the outer run's:
+     * its CPU budget's start moves forward by this run's CPU (its deadline follows), and
+     * it is not charged this run's time. */
     js_run *parent = run->parent;
     if (parent && parent->budget.cpu_limit_ns) {
+        uint64_t used = engine_budget_cpu_used_ns(&run->budget);
         engine_budget *outer = &parent->budget;
         engine_budget_cpu_start_ns(outer);
         outer->cpu_start_ns += used;
         outer->cpu_deadline_ns += used;
-    } else if (parent) {
-        parent->nested_ns += used;
     }
+    if (parent)
+        parent->nested_ns += held;
     rt->current_run = parent;
     engine_vm_set_budget(run->vm, run->outer);
     /* Destroyed while it ran: it ends as cancelled even if it got out before a tick (a
      * host.callSync it waited in failed for the destroy). */
     if (!run->budget.tripped && atomic_load_explicit(&ctx->is_cancelled, memory_order_relaxed))
         run->budget.tripped = JSP_EDESTROYED;
-    charge_cpu(rt, ctx, used > run->nested_ns ? used - run->nested_ns : 0, monotonic_ns());
+    charge_cpu(rt, ctx, held > run->nested_ns ? held - run->nested_ns : 0, now);
     if (!ctx->memory_limit_bytes || ctx->is_dead)
         return;
     if (run->budget.tripped == JSP_EOOM) {

@@ -192,6 +192,13 @@ Test(fairness, a_timer_hog_is_throttled_to_its_share_and_siblings_answer)
     cr_assert_eq(sibling_cpu.throttle_count, 0);
     cr_assert_gt(answered, 20, "the sibling answered %d times", answered);
     cr_assert_lt(worst, 1500, "a sibling call waited %.0f ms (one hog callback is 150 ms)", worst);
+    char *metrics = jsp_pool_metrics(pool);
+    cr_assert_not_null(metrics);
+    const char *line = strstr(metrics, "jspool_context_throttled_total{runtime=\"0\"} ");
+    cr_assert_not_null(line, "the throttle counter is exported");
+    cr_assert_geq(strtoull(line + strlen("jspool_context_throttled_total{runtime=\"0\"} "), NULL, 10),
+                  hog_cpu.throttle_count);
+    jsp_free(metrics);
     jsp_context_free(hog);
     jsp_context_free(sibling);
     jsp_pool_free(pool);

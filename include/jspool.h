@@ -330,6 +330,20 @@ typedef struct jsp_cpu_usage {
  * JSP_EINVAL for NULL arguments. */
 int jsp_context_cpu(const jsp_context *ctx, jsp_cpu_usage *out);
 
+/* A worker: a context that JS made with `new Worker(...)` (workers group). The host has
+ * no handle for it; this is how it can see it. */
+typedef struct jsp_worker_info {
+    uint64_t id;               /* the worker's context id (as in log lines) */
+    uint64_t parent_id;        /* the context that created it (a worker's worker: a worker) */
+    int runtime;               /* index of its runtime thread */
+    jsp_cpu_usage cpu;         /* its own CPU and throttling (not counted in its parent's) */
+} jsp_worker_info;
+
+/* Copies up to max of the pool's live workers, newest first, into out (may be NULL when
+ * max is 0) and returns how many are live (possibly more than max). Any thread; a
+ * snapshot under a short lock, never waiting for a runtime. 0 for a NULL pool. */
+size_t jsp_pool_workers(jsp_pool *pool, jsp_worker_info *out, size_t max);
+
 /* ---------------------------------------------------------------------------------------
  * Calls. Each comes in two forms:
  *   sync:  blocks the calling thread; returns result->code and sets *out (always, unless

@@ -272,3 +272,51 @@ int jsp_context_cpu(const jsp_context *ctx, jsp_cpu_usage *out)
     out->throttle_count = atomic_load_explicit(&ctx->throttle_count, memory_order_relaxed);
     return 0;
 }
+
+void pool_list_worker(struct jsp_context *ctx)
+{
+    jsp_pool *pool = ctx->pool;
+    pthread_mutex_lock(&pool->workers_lock);
+    ctx->pool_prev = NULL;
+    ctx->pool_next = pool->workers;
+    if (pool->workers)
+        pool->workers->pool_prev = ctx;
+    pool->workers = ctx;
+    ctx->is_pool_listed = true;
+    pthread_mutex_unlock(&pool->workers_lock);
+}
+
+void pool_unlist_worker(struct jsp_context *ctx)
+{
+    jsp_pool *pool = ctx->pool;
+    pthread_mutex_lock(&pool->workers_lock);
+    if (ctx->is_pool_listed) {
+        if (ctx->pool_prev)
+            ctx->pool_prev->pool_next = ctx->pool_next;
+        else
+            pool->workers = ctx->pool_next;
+        if (ctx->pool_next)
+            ctx->pool_next->pool_prev = ctx->pool_prev;
+        ctx->pool_prev = ctx->pool_next = NULL;
+        ctx->is_pool_listed = false;
+    }
+    pthread_mutex_unlock(&pool->workers_lock);
+}
+
+size_t jsp_pool_workers(jsp_pool *pool, jsp_worker_info *out, size_t max)
+{
+    if (!pool)
+        return 0;
+    size_t n = 0;
+    pthread_mutex_lock(&pool->workers_lock); /* a listed context is alive: unlisted first */
+    for (struct jsp_context *ctx = pool->workers; ctx; ctx = ctx->pool_next, n++) {
+        if (n >= max || !out)
+            continue;
+        out[n].id = ctx->id;
+        out[n].parent_id = ctx->parent_id;
+        out[n].runtime = ctx->rt->index;
+        jsp_context_cpu(ctx, &out[n].cpu);
+    }
+    pthread_mutex_unlock(&pool->workers_lock);
+    return n;
+}

@@ -20,6 +20,7 @@ void pool_release(jsp_pool *pool)
     host_registry_destroy(&pool->hosts);
     broadcast_registry_destroy(&pool->broadcasts);
     lock_manager_destroy(&pool->locks);
+    pthread_mutex_destroy(&pool->workers_lock);
     free(pool->runtimes);
     free(pool);
 }
@@ -99,6 +100,7 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
     }
     atomic_init(&pool->refs, 1);
     atomic_init(&pool->next_context_id, 1);
+    pthread_mutex_init(&pool->workers_lock, NULL);
     pool->config = config;
     pool->thread_count = config.threads;
     for (int i = 0; i < config.threads; i++) {

@@ -37,7 +37,13 @@ struct jsp_pool {
     host_registry hosts;
     broadcast_registry broadcasts; /* BroadcastChannel names -> subscribed contexts */
     lock_manager locks;        /* navigator.locks, shared by every context */
+    pthread_mutex_t workers_lock; /* guards workers and each listed context's pool_* links */
+    struct jsp_context *workers;  /* live worker contexts, newest first (jsp_pool_workers) */
 };
+
+/* A worker context joins the pool's list once built and leaves it when it dies. */
+void pool_list_worker(struct jsp_context *ctx);
+void pool_unlist_worker(struct jsp_context *ctx);
 
 void pool_retain(jsp_pool *pool);
 void pool_release(jsp_pool *pool);

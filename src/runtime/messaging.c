@@ -314,6 +314,7 @@ int runtime_hook_worker_spawn(void *owner, const char *source, size_t len, const
         free(link);
         return rc;
     }
+    child->parent_id = parent->id; /* listed with it by jsp_pool_workers */
     atomic_init(&link->refs, 2);
     atomic_init(&link->is_counted, true);
     atomic_init(&link->is_dying, false);

@@ -149,6 +149,9 @@ struct jsp_context {
     size_t module_source_len;
     jsp_host_call *host_calls; /* outstanding host.call()s, for cleanup */
     struct context_messaging *messaging; /* channels and workers (messaging.c); NULL: none */
+    uint64_t parent_id;        /* a worker: its parent's id (set before creation); else 0 */
+    struct jsp_context *pool_prev, *pool_next; /* pool's worker list (pool->workers_lock) */
+    bool is_pool_listed;       /* in it (pool->workers_lock) */
     struct jsp_context *prev, *next; /* runtime's list of live contexts */
 };
 

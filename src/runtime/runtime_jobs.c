@@ -83,6 +83,8 @@ static void create_context(runtime *rt, job *j)
     }
     context_retain(ctx); /* the runtime's reference, dropped when the context dies */
     runtime_context_created(rt, ctx);
+    if (ctx->parent_id)
+        pool_list_worker(ctx);
     ctx->next = rt->contexts;
     if (rt->contexts)
         rt->contexts->prev = ctx;
@@ -96,6 +98,8 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
         return;
     ctx->is_dead = true;
     atomic_store(&ctx->state, CONTEXT_DESTROYED);
+    if (ctx->parent_id)
+        pool_unlist_worker(ctx);
     messaging_context_dying(ctx);
     lock_requests_drop_context(ctx); /* so other contexts are not left waiting */
     /* Everything that holds JS values goes before the global context is released. */

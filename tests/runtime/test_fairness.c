@@ -241,3 +241,34 @@ Test(fairness, cpu_share_outside_its_range_is_refused)
     jsp_cpu_usage cpu;
     cr_assert_eq(jsp_context_cpu(ctx, &cpu), JSP_EINVAL);
 }
+
+Test(fairness, a_worker_is_listed_with_its_parent_and_its_cpu_is_its_own)
+{
+    jsp_pool *pool = pool_with(0, 0, 0, NULL);
+    jsp_context_config cfg = {.apis = "worker,timers"};
+    jsp_context *parent = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &parent), 0);
+    cr_assert_eq(jsp_pool_workers(pool, NULL, 0), 0);
+    free(eval_ok(parent, "globalThis.w = new Worker('setInterval(() => { const end = Date.now() + 20; "
+                         "while (Date.now() < end); }, 1)'); 0"));
+    jsp_worker_info info[4];
+    size_t n = 0;
+    for (int i = 0; i < 200 && n == 0; i++, sleep_ms(10))
+        n = jsp_pool_workers(pool, info, 4);
+    cr_assert_eq(n, 1, "the worker is listed");
+    cr_assert_eq(info[0].parent_id, jsp_context_id(parent));
+    cr_assert_neq(info[0].id, jsp_context_id(parent));
+    sleep_ms(500);
+    cr_assert_eq(jsp_pool_workers(pool, info, 4), 1);
+    jsp_cpu_usage parent_cpu;
+    cr_assert_eq(jsp_context_cpu(parent, &parent_cpu), 0);
+    cr_assert_gt(info[0].cpu.cpu_seconds, 0.1, "the worker's CPU: %.3f s", info[0].cpu.cpu_seconds);
+    cr_assert_lt(parent_cpu.cpu_seconds, info[0].cpu.cpu_seconds / 2, "not charged to its parent");
+    free(eval_ok(parent, "w.terminate(); 0"));
+    n = 1;
+    for (int i = 0; i < 200 && n != 0; i++, sleep_ms(10))
+        n = jsp_pool_workers(pool, info, 4);
+    cr_assert_eq(n, 0, "a terminated worker leaves the list");
+    jsp_context_free(parent);
+    jsp_pool_free(pool);
+}

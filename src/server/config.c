@@ -32,6 +32,8 @@ static const key_spec keys[] = {
     {"heap_check_time_interval_ms", KIND_INT, AT(pool.heap_check_time_interval_ms)},
     {"heap_limit_bytes", KIND_U64, AT(pool.heap_limit_bytes)},
     {"heap_growth_ratio", KIND_DOUBLE, AT(pool.heap_growth_ratio)},
+    {"cpu_share", KIND_DOUBLE, AT(pool.cpu_share)},
+    {"cpu_share_window_ms", KIND_INT, AT(pool.cpu_share_window_ms)},
     {"cpu_limit_ms", KIND_LONG, AT(cpu_limit_ms)},
     {"wall_limit_ms", KIND_LONG, AT(wall_limit_ms)},
     {"memory_limit_bytes", KIND_U64, AT(memory_limit_bytes)},

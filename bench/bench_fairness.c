@@ -9,7 +9,9 @@
  * single synchronous callback cannot be preempted without terminating it, so the bound
  * for a sibling is one hog run (+ a scheduling pass); the share decides how often a
  * sibling meets one. Builds against the public API only, so it runs on older versions
- * too (bench/README.md: before/after). Prints one JSON line per hog; ~2 x SECONDS s.
+ * too (bench/README.md: before/after). Prints one JSON line per hog; ~2 x SECONDS s (25
+ * by default: long enough for the 10 s share window and 5 s burst to show the steady state
+ * in the second half).
  *
  *   usage: bench_fairness [--seconds S] [--only interval|loop]
  */
@@ -131,7 +133,7 @@ static void bench_hog(const char *kind, double seconds)
 
 int main(int argc, char **argv)
 {
-    double seconds = 14;
+    double seconds = 25;
     const char *only = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--seconds") == 0)

@@ -168,7 +168,9 @@ typedef struct jsp_pool_config {
  * Free with jsp_pool_free(). */
 int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out);
 
-/* Closes the pool: new calls fail with JSP_ECLOSED; jobs already queued run to their end;
+/* Closes the pool: new calls fail with JSP_ECLOSED; jobs already queued run, but JS still
+ * running at a watchdog tick (every 10 ms) after the close is terminated, limits or none,
+ * and its call completes with JSP_ECLOSED (so a `for(;;)` cannot keep the pool open);
  * calls still waiting on a Promise, timer or host call then complete with JSP_ECLOSED;
  * every context is destroyed and every runtime thread joined. Context handles stay valid
  * (every call on them fails with JSP_ECLOSED) until each is released with
@@ -288,7 +290,10 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
 void jsp_context_free(jsp_context *ctx);
 
 /* Destroys the context's JS state but keeps the handle valid, so that other threads still
- * holding it get JSP_EDESTROYED from every call instead of touching freed memory. Any
+ * holding it get JSP_EDESTROYED from every call instead of touching freed memory. JS of
+ * the context running now is terminated at the runtime's next watchdog tick (within
+ * 10 ms), limits or none, even inside try/finally or host.callSync; its call completes
+ * with JSP_EDESTROYED, and its queued jobs fail without running. Returns at once. Any
  * thread (also from callbacks). Idempotent. The handle is still released with
  * jsp_context_free(). */
 void jsp_context_destroy(jsp_context *ctx);

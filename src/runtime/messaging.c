@@ -450,7 +450,9 @@ void messaging_run_job(runtime *rt, job *j)
         runtime_leave_js(rt, &run);
     }
     int tripped = run.budget.tripped;
-    if (tripped) {
+    if (tripped == JSP_EDESTROYED || tripped == JSP_ECLOSED) {
+        /* destroyed or closing while it ran: nobody left to tell */
+    } else if (tripped) {
         const char *what = tripped == JSP_ECPU_LIMIT    ? "CPU time"
                            : tripped == JSP_EWALL_LIMIT ? "wall time"
                                                         : "memory";

@@ -13,7 +13,9 @@
  * by default: long enough for the 10 s share window and 5 s burst to show the steady state
  * in the second half).
  *
- *   usage: bench_fairness [--seconds S] [--only interval|loop]
+ * backlog: 12,000 messages of 1 ms queued to one context, then one sibling call: its wait.
+ *
+ *   usage: bench_fairness [--seconds S] [--only interval|loop|backlog]
  */
 #include "bench_common.h"
 
@@ -131,6 +133,38 @@ static void bench_hog(const char *kind, double seconds)
     jsp_pool_free(pool);
 }
 
+/* A backlog: 12,000 messages of 1 ms each queued to one context, then one trivial call to
+ * a sibling on the same runtime: how long that call waits. */
+static void bench_backlog(void)
+{
+    enum { BACKLOG = 12000 };
+    jsp_pool_config config = {.threads = 1, .log = bench_log_quietly, .max_queued_jobs = 2 * BACKLOG};
+    jsp_pool *pool = NULL;
+    jsp_context *flooded = NULL, *sibling = NULL;
+    if (jsp_pool_new(&config, &pool) != 0 || jsp_context_new(pool, NULL, &flooded) != 0 ||
+        jsp_context_new(pool, NULL, &sibling) != 0) {
+        fprintf(stderr, "setup failed\n");
+        jsp_pool_free(pool);
+        return;
+    }
+    jsp_result *r = NULL;
+    jsp_eval(flooded, "onmessage = () => { const end = Date.now() + 1; while (Date.now() < end); }; 0", -1, &r);
+    jsp_result_free(r);
+    for (int i = 0; i < BACKLOG; i++)
+        jsp_send(flooded, "1", 1);
+    uint64_t t0 = bench_now_ns();
+    int rc = jsp_eval(sibling, "6 * 7", -1, &r);
+    double waited_ms = (double)(bench_now_ns() - t0) / 1e6;
+    jsp_result_free(r);
+    printf("{\"bench\":\"fairness\",\"hog\":\"backlog\",\"queued_messages\":%d,\"message_ms\":1,"
+           "\"sibling_wait_ms\":%.1f,\"errors\":%d}\n", BACKLOG, waited_ms, rc != 0);
+    fflush(stdout);
+    jsp_context_destroy(flooded);
+    jsp_context_free(flooded);
+    jsp_context_free(sibling);
+    jsp_pool_free(pool);
+}
+
 int main(int argc, char **argv)
 {
     double seconds = 25;
@@ -142,12 +176,14 @@ int main(int argc, char **argv)
             only = argv[i + 1];
     }
     if (seconds < 1 || seconds > 120) {
-        fprintf(stderr, "usage: %s [--seconds S (1..120)] [--only interval|loop]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--seconds S (1..120)] [--only interval|loop|backlog]\n", argv[0]);
         return 2;
     }
     if (!only || strcmp(only, "interval") == 0)
         bench_hog("interval", seconds);
     if (!only || strcmp(only, "loop") == 0)
         bench_hog("loop", seconds);
+    if (!only || strcmp(only, "backlog") == 0)
+        bench_backlog();
     return 0;
 }

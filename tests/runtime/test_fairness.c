@@ -272,3 +272,57 @@ Test(fairness, a_worker_is_listed_with_its_parent_and_its_cpu_is_its_own)
     jsp_context_free(parent);
     jsp_pool_free(pool);
 }
+
+static void answer_later(jsp_host_call *call, void *user)
+{
+    (void)user;
+    sleep_ms(300); /* on the runtime thread, inside host.callSync: counts as running */
+    jsp_host_call_resolve(call, "1", 1);
+}
+
+typedef struct delayed_answer {
+    pthread_t thread;
+    jsp_host_call *call;
+} delayed_answer;
+
+static void *answer_from_thread(void *arg)
+{
+    delayed_answer *d = arg;
+    sleep_ms(400);
+    jsp_host_call_resolve(d->call, "2", 1);
+    return NULL;
+}
+
+static delayed_answer pending_answer;
+
+static void answer_from_elsewhere(jsp_host_call *call, void *user)
+{
+    (void)user;
+    pending_answer.call = call;
+    pthread_create(&pending_answer.thread, NULL, answer_from_thread, &pending_answer);
+}
+
+Test(fairness, waiting_in_callsync_is_not_charged_but_blocking_the_thread_is)
+{
+    jsp_pool *pool = pool_with(0, 0, 0, NULL);
+    cr_assert_eq(jsp_pool_register(pool, "slow", answer_later, NULL), 0);
+    cr_assert_eq(jsp_pool_register(pool, "elsewhere", answer_from_elsewhere, NULL), 0);
+    jsp_context *waiter = context_for_test(pool);
+    char *json = eval_ok(waiter, "host.callSync('elsewhere')");
+    cr_assert_str_eq(json, "2");
+    free(json);
+    pthread_join(pending_answer.thread, NULL);
+    jsp_cpu_usage cpu;
+    cr_assert_eq(jsp_context_cpu(waiter, &cpu), 0);
+    cr_assert_lt(cpu.cpu_seconds, 0.2, "400 ms waiting for another thread's answer: %.3f s charged",
+                 cpu.cpu_seconds);
+    jsp_context *blocker = context_for_test(pool);
+    json = eval_ok(blocker, "host.callSync('slow')");
+    free(json);
+    cr_assert_eq(jsp_context_cpu(blocker, &cpu), 0);
+    cr_assert_gt(cpu.cpu_seconds, 0.25, "a handler blocking the runtime 300 ms is charged: %.3f s",
+                 cpu.cpu_seconds);
+    jsp_context_free(waiter);
+    jsp_context_free(blocker);
+    jsp_pool_free(pool);
+}

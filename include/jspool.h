@@ -142,6 +142,21 @@ typedef struct jsp_pool_config {
                                              baseline is the heap after the last recycle,
                                              but at least 16 MiB */
 
+    /* Fair CPU, per context on its runtime. A context earns CPU credit at cpu_share of
+     * its runtime thread's time, saving at most cpu_share x cpu_share_window_ms (a fresh
+     * context starts with that much); every run of its JS (call, timer callback, message,
+     * host-call settlement, channel, worker or lock event) spends the CPU it used. Out of
+     * credit, it is throttled: its jobs and timers wait, in order and without failing,
+     * until the credit is back, while its siblings run. A run is never cut short for its
+     * share (only by its limits), so a sibling waits at most one run of a hog before the
+     * hog sits out. Jobs of different contexts take turns (one job each), whatever order
+     * they arrived in. A worker is a context with a share of its own: its CPU is not
+     * charged to its parent. Usage and throttling: jsp_context_cpu() and the metrics. */
+    double cpu_share;                     /* 0 = 0.5; >= 1 disables throttling (turns
+                                             stay); else in (0, 1), JSP_EINVAL outside */
+    unsigned cpu_share_window_ms;         /* 0 = 10000 (a 5 s burst at the default share:
+                                             one call at the default CPU limit) */
+
     /* Debugging only. When true, a settled call does not clear what its guest code left
      * behind (open console.time spans, unanswered host.call()s): they pile up until the
      * context is destroyed, unlogged and uncounted. It exists to measure what per-call
@@ -163,7 +178,9 @@ typedef struct jsp_pool_config {
  * Free with jsp_pool_free(). */
 int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out);
 
-/* Closes the pool: new calls fail with JSP_ECLOSED; jobs already queued run to their end;
+/* Closes the pool: new calls fail with JSP_ECLOSED; jobs already queued run, but JS still
+ * running at a watchdog tick (every 10 ms) after the close is terminated, limits or none,
+ * and its call completes with JSP_ECLOSED (so a `for(;;)` cannot keep the pool open);
  * calls still waiting on a Promise, timer or host call then complete with JSP_ECLOSED;
  * every context is destroyed and every runtime thread joined. Context handles stay valid
  * (every call on them fails with JSP_ECLOSED) until each is released with
@@ -178,7 +195,8 @@ int jsp_pool_threads(const jsp_pool *pool);
  * (label runtime="<index>") heap gauges from the last heap check, live contexts and
  * queued jobs; counters of calls by outcome (ok, js_error, cpu_limit, wall_limit, oom,
  * cancelled), VM recycles, heap checks and per-call leftovers cleared by kind
- * (host_call, span); and a call-duration histogram. Any thread; never blocks on a busy
+ * (host_call, span); contexts' CPU seconds, throttles and throttled seconds (summed per
+ * runtime: per context, see jsp_context_cpu); and a call-duration histogram. Any thread; never blocks on a busy
  * runtime. Returns a NUL-terminated malloc'd string (free with jsp_free) or NULL when
  * out of memory. */
 char *jsp_pool_metrics(jsp_pool *pool);
@@ -326,7 +344,10 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
 void jsp_context_free(jsp_context *ctx);
 
 /* Destroys the context's JS state but keeps the handle valid, so that other threads still
- * holding it get JSP_EDESTROYED from every call instead of touching freed memory. Any
+ * holding it get JSP_EDESTROYED from every call instead of touching freed memory. JS of
+ * the context running now is terminated at the runtime's next watchdog tick (within
+ * 10 ms), limits or none, even inside try/finally or host.callSync; its call completes
+ * with JSP_EDESTROYED, and its queued jobs fail without running. Returns at once. Any
  * thread (also from callbacks). Idempotent. The handle is still released with
  * jsp_context_free(). */
 void jsp_context_destroy(jsp_context *ctx);
@@ -355,6 +376,37 @@ const char *jsp_context_namespace(const jsp_context *ctx);
 
 /* Index (0-based) of the runtime thread the context lives on. Any thread. */
 int jsp_context_runtime(const jsp_context *ctx);
+
+/* CPU a context's JS used and how its CPU share held it back (jsp_pool_config.cpu_share).
+ * Runs shorter than the watchdog tick (10 ms) are counted in wall time, longer ones on
+ * the runtime thread's CPU clock. A worker's CPU is its own, not its parent's. */
+typedef struct jsp_cpu_usage {
+    double cpu_seconds;        /* all its runs since it was created */
+    double recent_share;       /* CPU over about the last share window, as a fraction of
+                                  its runtime thread's time (0..1) */
+    double throttled_seconds;  /* time it spent throttled, the current throttle included */
+    uint64_t throttle_count;   /* times it ran out of share */
+    int is_throttled;          /* 1 while its jobs and timers wait for its share */
+} jsp_cpu_usage;
+
+/* Fills *out from counters the runtime keeps as it runs: never waits for a busy runtime.
+ * Any thread; also after the context was destroyed (its last values). Returns 0, or
+ * JSP_EINVAL for NULL arguments. */
+int jsp_context_cpu(const jsp_context *ctx, jsp_cpu_usage *out);
+
+/* A worker: a context that JS made with `new Worker(...)` (workers group). The host has
+ * no handle for it; this is how it can see it. */
+typedef struct jsp_worker_info {
+    uint64_t id;               /* the worker's context id (as in log lines) */
+    uint64_t parent_id;        /* the context that created it (a worker's worker: a worker) */
+    int runtime;               /* index of its runtime thread */
+    jsp_cpu_usage cpu;         /* its own CPU and throttling (not counted in its parent's) */
+} jsp_worker_info;
+
+/* Copies up to max of the pool's live workers, newest first, into out (may be NULL when
+ * max is 0) and returns how many are live (possibly more than max). Any thread; a
+ * snapshot under a short lock, never waiting for a runtime. 0 for a NULL pool. */
+size_t jsp_pool_workers(jsp_pool *pool, jsp_worker_info *out, size_t max);
 
 /* ---------------------------------------------------------------------------------------
  * Calls. Each comes in two forms:

@@ -6,6 +6,7 @@
 #ifndef JSP_ENGINE_H
 #define JSP_ENGINE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,8 +47,17 @@ typedef struct engine_budget {
     uint64_t held_bytes;           /* the VM's heap at the last measurement */
     uint64_t rss_at_heap_read;     /* process RSS then */
     uint64_t next_heap_read_ns;    /* monotonic time the heap could first be over */
-    int tripped;                   /* JSP_ECPU_LIMIT, JSP_EWALL_LIMIT, JSP_EOOM or 0 */
+    /* Set from any thread to end the run at the next watchdog tick (<= ENGINE_TICK_MS):
+     * cancel trips JSP_EDESTROYED (its context is being destroyed), cancel_all
+     * JSP_ECLOSED (the pool is closing). NULL = none. */
+    const atomic_bool *cancel;
+    const atomic_bool *cancel_all;
+    int tripped;                   /* JSP_ECPU_LIMIT, JSP_EWALL_LIMIT, JSP_EOOM, JSP_EDESTROYED,
+                                      JSP_ECLOSED or 0 */
 } engine_budget;
+
+/* The watchdog's period: how soon a cancelled run or a passed deadline ends. */
+#define ENGINE_TICK_MS 10
 
 /* Fills b for a run starting now. wall_deadline_ns, when not 0, wins over wall_limit_ms
  * (a call awaiting a Promise keeps the deadline it started with). */
@@ -58,7 +68,9 @@ void engine_budget_start(engine_budget *b, uint64_t cpu_limit_ms, uint64_t wall_
 void engine_budget_limit_memory(engine_budget *b, uint64_t limit_bytes, uint64_t held_bytes);
 
 /* Makes b (or NULL: no budget) the one that JS now running on vm is checked against;
- * returns the previous one, to be restored after a nested run. */
+ * returns the previous one, to be restored after a nested run. The VM's watchdog stays
+ * armed from the first budget on, so that even a run without deadlines can be cancelled
+ * (b->cancel) from another thread: JSC's watchdog can only be armed on the VM's thread. */
 engine_budget *engine_vm_set_budget(engine_vm *vm, engine_budget *b);
 uint64_t engine_thread_cpu_ns(void);
 /* CPU the budget's run has used so far (wall time for runs shorter than a tick). */

@@ -1,9 +1,14 @@
 /* engine_budget.c — time budgets for running JS, on JSC's watchdog. The watchdog is armed
  * with a short limit (the tick) and re-armed from its own callback, so it becomes a
  * periodic check of the current budget's CPU (thread clock) and wall deadlines; a budget
- * past either ends the running JS with JSC's uncatchable termination. Arming costs about
- * 1.3 us per entry into the VM (measured: 0.18 -> 1.5 us for a trivial call), so the
- * watchdog is armed only while a budget with a deadline is current.
+ * past either ends the running JS with JSC's uncatchable termination. The tick is also
+ * the only way into JS that runs on another thread: JSC arms its watchdog only on the
+ * VM's own thread (JSContextGroupSetExecutionTimeLimit takes the API lock, which running
+ * JS holds), so a budget without deadlines still leaves it armed at the plain tick, and
+ * the tick ends the run once its cancel flag is set (a destroy or a pool close, from any
+ * thread). Re-arming per call costs about 1.3 us (0.18 -> 1.5 us for a trivial call), so
+ * a deadline-free budget re-arms only when the previous tick was a different one: what
+ * remains per entry is JSC's own timer restart (a thread-CPU-clock read).
  *
  * Reading the thread CPU clock is a system call (~0.7 us here, against 30 ns for the
  * monotonic clock), so a budget starts from the monotonic clock alone and reads the CPU
@@ -16,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* 10 ms: the reaction time to a runaway, and 100 checks a second at most per VM. */
-static const double TICK_SECONDS = 0.010;
+/* 10 ms: the reaction time to a runaway or a cancel, and 100 checks a second at most per VM. */
+static const double TICK_SECONDS = ENGINE_TICK_MS / 1000.0;
 /* A memory-limited (isolated) VM ticks every 1 ms, and faster when near its limit. */
 static const double MEMORY_TICK_SECONDS = 0.001;
 /* The shortest re-arm when a deadline or the memory limit is near. Not shorter: a tick
@@ -115,6 +120,12 @@ static bool on_watchdog_tick(JSContextRef js, void *data);
 static void arm_watchdog(engine_vm *vm, double tick_seconds)
 {
     JSContextGroupSetExecutionTimeLimit(vm->group, tick_seconds, on_watchdog_tick, vm);
+    vm->armed_tick_seconds = tick_seconds;
+}
+
+static bool has_deadline(const engine_budget *b)
+{
+    return b->cpu_limit_ns || b->wall_deadline_ns || b->memory_limit_bytes;
 }
 
 static bool on_watchdog_tick(JSContextRef js, void *data)
@@ -124,6 +135,16 @@ static bool on_watchdog_tick(JSContextRef js, void *data)
 
     if (!b)
         return false; /* between budgets: let the JS run, the next arm resets */
+    if (b->cancel_all && atomic_load_explicit(b->cancel_all, memory_order_relaxed))
+        b->tripped = JSP_ECLOSED;
+    else if (b->cancel && atomic_load_explicit(b->cancel, memory_order_relaxed))
+        b->tripped = JSP_EDESTROYED;
+    if (b->tripped)
+        return true;
+    if (!has_deadline(b)) { /* cancel checks only; re-armed, or JSC would not tick again */
+        arm_watchdog(vm, TICK_SECONDS);
+        return false;
+    }
     engine_budget_cpu_start_ns(b);
     uint64_t cpu_now = b->cpu_deadline_ns ? engine_thread_cpu_ns() : 0;
     if (b->cpu_deadline_ns && cpu_now >= b->cpu_deadline_ns)
@@ -150,12 +171,13 @@ engine_budget *engine_vm_set_budget(engine_vm *vm, engine_budget *b)
 {
     engine_budget *previous = vm->budget;
     vm->budget = b;
-    bool needs_watchdog = b && (b->cpu_limit_ns || b->wall_deadline_ns || b->memory_limit_bytes);
-    if (needs_watchdog)
+    if (b && has_deadline(b))
         arm_watchdog(vm, next_tick_seconds(b, 0));
-    else if (vm->is_watchdog_armed)
-        JSContextGroupClearExecutionTimeLimit(vm->group);
-    vm->is_watchdog_armed = needs_watchdog;
+    else if (b && vm->armed_tick_seconds != TICK_SECONDS)
+        arm_watchdog(vm, TICK_SECONDS);
+    /* Never disarmed (between budgets the tick finds none and lets JS run): one armed
+     * watchdog keeps every run cancellable. */
+    vm->is_watchdog_armed = vm->armed_tick_seconds != 0;
     return previous;
 }
 
@@ -163,6 +185,7 @@ void engine_budget_start(engine_budget *b, uint64_t cpu_limit_ms, uint64_t wall_
                          uint64_t wall_deadline_ns)
 {
     b->tripped = 0;
+    b->cancel = b->cancel_all = NULL;
     b->memory_limit_bytes = 0;
     b->wall_start_ns = clock_ns(CLOCK_MONOTONIC);
     b->cpu_start_ns = 0; /* read at the first tick, if there is one */

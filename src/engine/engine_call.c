@@ -428,6 +428,8 @@ jsp_result *engine_call(engine_ctx *ec, const char *function, const char *args_j
 
 static void log_exception(engine_ctx *ec, const char *where, JSValueRef exception)
 {
+    if (ec->vm->budget && ec->vm->budget->tripped)
+        return; /* our termination (a limit, a destroy): the runtime says which */
     jsp_result *r = js_exception_result(ec->vm, ec->js, exception, JSP_EJS);
     char line[1024];
     snprintf(line, sizeof(line), "uncaught exception in %s: %s: %s%s%s", where, r->error_name,

@@ -22,6 +22,7 @@ struct engine_vm {
     engine_budget *budget;       /* what running JS is checked against; NULL = none */
     engine_ctx *home;            /* a context of our own, for VM-wide questions */
     bool is_watchdog_armed;
+    double armed_tick_seconds;   /* the period the watchdog was last armed with; 0 = never */
     int entry_depth;             /* > 0 while engine_entered work runs (engine_entry.c) */
 };
 

@@ -225,6 +225,9 @@ void jsp_context_destroy(jsp_context *ctx)
         return;
     atomic_fetch_sub(&ctx->pool->live_contexts, 1);
     context_names_release(&ctx->pool->names, ctx); /* reusable as soon as destroy returns */
+    /* JS of this context running now ends at the runtime's next watchdog tick (with
+     * JSP_EDESTROYED), limits or none: the destroy job behind it then runs. */
+    atomic_store(&ctx->is_cancelled, true);
     job *j = job_new(JOB_DESTROY, ctx, NULL, 0, NULL);
     atomic_fetch_add(&ctx->queued_jobs, 1); /* never refused: destroy must get through */
     /* If the job cannot be queued the pool is closing, and closing destroys every
@@ -275,4 +278,82 @@ int jsp_context_memory(const jsp_context *ctx, jsp_memory_usage *out)
         out->heap_bytes = atomic_load_explicit(&ctx->held_bytes, memory_order_relaxed);
     }
     return 0;
+}
+
+int jsp_context_cpu(const jsp_context *ctx, jsp_cpu_usage *out)
+{
+    if (!ctx || !out)
+        return JSP_EINVAL;
+    uint64_t now = monotonic_ns();
+    uint64_t window = (uint64_t)ctx->pool->config.cpu_share_window_ms * 1000000;
+    uint64_t start = atomic_load_explicit(&ctx->window_start_ns, memory_order_relaxed);
+    uint64_t current = atomic_load_explicit(&ctx->window_cpu_ns, memory_order_relaxed);
+    uint64_t previous = atomic_load_explicit(&ctx->previous_window_cpu_ns, memory_order_relaxed);
+    /* The last window's CPU, weighed by how much of it still overlaps [now - window, now]. */
+    uint64_t elapsed = now > start ? now - start : 0;
+    double recent;
+    if (elapsed >= 2 * window)
+        recent = 0;
+    else if (elapsed >= window)
+        recent = (double)current * (double)(2 * window - elapsed) / (double)window;
+    else
+        recent = (double)current + (double)previous * (double)(window - elapsed) / (double)window;
+    out->recent_share = recent / (double)window;
+    if (out->recent_share > 1)
+        out->recent_share = 1;
+    out->cpu_seconds = (double)atomic_load_explicit(&ctx->cpu_ns, memory_order_relaxed) / 1e9;
+    uint64_t since = atomic_load_explicit(&ctx->throttled_since_ns, memory_order_relaxed);
+    uint64_t throttled = atomic_load_explicit(&ctx->throttled_ns, memory_order_relaxed);
+    out->is_throttled = since != 0;
+    out->throttled_seconds = (double)(throttled + (since && now > since ? now - since : 0)) / 1e9;
+    out->throttle_count = atomic_load_explicit(&ctx->throttle_count, memory_order_relaxed);
+    return 0;
+}
+
+void pool_list_worker(struct jsp_context *ctx)
+{
+    jsp_pool *pool = ctx->pool;
+    pthread_mutex_lock(&pool->workers_lock);
+    ctx->pool_prev = NULL;
+    ctx->pool_next = pool->workers;
+    if (pool->workers)
+        pool->workers->pool_prev = ctx;
+    pool->workers = ctx;
+    ctx->is_pool_listed = true;
+    pthread_mutex_unlock(&pool->workers_lock);
+}
+
+void pool_unlist_worker(struct jsp_context *ctx)
+{
+    jsp_pool *pool = ctx->pool;
+    pthread_mutex_lock(&pool->workers_lock);
+    if (ctx->is_pool_listed) {
+        if (ctx->pool_prev)
+            ctx->pool_prev->pool_next = ctx->pool_next;
+        else
+            pool->workers = ctx->pool_next;
+        if (ctx->pool_next)
+            ctx->pool_next->pool_prev = ctx->pool_prev;
+        ctx->pool_prev = ctx->pool_next = NULL;
+        ctx->is_pool_listed = false;
+    }
+    pthread_mutex_unlock(&pool->workers_lock);
+}
+
+size_t jsp_pool_workers(jsp_pool *pool, jsp_worker_info *out, size_t max)
+{
+    if (!pool)
+        return 0;
+    size_t n = 0;
+    pthread_mutex_lock(&pool->workers_lock); /* a listed context is alive: unlisted first */
+    for (struct jsp_context *ctx = pool->workers; ctx; ctx = ctx->pool_next, n++) {
+        if (n >= max || !out)
+            continue;
+        out[n].id = ctx->id;
+        out[n].parent_id = ctx->parent_id;
+        out[n].runtime = ctx->rt->index;
+        jsp_context_cpu(ctx, &out[n].cpu);
+    }
+    pthread_mutex_unlock(&pool->workers_lock);
+    return n;
 }

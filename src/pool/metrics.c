@@ -67,6 +67,7 @@ static uint64_t get_heap_objects(runtime *rt) { return load(&rt->metrics.heap_ob
 static uint64_t get_recycles(runtime *rt) { return load(&rt->metrics.recycles); }
 static uint64_t get_heap_checks(runtime *rt) { return load(&rt->metrics.heap_checks); }
 static uint64_t get_heap_reads(runtime *rt) { return load(&rt->metrics.heap_reads); }
+static uint64_t get_throttles(runtime *rt) { return load(&rt->metrics.throttles); }
 static uint64_t get_contexts(runtime *rt) { return (uint64_t)atomic_load(&rt->live_contexts); }
 static uint64_t get_queued(runtime *rt) { return job_queue_length(&rt->queue); }
 
@@ -123,6 +124,18 @@ char *jsp_pool_metrics(jsp_pool *pool)
     per_runtime(&t, pool, "jspool_heap_extra_memory_bytes", "gauge",
                 "Memory outside the VM heap owned by JS objects, at the last heap read.", get_heap_extra);
     per_runtime(&t, pool, "jspool_heap_objects", "gauge", "Live objects at the last heap read.", get_heap_objects);
+    per_runtime(&t, pool, "jspool_context_throttled_total", "counter",
+                "Times a context ran out of its CPU share and was throttled.", get_throttles);
+    header(&t, "jspool_context_throttled_seconds_total", "counter",
+           "Time contexts spent throttled (ended throttles), summed.");
+    for (int i = 0; i < pool->started_count; i++)
+        put(&t, "jspool_context_throttled_seconds_total{runtime=\"%d\"} %.6f\n", i,
+            load(&pool->runtimes[i].metrics.throttled_ns) / 1e9);
+    header(&t, "jspool_context_cpu_seconds_total", "counter",
+           "CPU the JS of every context used (per context: jsp_context_cpu).");
+    for (int i = 0; i < pool->started_count; i++)
+        put(&t, "jspool_context_cpu_seconds_total{runtime=\"%d\"} %.6f\n", i,
+            load(&pool->runtimes[i].metrics.context_cpu_ns) / 1e9);
     per_runtime(&t, pool, "jspool_contexts", "gauge", "Live contexts.", get_contexts);
     per_runtime(&t, pool, "jspool_queued_jobs", "gauge", "Jobs waiting for the runtime thread.", get_queued);
     if (t.failed) {

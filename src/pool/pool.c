@@ -22,6 +22,7 @@ void pool_release(jsp_pool *pool)
     lock_manager_destroy(&pool->locks);
     context_names_destroy(&pool->names);
     host_call_quarantine_free(pool);
+    pthread_mutex_destroy(&pool->workers_lock);
     free(pool->runtimes);
     free(pool);
 }
@@ -47,6 +48,7 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
     if (config.threads < 0 || config.threads > 1024 || config.max_contexts < 0 ||
         config.max_queued_jobs < 0 || config.heap_growth_ratio < 0 ||
         config.max_timers_per_context < 0 || config.max_host_calls_per_context < 0 ||
+        !(config.cpu_share >= 0) || config.cpu_share_window_ms > 3600000 ||
         (config.placement != JSP_PLACE_ROUND_ROBIN && config.placement != JSP_PLACE_LEAST_LOADED))
         return JSP_EINVAL;
     if (config.threads == 0) {
@@ -69,6 +71,12 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
         config.heap_check_time_interval_ms = 5000;
     if (config.heap_growth_ratio == 0)
         config.heap_growth_ratio = 4.0;
+    if (config.cpu_share == 0)
+        config.cpu_share = 0.5;
+    if (config.cpu_share > 1 || config.cpu_share * 1e6 < 1)
+        config.cpu_share = config.cpu_share > 1 ? 1 : 1e-6;
+    if (config.cpu_share_window_ms == 0)
+        config.cpu_share_window_ms = 10000;
     if (config.heap_limit_bytes == 0) {
         long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
         uint64_t physical = pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size
@@ -107,6 +115,7 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
     }
     atomic_init(&pool->refs, 1);
     atomic_init(&pool->next_context_id, 1);
+    pthread_mutex_init(&pool->workers_lock, NULL);
     pool->config = config;
     pool->thread_count = config.threads;
     for (int i = 0; i < config.threads; i++) {

@@ -45,10 +45,16 @@ struct jsp_pool {
      * dead magic instead of freed memory; a ring, each slot swapped atomically. */
     _Atomic(struct jsp_host_call *) host_call_quarantine[HOST_CALL_QUARANTINE];
     atomic_size_t host_call_quarantine_next;
+    pthread_mutex_t workers_lock; /* guards workers and each listed context's pool_* links */
+    struct jsp_context *workers;  /* live worker contexts, newest first (jsp_pool_workers) */
 };
 
 /* Frees the host calls still in the quarantine (host_calls.c): the pool is going. */
 void host_call_quarantine_free(jsp_pool *pool);
+
+/* A worker context joins the pool's list once built and leaves it when it dies. */
+void pool_list_worker(struct jsp_context *ctx);
+void pool_unlist_worker(struct jsp_context *ctx);
 
 void pool_retain(jsp_pool *pool);
 void pool_release(jsp_pool *pool);

@@ -23,7 +23,8 @@ void runtime_clear_context_timers(runtime *rt, struct jsp_context *ctx);
 static bool is_idle(runtime *rt)
 {
     for (struct jsp_context *ctx = rt->contexts; ctx; ctx = ctx->next)
-        if (ctx->pending_calls.count || ctx->host_calls || ctx->blocked_depth)
+        if (ctx->pending_calls.count || ctx->host_calls || ctx->blocked_depth ||
+            runtime_context_has_jobs(ctx))
             return false;
     return rt->ready_head == NULL;
 }

@@ -159,7 +159,7 @@ int runtime_hook_host_call_sync(void *owner, const char *name, char *args_json,
         *reply_len = call->reply_len;
         call->reply = NULL;
     } else {
-        rc = ctx->is_dead ? JSP_EDESTROYED : JSP_ECLOSED;
+        rc = ctx->is_dead || atomic_load(&ctx->is_cancelled) ? JSP_EDESTROYED : JSP_ECLOSED;
     }
     if (call->ctx)
         unlink_from_context(call);

@@ -51,6 +51,7 @@ int job_queue_push(job_queue *q, struct job *j)
         q->head = j;
     q->tail = j;
     q->length++;
+    atomic_store_explicit(&q->has_jobs, true, memory_order_relaxed);
     wake_consumer_locked(q);
     pthread_mutex_unlock(&q->mutex);
     return 0;
@@ -61,6 +62,7 @@ static struct job *take_locked(job_queue *q, bool *is_closed)
     struct job *all = q->head;
     q->head = q->tail = NULL;
     q->length = 0;
+    atomic_store_explicit(&q->has_jobs, false, memory_order_relaxed);
     *is_closed = q->is_closed;
     return all;
 }
@@ -99,6 +101,7 @@ void job_queue_close(job_queue *q)
     if (!q->is_closed) /* once closed, the consumer may have closed its uv handle */
         wake_consumer_locked(q);
     q->is_closed = true;
+    atomic_store(&q->is_closing, true);
     pthread_mutex_unlock(&q->mutex);
 }
 

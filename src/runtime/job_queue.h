@@ -4,6 +4,7 @@
 #ifndef JSP_RUNTIME_JOB_QUEUE_H
 #define JSP_RUNTIME_JOB_QUEUE_H
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -16,6 +17,8 @@ typedef struct job_queue {
     struct job *head, *tail;
     size_t length;
     bool is_closed;
+    atomic_bool is_closing;     /* is_closed, readable without the mutex (running JS polls it) */
+    atomic_bool has_jobs;       /* head != NULL, readable without the mutex */
     bool is_consumer_nested;    /* consumer sleeps on nested_wake, not in its uv loop */
     uv_async_t *loop_wake;      /* wakes the consumer's uv loop */
 } job_queue;
@@ -27,6 +30,11 @@ int job_queue_push(job_queue *q, struct job *j);
 /* Consumer: takes every queued job in FIFO order (NULL if none); *is_closed tells whether
  * the queue is closed (checked atomically with the take). */
 struct job *job_queue_take_all(job_queue *q, bool *is_closed);
+/* Consumer: whether a job may be waiting (one relaxed load; exact under the mutex). */
+static inline bool job_queue_maybe_has_jobs(job_queue *q)
+{
+    return atomic_load_explicit(&q->has_jobs, memory_order_relaxed);
+}
 /* Consumer, inside host.callSync: waits until a job arrives, the queue closes, or
  * deadline_ns (CLOCK_MONOTONIC; 0 = none) passes, then takes all like above. */
 struct job *job_queue_wait_take_all(job_queue *q, uint64_t deadline_ns, bool *is_closed);

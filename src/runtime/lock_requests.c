@@ -144,8 +144,8 @@ static void deliver(runtime *rt, struct jsp_context *ctx, uint64_t request_id, i
         return;
     lock_manager_release(&ctx->pool->locks, ctx->id, request_id);
     disarm_deadline(ctx, request_id);
-    if (!run.budget.tripped)
-        return; /* unknown to this JS (made before a VM recycle): nobody to tell */
+    if (!run.budget.tripped || run.budget.tripped == JSP_EDESTROYED || run.budget.tripped == JSP_ECLOSED)
+        return; /* unknown to this JS (made before a VM recycle), or the context is going */
     char line[160];
     snprintf(line, sizeof(line), "lock callback stopped: %s limit; its lock was released",
              limit_name(run.budget.tripped));

@@ -358,6 +358,7 @@ int runtime_hook_worker_spawn(void *owner, const char *source, size_t len, const
         free(link);
         return rc;
     }
+    child->parent_id = parent->id; /* listed with it by jsp_pool_workers */
     atomic_init(&link->refs, 2);
     atomic_init(&link->is_counted, true);
     atomic_init(&link->is_dying, false);
@@ -493,7 +494,9 @@ void messaging_run_job(runtime *rt, job *j)
         runtime_leave_js(rt, &run);
     }
     int tripped = run.budget.tripped;
-    if (tripped) {
+    if (tripped == JSP_EDESTROYED || tripped == JSP_ECLOSED) {
+        /* destroyed or closing while it ran: nobody left to tell */
+    } else if (tripped) {
         const char *what = tripped == JSP_ECPU_LIMIT    ? "CPU time"
                            : tripped == JSP_EWALL_LIMIT ? "wall time"
                                                         : "memory";

@@ -49,6 +49,9 @@ typedef struct runtime_metrics {
     atomic_uint_fast64_t heap_capacity_bytes;
     atomic_uint_fast64_t heap_extra_bytes;
     atomic_uint_fast64_t heap_objects;
+    atomic_uint_fast64_t throttles;        /* times a context went over its CPU share */
+    atomic_uint_fast64_t throttled_ns;     /* time contexts spent throttled, summed */
+    atomic_uint_fast64_t context_cpu_ns;   /* CPU of every context's JS, summed */
 } runtime_metrics;
 
 extern const double call_duration_bounds[CALL_DURATION_BUCKETS];
@@ -112,6 +115,16 @@ struct jsp_context {
     atomic_int refs;           /* user handle + runtime (while alive) + each job */
     atomic_int state;          /* enum context_state, as the API sees it */
     atomic_int queued_jobs;    /* submitted, not yet started: back-pressure */
+    atomic_bool is_cancelled;  /* destroy requested: its running JS is terminated at the
+                                  next watchdog tick (engine_budget.cancel) */
+    /* CPU accounting (runtime thread writes, jsp_context_cpu reads; relaxed) */
+    _Atomic uint64_t cpu_ns;          /* all its JS so far */
+    _Atomic uint64_t window_start_ns; /* the current share window began (monotonic) */
+    _Atomic uint64_t window_cpu_ns;   /* CPU in the current window ... */
+    _Atomic uint64_t previous_window_cpu_ns; /* ... and in the one before */
+    _Atomic uint64_t throttled_ns;    /* time spent throttled, ended throttles */
+    _Atomic uint64_t throttle_count;
+    _Atomic uint64_t throttled_since_ns; /* monotonic; 0 = not throttled now */
     atomic_size_t queued_message_bytes; /* channel/worker messages queued to it (messaging.c) */
     int lock_requests;         /* held + pending navigator.locks requests: under the lock
                                   manager's mutex (lock_manager.c) */
@@ -126,7 +139,13 @@ struct jsp_context {
     int blocked_depth;         /* > 0 while its JS is on the stack (engine_entered work,
                                   host.callSync): its jobs and timers wait */
     uint64_t current_call_id;  /* the call whose JS runs now, 0 for timers and messages */
-    job *deferred_head, *deferred_tail; /* jobs that arrived while blocked */
+    job *jobs_head, *jobs_tail; /* its jobs taken from the queue, not yet run (runtime.c) */
+    struct jsp_context *rr_prev, *rr_next; /* in rt's round-robin of runnable contexts */
+    bool is_in_round;
+    int64_t cpu_credit_ns;     /* CPU share left: earned at cpu_share of wall time, up
+                                  to cpu_share x window; spent by its runs */
+    uint64_t credit_at_ns;     /* monotonic time cpu_credit_ns was last brought forward */
+    uint64_t throttled_until_ns; /* 0, or when its credit is back to zero */
     u64_map timers;            /* timer id -> timer_entry */
     uint64_t next_timer_id;
     u64_map pending_calls;     /* call id -> job awaiting a Promise */
@@ -136,6 +155,9 @@ struct jsp_context {
     unsigned host_call_count;  /* ... how many, against max_host_calls_per_context */
     u64_map lock_deadlines;    /* held lock request id -> its wall-limit timer entry */
     struct context_messaging *messaging; /* channels and workers (messaging.c); NULL: none */
+    uint64_t parent_id;        /* a worker: its parent's id (set before creation); else 0 */
+    struct jsp_context *pool_prev, *pool_next; /* pool's worker list (pool->workers_lock) */
+    bool is_pool_listed;       /* in it (pool->workers_lock) */
     struct jsp_context *prev, *next; /* runtime's list of live contexts */
 };
 
@@ -171,7 +193,14 @@ struct runtime {
     uv_timer_t timer_wake;
     job_queue queue;
     engine_vm *vm;
-    job *ready_head, *ready_tail; /* taken from the queue, not yet run */
+    job *ready_head, *ready_tail; /* taken from the queue, run before any context's own
+                                     jobs: host replies (a sync one unblocks a context) */
+    struct jsp_context *round_head, *round_tail; /* contexts with jobs that may run now */
+    struct js_run *current_run;   /* innermost JS run, to charge nested runs correctly */
+    unsigned throttled_count;     /* live contexts throttled now */
+    uint64_t next_unthrottle_ns;  /* earliest throttled_until_ns among them */
+    int64_t cpu_share_ppm;        /* pool config: share of the thread per context, ppm */
+    int64_t cpu_window_ns;        /* pool config: the share window */
     timer_heap timers;
     uint64_t next_timer_seq;
     uint64_t next_call_id;
@@ -214,9 +243,14 @@ void lock_requests_drop_context(struct jsp_context *ctx);
  * it, and releases the lock if still held (lock_requests.c). */
 void lock_requests_expire(runtime *rt, timer_entry *t);
 
+/* True while jobs of ctx wait on the runtime thread (heap policy's idle test). */
+bool runtime_context_has_jobs(const struct jsp_context *ctx);
+
 /* Runs JS of ctx under its budget: returns the budget to pass to runtime_leave_js. */
 typedef struct js_run {
     engine_budget budget;
+    struct js_run *parent;     /* the run this one is nested in (host.callSync) */
+    uint64_t nested_ns;        /* CPU of runs nested in this one: charged to theirs */
     engine_budget *outer;      /* restored on leave; its CPU deadline moves by our usage */
     engine_vm *vm;
     struct jsp_context *ctx;

@@ -11,6 +11,8 @@
 #include <string.h>
 
 void runtime_clear_context_timers(runtime *rt, struct jsp_context *ctx);
+void runtime_drop_context_jobs(runtime *rt, struct jsp_context *ctx, int code);
+void runtime_context_created(runtime *rt, struct jsp_context *ctx);
 
 static bool is_call(const job *j)
 {
@@ -80,6 +82,9 @@ static void create_context(runtime *rt, job *j)
         return;
     }
     context_retain(ctx); /* the runtime's reference, dropped when the context dies */
+    runtime_context_created(rt, ctx);
+    if (ctx->parent_id)
+        pool_list_worker(ctx);
     ctx->next = rt->contexts;
     if (rt->contexts)
         rt->contexts->prev = ctx;
@@ -93,6 +98,8 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
         return;
     ctx->is_dead = true;
     atomic_store(&ctx->state, CONTEXT_DESTROYED);
+    if (ctx->parent_id)
+        pool_unlist_worker(ctx);
     messaging_context_dying(ctx);
     lock_requests_drop_context(ctx); /* so other contexts are not left waiting */
     /* Everything that holds JS values goes before the global context is released. */
@@ -105,13 +112,7 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
             runtime_fail(slot->value, code);
     }
     u64_map_free(&ctx->pending_calls);
-    job *j = ctx->deferred_head;
-    ctx->deferred_head = ctx->deferred_tail = NULL;
-    while (j) {
-        job *next = j->next;
-        runtime_fail(j, code);
-        j = next;
-    }
+    runtime_drop_context_jobs(rt, ctx, code);
     engine_ctx_free(ctx->ec);
     ctx->ec = NULL;
     engine_vm_free(ctx->own_vm);
@@ -170,6 +171,8 @@ static jsp_result *limit_result(jsp_result *engine_result, int tripped)
 {
     if (engine_result)
         jsp_result_free(engine_result);
+    if (tripped == JSP_EDESTROYED || tripped == JSP_ECLOSED) /* cancelled while running */
+        return result_error(tripped, NULL, NULL);
     return result_error(tripped, "RangeError",
                         tripped == JSP_ECPU_LIMIT    ? "call exceeded its CPU time limit"
                         : tripped == JSP_EWALL_LIMIT ? "call exceeded its wall time limit"
@@ -266,10 +269,13 @@ static jsp_result *run_bounded(runtime *rt, job *j)
         ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
     if (!may_run)
         return r;
-    if (run.budget.tripped && j->kind == JOB_SEND)
-        runtime_hook_log(ctx, JSP_LOG_ERROR, "onmessage stopped: time limit");
-    else if (run.budget.tripped)
+    bool is_cancelled = run.budget.tripped == JSP_EDESTROYED || run.budget.tripped == JSP_ECLOSED;
+    if (j->kind == JOB_SEND) {
+        if (run.budget.tripped && !is_cancelled)
+            runtime_hook_log(ctx, JSP_LOG_ERROR, "onmessage stopped: time limit");
+    } else if (run.budget.tripped) {
         r = limit_result(r, run.budget.tripped);
+    }
     return r;
 }
 
@@ -292,7 +298,9 @@ void runtime_run_job(runtime *rt, job *j)
             create_context(rt, j);
         return;
     }
-    if (ctx->is_dead) {
+    /* Destroyed (or being destroyed: its jobs still queued fail at once, not one by one
+     * at a watchdog tick each). */
+    if (ctx->is_dead || (j->kind != JOB_DESTROY && atomic_load_explicit(&ctx->is_cancelled, memory_order_relaxed))) {
         runtime_fail(j, rt->is_stopping ? JSP_ECLOSED : JSP_EDESTROYED);
         return;
     }

@@ -114,6 +114,14 @@ static void reply_result(h2o_req_t *req, int status, const jsp_result *r)
     reply_json(req, status, body, (size_t)n);
 }
 
+/* {"seconds", "recent_share", "throttled_seconds", "throttles", "throttled"} */
+static json_t *cpu_json(const jsp_cpu_usage *cpu)
+{
+    return json_pack("{s:f, s:f, s:f, s:I, s:b}", "seconds", cpu->cpu_seconds, "recent_share",
+                     cpu->recent_share, "throttled_seconds", cpu->throttled_seconds, "throttles",
+                     (json_int_t)cpu->throttle_count, "throttled", cpu->is_throttled);
+}
+
 static char *context_json(const served_context *sc)
 {
     jsp_memory_usage memory = {0};
@@ -129,6 +137,10 @@ static char *context_json(const served_context *sc)
     const char *ns = jsp_context_namespace(sc->ctx);
     if (o)
         json_object_set_new(o, "namespace", ns ? json_string(ns) : json_null());
+    jsp_cpu_usage cpu = {0};
+    jsp_context_cpu(sc->ctx, &cpu);
+    if (o)
+        json_object_set_new(o, "cpu", cpu_json(&cpu));
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
@@ -301,10 +313,38 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
     return 0;
 }
 
-/* GET /v1/contexts?offset=N&limit=M (limit at most 1000, default 100) */
+/* GET /v1/contexts?offset=N&limit=M[&sort=cpu] (limit at most 1000, default 100): the
+ * contexts this server created, by id or with sort=cpu by CPU seconds (most first: the
+ * "top contexts by CPU" view), each with its CPU seconds; and "workers": every live
+ * worker context (made by JS, not by this server) with its parent and CPU. */
+typedef struct by_cpu {
+    double cpu_seconds;
+    const served_context *sc;
+} by_cpu;
+
+static int compare_cpu_descending(const void *a, const void *b)
+{
+    double x = ((const by_cpu *)a)->cpu_seconds, y = ((const by_cpu *)b)->cpu_seconds;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static json_t *workers_json(server *srv)
+{
+    enum { MAX_LISTED = 1000 };
+    json_t *list = json_array();
+    jsp_worker_info *info = malloc(MAX_LISTED * sizeof(*info));
+    size_t n = info ? jsp_pool_workers(srv->pool, info, MAX_LISTED) : 0;
+    for (size_t i = 0; i < n && i < MAX_LISTED; i++)
+        json_array_append_new(list, json_pack("{s:I, s:I, s:o}", "id", (json_int_t)info[i].id, "parent",
+                                              (json_int_t)info[i].parent_id, "cpu", cpu_json(&info[i].cpu)));
+    free(info);
+    return list;
+}
+
 static int list_contexts(server *srv, h2o_req_t *req, uint64_t start_ns)
 {
     size_t offset = 0, limit = 100;
+    bool is_by_cpu = false;
     if (req->query_at != SIZE_MAX) {
         char *query = copy_iovec(h2o_iovec_init(req->path.base + req->query_at + 1,
                                                 req->path.len - req->query_at - 1));
@@ -314,20 +354,34 @@ static int list_contexts(server *srv, h2o_req_t *req, uint64_t start_ns)
                 offset = strtoul(part + 7, NULL, 10);
             else if (strncmp(part, "limit=", 6) == 0)
                 limit = strtoul(part + 6, NULL, 10);
+            else if (strcmp(part, "sort=cpu") == 0)
+                is_by_cpu = true;
         }
         free(query);
     }
     limit = limit == 0 || limit > 1000 ? 1000 : limit;
-    json_t *list = json_array();
-    for (size_t i = offset; i < srv->contexts.count && i < offset + limit; i++) {
-        const served_context *sc = srv->contexts.items[i];
-        json_array_append_new(list, json_pack("{s:I, s:s?, s:s}", "id", (json_int_t)sc->id, "name",
-                                              sc->name, "kind", sc->is_module ? "module" : "script"));
+    size_t count = srv->contexts.count;
+    by_cpu *order = malloc((count ? count : 1) * sizeof(*order));
+    if (!order)
+        return answer_error(req, start_ns, 0, 500, "out_of_memory", "out of memory");
+    for (size_t i = 0; i < count; i++) {
+        jsp_cpu_usage cpu = {0};
+        jsp_context_cpu(srv->contexts.items[i]->ctx, &cpu);
+        order[i] = (by_cpu){.cpu_seconds = cpu.cpu_seconds, .sc = srv->contexts.items[i]};
     }
-    json_t *page = json_pack("{s:o, s:I, s:o}", "contexts", list, "total",
-                             (json_int_t)srv->contexts.count, "next",
-                             offset + limit < srv->contexts.count ? json_integer((json_int_t)(offset + limit))
-                                                                  : json_null());
+    if (is_by_cpu)
+        qsort(order, count, sizeof(*order), compare_cpu_descending);
+    json_t *list = json_array();
+    for (size_t i = offset; i < count && i < offset + limit; i++) {
+        const served_context *sc = order[i].sc;
+        json_array_append_new(list, json_pack("{s:I, s:s?, s:s, s:f}", "id", (json_int_t)sc->id, "name",
+                                              sc->name, "kind", sc->is_module ? "module" : "script",
+                                              "cpu_seconds", order[i].cpu_seconds));
+    }
+    free(order);
+    json_t *page = json_pack("{s:o, s:I, s:o, s:o}", "contexts", list, "total", (json_int_t)count, "next",
+                             offset + limit < count ? json_integer((json_int_t)(offset + limit)) : json_null(),
+                             "workers", workers_json(srv));
     char *text = page ? json_dumps(page, JSON_COMPACT) : NULL;
     json_decref(page);
     if (!text)

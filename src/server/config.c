@@ -36,6 +36,8 @@ static const key_spec keys[] = {
     {"heap_growth_ratio", KIND_DOUBLE, AT(pool.heap_growth_ratio)},
     {"cpu_limit_ms", KIND_LIMIT, AT(cpu_limit_ms)},
     {"wall_limit_ms", KIND_LIMIT, AT(wall_limit_ms)},
+    {"cpu_share", KIND_DOUBLE, AT(pool.cpu_share)},
+    {"cpu_share_window_ms", KIND_INT, AT(pool.cpu_share_window_ms)},
     {"memory_limit_bytes", KIND_U64, AT(memory_limit_bytes)},
     {"max_cpu_limit_ms", KIND_LIMIT, AT(max_cpu_limit_ms)},
     {"max_wall_limit_ms", KIND_LIMIT, AT(max_wall_limit_ms)},

@@ -136,8 +136,9 @@ Test(context_names, threads_racing_for_one_name_get_it_once)
     for (int i = 0; i < RACERS; i++)
         pthread_create(&racers[i].thread, NULL, race, &racers[i]);
     int winners = 0, refused = 0;
-    for (int i = 0; i < RACERS; i++) {
+    for (int i = 0; i < RACERS; i++) /* all done before any frees: a freed name is free again */
         pthread_join(racers[i].thread, NULL);
+    for (int i = 0; i < RACERS; i++) {
         winners += racers[i].rc == 0;
         refused += racers[i].rc == JSP_EEXIST;
         jsp_context_free(racers[i].ctx);

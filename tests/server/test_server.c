@@ -851,3 +851,40 @@ Test(server, namespaces_are_given_at_creation_shown_and_checked)
     expect(request("POST", "/v1/contexts", "{\"namespace\":\"\"}"), 400, "namespace");
     expect(request("POST", "/v1/contexts", "{\"namespace\":5}"), 400, "invalid_argument");
 }
+
+typedef struct spin_call {
+    pthread_t thread;
+    response r;
+} spin_call;
+
+static void *call_spin(void *arg)
+{
+    spin_call *c = arg;
+    c->r = request("POST", "/v1/contexts/spin/eval", "{\"source\":\"for(;;);\"}");
+    return NULL;
+}
+
+Test(server, delete_ends_a_running_call_and_contexts_show_their_cpu)
+{
+    expect(request("POST", "/v1/contexts", "{\"name\":\"spin\",\"source\":\"0\"}"), 201, NULL);
+    expect(request("POST", "/v1/contexts", "{\"name\":\"burner\",\"source\":\"0\"}"), 201, NULL);
+    expect(request("POST", "/v1/contexts/burner/eval",
+                   "{\"source\":\"const end = Date.now() + 300; while (Date.now() < end); 1\"}"),
+           200, NULL);
+    expect(request("GET", "/v1/contexts?sort=cpu&limit=1", NULL), 200, "\"name\":\"burner\"");
+    expect(request("GET", "/v1/contexts/burner", NULL), 200, "\"cpu\":{\"seconds\":0.");
+    expect(request("GET", "/v1/contexts", NULL), 200, "\"workers\":[]");
+    spin_call c;
+    pthread_create(&c.thread, NULL, call_spin, &c);
+    usleep(300000); /* spinning, under the default 5 s CPU limit */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    expect(request("DELETE", "/v1/contexts/spin", NULL), 204, NULL);
+    pthread_join(c.thread, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited_ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    cr_expect_lt(waited_ms, 2500, "the spinning call ended %.0f ms after DELETE", waited_ms);
+    cr_expect(c.r.body && strstr(c.r.body, "destroyed"), "%ld %s", c.r.status, c.r.body);
+    free(c.r.body);
+    expect(request("POST", "/v1/contexts/bank/call/open", "[\"carol\", 5]"), 200, "\"balance\":5");
+}

@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,42 @@ static const char *messaging_source =
     "function storm(n) { for (let i = 0; i < n; i++) { room.postMessage({ i }); workers[i % 3].postMessage(i); } return got; }"
     "0";
 
+/* Reads CPU stats and the worker list from another thread while runtimes write them. */
+static atomic_bool is_polling;
+
+static void *poll_stats(void *arg)
+{
+    jsp_pool *pool = arg;
+    jsp_worker_info info[8];
+    while (atomic_load(&is_polling)) {
+        jsp_pool_workers(pool, info, 8);
+        jsp_cpu_usage cpu;
+        for (int i = 2; i < CONTEXTS; i++)
+            jsp_context_cpu(contexts[i], &cpu);
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+/* A loop without limits, destroyed from this thread while it runs (the watchdog's cancel
+ * flag), next to a sibling's calls on the same runtime. */
+static void destroy_running_loop(jsp_pool *pool)
+{
+    jsp_context_config cfg = {.runtime = 1, .cpu_limit_ms = -1, .wall_limit_ms = -1};
+    jsp_context *loop = NULL;
+    if (jsp_context_new(pool, &cfg, &loop) != 0) {
+        fail("loop setup", "");
+        return;
+    }
+    atomic_fetch_add(&async_outstanding, 1);
+    if (jsp_eval_async(loop, "for(;;);", -1, on_async, NULL) != 0)
+        atomic_fetch_sub(&async_outstanding, 1);
+    struct timespec ts = {0, 30 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    jsp_context_free(loop);
+}
+
 static void messaging_phase(jsp_pool *pool)
 {
     enum { MESSAGING_CONTEXTS = 6 };
@@ -224,7 +261,13 @@ int main(void)
     jsp_context_destroy(lock_contexts[0]); /* with locks held and requests queued, likely */
     for (int i = 0; i < CALLER_THREADS; i++)
         pthread_join(threads[i], NULL);
+    pthread_t poller;
+    atomic_store(&is_polling, true);
+    pthread_create(&poller, NULL, poll_stats, pool);
+    destroy_running_loop(pool);
     messaging_phase(pool);
+    atomic_store(&is_polling, false);
+    pthread_join(poller, NULL);
     for (int i = 0; i < LOCKER_THREADS; i++)
         pthread_join(lockers[i], NULL);
     /* Close with a lock held forever and requests waiting on it, on both runtimes. */

@@ -1,0 +1,56 @@
+/* store_internal.h — what store.c (calls, batches, declare) and store_rows.c (schema and
+ * row JSON) share. Not for other layers: they use store.h. */
+#ifndef JSP_STORE_INTERNAL_H
+#define JSP_STORE_INTERNAL_H
+#include "store/store.h"
+#include "store/store_backend.h"
+
+/* Fills err and returns its code. */
+int store_fail(store_error *err, int code, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* A parsed schema: tables in stored order; `declared` false for tables the current
+ * declaration omits (kept in the database, unreachable). */
+typedef struct schema {
+    store_table *tables;
+    bool *declared;
+    int ntables;
+} schema;
+
+/* Parses a declaration (or the stored schema, which is a declaration too) into *out.
+ * JSP_ESCHEMA / JSP_EJSON / JSP_ENOMEM with err filled. */
+int schema_parse(const char *json, size_t len, schema *out, store_error *err);
+void schema_free(schema *sc);
+/* The schema as declaration JSON text (malloc'd), NULL when out of memory. */
+char *schema_dump(const schema *sc);
+/* The column named `name` (len bytes) in t, or -1. */
+int schema_column(const store_table *t, const char *name, size_t len);
+
+/* A row or key parsed from JSON text into backend values. Borrows from its parse tree and
+ * owned buffers until row_input_release. */
+typedef struct row_input {
+    void *root; /* json_t */
+    store_value *values;
+    char *owned[2]; /* decoded bytes / dumped json, one arena each */
+} row_input;
+
+/* Checks a row against t's columns; JSP_EJS (TypeError naming the column) or JSP_EJSON. */
+int row_parse(const store_table *t, const char *json, size_t len, row_input *in, store_value *values,
+              store_error *err);
+/* One value of column `column` (a key or a range bound): not null. */
+int value_parse(const store_table *t, int column, const char *json, size_t len, row_input *in,
+                store_value *value, store_error *err);
+void row_input_release(row_input *in);
+
+/* A growable output buffer. */
+typedef struct out_buf {
+    char *p;
+    size_t len, cap;
+} out_buf;
+
+/* Writes row (t's columns) as a JSON object into out (replacing its content); JSP_ENOMEM. */
+int row_to_json(const store_table *t, const store_value *row, out_buf *out);
+/* Writes one value as JSON text into out (replacing its content); JSP_ENOMEM. */
+int value_to_json(const store_value *v, out_buf *out);
+
+#endif

@@ -134,6 +134,10 @@ static int sqlite_open(const char *path, int durability, store_backend **out, st
         fault(b, rc, "opening", err);
         goto fail;
     }
+    if (sqlite3_db_readonly(b->db, "main") == 1) { /* SQLite fell back to read-only */
+        fault(b, SQLITE_READONLY, "opening", err);
+        goto fail;
+    }
     sqlite3_extended_result_codes(b->db, 1);
     /* No busy wait: a file held by another process is an immediate, clear error. */
     sqlite3_busy_timeout(b->db, 0);

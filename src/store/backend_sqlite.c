@@ -39,6 +39,11 @@ typedef struct scan_slot {
 
 typedef struct table_stmts {
     sqlite3_stmt *get, *insert, *update, *upsert, *del;
+    /* UPDATE of the columns no index covers, for rows whose indexed values stay the same:
+     * SQLite rewrites an index entry whenever its column is SET, even to the same value
+     * (bench/store: 32 -> 21 µs CPU per transfer without that rewrite). NULL when the table
+     * has no index or nothing outside its indexes to set. */
+    sqlite3_stmt *update_same_keys;
     scan_slot *scans; /* (nindexes + 1) * SCAN_SHAPES */
 } table_stmts;
 
@@ -353,6 +358,7 @@ static void sqlite_unbind_table(store_backend *b, store_table *t)
     sqlite3_finalize(ts->update);
     sqlite3_finalize(ts->upsert);
     sqlite3_finalize(ts->del);
+    sqlite3_finalize(ts->update_same_keys);
     for (int i = 0; ts->scans && i < (t->nindexes + 1) * SCAN_SHAPES; i++) {
         /* An iterator still open holds its slot; leftovers are closed by the store before
          * tables are unbound, so this is a bug if it fires. */
@@ -374,9 +380,10 @@ static int sqlite_bind_table(store_backend *b, store_table *t, store_error *err)
         return fault(b, SQLITE_NOMEM, "preparing statements", err);
     }
     const char *pk = t->columns[t->pk].name;
-    sqlite3_stmt **targets[5] = {&ts->get, &ts->insert, &ts->update, &ts->upsert, &ts->del};
+    sqlite3_stmt **targets[6] = {&ts->get, &ts->insert, &ts->update, &ts->upsert, &ts->del,
+                                 &ts->update_same_keys};
     int rc = JSP_OK;
-    for (int k = 0; k < 5 && !rc; k++) {
+    for (int k = 0; k < 6 && !rc; k++) {
         sql_buf s = {0};
         switch (k) {
         case 0:
@@ -413,6 +420,28 @@ static int sqlite_bind_table(store_backend *b, store_table *t, store_error *err)
         case 4:
             sql_add(&s, "DELETE FROM \"%s\" WHERE \"%s\" = ?", t->name, pk);
             break;
+        case 5: {
+            int set = 0;
+            for (int i = 0; i < t->ncolumns; i++) {
+                bool indexed = i == t->pk;
+                for (int x = 0; x < t->nindexes; x++)
+                    indexed |= t->indexes[x].column == i;
+                if (!indexed)
+                    sql_add(&s, "%s\"%s\" = ?%d", set++ ? ", " : "", t->columns[i].name, i + 1);
+            }
+            if (!t->nindexes || !set) {
+                free(s.p);
+                continue;
+            }
+            char *sets = s.p; /* rebuild with the statement around the SET list */
+            s = (sql_buf){0};
+            sql_add(&s, "UPDATE \"%s\" SET %s WHERE \"%s\" = ?%d", t->name, sets, pk, t->pk + 1);
+            free(sets);
+            for (int x = 0; x < t->nindexes; x++)
+                sql_add(&s, " AND \"%s\" IS ?%d", t->columns[t->indexes[x].column].name,
+                        t->indexes[x].column + 1);
+            break;
+        }
         }
         rc = s.failed ? fault(b, SQLITE_NOMEM, "preparing statements", err)
                       : prepare(b, s.p, targets[k], err);
@@ -493,6 +522,18 @@ static int sqlite_put(store_backend *b, const store_table *t, const store_value 
 {
     forget_last(b);
     table_stmts *ts = t->backend_data;
+    if (mode == STORE_PUT_UPDATE && ts->update_same_keys) {
+        sqlite3_stmt *st = ts->update_same_keys;
+        for (int i = 0; i < t->ncolumns; i++)
+            bind_value(st, i + 1, &row[i]);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return fault(b, rc, "writing a row", err);
+        if (sqlite3_changes(b->db) > 0)
+            return JSP_OK;
+        /* missing row, or an indexed value changes: the full UPDATE decides */
+    }
     sqlite3_stmt *st = mode == STORE_PUT_INSERT ? ts->insert
                      : mode == STORE_PUT_UPDATE ? ts->update : ts->upsert;
     for (int i = 0; i < t->ncolumns; i++)

@@ -339,9 +339,27 @@ Test(store, scans_over_the_primary_key_and_an_index)
     scan_ids(s, "byOwner", &(store_range){.lo = "\"ann\"", .lo_exclusive = true, .reverse = true}, ids,
              sizeof(ids));
     cr_assert_str_eq(ids, "5,1,6,3");
+    scan_ids(s, "byOwner", &(store_range){.lo = "\"bob\"", .hi = "\"bob\"", .hi_inclusive = true}, ids,
+             sizeof(ids));
+    cr_assert_str_eq(ids, "3,6");
     int64_t n = 0;
     exec_ok(store_count(s, "accounts", "byOwner", &(store_range){.lo = "\"b\"", .hi = "\"c\""}, &n), s);
     cr_assert_eq(n, 2);
+    /* Updates that keep the indexed value (the fast path) and that change it. */
+    const char *same = "{\"id\":3,\"owner\":\"bob\",\"balance\":99}";
+    exec_ok(store_update(s, "accounts", same, strlen(same)), s);
+    const char *moved = "{\"id\":6,\"owner\":\"al\",\"balance\":5}";
+    exec_ok(store_update(s, "accounts", moved, strlen(moved)), s);
+    scan_ids(s, "byOwner", NULL, ids, sizeof(ids));
+    cr_assert_str_eq(ids, "6,2,4,3,1,5");
+    char *row3 = get_row(s, "accounts", "3");
+    assert_json_eq(row3, same);
+    free(row3);
+    scan_ids(s, "byOwner", &(store_range){.lo = "\"bob\"", .hi = "\"bob\"", .hi_inclusive = true}, ids,
+             sizeof(ids));
+    cr_assert_str_eq(ids, "3");
+    exec_ok(store_count(s, "accounts", "byOwner", &(store_range){.lo = "\"b\"", .hi = "\"c\""}, &n), s);
+    cr_assert_eq(n, 1);
     store_iter *it;
     assert_error(s, store_scan(s, "accounts", "byOwner", &(store_range){.lo = "1"}, &it), JSP_EJS,
                  "TypeError", "column owner", NULL);

@@ -142,23 +142,23 @@ static bool read_full(int fd, void *p, size_t n)
     return true;
 }
 
-/* Reads reports until EOF, or until kill_after_ms passed (then kills pid and drains what it
- * wrote): acknowledged ids into acked (grown), the first failure into *fail. Reading while
- * the child runs keeps the pipe from filling and stalling it. */
+/* Reads reports until EOF: acknowledged ids into acked (grown), the first failure into
+ * *fail. With kill_after_ms, kills pid that long after its first acknowledgement (so a
+ * slow start on a loaded machine still leaves work in flight at the kill) and drains what
+ * it wrote. Reading while the child runs keeps the pipe from filling and stalling it. */
 static size_t read_reports(int fd, pid_t pid, int kill_after_ms, int64_t **acked, report *fail)
 {
     size_t n = 0, cap = 0;
-    int64_t kill_at = kill_after_ms ? mono_ns() + (int64_t)kill_after_ms * 1000000 : 0;
+    bool armed = kill_after_ms > 0;
+    int64_t kill_at = 0;
     fail->code = 0;
     for (;;) {
-        if (kill_at) {
-            int64_t left = kill_at - mono_ns();
+        if (armed) {
             struct pollfd p = {.fd = fd, .events = POLLIN};
+            int64_t left = kill_at ? kill_at - mono_ns() : 10000000000LL;
             if (left <= 0 || poll(&p, 1, (int)(left / 1000000) + 1) == 0) {
-                if (mono_ns() >= kill_at) {
-                    kill(pid, SIGKILL);
-                    kill_at = 0;
-                }
+                kill(pid, SIGKILL); /* the random moment, or a child stuck for 10 s */
+                armed = false;
                 continue;
             }
         }
@@ -171,6 +171,8 @@ static size_t read_reports(int fd, pid_t pid, int kill_after_ms, int64_t **acked
                 *acked = realloc(*acked, cap * sizeof(**acked));
             }
             (*acked)[n++] = id;
+            if (armed && !kill_at)
+                kill_at = mono_ns() + (int64_t)kill_after_ms * 1000000;
             continue;
         }
         report r;
@@ -178,7 +180,7 @@ static size_t read_reports(int fd, pid_t pid, int kill_after_ms, int64_t **acked
         if (!fail->code)
             *fail = r;
     }
-    if (kill_at)
+    if (armed)
         kill(pid, SIGKILL);
     return n;
 }
@@ -218,7 +220,7 @@ Test(store_faults, kill_9_at_random_moments_loses_no_acknowledged_transfer)
             run_transfers(fds[1], durability, (int64_t)(round + 1) * 100000000, NULL, seed + (unsigned)round);
         }
         close(fds[1]);
-        int delay_ms = 50 + rand() % 250;
+        int delay_ms = 1 + rand() % 200;
         report fail;
         size_t before = total;
         int64_t *round_acked = NULL;
@@ -228,13 +230,13 @@ Test(store_faults, kill_9_at_random_moments_loses_no_acknowledged_transfer)
         waitpid(pid, &status, 0);
         cr_assert_eq(fail.code, 0, "round %d: the child failed: %s", round, fail.message);
         cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "round %d: child not killed", round);
-        cr_assert(n > 0, "round %d (seed %u, %d ms): nothing acknowledged", round, seed, delay_ms);
+        cr_assert(n > 0, "round %d: nothing acknowledged within 10 s", round);
         acked = realloc(acked, (total + n) * sizeof(*acked));
         memcpy(acked + total, round_acked, n * sizeof(*acked));
         total += n;
         free(round_acked);
         verify_bank(acked, total);
-        cr_log_info("round %d (%s, killed after %d ms): %zu acknowledged, all present", round,
+        cr_log_info("round %d (%s, killed %d ms after its first ack): %zu acknowledged, all present", round,
                     durability ? "process" : "sync", delay_ms, total - before);
     }
     free(acked);

@@ -5,6 +5,8 @@
  * schema and bookkeeping live in _jsp_meta. Not for: validation or JSON (store_rows.c). */
 #include "store/store_backend.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -229,6 +231,22 @@ static int sqlite_rollback_to(store_backend *b, store_error *err)
 static bool sqlite_in_transaction(store_backend *b)
 {
     return !sqlite3_get_autocommit(b->db);
+}
+
+/* The WAL holds every commit not yet checkpointed, and a checkpoint syncs what it copies:
+ * syncing the WAL file (any descriptor of it) makes all earlier commits durable. */
+static int sqlite_sync_fd(store_backend *b, store_error *err)
+{
+    char wal[4096];
+    snprintf(wal, sizeof(wal), "%s-wal", b->path);
+    int fd = open(wal, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        err->code = JSP_ESTORE;
+        err->name = "StoreError";
+        snprintf(err->message, sizeof(err->message), "store %s: cannot open its WAL for syncing (%s)",
+                 b->path, strerror(errno));
+    }
+    return fd;
 }
 
 static int sqlite_meta_get(store_backend *b, const char *key, char **value, store_error *err)
@@ -699,6 +717,7 @@ const struct store_backend_ops store_sqlite_backend = {
     .release = sqlite_release,
     .rollback_to = sqlite_rollback_to,
     .in_transaction = sqlite_in_transaction,
+    .sync_fd = sqlite_sync_fd,
     .meta_get = sqlite_meta_get,
     .meta_put = sqlite_meta_put,
     .create_table = sqlite_create_table,

@@ -5,10 +5,13 @@
 #include "store/store_internal.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define STORE_MAGIC 0x53544f52u /* 'STOR' */
 
@@ -17,6 +20,29 @@ typedef struct completion_entry {
     void *user;
     store_error outcome; /* the call's own verdict; overwritten if the batch fails */
 } completion_entry;
+
+/* A committed batch waiting for (or past) its fsync on the background sync thread. */
+typedef struct sync_batch {
+    struct sync_batch *next;
+    completion_entry *entries;
+    int n;
+    store_error err; /* the fsync's outcome */
+} sync_batch;
+
+/* The background sync thread's side: everything here is guarded by mu. */
+typedef struct sync_state {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sync_batch *to_sync, **to_sync_tail; /* committed, waiting for fdatasync */
+    sync_batch *synced, **synced_tail;   /* fsync done, waiting for store_poll */
+    int in_flight;                       /* batches in either list */
+    bool stopping;
+    int fd;            /* the backend's sync_fd; read-only after start */
+    const char *path;  /* for messages; owned by the store */
+    store_wake_fn *wake;
+    void *wake_user;
+} sync_state;
 
 struct store_iter {
     store *s;
@@ -53,6 +79,10 @@ struct store {
     store_iter *iters;
 
     store_stats stats;
+
+    sync_state *sync;  /* background_sync, else NULL */
+    store_error broken; /* code != 0 after a failed fsync: the store refuses new calls */
+    char *path;
 };
 
 static int64_t now_ns(void)
@@ -83,13 +113,13 @@ static int ok(store *s)
     return JSP_OK;
 }
 
-/* Runs and clears the completion list; a failed batch overrides every verdict. */
-static void run_completions(store *s, const store_error *batch_err)
+/* Runs completions; a failed batch overrides every verdict. */
+static void run_entries(store *s, completion_entry *entries, int n, const store_error *batch_err)
 {
     assert(!s->in_done);
     s->in_done = true;
-    for (int i = 0; i < s->ncompletions; i++) {
-        completion_entry *c = &s->completions[i];
+    for (int i = 0; i < n; i++) {
+        completion_entry *c = &entries[i];
         if (batch_err && batch_err->code && c->outcome.code == JSP_OK)
             c->outcome = *batch_err;
         if (c->outcome.code == JSP_OK)
@@ -99,8 +129,15 @@ static void run_completions(store *s, const store_error *batch_err)
         if (c->done)
             c->done(c->user, &c->outcome);
     }
-    s->ncompletions = 0;
     s->in_done = false;
+}
+
+/* Runs and clears the open batch's completion list. */
+static void run_completions(store *s, const store_error *batch_err)
+{
+    int n = s->ncompletions;
+    s->ncompletions = 0; /* before the callbacks: they see an empty list */
+    run_entries(s, s->completions, n, batch_err);
 }
 
 /* The database ended the batch's transaction on its own (some I/O faults): every released
@@ -125,6 +162,36 @@ static int op_fault(store *s, int rc)
     return rc;
 }
 
+/* Hands the completions of a committed batch to the sync thread. */
+static int queue_for_sync(store *s)
+{
+    sync_batch *sb = calloc(1, sizeof(*sb));
+    if (sb && s->ncompletions && !(sb->entries = malloc(sizeof(completion_entry) * (size_t)s->ncompletions))) {
+        free(sb);
+        sb = NULL;
+    }
+    if (!sb) { /* cannot wait asynchronously: sync inline instead */
+        int rc = fdatasync(s->sync->fd);
+        store_error e = {0};
+        if (rc)
+            store_fail(&e, JSP_ESTORE, "StoreError", "store %s: fsync failed (%s)", s->path, strerror(errno));
+        run_completions(s, rc ? &e : NULL);
+        return e.code;
+    }
+    if (s->ncompletions)
+        memcpy(sb->entries, s->completions, sizeof(completion_entry) * (size_t)s->ncompletions);
+    sb->n = s->ncompletions;
+    s->ncompletions = 0;
+    sync_state *ss = s->sync;
+    pthread_mutex_lock(&ss->mu);
+    *ss->to_sync_tail = sb;
+    ss->to_sync_tail = &sb->next;
+    ss->in_flight++;
+    pthread_cond_signal(&ss->cv);
+    pthread_mutex_unlock(&ss->mu);
+    return JSP_OK;
+}
+
 static int commit_batch(store *s)
 {
     assert(s->batch_open);
@@ -136,7 +203,129 @@ static int commit_batch(store *s)
         run_completions(s, &s->err);
         return rc;
     }
+    if (s->sync)
+        return queue_for_sync(s);
     run_completions(s, NULL);
+    return JSP_OK;
+}
+
+/* The sync thread: one fdatasync covers every batch committed before it started. */
+static void *sync_main(void *arg)
+{
+    sync_state *ss = arg;
+    pthread_mutex_lock(&ss->mu);
+    for (;;) {
+        while (!ss->to_sync && !ss->stopping)
+            pthread_cond_wait(&ss->cv, &ss->mu);
+        if (!ss->to_sync)
+            break;
+        sync_batch *batch = ss->to_sync;
+        ss->to_sync = NULL;
+        ss->to_sync_tail = &ss->to_sync;
+        pthread_mutex_unlock(&ss->mu);
+        store_error e = {0};
+        if (fdatasync(ss->fd))
+            store_fail(&e, JSP_ESTORE, "StoreError", "store %s: fsync failed (%s)", ss->path, strerror(errno));
+        pthread_mutex_lock(&ss->mu);
+        for (sync_batch *b = batch; b; b = b->next)
+            b->err = e;
+        *ss->synced_tail = batch;
+        while (*ss->synced_tail)
+            ss->synced_tail = &(*ss->synced_tail)->next;
+        pthread_cond_broadcast(&ss->cv); /* store_poll(wait) */
+        if (ss->wake) {
+            pthread_mutex_unlock(&ss->mu);
+            ss->wake(ss->wake_user);
+            pthread_mutex_lock(&ss->mu);
+        }
+    }
+    pthread_mutex_unlock(&ss->mu);
+    return NULL;
+}
+
+int store_poll(store *s, bool wait)
+{
+    assert(s && s->magic == STORE_MAGIC && !s->in_done);
+    sync_state *ss = s->sync;
+    if (!ss)
+        return 0;
+    pthread_mutex_lock(&ss->mu);
+    while (wait && ss->in_flight > 0 && !ss->synced)
+        pthread_cond_wait(&ss->cv, &ss->mu);
+    int ran = 0;
+    for (;;) {
+        sync_batch *list = ss->synced;
+        ss->synced = NULL;
+        ss->synced_tail = &ss->synced;
+        pthread_mutex_unlock(&ss->mu);
+        for (sync_batch *b = list, *next; b; b = next) {
+            next = b->next;
+            if (b->err.code && !s->broken.code)
+                s->broken = b->err;
+            run_entries(s, b->entries, b->n, b->err.code ? &b->err : NULL);
+            ran += b->n;
+            free(b->entries);
+            free(b);
+            pthread_mutex_lock(&ss->mu);
+            ss->in_flight--;
+            pthread_mutex_unlock(&ss->mu);
+        }
+        pthread_mutex_lock(&ss->mu);
+        if (!wait || (ss->in_flight == 0))
+            break;
+        while (ss->in_flight > 0 && !ss->synced)
+            pthread_cond_wait(&ss->cv, &ss->mu);
+    }
+    pthread_mutex_unlock(&ss->mu);
+    return ran;
+}
+
+static void sync_stop(store *s)
+{
+    sync_state *ss = s->sync;
+    if (!ss)
+        return;
+    pthread_mutex_lock(&ss->mu);
+    ss->stopping = true;
+    pthread_cond_signal(&ss->cv);
+    pthread_mutex_unlock(&ss->mu);
+    pthread_join(ss->thread, NULL);
+    store_poll(s, false); /* the thread synced everything queued before stopping */
+    close(ss->fd);
+    pthread_mutex_destroy(&ss->mu);
+    pthread_cond_destroy(&ss->cv);
+    free(ss);
+    s->sync = NULL;
+}
+
+static int sync_start(store *s, store_error *err)
+{
+    sync_state *ss = calloc(1, sizeof(*ss));
+    if (!ss)
+        return store_fail(err, JSP_ENOMEM, "OutOfMemory", "out of memory");
+    ss->fd = s->ops->sync_fd ? s->ops->sync_fd(s->b, err) : -1;
+    if (ss->fd < 0) {
+        free(ss);
+        if (!s->ops->sync_fd)
+            store_fail(err, JSP_EINVAL, "TypeError", "background_sync: the %s backend cannot sync apart",
+                       s->ops->name);
+        return err->code;
+    }
+    ss->to_sync_tail = &ss->to_sync;
+    ss->synced_tail = &ss->synced;
+    ss->path = s->path;
+    ss->wake = s->cfg.wake;
+    ss->wake_user = s->cfg.wake_user;
+    pthread_mutex_init(&ss->mu, NULL);
+    pthread_cond_init(&ss->cv, NULL);
+    if (pthread_create(&ss->thread, NULL, sync_main, ss)) {
+        close(ss->fd);
+        pthread_mutex_destroy(&ss->mu);
+        pthread_cond_destroy(&ss->cv);
+        free(ss);
+        return store_fail(err, JSP_ESYSTEM, "StoreError", "background_sync: cannot start a thread");
+    }
+    s->sync = ss;
     return JSP_OK;
 }
 
@@ -185,6 +374,8 @@ int store_open(const char *path, const store_config *cfg, store **out, store_err
     store_config c = cfg ? *cfg : (store_config){0};
     if (c.durability != STORE_DURABLE_SYNC && c.durability != STORE_DURABLE_PROCESS)
         return store_fail(err, JSP_EINVAL, "TypeError", "store_open: unknown durability %d", c.durability);
+    if (c.background_sync && c.durability != STORE_DURABLE_SYNC)
+        return store_fail(err, JSP_EINVAL, "TypeError", "store_open: background_sync needs STORE_DURABLE_SYNC");
     if (c.max_batch_calls < 0 || c.max_batch_delay_us < 0 || c.max_rows_written < 0 ||
         c.max_bytes_written < 0)
         return store_fail(err, JSP_EINVAL, "TypeError", "store_open: limits must not be negative");
@@ -199,16 +390,21 @@ int store_open(const char *path, const store_config *cfg, store **out, store_err
     if (!c.backend)
         c.backend = &store_sqlite_backend;
     store *s = calloc(1, sizeof(*s));
-    if (!s || !(s->completions = calloc((size_t)c.max_batch_calls, sizeof(*s->completions)))) {
+    if (!s || !(s->completions = calloc((size_t)c.max_batch_calls, sizeof(*s->completions))) ||
+        !(s->path = strdup(path))) {
+        if (s)
+            free(s->completions);
         free(s);
         return store_fail(err, JSP_ENOMEM, "OutOfMemory", "out of memory");
     }
     s->magic = STORE_MAGIC;
     s->cfg = c;
     s->ops = c.backend;
-    int rc = s->ops->open(path, c.durability, &s->b, err);
+    /* With background sync the COMMIT itself need not fsync: the sync thread does. */
+    int rc = s->ops->open(path, c.background_sync ? STORE_DURABLE_PROCESS : c.durability, &s->b, err);
     if (rc) {
         free(s->completions);
+        free(s->path);
         free(s);
         return rc;
     }
@@ -225,9 +421,12 @@ int store_open(const char *path, const store_config *cfg, store **out, store_err
             s->sc.declared[i] = false;
     }
     free(stored);
+    if (!rc && c.background_sync)
+        rc = sync_start(s, err);
     if (rc) {
         s->ops->close(s->b);
         free(s->completions);
+        free(s->path);
         free(s);
         return rc;
     }
@@ -276,6 +475,7 @@ void store_close(store *s)
         commit_batch(s);
     else if (s->ncompletions)
         run_completions(s, NULL);
+    sync_stop(s);
     for (int i = 0; i < s->sc.ntables; i++)
         s->ops->unbind_table(s->b, &s->sc.tables[i]);
     s->ops->close(s->b);
@@ -283,6 +483,7 @@ void store_close(store *s)
     free(s->completions);
     free(s->out.p);
     free(s->row);
+    free(s->path);
     s->magic = 0;
     free(s);
 }
@@ -434,20 +635,28 @@ int store_declare(store *s, const char *json, size_t len)
     rc = s->ops->meta_get(s->b, "schema", &stored, &s->err);
     if (!rc && stored)
         rc = schema_parse(stored, strlen(stored), &have, &s->err);
-    free(stored);
     if (!rc)
         rc = migrate(s, &have, &want, &merged);
     schema_free(&have);
     char *text = rc ? NULL : schema_dump(&merged);
     if (!rc && !text)
         rc = store_fail(&s->err, JSP_ENOMEM, "OutOfMemory", "out of memory");
-    if (!rc)
+    /* The same declaration as last time changes nothing: no write, no sync. */
+    bool unchanged = !rc && stored && !strcmp(stored, text);
+    free(stored);
+    if (!rc && !unchanged)
         rc = s->ops->meta_put(s->b, "schema", text, &s->err);
     free(text);
     if (!rc)
-        rc = s->ops->commit(s->b, &s->err);
+        rc = unchanged ? (s->ops->rollback(s->b), JSP_OK) : s->ops->commit(s->b, &s->err);
     if (rc) {
         s->ops->rollback(s->b);
+        goto done;
+    }
+    if (s->sync && !unchanged && fdatasync(s->sync->fd)) {
+        rc = store_fail(&s->err, JSP_ESTORE, "StoreError", "store %s: fsync failed (%s)", s->path,
+                        strerror(errno));
+        s->broken = s->err;
         goto done;
     }
     /* Switch to the merged schema: statements are prepared for each table. */
@@ -481,6 +690,10 @@ int store_call_begin(store *s)
     if (s->call_open)
         return store_fail(&s->err, JSP_EBUSY, "StoreError",
                           "another call holds the store: calls that touch it run one at a time");
+    if (s->broken.code) {
+        s->err = s->broken;
+        return s->err.code;
+    }
     if (!s->batch_open) {
         if (s->ops->begin(s->b, &s->err))
             return s->err.code;

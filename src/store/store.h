@@ -5,7 +5,8 @@
  * Design, guarantees and numbers: docs/store.md.
  *
  * Thread: a store belongs to one runtime thread; no function may be called concurrently on
- *   the same store, and none blocks except on the disk (a COMMIT's fsync in store_flush).
+ *   the same store, and none blocks except on the disk (a COMMIT's fsync in store_flush,
+ *   unless background_sync moves it to the store's own sync thread).
  * Errors: functions return JSP_OK or a negative JSP_E* code (include/jspool.h) and fill
  *   the store's last error (store_last_error): a code, the JS error class the engine should
  *   throw, and a sentence naming the table/column/file concerned. Codes used:
@@ -42,6 +43,10 @@ enum store_durability {
     STORE_DURABLE_PROCESS = 1,
 };
 
+/* Called on the store's sync thread when store_poll has completions to run. Must not block
+ * or call into the store (e.g. uv_async_send). */
+typedef void store_wake_fn(void *user);
+
 /* A zeroed config means defaults. */
 typedef struct store_config {
     int durability;            /* enum store_durability; default STORE_DURABLE_SYNC */
@@ -50,6 +55,13 @@ typedef struct store_config {
     int64_t max_rows_written;  /* per call (insert/update/upsert/delete); 0 = 10000 */
     int64_t max_bytes_written; /* per call, JSON bytes of written rows and keys; 0 = 16 MiB */
     const struct store_backend_ops *backend; /* NULL = SQLite (store_backend.h) */
+    /* STORE_DURABLE_SYNC only. false (default): store_flush's COMMIT fsyncs, blocking the
+     * caller for the disk. true: COMMIT only writes the WAL; a thread the store owns fsyncs
+     * it and calls wake; completions then run in store_poll on the store's thread, so the
+     * runtime goes on running calls while the disk syncs (docs/store.md "Durability"). */
+    bool background_sync;
+    store_wake_fn *wake; /* background_sync: may be NULL (then poll) */
+    void *wake_user;
 } store_config;
 
 typedef struct store_error {
@@ -87,7 +99,7 @@ typedef struct store_range {
  * another process), JSP_ENOMEM. Caller closes with store_close. */
 int store_open(const char *path, const store_config *cfg, store **out, store_error *err);
 
-/* Flushes the batch (completions run), rolls back an open call (its completion, if any,
+/* Flushes the batch and waits for its sync (completions run), rolls back an open call (its completion, if any,
  * never existed: store_call_end was not called), closes leftover iterators, frees s. */
 void store_close(store *s);
 
@@ -126,6 +138,13 @@ int store_call_end(store *s, bool ok, store_done_fn *done, void *user, int *left
  * has only read, the batch is committed around it. Returns JSP_OK or the commit's error
  * (which the batch's completions also received). */
 int store_flush(store *s);
+
+/* background_sync: runs the completions of batches whose fsync finished (wait = true: first
+ * waits until every committed batch is synced). Returns how many ran. A failed fsync fails
+ * its batches' calls with JSP_ESTORE and breaks the store: every later store_call_begin
+ * returns that error (after a failed fsync the file's state is unknown; reopen it). Without
+ * background_sync it returns 0. Store's thread only. */
+int store_poll(store *s, bool wait);
 
 /* CLOCK_MONOTONIC nanoseconds by which store_flush should run (oldest completion + max
  * delay), or 0 when no completion waits. The runtime arms its timer with it and also

@@ -88,6 +88,10 @@ struct store_backend_ops {
     int (*rollback_to)(store_backend *b, store_error *err); /* undoes and releases */
     /* False when the database ended the outer transaction on its own (some I/O faults). */
     bool (*in_transaction)(store_backend *b);
+    /* A new file descriptor (caller closes) whose fdatasync makes every transaction
+     * committed so far durable — for a store that syncs on a background thread and opened
+     * the backend with STORE_DURABLE_PROCESS. -1 with err filled if the backend has none. */
+    int (*sync_fd)(store_backend *b, store_error *err);
 
     /* A small key → text map kept in the database itself (the schema lives there).
      * meta_get sets *value to a malloc'd string or NULL when absent. */

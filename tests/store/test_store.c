@@ -4,6 +4,7 @@
  * fails on demand — the reason the backend is a table of operations). */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "store/bank.h"
@@ -653,6 +654,86 @@ Test(store, a_failed_commit_fails_every_call_of_its_batch_and_keeps_none)
     exec_ok(store_call_begin(s), s);
     cr_assert_eq(balance_of(s, 1), 7);
     exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
+}
+
+static atomic_int wakes;
+
+static void count_wake(void *user)
+{
+    atomic_fetch_add(&wakes, 1);
+}
+
+Test(store, background_sync_acknowledges_from_poll_after_the_sync_thread)
+{
+    atomic_store(&wakes, 0);
+    s = open_store(&(store_config){.background_sync = true, .wake = count_wake, .max_batch_calls = 8});
+    declare_ok(s, ACCOUNTS_V1);
+    done_log log = {0};
+    for (int i = 0; i < 20; i++) {
+        exec_ok(store_call_begin(s), s);
+        set_balance(s, i, i);
+        exec_ok(store_call_end(s, true, on_done, &log, NULL), s);
+    }
+    exec_ok(store_flush(s), s);
+    cr_assert_eq(log.count, 0, "completions run only in store_poll, after the fsync");
+    cr_assert_eq(store_poll(s, true), 20);
+    cr_assert_eq(log.count, 20);
+    for (int i = 0; i < 20; i++)
+        cr_assert_eq(log.codes[i], 0);
+    cr_assert(atomic_load(&wakes) >= 1);
+    cr_assert_eq(store_poll(s, true), 0);
+    store_stats st;
+    store_get_stats(s, &st);
+    cr_assert_eq(st.batches, 3);
+    /* Completions of a batch still syncing at close run before store_close returns. */
+    exec_ok(store_call_begin(s), s);
+    set_balance(s, 99, 99);
+    exec_ok(store_call_end(s, true, on_done, &log, NULL), s);
+    store_close(s);
+    cr_assert_eq(log.count, 21);
+    s = open_store(NULL);
+    declare_ok(s, ACCOUNTS_V1);
+    exec_ok(store_call_begin(s), s);
+    cr_assert_eq(balance_of(s, 19), 19);
+    cr_assert_eq(balance_of(s, 99), 99);
+    exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
+    store_error err;
+    store *other;
+    cr_assert_eq(store_open(path, &(store_config){.background_sync = true, .durability = STORE_DURABLE_PROCESS},
+                            &other, &err), JSP_EINVAL);
+}
+
+/* A backend whose sync descriptor cannot be synced (a pipe: fdatasync gives EINVAL). */
+static int pipe_fds[2];
+
+static int unsyncable_fd(store_backend *b, store_error *err)
+{
+    if (pipe(pipe_fds))
+        return -1;
+    close(pipe_fds[1]);
+    return pipe_fds[0];
+}
+
+Test(store, a_failed_background_fsync_fails_its_calls_and_breaks_the_store)
+{
+    s = open_store(NULL);
+    declare_ok(s, ACCOUNTS_V1);
+    store_close(s);
+    failing_backend = store_sqlite_backend;
+    failing_backend.sync_fd = unsyncable_fd;
+    s = open_store(&(store_config){.background_sync = true, .backend = &failing_backend});
+    declare_ok(s, ACCOUNTS_V1); /* unchanged: nothing to sync */
+    cr_assert_eq(store_last_error(s)->code, 0);
+    done_log log = {0};
+    exec_ok(store_call_begin(s), s);
+    set_balance(s, 1, 1);
+    exec_ok(store_call_end(s, true, on_done, &log, NULL), s);
+    exec_ok(store_flush(s), s);
+    store_poll(s, true);
+    cr_assert_eq(log.count, 1);
+    cr_assert_eq(log.codes[0], JSP_ESTORE, "an acknowledgement must wait for a successful fsync");
+    cr_assert(strstr(log.messages[0], "fsync failed"), "%s", log.messages[0]);
+    assert_error(s, store_call_begin(s), JSP_ESTORE, "StoreError", "fsync failed", NULL);
 }
 
 Test(store, misuse_is_refused)

@@ -34,10 +34,17 @@ static void teardown(void)
 
 TestSuite(store_faults, .init = setup, .fini = teardown, .timeout = 120);
 
-static store *open_bank(int durability, store_error *err)
+/* Durability modes the tests run: the two levels, and SYNC with the fsync on the store's
+ * background thread. */
+enum { MODE_SYNC = STORE_DURABLE_SYNC, MODE_PROCESS = STORE_DURABLE_PROCESS, MODE_BACKGROUND };
+static const char *const mode_names[] = {"sync", "process", "background sync"};
+
+static store *open_bank(int mode, store_error *err)
 {
     store *s = NULL;
-    if (store_open(path, &(store_config){.durability = durability}, &s, err))
+    store_config cfg = {.durability = mode == MODE_PROCESS ? STORE_DURABLE_PROCESS : STORE_DURABLE_SYNC,
+                        .background_sync = mode == MODE_BACKGROUND};
+    if (store_open(path, &cfg, &s, err))
         return NULL;
     if (store_declare(s, BANK_DECL, strlen(BANK_DECL))) {
         *err = *store_last_error(s);
@@ -116,6 +123,7 @@ static void run_transfers(int fd, int durability, int64_t first_id, const char *
         if (!rc)
             rc = bank_transfer(s, id, src, dst, 1 + rand() % 5, memo);
         int end = store_call_end(s, rc == 0, on_ack, (void *)(intptr_t)id, NULL);
+        store_poll(s, false);
         int64_t deadline = store_flush_deadline(s);
         int flush = deadline && mono_ns() >= deadline ? store_flush(s) : 0;
         if ((rc && rc != JSP_EJS) || end || flush) {
@@ -210,7 +218,7 @@ Test(store_faults, kill_9_at_random_moments_loses_no_acknowledged_transfer)
     int64_t *acked = NULL;
     size_t total = 0;
     for (int round = 0; round < 6; round++) {
-        int durability = round % 2 ? STORE_DURABLE_PROCESS : STORE_DURABLE_SYNC;
+        int durability = round % 3;
         int fds[2];
         cr_assert_eq(pipe(fds), 0);
         pid_t pid = fork();
@@ -237,7 +245,7 @@ Test(store_faults, kill_9_at_random_moments_loses_no_acknowledged_transfer)
         free(round_acked);
         verify_bank(acked, total);
         cr_log_info("round %d (%s, killed %d ms after its first ack): %zu acknowledged, all present", round,
-                    durability ? "process" : "sync", delay_ms, total - before);
+                    mode_names[durability], delay_ms, total - before);
     }
     free(acked);
 }

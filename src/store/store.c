@@ -415,8 +415,7 @@ int store_open(const char *path, const store_config *cfg, store **out, store_err
     if (!rc && stored) {
         rc = schema_parse(stored, strlen(stored), &s->sc, err);
         if (rc)
-            snprintf(err->message, sizeof(err->message), "store %s: the stored schema is damaged",
-                     path), err->code = rc = JSP_ESTORE, err->name = "StoreError";
+            rc = store_fail(err, JSP_ESTORE, "StoreError", "store %s: the stored schema is damaged", path);
         for (int i = 0; i < s->sc.ntables; i++)
             s->sc.declared[i] = false;
     }
@@ -675,8 +674,10 @@ int store_declare(store *s, const char *json, size_t len)
         store_value *row = realloc(s->row, sizeof(*row) * (size_t)widest);
         if (!row)
             rc = store_fail(&s->err, JSP_ENOMEM, "OutOfMemory", "out of memory");
-        else
-            s->row = row, s->row_capacity = widest;
+        else {
+            s->row = row;
+            s->row_capacity = widest;
+        }
     }
 done:
     schema_free(&want);
@@ -720,8 +721,11 @@ int store_call_end(store *s, bool keep, store_done_fn *done, void *user, int *le
     if (s->call_doom.code)
         outcome = s->call_doom;
     if (s->call_savepoint && (!keep || outcome.code)) {
-        if (s->ops->rollback_to(s->b, &s->err))
-            op_fault(s, s->err.code), outcome = outcome.code ? outcome : s->err;
+        if (s->ops->rollback_to(s->b, &s->err)) {
+            if (!outcome.code)
+                outcome = s->err;
+            op_fault(s, s->err.code);
+        }
     } else if (s->call_savepoint && s->ops->release(s->b, &s->err)) {
         outcome = s->err;
         op_fault(s, s->err.code);

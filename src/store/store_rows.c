@@ -235,8 +235,9 @@ static const char *json_kind(const json_t *v)
     }
 }
 
-/* Appends n bytes to one of the row's arenas, returning where they went; arenas are sized
- * up front (row_parse) so pointers handed out never move. */
+/* Checks one JSON value against column col and fills *out. Decoded bytes go into arena 0
+ * (sized up front by alloc_arenas, so pointers handed out never move; *used is its fill);
+ * dumped json texts are listed in arena 1 and freed by row_input_release. */
 static int convert(const store_table *t, int col, json_t *v, row_input *in, size_t *used,
                    store_value *out, store_error *err)
 {
@@ -299,8 +300,6 @@ static int convert(const store_table *t, int col, json_t *v, row_input *in, size
         char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         if (!text)
             return store_fail(err, JSP_ENOMEM, "OutOfMemory", "out of memory");
-        /* One json column per row keeps a single owned slot; more are chained by freeing
-         * the previous only at release, so keep them in a small list inside arena 1. */
         char **list = (char **)in->owned[1];
         size_t k = 0;
         while (list[k])

@@ -102,11 +102,13 @@ static inline int bank_transfer(store *s, long long id, int src, int dst, long l
 }
 
 /* Inside an open call: the sum of all balances, and whether every balance equals its
- * seed value replayed through the recorded transfers. -1 on error. */
+ * seed value replayed through the recorded transfers. -1 on a store error (see
+ * store_last_error). */
 static inline long long bank_audit(store *s, int n, long long seed, bool *replay_ok)
 {
     long long *expect = calloc((size_t)n, sizeof(*expect));
     long long sum = 0;
+    *replay_ok = true;
     for (int i = 0; i < n; i++)
         expect[i] = seed;
     store_iter *it;
@@ -115,18 +117,23 @@ static inline long long bank_audit(store *s, int n, long long seed, bool *replay
         free(expect);
         return -1;
     }
-    while (store_iter_next(it, &row, NULL) == 1) {
-        expect[bank_field(row, "src")] -= bank_field(row, "amount");
-        expect[bank_field(row, "dst")] += bank_field(row, "amount");
+    int step;
+    while ((step = store_iter_next(it, &row, NULL)) == 1) {
+        long long src = bank_field(row, "src"), dst = bank_field(row, "dst");
+        if (src < 0 || src >= n || dst < 0 || dst >= n) {
+            *replay_ok = false; /* read back damaged: reported below */
+            continue;
+        }
+        expect[src] -= bank_field(row, "amount");
+        expect[dst] += bank_field(row, "amount");
     }
     store_iter_close(it);
-    *replay_ok = true;
-    if (store_scan(s, "accounts", NULL, NULL, &it)) {
+    if (step < 0 || store_scan(s, "accounts", NULL, NULL, &it)) {
         free(expect);
         return -1;
     }
     int seen = 0;
-    while (store_iter_next(it, &row, NULL) == 1) {
+    while ((step = store_iter_next(it, &row, NULL)) == 1) {
         long long id = bank_field(row, "id"), bal = bank_field(row, "balance");
         if (id < 0 || id >= n || expect[id] != bal)
             *replay_ok = false;
@@ -137,7 +144,7 @@ static inline long long bank_audit(store *s, int n, long long seed, bool *replay
     free(expect);
     if (seen != n)
         *replay_ok = false;
-    return sum;
+    return step < 0 ? -1 : sum;
 }
 
 /* Whether transfer `id` is recorded (inside an open call). */

@@ -82,6 +82,40 @@ static void assert_error(store *st, int rc, int code, const char *name, const ch
         cr_assert(strstr(e->message, needle2), "'%s' lacks '%s'", e->message, needle2);
 }
 
+/* Closes s and opens the file again with decl. */
+static void reopen(const char *decl)
+{
+    store_close(s);
+    s = open_store(NULL);
+    declare_ok(s, decl);
+}
+
+/* In a call of its own: the row under key is want (JSON-equal). */
+static void expect_row(const char *table, const char *key, const char *want)
+{
+    exec_ok(store_call_begin(s), s);
+    char *row = get_row(s, table, key);
+    assert_json_eq(row, want);
+    free(row);
+    exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
+}
+
+/* Opens the store with decl and begins a call. */
+static void open_in_call(const char *decl)
+{
+    s = open_store(NULL);
+    declare_ok(s, decl);
+    exec_ok(store_call_begin(s), s);
+}
+
+/* In a call of its own: inserts row. */
+static void insert_call(const char *table, const char *row)
+{
+    exec_ok(store_call_begin(s), s);
+    insert_ok(s, table, row);
+    exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
+}
+
 #define ACCOUNTS_V1                                                                           \
     "{\"tables\":{\"accounts\":{\"columns\":{\"id\":\"integer\",\"owner\":\"string\","        \
     "\"balance\":\"integer\"},\"primaryKey\":\"id\",\"indexes\":{\"byOwner\":\"owner\"}}}}"
@@ -90,36 +124,22 @@ Test(store, same_declaration_on_reopen_reuses_the_data)
 {
     s = open_store(NULL);
     declare_ok(s, ACCOUNTS_V1);
-    exec_ok(store_call_begin(s), s);
-    insert_ok(s, "accounts", "{\"id\":1,\"owner\":\"ann\",\"balance\":10}");
-    exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
-    store_close(s);
-    s = open_store(NULL);
-    declare_ok(s, ACCOUNTS_V1);
-    exec_ok(store_call_begin(s), s);
-    char *row = get_row(s, "accounts", "1");
-    assert_json_eq(row, "{\"id\":1,\"owner\":\"ann\",\"balance\":10}");
-    free(row);
-    exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
+    insert_call("accounts", "{\"id\":1,\"owner\":\"ann\",\"balance\":10}");
+    reopen(ACCOUNTS_V1);
+    expect_row("accounts", "1", "{\"id\":1,\"owner\":\"ann\",\"balance\":10}");
 }
 
 Test(store, added_table_and_nullable_column_migrate)
 {
     s = open_store(NULL);
     declare_ok(s, ACCOUNTS_V1);
+    insert_call("accounts", "{\"id\":1,\"owner\":\"ann\",\"balance\":10}");
+    reopen("{\"tables\":{\"accounts\":{\"columns\":{\"id\":\"integer\",\"owner\":\"string\","
+           "\"note\":{\"type\":\"string\",\"nullable\":true},\"balance\":\"integer\"},"
+           "\"primaryKey\":\"id\",\"indexes\":{\"byBalance\":\"balance\"}},"
+           "\"logs\":{\"columns\":{\"n\":\"integer\",\"text\":\"string\"},\"primaryKey\":\"n\"}}}");
+    expect_row("accounts", "1", "{\"id\":1,\"owner\":\"ann\",\"balance\":10,\"note\":null}");
     exec_ok(store_call_begin(s), s);
-    insert_ok(s, "accounts", "{\"id\":1,\"owner\":\"ann\",\"balance\":10}");
-    exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
-    store_close(s);
-    s = open_store(NULL);
-    declare_ok(s, "{\"tables\":{\"accounts\":{\"columns\":{\"id\":\"integer\",\"owner\":\"string\","
-                  "\"note\":{\"type\":\"string\",\"nullable\":true},\"balance\":\"integer\"},"
-                  "\"primaryKey\":\"id\",\"indexes\":{\"byBalance\":\"balance\"}},"
-                  "\"logs\":{\"columns\":{\"n\":\"integer\",\"text\":\"string\"},\"primaryKey\":\"n\"}}}");
-    exec_ok(store_call_begin(s), s);
-    char *row = get_row(s, "accounts", "1");
-    assert_json_eq(row, "{\"id\":1,\"owner\":\"ann\",\"balance\":10,\"note\":null}");
-    free(row);
     insert_ok(s, "accounts", "{\"id\":2,\"owner\":\"bob\",\"balance\":5,\"note\":\"new\"}");
     insert_ok(s, "logs", "{\"n\":1,\"text\":\"hello\"}");
     /* The new index works; the dropped one is gone. */
@@ -133,12 +153,11 @@ Test(store, added_table_and_nullable_column_migrate)
 
 Test(store, incompatible_changes_are_refused_naming_table_and_column)
 {
+    const char *decl = "{\"tables\":{\"accounts\":{\"columns\":{\"id\":\"integer\",\"owner\":\"string\","
+                       "\"note\":{\"type\":\"string\",\"nullable\":true}},\"primaryKey\":\"id\"}}}";
     s = open_store(NULL);
-    declare_ok(s, "{\"tables\":{\"accounts\":{\"columns\":{\"id\":\"integer\",\"owner\":\"string\","
-                  "\"note\":{\"type\":\"string\",\"nullable\":true}},\"primaryKey\":\"id\"}}}");
-    exec_ok(store_call_begin(s), s);
-    insert_ok(s, "accounts", "{\"id\":1,\"owner\":\"ann\"}");
-    exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
+    declare_ok(s, decl);
+    insert_call("accounts", "{\"id\":1,\"owner\":\"ann\"}");
     static const struct {
         const char *decl, *column, *why;
     } cases[] = {
@@ -164,15 +183,8 @@ Test(store, incompatible_changes_are_refused_naming_table_and_column)
         cr_assert(strstr(store_last_error(s)->message, cases[i].why), "%s", store_last_error(s)->message);
     }
     /* Nothing changed: after a reopen the original declaration still fits its data. */
-    store_close(s);
-    s = open_store(NULL);
-    declare_ok(s, "{\"tables\":{\"accounts\":{\"columns\":{\"id\":\"integer\",\"owner\":\"string\","
-                  "\"note\":{\"type\":\"string\",\"nullable\":true}},\"primaryKey\":\"id\"}}}");
-    exec_ok(store_call_begin(s), s);
-    char *row = get_row(s, "accounts", "1");
-    assert_json_eq(row, "{\"id\":1,\"owner\":\"ann\",\"note\":null}");
-    free(row);
-    exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
+    reopen(decl);
+    expect_row("accounts", "1", "{\"id\":1,\"owner\":\"ann\",\"note\":null}");
 }
 
 Test(store, invalid_declarations_are_refused_clearly)
@@ -208,9 +220,7 @@ Test(store, invalid_declarations_are_refused_clearly)
 
 Test(store, every_type_round_trips)
 {
-    s = open_store(NULL);
-    declare_ok(s, TYPES_DECL);
-    exec_ok(store_call_begin(s), s);
+    open_in_call(TYPES_DECL);
     const char *row = "{\"k\":\"q\\\"uo\\\\te \\u00e9\\u0001\\ud83d\\ude00\",\"i\":-9007199254740991,"
                       "\"n\":0.1,\"b\":true,\"raw\":\"AAEC/w==\",\"doc\":{\"a\":[1,\"x\",null]},\"opt\":null}";
     insert_ok(s, "t", row);
@@ -226,9 +236,7 @@ Test(store, every_type_round_trips)
 
 Test(store, a_wrong_value_is_a_type_error_naming_the_column)
 {
-    s = open_store(NULL);
-    declare_ok(s, TYPES_DECL);
-    exec_ok(store_call_begin(s), s);
+    open_in_call(TYPES_DECL);
     static const struct {
         const char *row, *needle;
     } cases[] = {
@@ -261,9 +269,7 @@ Test(store, a_wrong_value_is_a_type_error_naming_the_column)
 
 Test(store, insert_update_upsert_delete_count)
 {
-    s = open_store(NULL);
-    declare_ok(s, ACCOUNTS_V1);
-    exec_ok(store_call_begin(s), s);
+    open_in_call(ACCOUNTS_V1);
     insert_ok(s, "accounts", "{\"id\":1,\"owner\":\"ann\",\"balance\":10}");
     const char *dup = "{\"id\":1,\"owner\":\"bob\",\"balance\":3}";
     assert_error(s, store_insert(s, "accounts", dup, strlen(dup)), JSP_EJS, "ConstraintError",
@@ -313,9 +319,7 @@ static void scan_ids(store *st, const char *index, const store_range *r, char *o
 
 Test(store, scans_over_the_primary_key_and_an_index)
 {
-    s = open_store(NULL);
-    declare_ok(s, ACCOUNTS_V1);
-    exec_ok(store_call_begin(s), s);
+    open_in_call(ACCOUNTS_V1);
     const char *owners[] = {"cy", "ann", "bob", "ann", "cy", "bob"};
     for (int i = 0; i < 6; i++) {
         char row[96];
@@ -381,9 +385,7 @@ Test(store, scans_over_the_primary_key_and_an_index)
 
 Test(store, iterators_left_open_are_closed_by_the_call_and_counted)
 {
-    s = open_store(NULL);
-    declare_ok(s, ACCOUNTS_V1);
-    exec_ok(store_call_begin(s), s);
+    open_in_call(ACCOUNTS_V1);
     insert_ok(s, "accounts", "{\"id\":1,\"owner\":\"ann\",\"balance\":10}");
     store_iter *a, *b, *c;
     const char *row;
@@ -456,9 +458,7 @@ Test(store, a_rolled_back_call_leaves_the_batch_and_its_reads_saw_its_own_writes
     cr_assert_eq(log.count, 0, "completions wait for the batch's commit");
     exec_ok(store_flush(s), s);
     cr_assert_eq(log.count, 3);
-    store_close(s);
-    s = open_store(NULL);
-    declare_ok(s, ACCOUNTS_V1);
+    reopen(ACCOUNTS_V1);
     exec_ok(store_call_begin(s), s);
     cr_assert_eq(balance_of(s, 1), 100);
     cr_assert_eq(balance_of(s, 2), -1);
@@ -502,9 +502,7 @@ Test(store, group_commit_is_bounded_by_count_and_reports_its_deadline)
  * update, and neither sees the other's uncommitted writes. */
 Test(store, a_call_that_awaits_holds_the_store_no_lost_update_no_dirty_read)
 {
-    s = open_store(NULL);
-    declare_ok(s, ACCOUNTS_V1);
-    exec_ok(store_call_begin(s), s);
+    open_in_call(ACCOUNTS_V1);
     set_balance(s, 1, 100);
     exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
 
@@ -557,9 +555,7 @@ Test(store, a_flush_commits_around_a_reading_call_and_waits_for_a_writing_one)
     cr_assert_eq(log.count, 1, "the batch waits for the writing call");
     exec_ok(store_call_end(s, false, on_done, &log, NULL), s);
     cr_assert_eq(log.count, 3, "its end flushed the batch");
-    store_close(s);
-    s = open_store(NULL);
-    declare_ok(s, ACCOUNTS_V1);
+    reopen(ACCOUNTS_V1);
     exec_ok(store_call_begin(s), s);
     cr_assert_eq(balance_of(s, 1), 90);
     exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
@@ -648,9 +644,7 @@ Test(store, a_failed_commit_fails_every_call_of_its_batch_and_keeps_none)
     exec_ok(store_call_end(s, true, on_done, &log, NULL), s);
     exec_ok(store_flush(s), s);
     cr_assert_eq(log.codes[4], 0);
-    store_close(s);
-    s = open_store(NULL);
-    declare_ok(s, ACCOUNTS_V1);
+    reopen(ACCOUNTS_V1);
     exec_ok(store_call_begin(s), s);
     cr_assert_eq(balance_of(s, 1), 7);
     exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
@@ -691,9 +685,7 @@ Test(store, background_sync_acknowledges_from_poll_after_the_sync_thread)
     exec_ok(store_call_end(s, true, on_done, &log, NULL), s);
     store_close(s);
     cr_assert_eq(log.count, 21);
-    s = open_store(NULL);
-    declare_ok(s, ACCOUNTS_V1);
-    exec_ok(store_call_begin(s), s);
+    open_in_call(ACCOUNTS_V1);
     cr_assert_eq(balance_of(s, 19), 19);
     cr_assert_eq(balance_of(s, 99), 99);
     exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);

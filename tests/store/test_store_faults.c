@@ -97,6 +97,16 @@ static void on_ack(void *user, const store_error *err)
     send_report(&r);
 }
 
+/* pipe + fork: in the child (returns 0) only fds[1] stays open, in the parent only fds[0]. */
+static pid_t spawn_child(int fds[2])
+{
+    cr_assert_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    close(pid == 0 ? fds[0] : fds[1]);
+    return pid;
+}
+
 static int64_t mono_ns(void)
 {
     struct timespec ts;
@@ -220,14 +230,10 @@ Test(store_faults, kill_9_at_random_moments_loses_no_acknowledged_transfer)
     for (int round = 0; round < 6; round++) {
         int durability = round % 3;
         int fds[2];
-        cr_assert_eq(pipe(fds), 0);
-        pid_t pid = fork();
-        cr_assert(pid >= 0);
+        pid_t pid = spawn_child(fds);
         if (pid == 0) {
-            close(fds[0]);
             run_transfers(fds[1], durability, (int64_t)(round + 1) * 100000000, NULL, seed + (unsigned)round);
         }
-        close(fds[1]);
         int delay_ms = 1 + rand() % 200;
         report fail;
         size_t before = total;
@@ -254,11 +260,8 @@ Test(store_faults, a_full_disk_is_a_clear_error_and_loses_nothing_acknowledged)
 {
     seed_bank();
     int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
+    pid_t pid = spawn_child(fds);
     if (pid == 0) {
-        close(fds[0]);
         /* Every file this process writes stops at 1 MiB; SIGXFSZ would kill it instead of
          * letting write() fail. */
         signal(SIGXFSZ, SIG_IGN);
@@ -269,7 +272,6 @@ Test(store_faults, a_full_disk_is_a_clear_error_and_loses_nothing_acknowledged)
         memo[2000] = '\0';
         run_transfers(fds[1], STORE_DURABLE_SYNC, 1, memo, 42);
     }
-    close(fds[1]);
     report fail;
     int64_t *acked = NULL;
     size_t n = read_reports(fds[0], pid, 0, &acked, &fail);
@@ -289,11 +291,8 @@ Test(store_faults, a_full_disk_is_a_clear_error_and_loses_nothing_acknowledged)
 static report open_in_child(bool drop_privileges)
 {
     int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
+    pid_t pid = spawn_child(fds);
     if (pid == 0) {
-        close(fds[0]);
         report_fd = fds[1];
         if (drop_privileges && geteuid() == 0 && (setgid(65534) || setuid(65534)))
             _exit(4);
@@ -311,7 +310,6 @@ static report open_in_child(bool drop_privileges)
         send_report(&r);
         _exit(0);
     }
-    close(fds[1]);
     report r = {0};
     int64_t zero = -1;
     bool got = read_full(fds[0], &zero, sizeof(zero)) && zero == 0 && read_full(fds[0], &r, sizeof(r));
@@ -404,11 +402,8 @@ Test(store_faults, a_file_locked_by_another_process_is_a_clear_error)
 {
     seed_bank();
     int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
+    pid_t pid = spawn_child(fds);
     if (pid == 0) {
-        close(fds[0]);
         store_error err;
         store *s = open_bank(STORE_DURABLE_SYNC, &err);
         char ready = s ? 'y' : 'n';
@@ -417,7 +412,6 @@ Test(store_faults, a_file_locked_by_another_process_is_a_clear_error)
         pause(); /* holds the store until killed */
         _exit(0);
     }
-    close(fds[1]);
     char ready = 0;
     cr_assert_eq(read(fds[0], &ready, 1), 1);
     cr_assert_eq(ready, 'y');

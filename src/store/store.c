@@ -825,6 +825,9 @@ static int put(store *s, const char *table, const char *json, size_t len, int mo
     int rc = enter_op(s, table, &t);
     if (rc)
         return rc;
+    /* A row past the byte limit is refused before it is parsed. */
+    if (s->call_bytes + (int64_t)len > s->cfg.max_bytes_written)
+        return charge_write(s, t, len);
     row_input in;
     rc = row_parse(t, json, len, &in, s->row, &s->err);
     if (!rc)

@@ -5,6 +5,10 @@
 #include "store/store.h"
 #include "store/store_backend.h"
 
+/* Bounds on a declaration: each table costs prepared statements (six, plus scan shapes on
+ * use) on the runtime thread, so a module cannot declare its way into seconds of CPU. */
+enum { STORE_MAX_TABLES = 200, STORE_MAX_COLUMNS = 200, STORE_MAX_INDEXES = 16 };
+
 /* Fills err and returns its code. */
 int store_fail(store_error *err, int code, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -103,8 +103,8 @@ static int parse_table(const char *name, json_t *decl, store_table *t, store_err
     }
     if (!json_is_string(pk))
         return SCHEMA_FAIL("table %s: needs \"primaryKey\": the name of one column", name);
-    if (json_object_size(cols) > 1000)
-        return SCHEMA_FAIL("table %s: more than 1000 columns", name);
+    if (json_object_size(cols) > STORE_MAX_COLUMNS)
+        return SCHEMA_FAIL("table %s: more than %d columns", name, STORE_MAX_COLUMNS);
     t->columns = calloc(json_object_size(cols), sizeof(*t->columns));
     if (!t->columns)
         return store_fail(err, JSP_ENOMEM, "OutOfMemory", "out of memory");
@@ -135,6 +135,8 @@ static int parse_table(const char *name, json_t *decl, store_table *t, store_err
                            "integer, boolean or bytes", name, t->columns[t->pk].name);
     if (ixs && !json_is_object(ixs))
         return SCHEMA_FAIL("table %s: \"indexes\" must be an object of index name -> column", name);
+    if (json_object_size(ixs) > STORE_MAX_INDEXES)
+        return SCHEMA_FAIL("table %s: more than %d indexes", name, STORE_MAX_INDEXES);
     if (ixs && !(t->indexes = calloc(json_object_size(ixs) + 1, sizeof(*t->indexes))))
         return store_fail(err, JSP_ENOMEM, "OutOfMemory", "out of memory");
     json_object_foreach(ixs, key, v) {
@@ -169,8 +171,8 @@ int schema_parse(const char *text, size_t len, schema *out, store_error *err)
         rc = SCHEMA_FAIL("declaration must be {\"tables\": {name: {columns, primaryKey, indexes}}}");
         goto done;
     }
-    if (json_object_size(tables) > 1000) {
-        rc = SCHEMA_FAIL("more than 1000 tables");
+    if (json_object_size(tables) > STORE_MAX_TABLES) {
+        rc = SCHEMA_FAIL("more than %d tables", STORE_MAX_TABLES);
         goto done;
     }
     size_t n = json_object_size(tables);

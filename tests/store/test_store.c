@@ -267,6 +267,55 @@ Test(store, a_wrong_value_is_a_type_error_naming_the_column)
     exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
 }
 
+/* Declarations and rows come from guest JS: mangled versions of valid ones get a documented
+ * code, never a crash (CI runs this under ASan), and leave the store usable. */
+Test(store, mangled_declarations_and_rows_are_refused_cleanly)
+{
+    open_in_call(TYPES_DECL);
+    exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
+    const char *valid_row = "{\"k\":\"a\",\"i\":1,\"n\":2.5,\"b\":true,\"raw\":\"AAEC\",\"doc\":{\"x\":[1]},\"opt\":3}";
+    unsigned seed = 20261130;
+    char buf[1024];
+    for (int i = 0; i < 4000; i++) {
+        const char *src = i % 2 ? TYPES_DECL : valid_row;
+        size_t n = strlen(src);
+        memcpy(buf, src, n);
+        for (int e = 0, edits = 1 + rand_r(&seed) % 4; e < edits && n > 0; e++) {
+            size_t pos = (size_t)rand_r(&seed) % n;
+            switch (rand_r(&seed) % 3) {
+            case 0: buf[pos] = (char)(rand_r(&seed) % 256); break;
+            case 1: n = pos; break;
+            default: buf[pos] = "{}[]\",:0a\\-e."[rand_r(&seed) % 14]; break;
+            }
+        }
+        int rc;
+        if (i % 2) {
+            rc = store_declare(s, buf, n);
+            cr_assert(rc == 0 || rc == JSP_EJSON || rc == JSP_ESCHEMA, "declare %.*s: %d", (int)n, buf, rc);
+        } else {
+            exec_ok(store_call_begin(s), s);
+            rc = store_insert(s, "t", buf, n);
+            cr_assert(rc == 0 || rc == JSP_EJSON || rc == JSP_EJS, "insert %.*s: %d", (int)n, buf, rc);
+            if (rc)
+                cr_assert(strlen(store_last_error(s)->message) > 0);
+            exec_ok(store_call_end(s, false, NULL, NULL, NULL), s);
+        }
+    }
+    /* Nesting deeper than the parser allows is refused, not recursed into. */
+    size_t depth = 100000;
+    char *deep = malloc(depth * 2 + 64);
+    size_t len = (size_t)sprintf(deep, "{\"k\":\"d\",\"i\":1,\"n\":1,\"b\":true,\"raw\":\"\",\"doc\":");
+    memset(deep + len, '[', depth);
+    memset(deep + len + depth, ']', depth);
+    len += 2 * depth;
+    deep[len++] = '}';
+    exec_ok(store_call_begin(s), s);
+    cr_assert_eq(store_insert(s, "t", deep, len), JSP_EJSON);
+    free(deep);
+    insert_ok(s, "t", valid_row);
+    exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
+}
+
 Test(store, insert_update_upsert_delete_count)
 {
     open_in_call(ACCOUNTS_V1);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* 'JSPL': marks a database file as a jspool store, so a foreign SQLite file is refused
  * rather than having tables added to it. */
@@ -24,6 +25,8 @@ struct store_backend {
     sqlite3_stmt *txn[6];      /* BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, ROLLBACK TO */
     sqlite3_stmt *meta_get;
     sqlite3_stmt *meta_put;
+    int64_t deadline_ns; /* 0 = none */
+    bool reading;        /* only reads may be interrupted */
 };
 
 enum { TXN_BEGIN, TXN_COMMIT, TXN_ROLLBACK, TXN_SAVEPOINT, TXN_RELEASE, TXN_ROLLBACK_TO };
@@ -59,6 +62,12 @@ struct store_cursor {
 /* A clear sentence for a database fault; the code is JSP_ESTORE. */
 static int fault(store_backend *b, int rc, const char *doing, store_error *err)
 {
+    if ((rc & 0xff) == SQLITE_INTERRUPT) {
+        err->code = JSP_EWALL_LIMIT;
+        err->name = "RangeError";
+        snprintf(err->message, sizeof(err->message), "a store read ran past the call's time limit (%s)", doing);
+        return err->code;
+    }
     const char *why;
     switch (rc & 0xff) {
     case SQLITE_FULL: why = "disk full (or the file size limit reached)"; break;
@@ -79,6 +88,33 @@ static int fault(store_backend *b, int rc, const char *doing, store_error *err)
              b && b->path ? b->path : "?", why, doing,
              b && b->db ? sqlite3_errmsg(b->db) : sqlite3_errstr(rc));
     return err->code;
+}
+
+/* SQLite's progress handler: every 1000 VM steps while a deadline is set. */
+static int past_deadline(void *arg)
+{
+    store_backend *b = arg;
+    if (!b->reading || !b->deadline_ns)
+        return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec >= b->deadline_ns;
+}
+
+static void sqlite_set_deadline(store_backend *b, int64_t deadline_ns)
+{
+    if (!deadline_ns != !b->deadline_ns)
+        sqlite3_progress_handler(b->db, deadline_ns ? 1000 : 0, deadline_ns ? past_deadline : NULL, b);
+    b->deadline_ns = deadline_ns;
+}
+
+/* Steps a read statement, interruptible by the deadline. */
+static int step_read(store_backend *b, sqlite3_stmt *st)
+{
+    b->reading = true;
+    int rc = sqlite3_step(st);
+    b->reading = false;
+    return rc;
 }
 
 static void forget_last(store_backend *b)
@@ -525,7 +561,7 @@ static int sqlite_get(store_backend *b, const store_table *t, const store_value 
     forget_last(b);
     sqlite3_stmt *st = ((table_stmts *)t->backend_data)->get;
     bind_value(st, 1, key);
-    int rc = sqlite3_step(st);
+    int rc = step_read(b, st);
     if (rc == SQLITE_ROW) {
         read_row(st, t, row);
         b->last = st; /* values stay valid until the next op resets it */
@@ -665,7 +701,7 @@ static int sqlite_scan_open(store_backend *b, const store_table *t, int index, c
 static int sqlite_scan_next(store_cursor *c, store_value *row, store_error *err)
 {
     forget_last(c->b); /* a get's statement, never a cursor's */
-    int rc = sqlite3_step(c->stmt);
+    int rc = step_read(c->b, c->stmt);
     if (rc == SQLITE_ROW) {
         read_row(c->stmt, c->t, row);
         return 1;
@@ -697,7 +733,7 @@ static int sqlite_count(store_backend *b, const store_table *t, int index, const
     if (rc)
         return rc;
     bind_bounds(st, lo, hi);
-    rc = sqlite3_step(st);
+    rc = step_read(b, st);
     *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     if (slot)
         sqlite3_reset(st);
@@ -718,6 +754,7 @@ const struct store_backend_ops store_sqlite_backend = {
     .rollback_to = sqlite_rollback_to,
     .in_transaction = sqlite_in_transaction,
     .sync_fd = sqlite_sync_fd,
+    .set_deadline = sqlite_set_deadline,
     .meta_get = sqlite_meta_get,
     .meta_put = sqlite_meta_put,
     .create_table = sqlite_create_table,

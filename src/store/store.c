@@ -153,7 +153,7 @@ static void batch_lost(store *s, const store_error *why)
 /* A fault during an op dooms the open call; if it took the batch with it, the batch fails. */
 static int op_fault(store *s, int rc)
 {
-    if (rc == JSP_ESTORE || rc == JSP_ENOMEM) {
+    if (rc == JSP_ESTORE || rc == JSP_ENOMEM || rc == JSP_EWALL_LIMIT) {
         if (s->call_open && !s->call_doom.code)
             s->call_doom = s->err;
         if (s->batch_open && !s->ops->in_transaction(s->b))
@@ -704,6 +704,8 @@ int store_call_begin(store *s)
         return op_fault(s, s->err.code);
     s->call_open = true;
     s->call_savepoint = true;
+    if (s->ops->set_deadline)
+        s->ops->set_deadline(s->b, 0);
     s->call_doom = (store_error){0};
     s->call_rows = s->call_bytes = 0;
     return ok(s);
@@ -754,6 +756,13 @@ int store_call_end(store *s, bool keep, store_done_fn *done, void *user, int *le
     }
     s->err = outcome;
     return rc;
+}
+
+void store_call_deadline(store *s, int64_t deadline_ns)
+{
+    assert(s && s->magic == STORE_MAGIC && s->call_open);
+    if (s->ops->set_deadline)
+        s->ops->set_deadline(s->b, deadline_ns);
 }
 
 /* The checks every row operation starts with; *t set on success. */

@@ -18,6 +18,7 @@
  *     JSP_EBUSY         store_call_begin while another call holds the store
  *     JSP_ESCHEMA       invalid declaration or incompatible change (names table + column)
  *     JSP_EWRITE_LIMIT  the call wrote more rows/bytes than its limit: it will roll back
+ *     JSP_EWALL_LIMIT   a read ran past store_call_deadline: the call will roll back
  *     JSP_ESTORE        the database failed: disk full, read-only, corrupt, locked, I/O
  *     JSP_ENOMEM        host memory */
 #ifndef JSP_STORE_H
@@ -123,6 +124,14 @@ const store_error *store_last_error(const store *s);
  * one call holds a store at a time: JSP_EBUSY means another call is open (the runtime queues
  * this one until that call ends — see docs/store.md "Calls that await"). */
 int store_call_begin(store *s);
+
+/* Sets when the open call's reads must stop (CLOCK_MONOTONIC ns; 0 = none; store_call_begin
+ * resets it): the runtime passes the call's CPU/wall deadline so one get, scan step or count
+ * over a huge table cannot hold the runtime thread past it (JS limits only fire while JS
+ * runs). A read still running then fails with JSP_EWALL_LIMIT and the call will roll back;
+ * writes (keyed, short) are not cut, nor is a count of a whole table (one B-tree walk over
+ * its pages, which SQLite does in a single step). */
+void store_call_deadline(store *s, int64_t deadline_ns);
 
 /* Ends the open call. ok = true keeps its writes (they join the batch) unless the call hit
  * its write limit or a fault, in which case it is rolled back and the return value says why

@@ -92,6 +92,10 @@ struct store_backend_ops {
      * committed so far durable — for a store that syncs on a background thread and opened
      * the backend with STORE_DURABLE_PROCESS. -1 with err filled if the backend has none. */
     int (*sync_fd)(store_backend *b, store_error *err);
+    /* From now on, a read (get, scan_next, count) still running at deadline_ns
+     * (CLOCK_MONOTONIC; 0 = never) stops with JSP_EWALL_LIMIT. Writes are never cut short:
+     * an interrupted write may take the whole outer transaction with it. */
+    void (*set_deadline)(store_backend *b, int64_t deadline_ns);
 
     /* A small key → text map kept in the database itself (the schema lives there).
      * meta_get sets *value to a malloc'd string or NULL when absent. */

@@ -647,6 +647,34 @@ Test(store, a_call_past_its_write_limit_is_rolled_back_with_a_clear_error)
     cr_assert_eq(st.write_limit_hits, 2);
 }
 
+Test(store, a_read_past_the_call_deadline_stops_and_the_call_rolls_back)
+{
+    open_in_call(ACCOUNTS_V1);
+    for (int i = 0; i < 20000; i++) {
+        if (i == 10000) { /* the default limit is 10,000 rows per call */
+            exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
+            exec_ok(store_call_begin(s), s);
+        }
+        set_balance(s, i, 1);
+    }
+    exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
+    exec_ok(store_call_begin(s), s);
+    set_balance(s, 1, 500);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    store_call_deadline(s, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - 1); /* already past */
+    int64_t n = -1;
+    assert_error(s, store_count(s, "accounts", "byOwner", &(store_range){.lo = "\"a\""}, &n),
+                 JSP_EWALL_LIMIT, "RangeError", "time limit", NULL);
+    cr_assert_eq(store_call_end(s, true, NULL, NULL, NULL), JSP_EWALL_LIMIT);
+    /* The next call has no deadline, and the stopped call's write is gone. */
+    exec_ok(store_call_begin(s), s);
+    exec_ok(store_count(s, "accounts", NULL, NULL, &n), s);
+    cr_assert_eq(n, 20000);
+    cr_assert_eq(balance_of(s, 1), 1);
+    exec_ok(store_call_end(s, true, NULL, NULL, NULL), s);
+}
+
 /* A backend that fails its next COMMIT on demand: the SQLite backend with one op replaced. */
 static struct store_backend_ops failing_backend;
 static bool fail_next_commit;

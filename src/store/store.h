@@ -177,7 +177,9 @@ int store_count(store *s, const char *table, const char *index, const store_rang
                 int64_t *n);
 
 /* Opens an ordered iterator over table by index (NULL = primary key) within range. It
- * belongs to the open call: store_call_end closes it if the caller did not. */
+ * belongs to the open call: store_call_end closes and frees it if the caller did not, so
+ * the caller must drop every iterator handle when the call ends. Rows are ordered by key,
+ * or by (index value, key). */
 int store_scan(store *s, const char *table, const char *index, const store_range *range,
                store_iter **out);
 /* Returns 1 and the next row (borrowed until the next operation on the store), 0 at the

@@ -351,14 +351,14 @@ int store_flush(store *s)
         rc = commit_batch(s);
     else
         batch_lost(s, &s->err);
-    store_error saved = s->err;
-    if (!s->batch_open && !s->ops->begin(s->b, &s->err)) {
+    s->call_savepoint = false;
+    if (!rc && !(rc = s->ops->begin(s->b, &s->err))) {
         s->batch_open = true;
-        s->call_savepoint = !s->ops->savepoint(s->b, &s->err);
+        if (!(rc = s->ops->savepoint(s->b, &s->err)))
+            s->call_savepoint = true;
     }
-    if (!s->call_savepoint && !s->call_doom.code)
-        s->call_doom = s->err;
-    s->err = saved;
+    if (rc && !s->call_doom.code)
+        s->call_doom = s->err; /* what it read may be gone with the batch: it must fail too */
     return rc ? rc : ok(s);
 }
 

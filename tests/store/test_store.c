@@ -721,6 +721,20 @@ Test(store, a_failed_commit_fails_every_call_of_its_batch_and_keeps_none)
     exec_ok(store_call_end(s, true, on_done, &log, NULL), s);
     exec_ok(store_flush(s), s);
     cr_assert_eq(log.codes[4], 0);
+    /* A reading call open across a failed commit read what the batch lost: it fails too. */
+    exec_ok(store_call_begin(s), s);
+    set_balance(s, 1, 8);
+    exec_ok(store_call_end(s, true, on_done, &log, NULL), s);
+    exec_ok(store_call_begin(s), s);
+    cr_assert_eq(balance_of(s, 1), 8);
+    fail_next_commit = true;
+    cr_assert_eq(store_flush(s), JSP_ESTORE);
+    cr_assert_eq(log.codes[5], JSP_ESTORE);
+    const char *row;
+    cr_assert_eq(store_get(s, "accounts", "1", 1, &row, NULL), JSP_ESTORE);
+    cr_assert_eq(store_call_end(s, true, on_done, &log, NULL), JSP_ESTORE);
+    cr_assert_eq(log.count, 7);
+    cr_assert_eq(log.codes[6], JSP_ESTORE);
     reopen(ACCOUNTS_V1);
     exec_ok(store_call_begin(s), s);
     cr_assert_eq(balance_of(s, 1), 7);

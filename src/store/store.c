@@ -6,7 +6,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,35 +13,6 @@
 #include <unistd.h>
 
 #define STORE_MAGIC 0x53544f52u /* 'STOR' */
-
-typedef struct completion_entry {
-    store_done_fn *done;
-    void *user;
-    store_error outcome; /* the call's own verdict; overwritten if the batch fails */
-} completion_entry;
-
-/* A committed batch waiting for (or past) its fsync on the background sync thread. */
-typedef struct sync_batch {
-    struct sync_batch *next;
-    completion_entry *entries;
-    int n;
-    store_error err; /* the fsync's outcome */
-} sync_batch;
-
-/* The background sync thread's side: everything here is guarded by mu. */
-typedef struct sync_state {
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    sync_batch *to_sync, **to_sync_tail; /* committed, waiting for fdatasync */
-    sync_batch *synced, **synced_tail;   /* fsync done, waiting for store_poll */
-    int in_flight;                       /* batches in either list */
-    bool stopping;
-    int fd;            /* the backend's sync_fd; read-only after start */
-    const char *path;  /* for messages; owned by the store */
-    store_wake_fn *wake;
-    void *wake_user;
-} sync_state;
 
 struct store_iter {
     store *s;
@@ -80,7 +50,7 @@ struct store {
 
     store_stats stats;
 
-    sync_state *sync;  /* background_sync, else NULL */
+    sync_thread *sync; /* background_sync, else NULL */
     store_error broken; /* code != 0 after a failed fsync: the store refuses new calls */
     char *path;
 };
@@ -162,34 +132,10 @@ static int op_fault(store *s, int rc)
     return rc;
 }
 
-/* Hands the completions of a committed batch to the sync thread. */
-static int queue_for_sync(store *s)
+/* An fsync failure as the store reports it. */
+static void fsync_failed(store *s, int errnum, store_error *e)
 {
-    sync_batch *sb = calloc(1, sizeof(*sb));
-    if (sb && s->ncompletions && !(sb->entries = malloc(sizeof(completion_entry) * (size_t)s->ncompletions))) {
-        free(sb);
-        sb = NULL;
-    }
-    if (!sb) { /* cannot wait asynchronously: sync inline instead */
-        int rc = fdatasync(s->sync->fd);
-        store_error e = {0};
-        if (rc)
-            store_fail(&e, JSP_ESTORE, "StoreError", "store %s: fsync failed (%s)", s->path, strerror(errno));
-        run_completions(s, rc ? &e : NULL);
-        return e.code;
-    }
-    if (s->ncompletions)
-        memcpy(sb->entries, s->completions, sizeof(completion_entry) * (size_t)s->ncompletions);
-    sb->n = s->ncompletions;
-    s->ncompletions = 0;
-    sync_state *ss = s->sync;
-    pthread_mutex_lock(&ss->mu);
-    *ss->to_sync_tail = sb;
-    ss->to_sync_tail = &sb->next;
-    ss->in_flight++;
-    pthread_cond_signal(&ss->cv);
-    pthread_mutex_unlock(&ss->mu);
-    return JSP_OK;
+    store_fail(e, JSP_ESTORE, "StoreError", "store %s: fsync failed (%s)", s->path, strerror(errnum));
 }
 
 static int commit_batch(store *s)
@@ -203,130 +149,56 @@ static int commit_batch(store *s)
         run_completions(s, &s->err);
         return rc;
     }
-    if (s->sync)
-        return queue_for_sync(s);
-    run_completions(s, NULL);
-    return JSP_OK;
-}
-
-/* The sync thread: one fdatasync covers every batch committed before it started. */
-static void *sync_main(void *arg)
-{
-    sync_state *ss = arg;
-    pthread_mutex_lock(&ss->mu);
-    for (;;) {
-        while (!ss->to_sync && !ss->stopping)
-            pthread_cond_wait(&ss->cv, &ss->mu);
-        if (!ss->to_sync)
-            break;
-        sync_batch *batch = ss->to_sync;
-        ss->to_sync = NULL;
-        ss->to_sync_tail = &ss->to_sync;
-        pthread_mutex_unlock(&ss->mu);
-        store_error e = {0};
-        if (fdatasync(ss->fd))
-            store_fail(&e, JSP_ESTORE, "StoreError", "store %s: fsync failed (%s)", ss->path, strerror(errno));
-        pthread_mutex_lock(&ss->mu);
-        for (sync_batch *b = batch; b; b = b->next)
-            b->err = e;
-        *ss->synced_tail = batch;
-        while (*ss->synced_tail)
-            ss->synced_tail = &(*ss->synced_tail)->next;
-        pthread_cond_broadcast(&ss->cv); /* store_poll(wait) */
-        if (ss->wake) {
-            pthread_mutex_unlock(&ss->mu);
-            ss->wake(ss->wake_user);
-            pthread_mutex_lock(&ss->mu);
-        }
+    if (!s->sync) {
+        run_completions(s, NULL);
+        return JSP_OK;
     }
-    pthread_mutex_unlock(&ss->mu);
-    return NULL;
+    /* The sync thread releases them after its fdatasync; without memory for the hand-over,
+     * sync here. */
+    if (sync_thread_queue(s->sync, s->completions, s->ncompletions)) {
+        s->ncompletions = 0;
+        return JSP_OK;
+    }
+    store_error e = {0};
+    if (fdatasync(sync_thread_fd(s->sync)))
+        fsync_failed(s, errno, &e);
+    run_completions(s, e.code ? &e : NULL);
+    return e.code;
 }
 
 int store_poll(store *s, bool wait)
 {
     assert(s && s->magic == STORE_MAGIC && !s->in_done);
-    sync_state *ss = s->sync;
-    if (!ss)
+    if (!s->sync)
         return 0;
-    pthread_mutex_lock(&ss->mu);
-    while (wait && ss->in_flight > 0 && !ss->synced)
-        pthread_cond_wait(&ss->cv, &ss->mu);
     int ran = 0;
-    for (;;) {
-        sync_batch *list = ss->synced;
-        ss->synced = NULL;
-        ss->synced_tail = &ss->synced;
-        pthread_mutex_unlock(&ss->mu);
-        for (sync_batch *b = list, *next; b; b = next) {
-            next = b->next;
-            if (b->err.code && !s->broken.code)
-                s->broken = b->err;
-            run_entries(s, b->entries, b->n, b->err.code ? &b->err : NULL);
-            ran += b->n;
-            free(b->entries);
-            free(b);
-            pthread_mutex_lock(&ss->mu);
-            ss->in_flight--;
-            pthread_mutex_unlock(&ss->mu);
-        }
-        pthread_mutex_lock(&ss->mu);
-        if (!wait || (ss->in_flight == 0))
-            break;
-        while (ss->in_flight > 0 && !ss->synced)
-            pthread_cond_wait(&ss->cv, &ss->mu);
+    for (sync_batch *b = sync_thread_take(s->sync, wait), *next; b; b = next) {
+        next = b->next;
+        if (b->err.code && !s->broken.code)
+            s->broken = b->err;
+        run_entries(s, b->entries, b->n, b->err.code ? &b->err : NULL);
+        ran += b->n;
+        sync_batch_free(b);
     }
-    pthread_mutex_unlock(&ss->mu);
     return ran;
 }
 
 static void sync_stop(store *s)
 {
-    sync_state *ss = s->sync;
-    if (!ss)
+    if (!s->sync)
         return;
-    pthread_mutex_lock(&ss->mu);
-    ss->stopping = true;
-    pthread_cond_signal(&ss->cv);
-    pthread_mutex_unlock(&ss->mu);
-    pthread_join(ss->thread, NULL);
-    store_poll(s, false); /* the thread synced everything queued before stopping */
-    close(ss->fd);
-    pthread_mutex_destroy(&ss->mu);
-    pthread_cond_destroy(&ss->cv);
-    free(ss);
+    store_poll(s, true);
+    sync_thread_stop(s->sync);
     s->sync = NULL;
 }
 
 static int sync_start(store *s, store_error *err)
 {
-    sync_state *ss = calloc(1, sizeof(*ss));
-    if (!ss)
-        return store_fail(err, JSP_ENOMEM, "OutOfMemory", "out of memory");
-    ss->fd = s->ops->sync_fd ? s->ops->sync_fd(s->b, err) : -1;
-    if (ss->fd < 0) {
-        free(ss);
-        if (!s->ops->sync_fd)
-            store_fail(err, JSP_EINVAL, "TypeError", "background_sync: the %s backend cannot sync apart",
-                       s->ops->name);
-        return err->code;
-    }
-    ss->to_sync_tail = &ss->to_sync;
-    ss->synced_tail = &ss->synced;
-    ss->path = s->path;
-    ss->wake = s->cfg.wake;
-    ss->wake_user = s->cfg.wake_user;
-    pthread_mutex_init(&ss->mu, NULL);
-    pthread_cond_init(&ss->cv, NULL);
-    if (pthread_create(&ss->thread, NULL, sync_main, ss)) {
-        close(ss->fd);
-        pthread_mutex_destroy(&ss->mu);
-        pthread_cond_destroy(&ss->cv);
-        free(ss);
-        return store_fail(err, JSP_ESYSTEM, "StoreError", "background_sync: cannot start a thread");
-    }
-    s->sync = ss;
-    return JSP_OK;
+    if (!s->ops->sync_fd)
+        return store_fail(err, JSP_EINVAL, "TypeError", "background_sync: the %s backend cannot sync apart",
+                          s->ops->name);
+    int fd = s->ops->sync_fd(s->b, err);
+    return fd < 0 ? err->code : sync_thread_start(fd, s->path, s->cfg.wake, s->cfg.wake_user, &s->sync, err);
 }
 
 int store_flush(store *s)
@@ -652,9 +524,9 @@ int store_declare(store *s, const char *json, size_t len)
         s->ops->rollback(s->b);
         goto done;
     }
-    if (s->sync && !unchanged && fdatasync(s->sync->fd)) {
-        rc = store_fail(&s->err, JSP_ESTORE, "StoreError", "store %s: fsync failed (%s)", s->path,
-                        strerror(errno));
+    if (s->sync && !unchanged && fdatasync(sync_thread_fd(s->sync))) {
+        fsync_failed(s, errno, &s->err);
+        rc = s->err.code;
         s->broken = s->err;
         goto done;
     }

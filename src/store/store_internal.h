@@ -46,6 +46,38 @@ int value_parse(const store_table *t, int column, const char *json, size_t len, 
                 store_value *value, store_error *err);
 void row_input_release(row_input *in);
 
+/* One call's completion, queued until its batch is durable. */
+typedef struct completion_entry {
+    store_done_fn *done;
+    void *user;
+    store_error outcome; /* the call's own verdict; overwritten if the batch fails */
+} completion_entry;
+
+/* The background sync thread (store_sync.c): committed batches go in, and come back out
+ * once an fdatasync that started after their COMMIT has finished. */
+typedef struct sync_batch {
+    struct sync_batch *next;
+    completion_entry *entries;
+    int n;
+    store_error err; /* the fsync's outcome */
+} sync_batch;
+typedef struct sync_thread sync_thread;
+
+/* Starts the thread; it owns fd (closed by sync_thread_stop). path is borrowed for messages
+ * and must outlive the thread. wake runs on the thread after each sync. */
+int sync_thread_start(int fd, const char *path, store_wake_fn *wake, void *wake_user, sync_thread **out,
+                      store_error *err);
+/* Queues a copy of n completions of a committed batch; false when out of memory. */
+bool sync_thread_queue(sync_thread *st, const completion_entry *entries, int n);
+/* The synced batches, oldest first (wait: after every queued batch is synced). The caller
+ * frees each with sync_batch_free. */
+sync_batch *sync_thread_take(sync_thread *st, bool wait);
+void sync_batch_free(sync_batch *b);
+/* The descriptor to fdatasync for an inline sync (declare, or no memory to queue). */
+int sync_thread_fd(const sync_thread *st);
+/* Syncs what is queued, joins the thread, closes fd. Take the batches first. */
+void sync_thread_stop(sync_thread *st);
+
 /* A growable output buffer. */
 typedef struct out_buf {
     char *p;

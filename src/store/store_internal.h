@@ -27,6 +27,14 @@ int schema_parse(const char *json, size_t len, schema *out, store_error *err);
 void schema_free(schema *sc);
 /* The schema as declaration JSON text (malloc'd), NULL when out of memory. */
 char *schema_dump(const schema *sc);
+/* Compares a declaration with the stored schema and applies the allowed changes inside the
+ * open transaction (store_schema.c); *merged gets the result (stored order, new columns and
+ * tables appended). JSP_ESCHEMA naming table and column before any change, or the
+ * backend's error. */
+int schema_migrate(const struct store_backend_ops *ops, store_backend *b, schema *have, schema *want,
+                   schema *merged, store_error *err);
+/* "string", "integer"... for an enum store_type. */
+const char *store_type_name(int type);
 /* The column named `name` (len bytes) in t, or -1. */
 int schema_column(const store_table *t, const char *name, size_t len);
 

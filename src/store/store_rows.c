@@ -20,6 +20,11 @@ static const char *const type_names[] = {
     [STORE_T_JSON] = "json",
 };
 
+const char *store_type_name(int type)
+{
+    return type >= STORE_T_NULL && type <= STORE_T_JSON ? type_names[type] : "?";
+}
+
 int store_fail(store_error *err, int code, const char *name, const char *fmt, ...)
 {
     err->code = code;

@@ -52,6 +52,9 @@ enum {
     JSP_EBUSY = -16,         /* the context already has max_queued_jobs waiting: retry later */
     JSP_ETOO_MANY = -17,     /* the pool already has max_contexts contexts */
     JSP_EOOM = -18,          /* the call pushed the context past memory_limit_bytes */
+    JSP_ESTORE = -25,        /* the store's database failed: disk full, read-only, corrupt, locked */
+    JSP_ESCHEMA = -26,       /* a table declaration is invalid or an incompatible change */
+    JSP_EWRITE_LIMIT = -27,  /* the call wrote more rows/bytes than its limit: rolled back */
 };
 
 /* Returns a static, human-readable name for a code ("JSP_EJS: uncaught JS exception").

@@ -361,8 +361,16 @@ int jsp_globals_snapshot(jsp_context *ctx, jsp_result **out);
 /* Deletes every global not in the baseline (a context with no snapshot uses the set it
  * had when created) and returns {"deleted":[names],"kept":[names]} where kept lists the
  * non-configurable ones that could not be deleted (top-level var/function); those are set
- * to undefined instead. */
+ * to undefined instead. An isolated context over its memory limit (every other call
+ * answers JSP_EOOM) still runs the globals functions, under its CPU and wall limits: a
+ * reset then collects its VM at once, and the context answers again if what the deleted
+ * globals held brings it back under the limit (memory a loaded module's own top-level
+ * variables hold is not a global: destroy and recreate such a context). */
 int jsp_globals_reset(jsp_context *ctx, jsp_result **out);
+/* The same, answered through done on the runtime thread (see the async calls above):
+ * returns 0, or JSP_EINVAL (NULL done) / JSP_EDESTROYED / JSP_ECLOSED / JSP_EBUSY at once
+ * and done never runs. Any thread. */
+int jsp_globals_reset_async(jsp_context *ctx, jsp_done_fn done, void *user);
 
 #ifdef __cplusplus
 }

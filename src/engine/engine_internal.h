@@ -23,6 +23,8 @@ struct engine_vm {
     engine_ctx *home;            /* a context of our own, for VM-wide questions */
     bool is_watchdog_armed;
     int entry_depth;             /* > 0 while engine_entered work runs (engine_entry.c) */
+    uint64_t reserved_bytes;     /* approved by the memory guard since the last collection
+                                    (engine_memory_guard.c): JSC counts them lazily */
 };
 
 #define ENGINE_MAX_API_GROUPS 32 /* api_groups masks are uint32_t */

@@ -79,11 +79,12 @@ static void recycle(runtime *rt, const engine_heap_stats *before)
 }
 
 /* The memory the VM holds: its block capacity (live + garbage not yet swept, what RSS
- * sees) plus memory its objects own outside the heap. JSC's heapSize reads 0 until a
- * collection has run, so it cannot drive the policy. */
+ * sees), which in JSC already includes the memory its objects own outside the heap
+ * (extra_bytes). JSC's heapSize reads 0 until a collection has run, so it cannot drive
+ * the policy. */
 static uint64_t held_bytes(const engine_heap_stats *stats)
 {
-    return stats->capacity_bytes + stats->extra_bytes;
+    return stats->capacity_bytes;
 }
 
 /* The growth rule measures against at least this baseline: a fresh VM holds ~0.5 MB, and

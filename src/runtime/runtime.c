@@ -212,6 +212,7 @@ bool runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run)
 {
     run->ctx = ctx;
     run->vm = context_vm(ctx);
+    run->is_unmetered = false;
     engine_budget_start(&run->budget, ctx->cpu_limit_ms, ctx->wall_limit_ms, 0);
     if (ctx->memory_limit_bytes) {
         if (ctx->held_bytes > ctx->memory_limit_bytes) {
@@ -226,6 +227,16 @@ bool runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run)
     }
     run->outer = engine_vm_set_budget(run->vm, &run->budget);
     return true;
+}
+
+void runtime_enter_js_unmetered(runtime *rt, struct jsp_context *ctx, js_run *run)
+{
+    (void)rt;
+    run->ctx = ctx;
+    run->vm = context_vm(ctx);
+    run->is_unmetered = true;
+    engine_budget_start(&run->budget, ctx->cpu_limit_ms, ctx->wall_limit_ms, 0);
+    run->outer = engine_vm_set_budget(run->vm, &run->budget);
 }
 
 void runtime_leave_js(runtime *rt, js_run *run)
@@ -243,6 +254,10 @@ void runtime_leave_js(runtime *rt, js_run *run)
     struct jsp_context *ctx = run->ctx;
     if (!ctx->memory_limit_bytes || ctx->is_dead)
         return;
+    if (run->is_unmetered) { /* a reset may have freed enough: collect and measure now */
+        measure_isolated(ctx, true);
+        return;
+    }
     if (run->budget.tripped == JSP_EOOM) {
         measure_isolated(ctx, true);
     } else if (++ctx->runs_since_measure >= MEASURE_EVERY_RUNS || run->budget.cpu_start_ns) {

@@ -210,10 +210,15 @@ typedef struct js_run {
     engine_budget *outer;      /* restored on leave; its CPU deadline moves by our usage */
     engine_vm *vm;
     struct jsp_context *ctx;
+    bool is_unmetered;         /* runtime_enter_js_unmetered: no memory limit on this run */
 } js_run;
 /* False when the context may not run JS now (an isolated context still over its memory
  * limit after a collection): run->budget.tripped is then JSP_EOOM. */
 bool runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run);
+/* Runs JS of an isolated context that is over its memory limit, under its CPU and wall
+ * budgets but no memory limit: only for the globals jobs, which free memory (a reset) or
+ * read it. Its runtime_leave_js collects and measures the VM, and never trips JSP_EOOM. */
+void runtime_enter_js_unmetered(runtime *rt, struct jsp_context *ctx, js_run *run);
 /* Restores the outer budget; for an isolated context, measures its heap when cheap
  * signals moved, and trips JSP_EOOM after the fact if the run left it over the limit. */
 void runtime_leave_js(runtime *rt, js_run *run);

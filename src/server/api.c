@@ -379,7 +379,7 @@ static bool is_safe_segment(const char *s)
     return true;
 }
 
-/* /v1/contexts/{id}[/eval | /call/{fn} | /messages] */
+/* /v1/contexts/{id}[/eval | /call/{fn} | /messages | /reset] */
 static int context_route(server *srv, h2o_req_t *req, char *rest, uint64_t start_ns)
 {
     char *save = NULL;
@@ -417,6 +417,11 @@ static int context_route(server *srv, h2o_req_t *req, char *rest, uint64_t start
         return eval_in(srv, req, sc, start_ns);
     if (strcmp(action, "messages") == 0 && !function)
         return send_message(req, sc, start_ns);
+    if (strcmp(action, "reset") == 0 && !function) { /* the way out of 413 (JSP_EOOM) */
+        pending *p = pending_new(srv, req, PENDING_EVAL, sc->id, start_ns);
+        int rc = p ? jsp_globals_reset_async(sc->ctx, server_call_done, p) : JSP_ENOMEM;
+        return submitted(srv, req, sc, p, rc, start_ns);
+    }
     if (strcmp(action, "call") == 0 && function && is_safe_segment(function))
         return call_in(srv, req, sc, function, start_ns);
     return answer_error(req, start_ns, sc->id, 404, "not_found", "no such route");

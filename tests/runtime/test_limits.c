@@ -337,3 +337,124 @@ Test(limits, memory_limit_below_4_mib_is_refused)
     jsp_context *c = NULL;
     cr_assert_eq(jsp_context_new(pool, &cfg, &c), JSP_EINVAL);
 }
+
+static jsp_context *isolated_context(uint64_t limit_bytes)
+{
+    jsp_context_config cfg = {.memory_limit_bytes = limit_bytes, .apis = "all"};
+    jsp_context *ctx = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
+    return ctx;
+}
+
+/* Evaluates `expression` inside try/catch and expects the guard's RangeError naming the
+ * limit (not the watchdog's uncatchable JSP_EOOM after the fact). */
+static void expect_refused(jsp_context *ctx, const char *expression)
+{
+    char source[1024];
+    snprintf(source, sizeof(source),
+             "(() => { try { %s; return 'allocated'; } catch (e) { return e.name + ': ' + e.message; } })()",
+             expression);
+    jsp_result *r = NULL;
+    int rc = jsp_eval(ctx, source, -1, &r);
+    cr_expect_eq(rc, 0, "`%s`: %s", expression, r->error_message);
+    cr_expect(rc == 0 && strstr(r->json, "RangeError") && strstr(r->json, "memory limit"), "`%s` gave %s",
+              expression, rc == 0 ? r->json : r->error_message);
+    jsp_result_free(r);
+}
+
+Test(limits, large_native_allocations_are_refused_before_they_happen)
+{
+    jsp_context *ctx = isolated_context(32u << 20);
+    long rss_before = rss_mb();
+    for (int i = 0; i < 3; i++) /* issue 9: three of these made the process 2 GB bigger */
+        expect_refused(ctx, "new Uint8Array(2 ** 30)");
+    const char *attempts[] = {
+        "new ArrayBuffer(2 ** 30)",
+        "new Float64Array(2 ** 27)",
+        "new BigInt64Array(2 ** 27)",
+        "new DataView(new ArrayBuffer(2 ** 30))",
+        "new Uint8Array({ length: 2 ** 30 })",
+        "Uint8Array.from({ length: 2 ** 30 })",
+        "Reflect.construct(Uint8Array, [2 ** 30])",
+        "new (class Big extends Uint8Array {})(2 ** 30)",
+        "new (Object.getPrototypeOf(new Uint8Array(1)).constructor)(2 ** 30)",
+        "new ArrayBuffer({ valueOf() { return 2 ** 30; } })",
+        "new ArrayBuffer(8, { maxByteLength: 2 ** 30 })",
+        "new ArrayBuffer(1, { maxByteLength: 2 ** 25 }).resize(2 ** 25)",
+        "new ArrayBuffer(16 << 20).transfer(2 ** 30)",
+        "new WebAssembly.Memory({ initial: 16384 })",
+        "new WebAssembly.Memory({ initial: 1 }).grow(16384)",
+        "'x'.repeat(2 ** 30)",
+        "''.padStart(2 ** 30)",
+        "'ab'.padEnd(2 ** 30, 'c')",
+        "new Blob([new Uint8Array(20 << 20), new Uint8Array(20 << 20)])",
+    };
+    for (size_t i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++)
+        expect_refused(ctx, attempts[i]);
+    long growth = rss_mb() - rss_before;
+    cr_expect(growth < 100, "RSS grew %ld MB for a 32 MB limit", growth);
+    assert_answers(ctx);
+    jsp_context_free(ctx);
+}
+
+Test(limits, the_guard_cannot_be_reached_around)
+{
+    jsp_context *ctx = isolated_context(32u << 20);
+    /* the prototypes point at the guard for good; copies of a 16 MB array are checked
+     * whatever the receiver says its constructor is */
+    char *json = eval_ok(ctx, "'use strict'; const p = Uint8Array.prototype; let pinned;"
+                              "try { delete p.constructor; pinned = 'deleted'; } catch { pinned = p.constructor === Uint8Array; }"
+                              "[pinned, Object.getOwnPropertyDescriptor(p, 'constructor').writable,"
+                              " new Uint8Array(1) instanceof Uint8Array, Uint8Array.name, Uint8Array.BYTES_PER_ELEMENT]");
+    cr_expect_str_eq(json, "[true,false,true,\"Uint8Array\",1]");
+    free(json);
+    free(eval_ok(ctx, "globalThis.big = new Uint8Array(12 << 20); globalThis.copies = []; 0"));
+    long rss_before = rss_mb();
+    expect_refused(ctx, "for (;;) { const c = big.slice(); copies.push(c); }");
+    expect_refused(ctx, "for (;;) { Object.defineProperty(big, 'constructor', { value: undefined }); copies.push(big.map((x) => x)); }");
+    expect_refused(ctx, "for (;;) copies.push(big.buffer.slice(0))");
+    expect_refused(ctx, "for (;;) copies.push(structuredClone(big))");
+    expect_refused(ctx, "for (;;) copies.push(new Uint8Array(big))");
+    cr_expect(rss_mb() - rss_before < 100, "RSS grew %ld MB", rss_mb() - rss_before);
+    jsp_context_free(ctx);
+}
+
+Test(limits, allocations_that_fit_still_work_and_garbage_is_not_counted)
+{
+    jsp_context *ctx = isolated_context(32u << 20);
+    /* 400 MB of 8 MB buffers, each dropped: collections make room every time */
+    char *json = eval_ok(ctx, "let sum = 0; for (let i = 0; i < 50; i++) { const a = new Uint8Array(8 << 20); a[1] = 1; sum += a[1] + a.length; } sum");
+    cr_expect_str_eq(json, "419430450");
+    free(json);
+    /* kept ones stop at the limit with a catchable RangeError, and the call goes on */
+    jsp_result *r = NULL;
+    int rc = jsp_eval(ctx, "const keep = []; let error = '';"
+                           "try { for (;;) keep.push(new Uint8Array(4 << 20)); } catch (e) { error = e.name; }"
+                           "[keep.length >= 4 && keep.length <= 8, error]", -1, &r);
+    cr_expect((rc == 0 && strcmp(r->json, "[true,\"RangeError\"]") == 0), "%d %s", rc,
+              rc ? r->error_message : r->json);
+    jsp_result_free(r);
+    /* small and view allocations behave as before */
+    json = eval_ok(ctx, "const v = new Uint8Array([1, 2, 3]); const w = new Uint8Array(v.buffer, 1, 2);"
+                        "[Array.from(Uint16Array.of(7, 8)), w[0], new Uint8Array(new Set([4, 5]))[1], 'ab'.repeat(2), 'x'.padStart(3, '-')]");
+    cr_expect_str_eq(json, "[[7,8],2,5,\"abab\",\"--x\"]");
+    free(json);
+    jsp_context_free(ctx);
+}
+
+Test(limits, globals_reset_runs_over_the_limit_under_the_cpu_budget)
+{
+    jsp_context_config cfg = {.memory_limit_bytes = 8u << 20, .cpu_limit_ms = 1000};
+    jsp_context *ctx = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
+    /* a non-configurable global whose setter never returns, then over the limit */
+    free(eval_ok(ctx, "Object.defineProperty(globalThis, 'trap', { set() { for (;;); }, configurable: false }); 0"));
+    time_error(ctx, "globalThis.keep = []; for (;;) keep.push(new Array(10000).fill(0))", JSP_EOOM);
+    time_error(ctx, "1", JSP_EOOM);
+    jsp_result *r = NULL;
+    double t0 = now_ms();
+    cr_expect_eq(jsp_globals_reset(ctx, &r), JSP_ECPU_LIMIT, "%s", r->error_message);
+    cr_expect(now_ms() - t0 < 10000, "the reset ran %.0f ms", now_ms() - t0);
+    jsp_result_free(r);
+    jsp_context_free(ctx);
+}

@@ -1,0 +1,254 @@
+// memory-guard.js — installed in every isolated context (a VM of its own under
+// memory_limit_bytes) before any guest code runs; not an API group. JSC allocates the
+// bytes of an ArrayBuffer, a typed array, a WebAssembly.Memory or a repeated string outside
+// its heap, at once, before the watchdog's periodic heap check can see them: a 32 MiB
+// context could make the process 2 GB bigger with three `new Uint8Array(2**30)`. This
+// guard asks `reserve(what, bytes)` (engine_memory_guard.c) before every allocation of at
+// least 1 MiB; reserve throws a RangeError when the bytes do not fit in what is left of
+// the context's limit. Smaller allocations are left to the heap check (a tick away).
+//
+// Unforgeable: the originals stay only in this closure. Each constructor is replaced by a
+// function that shares its prototype object and statics (so `instanceof`, `from`, species
+// and subclassing keep working, and all of them reach the guard); each prototype's
+// `constructor` is pinned to the guard (non-writable, non-configurable), and the
+// prototype methods that allocate are replaced by checking wrappers. Arguments are
+// converted once here and passed on converted, so a valueOf or getter cannot answer the
+// check with one size and the allocation with another. A Proxy with a construct trap
+// would be simpler but costs ~230 ns a construction in JSC; `new Uint8Array(16)` through
+// the fast path here costs ~the same as without the guard (bench numbers: README). What
+// stays outside the guard: docs/security.md.
+(function (reserve) {
+  'use strict';
+  const THRESHOLD = 1 << 20;
+  const global = globalThis;
+  const R = Reflect, apply = R.apply, construct = R.construct, ownKeys = R.ownKeys;
+  const defineProperty = Object.defineProperty, getPrototypeOf = Object.getPrototypeOf;
+  const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor, setPrototypeOf = Object.setPrototypeOf;
+  const StringConstructor = String, TypeErrorConstructor = TypeError, iteratorKey = Symbol.iterator;
+  const trunc = Math.trunc, max = Math.max, min = Math.min;
+  const getter = (proto, key) => getOwnPropertyDescriptor(proto, key).get;
+
+  const check = (what, bytes) => {
+    if (bytes >= THRESHOLD) reserve(what, bytes);
+  };
+  const count = (n) => (n > 0 ? trunc(n) : 0); // ToIndex, minus its RangeErrors
+  // Calls brand(value) and answers its result, or -1 when value is not of the brand.
+  const measure = (brand, value) => {
+    try { return apply(brand, value, []); } catch { return -1; }
+  };
+
+  // Puts `guard` in the place of `original` (a global or a namespace member): the same
+  // prototype object, own statics and prototype chain, and a pinned prototype.constructor.
+  function replace(holder, name, original, guard) {
+    for (const key of ownKeys(original)) {
+      if (key === 'prototype' || key === 'caller' || key === 'arguments') continue;
+      defineProperty(guard, key, getOwnPropertyDescriptor(original, key));
+    }
+    setPrototypeOf(guard, getPrototypeOf(original));
+    defineProperty(guard, 'prototype', { value: original.prototype, writable: false, enumerable: false, configurable: false });
+    defineProperty(original.prototype, 'constructor', { value: guard, writable: false, enumerable: false, configurable: false });
+    defineProperty(holder, name, { value: guard, writable: true, enumerable: false, configurable: true });
+  }
+  const requireNew = (name) => {
+    throw new TypeErrorConstructor(`calling ${name} constructor without new is invalid`);
+  };
+
+  function wrapMethod(proto, name, bytesFor) {
+    const original = proto[name];
+    if (typeof original !== 'function') return;
+    const wrapper = {
+      [name](...args) {
+        const bytes = bytesFor(this, args);
+        if (bytes >= THRESHOLD) reserve(name, bytes);
+        return apply(original, this, args);
+      },
+    }[name];
+    defineProperty(wrapper, 'length', { value: original.length });
+    defineProperty(proto, name, { value: wrapper, writable: true, enumerable: false, configurable: true });
+  }
+
+  // ArrayBuffer and SharedArrayBuffer: byteLength, or maxByteLength for a resizable one.
+  const bufferBrands = [];
+  for (const name of ['ArrayBuffer', 'SharedArrayBuffer']) {
+    const original = global[name];
+    if (typeof original !== 'function') continue;
+    const byteLength = getter(original.prototype, 'byteLength');
+    bufferBrands.push(byteLength);
+    const guard = { // a function expression: a method would not be a constructor
+      [name]: function (length, options) {
+        if (new.target === undefined) requireNew(name);
+        if (typeof length === 'number' && options === undefined && new.target === guard) {
+          if (length >= THRESHOLD) reserve(name, length);
+          return new original(length);
+        }
+        const n = arguments.length ? +length : 0;
+        let limit;
+        if (options !== null && typeof options === 'object') {
+          limit = options.maxByteLength;
+          if (limit !== undefined) limit = +limit;
+        }
+        check(name, max(count(n), count(limit)));
+        const target = new.target === guard ? original : new.target;
+        return construct(original, limit === undefined ? [n] : [n, { maxByteLength: limit }], target);
+      },
+    }[name];
+    replace(global, name, original, guard);
+    wrapMethod(original.prototype, 'slice', (self, args) => { // the copy, from arguments converted once
+      const size = measure(byteLength, self);
+      if (size < 0) return 0;
+      const relative = (v, fallback) => {
+        const n = v === undefined ? fallback : trunc(+v) || 0;
+        return n < 0 ? max(size + n, 0) : min(n, size);
+      };
+      const start = relative(args[0], 0), end = relative(args[1], size);
+      args[0] = start;
+      args[1] = end;
+      return end - start;
+    });
+    const growBytes = (self, args) => {
+      const size = measure(byteLength, self);
+      if (size < 0 || !args.length) return 0;
+      args[0] = +args[0];
+      return count(args[0]) - size; // what it adds
+    };
+    const copyBytes = (self, args) => { // transfer(n): a new buffer of n bytes
+      const size = measure(byteLength, self);
+      if (size < 0) return 0;
+      if (args.length && args[0] !== undefined) args[0] = +args[0];
+      return count(args.length && args[0] !== undefined ? args[0] : size);
+    };
+    wrapMethod(original.prototype, name === 'ArrayBuffer' ? 'resize' : 'grow', growBytes);
+    wrapMethod(original.prototype, 'transfer', copyBytes);
+    wrapMethod(original.prototype, 'transferToFixedLength', copyBytes);
+  }
+  const isBuffer = (v) => {
+    for (const brand of bufferBrands) if (measure(brand, v) >= 0) return true;
+    return false;
+  };
+
+  // Typed arrays: a length, another typed array, or an iterable / array-like (read once,
+  // here, into a list the heap holds; the array is then made at that length and filled).
+  const TypedArray = getPrototypeOf(Int8Array);
+  const typedLength = getter(TypedArray.prototype, 'length');
+  const typedByteLength = getter(TypedArray.prototype, 'byteLength');
+  const typedSet = TypedArray.prototype.set;
+  const listOf = (source, name, elementSize) => {
+    const list = [];
+    setPrototypeOf(list, null);
+    const iterate = source[iteratorKey];
+    if (iterate !== undefined && iterate !== null) {
+      const iterator = apply(iterate, source, []);
+      const next = iterator.next;
+      for (;;) {
+        const step = apply(next, iterator, []);
+        if (step.done) break;
+        list[list.length] = step.value;
+      }
+    } else {
+      const n = count(+source.length);
+      check(name, n * elementSize);
+      for (let i = 0; i < n; i++) list[i] = source[i];
+    }
+    return list;
+  };
+  for (const name of ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array',
+    'Int32Array', 'Uint32Array', 'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array',
+    'BigUint64Array']) {
+    const original = global[name];
+    if (typeof original !== 'function') continue;
+    const elementSize = original.BYTES_PER_ELEMENT;
+    const guard = {
+      [name]: function (source, offset, length) {
+        if (new.target === undefined) requireNew(name);
+        if (typeof source === 'number' && new.target === guard) { // the common case, fast
+          if (source * elementSize >= THRESHOLD) reserve(name, source * elementSize);
+          return new original(source);
+        }
+        const target = new.target === guard ? original : new.target;
+        if (source === null || (typeof source !== 'object' && typeof source !== 'function')) {
+          const n = arguments.length ? +source : 0;
+          check(name, count(n) * elementSize);
+          return construct(original, arguments.length ? [n] : [], target);
+        }
+        if (isBuffer(source)) return construct(original, arguments, target); // a view: no copy
+        const n = measure(typedLength, source);
+        if (n >= 0) {
+          check(name, n * elementSize);
+          return construct(original, [source], target);
+        }
+        const list = listOf(source, name, elementSize);
+        check(name, list.length * elementSize);
+        const made = construct(original, [list.length], target);
+        apply(typedSet, made, [list]);
+        return made;
+      },
+    }[name];
+    replace(global, name, original, guard);
+  }
+  // The methods that make a new array of (at most) the receiver's size.
+  const copyOfThis = (self) => max(measure(typedByteLength, self), 0);
+  for (const name of ['slice', 'map', 'filter', 'toReversed', 'toSorted', 'with'])
+    wrapMethod(TypedArray.prototype, name, copyOfThis);
+
+  // WebAssembly.Memory: `initial` pages now, `grow(delta)` pages later (64 KiB each).
+  const wasm = global.WebAssembly;
+  if (wasm !== null && typeof wasm === 'object' && typeof wasm.Memory === 'function') {
+    const original = wasm.Memory;
+    const guard = {
+      Memory: function (d) {
+        if (new.target === undefined) requireNew('WebAssembly.Memory');
+        let descriptor = d;
+        if (d !== null && typeof d === 'object') {
+          descriptor = {};
+          for (const key of ['initial', 'maximum', 'shared', 'index', 'address']) {
+            const v = d[key];
+            if (v !== undefined) descriptor[key] = typeof v === 'string' || typeof v === 'boolean' ? v : +v;
+          }
+          check('WebAssembly.Memory', count(descriptor.initial) * 65536);
+        }
+        return construct(original, [descriptor], new.target === guard ? original : new.target);
+      },
+    }.Memory;
+    replace(wasm, 'Memory', original, guard);
+    wrapMethod(original.prototype, 'grow', (self, args) => {
+      args[0] = +args[0];
+      return count(args[0]) * 65536;
+    });
+  }
+
+  // Strings built at once from a count: repeat, padStart, padEnd (one byte a character).
+  // A string receiver and a number argument take the fast path; anything else is
+  // converted once here and passed on converted.
+  const stringOf = (self) => (self === null || self === undefined || typeof self === 'symbol' ? self : StringConstructor(self));
+  const repeat = StringConstructor.prototype.repeat;
+  const pads = { padStart: StringConstructor.prototype.padStart, padEnd: StringConstructor.prototype.padEnd };
+  const strings = {
+    repeat(times) {
+      let self = this;
+      if (typeof self !== 'string' || typeof times !== 'number') {
+        self = stringOf(self);
+        times = +times;
+      }
+      if (typeof self === 'string' && self.length * times >= THRESHOLD) reserve('repeat', self.length * count(times));
+      return apply(repeat, self, [times]);
+    },
+    padStart(length, fill) {
+      return pad('padStart', this, length, fill);
+    },
+    padEnd(length, fill) {
+      return pad('padEnd', this, length, fill);
+    },
+  };
+  function pad(name, self, length, fill) {
+    if (typeof self !== 'string' || typeof length !== 'number') {
+      self = stringOf(self);
+      length = +length;
+    }
+    if (typeof self === 'string' && length - self.length >= THRESHOLD) reserve(name, count(length) - self.length);
+    return apply(pads[name], self, [length, fill]);
+  }
+  for (const name of ['repeat', 'padStart', 'padEnd']) {
+    defineProperty(strings[name], 'length', { value: 1 });
+    defineProperty(StringConstructor.prototype, name, { value: strings[name], writable: true, enumerable: false, configurable: true });
+  }
+})

@@ -232,6 +232,20 @@ Test(server, every_error_class_has_its_status_and_shape)
     expect(request("POST", "/v1/contexts/late/eval", "{\"source\":\"new Promise(() => {})\"}"), 504, "wall_limit");
 }
 
+Test(server, reset_route_frees_a_context_over_its_memory_limit)
+{
+    expect(request("POST", "/v1/contexts", "{\"name\":\"hog\",\"source\":\"0\",\"limits\":{\"memory_bytes\":8388608}}"),
+           201, NULL);
+    expect(request("POST", "/v1/contexts/hog/eval",
+                   "{\"source\":\"globalThis.keep = []; for (;;) keep.push(new Array(10000).fill(0))\"}"),
+           413, "out_of_memory_limit");
+    expect(request("POST", "/v1/contexts/hog/eval", "{\"source\":\"1\"}"), 413, "out_of_memory_limit");
+    expect(request("POST", "/v1/contexts/hog/reset", NULL), 200, "{\"result\":{\"deleted\":[\"keep\"],\"kept\":[]}}");
+    expect(request("POST", "/v1/contexts/hog/eval", "{\"source\":\"6 * 7\"}"), 200, "{\"result\":42}");
+    expect(request("GET", "/v1/contexts/hog/reset", NULL), 405, "method_not_allowed");
+    expect(request("POST", "/v1/contexts/nothing/reset", NULL), 404, "no such context");
+}
+
 Test(server, oversized_bodies_are_refused)
 {
     serve_stop(&srv);

@@ -138,8 +138,14 @@ typedef struct jsp_pool_config {
     unsigned heap_check_time_interval_ms; /* 0 = 5000 ms */
     uint64_t heap_limit_bytes;            /* 0 = a quarter of physical memory / threads */
     double heap_growth_ratio;             /* 0 = 4.0; < 1 disables the growth rule. The
-                                             baseline is the heap after the last recycle,
-                                             but at least 16 MiB */
+                                             baseline is the fresh VM's heap (taken before
+                                             any guest code runs) or, after a recycle, the
+                                             rebuilt one; at least 16 MiB. A heap past
+                                             either rule is first fully collected: only a
+                                             *live* heap still past it is recycled, so
+                                             garbage never wipes module state. Every
+                                             rebuilt context's jsp_context_generation()
+                                             goes up by one. */
 
     /* Debugging only. When true, a settled call does not clear what its guest code left
      * behind (open console.time spans, unanswered host.call()s): they pile up until the
@@ -293,6 +299,12 @@ typedef struct jsp_memory_usage {
 
 /* Fills *out. Any thread. Returns 0, or JSP_EINVAL for NULL arguments. */
 int jsp_context_memory(const jsp_context *ctx, jsp_memory_usage *out);
+
+/* How many times a VM recycle of the heap policy rebuilt this context (0 = never): each
+ * rebuild re-ran its module from scratch, so module-level JS state was lost. Compare it
+ * before and after a call to know whether the call saw fresh state. Isolated contexts
+ * are never recycled (always 0). Any thread; 0 for NULL. */
+uint64_t jsp_context_generation(const jsp_context *ctx);
 
 /* Index (0-based) of the runtime thread the context lives on. Any thread. */
 int jsp_context_runtime(const jsp_context *ctx);

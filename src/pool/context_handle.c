@@ -224,6 +224,11 @@ int jsp_context_runtime(const jsp_context *ctx)
     return ctx ? ctx->rt->index : -1;
 }
 
+uint64_t jsp_context_generation(const jsp_context *ctx)
+{
+    return ctx ? atomic_load_explicit(&ctx->generation, memory_order_relaxed) : 0;
+}
+
 int jsp_context_memory(const jsp_context *ctx, jsp_memory_usage *out)
 {
     if (!ctx || !out)
@@ -232,8 +237,7 @@ int jsp_context_memory(const jsp_context *ctx, jsp_memory_usage *out)
     out->is_shared = ctx->memory_limit_bytes == 0;
     if (out->is_shared) {
         const runtime_metrics *m = &ctx->rt->metrics;
-        out->heap_bytes = atomic_load_explicit(&m->heap_capacity_bytes, memory_order_relaxed) +
-                          atomic_load_explicit(&m->heap_extra_bytes, memory_order_relaxed);
+        out->heap_bytes = atomic_load_explicit(&m->heap_capacity_bytes, memory_order_relaxed);
     } else {
         out->heap_bytes = atomic_load_explicit(&ctx->held_bytes, memory_order_relaxed);
     }

@@ -432,6 +432,8 @@ static void runtime_thread_main(void *arg)
         rt->wake.data = rt;
         rt->timer_wake.data = rt;
         rt->vm = engine_vm_new();
+        if (rt->vm)
+            heap_policy_start(rt);
     }
     if (rc != 0 || !rt->vm) {
         if (rc == 0) {

@@ -126,6 +126,7 @@ struct jsp_context {
     u64_map timers;            /* timer id -> timer_entry */
     uint64_t next_timer_id;
     u64_map pending_calls;     /* call id -> job awaiting a Promise */
+    _Atomic uint64_t generation; /* times a VM recycle rebuilt it (jsp_context_generation) */
     char *module_source;       /* the last module loaded: rebuilt from on VM recycle */
     size_t module_source_len;
     jsp_host_call *host_calls; /* outstanding host.call()s, for cleanup */
@@ -175,7 +176,8 @@ struct runtime {
     runtime_metrics metrics;
     unsigned calls_since_heap_check;
     uint64_t last_heap_check_ns;
-    uint64_t heap_after_recycle_bytes; /* baseline of the growth rule; 0 before a check */
+    uint64_t heap_after_recycle_bytes; /* baseline of the growth rule: the fresh VM at start,
+                                          the rebuilt one after a recycle */
     uint64_t rss_at_heap_read;         /* process RSS when the heap was last read */
     unsigned checks_since_heap_read;
 };
@@ -228,6 +230,8 @@ void runtime_arm_call_deadline(runtime *rt, job *j, uint64_t due_ns);
 void runtime_disarm_call_deadline(runtime *rt, job *j);
 /* Heap statistics and, past policy, a VM recycle (heap_policy.c). Called between passes. */
 void heap_policy_check(runtime *rt, bool is_forced);
+/* Takes the growth rule's baseline from the runtime's fresh VM, before any guest code. */
+void heap_policy_start(runtime *rt);
 
 /* ---- shared helpers (context_handle.c / calls.c) ---- */
 void context_retain(struct jsp_context *ctx);

@@ -136,14 +136,15 @@ static char *context_json(const served_context *sc)
 {
     jsp_memory_usage memory = {0};
     jsp_context_memory(sc->ctx, &memory);
-    json_t *o = json_pack("{s:I, s:s?, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:b}, s:I, s:I, s:i, s:s}",
+    json_t *o = json_pack("{s:I, s:s?, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:b}, s:I, s:I, s:i, s:s, s:I}",
                           "id", (json_int_t)sc->id, "name", sc->name, "kind",
                           sc->is_module ? "module" : "script", "limits", "cpu_ms",
                           (json_int_t)sc->cpu_limit_ms, "wall_ms", (json_int_t)sc->wall_limit_ms,
                           "memory_bytes", (json_int_t)sc->memory_limit_bytes, "memory", "heap_bytes",
                           (json_int_t)memory.heap_bytes, "shared", memory.is_shared, "calls",
                           (json_int_t)sc->calls, "errors", (json_int_t)sc->errors, "in_flight",
-                          sc->in_flight, "state", "alive");
+                          sc->in_flight, "state", "alive", "generation",
+                          (json_int_t)jsp_context_generation(sc->ctx));
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
@@ -233,7 +234,8 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
     }
     cpu_ms = cpu_ms ? cpu_ms : srv->cpu_limit_ms;
     wall_ms = wall_ms ? wall_ms : srv->wall_limit_ms;
-    memory_bytes = memory_bytes ? memory_bytes : (json_int_t)srv->memory_limit_bytes;
+    memory_bytes = memory_bytes ? memory_bytes
+                   : (json_int_t)(module ? srv->module_memory_limit_bytes : srv->memory_limit_bytes);
     jsp_context_config cfg = {.name = name, .cpu_limit_ms = (long)cpu_ms,
                               .wall_limit_ms = (long)wall_ms,
                               .memory_limit_bytes = (uint64_t)memory_bytes, .apis = apis};

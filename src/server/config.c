@@ -35,6 +35,7 @@ static const key_spec keys[] = {
     {"cpu_limit_ms", KIND_LONG, AT(cpu_limit_ms)},
     {"wall_limit_ms", KIND_LONG, AT(wall_limit_ms)},
     {"memory_limit_bytes", KIND_U64, AT(memory_limit_bytes)},
+    {"module_memory_limit_bytes", KIND_U64, AT(module_memory_limit_bytes)},
 };
 
 static char *trim(char *s)

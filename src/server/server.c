@@ -16,6 +16,8 @@
 #include <time.h>
 
 enum { DEFAULT_MAX_BODY = 1 << 20, DEFAULT_GRACE_MS = 10000, FLUSH_MS = 100 };
+/* 64 MiB: a deployed module's own VM (~1 MB when empty, see the README) with room to grow. */
+static const uint64_t DEFAULT_MODULE_MEMORY_LIMIT = 64u << 20;
 
 uint64_t server_now_ns(void)
 {
@@ -247,7 +249,7 @@ static int deploy_module(server *srv, const char *path)
     char *name = stem_of(path);
     jsp_context_config cfg = {.name = name, .cpu_limit_ms = srv->cpu_limit_ms,
                               .wall_limit_ms = srv->wall_limit_ms,
-                              .memory_limit_bytes = srv->memory_limit_bytes};
+                              .memory_limit_bytes = srv->module_memory_limit_bytes};
     jsp_result *r = NULL;
     int rc = sc && name ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
     if (rc == 0)
@@ -276,7 +278,7 @@ static int deploy_module(server *srv, const char *path)
     sc->is_module = true;
     sc->cpu_limit_ms = srv->cpu_limit_ms ? srv->cpu_limit_ms : JSP_DEFAULT_CPU_LIMIT_MS;
     sc->wall_limit_ms = srv->wall_limit_ms ? srv->wall_limit_ms : JSP_DEFAULT_WALL_LIMIT_MS;
-    sc->memory_limit_bytes = srv->memory_limit_bytes;
+    sc->memory_limit_bytes = srv->module_memory_limit_bytes;
     if (!registry_add(&srv->contexts, sc)) {
         served_context_free(sc);
         return 4;
@@ -400,6 +402,11 @@ int server_run(const server_options *o)
     srv->cpu_limit_ms = o->cpu_limit_ms;
     srv->wall_limit_ms = o->wall_limit_ms;
     srv->memory_limit_bytes = o->memory_limit_bytes;
+    /* A module keeps state in its VM until the durable store lands: deployed isolated, a
+     * neighbour cannot make the heap policy recycle its VM (and re-run it from scratch). */
+    srv->module_memory_limit_bytes = o->module_memory_limit_bytes ? o->module_memory_limit_bytes
+                                     : o->memory_limit_bytes ? o->memory_limit_bytes
+                                                             : DEFAULT_MODULE_MEMORY_LIMIT;
     int rc = 0;
     if (o->token_file && !(srv->token = read_token(o->token_file))) {
         fprintf(stderr, "jspool serve: cannot read the token file %s\n", o->token_file);

@@ -22,6 +22,7 @@ typedef struct server_options {
     jsp_pool_config pool;      /* limits and heap policy (threads comes from above) */
     long cpu_limit_ms, wall_limit_ms; /* defaults for contexts created without limits */
     uint64_t memory_limit_bytes;
+    uint64_t module_memory_limit_bytes; /* modules' default; 0 = memory_limit_bytes, or 64 MiB */
     char *owned[64];           /* strings a config file allocated (freed by server_options_free) */
     size_t owned_count;
 } server_options;

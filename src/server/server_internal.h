@@ -37,6 +37,7 @@ typedef struct server {
     int grace_ms;
     long cpu_limit_ms, wall_limit_ms; /* defaults for contexts created without limits */
     uint64_t memory_limit_bytes;
+    uint64_t module_memory_limit_bytes; /* modules are isolated by default (see server.c) */
     bool has_loop;
     bool is_draining;
     bool is_stopping;

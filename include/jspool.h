@@ -51,6 +51,7 @@ enum {
     JSP_EBUSY = -16,         /* the context already has max_queued_jobs waiting: retry later */
     JSP_ETOO_MANY = -17,     /* the pool already has max_contexts contexts */
     JSP_EOOM = -18,          /* the call pushed the context past memory_limit_bytes */
+    JSP_EMEMORY = -19,       /* the process is past the pool's max_memory_bytes: no new context */
 };
 
 /* Returns a static, human-readable name for a code ("JSP_EJS: uncaught JS exception").
@@ -146,6 +147,15 @@ typedef struct jsp_pool_config {
                                              garbage never wipes module state. Every
                                              rebuilt context's jsp_context_generation()
                                              goes up by one. */
+
+    /* Process-wide memory budget: while the process's resident memory is past it, new
+     * contexts (and Workers) are refused with JSP_EMEMORY — long before the engine would
+     * abort on a failed allocation (flooding isolated contexts under an 8 GB cgroup
+     * limit ended in SIGABRT after ~3,650). Contexts that exist keep running. Checked at
+     * creation against RSS plus what the new context costs (~1.2 MB isolated, ~0.1 MB
+     * light). 0 = three quarters of physical memory, or of the cgroup's memory limit
+     * when one is set and lower; UINT64_MAX = no budget. */
+    uint64_t max_memory_bytes;
 
     /* Debugging only. When true, a settled call does not clear what its guest code left
      * behind (open console.time spans, unanswered host.call()s): they pile up until the

@@ -32,6 +32,7 @@ static const key_spec keys[] = {
     {"heap_check_time_interval_ms", KIND_INT, AT(pool.heap_check_time_interval_ms)},
     {"heap_limit_bytes", KIND_U64, AT(pool.heap_limit_bytes)},
     {"heap_growth_ratio", KIND_DOUBLE, AT(pool.heap_growth_ratio)},
+    {"max_memory_bytes", KIND_U64, AT(pool.max_memory_bytes)},
     {"cpu_limit_ms", KIND_LONG, AT(cpu_limit_ms)},
     {"wall_limit_ms", KIND_LONG, AT(wall_limit_ms)},
     {"memory_limit_bytes", KIND_U64, AT(memory_limit_bytes)},

@@ -458,3 +458,31 @@ Test(limits, globals_reset_runs_over_the_limit_under_the_cpu_budget)
     jsp_result_free(r);
     jsp_context_free(ctx);
 }
+
+Test(limits, process_memory_budget_refuses_new_contexts_before_the_engine_aborts)
+{
+    jsp_pool_config cfg = {.threads = 1, .max_memory_bytes = (uint64_t)(rss_mb() + 48) << 20};
+    jsp_pool *small = NULL;
+    cr_assert_eq(jsp_pool_new(&cfg, &small), 0);
+    jsp_context_config isolated = {.memory_limit_bytes = 4u << 20};
+    enum { MAX = 400 };
+    jsp_context *made[MAX];
+    int n = 0, rc = 0;
+    while (n < MAX && (rc = jsp_context_new(small, &isolated, &made[n])) == 0)
+        n++;
+    /* ~1.2 MB each: refused after about 40, with the budget's own error */
+    cr_expect_eq(rc, JSP_EMEMORY, "%d contexts, then %s", n, jsp_error_id(rc));
+    cr_expect(n >= 5 && n < 200, "%d contexts fit in a 48 MB budget", n);
+    cr_expect_str_eq(jsp_error_id(JSP_EMEMORY), "memory_budget");
+    for (int i = 0; i < n; i += 7) /* the ones that exist keep running */
+        assert_answers(made[i]);
+    for (int i = 0; i < n; i++)
+        jsp_context_free(made[i]);
+    jsp_pool_free(small);
+
+    jsp_pool_config tiny = {.threads = 1, .max_memory_bytes = 1};
+    cr_assert_eq(jsp_pool_new(&tiny, &small), 0);
+    jsp_context *c = NULL;
+    cr_expect_eq(jsp_context_new(small, NULL, &c), JSP_EMEMORY);
+    jsp_pool_free(small);
+}

@@ -523,3 +523,18 @@ Test(server, config_file_sets_defaults_and_unknown_keys_are_refused)
     unlink(path);
     cr_assert(serve_start(&srv, NULL)); /* for the fixture's teardown */
 }
+
+Test(server, a_spent_memory_budget_answers_503_for_new_contexts)
+{
+    serve_stop(&srv);
+    char path[] = "/tmp/jspool-conf-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    dprintf(fd, "threads = 1\nmax_memory_bytes = 1\n");
+    close(fd);
+    const char *const args[] = {"--config", path, NULL};
+    cr_assert(serve_start(&srv, args));
+    expect(request("POST", "/v1/contexts", "{\"source\":\"1\"}"), 503, "\"code\":\"memory_budget\"");
+    expect(request("GET", "/healthz", NULL), 200, "ok");
+    unlink(path);
+}

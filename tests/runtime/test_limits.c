@@ -384,6 +384,8 @@ Test(limits, large_native_allocations_are_refused_before_they_happen)
         "new ArrayBuffer(16 << 20).transfer(2 ** 30)",
         "new WebAssembly.Memory({ initial: 16384 })",
         "new WebAssembly.Memory({ initial: 1 }).grow(16384)",
+        /* a module declaring a 256 MiB memory of its own: (memory (export "m") 4096) */
+        "new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 4, 1, 0, 0x80, 0x20, 7, 5, 1, 1, 109, 2, 0])))",
         "'x'.repeat(2 ** 30)",
         "''.padStart(2 ** 30)",
         "'ab'.padEnd(2 ** 30, 'c')",
@@ -408,6 +410,17 @@ Test(limits, the_guard_cannot_be_reached_around)
                               " new Uint8Array(1) instanceof Uint8Array, Uint8Array.name, Uint8Array.BYTES_PER_ELEMENT]");
     cr_expect_str_eq(json, "[true,false,true,\"Uint8Array\",1]");
     free(json);
+    /* a wasm module compiled while there is room is still checked at each instantiation:
+     * (memory (export "m") 128), 8 MiB; the promise forms reject with the RangeError
+     * (JSC settles WebAssembly's own promises only from a run loop jspool does not run) */
+    free(eval_ok(ctx, "globalThis.wasmBytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 4, 1, 0, 0x80, 0x01, 7, 5, 1, 1, 109, 2, 0]);"
+                      "globalThis.compiled = new WebAssembly.Module(wasmBytes); globalThis.copies = []; 0"));
+    expect_refused(ctx, "for (;;) copies.push(new WebAssembly.Instance(compiled))");
+    free(eval_ok(ctx, "copies = []; 0"));
+    char *rejected = eval_ok(ctx, "wasmBytes[12] = 0x80; wasmBytes[13] = 0x20; /* 256 MiB */"
+                                  "WebAssembly.instantiate(wasmBytes).then(() => 'instantiated', (e) => e.name)");
+    cr_expect_str_eq(rejected, "\"RangeError\"");
+    free(rejected);
     free(eval_ok(ctx, "globalThis.big = new Uint8Array(12 << 20); globalThis.copies = []; 0"));
     long rss_before = rss_mb();
     expect_refused(ctx, "for (;;) { const c = big.slice(); copies.push(c); }");

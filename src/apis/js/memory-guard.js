@@ -132,6 +132,12 @@
   const typedLength = getter(TypedArray.prototype, 'length');
   const typedByteLength = getter(TypedArray.prototype, 'byteLength');
   const typedSet = TypedArray.prototype.set;
+  const typedBuffer = getter(TypedArray.prototype, 'buffer');
+  const typedByteOffset = getter(TypedArray.prototype, 'byteOffset');
+  const viewByteLength = getter(DataView.prototype, 'byteLength');
+  const viewBuffer = getter(DataView.prototype, 'buffer');
+  const viewByteOffset = getter(DataView.prototype, 'byteOffset');
+  const original8 = Uint8Array; // before the guard replaces it: views over the module's bytes
   const listOf = (source, name, elementSize) => {
     const list = [];
     setPrototypeOf(list, null);
@@ -214,6 +220,107 @@
       args[0] = +args[0];
       return count(args[0]) * 65536;
     });
+  }
+
+  // WebAssembly modules that declare their own memory: its `initial` pages are allocated
+  // at each instantiation. The pages a module's bytes declare are read once, when it is
+  // compiled through the guard, and checked when it is instantiated.
+  if (wasm !== null && typeof wasm === 'object' && typeof wasm.Module === 'function') {
+    const OriginalModule = wasm.Module, OriginalInstance = wasm.Instance;
+    const declared = new WeakMap(), weakGet = WeakMap.prototype.get, weakSet = WeakMap.prototype.set;
+    const promiseThen = Promise.prototype.then, PromiseConstructor = Promise, reject = Promise.reject;
+    const rejecting = (work) => { // the promise-returning forms reject instead of throwing
+      try { return work(); } catch (e) { return apply(reject, PromiseConstructor, [e]); }
+    };
+    const bytesOf = (source) => {
+      const n = measure(typedByteLength, source);
+      if (n >= 0) return new original8(apply(typedBuffer, source, []), apply(typedByteOffset, source, []), n);
+      const dataView = measure(viewByteLength, source);
+      if (dataView >= 0) return new original8(apply(viewBuffer, source, []), apply(viewByteOffset, source, []), dataView);
+      return isBuffer(source) ? new original8(source) : null;
+    };
+    const leb = (bytes, at) => { // [value, next offset]; values up to 2**53
+      let value = 0, scale = 1, b;
+      do {
+        if (at.i >= bytes.length) return -1;
+        b = bytes[at.i++];
+        value += (b & 0x7f) * scale;
+        scale *= 128;
+      } while (b & 0x80);
+      return value;
+    };
+    const declaredBytes = (source) => { // 64 KiB pages of the memories the module defines
+      const bytes = bytesOf(source);
+      if (!bytes || bytes.length < 8) return 0;
+      const at = { i: 8 };
+      let total = 0;
+      while (at.i < bytes.length) {
+        const id = bytes[at.i++];
+        const size = leb(bytes, at);
+        if (size < 0) return total;
+        const end = at.i + size;
+        if (id === 5) {
+          for (let count = leb(bytes, at); count > 0 && at.i < end; count--) {
+            const flags = bytes[at.i++];
+            const initial = leb(bytes, at);
+            if (initial < 0) break;
+            total += initial * ((flags & 8) ? 1 << (bytes[at.i] || 16) : 65536); // custom page sizes
+            if (flags & 1) leb(bytes, at);
+          }
+        }
+        at.i = end;
+      }
+      return total;
+    };
+    const remember = (module, bytes) => {
+      if (module !== null && typeof module === 'object') apply(weakSet, declared, [module, bytes]);
+      return module;
+    };
+    const guardModule = function Module(source) {
+      if (new.target === undefined) requireNew('WebAssembly.Module');
+      const bytes = declaredBytes(source);
+      return remember(construct(OriginalModule, [source], new.target === guardModule ? OriginalModule : new.target), bytes);
+    };
+    replace(wasm, 'Module', OriginalModule, guardModule);
+    const guardInstance = function Instance(module, imports) {
+      if (new.target === undefined) requireNew('WebAssembly.Instance');
+      check('WebAssembly.Instance', apply(weakGet, declared, [module]) || 0);
+      return construct(OriginalInstance, [module, imports], new.target === guardInstance ? OriginalInstance : new.target);
+    };
+    replace(wasm, 'Instance', OriginalInstance, guardInstance);
+    const compile = wasm.compile, instantiate = wasm.instantiate;
+    const wrappers = {
+      compile(source) {
+        return rejecting(() => {
+          const bytes = declaredBytes(source);
+          return apply(promiseThen, apply(compile, wasm, [source]), [(module) => remember(module, bytes)]);
+        });
+      },
+      instantiate(source, imports) {
+        return rejecting(() => instantiateChecked(source, imports));
+      },
+    };
+    function instantiateChecked(source, imports) {
+        const known = source !== null && typeof source === 'object' ? apply(weakGet, declared, [source]) : undefined;
+        if (known !== undefined) {
+          check('WebAssembly.Instance', known);
+          return apply(instantiate, wasm, [source, imports]);
+        }
+        const bytes = declaredBytes(source);
+        check('WebAssembly.Instance', bytes);
+        const remembered = (result) => {
+          if (result !== null && typeof result === 'object') remember(result.module, bytes);
+          return result;
+        };
+        return apply(promiseThen, apply(instantiate, wasm, [source, imports]), [remembered]);
+    }
+    for (const name of ['compile', 'instantiate']) {
+      if (typeof wasm[name] !== 'function') continue;
+      defineProperty(wrappers[name], 'length', { value: wasm[name].length });
+      defineProperty(wasm, name, { value: wrappers[name], writable: true, enumerable: false, configurable: true });
+    }
+    for (const name of ['compileStreaming', 'instantiateStreaming']) // no Response to stream from here
+      if (name in wasm) delete wasm[name];
   }
 
   // Strings built at once from a count: repeat, padStart, padEnd (one byte a character).

@@ -78,8 +78,9 @@ void engine_ctx_free(engine_ctx *ec);
 /* Installs the memory guard (src/apis/js/memory-guard.js) in a context of an isolated
  * VM, before any guest code: ArrayBuffer, typed array, WebAssembly.Memory and string
  * allocations of 1 MiB or more are checked against the budget's limit before they happen
- * (a RangeError when they do not fit). 0, or -1 when it could not be installed. */
-int engine_ctx_guard_memory(engine_ctx *ec);
+ * (a RangeError when they do not fit); a WebAssembly memory's maximum is clamped to
+ * limit_bytes. 0, or -1 when it could not be installed. */
+int engine_ctx_guard_memory(engine_ctx *ec, uint64_t limit_bytes);
 
 /* Calls. Each returns the finished result, or NULL when the value is a Promise still
  * pending: the result then arrives later through runtime_hook_call_settled(owner,

@@ -63,7 +63,7 @@ static JSValueRef reserve(JSContextRef js, JSObjectRef function, JSObjectRef sel
     return natives_throw(js, exception, "RangeError", message);
 }
 
-int engine_ctx_guard_memory(engine_ctx *ec)
+int engine_ctx_guard_memory(engine_ctx *ec, uint64_t limit_bytes)
 {
     JSContextRef js = ec->js;
     JSStringRef source = JSStringCreateWithUTF8CString(api_source_memory_guard);
@@ -75,8 +75,9 @@ int engine_ctx_guard_memory(engine_ctx *ec)
     if (!install || exception || !JSValueIsObject(js, install))
         return -1;
     JSStringRef name = JSStringCreateWithUTF8CString("reserve");
-    JSValueRef args[1] = {JSObjectMakeFunctionWithCallback(js, name, reserve)};
+    JSValueRef args[2] = {JSObjectMakeFunctionWithCallback(js, name, reserve),
+                          JSValueMakeNumber(js, (double)limit_bytes)};
     JSStringRelease(name);
-    JSObjectCallAsFunction(js, (JSObjectRef)install, NULL, 1, args, &exception);
+    JSObjectCallAsFunction(js, (JSObjectRef)install, NULL, 2, args, &exception);
     return exception ? -1 : 0;
 }

@@ -417,6 +417,21 @@ Test(limits, the_guard_cannot_be_reached_around)
                       "globalThis.compiled = new WebAssembly.Module(wasmBytes); globalThis.copies = []; 0"));
     expect_refused(ctx, "for (;;) copies.push(new WebAssembly.Instance(compiled))");
     free(eval_ok(ctx, "copies = []; 0"));
+    /* memory.grow runs inside wasm, past any JS wrapper: a memory's maximum is clamped to
+     * the context's limit, so growing a 1-page memory by 256 MiB fails (-1), whether the
+     * module declares the memory or imports one made in JS */
+    char *grown = eval_ok(ctx, "const own = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7f,"
+                               " 3, 2, 1, 0, 5, 3, 1, 0, 1, 7, 9, 2, 1, 0x67, 0, 0, 1, 0x6d, 2, 0,"
+                               " 10, 9, 1, 7, 0, 0x41, 0x80, 0x20, 0x40, 0, 0x0b]);"
+                               "const imported = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7f,"
+                               " 2, 8, 1, 1, 0x65, 1, 0x6d, 2, 0, 1, 3, 2, 1, 0, 7, 5, 1, 1, 0x67, 0, 0,"
+                               " 10, 9, 1, 7, 0, 0x41, 0x80, 0x20, 0x40, 0, 0x0b]);"
+                               "const a = new WebAssembly.Instance(new WebAssembly.Module(own)).exports;"
+                               "const memory = new WebAssembly.Memory({ initial: 1 });"
+                               "const b = new WebAssembly.Instance(new WebAssembly.Module(imported), { e: { m: memory } }).exports;"
+                               "[a.g(), a.m.buffer.byteLength, b.g(), memory.buffer.byteLength]");
+    cr_expect_str_eq(grown, "[-1,65536,-1,65536]");
+    free(grown);
     char *rejected = eval_ok(ctx, "wasmBytes[12] = 0x80; wasmBytes[13] = 0x20; /* 256 MiB */"
                                   "WebAssembly.instantiate(wasmBytes).then(() => 'instantiated', (e) => e.name)");
     cr_expect_str_eq(rejected, "\"RangeError\"");

@@ -17,7 +17,7 @@
 // would be simpler but costs ~230 ns a construction in JSC; `new Uint8Array(16)` through
 // the fast path here costs ~the same as without the guard (bench numbers: README). What
 // stays outside the guard: docs/security.md.
-(function (reserve) {
+(function (reserve, limitBytes) {
   'use strict';
   const THRESHOLD = 1 << 20;
   const global = globalThis;
@@ -196,6 +196,7 @@
   for (const name of ['slice', 'map', 'filter', 'toReversed', 'toSorted', 'with'])
     wrapMethod(TypedArray.prototype, name, copyOfThis);
 
+  const maxPages = trunc(limitBytes / 65536);
   // WebAssembly.Memory: `initial` pages now, `grow(delta)` pages later (64 KiB each).
   const wasm = global.WebAssembly;
   if (wasm !== null && typeof wasm === 'object' && typeof wasm.Memory === 'function') {
@@ -211,6 +212,9 @@
             if (v !== undefined) descriptor[key] = typeof v === 'string' || typeof v === 'boolean' ? v : +v;
           }
           check('WebAssembly.Memory', count(descriptor.initial) * 65536);
+          // wasm code grows a memory with memory.grow, past any JS wrapper: its maximum
+          // (4 GiB when absent) is clamped to what the context may hold at all
+          if (!(descriptor.maximum <= maxPages)) descriptor.maximum = max(maxPages, count(descriptor.initial));
         }
         return construct(original, [descriptor], new.target === guard ? original : new.target);
       },
@@ -249,28 +253,57 @@
       } while (b & 0x80);
       return value;
     };
-    const declaredBytes = (source) => { // 64 KiB pages of the memories the module defines
+    const lebBytes = (value, out) => {
+      do {
+        let b = value % 128;
+        value = trunc(value / 128);
+        if (value) b |= 0x80;
+        out[out.length] = b;
+      } while (value);
+    };
+    // Reads the memories a module defines: the bytes their `initial` pages take, and the
+    // module's bytes with each 32-bit memory's maximum clamped to the context's limit
+    // (memory.grow runs inside wasm, past any JS wrapper). [bytes needed, source to compile]
+    const inspect = (source) => {
       const bytes = bytesOf(source);
-      if (!bytes || bytes.length < 8) return 0;
+      if (!bytes || bytes.length < 8) return [0, source];
       const at = { i: 8 };
       let total = 0;
       while (at.i < bytes.length) {
+        const start = at.i;
         const id = bytes[at.i++];
         const size = leb(bytes, at);
-        if (size < 0) return total;
+        if (size < 0) break;
         const end = at.i + size;
-        if (id === 5) {
-          for (let count = leb(bytes, at); count > 0 && at.i < end; count--) {
-            const flags = bytes[at.i++];
-            const initial = leb(bytes, at);
-            if (initial < 0) break;
-            total += initial * ((flags & 8) ? 1 << (bytes[at.i] || 16) : 65536); // custom page sizes
-            if (flags & 1) leb(bytes, at);
-          }
+        if (id !== 5) {
+          at.i = end;
+          continue;
         }
-        at.i = end;
+        const payload = [];
+        let memories = leb(bytes, at);
+        lebBytes(memories, payload);
+        for (; memories > 0 && at.i < end; memories--) {
+          const flags = bytes[at.i++];
+          const initial = leb(bytes, at);
+          const maximum = flags & 1 ? leb(bytes, at) : Infinity;
+          if (initial < 0 || flags > 3) return [max(total, count(initial) * 65536), source]; // memory64, custom pages: unchanged
+          total += initial * 65536;
+          payload[payload.length] = flags | 1;
+          lebBytes(initial, payload);
+          lebBytes(max(min(maximum, maxPages), initial), payload);
+        }
+        if (at.i !== end) return [total, source];
+        const head = [5];
+        lebBytes(payload.length, head);
+        const out = new original8(start + head.length + payload.length + bytes.length - end);
+        apply(typedSet, out, [new original8(apply(typedBuffer, bytes, []), apply(typedByteOffset, bytes, []), start)]);
+        apply(typedSet, out, [head, start]);
+        apply(typedSet, out, [payload, start + head.length]);
+        apply(typedSet, out, [new original8(apply(typedBuffer, bytes, []), apply(typedByteOffset, bytes, []) + end, bytes.length - end),
+          start + head.length + payload.length]);
+        return [total, out];
       }
-      return total;
+      return [total, source];
     };
     const remember = (module, bytes) => {
       if (module !== null && typeof module === 'object') apply(weakSet, declared, [module, bytes]);
@@ -278,8 +311,8 @@
     };
     const guardModule = function Module(source) {
       if (new.target === undefined) requireNew('WebAssembly.Module');
-      const bytes = declaredBytes(source);
-      return remember(construct(OriginalModule, [source], new.target === guardModule ? OriginalModule : new.target), bytes);
+      const [bytes, clamped] = inspect(source);
+      return remember(construct(OriginalModule, [clamped], new.target === guardModule ? OriginalModule : new.target), bytes);
     };
     replace(wasm, 'Module', OriginalModule, guardModule);
     const guardInstance = function Instance(module, imports) {
@@ -292,8 +325,8 @@
     const wrappers = {
       compile(source) {
         return rejecting(() => {
-          const bytes = declaredBytes(source);
-          return apply(promiseThen, apply(compile, wasm, [source]), [(module) => remember(module, bytes)]);
+          const [bytes, clamped] = inspect(source);
+          return apply(promiseThen, apply(compile, wasm, [clamped]), [(module) => remember(module, bytes)]);
         });
       },
       instantiate(source, imports) {
@@ -306,13 +339,13 @@
           check('WebAssembly.Instance', known);
           return apply(instantiate, wasm, [source, imports]);
         }
-        const bytes = declaredBytes(source);
+        const [bytes, clamped] = inspect(source);
         check('WebAssembly.Instance', bytes);
         const remembered = (result) => {
           if (result !== null && typeof result === 'object') remember(result.module, bytes);
           return result;
         };
-        return apply(promiseThen, apply(instantiate, wasm, [source, imports]), [remembered]);
+        return apply(promiseThen, apply(instantiate, wasm, [clamped, imports]), [remembered]);
     }
     for (const name of ['compile', 'instantiate']) {
       if (typeof wasm[name] !== 'function') continue;

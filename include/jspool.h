@@ -255,7 +255,12 @@ typedef struct jsp_context_config {
                                   memory owned outside it) is capped: a call that pushes it
                                   past the limit ends with JSP_EOOM, the VM is collected,
                                   and the context answers again once it fits. Siblings
-                                  never notice. At least 4 MiB (else JSP_EINVAL). */
+                                  never notice. An ArrayBuffer, typed array,
+                                  WebAssembly memory or repeated string of 1 MiB or more
+                                  that would not fit is a catchable RangeError before it
+                                  is allocated (docs/security.md lists what is counted
+                                  only after the fact). At least 4 MiB (else
+                                  JSP_EINVAL). */
     const char *apis;          /* web-API groups, comma-separated: "console,timers",
                                   "url,crypto", "all", "none" (only host.*); the groups
                                   and what each defines: docs/apis.md. NULL or "" =

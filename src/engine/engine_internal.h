@@ -73,6 +73,9 @@ char *js_value_to_utf8(JSContextRef js, JSValueRef v, size_t *len_out); /* Strin
 /* JSON of v: 0 with *json (malloc'd; "null" for undefined), or JSP_ENOTJSON with
  * *json holding a message. */
 int js_value_to_json(JSContextRef js, JSValueRef v, char **json, size_t *len_out);
+/* Evaluates NUL-terminated UTF-8 source (our own embedded scripts) under a URL for stacks;
+ * the completion value, or NULL with *exception set. */
+JSValueRef js_evaluate_utf8(JSContextRef js, const char *source, const char *url, JSValueRef *exception);
 /* Parses JSON text; NULL on invalid JSON. */
 JSValueRef js_value_from_json(JSContextRef js, const char *json, size_t len);
 /* Builds a failed result (code JSP_EJS or JSP_ESYNTAX) from a thrown value. */

@@ -66,12 +66,8 @@ static JSValueRef reserve(JSContextRef js, JSObjectRef function, JSObjectRef sel
 int engine_ctx_guard_memory(engine_ctx *ec, uint64_t limit_bytes)
 {
     JSContextRef js = ec->js;
-    JSStringRef source = JSStringCreateWithUTF8CString(api_source_memory_guard);
-    JSStringRef url = JSStringCreateWithUTF8CString("jspool:memory-guard.js");
     JSValueRef exception = NULL;
-    JSValueRef install = JSEvaluateScript(js, source, NULL, url, 1, &exception);
-    JSStringRelease(source);
-    JSStringRelease(url);
+    JSValueRef install = js_evaluate_utf8(js, api_source_memory_guard, "jspool:memory-guard.js", &exception);
     if (!install || exception || !JSValueIsObject(js, install))
         return -1;
     JSStringRef name = JSStringCreateWithUTF8CString("reserve");

@@ -514,3 +514,41 @@ Test(limits, process_memory_budget_refuses_new_contexts_before_the_engine_aborts
     cr_expect_eq(jsp_context_new(small, NULL, &c), JSP_EMEMORY);
     jsp_pool_free(small);
 }
+
+Test(limits, the_guard_changes_nothing_for_allocations_that_fit)
+{
+    /* the same script answers the same in a light context (no guard) and an isolated one */
+    static const char script[] =
+        "(async () => { const out = [];"
+        " out.push(Buffer.from('aGVsbG8=', 'base64').toString(), Buffer.alloc(3).length,"
+        "  Buffer.concat([Buffer.from('a'), Buffer.from('b')]).toString());"
+        " out.push(await new Blob(['ab', new Uint8Array([99])]).text(), (await new Blob(['xyz']).arrayBuffer()).byteLength);"
+        " out.push(new TextDecoder().decode(new TextEncoder().encode('h\u00e9llo')));"
+        " const sc = structuredClone({ a: new Uint8Array([1, 2]), b: new Map([[1, 2]]) }); out.push(sc.a[1], sc.b.get(1));"
+        " out.push(new DataView(new ArrayBuffer(8)).byteLength, Array.from(new Uint16Array(new Uint8Array([1, 2, 3]))).join());"
+        " out.push(Float64Array.from([1.5], (x) => x * 2)[0], Int32Array.of(1, 2).length, new Uint8Array(new ArrayBuffer(4), 1).length);"
+        " out.push(Object.prototype.toString.call(new Uint8Array(1)), Uint8Array.prototype.constructor === Uint8Array,"
+        "  ArrayBuffer.isView(new Uint8Array(1)), Uint8Array.name, Uint8Array.length, Object.getPrototypeOf(Int8Array).name);"
+        " out.push((await crypto.subtle.digest('SHA-256', new TextEncoder().encode('x'))).byteLength);"
+        " const u = new Uint8Array([3, 1, 2]); out.push(u.toSorted().join(), u.with(0, 9).join(), u.slice(1).join(),"
+        "  u.map((x) => x * 2).join(), u.filter((x) => x > 1).join(), u.subarray(1).length);"
+        " const ab = new ArrayBuffer(4, { maxByteLength: 16 }); ab.resize(8);"
+        " out.push(ab.byteLength, ab.transfer().byteLength, 'ab'.padStart(4, '-'), 'x'.repeat(2), String.prototype.repeat.call(5, 2));"
+        " class My extends Uint8Array { sum() { return this.reduce((a, b) => a + b, 0); } }"
+        " const my = new My([1, 2, 3]); out.push(my.sum(), my.slice(1) instanceof My, my instanceof Uint8Array);"
+        " for (const bad of ['Uint8Array(1)', 'new Uint8Array(-1)', 'new ArrayBuffer(-1)', \"''.repeat(-1)\", 'new Uint8Array(1n)'])"
+        "  try { (0, eval)(bad); out.push('no error'); } catch (e) { out.push(e.name); }"
+        " return out; })()";
+    jsp_context *light = NULL;
+    jsp_context_config cfg = {.apis = "all"};
+    cr_assert_eq(jsp_context_new(pool, &cfg, &light), 0);
+    jsp_context *isolated = isolated_context(64u << 20);
+    char *expected = eval_ok(light, script);
+    char *got = eval_ok(isolated, script);
+    cr_expect_str_eq(got, expected);
+    cr_expect(strstr(got, "\"hello\",3,\"ab\",\"abc\"") && strstr(got, "\"TypeError\",\"RangeError\",\"RangeError\",\"RangeError\",\"TypeError\""), "%s", got);
+    free(expected);
+    free(got);
+    jsp_context_free(light);
+    jsp_context_free(isolated);
+}

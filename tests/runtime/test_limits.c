@@ -390,6 +390,9 @@ Test(limits, large_native_allocations_are_refused_before_they_happen)
         "''.padStart(2 ** 30)",
         "'ab'.padEnd(2 ** 30, 'c')",
         "new Blob([new Uint8Array(20 << 20), new Uint8Array(20 << 20)])",
+        "new Array(1023).fill('x'.repeat(1 << 19)).join('')",
+        "Array.prototype.join.call({ length: 64, 0: 'y'.repeat(1 << 20) }, 'y'.repeat(1 << 19))",
+        "new Float64Array(2 << 20).join()",
     };
     for (size_t i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++)
         expect_refused(ctx, attempts[i]);

@@ -387,6 +387,41 @@
     if (typeof self === 'string' && length - self.length >= THRESHOLD) reserve(name, count(length) - self.length);
     return apply(pads[name], self, [length, fill]);
   }
+  // Array.prototype.join: the result is at least as long as the strings it joins. The
+  // guard sums the lengths of the string elements (and 24 characters for any other
+  // primitive: a double's longest form) plus the separators, and checks that before the
+  // original join runs. Objects count as nothing (their toString runs once, in the
+  // original join), and an element read through a getter is read twice.
+  // Typed arrays' join: at most 4, 6 or 24 characters an element (by element size) plus
+  // the separator.
+  const arrayJoin = Array.prototype.join;
+  const joins = {
+    join(separator) {
+      const self = this;
+      if (self === null || self === undefined) return apply(arrayJoin, self, [separator]); // TypeError
+      const sep = separator === undefined ? ',' : `${separator}`;
+      const n = count(+self.length);
+      let total = n > 1 ? (n - 1) * sep.length : 0;
+      for (let i = 0; i < n; i++) {
+        const v = self[i];
+        if (typeof v === 'string') total += v.length;
+        else if (v !== undefined && v !== null && typeof v !== 'object' && typeof v !== 'function') total += 24;
+      }
+      if (total >= THRESHOLD) reserve('join', total);
+      return apply(arrayJoin, self, [sep]);
+    },
+  };
+  defineProperty(joins.join, 'length', { value: 1 });
+  defineProperty(Array.prototype, 'join', { value: joins.join, writable: true, enumerable: false, configurable: true });
+  const typedByteLengthOf = (self) => measure(typedByteLength, self);
+  wrapMethod(TypedArray.prototype, 'join', (self, args) => {
+    const n = measure(typedLength, self);
+    if (n <= 0) return 0;
+    if (args.length && args[0] !== undefined) args[0] = `${args[0]}`;
+    const digits = [0, 4, 6, 24, 24, 24, 24, 24, 24][typedByteLengthOf(self) / n] || 24; // "-128", "-32768"
+    return n * (digits + (args.length && args[0] !== undefined ? args[0].length : 1));
+  });
+
   for (const name of ['repeat', 'padStart', 'padEnd']) {
     defineProperty(strings[name], 'length', { value: 1 });
     defineProperty(StringConstructor.prototype, name, { value: strings[name], writable: true, enumerable: false, configurable: true });

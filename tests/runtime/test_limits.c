@@ -448,6 +448,19 @@ Test(limits, the_guard_cannot_be_reached_around)
     expect_refused(ctx, "for (;;) copies.push(new Uint8Array(big))");
     cr_expect(rss_mb() - rss_before < 100, "RSS grew %ld MB", rss_mb() - rss_before);
     jsp_context_free(ctx);
+    /* the guard's own code runs no replaceable built-in on a guest's call: an array
+     * iterator, inherited index setters and an inherited `initial` getter that answers
+     * 1 page once and 16384 after change nothing */
+    ctx = isolated_context(32u << 20);
+    free(eval_ok(ctx, "Array.prototype[Symbol.iterator] = function* () { yield () => 1; };"
+                      "for (let i = 0; i < 8; i++) Object.defineProperty(Array.prototype, i, { get() { return 0x7f; }, set() {}, configurable: true });"
+                      "let reads = 0; Object.defineProperty(Object.prototype, 'initial', { get() { return reads++ ? 16384 : 1; }, configurable: true }); 0"));
+    expect_refused(ctx, "new Uint8Array({ length: 2 ** 30 })");
+    char *pages = eval_ok(ctx, "new WebAssembly.Memory({}).buffer.byteLength");
+    cr_expect_str_eq(pages, "65536");
+    free(pages);
+    expect_refused(ctx, "new WebAssembly.Memory({ initial: 1 }).grow(16384)");
+    jsp_context_free(ctx);
 }
 
 Test(limits, allocations_that_fit_still_work_and_garbage_is_not_counted)

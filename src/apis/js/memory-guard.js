@@ -14,9 +14,9 @@
 // prototype methods that allocate are replaced by checking wrappers. Arguments are
 // converted once here and passed on converted, so a valueOf or getter cannot answer the
 // check with one size and the allocation with another. A Proxy with a construct trap
-// would be simpler but costs ~230 ns a construction in JSC; `new Uint8Array(16)` through
-// the fast path here costs ~the same as without the guard (bench numbers: README). What
-// stays outside the guard: docs/security.md.
+// would be simpler but cost ~230 ns a construction in JSC; the fast path here costs
+// `new Uint8Array(16)` ~60 ns (numbers: docs/limits-and-metrics.md). What stays outside
+// the guard: docs/security.md.
 (function (reserve, limitBytes) {
   'use strict';
   const THRESHOLD = 1 << 20;
@@ -68,12 +68,15 @@
   }
 
   // ArrayBuffer and SharedArrayBuffer: byteLength, or maxByteLength for a resizable one.
-  const bufferBrands = [];
+  // What runs on a guest's call touches no guest-replaceable built-in: indexed loops (no
+  // array iterator), arrays and objects without a prototype (no inherited setter or
+  // getter stands in for a missing element), and functions captured here.
+  const bufferBrands = { __proto__: null, length: 0 };
   for (const name of ['ArrayBuffer', 'SharedArrayBuffer']) {
     const original = global[name];
     if (typeof original !== 'function') continue;
     const byteLength = getter(original.prototype, 'byteLength');
-    bufferBrands.push(byteLength);
+    bufferBrands[bufferBrands.length++] = byteLength;
     const guard = { // a function expression: a method would not be a constructor
       [name]: function (length, options) {
         if (new.target === undefined) requireNew(name);
@@ -122,7 +125,7 @@
     wrapMethod(original.prototype, 'transferToFixedLength', copyBytes);
   }
   const isBuffer = (v) => {
-    for (const brand of bufferBrands) if (measure(brand, v) >= 0) return true;
+    for (let i = 0; i < bufferBrands.length; i++) if (measure(bufferBrands[i], v) >= 0) return true;
     return false;
   };
 
@@ -197,6 +200,7 @@
     wrapMethod(TypedArray.prototype, name, copyOfThis);
 
   const maxPages = trunc(limitBytes / 65536);
+  const memoryKeys = { __proto__: null, length: 5, 0: 'initial', 1: 'maximum', 2: 'shared', 3: 'index', 4: 'address' };
   // WebAssembly.Memory: `initial` pages now, `grow(delta)` pages later (64 KiB each).
   const wasm = global.WebAssembly;
   if (wasm !== null && typeof wasm === 'object' && typeof wasm.Memory === 'function') {
@@ -206,9 +210,9 @@
         if (new.target === undefined) requireNew('WebAssembly.Memory');
         let descriptor = d;
         if (d !== null && typeof d === 'object') {
-          descriptor = {};
-          for (const key of ['initial', 'maximum', 'shared', 'index', 'address']) {
-            const v = d[key];
+          descriptor = { __proto__: null };
+          for (let k = 0; k < memoryKeys.length; k++) {
+            const key = memoryKeys[k], v = d[key];
             if (v !== undefined) descriptor[key] = typeof v === 'string' || typeof v === 'boolean' ? v : +v;
           }
           check('WebAssembly.Memory', count(descriptor.initial) * 65536);
@@ -280,6 +284,7 @@
           continue;
         }
         const payload = [];
+        setPrototypeOf(payload, null);
         let memories = leb(bytes, at);
         lebBytes(memories, payload);
         for (; memories > 0 && at.i < end; memories--) {
@@ -294,6 +299,7 @@
         }
         if (at.i !== end) return [total, source];
         const head = [5];
+        setPrototypeOf(head, null);
         lebBytes(payload.length, head);
         const out = new original8(start + head.length + payload.length + bytes.length - end);
         apply(typedSet, out, [new original8(apply(typedBuffer, bytes, []), apply(typedByteOffset, bytes, []), start)]);

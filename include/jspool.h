@@ -52,6 +52,7 @@ enum {
     JSP_EBUSY = -16,         /* the context already has max_queued_jobs waiting: retry later */
     JSP_ETOO_MANY = -17,     /* the pool already has max_contexts contexts */
     JSP_EOOM = -18,          /* the call pushed the context past memory_limit_bytes */
+    JSP_EMEMORY = -19,       /* the process is past the pool's max_memory_bytes: no new context */
     JSP_ESTORE = -25,        /* the store's database failed: disk full, read-only, corrupt, locked */
     JSP_ESCHEMA = -26,       /* a table declaration is invalid or an incompatible change */
     JSP_EWRITE_LIMIT = -27,  /* the call wrote more rows/bytes than its limit: rolled back */
@@ -142,8 +143,23 @@ typedef struct jsp_pool_config {
     unsigned heap_check_time_interval_ms; /* 0 = 5000 ms */
     uint64_t heap_limit_bytes;            /* 0 = a quarter of physical memory / threads */
     double heap_growth_ratio;             /* 0 = 4.0; < 1 disables the growth rule. The
-                                             baseline is the heap after the last recycle,
-                                             but at least 16 MiB */
+                                             baseline is the fresh VM's heap (taken before
+                                             any guest code runs) or, after a recycle, the
+                                             rebuilt one; at least 16 MiB. A heap past
+                                             either rule is first fully collected: only a
+                                             *live* heap still past it is recycled, so
+                                             garbage never wipes module state. Every
+                                             rebuilt context's jsp_context_generation()
+                                             goes up by one. */
+
+    /* Process-wide memory budget: while the process's resident memory is past it, new
+     * contexts (and Workers) are refused with JSP_EMEMORY — long before the engine would
+     * abort on a failed allocation (flooding isolated contexts under an 8 GB cgroup
+     * limit ended in SIGABRT after ~3,650). Contexts that exist keep running. Checked at
+     * creation against RSS plus what the new context costs (~1.2 MB isolated, ~0.1 MB
+     * light). 0 = three quarters of physical memory, or of the cgroup's memory limit
+     * when one is set and lower; UINT64_MAX = no budget. */
+    uint64_t max_memory_bytes;
 
     /* Fair CPU, per context on its runtime. A context earns CPU credit at cpu_share of
      * its runtime thread's time, saving at most cpu_share x cpu_share_window_ms (a fresh
@@ -294,7 +310,12 @@ typedef struct jsp_context_config {
                                   memory owned outside it) is capped: a call that pushes it
                                   past the limit ends with JSP_EOOM, the VM is collected,
                                   and the context answers again once it fits. Siblings
-                                  never notice. At least 4 MiB (else JSP_EINVAL). */
+                                  never notice. An ArrayBuffer, typed array,
+                                  WebAssembly memory or repeated string of 1 MiB or more
+                                  that would not fit is a catchable RangeError before it
+                                  is allocated (docs/security.md lists what is counted
+                                  only after the fact). At least 4 MiB (else
+                                  JSP_EINVAL). */
     const char *apis;          /* web-API groups, comma-separated: "console,timers",
                                   "url,crypto", "all", "none" (only host.*); the groups
                                   and what each defines: docs/apis.md. NULL or "" =
@@ -376,6 +397,11 @@ int jsp_context_memory(const jsp_context *ctx, jsp_memory_usage *out);
  * for a private one. Workers report their parent's. Any thread; borrowed for the life of
  * the handle. */
 const char *jsp_context_namespace(const jsp_context *ctx);
+/* How many times a VM recycle of the heap policy rebuilt this context (0 = never): each
+ * rebuild re-ran its module from scratch, so module-level JS state was lost. Compare it
+ * before and after a call to know whether the call saw fresh state. Isolated contexts
+ * are never recycled (always 0). Any thread; 0 for NULL. */
+uint64_t jsp_context_generation(const jsp_context *ctx);
 
 /* Index (0-based) of the runtime thread the context lives on. Any thread. */
 int jsp_context_runtime(const jsp_context *ctx);
@@ -475,8 +501,16 @@ int jsp_globals_snapshot(jsp_context *ctx, jsp_result **out);
 /* Deletes every global not in the baseline (a context with no snapshot uses the set it
  * had when created) and returns {"deleted":[names],"kept":[names]} where kept lists the
  * non-configurable ones that could not be deleted (top-level var/function); those are set
- * to undefined instead. */
+ * to undefined instead. An isolated context over its memory limit (every other call
+ * answers JSP_EOOM) still runs the globals functions, under its CPU and wall limits: a
+ * reset then collects its VM at once, and the context answers again if what the deleted
+ * globals held brings it back under the limit (memory a loaded module's own top-level
+ * variables hold is not a global: destroy and recreate such a context). */
 int jsp_globals_reset(jsp_context *ctx, jsp_result **out);
+/* The same, answered through done on the runtime thread (see the async calls above):
+ * returns 0, or JSP_EINVAL (NULL done) / JSP_EDESTROYED / JSP_ECLOSED / JSP_EBUSY at once
+ * and done never runs. Any thread. */
+int jsp_globals_reset_async(jsp_context *ctx, jsp_done_fn done, void *user);
 
 #ifdef __cplusplus
 }

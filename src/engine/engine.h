@@ -67,6 +67,11 @@ void engine_budget_start(engine_budget *b, uint64_t cpu_limit_ms, uint64_t wall_
  * limit_bytes; held_bytes is its size when the run starts (last measured). */
 void engine_budget_limit_memory(engine_budget *b, uint64_t limit_bytes, uint64_t held_bytes);
 
+/* The memory guard's check (engine_memory_guard.c): true when `bytes` more fit in the
+ * limit of the budget current on vm (measuring, then collecting, before saying no), and
+ * counts them; false with *left = what is left. True when no memory limit is current. */
+bool engine_budget_reserve(engine_vm *vm, uint64_t bytes, uint64_t *left);
+
 /* Makes b (or NULL: no budget) the one that JS now running on vm is checked against;
  * returns the previous one, to be restored after a nested run. The VM's watchdog stays
  * armed from the first budget on, so that even a run without deadlines can be cancelled
@@ -82,6 +87,12 @@ uint64_t engine_budget_cpu_start_ns(engine_budget *b);
 /* apis: bit mask of apis/api_groups.h groups to install (natives now, JS ones lazily). */
 engine_ctx *engine_ctx_new(engine_vm *vm, void *owner, uint32_t apis);
 void engine_ctx_free(engine_ctx *ec);
+/* Installs the memory guard (src/apis/js/memory-guard.js) in a context of an isolated
+ * VM, before any guest code: ArrayBuffer, typed array, WebAssembly.Memory and string
+ * allocations of 1 MiB or more are checked against the budget's limit before they happen
+ * (a RangeError when they do not fit); a WebAssembly memory's maximum is clamped to
+ * limit_bytes. 0, or -1 when it could not be installed. */
+int engine_ctx_guard_memory(engine_ctx *ec, uint64_t limit_bytes);
 
 /* Calls. Each returns the finished result, or NULL when the value is a Promise still
  * pending: the result then arrives later through runtime_hook_call_settled(owner,

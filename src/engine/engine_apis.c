@@ -68,11 +68,7 @@ JSValueRef engine_apis_load(engine_ctx *ec, int g, JSValueRef *exception)
         return ec->api_exports[g];
     char url[64];
     snprintf(url, sizeof(url), "jspool:%s.js", api_groups[g].name);
-    JSStringRef source = JSStringCreateWithUTF8CString(api_groups[g].source);
-    JSStringRef source_url = JSStringCreateWithUTF8CString(url);
-    JSValueRef factory = JSEvaluateScript(js, source, NULL, source_url, 1, exception);
-    JSStringRelease(source);
-    JSStringRelease(source_url);
+    JSValueRef factory = js_evaluate_utf8(js, api_groups[g].source, url, exception);
     if (!factory || *exception || !JSValueIsObject(js, factory))
         return JSValueMakeUndefined(js);
     JSStringRef dependency_name = JSStringCreateWithUTF8CString("dependency");
@@ -144,12 +140,8 @@ int engine_apis_install(engine_ctx *ec, uint32_t apis)
     if (n >= sizeof(groups))
         return -1; /* more globals than fit: raise the buffer */
     JSContextRef js = ec->js;
-    JSStringRef source = JSStringCreateWithUTF8CString(installer_source);
-    JSStringRef source_url = JSStringCreateWithUTF8CString("jspool:apis-installer.js");
     JSValueRef exception = NULL;
-    JSValueRef installer = JSEvaluateScript(js, source, NULL, source_url, 1, &exception);
-    JSStringRelease(source);
-    JSStringRelease(source_url);
+    JSValueRef installer = js_evaluate_utf8(js, installer_source, "jspool:apis-installer.js", &exception);
     JSStringRef load_name = JSStringCreateWithUTF8CString("load");
     JSStringRef groups_json = JSStringCreateWithUTF8CString(groups);
     JSValueRef args[2] = {JSObjectMakeFunctionWithCallback(js, load_name, load_group),

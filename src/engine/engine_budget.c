@@ -55,8 +55,16 @@ static bool is_over_memory(engine_vm *vm, engine_budget *b, uint64_t now_ns)
     }
     b->held_bytes = engine_vm_held_bytes(vm);
     b->rss_at_heap_read = process_rss_bytes();
-    if (b->held_bytes > b->memory_limit_bytes)
-        return true;
+    if (b->held_bytes > b->memory_limit_bytes) {
+        /* Garbage counts until a collection sweeps it (an isolated heap under its limit
+         * collects in milliseconds): a context is over its limit only if what it keeps
+         * is. Collecting from the watchdog's callback is safe: JSC calls it at a trap
+         * check, where an allocation could have collected too. */
+        engine_vm_collect_now(vm);
+        b->held_bytes = engine_vm_held_bytes(vm);
+        if (b->held_bytes > b->memory_limit_bytes)
+            return true;
+    }
     schedule_heap_read(b, now_ns);
     return false;
 }

@@ -24,6 +24,8 @@ struct engine_vm {
     bool is_watchdog_armed;
     double armed_tick_seconds;   /* the period the watchdog was last armed with; 0 = never */
     int entry_depth;             /* > 0 while engine_entered work runs (engine_entry.c) */
+    uint64_t reserved_bytes;     /* approved by the memory guard since the last collection
+                                    (engine_memory_guard.c): JSC counts them lazily */
 };
 
 #define ENGINE_MAX_API_GROUPS 32 /* api_groups masks are uint32_t */
@@ -72,6 +74,9 @@ char *js_value_to_utf8(JSContextRef js, JSValueRef v, size_t *len_out); /* Strin
 /* JSON of v: 0 with *json (malloc'd; "null" for undefined), or JSP_ENOTJSON with
  * *json holding a message. */
 int js_value_to_json(JSContextRef js, JSValueRef v, char **json, size_t *len_out);
+/* Evaluates NUL-terminated UTF-8 source (our own embedded scripts) under a URL for stacks;
+ * the completion value, or NULL with *exception set. */
+JSValueRef js_evaluate_utf8(JSContextRef js, const char *source, const char *url, JSValueRef *exception);
 /* Parses JSON text; NULL on invalid JSON. */
 JSValueRef js_value_from_json(JSContextRef js, const char *json, size_t len);
 /* Builds a failed result (code JSP_EJS or JSP_ESYNTAX) from a thrown value. */

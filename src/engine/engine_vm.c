@@ -134,12 +134,14 @@ void engine_vm_collect(engine_vm *vm)
 void engine_vm_collect_now(engine_vm *vm)
 {
     JSSynchronousGarbageCollectForDebugging(vm->home->js);
+    vm->reserved_bytes = 0; /* what was approved is now either counted or freed */
 }
 
 uint64_t engine_vm_held_bytes(engine_vm *vm)
 {
+    /* JSC's heapCapacity already includes extraMemorySize (JSBasePrivate.h): adding the
+     * two counted every ArrayBuffer twice, halving an isolated context's real limit. */
     JSContextRef js = vm->home->js;
     JSObjectRef stats = JSGetMemoryUsageStatistics(js);
-    return (uint64_t)number_property(js, stats, "heapCapacity") +
-           (uint64_t)number_property(js, stats, "extraMemorySize");
+    return (uint64_t)number_property(js, stats, "heapCapacity");
 }

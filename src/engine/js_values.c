@@ -192,3 +192,13 @@ void js_free_names(char **names, size_t count)
         free(names[i]);
     free(names);
 }
+
+JSValueRef js_evaluate_utf8(JSContextRef js, const char *source, const char *url, JSValueRef *exception)
+{
+    JSStringRef text = JSStringCreateWithUTF8CString(source);
+    JSStringRef source_url = JSStringCreateWithUTF8CString(url);
+    JSValueRef value = JSEvaluateScript(js, text, NULL, source_url, 1, exception);
+    JSStringRelease(text);
+    JSStringRelease(source_url);
+    return value;
+}

@@ -168,3 +168,10 @@ int jsp_globals_reset(jsp_context *ctx, jsp_result **out)
 {
     return submit_and_wait(ctx, INPUT(JOB_GLOBALS_RESET, NULL, 0, NULL), out);
 }
+
+int jsp_globals_reset_async(jsp_context *ctx, jsp_done_fn done, void *user)
+{
+    if (!done)
+        return JSP_EINVAL;
+    return submit(ctx, INPUT(JOB_GLOBALS_RESET, NULL, 0, NULL), done, user);
+}

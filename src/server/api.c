@@ -126,14 +126,15 @@ static char *context_json(const served_context *sc)
 {
     jsp_memory_usage memory = {0};
     jsp_context_memory(sc->ctx, &memory);
-    json_t *o = json_pack("{s:I, s:s?, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:b}, s:I, s:I, s:i, s:s}",
+    json_t *o = json_pack("{s:I, s:s?, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:b}, s:I, s:I, s:i, s:s, s:I}",
                           "id", (json_int_t)sc->id, "name", sc->name, "kind",
                           sc->is_module ? "module" : "script", "limits", "cpu_ms",
                           (json_int_t)sc->cpu_limit_ms, "wall_ms", (json_int_t)sc->wall_limit_ms,
                           "memory_bytes", (json_int_t)sc->memory_limit_bytes, "memory", "heap_bytes",
                           (json_int_t)memory.heap_bytes, "shared", memory.is_shared, "calls",
                           (json_int_t)sc->calls, "errors", (json_int_t)sc->errors, "in_flight",
-                          sc->in_flight, "state", "alive");
+                          sc->in_flight, "state", "alive", "generation",
+                          (json_int_t)jsp_context_generation(sc->ctx));
     const char *ns = jsp_context_namespace(sc->ctx);
     if (o)
         json_object_set_new(o, "namespace", ns ? json_string(ns) : json_null());
@@ -274,7 +275,8 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
     }
     cpu_ms = cpu_ms ? cpu_ms : srv->cpu_limit_ms;
     wall_ms = wall_ms ? wall_ms : srv->wall_limit_ms;
-    memory_bytes = memory_bytes ? memory_bytes : (json_int_t)srv->memory_limit_bytes;
+    memory_bytes = memory_bytes ? memory_bytes
+                   : (json_int_t)(module ? srv->module_memory_limit_bytes : srv->memory_limit_bytes);
     jsp_context_config cfg = {.name = name, .cpu_limit_ms = (long)cpu_ms,
                               .wall_limit_ms = (long)wall_ms,
                               .memory_limit_bytes = (uint64_t)memory_bytes, .apis = apis,
@@ -463,7 +465,7 @@ static bool is_safe_segment(const char *s)
     return true;
 }
 
-/* /v1/contexts/{id}[/eval | /call/{fn} | /messages] */
+/* /v1/contexts/{id}[/eval | /call/{fn} | /messages | /reset] */
 static int context_route(server *srv, h2o_req_t *req, char *rest, uint64_t start_ns)
 {
     char *save = NULL;
@@ -501,6 +503,11 @@ static int context_route(server *srv, h2o_req_t *req, char *rest, uint64_t start
         return eval_in(srv, req, sc, start_ns);
     if (strcmp(action, "messages") == 0 && !function)
         return send_message(req, sc, start_ns);
+    if (strcmp(action, "reset") == 0 && !function) { /* the way out of 413 (JSP_EOOM) */
+        pending *p = pending_new(srv, req, PENDING_EVAL, sc->id, start_ns);
+        int rc = p ? jsp_globals_reset_async(sc->ctx, server_call_done, p) : JSP_ENOMEM;
+        return submitted(srv, req, sc, p, rc, start_ns);
+    }
     if (strcmp(action, "call") == 0 && function && is_safe_segment(function))
         return call_in(srv, req, sc, function, start_ns);
     return answer_error(req, start_ns, sc->id, 404, "not_found", "no such route");

@@ -43,6 +43,8 @@ static const key_spec keys[] = {
     {"max_wall_limit_ms", KIND_LIMIT, AT(max_wall_limit_ms)},
     {"max_memory_limit_bytes", KIND_LIMIT, AT(max_memory_limit_bytes)},
     {"ws_allowed_origins", KIND_STRING, AT(ws_allowed_origins)},
+    {"max_memory_bytes", KIND_U64, AT(pool.max_memory_bytes)},
+    {"module_memory_limit_bytes", KIND_U64, AT(module_memory_limit_bytes)},
 };
 
 static char *trim(char *s)

@@ -80,7 +80,7 @@ int status_for_code(int code)
         return 413;
     case JSP_EBUSY: case JSP_ETOO_MANY:
         return 429;
-    case JSP_ECLOSED:
+    case JSP_ECLOSED: case JSP_EMEMORY:
         return 503;
     default:
         return 500;

@@ -22,6 +22,9 @@ enum { DEFAULT_MAX_BODY = 1 << 20, DEFAULT_GRACE_MS = 10000, FLUSH_MS = 100 };
 #define DEFAULT_MAX_WALL_LIMIT_MS 300000L
 #define DEFAULT_MAX_MEMORY_LIMIT_BYTES (1L << 30)
 
+/* 64 MiB: a deployed module's own VM (~1 MB when empty, see the README) with room to grow. */
+static const uint64_t DEFAULT_MODULE_MEMORY_LIMIT = 64u << 20;
+
 uint64_t server_now_ns(void)
 {
     struct timespec ts;
@@ -269,7 +272,7 @@ static int deploy_module(server *srv, const char *path)
     served_context *sc = calloc(1, sizeof(*sc));
     jsp_context_config cfg = {.name = name, .cpu_limit_ms = srv->cpu_limit_ms,
                               .wall_limit_ms = srv->wall_limit_ms,
-                              .memory_limit_bytes = srv->memory_limit_bytes};
+                              .memory_limit_bytes = srv->module_memory_limit_bytes};
     jsp_result *r = NULL;
     int rc = sc && name ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
     if (rc == 0)
@@ -298,7 +301,7 @@ static int deploy_module(server *srv, const char *path)
     sc->is_module = true;
     sc->cpu_limit_ms = srv->cpu_limit_ms ? srv->cpu_limit_ms : JSP_DEFAULT_CPU_LIMIT_MS;
     sc->wall_limit_ms = srv->wall_limit_ms ? srv->wall_limit_ms : JSP_DEFAULT_WALL_LIMIT_MS;
-    sc->memory_limit_bytes = srv->memory_limit_bytes;
+    sc->memory_limit_bytes = srv->module_memory_limit_bytes;
     if (!registry_add(&srv->contexts, sc)) {
         served_context_free(sc);
         return 4;
@@ -481,6 +484,11 @@ int server_run(const server_options *o)
         srv->cpu_limit_ms = srv->max_cpu_limit_ms;
     if (!srv->wall_limit_ms && srv->max_wall_limit_ms >= 0 && srv->max_wall_limit_ms < JSP_DEFAULT_WALL_LIMIT_MS)
         srv->wall_limit_ms = srv->max_wall_limit_ms;
+    /* A module keeps state in its VM until the durable store lands: deployed isolated, a
+     * neighbour cannot make the heap policy recycle its VM (and re-run it from scratch). */
+    srv->module_memory_limit_bytes = o->module_memory_limit_bytes ? o->module_memory_limit_bytes
+                                     : o->memory_limit_bytes ? o->memory_limit_bytes
+                                                             : DEFAULT_MODULE_MEMORY_LIMIT;
     int rc = check_limits(srv) && parse_origins(srv, o->ws_allowed_origins) ? 0 : 2;
     if (rc == 0 && o->token_file && !(srv->token = read_token(o->token_file))) {
         fprintf(stderr, "jspool serve: cannot read the token file %s\n", o->token_file);

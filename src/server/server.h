@@ -26,6 +26,7 @@ typedef struct server_options {
     long max_wall_limit_ms;    /* 0 = 300000, -1 = none */
     long max_memory_limit_bytes; /* 0 = 1 GiB, -1 = none */
     const char *ws_allowed_origins; /* comma-separated Origins allowed to upgrade; NULL = any */
+    uint64_t module_memory_limit_bytes; /* modules' default; 0 = memory_limit_bytes, or 64 MiB */
     char *owned[64];           /* strings a config file allocated (freed by server_options_free) */
     size_t owned_count;
 } server_options;

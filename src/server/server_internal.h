@@ -41,6 +41,7 @@ typedef struct server {
     long cpu_limit_ms, wall_limit_ms; /* defaults for contexts created without limits */
     uint64_t memory_limit_bytes;
     long max_cpu_limit_ms, max_wall_limit_ms, max_memory_limit_bytes; /* -1 = none */
+    uint64_t module_memory_limit_bytes; /* modules are isolated by default (see server.c) */
     bool has_loop;
     bool is_draining;
     bool is_stopping;

@@ -8,4 +8,8 @@
 /* Resident bytes from /proc/self/statm (~3 us); 0 if it cannot be read. */
 uint64_t process_rss_bytes(void);
 
+/* The memory this process may use: physical memory, or the cgroup's limit when one is
+ * set and lower (cgroup v2 memory.max, v1 memory.limit_in_bytes). 4 GiB if unknown. */
+uint64_t host_memory_bytes(void);
+
 #endif

@@ -35,6 +35,7 @@ static const struct {
     {JSP_EBUSY, "busy", "JSP_EBUSY: too many jobs queued for the context"},
     {JSP_ETOO_MANY, "too_many_contexts", "JSP_ETOO_MANY: the pool is at max_contexts"},
     {JSP_EOOM, "out_of_memory_limit", "JSP_EOOM: the call exceeded the context's memory limit"},
+    {JSP_EMEMORY, "memory_budget", "JSP_EMEMORY: the process is past the pool's memory budget (max_memory_bytes): no new context"},
     {JSP_ESTORE, "store_error", "JSP_ESTORE: the store's database failed (disk full, read-only, corrupt or locked)"},
     {JSP_ESCHEMA, "schema_error", "JSP_ESCHEMA: invalid table declaration or incompatible change"},
     {JSP_EWRITE_LIMIT, "write_limit", "JSP_EWRITE_LIMIT: the call wrote more than its limit and was rolled back"},

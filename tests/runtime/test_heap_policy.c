@@ -72,3 +72,67 @@ Test(heap_policy, default_policy_does_not_recycle_a_small_heap)
     jsp_context_free(ctx);
     jsp_pool_free(pool);
 }
+
+/* A light pool whose policy checks after every 5 calls, with a stateful module (a
+ * counter) and a neighbour on the same runtime. */
+static jsp_pool *policy_pool(jsp_context **counter, jsp_context **neighbour)
+{
+    jsp_pool_config cfg = {.threads = 1, .heap_check_request_interval = 5};
+    jsp_pool *pool = NULL;
+    cr_assert_eq(jsp_pool_new(&cfg, &pool), 0);
+    *counter = context_for_test(pool);
+    *neighbour = context_for_test(pool);
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_load_module(*counter, "let n = 0; export function bump() { return ++n; }", -1, &r), 0);
+    jsp_result_free(r);
+    return pool;
+}
+
+static void calls_until_checked(jsp_context *ctx, const char *source)
+{
+    for (int i = 0; i < 12; i++)
+        free(eval_ok(ctx, source));
+}
+
+Test(heap_policy, a_neighbours_garbage_does_not_wipe_a_stateful_module)
+{
+    jsp_context *counter, *neighbour;
+    jsp_pool *pool = policy_pool(&counter, &neighbour);
+    for (int i = 0; i < 3; i++)
+        free(call_ok(counter, "bump", NULL));
+    /* 96 MB allocated and dropped in each call: past the 64 MiB growth threshold as held
+     * memory, but garbage */
+    calls_until_checked(neighbour, "(() => { const a = []; for (let i = 0; i < 12; i++) a.push(new Array(1 << 20).fill(i)); return a.length; })()");
+    cr_expect_eq(recycles(pool), 0, "recycled %llu times for garbage", recycles(pool));
+    char *json = call_ok(counter, "bump", NULL);
+    cr_expect_str_eq(json, "4", "the module's state was lost");
+    free(json);
+    cr_expect_eq(jsp_context_generation(counter), 0);
+    jsp_context_free(counter);
+    jsp_context_free(neighbour);
+    jsp_pool_free(pool);
+}
+
+Test(heap_policy, live_growth_in_the_first_seconds_is_recycled_and_bumps_the_generation)
+{
+    jsp_context *counter, *neighbour;
+    jsp_pool *pool = policy_pool(&counter, &neighbour);
+    free(call_ok(counter, "bump", NULL));
+    /* 96 MB kept before the first periodic check: the baseline is the fresh VM's heap,
+     * so this is growth past 4 x 16 MiB, not the new normal */
+    free(eval_ok(neighbour, "globalThis.hoard = []; for (let i = 0; i < 12; i++) hoard.push(new Array(1 << 20).fill(i)); 0"));
+    calls_until_checked(neighbour, "typeof hoard");
+    cr_expect_geq(recycles(pool), 1, "no recycle of a 96 MB live heap");
+    cr_expect_eq(jsp_context_generation(counter), 1);
+    cr_expect_eq(jsp_context_generation(neighbour), 1);
+    char *json = call_ok(counter, "bump", NULL);
+    cr_expect_str_eq(json, "1", "a rebuilt module starts again");
+    free(json);
+    json = eval_ok(neighbour, "typeof hoard");
+    cr_expect_str_eq(json, "\"undefined\"");
+    free(json);
+    cr_expect_eq(jsp_context_generation(NULL), 0);
+    jsp_context_free(counter);
+    jsp_context_free(neighbour);
+    jsp_pool_free(pool);
+}

@@ -337,3 +337,241 @@ Test(limits, memory_limit_below_4_mib_is_refused)
     jsp_context *c = NULL;
     cr_assert_eq(jsp_context_new(pool, &cfg, &c), JSP_EINVAL);
 }
+
+static jsp_context *isolated_context(uint64_t limit_bytes)
+{
+    jsp_context_config cfg = {.memory_limit_bytes = limit_bytes, .apis = "all"};
+    jsp_context *ctx = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
+    return ctx;
+}
+
+/* Evaluates `expression` inside try/catch and expects the guard's RangeError naming the
+ * limit (not the watchdog's uncatchable JSP_EOOM after the fact). */
+static void expect_refused(jsp_context *ctx, const char *expression)
+{
+    char source[1024];
+    snprintf(source, sizeof(source),
+             "(() => { try { %s; return 'allocated'; } catch (e) { return e.name + ': ' + e.message; } })()",
+             expression);
+    jsp_result *r = NULL;
+    int rc = jsp_eval(ctx, source, -1, &r);
+    cr_expect_eq(rc, 0, "`%s`: %s", expression, r->error_message);
+    cr_expect(rc == 0 && strstr(r->json, "RangeError") && strstr(r->json, "memory limit"), "`%s` gave %s",
+              expression, rc == 0 ? r->json : r->error_message);
+    jsp_result_free(r);
+}
+
+Test(limits, large_native_allocations_are_refused_before_they_happen)
+{
+    jsp_context *ctx = isolated_context(32u << 20);
+    long rss_before = rss_mb();
+    for (int i = 0; i < 3; i++) /* issue 9: three of these made the process 2 GB bigger */
+        expect_refused(ctx, "new Uint8Array(2 ** 30)");
+    const char *attempts[] = {
+        "new ArrayBuffer(2 ** 30)",
+        "new Float64Array(2 ** 27)",
+        "new BigInt64Array(2 ** 27)",
+        "new DataView(new ArrayBuffer(2 ** 30))",
+        "new Uint8Array({ length: 2 ** 30 })",
+        "Uint8Array.from({ length: 2 ** 30 })",
+        "Reflect.construct(Uint8Array, [2 ** 30])",
+        "new (class Big extends Uint8Array {})(2 ** 30)",
+        "new (Object.getPrototypeOf(new Uint8Array(1)).constructor)(2 ** 30)",
+        "new ArrayBuffer({ valueOf() { return 2 ** 30; } })",
+        "new ArrayBuffer(8, { maxByteLength: 2 ** 30 })",
+        "new ArrayBuffer(1, { maxByteLength: 2 ** 25 }).resize(2 ** 25)",
+        "new ArrayBuffer(16 << 20).transfer(2 ** 30)",
+        "new WebAssembly.Memory({ initial: 16384 })",
+        "new WebAssembly.Memory({ initial: 1 }).grow(16384)",
+        /* a module declaring a 256 MiB memory of its own: (memory (export "m") 4096) */
+        "new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 4, 1, 0, 0x80, 0x20, 7, 5, 1, 1, 109, 2, 0])))",
+        "'x'.repeat(2 ** 30)",
+        "''.padStart(2 ** 30)",
+        "'ab'.padEnd(2 ** 30, 'c')",
+        "new Blob([new Uint8Array(20 << 20), new Uint8Array(20 << 20)])",
+        "new Array(1023).fill('x'.repeat(1 << 19)).join('')",
+        "Array.prototype.join.call({ length: 64, 0: 'y'.repeat(1 << 20) }, 'y'.repeat(1 << 19))",
+        "new Float64Array(2 << 20).join()",
+    };
+    for (size_t i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++)
+        expect_refused(ctx, attempts[i]);
+    long growth = rss_mb() - rss_before;
+    cr_expect(growth < 100, "RSS grew %ld MB for a 32 MB limit", growth);
+    assert_answers(ctx);
+    jsp_context_free(ctx);
+}
+
+Test(limits, the_guard_cannot_be_reached_around)
+{
+    jsp_context *ctx = isolated_context(32u << 20);
+    /* the prototypes point at the guard for good; copies of a 16 MB array are checked
+     * whatever the receiver says its constructor is */
+    char *json = eval_ok(ctx, "'use strict'; const p = Uint8Array.prototype; let pinned;"
+                              "try { delete p.constructor; pinned = 'deleted'; } catch { pinned = p.constructor === Uint8Array; }"
+                              "[pinned, Object.getOwnPropertyDescriptor(p, 'constructor').writable,"
+                              " new Uint8Array(1) instanceof Uint8Array, Uint8Array.name, Uint8Array.BYTES_PER_ELEMENT]");
+    cr_expect_str_eq(json, "[true,false,true,\"Uint8Array\",1]");
+    free(json);
+    /* a wasm module compiled while there is room is still checked at each instantiation:
+     * (memory (export "m") 128), 8 MiB; the promise forms reject with the RangeError
+     * (JSC settles WebAssembly's own promises only from a run loop jspool does not run) */
+    free(eval_ok(ctx, "globalThis.wasmBytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 4, 1, 0, 0x80, 0x01, 7, 5, 1, 1, 109, 2, 0]);"
+                      "globalThis.compiled = new WebAssembly.Module(wasmBytes); globalThis.copies = []; 0"));
+    expect_refused(ctx, "for (;;) copies.push(new WebAssembly.Instance(compiled))");
+    free(eval_ok(ctx, "copies = []; 0"));
+    /* memory.grow runs inside wasm, past any JS wrapper: a memory's maximum is clamped to
+     * the context's limit, so growing a 1-page memory by 256 MiB fails (-1), whether the
+     * module declares the memory or imports one made in JS */
+    char *grown = eval_ok(ctx, "const own = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7f,"
+                               " 3, 2, 1, 0, 5, 3, 1, 0, 1, 7, 9, 2, 1, 0x67, 0, 0, 1, 0x6d, 2, 0,"
+                               " 10, 9, 1, 7, 0, 0x41, 0x80, 0x20, 0x40, 0, 0x0b]);"
+                               "const imported = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7f,"
+                               " 2, 8, 1, 1, 0x65, 1, 0x6d, 2, 0, 1, 3, 2, 1, 0, 7, 5, 1, 1, 0x67, 0, 0,"
+                               " 10, 9, 1, 7, 0, 0x41, 0x80, 0x20, 0x40, 0, 0x0b]);"
+                               "const a = new WebAssembly.Instance(new WebAssembly.Module(own)).exports;"
+                               "const memory = new WebAssembly.Memory({ initial: 1 });"
+                               "const b = new WebAssembly.Instance(new WebAssembly.Module(imported), { e: { m: memory } }).exports;"
+                               "[a.g(), a.m.buffer.byteLength, b.g(), memory.buffer.byteLength]");
+    cr_expect_str_eq(grown, "[-1,65536,-1,65536]");
+    free(grown);
+    char *rejected = eval_ok(ctx, "wasmBytes[12] = 0x80; wasmBytes[13] = 0x20; /* 256 MiB */"
+                                  "WebAssembly.instantiate(wasmBytes).then(() => 'instantiated', (e) => e.name)");
+    cr_expect_str_eq(rejected, "\"RangeError\"");
+    free(rejected);
+    free(eval_ok(ctx, "globalThis.big = new Uint8Array(12 << 20); globalThis.copies = []; 0"));
+    long rss_before = rss_mb();
+    expect_refused(ctx, "for (;;) { const c = big.slice(); copies.push(c); }");
+    expect_refused(ctx, "for (;;) { Object.defineProperty(big, 'constructor', { value: undefined }); copies.push(big.map((x) => x)); }");
+    expect_refused(ctx, "for (;;) copies.push(big.buffer.slice(0))");
+    expect_refused(ctx, "for (;;) copies.push(structuredClone(big))");
+    expect_refused(ctx, "for (;;) copies.push(new Uint8Array(big))");
+    cr_expect(rss_mb() - rss_before < 100, "RSS grew %ld MB", rss_mb() - rss_before);
+    jsp_context_free(ctx);
+    /* the guard's own code runs no replaceable built-in on a guest's call: an array
+     * iterator, inherited index setters and an inherited `initial` getter that answers
+     * 1 page once and 16384 after change nothing */
+    ctx = isolated_context(32u << 20);
+    free(eval_ok(ctx, "Array.prototype[Symbol.iterator] = function* () { yield () => 1; };"
+                      "for (let i = 0; i < 8; i++) Object.defineProperty(Array.prototype, i, { get() { return 0x7f; }, set() {}, configurable: true });"
+                      "let reads = 0; Object.defineProperty(Object.prototype, 'initial', { get() { return reads++ ? 16384 : 1; }, configurable: true }); 0"));
+    expect_refused(ctx, "new Uint8Array({ length: 2 ** 30 })");
+    char *pages = eval_ok(ctx, "new WebAssembly.Memory({}).buffer.byteLength");
+    cr_expect_str_eq(pages, "65536");
+    free(pages);
+    expect_refused(ctx, "new WebAssembly.Memory({ initial: 1 }).grow(16384)");
+    jsp_context_free(ctx);
+}
+
+Test(limits, allocations_that_fit_still_work_and_garbage_is_not_counted)
+{
+    jsp_context *ctx = isolated_context(32u << 20);
+    /* 400 MB of 8 MB buffers, each dropped: collections make room every time */
+    char *json = eval_ok(ctx, "let sum = 0; for (let i = 0; i < 50; i++) { const a = new Uint8Array(8 << 20); a[1] = 1; sum += a[1] + a.length; } sum");
+    cr_expect_str_eq(json, "419430450");
+    free(json);
+    /* kept ones stop at the limit with a catchable RangeError, and the call goes on */
+    jsp_result *r = NULL;
+    int rc = jsp_eval(ctx, "const keep = []; let error = '';"
+                           "try { for (;;) keep.push(new Uint8Array(4 << 20)); } catch (e) { error = e.name; }"
+                           "[keep.length >= 4 && keep.length <= 8, error]", -1, &r);
+    cr_expect((rc == 0 && strcmp(r->json, "[true,\"RangeError\"]") == 0), "%d %s", rc,
+              rc ? r->error_message : r->json);
+    jsp_result_free(r);
+    /* small and view allocations behave as before */
+    json = eval_ok(ctx, "const v = new Uint8Array([1, 2, 3]); const w = new Uint8Array(v.buffer, 1, 2);"
+                        "[Array.from(Uint16Array.of(7, 8)), w[0], new Uint8Array(new Set([4, 5]))[1], 'ab'.repeat(2), 'x'.padStart(3, '-')]");
+    cr_expect_str_eq(json, "[[7,8],2,5,\"abab\",\"--x\"]");
+    free(json);
+    jsp_context_free(ctx);
+}
+
+Test(limits, globals_reset_runs_over_the_limit_under_the_cpu_budget)
+{
+    jsp_context_config cfg = {.memory_limit_bytes = 8u << 20, .cpu_limit_ms = 1000};
+    jsp_context *ctx = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
+    /* a non-configurable global whose setter never returns, then over the limit */
+    free(eval_ok(ctx, "Object.defineProperty(globalThis, 'trap', { set() { for (;;); }, configurable: false }); 0"));
+    /* each run keeps what it made until the limit stops it, until what it keeps is over
+     * the limit even after a collection */
+    jsp_result *r = NULL;
+    int rc = 0;
+    for (int i = 0; i < 5 && rc != JSP_EOOM; i++) {
+        time_error(ctx, "globalThis.keep = globalThis.keep || []; for (;;) keep.push(new Array(10000).fill(0))", JSP_EOOM);
+        rc = jsp_eval(ctx, "1", -1, &r);
+        jsp_result_free(r);
+    }
+    cr_assert_eq(rc, JSP_EOOM, "the context never stayed over its limit");
+    double t0 = now_ms();
+    cr_expect_eq(jsp_globals_reset(ctx, &r), JSP_ECPU_LIMIT, "%s", r->error_message);
+    cr_expect(now_ms() - t0 < 10000, "the reset ran %.0f ms", now_ms() - t0);
+    jsp_result_free(r);
+    jsp_context_free(ctx);
+}
+
+Test(limits, process_memory_budget_refuses_new_contexts_before_the_engine_aborts)
+{
+    jsp_pool_config cfg = {.threads = 1, .max_memory_bytes = (uint64_t)(rss_mb() + 48) << 20};
+    jsp_pool *small = NULL;
+    cr_assert_eq(jsp_pool_new(&cfg, &small), 0);
+    jsp_context_config isolated = {.memory_limit_bytes = 4u << 20};
+    enum { MAX = 400 };
+    jsp_context *made[MAX];
+    int n = 0, rc = 0;
+    while (n < MAX && (rc = jsp_context_new(small, &isolated, &made[n])) == 0)
+        n++;
+    /* ~1.2 MB each: refused after about 40, with the budget's own error */
+    cr_expect_eq(rc, JSP_EMEMORY, "%d contexts, then %s", n, jsp_error_id(rc));
+    cr_expect(n >= 5 && n < 200, "%d contexts fit in a 48 MB budget", n);
+    cr_expect_str_eq(jsp_error_id(JSP_EMEMORY), "memory_budget");
+    for (int i = 0; i < n; i += 7) /* the ones that exist keep running */
+        assert_answers(made[i]);
+    for (int i = 0; i < n; i++)
+        jsp_context_free(made[i]);
+    jsp_pool_free(small);
+
+    jsp_pool_config tiny = {.threads = 1, .max_memory_bytes = 1};
+    cr_assert_eq(jsp_pool_new(&tiny, &small), 0);
+    jsp_context *c = NULL;
+    cr_expect_eq(jsp_context_new(small, NULL, &c), JSP_EMEMORY);
+    jsp_pool_free(small);
+}
+
+Test(limits, the_guard_changes_nothing_for_allocations_that_fit)
+{
+    /* the same script answers the same in a light context (no guard) and an isolated one */
+    static const char script[] =
+        "(async () => { const out = [];"
+        " out.push(Buffer.from('aGVsbG8=', 'base64').toString(), Buffer.alloc(3).length,"
+        "  Buffer.concat([Buffer.from('a'), Buffer.from('b')]).toString());"
+        " out.push(await new Blob(['ab', new Uint8Array([99])]).text(), (await new Blob(['xyz']).arrayBuffer()).byteLength);"
+        " out.push(new TextDecoder().decode(new TextEncoder().encode('h\u00e9llo')));"
+        " const sc = structuredClone({ a: new Uint8Array([1, 2]), b: new Map([[1, 2]]) }); out.push(sc.a[1], sc.b.get(1));"
+        " out.push(new DataView(new ArrayBuffer(8)).byteLength, Array.from(new Uint16Array(new Uint8Array([1, 2, 3]))).join());"
+        " out.push(Float64Array.from([1.5], (x) => x * 2)[0], Int32Array.of(1, 2).length, new Uint8Array(new ArrayBuffer(4), 1).length);"
+        " out.push(Object.prototype.toString.call(new Uint8Array(1)), Uint8Array.prototype.constructor === Uint8Array,"
+        "  ArrayBuffer.isView(new Uint8Array(1)), Uint8Array.name, Uint8Array.length, Object.getPrototypeOf(Int8Array).name);"
+        " out.push((await crypto.subtle.digest('SHA-256', new TextEncoder().encode('x'))).byteLength);"
+        " const u = new Uint8Array([3, 1, 2]); out.push(u.toSorted().join(), u.with(0, 9).join(), u.slice(1).join(),"
+        "  u.map((x) => x * 2).join(), u.filter((x) => x > 1).join(), u.subarray(1).length);"
+        " const ab = new ArrayBuffer(4, { maxByteLength: 16 }); ab.resize(8);"
+        " out.push(ab.byteLength, ab.transfer().byteLength, 'ab'.padStart(4, '-'), 'x'.repeat(2), String.prototype.repeat.call(5, 2));"
+        " class My extends Uint8Array { sum() { return this.reduce((a, b) => a + b, 0); } }"
+        " const my = new My([1, 2, 3]); out.push(my.sum(), my.slice(1) instanceof My, my instanceof Uint8Array);"
+        " for (const bad of ['Uint8Array(1)', 'new Uint8Array(-1)', 'new ArrayBuffer(-1)', \"''.repeat(-1)\", 'new Uint8Array(1n)'])"
+        "  try { (0, eval)(bad); out.push('no error'); } catch (e) { out.push(e.name); }"
+        " return out; })()";
+    jsp_context *light = NULL;
+    jsp_context_config cfg = {.apis = "all"};
+    cr_assert_eq(jsp_context_new(pool, &cfg, &light), 0);
+    jsp_context *isolated = isolated_context(64u << 20);
+    char *expected = eval_ok(light, script);
+    char *got = eval_ok(isolated, script);
+    cr_expect_str_eq(got, expected);
+    cr_expect(strstr(got, "\"hello\",3,\"ab\",\"abc\"") && strstr(got, "\"TypeError\",\"RangeError\",\"RangeError\",\"RangeError\",\"TypeError\""), "%s", got);
+    free(expected);
+    free(got);
+    jsp_context_free(light);
+    jsp_context_free(isolated);
+}

@@ -243,6 +243,43 @@ Test(server, every_error_class_has_its_status_and_shape)
     expect(request("POST", "/v1/contexts/late/eval", "{\"source\":\"new Promise(() => {})\"}"), 504, "wall_limit");
 }
 
+Test(server, modules_are_isolated_by_default_and_report_their_generation)
+{
+    /* a module keeps its state in its VM: deployed isolated, no neighbour's heap can get
+     * it recycled; scripts stay light */
+    expect(request("GET", "/v1/contexts/bank", NULL), 200, "\"memory_bytes\":67108864");
+    expect(request("GET", "/v1/contexts/bank", NULL), 200, "\"shared\":false");
+    expect(request("GET", "/v1/contexts/bank", NULL), 200, "\"generation\":0");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"m\",\"module\":\"export const f = () => 1\"}"), 201,
+           "\"memory_bytes\":67108864");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"m2\",\"module\":\"export const f = () => 1\","
+                                            "\"limits\":{\"memory_bytes\":8388608}}"),
+           201, "\"memory_bytes\":8388608");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"s\",\"source\":\"1\"}"), 201, "\"shared\":true");
+}
+
+Test(server, reset_route_frees_a_context_over_its_memory_limit)
+{
+    expect(request("POST", "/v1/contexts", "{\"name\":\"hog\",\"source\":\"0\",\"limits\":{\"memory_bytes\":8388608}}"),
+           201, NULL);
+    /* each run keeps what it made until the limit stops it; once what it keeps is over
+     * the limit after a collection, every call answers 413 */
+    long status = 0;
+    for (int i = 0; i < 5 && status != 413; i++) {
+        expect(request("POST", "/v1/contexts/hog/eval",
+                       "{\"source\":\"globalThis.keep = globalThis.keep || []; for (;;) keep.push(new Array(10000).fill(0))\"}"),
+               413, "out_of_memory_limit");
+        response r = request("POST", "/v1/contexts/hog/eval", "{\"source\":\"1\"}");
+        status = r.status;
+        free(r.body);
+    }
+    cr_assert_eq(status, 413, "the context never stayed over its limit");
+    expect(request("POST", "/v1/contexts/hog/reset", NULL), 200, "{\"result\":{\"deleted\":[\"keep\"],\"kept\":[]}}");
+    expect(request("POST", "/v1/contexts/hog/eval", "{\"source\":\"6 * 7\"}"), 200, "{\"result\":42}");
+    expect(request("GET", "/v1/contexts/hog/reset", NULL), 405, "method_not_allowed");
+    expect(request("POST", "/v1/contexts/nothing/reset", NULL), 404, "no such context");
+}
+
 Test(server, oversized_bodies_are_refused)
 {
     serve_stop(&srv);
@@ -887,4 +924,19 @@ Test(server, delete_ends_a_running_call_and_contexts_show_their_cpu)
     cr_expect(c.r.body && strstr(c.r.body, "destroyed"), "%ld %s", c.r.status, c.r.body);
     free(c.r.body);
     expect(request("POST", "/v1/contexts/bank/call/open", "[\"carol\", 5]"), 200, "\"balance\":5");
+}
+
+Test(server, a_spent_memory_budget_answers_503_for_new_contexts)
+{
+    serve_stop(&srv);
+    char path[] = "/tmp/jspool-conf-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    dprintf(fd, "threads = 1\nmax_memory_bytes = 1\n");
+    close(fd);
+    const char *const args[] = {"--config", path, NULL};
+    cr_assert(serve_start(&srv, args));
+    expect(request("POST", "/v1/contexts", "{\"source\":\"1\"}"), 503, "\"code\":\"memory_budget\"");
+    expect(request("GET", "/healthz", NULL), 200, "ok");
+    unlink(path);
 }

@@ -1,0 +1,435 @@
+// memory-guard.js — installed in every isolated context (a VM of its own under
+// memory_limit_bytes) before any guest code runs; not an API group. JSC allocates the
+// bytes of an ArrayBuffer, a typed array, a WebAssembly.Memory or a repeated string outside
+// its heap, at once, before the watchdog's periodic heap check can see them: a 32 MiB
+// context could make the process 2 GB bigger with three `new Uint8Array(2**30)`. This
+// guard asks `reserve(what, bytes)` (engine_memory_guard.c) before every allocation of at
+// least 1 MiB; reserve throws a RangeError when the bytes do not fit in what is left of
+// the context's limit. Smaller allocations are left to the heap check (a tick away).
+//
+// Unforgeable: the originals stay only in this closure. Each constructor is replaced by a
+// function that shares its prototype object and statics (so `instanceof`, `from`, species
+// and subclassing keep working, and all of them reach the guard); each prototype's
+// `constructor` is pinned to the guard (non-writable, non-configurable), and the
+// prototype methods that allocate are replaced by checking wrappers. Arguments are
+// converted once here and passed on converted, so a valueOf or getter cannot answer the
+// check with one size and the allocation with another. A Proxy with a construct trap
+// would be simpler but cost ~230 ns a construction in JSC; the fast path here costs
+// `new Uint8Array(16)` ~60 ns (numbers: docs/limits-and-metrics.md). What stays outside
+// the guard: docs/security.md.
+(function (reserve, limitBytes) {
+  'use strict';
+  const THRESHOLD = 1 << 20;
+  const global = globalThis;
+  const R = Reflect, apply = R.apply, construct = R.construct, ownKeys = R.ownKeys;
+  const defineProperty = Object.defineProperty, getPrototypeOf = Object.getPrototypeOf;
+  const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor, setPrototypeOf = Object.setPrototypeOf;
+  const StringConstructor = String, TypeErrorConstructor = TypeError, iteratorKey = Symbol.iterator;
+  const trunc = Math.trunc, max = Math.max, min = Math.min;
+  const getter = (proto, key) => getOwnPropertyDescriptor(proto, key).get;
+
+  const check = (what, bytes) => {
+    if (bytes >= THRESHOLD) reserve(what, bytes);
+  };
+  const count = (n) => (n > 0 ? trunc(n) : 0); // ToIndex, minus its RangeErrors
+  // Calls brand(value) and answers its result, or -1 when value is not of the brand.
+  const measure = (brand, value) => {
+    try { return apply(brand, value, []); } catch { return -1; }
+  };
+
+  // Puts `guard` in the place of `original` (a global or a namespace member): the same
+  // prototype object, own statics and prototype chain, and a pinned prototype.constructor.
+  function replace(holder, name, original, guard) {
+    for (const key of ownKeys(original)) {
+      if (key === 'prototype' || key === 'caller' || key === 'arguments') continue;
+      defineProperty(guard, key, getOwnPropertyDescriptor(original, key));
+    }
+    setPrototypeOf(guard, getPrototypeOf(original));
+    defineProperty(guard, 'prototype', { value: original.prototype, writable: false, enumerable: false, configurable: false });
+    defineProperty(original.prototype, 'constructor', { value: guard, writable: false, enumerable: false, configurable: false });
+    defineProperty(holder, name, { value: guard, writable: true, enumerable: false, configurable: true });
+  }
+  const requireNew = (name) => {
+    throw new TypeErrorConstructor(`calling ${name} constructor without new is invalid`);
+  };
+
+  function wrapMethod(proto, name, bytesFor) {
+    const original = proto[name];
+    if (typeof original !== 'function') return;
+    const wrapper = {
+      [name](...args) {
+        const bytes = bytesFor(this, args);
+        if (bytes >= THRESHOLD) reserve(name, bytes);
+        return apply(original, this, args);
+      },
+    }[name];
+    defineProperty(wrapper, 'length', { value: original.length });
+    defineProperty(proto, name, { value: wrapper, writable: true, enumerable: false, configurable: true });
+  }
+
+  // ArrayBuffer and SharedArrayBuffer: byteLength, or maxByteLength for a resizable one.
+  // What runs on a guest's call touches no guest-replaceable built-in: indexed loops (no
+  // array iterator), arrays and objects without a prototype (no inherited setter or
+  // getter stands in for a missing element), and functions captured here.
+  const bufferBrands = { __proto__: null, length: 0 };
+  for (const name of ['ArrayBuffer', 'SharedArrayBuffer']) {
+    const original = global[name];
+    if (typeof original !== 'function') continue;
+    const byteLength = getter(original.prototype, 'byteLength');
+    bufferBrands[bufferBrands.length++] = byteLength;
+    const guard = { // a function expression: a method would not be a constructor
+      [name]: function (length, options) {
+        if (new.target === undefined) requireNew(name);
+        if (typeof length === 'number' && options === undefined && new.target === guard) {
+          if (length >= THRESHOLD) reserve(name, length);
+          return new original(length);
+        }
+        const n = arguments.length ? +length : 0;
+        let limit;
+        if (options !== null && typeof options === 'object') {
+          limit = options.maxByteLength;
+          if (limit !== undefined) limit = +limit;
+        }
+        check(name, max(count(n), count(limit)));
+        const target = new.target === guard ? original : new.target;
+        return construct(original, limit === undefined ? [n] : [n, { maxByteLength: limit }], target);
+      },
+    }[name];
+    replace(global, name, original, guard);
+    wrapMethod(original.prototype, 'slice', (self, args) => { // the copy, from arguments converted once
+      const size = measure(byteLength, self);
+      if (size < 0) return 0;
+      const relative = (v, fallback) => {
+        const n = v === undefined ? fallback : trunc(+v) || 0;
+        return n < 0 ? max(size + n, 0) : min(n, size);
+      };
+      const start = relative(args[0], 0), end = relative(args[1], size);
+      args[0] = start;
+      args[1] = end;
+      return end - start;
+    });
+    const growBytes = (self, args) => {
+      const size = measure(byteLength, self);
+      if (size < 0 || !args.length) return 0;
+      args[0] = +args[0];
+      return count(args[0]) - size; // what it adds
+    };
+    const copyBytes = (self, args) => { // transfer(n): a new buffer of n bytes
+      const size = measure(byteLength, self);
+      if (size < 0) return 0;
+      if (args.length && args[0] !== undefined) args[0] = +args[0];
+      return count(args.length && args[0] !== undefined ? args[0] : size);
+    };
+    wrapMethod(original.prototype, name === 'ArrayBuffer' ? 'resize' : 'grow', growBytes);
+    wrapMethod(original.prototype, 'transfer', copyBytes);
+    wrapMethod(original.prototype, 'transferToFixedLength', copyBytes);
+  }
+  const isBuffer = (v) => {
+    for (let i = 0; i < bufferBrands.length; i++) if (measure(bufferBrands[i], v) >= 0) return true;
+    return false;
+  };
+
+  // Typed arrays: a length, another typed array, or an iterable / array-like (read once,
+  // here, into a list the heap holds; the array is then made at that length and filled).
+  const TypedArray = getPrototypeOf(Int8Array);
+  const typedLength = getter(TypedArray.prototype, 'length');
+  const typedByteLength = getter(TypedArray.prototype, 'byteLength');
+  const typedSet = TypedArray.prototype.set;
+  const typedBuffer = getter(TypedArray.prototype, 'buffer');
+  const typedByteOffset = getter(TypedArray.prototype, 'byteOffset');
+  const viewByteLength = getter(DataView.prototype, 'byteLength');
+  const viewBuffer = getter(DataView.prototype, 'buffer');
+  const viewByteOffset = getter(DataView.prototype, 'byteOffset');
+  const original8 = Uint8Array; // before the guard replaces it: views over the module's bytes
+  const listOf = (source, name, elementSize) => {
+    const list = [];
+    setPrototypeOf(list, null);
+    const iterate = source[iteratorKey];
+    if (iterate !== undefined && iterate !== null) {
+      const iterator = apply(iterate, source, []);
+      const next = iterator.next;
+      for (;;) {
+        const step = apply(next, iterator, []);
+        if (step.done) break;
+        list[list.length] = step.value;
+      }
+    } else {
+      const n = count(+source.length);
+      check(name, n * elementSize);
+      for (let i = 0; i < n; i++) list[i] = source[i];
+    }
+    return list;
+  };
+  for (const name of ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array',
+    'Int32Array', 'Uint32Array', 'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array',
+    'BigUint64Array']) {
+    const original = global[name];
+    if (typeof original !== 'function') continue;
+    const elementSize = original.BYTES_PER_ELEMENT;
+    const guard = {
+      [name]: function (source, offset, length) {
+        if (new.target === undefined) requireNew(name);
+        if (typeof source === 'number' && new.target === guard) { // the common case, fast
+          if (source * elementSize >= THRESHOLD) reserve(name, source * elementSize);
+          return new original(source);
+        }
+        const target = new.target === guard ? original : new.target;
+        if (source === null || (typeof source !== 'object' && typeof source !== 'function')) {
+          const n = arguments.length ? +source : 0;
+          check(name, count(n) * elementSize);
+          return construct(original, arguments.length ? [n] : [], target);
+        }
+        if (isBuffer(source)) return construct(original, arguments, target); // a view: no copy
+        const n = measure(typedLength, source);
+        if (n >= 0) {
+          check(name, n * elementSize);
+          return construct(original, [source], target);
+        }
+        const list = listOf(source, name, elementSize);
+        check(name, list.length * elementSize);
+        const made = construct(original, [list.length], target);
+        apply(typedSet, made, [list]);
+        return made;
+      },
+    }[name];
+    replace(global, name, original, guard);
+  }
+  // The methods that make a new array of (at most) the receiver's size.
+  const copyOfThis = (self) => max(measure(typedByteLength, self), 0);
+  for (const name of ['slice', 'map', 'filter', 'toReversed', 'toSorted', 'with'])
+    wrapMethod(TypedArray.prototype, name, copyOfThis);
+
+  const maxPages = trunc(limitBytes / 65536);
+  const memoryKeys = { __proto__: null, length: 5, 0: 'initial', 1: 'maximum', 2: 'shared', 3: 'index', 4: 'address' };
+  // WebAssembly.Memory: `initial` pages now, `grow(delta)` pages later (64 KiB each).
+  const wasm = global.WebAssembly;
+  if (wasm !== null && typeof wasm === 'object' && typeof wasm.Memory === 'function') {
+    const original = wasm.Memory;
+    const guard = {
+      Memory: function (d) {
+        if (new.target === undefined) requireNew('WebAssembly.Memory');
+        let descriptor = d;
+        if (d !== null && typeof d === 'object') {
+          descriptor = { __proto__: null };
+          for (let k = 0; k < memoryKeys.length; k++) {
+            const key = memoryKeys[k], v = d[key];
+            if (v !== undefined) descriptor[key] = typeof v === 'string' || typeof v === 'boolean' ? v : +v;
+          }
+          check('WebAssembly.Memory', count(descriptor.initial) * 65536);
+          // wasm code grows a memory with memory.grow, past any JS wrapper: its maximum
+          // (4 GiB when absent) is clamped to what the context may hold at all
+          if (!(descriptor.maximum <= maxPages)) descriptor.maximum = max(maxPages, count(descriptor.initial));
+        }
+        return construct(original, [descriptor], new.target === guard ? original : new.target);
+      },
+    }.Memory;
+    replace(wasm, 'Memory', original, guard);
+    wrapMethod(original.prototype, 'grow', (self, args) => {
+      args[0] = +args[0];
+      return count(args[0]) * 65536;
+    });
+  }
+
+  // WebAssembly modules that declare their own memory: its `initial` pages are allocated
+  // at each instantiation. The pages a module's bytes declare are read once, when it is
+  // compiled through the guard, and checked when it is instantiated.
+  if (wasm !== null && typeof wasm === 'object' && typeof wasm.Module === 'function') {
+    const OriginalModule = wasm.Module, OriginalInstance = wasm.Instance;
+    const declared = new WeakMap(), weakGet = WeakMap.prototype.get, weakSet = WeakMap.prototype.set;
+    const promiseThen = Promise.prototype.then, PromiseConstructor = Promise, reject = Promise.reject;
+    const rejecting = (work) => { // the promise-returning forms reject instead of throwing
+      try { return work(); } catch (e) { return apply(reject, PromiseConstructor, [e]); }
+    };
+    const bytesOf = (source) => {
+      const n = measure(typedByteLength, source);
+      if (n >= 0) return new original8(apply(typedBuffer, source, []), apply(typedByteOffset, source, []), n);
+      const dataView = measure(viewByteLength, source);
+      if (dataView >= 0) return new original8(apply(viewBuffer, source, []), apply(viewByteOffset, source, []), dataView);
+      return isBuffer(source) ? new original8(source) : null;
+    };
+    const leb = (bytes, at) => { // [value, next offset]; values up to 2**53
+      let value = 0, scale = 1, b;
+      do {
+        if (at.i >= bytes.length) return -1;
+        b = bytes[at.i++];
+        value += (b & 0x7f) * scale;
+        scale *= 128;
+      } while (b & 0x80);
+      return value;
+    };
+    const lebBytes = (value, out) => {
+      do {
+        let b = value % 128;
+        value = trunc(value / 128);
+        if (value) b |= 0x80;
+        out[out.length] = b;
+      } while (value);
+    };
+    // Reads the memories a module defines: the bytes their `initial` pages take, and the
+    // module's bytes with each 32-bit memory's maximum clamped to the context's limit
+    // (memory.grow runs inside wasm, past any JS wrapper). [bytes needed, source to compile]
+    const inspect = (source) => {
+      const bytes = bytesOf(source);
+      if (!bytes || bytes.length < 8) return [0, source];
+      const at = { i: 8 };
+      let total = 0;
+      while (at.i < bytes.length) {
+        const start = at.i;
+        const id = bytes[at.i++];
+        const size = leb(bytes, at);
+        if (size < 0) break;
+        const end = at.i + size;
+        if (id !== 5) {
+          at.i = end;
+          continue;
+        }
+        const payload = [];
+        setPrototypeOf(payload, null);
+        let memories = leb(bytes, at);
+        lebBytes(memories, payload);
+        for (; memories > 0 && at.i < end; memories--) {
+          const flags = bytes[at.i++];
+          const initial = leb(bytes, at);
+          const maximum = flags & 1 ? leb(bytes, at) : Infinity;
+          if (initial < 0 || flags > 3) return [max(total, count(initial) * 65536), source]; // memory64, custom pages: unchanged
+          total += initial * 65536;
+          payload[payload.length] = flags | 1;
+          lebBytes(initial, payload);
+          lebBytes(max(min(maximum, maxPages), initial), payload);
+        }
+        if (at.i !== end) return [total, source];
+        const head = [5];
+        setPrototypeOf(head, null);
+        lebBytes(payload.length, head);
+        const out = new original8(start + head.length + payload.length + bytes.length - end);
+        apply(typedSet, out, [new original8(apply(typedBuffer, bytes, []), apply(typedByteOffset, bytes, []), start)]);
+        apply(typedSet, out, [head, start]);
+        apply(typedSet, out, [payload, start + head.length]);
+        apply(typedSet, out, [new original8(apply(typedBuffer, bytes, []), apply(typedByteOffset, bytes, []) + end, bytes.length - end),
+          start + head.length + payload.length]);
+        return [total, out];
+      }
+      return [total, source];
+    };
+    const remember = (module, bytes) => {
+      if (module !== null && typeof module === 'object') apply(weakSet, declared, [module, bytes]);
+      return module;
+    };
+    const guardModule = function Module(source) {
+      if (new.target === undefined) requireNew('WebAssembly.Module');
+      const [bytes, clamped] = inspect(source);
+      return remember(construct(OriginalModule, [clamped], new.target === guardModule ? OriginalModule : new.target), bytes);
+    };
+    replace(wasm, 'Module', OriginalModule, guardModule);
+    const guardInstance = function Instance(module, imports) {
+      if (new.target === undefined) requireNew('WebAssembly.Instance');
+      check('WebAssembly.Instance', apply(weakGet, declared, [module]) || 0);
+      return construct(OriginalInstance, [module, imports], new.target === guardInstance ? OriginalInstance : new.target);
+    };
+    replace(wasm, 'Instance', OriginalInstance, guardInstance);
+    const compile = wasm.compile, instantiate = wasm.instantiate;
+    const wrappers = {
+      compile(source) {
+        return rejecting(() => {
+          const [bytes, clamped] = inspect(source);
+          return apply(promiseThen, apply(compile, wasm, [clamped]), [(module) => remember(module, bytes)]);
+        });
+      },
+      instantiate(source, imports) {
+        return rejecting(() => instantiateChecked(source, imports));
+      },
+    };
+    function instantiateChecked(source, imports) {
+        const known = source !== null && typeof source === 'object' ? apply(weakGet, declared, [source]) : undefined;
+        if (known !== undefined) {
+          check('WebAssembly.Instance', known);
+          return apply(instantiate, wasm, [source, imports]);
+        }
+        const [bytes, clamped] = inspect(source);
+        check('WebAssembly.Instance', bytes);
+        const remembered = (result) => {
+          if (result !== null && typeof result === 'object') remember(result.module, bytes);
+          return result;
+        };
+        return apply(promiseThen, apply(instantiate, wasm, [clamped, imports]), [remembered]);
+    }
+    for (const name of ['compile', 'instantiate']) {
+      if (typeof wasm[name] !== 'function') continue;
+      defineProperty(wrappers[name], 'length', { value: wasm[name].length });
+      defineProperty(wasm, name, { value: wrappers[name], writable: true, enumerable: false, configurable: true });
+    }
+    for (const name of ['compileStreaming', 'instantiateStreaming']) // no Response to stream from here
+      if (name in wasm) delete wasm[name];
+  }
+
+  // Strings built at once from a count: repeat, padStart, padEnd (one byte a character).
+  // A string receiver and a number argument take the fast path; anything else is
+  // converted once here and passed on converted.
+  const stringOf = (self) => (self === null || self === undefined || typeof self === 'symbol' ? self : StringConstructor(self));
+  const repeat = StringConstructor.prototype.repeat;
+  const pads = { padStart: StringConstructor.prototype.padStart, padEnd: StringConstructor.prototype.padEnd };
+  const strings = {
+    repeat(times) {
+      let self = this;
+      if (typeof self !== 'string' || typeof times !== 'number') {
+        self = stringOf(self);
+        times = +times;
+      }
+      if (typeof self === 'string' && self.length * times >= THRESHOLD) reserve('repeat', self.length * count(times));
+      return apply(repeat, self, [times]);
+    },
+    padStart(length, fill) {
+      return pad('padStart', this, length, fill);
+    },
+    padEnd(length, fill) {
+      return pad('padEnd', this, length, fill);
+    },
+  };
+  function pad(name, self, length, fill) {
+    if (typeof self !== 'string' || typeof length !== 'number') {
+      self = stringOf(self);
+      length = +length;
+    }
+    if (typeof self === 'string' && length - self.length >= THRESHOLD) reserve(name, count(length) - self.length);
+    return apply(pads[name], self, [length, fill]);
+  }
+  // Array.prototype.join: the result is at least as long as the strings it joins. The
+  // guard sums the lengths of the string elements (and 24 characters for any other
+  // primitive: a double's longest form) plus the separators, and checks that before the
+  // original join runs. Objects count as nothing (their toString runs once, in the
+  // original join), and an element read through a getter is read twice.
+  // Typed arrays' join: at most 4, 6 or 24 characters an element (by element size) plus
+  // the separator.
+  const arrayJoin = Array.prototype.join;
+  const joins = {
+    join(separator) {
+      const self = this;
+      if (self === null || self === undefined) return apply(arrayJoin, self, [separator]); // TypeError
+      const sep = separator === undefined ? ',' : `${separator}`;
+      const n = count(+self.length);
+      let total = n > 1 ? (n - 1) * sep.length : 0;
+      for (let i = 0; i < n; i++) {
+        const v = self[i];
+        if (typeof v === 'string') total += v.length;
+        else if (v !== undefined && v !== null && typeof v !== 'object' && typeof v !== 'function') total += 24;
+      }
+      if (total >= THRESHOLD) reserve('join', total);
+      return apply(arrayJoin, self, [sep]);
+    },
+  };
+  defineProperty(joins.join, 'length', { value: 1 });
+  defineProperty(Array.prototype, 'join', { value: joins.join, writable: true, enumerable: false, configurable: true });
+  const typedByteLengthOf = (self) => measure(typedByteLength, self);
+  wrapMethod(TypedArray.prototype, 'join', (self, args) => {
+    const n = measure(typedLength, self);
+    if (n <= 0) return 0;
+    if (args.length && args[0] !== undefined) args[0] = `${args[0]}`;
+    const digits = [0, 4, 6, 24, 24, 24, 24, 24, 24][typedByteLengthOf(self) / n] || 24; // "-128", "-32768"
+    return n * (digits + (args.length && args[0] !== undefined ? args[0].length : 1));
+  });
+
+  for (const name of ['repeat', 'padStart', 'padEnd']) {
+    defineProperty(strings[name], 'length', { value: 1 });
+    defineProperty(StringConstructor.prototype, name, { value: strings[name], writable: true, enumerable: false, configurable: true });
+  }
+})

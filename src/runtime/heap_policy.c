@@ -31,7 +31,7 @@ static bool is_idle(runtime *rt)
 
 static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
 {
-    engine_ctx *fresh = engine_ctx_new(vm, ctx, ctx->apis_mask);
+    engine_ctx *fresh = engine_ctx_new(vm, context_host(ctx), ctx->apis_mask);
     if (!fresh)
         return false;
     runtime_clear_context_timers(rt, ctx); /* they hold values of the old VM */
@@ -47,7 +47,7 @@ static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
         jsp_result *r = engine_load_module(fresh, ctx->module_source, ctx->module_source_len);
         runtime_leave_js(rt, &run);
         if (r->code != 0)
-            runtime_hook_log(ctx, JSP_LOG_ERROR, "module failed to load again after VM recycle");
+            runtime_log(ctx, JSP_LOG_ERROR, "module failed to load again after VM recycle");
         jsp_result_free(r);
     }
     return true;
@@ -57,7 +57,7 @@ static uint64_t held_bytes(const engine_heap_stats *stats);
 
 static void recycle(runtime *rt, const engine_heap_stats *before)
 {
-    engine_vm *vm = engine_vm_new();
+    engine_vm *vm = engine_vm_new(&runtime_engine_host);
     if (!vm) {
         pool_log(rt->pool, JSP_LOG_ERROR, 0, "heap policy: cannot create a new VM; recycle skipped");
         return;

@@ -103,10 +103,9 @@ static const char *over_cap(const struct jsp_context *ctx, char *text, size_t si
     return text;
 }
 
-int runtime_hook_host_call(void *owner, const char *name, char *args_json, size_t args_len,
+int host_call_start(struct jsp_context *ctx, const char *name, char *args_json, size_t args_len,
                            engine_host_promise *p)
 {
-    struct jsp_context *ctx = owner;
     host_entry entry;
     if (!host_registry_find(&ctx->pool->hosts, name, &entry)) {
         free(args_json);
@@ -129,10 +128,9 @@ int runtime_hook_host_call(void *owner, const char *name, char *args_json, size_
     return 0;
 }
 
-int runtime_hook_host_call_sync(void *owner, const char *name, char *args_json,
+int host_call_run_sync(struct jsp_context *ctx, const char *name, char *args_json,
                                 size_t args_len, char **reply, size_t *reply_len)
 {
-    struct jsp_context *ctx = owner;
     host_entry entry;
     if (!host_registry_find(&ctx->pool->hosts, name, &entry)) {
         free(args_json);

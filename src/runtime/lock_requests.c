@@ -63,7 +63,7 @@ void lock_requests_expire(runtime *rt, timer_entry *t)
     char line[160];
     snprintf(line, sizeof(line), "lock held past the context's wall limit (%llu ms): released",
              (unsigned long long)ctx->wall_limit_ms);
-    runtime_hook_log(ctx, JSP_LOG_ERROR, line);
+    runtime_log(ctx, JSP_LOG_ERROR, line);
     /* Its JS hears it as a job: this context may be blocked (host.callSync) right now. */
     job *j = job_new(JOB_LOCK_EVENT, ctx, NULL, 0, NULL);
     if (!j)
@@ -74,30 +74,26 @@ void lock_requests_expire(runtime *rt, timer_entry *t)
         job_free(j);
 }
 
-int runtime_hook_lock_request(void *owner, const uint16_t *name, size_t name_len, bool is_shared,
+int lock_requests_request(struct jsp_context *ctx, const uint16_t *name, size_t name_len, bool is_shared,
                               bool if_available, bool steal, uint64_t *request_id)
 {
-    struct jsp_context *ctx = owner;
     return lock_manager_request(&ctx->pool->locks, ctx, name, name_len, is_shared, if_available,
                                 steal, request_id);
 }
 
-void runtime_hook_lock_release(void *owner, uint64_t request_id)
+void lock_requests_release(struct jsp_context *ctx, uint64_t request_id)
 {
-    struct jsp_context *ctx = owner;
     lock_manager_release(&ctx->pool->locks, ctx->id, request_id);
     disarm_deadline(ctx, request_id);
 }
 
-bool runtime_hook_lock_abort(void *owner, uint64_t request_id)
+bool lock_requests_abort(struct jsp_context *ctx, uint64_t request_id)
 {
-    struct jsp_context *ctx = owner;
     return lock_manager_abort(&ctx->pool->locks, ctx->id, request_id);
 }
 
-int runtime_hook_lock_query(void *owner, engine_lock_snapshot *out)
+int lock_requests_query(struct jsp_context *ctx, engine_lock_snapshot *out)
 {
-    struct jsp_context *ctx = owner;
     return lock_manager_query(&ctx->pool->locks, ctx->namespace_key, out);
 }
 
@@ -149,7 +145,7 @@ static void deliver(runtime *rt, struct jsp_context *ctx, uint64_t request_id, i
     char line[160];
     snprintf(line, sizeof(line), "lock callback stopped: %s limit; its lock was released",
              limit_name(run.budget.tripped));
-    runtime_hook_log(ctx, JSP_LOG_ERROR, line);
+    runtime_log(ctx, JSP_LOG_ERROR, line);
     if (runtime_enter_js(rt, ctx, &run)) {
         engine_locks_deliver(ctx->ec, request_id, ENGINE_LOCK_ABANDONED);
         runtime_leave_js(rt, &run);

@@ -149,9 +149,8 @@ static void free_scoped(char *scoped, const char *buf)
         free(scoped);
 }
 
-int runtime_hook_broadcast_subscribe(void *owner, const char *key)
+int messaging_broadcast_subscribe(struct jsp_context *ctx, const char *key)
 {
-    struct jsp_context *ctx = owner;
     context_messaging *m = messaging_of(ctx);
     char buf[256];
     char *scoped = scoped_key(ctx, key, buf, sizeof(buf));
@@ -169,9 +168,8 @@ int runtime_hook_broadcast_subscribe(void *owner, const char *key)
     return rc;
 }
 
-void runtime_hook_broadcast_unsubscribe(void *owner, const char *key)
+void messaging_broadcast_unsubscribe(struct jsp_context *ctx, const char *key)
 {
-    struct jsp_context *ctx = owner;
     char buf[256];
     char *scoped = ctx->messaging ? scoped_key(ctx, key, buf, sizeof(buf)) : NULL;
     if (scoped && broadcast_unsubscribe(&ctx->pool->broadcasts, ctx, scoped))
@@ -179,10 +177,9 @@ void runtime_hook_broadcast_unsubscribe(void *owner, const char *key)
     free_scoped(scoped, buf); /* (out of memory: the entry stays until the context dies) */
 }
 
-void runtime_hook_broadcast_post(void *owner, const char *key, const char *data, size_t len,
+void messaging_broadcast_post(struct jsp_context *ctx, const char *key, const char *data, size_t len,
                                  uint64_t sender_id)
 {
-    struct jsp_context *ctx = owner;
     struct jsp_context **targets = NULL;
     char buf[256];
     char *scoped = scoped_key(ctx, key, buf, sizeof(buf));
@@ -255,7 +252,7 @@ static void report_error(struct jsp_context *ctx, const char *message, const cha
     if (!json || !tell_parent(link, 'e', json, strlen(json))) {
         char text[600];
         snprintf(text, sizeof(text), "uncaught error in worker: %.500s", message);
-        runtime_hook_log(ctx, JSP_LOG_ERROR, text);
+        runtime_log(ctx, JSP_LOG_ERROR, text);
     }
     free(json);
 }
@@ -272,23 +269,20 @@ static void detach_from_parent(struct jsp_context *child)
     link_release(link);
 }
 
-void runtime_hook_worker_post_to_parent(void *owner, const char *data, size_t len)
+void messaging_worker_post_to_parent(struct jsp_context *ctx, const char *data, size_t len)
 {
-    struct jsp_context *ctx = owner;
     if (ctx->messaging && ctx->messaging->as_worker)
         tell_parent(ctx->messaging->as_worker, 'w', data, len);
 }
 
-void runtime_hook_worker_report_error(void *owner, const char *json, size_t len)
+void messaging_worker_report_error(struct jsp_context *ctx, const char *json, size_t len)
 {
-    struct jsp_context *ctx = owner;
     if (ctx->messaging && ctx->messaging->as_worker)
         tell_parent(ctx->messaging->as_worker, 'e', json, len);
 }
 
-void runtime_hook_worker_close(void *owner)
+void messaging_worker_close(struct jsp_context *ctx)
 {
-    struct jsp_context *ctx = owner;
     if (ctx->messaging && ctx->messaging->as_worker)
         jsp_context_destroy(ctx); /* a job: runs after the current one */
 }
@@ -312,9 +306,9 @@ static void worker_created(jsp_result *result, void *user)
 
 /* ---- workers: the parent's side ---- */
 
-int runtime_hook_worker_spawn(void *owner, const char *source, size_t len, const char *name, uint64_t *id)
+int messaging_worker_spawn(struct jsp_context *parent, const char *source, size_t len, const char *name,
+                           uint64_t *id)
 {
-    struct jsp_context *parent = owner;
     context_messaging *pm = messaging_of(parent);
     if (pm && !pm->tree && (pm->tree = calloc(1, sizeof(*pm->tree))) != NULL)
         atomic_init(&pm->tree->refs, 1);
@@ -408,9 +402,9 @@ static worker_link *find_worker(struct jsp_context *parent, uint64_t id, bool is
     return NULL;
 }
 
-void runtime_hook_worker_post(void *owner, uint64_t id, const char *data, size_t len)
+void messaging_worker_post(struct jsp_context *ctx, uint64_t id, const char *data, size_t len)
 {
-    worker_link *link = find_worker(owner, id, false);
+    worker_link *link = find_worker(ctx, id, false);
     if (link)
         queue_message(link->child, JOB_CHANNEL_MESSAGE, "s:", data, len);
 }
@@ -428,9 +422,9 @@ static void let_go(worker_link *link)
     link_release(link);
 }
 
-void runtime_hook_worker_terminate(void *owner, uint64_t id)
+void messaging_worker_terminate(struct jsp_context *ctx, uint64_t id)
 {
-    worker_link *link = find_worker(owner, id, true);
+    worker_link *link = find_worker(ctx, id, true);
     if (link)
         let_go(link);
 }
@@ -506,7 +500,7 @@ void messaging_run_job(runtime *rt, job *j)
         if (ctx->messaging && ctx->messaging->as_worker)
             report_error(ctx, message, "", 0, 0);
         else
-            runtime_hook_log(ctx, JSP_LOG_ERROR, message);
+            runtime_log(ctx, JSP_LOG_ERROR, message);
     } else if (error) {
         size_t n = strlen(error->error_name) + strlen(error->error_message) + 3;
         char *message = malloc(n);

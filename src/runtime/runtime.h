@@ -225,6 +225,39 @@ void runtime_stop(runtime *rt);
 /* True on a runtime thread (sync API calls from there would deadlock). */
 bool runtime_is_current_thread(void);
 
+/* ---- the engine's host (engine_host.c): what the engine calls up with ---- */
+
+/* The operations table the runtime gives every VM it creates (src/engine/engine_host.h). */
+extern const engine_host_ops runtime_engine_host;
+/* A context is the engine's engine_host_ctx: these two convert, and nothing else does. */
+static inline engine_host_ctx *context_host(struct jsp_context *ctx)
+{
+    return (engine_host_ctx *)ctx;
+}
+static inline struct jsp_context *host_context(engine_host_ctx *h)
+{
+    return (struct jsp_context *)h;
+}
+/* The operations, each in the file of its concept; contracts in engine_host.h. */
+void runtime_call_settled(struct jsp_context *ctx, uint64_t call_id, jsp_result *result);
+void runtime_context_entered(struct jsp_context *ctx); /* NULL: a VM's home, ignored */
+void runtime_context_left(struct jsp_context *ctx);
+uint64_t runtime_set_timer(struct jsp_context *ctx, engine_callback *cb, double delay_ms,
+                           bool is_repeating);
+void runtime_clear_timer(struct jsp_context *ctx, uint64_t timer_id);
+void runtime_host_send(struct jsp_context *ctx, const char *json, size_t len);
+/* Logs through the pool's callback with the context's id; NULL ctx: dropped. */
+void runtime_log(struct jsp_context *ctx, int level, const char *message);
+int host_call_start(struct jsp_context *ctx, const char *name, char *args_json, size_t args_len,
+                    engine_host_promise *p);
+int host_call_run_sync(struct jsp_context *ctx, const char *name, char *args_json,
+                       size_t args_len, char **reply, size_t *reply_len);
+int lock_requests_request(struct jsp_context *ctx, const uint16_t *name, size_t name_len,
+                          bool is_shared, bool if_available, bool steal, uint64_t *request_id);
+void lock_requests_release(struct jsp_context *ctx, uint64_t request_id);
+bool lock_requests_abort(struct jsp_context *ctx, uint64_t request_id);
+int lock_requests_query(struct jsp_context *ctx, engine_lock_snapshot *out);
+
 /* ---- runtime thread internals (runtime.c / runtime_jobs.c / host_calls.c) ---- */
 void runtime_run_job(runtime *rt, job *j);
 void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code);

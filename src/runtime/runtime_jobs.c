@@ -36,7 +36,7 @@ static void close_call_scope(struct jsp_context *ctx, uint64_t call_id)
     snprintf(line, sizeof(line),
              "call %llu left %zu pending host call(s) and %zu open console.time span(s); cleared",
              (unsigned long long)call_id, host_calls, spans);
-    runtime_hook_log(ctx, JSP_LOG_WARN, line);
+    runtime_log(ctx, JSP_LOG_WARN, line);
 }
 
 void runtime_complete(job *j, jsp_result *result)
@@ -68,11 +68,11 @@ static void create_context(runtime *rt, job *j)
 {
     struct jsp_context *ctx = j->ctx;
     if (ctx->memory_limit_bytes) {
-        ctx->own_vm = engine_vm_new();
+        ctx->own_vm = engine_vm_new(&runtime_engine_host);
         if (ctx->own_vm)
             ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
     }
-    ctx->ec = ctx->memory_limit_bytes && !ctx->own_vm ? NULL : engine_ctx_new(context_vm(ctx), ctx, ctx->apis_mask);
+    ctx->ec = ctx->memory_limit_bytes && !ctx->own_vm ? NULL : engine_ctx_new(context_vm(ctx), context_host(ctx), ctx->apis_mask);
     if (ctx->ec && ctx->own_vm && engine_ctx_guard_memory(ctx->ec, ctx->memory_limit_bytes) != 0) {
         engine_ctx_free(ctx->ec);
         ctx->ec = NULL;
@@ -159,9 +159,8 @@ static void finish_unless_pending(struct jsp_context *ctx, uint64_t call_id, jsp
         jsp_result_free(result);
 }
 
-void runtime_hook_call_settled(void *owner, uint64_t call_id, jsp_result *result)
+void runtime_call_settled(struct jsp_context *ctx, uint64_t call_id, jsp_result *result)
 {
-    struct jsp_context *ctx = owner;
     job *j = u64_map_remove(&ctx->pending_calls, call_id);
     if (j)
         runtime_complete(j, result);
@@ -273,7 +272,7 @@ static jsp_result *run_bounded(runtime *rt, job *j)
     bool is_cancelled = run.budget.tripped == JSP_EDESTROYED || run.budget.tripped == JSP_ECLOSED;
     if (j->kind == JOB_SEND) {
         if (run.budget.tripped && !is_cancelled)
-            runtime_hook_log(ctx, JSP_LOG_ERROR, "onmessage stopped: time limit");
+            runtime_log(ctx, JSP_LOG_ERROR, "onmessage stopped: time limit");
     } else if (run.budget.tripped) {
         r = limit_result(r, run.budget.tripped);
     }

@@ -2,7 +2,6 @@
  * timers run (including inside host.callSync), and orderly stop. What each job does is
  * in runtime_jobs.c; host calls in host_calls.c. */
 #include "runtime/runtime.h"
-#include "pool/pool.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -507,7 +506,7 @@ uint64_t runtime_set_timer(struct jsp_context *ctx, engine_callback *cb, double 
     runtime *rt = ctx->rt;
     /* Each timer holds its callback's closure alive: 1.87 million from one call held
      * hundreds of MB until the context died, before this cap. */
-    if (ctx->timers.count >= (size_t)ctx->pool->config.max_timers_per_context) {
+    if (ctx->timers.count >= (size_t)ctx->rt->services->config->max_timers_per_context) {
         engine_callback_free(cb);
         return ENGINE_TIMER_CAPPED;
     }
@@ -691,12 +690,12 @@ static void runtime_thread_main(void *arg)
     uv_loop_close(&rt->loop);
 }
 
-int runtime_start(runtime *rt, jsp_pool *pool, int index)
+int runtime_start(runtime *rt, const runtime_services *services, int index)
 {
-    rt->pool = pool;
+    rt->services = services;
     rt->index = index;
-    rt->cpu_share_ppm = (int64_t)(pool->config.cpu_share * 1e6 + 0.5);
-    rt->cpu_window_ns = (int64_t)pool->config.cpu_share_window_ms * 1000000;
+    rt->cpu_share_ppm = (int64_t)(services->config->cpu_share * 1e6 + 0.5);
+    rt->cpu_window_ns = (int64_t)services->config->cpu_share_window_ms * 1000000;
     atomic_init(&rt->live_contexts, 0);
     completion_init(&rt->started);
     if (job_queue_init(&rt->queue, &rt->wake) != 0)
@@ -726,12 +725,12 @@ void runtime_stop(runtime *rt)
 void runtime_log(struct jsp_context *ctx, int level, const char *message)
 {
     if (ctx)
-        pool_log(ctx->pool, level, ctx->id, message);
+        ctx->rt->services->log(ctx->pool, level, ctx->id, message);
 }
 
 void runtime_host_send(struct jsp_context *ctx, const char *json, size_t len)
 {
-    jsp_pool *pool = ctx->pool;
-    if (pool->config.on_message)
-        pool->config.on_message(pool, ctx->id, json, len, pool->config.message_user);
+    const jsp_pool_config *cfg = ctx->rt->services->config;
+    if (cfg->on_message)
+        cfg->on_message(ctx->pool, ctx->id, json, len, cfg->message_user);
 }

@@ -1,7 +1,8 @@
 /* runtime.h — one runtime: an OS thread running a libuv loop that owns one JSC VM and
  * executes the jobs queued for the contexts placed on it. Also defines the structures
  * shared between the pool layer (which creates handles and jobs on any thread) and the
- * runtime thread (which runs them). */
+ * runtime thread (which runs them). The runtime includes no pool header: what it needs
+ * from the pool comes through runtime_services (runtime_services.h). */
 #ifndef JSP_RUNTIME_H
 #define JSP_RUNTIME_H
 
@@ -13,6 +14,7 @@
 #include "engine/engine.h"
 #include "jspool.h"
 #include "runtime/job_queue.h"
+#include "runtime/runtime_services.h"
 #include "runtime/timers.h"
 #include "util/completion.h"
 #include "util/u64_map.h"
@@ -185,8 +187,18 @@ struct jsp_host_call {
     jsp_host_call *prev, *next; /* ctx->host_calls */
 };
 
+/* Released host calls kept allocated (marked dead) so that a second answer finds a dead
+ * magic instead of freed memory; a ring, each slot swapped atomically. One per pool
+ * (runtime_services.host_calls); freed by host_call_quarantine_free when the pool goes. */
+enum { HOST_CALL_QUARANTINE = 1024 };
+typedef struct host_call_quarantine {
+    _Atomic(struct jsp_host_call *) calls[HOST_CALL_QUARANTINE];
+    atomic_size_t next;
+} host_call_quarantine;
+void host_call_quarantine_free(host_call_quarantine *q);
+
 struct runtime {
-    jsp_pool *pool;
+    const runtime_services *services; /* the pool's, shared by its runtimes */
     int index;
     uv_thread_t thread;
     uv_loop_t loop;
@@ -218,8 +230,9 @@ struct runtime {
     unsigned checks_since_heap_read;
 };
 
-/* Starts the thread; returns once its VM exists. 0 or JSP_ESYSTEM / JSP_ENOMEM. */
-int runtime_start(runtime *rt, jsp_pool *pool, int index);
+/* Starts the thread; returns once its VM exists. 0 or JSP_ESYSTEM / JSP_ENOMEM. services
+ * must stay valid until the last context, job and host call of the runtime is gone. */
+int runtime_start(runtime *rt, const runtime_services *services, int index);
 /* Closes the queue, lets queued jobs finish, kills remaining contexts, joins. */
 void runtime_stop(runtime *rt);
 /* True on a runtime thread (sync API calls from there would deadlock). */
@@ -310,20 +323,20 @@ void heap_policy_check(runtime *rt, bool is_forced);
 /* Takes the growth rule's baseline from the runtime's fresh VM, before any guest code. */
 void heap_policy_start(runtime *rt);
 
-/* ---- shared helpers (context_handle.c / calls.c) ---- */
+/* ---- contexts and jobs, any thread (context.c) ---- */
 void context_retain(struct jsp_context *ctx);
+/* Drops a reference; the last one gives the name back to the pool, frees the handle and
+ * drops the handle's pool reference. */
 void context_release(struct jsp_context *ctx);
+/* A job for ctx (a reference is taken; NULL ctx for host replies), with text and name
+ * copied into it. NULL when out of memory. */
 job *job_new(job_kind kind, struct jsp_context *ctx, const char *text, size_t text_len,
              const char *name);
 void job_free(job *j);
-/* Creation in steps, for contexts made from a runtime thread (workers), which must not wait:
- * alloc counts and places a handle (one reference, the caller's); queue_create sends it
- * to its runtime, where done runs with the outcome (0, or JSP_ECLOSED / JSP_ENOMEM and done
- * never runs); after a failure, creation_failed undoes the counts — is_runtime_counted
- * when the runtime did not uncount it itself (not queued, or refused as closing). */
-int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_mask,
-                  struct jsp_context **out);
+/* Sends a context allocated by the pool (context_alloc in pool/pool.h, or the services'
+ * context_alloc from a runtime thread) to its runtime, where done runs with the outcome:
+ * 0, or JSP_ECLOSED / JSP_ENOMEM and done never runs (then the pool's
+ * context_creation_failed undoes the counts). */
 int context_queue_create(struct jsp_context *ctx, jsp_done_fn done, void *user);
-void context_creation_failed(struct jsp_context *ctx, bool is_runtime_counted);
 
 #endif

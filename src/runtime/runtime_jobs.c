@@ -1,7 +1,6 @@
 /* runtime_jobs.c — what each job does on the runtime thread, how a call's completion is
  * delivered (now, or when its Promise settles), and how a context dies. Scheduling is
  * in runtime.c. */
-#include "pool/pool.h"
 #include "runtime/messaging.h"
 #include "runtime/runtime.h"
 #include "util/result.h"
@@ -23,7 +22,7 @@ static bool is_call(const job *j)
  * host.call()s, open console.time spans) is cleared, logged once and counted. */
 static void close_call_scope(struct jsp_context *ctx, uint64_t call_id)
 {
-    if (ctx->is_dead || !call_id || ctx->pool->config.debug_disable_call_scopes)
+    if (ctx->is_dead || !call_id || ctx->rt->services->config->debug_disable_call_scopes)
         return;
     size_t host_calls = host_calls_clear_for_call(ctx, call_id);
     size_t spans = engine_clear_call_spans(ctx->ec, call_id);
@@ -88,7 +87,7 @@ static void create_context(runtime *rt, job *j)
     context_retain(ctx); /* the runtime's reference, dropped when the context dies */
     runtime_context_created(rt, ctx);
     if (ctx->parent_id)
-        pool_list_worker(ctx);
+        ctx->rt->services->list_worker(ctx);
     ctx->next = rt->contexts;
     if (rt->contexts)
         rt->contexts->prev = ctx;
@@ -103,7 +102,7 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
     ctx->is_dead = true;
     atomic_store(&ctx->state, CONTEXT_DESTROYED);
     if (ctx->parent_id)
-        pool_unlist_worker(ctx);
+        ctx->rt->services->unlist_worker(ctx);
     messaging_context_dying(ctx);
     lock_requests_drop_context(ctx); /* so other contexts are not left waiting */
     /* Everything that holds JS values goes before the global context is released. */

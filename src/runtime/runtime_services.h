@@ -20,10 +20,12 @@ struct engine_lock_snapshot;
 struct broadcast_registry; /* src/pool/channels.h */
 struct lock_manager;       /* src/pool/lock_manager.h */
 struct context_names;      /* src/pool/context_names.h */
+struct host_call_quarantine; /* runtime.h */
 
 typedef struct runtime_services {
     jsp_pool *pool;                 /* the embedder's handle: given back to on_message */
     const jsp_pool_config *config;  /* the pool's settings, defaults resolved */
+    struct host_call_quarantine *host_calls; /* where released host calls wait (host_calls.c) */
 
     /* Any thread: through the configured log callback. */
     void (*log)(jsp_pool *pool, int level, uint64_t context_id, const char *message);
@@ -66,6 +68,9 @@ typedef struct runtime_services {
     int (*context_alloc)(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_mask,
                          struct jsp_context **out);
     void (*context_creation_failed)(struct jsp_context *ctx, bool is_runtime_counted);
+    /* jsp_context_destroy: ends a context (a worker, or a worker's child) as the API does,
+     * by a job that runs after the current one. */
+    void (*context_destroy)(struct jsp_context *ctx);
 } runtime_services;
 
 #endif

@@ -1,5 +1,6 @@
 /* pool.h — the pool's internal structure: its runtimes, the host-function registry and
- * the callbacks given at creation. Shared by src/pool/ and the runtime layer. */
+ * the callbacks given at creation. For src/pool/ only: the runtime layer below gets what
+ * it needs through runtime_services (src/runtime/runtime_services.h, filled in pool.c). */
 #ifndef JSP_POOL_H
 #define JSP_POOL_H
 

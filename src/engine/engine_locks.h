@@ -1,7 +1,7 @@
-/* engine_locks.h — the bridge of the `locks` group (navigator.locks): what its natives
- * (src/engine/natives_locks.c) ask of the host (the lock_* operations of engine_host.h,
- * implemented in src/runtime/lock_requests.c over the pool's lock manager), and how a lock event reaches the group's JS.
- * Engine-free types only; every function runs on the context's runtime thread. */
+/* engine_locks.h — the bridge of the `locks` group (navigator.locks): the types its natives
+ * (src/engine/natives_locks.c) exchange with the host (the lock_* operations of
+ * engine_host.h, which src/runtime/lock_requests.c implements over the pool's lock
+ * manager), and how a lock event reaches the group's JS. Engine-free types only; every function runs on the context's runtime thread. */
 #ifndef JSP_ENGINE_LOCKS_H
 #define JSP_ENGINE_LOCKS_H
 

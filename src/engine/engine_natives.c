@@ -1,8 +1,8 @@
 /* engine_natives.c — the globals a context gets from the host in C: host.call /
  * host.callSync / host.send, setTimeout & co. and queueMicrotask (console is a JS group
  * with natives_console.c). Each native turns JS arguments into host types and hands over
- * to the host's operations (engine_host.h); the scheduling itself (timers, host calls) lives in the runtime
- * layer. */
+ * to an operation of the host (engine_host.h); the scheduling itself (timers, host calls)
+ * lives in the runtime layer. */
 #include "apis/api_groups.h"
 #include "engine/engine_internal.h"
 #include "util/result.h"

@@ -32,9 +32,10 @@ static JSValueRef native_request(JSContextRef js, JSObjectRef function, JSObject
     if (!name)
         return JSValueMakeUndefined(js);
     uint64_t id = 0;
-    int rc = ec->host->lock_request(ec->host_ctx, JSStringGetCharactersPtr(name), JSStringGetLength(name),
-                                       JSValueToBoolean(js, argv[1]), JSValueToBoolean(js, argv[2]),
-                                       JSValueToBoolean(js, argv[3]), &id);
+    int rc = ec->host->lock_request(ec->host_ctx, JSStringGetCharactersPtr(name),
+                                    JSStringGetLength(name), JSValueToBoolean(js, argv[1]),
+                                    JSValueToBoolean(js, argv[2]), JSValueToBoolean(js, argv[3]),
+                                    &id);
     JSStringRelease(name);
     if (rc == JSP_ETOO_MANY) {
         char message[160];

@@ -1,6 +1,7 @@
 /* natives_worker.c — the worker group's natives (see worker.js): the parent's spawn / post /
  * terminate and the child's postToParent / close / reportError, each handing over to a
- * host's worker_* operation (engine_host.h); and engine_worker_start, which runs a new worker's source. */
+ * worker_* operation of the host (engine_host.h); and engine_worker_start, which runs a
+ * new worker's source. */
 #include "apis/api_groups.h"
 #include "engine/engine_internal.h"
 #include "engine/engine_messaging.h"
@@ -26,7 +27,8 @@ static JSValueRef native_spawn(JSContextRef js, JSObjectRef function, JSObjectRe
     char *source = natives_string_arg(js, argc, argv, 0, &len);
     char *name = natives_string_arg(js, argc, argv, 1, NULL);
     uint64_t id = 0;
-    int rc = ec && source && name ? ec->host->worker_spawn(ec->host_ctx, source, len, name, &id) : JSP_ENOMEM;
+    int rc = ec && source && name ? ec->host->worker_spawn(ec->host_ctx, source, len, name, &id)
+                                  : JSP_ENOMEM;
     free(source);
     free(name);
     if (rc == JSP_ETOO_MANY)

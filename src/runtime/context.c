@@ -16,7 +16,7 @@ void context_release(struct jsp_context *ctx)
     if (atomic_fetch_sub(&ctx->refs, 1) != 1)
         return;
     jsp_pool *pool = ctx->pool;
-    const runtime_services *services = ctx->rt->services;
+    const runtime_services *services = services_of(ctx);
     services->names_release(services->names, ctx); /* if a kill by the runtime left it held */
     free(ctx->name);
     free(ctx->namespace_key);

@@ -22,7 +22,8 @@ static void context_left(engine_host_ctx *h)
     runtime_context_left(host_context(h));
 }
 
-static uint64_t set_timer(engine_host_ctx *h, engine_callback *cb, double delay_ms, bool is_repeating)
+static uint64_t set_timer(engine_host_ctx *h, engine_callback *cb, double delay_ms,
+                          bool is_repeating)
 {
     return runtime_set_timer(host_context(h), cb, delay_ms, is_repeating);
 }

@@ -58,7 +58,8 @@ static void recycle(runtime *rt, const engine_heap_stats *before)
 {
     engine_vm *vm = engine_vm_new(&runtime_engine_host);
     if (!vm) {
-        rt->services->log(rt->services->pool, JSP_LOG_ERROR, 0, "heap policy: cannot create a new VM; recycle skipped");
+        rt->services->log(rt->services->pool, JSP_LOG_ERROR, 0,
+                          "heap policy: cannot create a new VM; recycle skipped");
         return;
     }
     engine_vm *old = rt->vm;

@@ -74,7 +74,7 @@ static jsp_host_call *host_call_new(struct jsp_context *ctx, const char *name, c
     atomic_init(&call->magic, HOST_CALL_LIVE);
     atomic_init(&call->refs, 2);
     call->pool = ctx->pool;
-    ctx->rt->services->retain(ctx->pool);
+    services_of(ctx)->retain(ctx->pool);
     call->rt = ctx->rt;
     call->context_id = ctx->id;
     call->name = name_copy;
@@ -94,7 +94,7 @@ static jsp_host_call *host_call_new(struct jsp_context *ctx, const char *name, c
  * await would pile them up without bound. NULL, or the message for the guest (static). */
 static const char *over_cap(const struct jsp_context *ctx, char *text, size_t size)
 {
-    int cap = ctx->rt->services->config->max_host_calls_per_context;
+    int cap = services_of(ctx)->config->max_host_calls_per_context;
     if (ctx->host_call_count < (unsigned)cap)
         return NULL;
     snprintf(text, size,
@@ -108,7 +108,7 @@ int host_call_start(struct jsp_context *ctx, const char *name, char *args_json, 
 {
     jsp_host_fn fn;
     void *fn_user;
-    if (!ctx->rt->services->find_host(ctx->pool, name, &fn, &fn_user)) {
+    if (!services_of(ctx)->find_host(ctx->pool, name, &fn, &fn_user)) {
         free(args_json);
         return JSP_ENOTFOUND;
     }
@@ -134,7 +134,7 @@ int host_call_run_sync(struct jsp_context *ctx, const char *name, char *args_jso
 {
     jsp_host_fn fn;
     void *fn_user;
-    if (!ctx->rt->services->find_host(ctx->pool, name, &fn, &fn_user)) {
+    if (!services_of(ctx)->find_host(ctx->pool, name, &fn, &fn_user)) {
         free(args_json);
         return JSP_ENOTFOUND;
     }

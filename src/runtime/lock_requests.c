@@ -57,7 +57,7 @@ void lock_requests_expire(runtime *rt, timer_entry *t)
     uint64_t request_id = t->id;
     u64_map_remove(&ctx->lock_deadlines, request_id);
     free(t);
-    if (!ctx->rt->services->lock_release(ctx->rt->services->locks, ctx->id, request_id))
+    if (!services_of(ctx)->lock_release(services_of(ctx)->locks, ctx->id, request_id))
         return; /* released meanwhile */
     char line[160];
     snprintf(line, sizeof(line), "lock held past the context's wall limit (%llu ms): released",
@@ -73,27 +73,27 @@ void lock_requests_expire(runtime *rt, timer_entry *t)
         job_free(j);
 }
 
-int lock_requests_request(struct jsp_context *ctx, const uint16_t *name, size_t name_len, bool is_shared,
-                              bool if_available, bool steal, uint64_t *request_id)
+int lock_requests_request(struct jsp_context *ctx, const uint16_t *name, size_t name_len,
+                          bool is_shared, bool if_available, bool steal, uint64_t *request_id)
 {
-    return ctx->rt->services->lock_request(ctx->rt->services->locks, ctx, name, name_len, is_shared, if_available,
-                                steal, request_id);
+    const runtime_services *s = services_of(ctx);
+    return s->lock_request(s->locks, ctx, name, name_len, is_shared, if_available, steal, request_id);
 }
 
 void lock_requests_release(struct jsp_context *ctx, uint64_t request_id)
 {
-    ctx->rt->services->lock_release(ctx->rt->services->locks, ctx->id, request_id);
+    services_of(ctx)->lock_release(services_of(ctx)->locks, ctx->id, request_id);
     disarm_deadline(ctx, request_id);
 }
 
 bool lock_requests_abort(struct jsp_context *ctx, uint64_t request_id)
 {
-    return ctx->rt->services->lock_abort(ctx->rt->services->locks, ctx->id, request_id);
+    return services_of(ctx)->lock_abort(services_of(ctx)->locks, ctx->id, request_id);
 }
 
 int lock_requests_query(struct jsp_context *ctx, engine_lock_snapshot *out)
 {
-    return ctx->rt->services->lock_query(ctx->rt->services->locks, ctx->namespace_key, out);
+    return services_of(ctx)->lock_query(services_of(ctx)->locks, ctx->namespace_key, out);
 }
 
 void lock_requests_drop_context(struct jsp_context *ctx)
@@ -101,7 +101,7 @@ void lock_requests_drop_context(struct jsp_context *ctx)
     /* Contexts without the group never made a request: skip the pool-wide mutex. */
     if (!(ctx->apis_mask & 1u << API_LOCKS))
         return;
-    ctx->rt->services->lock_drop_context(ctx->rt->services->locks, ctx->id);
+    services_of(ctx)->lock_drop_context(services_of(ctx)->locks, ctx->id);
     for (size_t i = 0; i < ctx->lock_deadlines.capacity; i++) {
         u64_map_slot *slot = &ctx->lock_deadlines.slots[i];
         if (slot->key == 0 || slot->key == UINT64_MAX)
@@ -137,7 +137,7 @@ static void deliver(runtime *rt, struct jsp_context *ctx, uint64_t request_id, i
     }
     if (event != ENGINE_LOCK_GRANTED || ctx->is_dead || (is_known && !run.budget.tripped))
         return;
-    ctx->rt->services->lock_release(ctx->rt->services->locks, ctx->id, request_id);
+    services_of(ctx)->lock_release(services_of(ctx)->locks, ctx->id, request_id);
     disarm_deadline(ctx, request_id);
     if (!run.budget.tripped || run.budget.tripped == JSP_EDESTROYED || run.budget.tripped == JSP_ECLOSED)
         return; /* unknown to this JS (made before a VM recycle), or the context is going */

@@ -97,17 +97,18 @@ static int queue_message(struct jsp_context *to, job_kind kind, const char *targ
 {
     if (atomic_load(&to->state) != CONTEXT_ALIVE)
         return JSP_EDESTROYED;
-    if (atomic_fetch_add(&to->queued_jobs, 1) >= to->rt->services->config->max_queued_jobs) {
+    if (atomic_fetch_add(&to->queued_jobs, 1) >= services_of(to)->config->max_queued_jobs) {
         atomic_fetch_sub(&to->queued_jobs, 1);
-        to->rt->services->log(to->pool, JSP_LOG_WARN, to->id, "message dropped: the context's queue is full");
+        services_of(to)->log(to->pool, JSP_LOG_WARN, to->id,
+                             "message dropped: the context's queue is full");
         return JSP_EBUSY;
     }
     size_t bytes = len + 1;
     if (atomic_fetch_add(&to->queued_message_bytes, bytes) + bytes > MAX_QUEUED_MESSAGE_BYTES) {
         atomic_fetch_sub(&to->queued_message_bytes, bytes);
         atomic_fetch_sub(&to->queued_jobs, 1);
-        to->rt->services->log(to->pool, JSP_LOG_WARN, to->id,
-                 "message dropped: messages queued to the context hold 64 MiB already");
+        services_of(to)->log(to->pool, JSP_LOG_WARN, to->id,
+                             "message dropped: messages queued to the context hold 64 MiB already");
         return JSP_EBUSY;
     }
     job *j = job_new(kind, to, data, len, target);
@@ -155,10 +156,11 @@ int messaging_broadcast_subscribe(struct jsp_context *ctx, const char *key)
     char *scoped = scoped_key(ctx, key, buf, sizeof(buf));
     bool is_new_name;
     int rc = 0;
-    if (!m || !scoped || ctx->rt->services->broadcast_subscribe(ctx->rt->services->broadcasts, ctx, scoped, &is_new_name) != 0) {
+    const runtime_services *s = services_of(ctx);
+    if (!m || !scoped || s->broadcast_subscribe(s->broadcasts, ctx, scoped, &is_new_name) != 0) {
         rc = JSP_ENOMEM;
     } else if (is_new_name && m->broadcast_names >= MAX_BROADCAST_NAMES_PER_CONTEXT) {
-        ctx->rt->services->broadcast_unsubscribe(ctx->rt->services->broadcasts, ctx, scoped);
+        s->broadcast_unsubscribe(s->broadcasts, ctx, scoped);
         rc = JSP_ETOO_MANY;
     } else {
         m->broadcast_names += is_new_name;
@@ -171,18 +173,19 @@ void messaging_broadcast_unsubscribe(struct jsp_context *ctx, const char *key)
 {
     char buf[256];
     char *scoped = ctx->messaging ? scoped_key(ctx, key, buf, sizeof(buf)) : NULL;
-    if (scoped && ctx->rt->services->broadcast_unsubscribe(ctx->rt->services->broadcasts, ctx, scoped))
+    if (scoped && services_of(ctx)->broadcast_unsubscribe(services_of(ctx)->broadcasts, ctx, scoped))
         ctx->messaging->broadcast_names--;
     free_scoped(scoped, buf); /* (out of memory: the entry stays until the context dies) */
 }
 
-void messaging_broadcast_post(struct jsp_context *ctx, const char *key, const char *data, size_t len,
-                                 uint64_t sender_id)
+void messaging_broadcast_post(struct jsp_context *ctx, const char *key, const char *data,
+                              size_t len, uint64_t sender_id)
 {
     struct jsp_context **targets = NULL;
     char buf[256];
     char *scoped = scoped_key(ctx, key, buf, sizeof(buf));
-    size_t count = scoped ? ctx->rt->services->broadcast_subscribers(ctx->rt->services->broadcasts, scoped, &targets) : 0;
+    const runtime_services *s = services_of(ctx);
+    size_t count = scoped ? s->broadcast_subscribers(s->broadcasts, scoped, &targets) : 0;
     free_scoped(scoped, buf);
     size_t target_size = strlen(key) + 32;
     char *target = malloc(target_size);
@@ -283,7 +286,7 @@ void messaging_worker_report_error(struct jsp_context *ctx, const char *json, si
 void messaging_worker_close(struct jsp_context *ctx)
 {
     if (ctx->messaging && ctx->messaging->as_worker)
-        ctx->rt->services->context_destroy(ctx); /* a job: runs after the current one */
+        services_of(ctx)->context_destroy(ctx); /* a job: runs after the current one */
 }
 
 /* JOB_CREATE of a worker finished, on the child's thread. */
@@ -295,7 +298,7 @@ static void worker_created(jsp_result *result, void *user)
     if (rc == 0)
         return;
     struct jsp_context *child = link->child;
-    child->rt->services->context_creation_failed(child, rc == JSP_ECLOSED);
+    services_of(child)->context_creation_failed(child, rc == JSP_ECLOSED);
     report_error(child, "Error: the worker's context could not be created", "", 0, 0);
     detach_from_parent(child);
     tree_release(child->messaging->tree);
@@ -305,8 +308,8 @@ static void worker_created(jsp_result *result, void *user)
 
 /* ---- workers: the parent's side ---- */
 
-int messaging_worker_spawn(struct jsp_context *parent, const char *source, size_t len, const char *name,
-                           uint64_t *id)
+int messaging_worker_spawn(struct jsp_context *parent, const char *source, size_t len,
+                           const char *name, uint64_t *id)
 {
     context_messaging *pm = messaging_of(parent);
     if (pm && !pm->tree && (pm->tree = calloc(1, sizeof(*pm->tree))) != NULL)
@@ -333,14 +336,15 @@ int messaging_worker_spawn(struct jsp_context *parent, const char *source, size_
         .memory_limit_bytes = parent->memory_limit_bytes,
     };
     struct jsp_context *child = NULL;
-    int rc = cm && link ? parent->rt->services->context_alloc(parent->pool, &cfg, parent->apis_mask, &child) : JSP_ENOMEM;
+    int rc = cm && link ? services_of(parent)->context_alloc(parent->pool, &cfg, parent->apis_mask, &child)
+                        : JSP_ENOMEM;
     if (rc == 0) { /* a worker lives in its parent's namespace, a private one included */
         char *ns = strdup(parent->namespace_key);
         if (ns) {
             free(child->namespace_key);
             child->namespace_key = ns;
         } else {
-            child->rt->services->context_creation_failed(child, true);
+            services_of(child)->context_creation_failed(child, true);
             context_release(child);
             rc = JSP_ENOMEM;
         }
@@ -367,7 +371,7 @@ int messaging_worker_spawn(struct jsp_context *parent, const char *source, size_
     child->messaging = cm; /* before the child's thread can see it: the queue orders it */
     rc = context_queue_create(child, worker_created, link);
     if (rc != 0) {
-        child->rt->services->context_creation_failed(child, true);
+        services_of(child)->context_creation_failed(child, true);
         child->messaging = NULL;
         tree_release(cm->tree);
         free(cm);
@@ -381,7 +385,7 @@ int messaging_worker_spawn(struct jsp_context *parent, const char *source, size_
     /* Queued right behind its creation: messages posted from now on queue behind it, so
      * none is lost or reordered while the worker starts. */
     if (queue_message(child, JOB_WORKER_START, name, source, len) != 0)
-        child->rt->services->context_destroy(child);
+        services_of(child)->context_destroy(child);
     *id = worker_id;
     return 0;
 }
@@ -417,7 +421,7 @@ static void let_go(worker_link *link)
     if (atomic_load(&link->is_counted) && !atomic_exchange(&link->is_dying, true))
         atomic_fetch_add(&link->tree->dying_workers, 1);
     uncount(link);
-    link->child->rt->services->context_destroy(link->child);
+    services_of(link->child)->context_destroy(link->child);
     link_release(link);
 }
 
@@ -434,7 +438,7 @@ void messaging_worker_terminate(struct jsp_context *ctx, uint64_t id)
 static void drop_js_owned(struct jsp_context *ctx, context_messaging *m)
 {
     if (m->broadcast_names)
-        ctx->rt->services->broadcast_unsubscribe_all(ctx->rt->services->broadcasts, ctx);
+        services_of(ctx)->broadcast_unsubscribe_all(services_of(ctx)->broadcasts, ctx);
     m->broadcast_names = 0;
     while (m->workers) {
         worker_link *link = m->workers;
@@ -464,7 +468,7 @@ void messaging_context_rebuilt(struct jsp_context *ctx)
     drop_js_owned(ctx, m);
     if (m->as_worker) { /* its scope and source are gone with the old VM: it cannot go on */
         report_error(ctx, "Error: the worker was reset by a VM recycle", "", 0, 0);
-        ctx->rt->services->context_destroy(ctx);
+        services_of(ctx)->context_destroy(ctx);
     }
 }
 

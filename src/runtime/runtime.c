@@ -506,7 +506,7 @@ uint64_t runtime_set_timer(struct jsp_context *ctx, engine_callback *cb, double 
     runtime *rt = ctx->rt;
     /* Each timer holds its callback's closure alive: 1.87 million from one call held
      * hundreds of MB until the context died, before this cap. */
-    if (ctx->timers.count >= (size_t)ctx->rt->services->config->max_timers_per_context) {
+    if (ctx->timers.count >= (size_t)services_of(ctx)->config->max_timers_per_context) {
         engine_callback_free(cb);
         return ENGINE_TIMER_CAPPED;
     }
@@ -725,12 +725,12 @@ void runtime_stop(runtime *rt)
 void runtime_log(struct jsp_context *ctx, int level, const char *message)
 {
     if (ctx)
-        ctx->rt->services->log(ctx->pool, level, ctx->id, message);
+        services_of(ctx)->log(ctx->pool, level, ctx->id, message);
 }
 
 void runtime_host_send(struct jsp_context *ctx, const char *json, size_t len)
 {
-    const jsp_pool_config *cfg = ctx->rt->services->config;
+    const jsp_pool_config *cfg = services_of(ctx)->config;
     if (cfg->on_message)
         cfg->on_message(ctx->pool, ctx->id, json, len, cfg->message_user);
 }

@@ -339,4 +339,10 @@ void job_free(job *j);
  * context_creation_failed undoes the counts). */
 int context_queue_create(struct jsp_context *ctx, jsp_done_fn done, void *user);
 
+/* What the pool gave the context's runtime (runtime_services.h). */
+static inline const runtime_services *services_of(const struct jsp_context *ctx)
+{
+    return ctx->rt->services;
+}
+
 #endif

@@ -22,7 +22,7 @@ static bool is_call(const job *j)
  * host.call()s, open console.time spans) is cleared, logged once and counted. */
 static void close_call_scope(struct jsp_context *ctx, uint64_t call_id)
 {
-    if (ctx->is_dead || !call_id || ctx->rt->services->config->debug_disable_call_scopes)
+    if (ctx->is_dead || !call_id || services_of(ctx)->config->debug_disable_call_scopes)
         return;
     size_t host_calls = host_calls_clear_for_call(ctx, call_id);
     size_t spans = engine_clear_call_spans(ctx->ec, call_id);
@@ -71,7 +71,9 @@ static void create_context(runtime *rt, job *j)
         if (ctx->own_vm)
             ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
     }
-    ctx->ec = ctx->memory_limit_bytes && !ctx->own_vm ? NULL : engine_ctx_new(context_vm(ctx), context_host(ctx), ctx->apis_mask);
+    ctx->ec = ctx->memory_limit_bytes && !ctx->own_vm
+                  ? NULL
+                  : engine_ctx_new(context_vm(ctx), context_host(ctx), ctx->apis_mask);
     if (ctx->ec && ctx->own_vm && engine_ctx_guard_memory(ctx->ec, ctx->memory_limit_bytes) != 0) {
         engine_ctx_free(ctx->ec);
         ctx->ec = NULL;
@@ -87,7 +89,7 @@ static void create_context(runtime *rt, job *j)
     context_retain(ctx); /* the runtime's reference, dropped when the context dies */
     runtime_context_created(rt, ctx);
     if (ctx->parent_id)
-        ctx->rt->services->list_worker(ctx);
+        services_of(ctx)->list_worker(ctx);
     ctx->next = rt->contexts;
     if (rt->contexts)
         rt->contexts->prev = ctx;
@@ -102,7 +104,7 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
     ctx->is_dead = true;
     atomic_store(&ctx->state, CONTEXT_DESTROYED);
     if (ctx->parent_id)
-        ctx->rt->services->unlist_worker(ctx);
+        services_of(ctx)->unlist_worker(ctx);
     messaging_context_dying(ctx);
     lock_requests_drop_context(ctx); /* so other contexts are not left waiting */
     /* Everything that holds JS values goes before the global context is released. */

@@ -8,7 +8,12 @@
  * entry into the VM, and must not re-enter the engine with JS of the same context except
  * where said (host_call_sync, which runs other contexts' work). A NULL host_ctx is the
  * VM's own context (names only, no guest JS): operations reached from it are the
- * entered/left pair and log, which must accept it. */
+ * entered/left pair and log, which must accept it.
+ *
+ * Cost: a trivial call goes through two operations (entered/left), each an indirect call;
+ * bench_calls --only callback_refill measured no difference beyond the machine's noise
+ * against the link-time calls this table replaced (task-clock medians +1.5% / -0.1% and
+ * +0.0% / -2.9% in two sittings, with and without limits). */
 #ifndef JSP_ENGINE_HOST_H
 #define JSP_ENGINE_HOST_H
 

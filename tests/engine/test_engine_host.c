@@ -6,6 +6,7 @@
 #include "apis/api_groups.h"
 #include "engine/engine.h"
 #include "engine/engine_host.h"
+#include "engine/engine_locks.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -30,6 +31,12 @@ struct engine_host_ctx {
     const char *sync_reply;
     int log_level;
     char *logged;
+    char *subscribed, *posted_key, *unsubscribed; /* BroadcastChannel keys (JSON text) */
+    size_t posted_len;
+    char *spawned_source, *spawned_name;
+    uint64_t worker_posted, worker_terminated;
+    char lock_name[16];
+    uint64_t lock_released;
 };
 
 static engine_host_ctx fake;
@@ -122,6 +129,62 @@ static void fake_log(engine_host_ctx *h, int level, const char *message)
     h->logged = strdup(message);
 }
 
+static int fake_subscribe(engine_host_ctx *h, const char *key)
+{
+    free(h->subscribed);
+    h->subscribed = strdup(key);
+    return 0;
+}
+
+static void fake_unsubscribe(engine_host_ctx *h, const char *key)
+{
+    free(h->unsubscribed);
+    h->unsubscribed = strdup(key);
+}
+
+static void fake_broadcast_post(engine_host_ctx *h, const char *key, const char *data, size_t len,
+                                uint64_t sender_id)
+{
+    free(h->posted_key);
+    h->posted_key = strdup(key);
+    h->posted_len = len;
+}
+
+static int fake_worker_spawn(engine_host_ctx *h, const char *source, size_t len, const char *name,
+                             uint64_t *id)
+{
+    h->spawned_source = strndup(source, len);
+    h->spawned_name = strdup(name);
+    *id = 7;
+    return 0;
+}
+
+static void fake_worker_post(engine_host_ctx *h, uint64_t id, const char *data, size_t len)
+{
+    h->worker_posted = id;
+}
+
+static void fake_worker_terminate(engine_host_ctx *h, uint64_t id)
+{
+    h->worker_terminated = id;
+}
+
+static int fake_lock_request(engine_host_ctx *h, const uint16_t *name, size_t name_len,
+                             bool is_shared, bool if_available, bool steal, uint64_t *request_id)
+{
+    size_t i = 0;
+    for (; i < name_len && i + 1 < sizeof(h->lock_name); i++)
+        h->lock_name[i] = (char)name[i]; /* ASCII names in these tests */
+    h->lock_name[i] = '\0';
+    *request_id = 11;
+    return 0;
+}
+
+static void fake_lock_release(engine_host_ctx *h, uint64_t request_id)
+{
+    h->lock_released = request_id;
+}
+
 static const engine_host_ops fake_ops = {
     .call_settled = fake_call_settled,
     .context_entered = fake_entered,
@@ -132,7 +195,15 @@ static const engine_host_ops fake_ops = {
     .host_call_sync = fake_host_call_sync,
     .host_send = fake_host_send,
     .log = fake_log,
-    /* channel, worker and locks operations are not reached: those groups are not asked for */
+    .broadcast_subscribe = fake_subscribe,
+    .broadcast_unsubscribe = fake_unsubscribe,
+    .broadcast_post = fake_broadcast_post,
+    .worker_spawn = fake_worker_spawn,
+    .worker_post = fake_worker_post,
+    .worker_terminate = fake_worker_terminate,
+    .lock_request = fake_lock_request,
+    .lock_release = fake_lock_release,
+    /* the worker child side, lock abort and query are not reached by these tests */
 };
 
 static void setup(void)
@@ -141,7 +212,10 @@ static void setup(void)
     fake.next_timer_answer = 17;
     vm = engine_vm_new(&fake_ops);
     cr_assert_not_null(vm);
-    ec = engine_ctx_new(vm, &fake, (1u << API_TIMERS) | (1u << API_CONSOLE));
+    uint32_t apis = 0;
+    char error[256];
+    cr_assert(api_groups_resolve("console,timers,channel,worker,locks", &apis, error, sizeof(error)), "%s", error);
+    ec = engine_ctx_new(vm, &fake, apis);
     cr_assert_not_null(ec);
 }
 
@@ -158,6 +232,11 @@ static void teardown(void)
     free(fake.call_name);
     free(fake.call_args);
     free(fake.logged);
+    free(fake.subscribed);
+    free(fake.posted_key);
+    free(fake.unsubscribed);
+    free(fake.spawned_source);
+    free(fake.spawned_name);
 }
 
 TestSuite(engine_host, .init = setup, .fini = teardown);
@@ -288,4 +367,32 @@ Test(engine_host, every_entry_is_paired_with_a_leave)
     cr_assert_eq(fake.entered, fake.left);
     cr_assert_eq(fake.depth, 0);
     cr_assert_eq(fake.max_depth, 1);
+}
+
+Test(engine_host, a_broadcast_channel_reaches_subscribe_post_and_unsubscribe)
+{
+    expect_json("const c = new BroadcastChannel('news'); c.postMessage({n: 1}); c.close(); 0", "0");
+    cr_assert_str_eq(fake.subscribed, "\"news\"");
+    cr_assert_str_eq(fake.posted_key, "\"news\"");
+    cr_assert_gt(fake.posted_len, 0, "the message's serialized data reached the host");
+    cr_assert_str_eq(fake.unsubscribed, "\"news\"");
+}
+
+Test(engine_host, a_worker_reaches_spawn_post_and_terminate_with_the_hosts_id)
+{
+    expect_json("const w = new Worker('postMessage(1)', {name: 'w1'}); w.postMessage(5); w.terminate(); 0", "0");
+    cr_assert_str_eq(fake.spawned_source, "postMessage(1)");
+    cr_assert_str_eq(fake.spawned_name, "w1");
+    cr_assert_eq(fake.worker_posted, 7);
+    cr_assert_eq(fake.worker_terminated, 7);
+}
+
+Test(engine_host, a_lock_request_reaches_the_host_and_its_grant_runs_the_callback)
+{
+    expect_json("globalThis.ran = 0; navigator.locks.request('res', () => { ran++; return 'done' }); 0", "0");
+    cr_assert_str_eq(fake.lock_name, "res");
+    cr_assert_eq(fake.lock_released, 0, "released before it was granted");
+    cr_assert(engine_locks_deliver(ec, 11, ENGINE_LOCK_GRANTED), "the JS did not know request 11");
+    expect_json("ran", "1");
+    cr_assert_eq(fake.lock_released, 11, "the lock was not released after its callback");
 }

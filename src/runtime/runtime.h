@@ -1,8 +1,9 @@
 /* runtime.h — one runtime: an OS thread running a libuv loop that owns one JSC VM and
- * executes the jobs queued for the contexts placed on it. Also defines the structures
- * shared between the pool layer (which creates handles and jobs on any thread) and the
- * runtime thread (which runs them). The runtime includes no pool header: what it needs
- * from the pool comes through runtime_services (runtime_services.h). */
+ * executes the jobs queued for the contexts placed on it; its metrics; how JS of a
+ * context is run under its budget. The structures it shares with the pool layer have a
+ * header each — context.h (the handle), job.h, host_call.h — included here. The runtime
+ * includes no pool header: what it needs from the pool comes through runtime_services
+ * (runtime_services.h). */
 #ifndef JSP_RUNTIME_H
 #define JSP_RUNTIME_H
 
@@ -13,6 +14,9 @@
 
 #include "engine/engine.h"
 #include "jspool.h"
+#include "runtime/context.h"
+#include "runtime/host_call.h"
+#include "runtime/job.h"
 #include "runtime/job_queue.h"
 #include "runtime/runtime_services.h"
 #include "runtime/timers.h"
@@ -59,144 +63,6 @@ typedef struct runtime_metrics {
 extern const double call_duration_bounds[CALL_DURATION_BUCKETS];
 void metrics_record_call(runtime_metrics *m, int code, uint64_t duration_ns);
 
-typedef enum job_kind {
-    JOB_CREATE,
-    JOB_DESTROY,
-    JOB_EVAL,
-    JOB_LOAD_MODULE,
-    JOB_CALL,
-    JOB_SEND,
-    JOB_GLOBAL_GET,
-    JOB_GLOBALS_LIST,
-    JOB_GLOBALS_SNAPSHOT,
-    JOB_GLOBALS_RESET,
-    JOB_HOST_REPLY,
-    JOB_CHANNEL_MESSAGE,  /* a BroadcastChannel or worker message: name = target, text = data */
-    JOB_WORKER_START,     /* a new worker's source (text) and name (name) */
-    JOB_LOCK_EVENT,            /* a Web Locks grant or steal for ctx (lock_requests.c) */
-} job_kind;
-
-/* One unit of work for a runtime thread. Created by any thread, run and freed by the
- * runtime thread. Text payloads live in the same allocation. */
-struct job {
-    job *next;
-    job_kind kind;
-    struct jsp_context *ctx;   /* a reference is held while the job exists */
-    jsp_done_fn done;          /* NULL for jobs nobody waits on (send, destroy) */
-    void *user;
-    uint64_t call_id;          /* key in ctx->pending_calls while a Promise is awaited */
-    jsp_host_call *host_call;  /* JOB_HOST_REPLY: the answered call */
-    bool is_reply_ok;          /* JOB_HOST_REPLY: resolve (true) or reject */
-    uint64_t lock_request_id;  /* JOB_LOCK_EVENT: the request, and ... */
-    int lock_event;            /* ... what happened to it (enum engine_lock_event) */
-    const char *name;          /* JOB_CALL function / JOB_GLOBAL_GET name, in text[] */
-    timer_entry *deadline;     /* wall-limit entry in the timer heap while a call runs */
-    size_t message_bytes;      /* counted in ctx->queued_message_bytes until freed */
-    uint64_t start_ns;         /* monotonic, when a call started running (0: never ran) */
-    size_t text_len;
-    char text[];               /* source, JSON or reply text, NUL-terminated */
-};
-
-enum context_state { CONTEXT_ALIVE = 0, CONTEXT_DESTROYED = 1 };
-
-/* A context handle. The first block is set once at creation and read by any thread; the
- * atomics are shared; the rest belongs to the runtime thread alone. */
-struct jsp_context {
-    uint64_t id;
-    char *name;
-    jsp_pool *pool;
-    runtime *rt;
-
-    uint64_t cpu_limit_ms;     /* 0 = unlimited */
-    uint64_t wall_limit_ms;    /* 0 = unlimited */
-    uint64_t memory_limit_bytes; /* 0 = a light context; else isolated in own_vm */
-    uint32_t apis_mask;        /* web-API groups (apis/api_groups.h) */
-    char *namespace_key;       /* BroadcastChannel and locks scope: the operator's namespace
-                                  name, or "#<id>" (private: '#' is not allowed in names) */
-
-    atomic_int refs;           /* user handle + runtime (while alive) + each job */
-    atomic_int state;          /* enum context_state, as the API sees it */
-    atomic_int queued_jobs;    /* submitted, not yet started: back-pressure */
-    atomic_bool is_cancelled;  /* destroy requested: its running JS is terminated at the
-                                  next watchdog tick (engine_budget.cancel) */
-    /* CPU accounting (runtime thread writes, jsp_context_cpu reads; relaxed) */
-    _Atomic uint64_t cpu_ns;          /* all its JS so far */
-    _Atomic uint64_t window_start_ns; /* the current share window began (monotonic) */
-    _Atomic uint64_t window_cpu_ns;   /* CPU in the current window ... */
-    _Atomic uint64_t previous_window_cpu_ns; /* ... and in the one before */
-    _Atomic uint64_t throttled_ns;    /* time spent throttled, ended throttles */
-    _Atomic uint64_t throttle_count;
-    _Atomic uint64_t throttled_since_ns; /* monotonic; 0 = not throttled now */
-    atomic_size_t queued_message_bytes; /* channel/worker messages queued to it (messaging.c) */
-    int lock_requests;         /* held + pending navigator.locks requests: under the lock
-                                  manager's mutex (lock_manager.c) */
-
-    /* ---- runtime thread only ---- */
-    engine_ctx *ec;            /* NULL until created and after death */
-    engine_vm *own_vm;         /* isolated contexts only: their VM */
-    _Atomic uint64_t held_bytes; /* isolated: own_vm's heap at the last measurement (read
-                                    by jsp_context_memory on any thread) */
-    unsigned runs_since_measure;
-    bool is_dead;              /* killed on the runtime: further jobs fail */
-    int blocked_depth;         /* > 0 while its JS is on the stack (engine_entered work,
-                                  host.callSync): its jobs and timers wait */
-    uint64_t current_call_id;  /* the call whose JS runs now, 0 for timers and messages */
-    job *jobs_head, *jobs_tail; /* its jobs taken from the queue, not yet run (runtime.c) */
-    struct jsp_context *rr_prev, *rr_next; /* in rt's round-robin of runnable contexts */
-    bool is_in_round;
-    int64_t cpu_credit_ns;     /* CPU share left: earned at cpu_share of wall time, up
-                                  to cpu_share x window; spent by its runs */
-    uint64_t credit_at_ns;     /* monotonic time cpu_credit_ns was last brought forward */
-    uint64_t throttled_until_ns; /* 0, or when its credit is back to zero */
-    u64_map timers;            /* timer id -> timer_entry */
-    uint64_t next_timer_id;
-    u64_map pending_calls;     /* call id -> job awaiting a Promise */
-    _Atomic uint64_t generation; /* times a VM recycle rebuilt it (jsp_context_generation) */
-    char *module_source;       /* the last module loaded: rebuilt from on VM recycle */
-    size_t module_source_len;
-    jsp_host_call *host_calls; /* outstanding host.call()s, for cleanup */
-    unsigned host_call_count;  /* ... how many, against max_host_calls_per_context */
-    u64_map lock_deadlines;    /* held lock request id -> its wall-limit timer entry */
-    struct context_messaging *messaging; /* channels and workers (messaging.c); NULL: none */
-    uint64_t parent_id;        /* a worker: its parent's id (set before creation); else 0 */
-    struct jsp_context *pool_prev, *pool_next; /* pool's worker list (pool->workers_lock) */
-    bool is_pool_listed;       /* in it (pool->workers_lock) */
-    struct jsp_context *prev, *next; /* runtime's list of live contexts */
-};
-
-/* A host.call / host.callSync in flight. Two owners: the handler's duty to answer, and
- * the runtime's record of it; the last to let go frees it. */
-struct jsp_host_call {
-    _Atomic uint32_t magic;    /* HOST_CALL_LIVE until answered (host_calls.c) */
-    atomic_int refs;
-    jsp_pool *pool;            /* a pool reference keeps the runtime's queue alive */
-    runtime *rt;
-    uint64_t context_id;
-    char *name;
-    char *args;
-    size_t args_len;
-    /* ---- runtime thread only ---- */
-    struct jsp_context *ctx;   /* NULL once cancelled (context died) */
-    uint64_t call_id;          /* the call that made it: cleared when that call settles */
-    engine_host_promise *promise; /* async calls */
-    bool is_sync;
-    bool is_answered;          /* sync: the reply below is filled */
-    bool is_reply_ok;
-    char *reply;
-    size_t reply_len;
-    jsp_host_call *prev, *next; /* ctx->host_calls */
-};
-
-/* Released host calls kept allocated (marked dead) so that a second answer finds a dead
- * magic instead of freed memory; a ring, each slot swapped atomically. One per pool
- * (runtime_services.host_calls); freed by host_call_quarantine_free when the pool goes. */
-enum { HOST_CALL_QUARANTINE = 1024 };
-typedef struct host_call_quarantine {
-    _Atomic(struct jsp_host_call *) calls[HOST_CALL_QUARANTINE];
-    atomic_size_t next;
-} host_call_quarantine;
-void host_call_quarantine_free(host_call_quarantine *q);
-
 struct runtime {
     const runtime_services *services; /* the pool's, shared by its runtimes */
     int index;
@@ -242,15 +108,6 @@ bool runtime_is_current_thread(void);
 
 /* The operations table the runtime gives every VM it creates (src/engine/engine_host.h). */
 extern const engine_host_ops runtime_engine_host;
-/* A context is the engine's engine_host_ctx: these two convert, and nothing else does. */
-static inline engine_host_ctx *context_host(struct jsp_context *ctx)
-{
-    return (engine_host_ctx *)ctx;
-}
-static inline struct jsp_context *host_context(engine_host_ctx *h)
-{
-    return (struct jsp_context *)h;
-}
 /* The operations, each in the file of its concept; contracts in engine_host.h. */
 void runtime_call_settled(struct jsp_context *ctx, uint64_t call_id, jsp_result *result);
 void runtime_context_entered(struct jsp_context *ctx); /* NULL: a VM's home, ignored */
@@ -278,10 +135,6 @@ void runtime_complete(job *j, jsp_result *result); /* runs done, frees the job *
 void runtime_fail(job *j, int code);
 /* Runs jobs and timers of other contexts until *is_done, the queue closes, or ctx dies. */
 void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done);
-void host_call_cancel(jsp_host_call *call); /* runtime thread: the context died */
-void host_call_apply_reply(job *j);          /* runtime thread: JOB_HOST_REPLY */
-/* Cancels the async host calls call_id left pending; returns how many. */
-size_t host_calls_clear_for_call(struct jsp_context *ctx, uint64_t call_id);
 
 /* The locks group (lock_requests.c): runs a JOB_LOCK_EVENT; drops a context's locks and
  * lock requests when it dies or its VM is recycled (its JS can no longer release them). */
@@ -322,22 +175,6 @@ void runtime_disarm_call_deadline(runtime *rt, job *j);
 void heap_policy_check(runtime *rt, bool is_forced);
 /* Takes the growth rule's baseline from the runtime's fresh VM, before any guest code. */
 void heap_policy_start(runtime *rt);
-
-/* ---- contexts and jobs, any thread (context.c) ---- */
-void context_retain(struct jsp_context *ctx);
-/* Drops a reference; the last one gives the name back to the pool, frees the handle and
- * drops the handle's pool reference. */
-void context_release(struct jsp_context *ctx);
-/* A job for ctx (a reference is taken; NULL ctx for host replies), with text and name
- * copied into it. NULL when out of memory. */
-job *job_new(job_kind kind, struct jsp_context *ctx, const char *text, size_t text_len,
-             const char *name);
-void job_free(job *j);
-/* Sends a context allocated by the pool (context_alloc in pool/pool.h, or the services'
- * context_alloc from a runtime thread) to its runtime, where done runs with the outcome:
- * 0, or JSP_ECLOSED / JSP_ENOMEM and done never runs (then the pool's
- * context_creation_failed undoes the counts). */
-int context_queue_create(struct jsp_context *ctx, jsp_done_fn done, void *user);
 
 /* What the pool gave the context's runtime (runtime_services.h). */
 static inline const runtime_services *services_of(const struct jsp_context *ctx)

@@ -739,6 +739,12 @@ static bool add_export(struct transformer *t, const char *name, size_t name_len,
 {
     if (t->status != MODULE_TRANSFORM_OK)
         return false;
+    /* The local name is copied into the wrapper's tail, which the engine's body check does
+     * not cover: only plain identifier text may go there. */
+    if (memchr(local, '\\', local_len)) {
+        fail_at(t, pos, "escape sequences in exported identifiers are not supported");
+        return false;
+    }
     if (t->n_exports == t->cap_exports) {
         size_t cap = t->cap_exports ? t->cap_exports * 2 : 8;
         struct export_entry *e = realloc(t->exports, cap * sizeof *e);

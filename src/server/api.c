@@ -2,6 +2,7 @@
  * input checks and replies; calls into contexts go out as jspool async calls and are
  * answered in api_finish when they come back to the loop. */
 #include "server/http_reply.h"
+#include "server/request_body.h"
 #include "server/server_internal.h"
 #include "server/websocket.h"
 
@@ -186,40 +187,17 @@ void api_finish(server *srv, pending *p)
 
 /* ---- route handlers ------------------------------------------------------------------ */
 
-static json_t *parse_body(h2o_req_t *req, uint64_t start_ns, uint64_t context_id)
-{
-    json_error_t error;
-    json_t *body = req->entity.base ? json_loadb(req->entity.base, req->entity.len, JSON_DECODE_ANY, &error) : NULL;
-    if (!body) {
-        char message[300];
-        snprintf(message, sizeof(message), "request body is not JSON: %s",
-                 req->entity.base ? error.text : "missing");
-        answer_error(req, start_ns, context_id, 400, "invalid_json", message);
-    }
-    return body;
-}
-
 /* POST /v1/contexts {"name", "module" | "source", "limits": {"cpu_ms","wall_ms","memory_bytes"}} */
 static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
 {
-    json_t *body = parse_body(req, start_ns, 0);
-    if (!body)
-        return 0;
-    const char *name = NULL, *module = NULL, *source = NULL, *apis = NULL;
-    json_t *limits = NULL;
-    json_error_t error;
-    json_int_t cpu_ms = 0, wall_ms = 0, memory_bytes = 0;
-    int rc = json_unpack_ex(body, &error, JSON_STRICT, "{s?s, s?s, s?s, s?o, s?s}", "name", &name,
-                            "module", &module, "source", &source, "limits", &limits, "apis", &apis);
-    if (rc == 0 && limits)
-        rc = json_unpack_ex(limits, &error, JSON_STRICT, "{s?I, s?I, s?I}", "cpu_ms", &cpu_ms,
-                            "wall_ms", &wall_ms, "memory_bytes", &memory_bytes);
-    if (rc != 0 || (module && source)) {
-        answer_error(req, start_ns, 0, 400, "invalid_argument",
-                     rc != 0 ? error.text : "give either module or source, not both");
-        json_decref(body);
-        return 0;
-    }
+    request_body parsed;
+    int rc = request_body_parse_create(req->entity.base, req->entity.len, &parsed);
+    if (rc != 0)
+        return answer_error(req, start_ns, 0, rc, parsed.error_id, parsed.message);
+    json_t *body = parsed.json; /* owns the strings; released with json_decref below */
+    const char *name = parsed.name, *module = parsed.module, *source = parsed.source,
+               *apis = parsed.apis;
+    json_int_t cpu_ms = parsed.cpu_ms, wall_ms = parsed.wall_ms, memory_bytes = parsed.memory_bytes;
     char apis_message[256];
     if (rc == 0 && jsp_apis_resolve(apis, apis_message, sizeof(apis_message)) != 0) {
         answer_error(req, start_ns, 0, 400, "invalid_argument", apis_message);
@@ -326,17 +304,14 @@ static int submitted(server *srv, h2o_req_t *req, served_context *sc, pending *p
 
 static int eval_in(server *srv, h2o_req_t *req, served_context *sc, uint64_t start_ns)
 {
-    json_t *body = parse_body(req, start_ns, sc->id);
-    if (!body)
-        return 0;
-    const char *source = NULL;
-    json_error_t error;
-    if (json_unpack_ex(body, &error, JSON_STRICT, "{s:s}", "source", &source) != 0) {
-        json_decref(body);
-        return answer_error(req, start_ns, sc->id, 400, "invalid_argument", error.text);
-    }
+    request_body parsed;
+    int rc = request_body_parse_eval(req->entity.base, req->entity.len, &parsed);
+    if (rc != 0)
+        return answer_error(req, start_ns, sc->id, rc, parsed.error_id, parsed.message);
+    json_t *body = parsed.json;
+    const char *source = parsed.source;
     pending *p = pending_new(srv, req, PENDING_EVAL, sc->id, start_ns);
-    int rc = p ? jsp_eval_async(sc->ctx, source, -1, server_call_done, p) : JSP_ENOMEM;
+    rc = p ? jsp_eval_async(sc->ctx, source, -1, server_call_done, p) : JSP_ENOMEM;
     json_decref(body);
     return submitted(srv, req, sc, p, rc, start_ns);
 }

@@ -616,3 +616,21 @@ Test(module_transform, html_like_comments_are_syntax_errors_in_a_module)
         module_script_free(&m);
     }
 }
+
+Test(module_transform, escaped_local_names_never_reach_the_wrapper_tail)
+{
+    /* The tail (`get "x"(){return LOCAL;}`) is outside what the engine checks. */
+    const char *srcs[] = {
+        "export function a\\u0062() {}",
+        "export const {a\\u{));globalThis.x=1//}} = o;",
+        "const a = 1; export { a\\u0061 as b };",
+    };
+    for (size_t i = 0; i < sizeof srcs / sizeof *srcs; i++) {
+        module_script m;
+        int rc = transform(srcs[i], strlen(srcs[i]), &m);
+        if (rc == MODULE_TRANSFORM_OK)
+            cr_expect_null(strchr(m.script + m.body_end, '\\'), "tail of <%s>: %s", srcs[i],
+                           m.script + m.body_end);
+        module_script_free(&m);
+    }
+}

@@ -739,9 +739,10 @@ static bool add_export(struct transformer *t, const char *name, size_t name_len,
 {
     if (t->status != MODULE_TRANSFORM_OK)
         return false;
-    /* The local name is copied into the wrapper's tail, which the engine's body check does
-     * not cover: only plain identifier text may go there. */
-    if (memchr(local, '\\', local_len)) {
+    /* Both names are copied into the wrapper's tail, which the engine's body check does
+     * not cover: only plain identifier text may go there (and `\u0061` would be listed
+     * under its spelling, not under "a"). */
+    if (memchr(local, '\\', local_len) || memchr(name, '\\', name_len)) {
         fail_at(t, pos, "escape sequences in exported identifiers are not supported");
         return false;
     }

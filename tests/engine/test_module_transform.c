@@ -624,6 +624,7 @@ Test(module_transform, escaped_local_names_never_reach_the_wrapper_tail)
         "export function a\\u0062() {}",
         "export const {a\\u{));globalThis.x=1//}} = o;",
         "const a = 1; export { a\\u0061 as b };",
+        "const a = 1; export { a as b\\u0063 };",
     };
     for (size_t i = 0; i < sizeof srcs / sizeof *srcs; i++) {
         module_script m;

@@ -1,0 +1,111 @@
+/* fuzz_request_body — the request bodies the server interprets itself (request_body.c:
+ * POST /v1/contexts and POST .../eval), on arbitrary bytes. The first byte picks the route.
+ * Oracle: the verdict agrees with an independent reading of the same JSON through
+ * jansson's object iteration (accepted exactly when the body is an object of known keys
+ * with the right types, and not both module and source), accepted fields are the JSON's
+ * own strings, and a refusal names one of the two error ids with a message. */
+#include "server/request_body.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(cond)                                                                          \
+    do {                                                                                     \
+        if (!(cond)) {                                                                       \
+            fprintf(stderr, "fuzz_request_body: oracle failed: %s (line %d)\n", #cond, \
+                    __LINE__);                                                               \
+            abort();                                                                         \
+        }                                                                                    \
+    } while (0)
+
+static bool same_string(json_t *object, const char *key, const char *parsed)
+{
+    json_t *v = json_object_get(object, key);
+    return v ? parsed && strcmp(json_string_value(v), parsed) == 0 : parsed == NULL;
+}
+
+static bool limits_ok(json_t *limits)
+{
+    if (!json_is_object(limits))
+        return false;
+    const char *key;
+    json_t *v;
+    json_object_foreach(limits, key, v) {
+        if (strcmp(key, "cpu_ms") && strcmp(key, "wall_ms") && strcmp(key, "memory_bytes"))
+            return false;
+        if (!json_is_integer(v))
+            return false;
+    }
+    return true;
+}
+
+/* Whether a create body should be accepted, read independently of json_unpack. */
+static bool create_ok(json_t *body)
+{
+    if (!json_is_object(body))
+        return false;
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        if (strcmp(key, "limits") == 0) {
+            if (!limits_ok(v))
+                return false;
+        } else if (!strcmp(key, "name") || !strcmp(key, "module") || !strcmp(key, "source") ||
+                   !strcmp(key, "apis")) {
+            if (!json_is_string(v))
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return !(json_object_get(body, "module") && json_object_get(body, "source"));
+}
+
+static bool eval_ok(json_t *body)
+{
+    return json_is_object(body) && json_object_size(body) == 1 &&
+           json_is_string(json_object_get(body, "source"));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    bool is_create = data[0] & 1;
+    size_t len = size - 1;
+    char *text = malloc(len ? len : 1);
+    CHECK(text);
+    memcpy(text, data + 1, len);
+    request_body parsed;
+    int rc = is_create ? request_body_parse_create(data[0] & 2 ? NULL : text, len, &parsed)
+                       : request_body_parse_eval(text, len, &parsed);
+    CHECK(rc == 0 || rc == 400);
+    json_t *reference = is_create && data[0] & 2 ? NULL : json_loadb(text, len, JSON_DECODE_ANY, NULL);
+    bool expected = reference && (is_create ? create_ok(reference) : eval_ok(reference));
+    CHECK((rc == 0) == expected);
+    if (rc == 0) {
+        CHECK(parsed.json);
+        CHECK(same_string(reference, "source", parsed.source));
+        if (is_create) {
+            CHECK(same_string(reference, "name", parsed.name));
+            CHECK(same_string(reference, "module", parsed.module));
+            CHECK(same_string(reference, "apis", parsed.apis));
+            json_t *limits = json_object_get(reference, "limits");
+            json_t *cpu = limits ? json_object_get(limits, "cpu_ms") : NULL;
+            CHECK(parsed.cpu_ms == (cpu ? json_integer_value(cpu) : 0));
+        }
+    } else {
+        CHECK(!parsed.json && !parsed.name && !parsed.source && !parsed.module && !parsed.apis);
+        CHECK(parsed.error_id && parsed.message[0]);
+        CHECK(strcmp(parsed.error_id, reference ? "invalid_argument" : "invalid_json") == 0);
+    }
+    request_body_free(&parsed);
+    request_body_free(&parsed);
+    json_decref(reference);
+    free(text);
+    return 0;
+}

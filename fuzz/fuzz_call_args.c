@@ -139,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data + 1, len);
     text[len] = '\0';
     json_error_t error;
-    json_t *input = json_loadb(text, len, JSON_DECODE_ANY, &error);
+    json_t *input = json_loadb(text, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &error);
     /* Where jansson is stricter than the JSON grammar (lone surrogates, numbers out of its
      * range) or the library on purpose (depth > 512), only the kind of answer is checked. */
     bool undecided = !input && (strstr(error.text, "invalid Unicode") || strstr(error.text, "too big") ||
@@ -165,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(rc == JSP_EINVAL);
         } else {
             CHECK(rc == 0);
-            json_t *output = json_loads(r->json, JSON_DECODE_ANY, NULL);
+            json_t *output = json_loads(r->json, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
             CHECK(output && same_value(input, output));
             json_decref(output);
         }
@@ -183,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             wait_for_message(before + 1);
             if (input) {
                 pthread_mutex_lock(&mutex);
-                json_t *output = json_loads(last_message, JSON_DECODE_ANY, NULL);
+                json_t *output = json_loads(last_message, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
                 pthread_mutex_unlock(&mutex);
                 CHECK(output && same_value(input, output));
                 json_decref(output);

@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     } else if (utf8_is_valid(text, size)) {
         json_error_t error;
-        json_t *value = json_loadb(text, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
+        json_t *value = json_loadb(text, size, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &error);
         bool theirs = value != NULL;
         json_decref(value);
         if (ours && !theirs && !jansson_is_stricter(error.text) && max_depth(text, size) < 2048) {

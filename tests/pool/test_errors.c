@@ -248,6 +248,8 @@ Test(errors, module_escaping_its_wrapper_is_a_syntax_error_and_nothing_breaks)
         { "export function f(){return 1}\nconst r = /[/", 2, 11 },
         { "function f(){return 1}\nexport { f as \"*/\" }; /*", 2, 23 },
         { "export function f(){return 1}\nnew.target", 2, 1 },
+        { "export function f(){return 1}\n  yield 1", 2, 3 },
+        { "export function f(){return 1}\n  super.x()", 2, 3 },
         { "export function f(){return 1}\nawait f()", 2, 1 },
         { "export function f(){return 1}\nx = 1 <!-- }); globalThis.escaped = 1; (function(){", 2, 7 },
         { "export function f(){return 1}\n--> }); globalThis.escaped = 1; (function(){", 2, 1 },

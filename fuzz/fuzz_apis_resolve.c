@@ -10,21 +10,14 @@
 #include "jspool.h"
 #include "server/server.h"
 
+#include "fuzz_support.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#define CHECK(cond)                                                                        \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "fuzz_apis_resolve: oracle failed: %s (line %d)\n", #cond, \
-                    __LINE__);                                                             \
-            abort();                                                                       \
-        }                                                                                  \
-    } while (0)
 
 /* Public group names (docs/apis.md) and the internal one jsp_apis_resolve may add. */
 static const char *const public_groups[] = {

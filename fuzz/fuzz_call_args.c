@@ -11,20 +11,13 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include "fuzz_support.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            fprintf(stderr, "fuzz_call_args: oracle failed: %s (line %d)\n", #cond, \
-                    __LINE__);                                                            \
-            abort();                                                                      \
-        }                                                                                 \
-    } while (0)
 
 static jsp_pool *pool;
 static jsp_context *ctx;
@@ -88,28 +81,6 @@ static bool same_value(json_t *a, json_t *b)
     return json_equal(a, b);
 }
 
-static size_t max_depth(const char *s, size_t len)
-{
-    size_t depth = 0, deepest = 0;
-    bool in_string = false;
-    for (size_t i = 0; i < len; i++) {
-        if (in_string) {
-            if (s[i] == '\\')
-                i++;
-            else if (s[i] == '"')
-                in_string = false;
-        } else if (s[i] == '"') {
-            in_string = true;
-        } else if (s[i] == '[' || s[i] == '{') {
-            if (++depth > deepest)
-                deepest = depth;
-        } else if ((s[i] == ']' || s[i] == '}') && depth) {
-            depth--;
-        }
-    }
-    return deepest;
-}
-
 static bool is_blank(const char *s, size_t len)
 {
     return strspn(s, " \t\r\n") >= len;
@@ -142,10 +113,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *input = json_loadb(text, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &error);
     /* Where jansson is stricter than the JSON grammar (lone surrogates, numbers out of its
      * range) or the library on purpose (depth > 512), only the kind of answer is checked. */
-    bool undecided = !input && (strstr(error.text, "invalid Unicode") || strstr(error.text, "too big") ||
-                                strstr(error.text, "overflow") || strstr(error.text, "NUL") ||
-                                strstr(error.text, "depth"));
-    undecided = undecided || max_depth(text, len) > 512;
+    bool undecided = !input && jansson_is_stricter(error.text);
+    undecided = undecided || json_text_depth(text, len) > 512;
     /* jansson stops reading at a NUL byte; a raw NUL is never valid JSON. */
     if (memchr(text, '\0', len)) {
         json_decref(input);

@@ -7,39 +7,12 @@
 #include "util/utf8.h"
 
 #include <jansson.h>
+#include "fuzz_support.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Deepest bracket nesting outside strings; enough to excuse a depth refusal. */
-static size_t max_depth(const char *s, size_t len)
-{
-    size_t depth = 0, deepest = 0;
-    bool in_string = false;
-    for (size_t i = 0; i < len; i++) {
-        if (in_string) {
-            if (s[i] == '\\')
-                i++;
-            else if (s[i] == '"')
-                in_string = false;
-        } else if (s[i] == '"') {
-            in_string = true;
-        } else if (s[i] == '[' || s[i] == '{') {
-            if (++depth > deepest)
-                deepest = depth;
-        } else if ((s[i] == ']' || s[i] == '}') && depth) {
-            depth--;
-        }
-    }
-    return deepest;
-}
-
-static bool jansson_is_stricter(const char *why)
-{
-    return strstr(why, "invalid Unicode") || strstr(why, "too big") || strstr(why, "overflow") ||
-           strstr(why, "NUL byte in object key");
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -59,12 +32,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_t *value = json_loadb(text, size, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &error);
         bool theirs = value != NULL;
         json_decref(value);
-        if (ours && !theirs && !jansson_is_stricter(error.text) && max_depth(text, size) < 2048) {
+        if (ours && !theirs && !jansson_is_stricter(error.text) && json_text_depth(text, size) < 2048) {
             fprintf(stderr, "json_is_valid accepts what jansson refuses: %s\n", error.text);
             abort();
         }
-        if (!ours && theirs && max_depth(text, size) <= 512) {
-            fprintf(stderr, "json_is_valid refuses valid JSON (depth %zu)\n", max_depth(text, size));
+        if (!ours && theirs && json_text_depth(text, size) <= 512) {
+            fprintf(stderr, "json_is_valid refuses valid JSON (depth %zu)\n", json_text_depth(text, size));
             abort();
         }
     }

@@ -9,21 +9,14 @@
 #include "util/utf8.h"
 
 #include <JavaScriptCore/JavaScript.h>
+#include "fuzz_support.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PREFIX "(function(){\"use strict\";"
-
-#define CHECK(cond)                                                                         \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            fprintf(stderr, "fuzz_module_transform: oracle failed: %s (line %d)\n", #cond, \
-                    __LINE__);                                                              \
-            abort();                                                                        \
-        }                                                                                   \
-    } while (0)
 
 static JSGlobalContextRef js;
 

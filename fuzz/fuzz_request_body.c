@@ -8,19 +8,12 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include "fuzz_support.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                                          \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "fuzz_request_body: oracle failed: %s (line %d)\n", #cond, \
-                    __LINE__);                                                               \
-            abort();                                                                         \
-        }                                                                                    \
-    } while (0)
 
 static bool same_string(json_t *object, const char *key, const char *parsed)
 {

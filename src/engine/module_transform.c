@@ -423,12 +423,9 @@ static void track_brackets(struct lexer *lx, struct token *tok)
     char c = lx->src[tok->start];
     if (tok->end - tok->start != 1)
         return;
-    if ((c == ')' || c == ']' || c == '}') && lx->depth == 0) {
-        /* Where a wrapper's own bracket would be closed if the engine did not check. */
+    if ((c == ')' || c == ']' || c == '}') && lx->depth == 0) /* would close the wrapper's */
         note_hint(lx, tok->start,
                   c == ')' ? "unmatched ')'" : c == ']' ? "unmatched ']'" : "unmatched '}'", false);
-        return;
-    }
     if (c == '(') {
         push_opener(lx, is_word_in(lx, &lx->prev, control_words) ? OPEN_CONTROL_PAREN
                                                                    : OPEN_PAREN, tok->start);

@@ -457,8 +457,13 @@ int jsp_eval_async(jsp_context *ctx, const char *source, long source_len, jsp_do
 /* Loads an ES module: the source runs once in its own strict scope, and its exports
  * (`export function f`, `export const g = ...`, `export { a as b }`, `export default`)
  * become callable by name with jsp_call ("default" for the default export). Loading again
- * replaces the previous module's exports. Result: the list of export names as a JSON
- * array. `import` is not supported (JSP_EMODULE); top-level await is a syntax error. */
+ * replaces the previous module's exports; a load that fails leaves them in place. Result:
+ * the list of export names as a JSON array. `import`, `export ... from` and exported names
+ * written with escape sequences are not supported (JSP_EMODULE);
+ * top-level await is a syntax error. The source cannot leave its module scope: a top-level
+ * `return`, an unmatched bracket, a source ending inside a comment or literal, and the
+ * HTML-like comments `<!--` / `-->` (scripts only) are JSP_ESYNTAX with error_line and
+ * error_column at the offending token. `this` at the top level is undefined. */
 int jsp_load_module(jsp_context *ctx, const char *source, long source_len, jsp_result **out);
 int jsp_load_module_async(jsp_context *ctx, const char *source, long source_len,
                           jsp_done_fn done, void *user);

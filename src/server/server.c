@@ -425,10 +425,10 @@ static bool check_limit(const char *key, long value, long max)
 static bool check_limits(const server *srv)
 {
     return check_limit("cpu_limit_ms", srv->cpu_limit_ms ? srv->cpu_limit_ms : JSP_DEFAULT_CPU_LIMIT_MS,
-                       srv->max_cpu_limit_ms) &&
+                       srv->limit_maxima.cpu_ms) &&
            check_limit("wall_limit_ms", srv->wall_limit_ms ? srv->wall_limit_ms : JSP_DEFAULT_WALL_LIMIT_MS,
-                       srv->max_wall_limit_ms) &&
-           check_limit("memory_limit_bytes", (long)srv->memory_limit_bytes, srv->max_memory_limit_bytes);
+                       srv->limit_maxima.wall_ms) &&
+           check_limit("memory_limit_bytes", (long)srv->memory_limit_bytes, srv->limit_maxima.memory_bytes);
 }
 
 /* "https://a.example, http://localhost:3000" -> srv->ws_origins. */
@@ -475,15 +475,15 @@ int server_run(const server_options *o)
     srv->cpu_limit_ms = o->cpu_limit_ms;
     srv->wall_limit_ms = o->wall_limit_ms;
     srv->memory_limit_bytes = o->memory_limit_bytes;
-    srv->max_cpu_limit_ms = o->max_cpu_limit_ms ? o->max_cpu_limit_ms : DEFAULT_MAX_CPU_LIMIT_MS;
-    srv->max_wall_limit_ms = o->max_wall_limit_ms ? o->max_wall_limit_ms : DEFAULT_MAX_WALL_LIMIT_MS;
-    srv->max_memory_limit_bytes = o->max_memory_limit_bytes ? o->max_memory_limit_bytes
+    srv->limit_maxima.cpu_ms = o->max_cpu_limit_ms ? o->max_cpu_limit_ms : DEFAULT_MAX_CPU_LIMIT_MS;
+    srv->limit_maxima.wall_ms = o->max_wall_limit_ms ? o->max_wall_limit_ms : DEFAULT_MAX_WALL_LIMIT_MS;
+    srv->limit_maxima.memory_bytes = o->max_memory_limit_bytes ? o->max_memory_limit_bytes
                                                             : DEFAULT_MAX_MEMORY_LIMIT_BYTES;
     /* an unset default follows a lower maximum; one set explicitly must fit under it */
-    if (!srv->cpu_limit_ms && srv->max_cpu_limit_ms >= 0 && srv->max_cpu_limit_ms < JSP_DEFAULT_CPU_LIMIT_MS)
-        srv->cpu_limit_ms = srv->max_cpu_limit_ms;
-    if (!srv->wall_limit_ms && srv->max_wall_limit_ms >= 0 && srv->max_wall_limit_ms < JSP_DEFAULT_WALL_LIMIT_MS)
-        srv->wall_limit_ms = srv->max_wall_limit_ms;
+    if (!srv->cpu_limit_ms && srv->limit_maxima.cpu_ms >= 0 && srv->limit_maxima.cpu_ms < JSP_DEFAULT_CPU_LIMIT_MS)
+        srv->cpu_limit_ms = srv->limit_maxima.cpu_ms;
+    if (!srv->wall_limit_ms && srv->limit_maxima.wall_ms >= 0 && srv->limit_maxima.wall_ms < JSP_DEFAULT_WALL_LIMIT_MS)
+        srv->wall_limit_ms = srv->limit_maxima.wall_ms;
     /* A module keeps state in its VM until the durable store lands: deployed isolated, a
      * neighbour cannot make the heap policy recycle its VM (and re-run it from scratch). */
     srv->module_memory_limit_bytes = o->module_memory_limit_bytes ? o->module_memory_limit_bytes

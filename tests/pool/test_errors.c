@@ -223,3 +223,78 @@ Test(errors, strerror_and_ids_are_named)
     cr_assert_str_eq(jsp_error_id(JSP_ESYNTAX), "syntax_error");
     cr_assert_str_eq(jsp_strerror(12345), "unknown error");
 }
+
+/* Issue 9, item 1: a module that tries to leave its wrapper (top-level return, unmatched
+ * brackets, a source ending inside a comment or literal that would swallow the wrapper's
+ * tail, script-only HTML comments) is a syntax error at its own line and column; the
+ * context keeps its previous module and it and its sibling keep working. Each source
+ * would set `escaped` on the global if any of its code ran outside the module scope. */
+Test(errors, module_escaping_its_wrapper_is_a_syntax_error_and_nothing_breaks)
+{
+    jsp_context *sibling = context_for_test(pool);
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_load_module(ctx, "export function kept() { return 'kept' }", -1, &r), 0);
+    jsp_result_free(r);
+    const struct { const char *src; int line, column; } cases[] = {
+        { "export function f(){return 1}\nreturn;", 2, 1 },
+        { "export function f(){return 1}\nif (1) return; globalThis.escaped = 1", 2, 8 },
+        { "export function f(){return 1}\n}); globalThis.escaped = 1; (function(){", 2, 1 },
+        { "export function f(){return 1}\n} + function(){ globalThis.escaped = 1 }; {", 2, 1 },
+        { "export function f(){return 1}\n}}; globalThis.escaped = 1;//", 2, 1 },
+        { "export function f(){return 1}\n/*", 2, 1 },
+        { "export function f(){return 1}\nconst s = `", 2, 11 },
+        { "export function f(){return 1}\nconst s = `${", 2, 11 },
+        { "export function f(){return 1}\nconst s = '", 2, 11 },
+        { "export function f(){return 1}\nconst r = /[/", 2, 11 },
+        { "function f(){return 1}\nexport { f as \"*/\" }; /*", 2, 23 },
+        { "export function f(){return 1}\nnew.target", 2, 1 },
+        { "export function f(){return 1}\n  yield 1", 2, 3 },
+        { "export function f(){return 1}\n  super.x()", 2, 3 },
+        { "export function f(){return 1}\nawait f()", 2, 1 },
+        { "export function f(){return 1}\nx = 1 <!-- }); globalThis.escaped = 1; (function(){", 2, 7 },
+        { "export function f(){return 1}\n--> }); globalThis.escaped = 1; (function(){", 2, 1 },
+        { "export function f(){return 1}\nfunction g() {\n  if (1) {", 3, 10 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        r = NULL;
+        int rc = jsp_load_module(ctx, cases[i].src, -1, &r);
+        cr_assert_eq(rc, JSP_ESYNTAX, "<%s> gave %d: %s", cases[i].src, rc, r->error_message);
+        cr_expect_str_eq(r->error_name, "SyntaxError");
+        cr_expect_eq(r->error_line, cases[i].line, "<%s>: %s", cases[i].src, r->error_message);
+        cr_expect_eq(r->error_column, cases[i].column, "<%s>: %s", cases[i].src, r->error_message);
+        jsp_result_free(r);
+        /* No export of the refused module is callable; the previous module's are. */
+        r = NULL;
+        cr_expect_eq(jsp_call(ctx, "f", NULL, -1, &r), JSP_ENOTFOUND, "<%s>", cases[i].src);
+        jsp_result_free(r);
+        char *json = call_ok(ctx, "kept", NULL);
+        cr_expect_str_eq(json, "\"kept\"");
+        free(json);
+    }
+    char *json = eval_ok(ctx, "typeof escaped");
+    cr_expect_str_eq(json, "\"undefined\"", "some module code ran outside its scope");
+    free(json);
+    json = eval_ok(sibling, "1 + 1");
+    cr_expect_str_eq(json, "2");
+    free(json);
+    jsp_context_free(sibling);
+}
+
+/* What a module's top level sees is what a real module's would: `this` is undefined, a
+ * comment, template or regex with brackets at the very end does not break the wrapper. */
+Test(errors, module_top_level_edge_cases_load_as_modules)
+{
+    jsp_result *r = NULL;
+    const char *src = "const t = this;\n"
+                      "export function f() { return [t === undefined, `${'}'}`, /[})]/.source]; }\n"
+                      "export const g = () => 'g' // }";
+    cr_assert_eq(jsp_load_module(ctx, src, -1, &r), 0, "%s", r->error_message);
+    cr_expect_str_eq(r->json, "[\"f\",\"g\"]");
+    jsp_result_free(r);
+    char *json = call_ok(ctx, "f", NULL);
+    cr_expect_str_eq(json, "[true,\"}\",\"[})]\"]");
+    free(json);
+    json = call_ok(ctx, "g", NULL);
+    cr_expect_str_eq(json, "\"g\"");
+    free(json);
+}

@@ -390,10 +390,11 @@ static int send_message(h2o_req_t *req, served_context *sc, uint64_t start_ns)
 /* {id} may be a context id or its name. */
 static served_context *find_context(server *srv, const char *key)
 {
-    char *end = NULL;
-    unsigned long long id = strtoull(key, &end, 10);
-    if (*key && end && *end == '\0')
-        return registry_find(&srv->contexts, id);
+    /* An id is digits only: strtoull alone also takes "-1" or " 1" (wrapped around), which
+     * let a context named "-18446744073709551615" stand for context 1. Names are never all
+     * digits (jsp_context_name_check), so the two cannot meet. */
+    if (*key && key[strspn(key, "0123456789")] == '\0')
+        return registry_find(&srv->contexts, strtoull(key, NULL, 10));
     return registry_find_name(&srv->contexts, key);
 }
 

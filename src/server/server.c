@@ -317,6 +317,16 @@ static char *read_token(const char *path)
         return NULL;
     while (len && isspace((unsigned char)token[len - 1]))
         token[--len] = '\0';
+    /* Visible ASCII only (RFC 9110 token68 and more): a NUL would cut the compared token
+     * short (a binary token of 32 random bytes has one ~12% of the time), and browsers can
+     * only pass visible characters as a WebSocket subprotocol. */
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)token[i] <= 0x20 || (unsigned char)token[i] >= 0x7f) {
+            fprintf(stderr, "jspool serve: the token file %s holds a byte that is not visible ASCII "
+                            "(at offset %zu); use e.g. `openssl rand -hex 32`\n", path, i);
+            free(token);
+            return NULL;
+        }
     return token;
 }
 
@@ -352,6 +362,10 @@ static int start(server *srv, const server_options *o, struct sockaddr_storage *
     uv_loop_init(&srv->loop);
     srv->has_loop = true;
     h2o_config_init(&srv->config);
+    /* No h2c upgrade: h2o would re-run the request as HTTP/2, past the framing checks of
+     * guard.c, and a proxy that forwards Upgrade (as the WebSocket route needs) would let a
+     * client tunnel HTTP/2 past its own rules. HTTP/2 with TLS is the proxy's job. */
+    srv->config.http1.upgrade_to_http2 = 0;
     srv->config.max_request_entity_size = srv->max_body_bytes;
     h2o_hostconf_t *host = h2o_config_register_host(&srv->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *root = h2o_config_register_path(host, "/", 0);

@@ -365,6 +365,15 @@ Test(channel, namespace_names_are_checked)
     jsp_context_free(ctx);
 }
 
+Test(channel, open_channel_names_are_capped_in_length)
+{
+    jsp_context *ctx = channel_context_in(0, NULL);
+    expect_eval(ctx, "let error; try { new BroadcastChannel('x'.repeat(4097)) } catch (e) { error = e }"
+                     "[error instanceof RangeError, error.message, new BroadcastChannel('y'.repeat(4096)).name.length]",
+                "[true,\"BroadcastChannel: a channel name may be at most 4096 bytes (as JSON text)\",4096]");
+    jsp_context_free(ctx);
+}
+
 Test(channel, open_channel_names_are_capped_per_context)
 {
     jsp_context *ctx = channel_context_in(0, NULL);

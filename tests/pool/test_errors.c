@@ -223,3 +223,98 @@ Test(errors, strerror_and_ids_are_named)
     cr_assert_str_eq(jsp_error_id(JSP_ESYNTAX), "syntax_error");
     cr_assert_str_eq(jsp_strerror(12345), "unknown error");
 }
+
+/* One error table (src/util/error_table.h) behind the enum, the messages, the HTTP
+ * statuses and the metric outcomes; docs/errors.md must list each code with the same id,
+ * status and outcome, and the public enum may hold no code the table lacks. */
+#include "util/error_table.h"
+
+#include <ctype.h>
+#include <stdio.h>
+
+static char *read_source_file(const char *relative)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", JSP_SOURCE_DIR, relative);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+    long size = ftell(f);
+    rewind(f);
+    char *text = malloc((size_t)size + 1);
+    cr_assert_eq(fread(text, 1, (size_t)size, f), (size_t)size);
+    text[size] = '\0';
+    fclose(f);
+    return text;
+}
+
+/* The doc's row for `name` (number), as its text up to the end of the line. */
+static const char *doc_row(const char *doc, const char *name, int number, char *row, size_t len)
+{
+    char start[80];
+    snprintf(start, sizeof(start), "\n| `%s` (%d) |", name, number);
+    const char *at = strstr(doc, start);
+    if (!at)
+        return NULL;
+    at++;
+    size_t n = strcspn(at, "\n");
+    snprintf(row, len, "%.*s", (int)n, at);
+    return row;
+}
+
+Test(errors, error_table_matches_docs_and_header)
+{
+    char *doc = read_source_file("docs/errors.md");
+    char row[2048], cell[160];
+    int listed = 0;
+#define CHECK_ROW(code, number, id, status, outcome, message)                                   \
+    if ((code) != JSP_OK) {                                                                     \
+        char lower[32];                                                                         \
+        size_t i = 0;                                                                           \
+        for (; #outcome[i] && i < sizeof(lower) - 1; i++)                                       \
+            lower[i] = (char)tolower((unsigned char)#outcome[i]);                               \
+        lower[i] = '\0';                                                                        \
+        cr_assert_not_null(doc_row(doc, #code, number, row, sizeof(row)),                       \
+                           "docs/errors.md has no row `%s` (%d)", #code, number);              \
+        snprintf(cell, sizeof(cell), "| `%s` (%d) | `%s` | %d | `%s` |", #code, number, id,     \
+                 status, lower);                                                                \
+        cr_assert(strncmp(row, cell, strlen(cell)) == 0, "row of %s should start %s:\n%s",      \
+                  #code, cell, row);                                                            \
+        cr_assert_str_eq(jsp_error_id(code), id);                                               \
+        cr_assert(strncmp(jsp_strerror(code), #code ": ", strlen(#code) + 2) == 0);             \
+        listed++;                                                                               \
+    }
+    JSP_ERROR_TABLE(CHECK_ROW)
+#undef CHECK_ROW
+    /* no row for a code the table does not have */
+    int rows = 0;
+    for (const char *at = strstr(doc, "\n| `JSP_E"); at; at = strstr(at + 1, "\n| `JSP_E")) {
+        char name[64];
+        int number;
+        cr_assert_eq(sscanf(at, "\n| `%63[A-Z0-9_]` (%d)", name, &number), 2);
+        cr_assert_str_neq(jsp_error_id(number), JSP_ERROR_UNKNOWN_ID, "stale doc row %s", name);
+        rows++;
+    }
+    cr_assert_eq(rows, listed);
+    free(doc);
+
+    /* every code of the public enum is in the table, under the same name */
+    char *header = read_source_file("include/jspool.h");
+    const char *begin = strstr(header, "enum {\n    JSP_OK = 0,");
+    cr_assert_not_null(begin);
+    const char *end = strstr(begin, "};");
+    int codes = 0;
+    for (const char *at = strstr(begin, "JSP_E"); at && at < end; at = strstr(at + 1, "\n    JSP_E")) {
+        if (*at == '\n')
+            at += 5;
+        char name[64];
+        int number;
+        cr_assert_eq(sscanf(at, "%63[A-Z0-9_] = %d,", name, &number), 2, "cannot read %.40s", at);
+        const char *text = jsp_strerror(number);
+        cr_assert(strncmp(text, name, strlen(name)) == 0 && text[strlen(name)] == ':',
+                  "%s = %d is not in src/util/error_table.h (%s)", name, number, text);
+        codes++;
+    }
+    cr_assert_eq(codes, listed, "the enum has %d codes, the table %d", codes, listed);
+    free(header);
+}

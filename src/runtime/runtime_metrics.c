@@ -11,13 +11,7 @@ const double call_duration_bounds[CALL_DURATION_BUCKETS] = {
 /* From the one error table (util/error_table.h): JSP_EOOM counts as `oom`. */
 static enum call_outcome outcome_of(int code)
 {
-    switch (code) {
-#define OUTCOME(code, number, id, status, outcome, message) \
-    case code:                                              \
-        return OUTCOME_##outcome;
-        JSP_ERROR_TABLE(OUTCOME)
-#undef OUTCOME
-    }
+    switch (code) { JSP_ERROR_TABLE(JSP_ERROR_CASE_OUTCOME) }
     return OUTCOME_JS_ERROR;
 }
 

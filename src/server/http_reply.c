@@ -63,13 +63,7 @@ void reply_error(h2o_req_t *req, int status, const char *code, const char *messa
 
 int status_for_code(int code)
 {
-    switch (code) {
-#define STATUS(code, number, id, status, outcome, message) \
-    case code:                                             \
-        return status;
-        JSP_ERROR_TABLE(STATUS)
-#undef STATUS
-    }
+    switch (code) { JSP_ERROR_TABLE(JSP_ERROR_CASE_STATUS) }
     return JSP_ERROR_UNKNOWN_STATUS;
 }
 

@@ -44,6 +44,18 @@
     X(JSP_EWRITE_LIMIT, -27, "write_limit",         413, JS_ERROR,   "the call wrote more than its limit and was rolled back")
 /* clang-format on */
 
+/* One column as `case code: return value;`, for a switch over the table:
+ *     switch (code) { JSP_ERROR_TABLE(JSP_ERROR_CASE_STATUS) }
+ * (a number listed twice is then a duplicate case: it does not compile). */
+#define JSP_ERROR_CASE_TEXT(code, number, id, status, outcome, message) \
+    case code: return #code ": " message;
+#define JSP_ERROR_CASE_ID(code, number, id, status, outcome, message) \
+    case code: return id;
+#define JSP_ERROR_CASE_STATUS(code, number, id, status, outcome, message) \
+    case code: return status;
+#define JSP_ERROR_CASE_OUTCOME(code, number, id, status, outcome, message) \
+    case code: return OUTCOME_##outcome;
+
 /* A code missing from the table (never returned by the library) reads as this. */
 #define JSP_ERROR_UNKNOWN_ID "unknown"
 #define JSP_ERROR_UNKNOWN_TEXT "unknown error"

@@ -18,28 +18,15 @@ static jsp_result oom_result = {
 JSP_ERROR_TABLE(CHECK_NUMBER)
 #undef CHECK_NUMBER
 
-/* A switch: a number listed twice does not compile. */
 const char *jsp_strerror(int code)
 {
-    switch (code) {
-#define TEXT(code, number, id, status, outcome, message) \
-    case code:                                           \
-        return #code ": " message;
-        JSP_ERROR_TABLE(TEXT)
-#undef TEXT
-    }
+    switch (code) { JSP_ERROR_TABLE(JSP_ERROR_CASE_TEXT) }
     return JSP_ERROR_UNKNOWN_TEXT;
 }
 
 const char *jsp_error_id(int code)
 {
-    switch (code) {
-#define ID(code, number, id, status, outcome, message) \
-    case code:                                         \
-        return id;
-        JSP_ERROR_TABLE(ID)
-#undef ID
-    }
+    switch (code) { JSP_ERROR_TABLE(JSP_ERROR_CASE_ID) }
     return JSP_ERROR_UNKNOWN_ID;
 }
 

@@ -100,6 +100,7 @@ enum context_state { CONTEXT_ALIVE = 0, CONTEXT_DESTROYED = 1 };
 /* A context handle. The first block is set once at creation and read by any thread; the
  * atomics are shared; the rest belongs to the runtime thread alone. */
 struct jsp_context {
+    _Atomic uint32_t magic;    /* CONTEXT_MAGIC until jsp_context_free (pool/api_guard.h) */
     uint64_t id;
     char *name;
     jsp_pool *pool;

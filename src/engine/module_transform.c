@@ -579,6 +579,7 @@ struct transformer {
     struct export_entry *exports;
     size_t n_exports, cap_exports;
     char **imports;          /* distinct specifiers of static imports, in source order */
+    int *import_lines;
     size_t n_imports, cap_imports;
     size_t *stars;           /* indices into imports of `export * from` */
     size_t n_stars, cap_stars;
@@ -1306,13 +1307,18 @@ static long import_specifier(struct transformer *t, struct token tok)
     if (t->n_imports == t->cap_imports) {
         size_t cap = t->cap_imports ? t->cap_imports * 2 : 8;
         char **v = realloc(t->imports, cap * sizeof *v);
-        if (!v) {
+        if (v)
+            t->imports = v;
+        int *lines = v ? realloc(t->import_lines, cap * sizeof *lines) : NULL;
+        if (!lines) {
             t->status = MODULE_TRANSFORM_NOMEM;
             return -1;
         }
-        t->imports = v;
+        t->import_lines = lines;
         t->cap_imports = cap;
     }
+    int column;
+    position_of(t->lx.src, t->lx.len, tok.start, &t->import_lines[t->n_imports], &column);
     char *copy = malloc(n + 1);
     if (!copy) {
         t->status = MODULE_TRANSFORM_NOMEM;
@@ -1688,8 +1694,10 @@ int module_transform(const char *source, size_t len, module_script *out)
         out->body_end = body_end;
         out->linked = t.linked;
         out->imports = t.imports;
+        out->import_lines = t.import_lines;
         out->import_count = t.n_imports;
         t.imports = NULL;
+        t.import_lines = NULL;
         t.n_imports = 0;
     } else {
         free(t.out.p);
@@ -1698,6 +1706,7 @@ int module_transform(const char *source, size_t len, module_script *out)
     for (size_t i = 0; i < t.n_imports; i++)
         free(t.imports[i]);
     free(t.imports);
+    free(t.import_lines);
     free(t.stars);
     free(t.exports);
     free(t.lx.stack);
@@ -1715,7 +1724,9 @@ void module_script_free(module_script *m)
     for (size_t i = 0; i < m->import_count; i++)
         free(m->imports[i]);
     free(m->imports);
+    free(m->import_lines);
     m->imports = NULL;
+    m->import_lines = NULL;
     m->import_count = 0;
     m->script = NULL;
     m->script_len = 0;

@@ -31,6 +31,7 @@ typedef struct module_script {
     int linked;
     char **imports;          /* malloc'd distinct static import specifiers, in source
                                 order: the `k` of __jsp_r.g(k, names) / __jsp_r.m[k] */
+    int *import_lines;       /* 1-based line of each one's first import */
     size_t import_count;
     char **export_names;     /* malloc'd array of malloc'd names, in source order, "default"
                                 for the default export */

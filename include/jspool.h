@@ -301,7 +301,7 @@ typedef int (*jsp_module_loader_fn)(void *user, const char *specifier, const cha
                                     char **error);
 
 /* A ready-made loader for files under one directory tree: user is the root directory
- * (a NUL-terminated path the caller keeps alive as long as contexts using it). Resolves
+ * (a NUL-terminated path, kept valid as module_loader_user says). Resolves
  * as Node does for ES modules, never outside the root:
  *   - "./x.js", "../y.js", "/abs.js": against the referrer's directory (the root for the
  *     module given to jsp_load_module); the exact file, else with ".js", ".mjs", ".json"
@@ -317,6 +317,13 @@ typedef int (*jsp_module_loader_fn)(void *user, const char *specifier, const cha
  * `require`/`module.exports` (bundle them: README "Modules"). Any thread. */
 int jsp_module_loader_files(void *root_dir, const char *specifier, const char *referrer,
                             char **name, char **source, size_t *source_len, char **error);
+
+/* The module root jspool uses for a file it runs or deploys (`jspool run FILE`, `jspool
+ * serve FILE.js`): the nearest directory, from the file's own upwards, that holds a
+ * package.json (a project's root, beside its node_modules), else the file's directory.
+ * Returns its real path, malloc'd (free with free()), or NULL when the file does not
+ * exist or out of memory. Any thread. */
+char *jsp_module_root_for_file(const char *path);
 
 /* ---------------------------------------------------------------------------------------
  * Contexts
@@ -379,8 +386,10 @@ typedef struct jsp_context_config {
                                   nothing: any import fails with JSP_EMODULE. The
                                   server gives a loader only to the modules the
                                   operator deploys (docs/security.md). */
-    void *module_loader_user;  /* passed to module_loader; must outlive the context
-                                  (for jsp_module_loader_files: the root directory) */
+    void *module_loader_user;  /* passed to module_loader (for jsp_module_loader_files:
+                                  the root directory); must stay valid until
+                                  jsp_pool_free returns (a freed context's JS may still
+                                  be ending on its runtime) */
 } jsp_context_config;
 
 /* The bytes a namespace name may contain (for strspn). */

@@ -279,3 +279,26 @@ int jsp_module_loader_files(void *root_dir, const char *specifier, const char *r
     }
     return 0;
 }
+
+char *jsp_module_root_for_file(const char *path)
+{
+    char dir[PATH_MAX], p[PATH_MAX];
+    if (!path || !realpath(path, dir))
+        return NULL;
+    char *last = strrchr(dir, '/');
+    if (last == dir)
+        dir[1] = '\0'; /* a file in / */
+    else if (last)
+        *last = '\0';
+    char candidate[PATH_MAX];
+    snprintf(candidate, sizeof candidate, "%s", dir);
+    for (;;) {
+        if (join(p, candidate, "package.json") && is_file(p))
+            return strdup(candidate);
+        char *slash = strrchr(candidate, '/');
+        if (!slash || slash == candidate)
+            break;
+        *slash = '\0';
+    }
+    return strdup(dir);
+}

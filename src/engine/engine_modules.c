@@ -137,6 +137,15 @@ static const char linker_source[] =
     "};\n"
     "})";
 
+static void clear_module_error(engine_ctx *ec)
+{
+    if (ec->module_error_value)
+        JSValueUnprotect(ec->js, ec->module_error_value);
+    ec->module_error_value = NULL;
+    jsp_result_free(ec->module_error);
+    ec->module_error = NULL;
+}
+
 /* Remembers the result for a link error about to be thrown as `value`, so that the load
  * that fails with it reports its code, file and line instead of a generic JS error. */
 static JSValueRef throw_module_error(engine_ctx *ec, jsp_result *r, JSValueRef *exception)
@@ -145,10 +154,7 @@ static JSValueRef throw_module_error(engine_ctx *ec, jsp_result *r, JSValueRef *
     JSValueRef value = js_make_error(js, r->error_name && strcmp(r->error_name, "SyntaxError") == 0
                                              ? "SyntaxError" : "Error",
                                      r->error_message ? r->error_message : "module error");
-    if (ec->module_error_value)
-        JSValueUnprotect(js, ec->module_error_value);
-    if (ec->module_error)
-        jsp_result_free(ec->module_error);
+    clear_module_error(ec);
     ec->module_error = r;
     ec->module_error_value = value;
     JSValueProtect(js, value);
@@ -353,15 +359,6 @@ static JSObjectRef make_linker(engine_ctx *ec, JSValueRef *exception)
         return NULL;
     JSValueProtect(js, linker);
     return (JSObjectRef)linker;
-}
-
-static void clear_module_error(engine_ctx *ec)
-{
-    if (ec->module_error_value)
-        JSValueUnprotect(ec->js, ec->module_error_value);
-    ec->module_error_value = NULL;
-    jsp_result_free(ec->module_error);
-    ec->module_error = NULL;
 }
 
 jsp_result *engine_module_link_entry(engine_ctx *ec, const module_script *m,

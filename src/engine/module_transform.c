@@ -588,25 +588,31 @@ struct transformer {
     int status;
 };
 
-static void append(struct transformer *t, const char *bytes, size_t n)
+/* Appends to b (the output, or a replacement being built); out of memory fails t. */
+static void text_add(struct transformer *t, struct text *b, const char *s, size_t n)
 {
     if (t->status != MODULE_TRANSFORM_OK)
         return;
-    if (t->out.cap - t->out.len <= n) {
-        size_t cap = t->out.cap ? t->out.cap : 256;
-        while (cap - t->out.len <= n)
+    if (b->cap - b->len <= n) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap - b->len <= n)
             cap *= 2;
-        char *p = realloc(t->out.p, cap);
+        char *p = realloc(b->p, cap);
         if (!p) {
             t->status = MODULE_TRANSFORM_NOMEM;
             return;
         }
-        t->out.p = p;
-        t->out.cap = cap;
+        b->p = p;
+        b->cap = cap;
     }
-    memcpy(t->out.p + t->out.len, bytes, n);
-    t->out.len += n;
-    t->out.p[t->out.len] = '\0';
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void append(struct transformer *t, const char *bytes, size_t n)
+{
+    text_add(t, &t->out, bytes, n);
 }
 
 static void append_str(struct transformer *t, const char *s)
@@ -1013,7 +1019,6 @@ static bool add_clause_export(struct transformer *t, const struct token *local,
 
 static long import_specifier(struct transformer *t, struct token tok);
 static size_t skip_import_attributes(struct transformer *t, size_t end);
-static void text_add(struct transformer *t, struct text *b, const char *s, size_t n);
 static void text_add_str(struct transformer *t, struct text *b, const char *s);
 static bool add_name_literal(struct transformer *t, struct text *b, const char *name, size_t n);
 static bool own_reexport_local(struct transformer *t, struct export_entry *e, long k);
@@ -1211,27 +1216,6 @@ static void handle_export(struct transformer *t, struct token ex)
  * when the statement runs (a snapshot of the binding), not live bindings; `* as ns`
  * is the live namespace.
  * ------------------------------------------------------------------------------------- */
-
-static void text_add(struct transformer *t, struct text *b, const char *s, size_t n)
-{
-    if (t->status != MODULE_TRANSFORM_OK)
-        return;
-    if (b->cap - b->len <= n) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap - b->len <= n)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            t->status = MODULE_TRANSFORM_NOMEM;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
 
 static void text_add_str(struct transformer *t, struct text *b, const char *s)
 {

@@ -28,7 +28,7 @@ static const struct {
     {JSP_EUTF8, "invalid_utf8", "JSP_EUTF8: input is not valid UTF-8"},
     {JSP_EJSON, "invalid_json", "JSP_EJSON: input is not valid JSON"},
     {JSP_EEXIST, "already_exists", "JSP_EEXIST: name already in use"},
-    {JSP_EMODULE, "unsupported_module", "JSP_EMODULE: unsupported module feature"},
+    {JSP_EMODULE, "unsupported_module", "JSP_EMODULE: a module import cannot be resolved, or an unsupported module feature"},
     {JSP_ESYSTEM, "system_error", "JSP_ESYSTEM: the OS refused a resource"},
     {JSP_ECPU_LIMIT, "cpu_limit", "JSP_ECPU_LIMIT: the call ran past its CPU budget"},
     {JSP_EWALL_LIMIT, "wall_limit", "JSP_EWALL_LIMIT: the call ran past its wall-time budget"},

@@ -283,10 +283,13 @@ Test(modules, a_vm_recycle_rebuilds_the_imported_graph)
     cr_assert_eq(jsp_pool_new(&cfg, &small), 0);
     jsp_context *ctx = context_rooted_at(small, MODULES_DIR);
     load_ok(ctx, "export * from './main.js';");
-    for (int i = 0; i < 30; i++)
+    /* The heap check follows every 5th call; the recycle may land after the reply. */
+    for (int i = 0; i < 500 && jsp_context_generation(ctx) == 0; i++) {
         expect_call(ctx, "sum", "[2, 3]", "5");
-    cr_expect_geq(jsp_context_generation(ctx), 1, "generation %llu",
-                  (unsigned long long)jsp_context_generation(ctx));
+        if (i >= 30)
+            sleep_ms(2);
+    }
+    cr_assert_geq(jsp_context_generation(ctx), 1, "never recycled");
     expect_call(ctx, "packages", NULL, "[\"hello jspool!\",\"extra\",\"plain\",\"scoped\"]");
     expect_call(ctx, "runs", NULL, "1");
     jsp_context_free(ctx);

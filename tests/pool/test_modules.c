@@ -235,6 +235,11 @@ Test(modules, imports_cannot_leave_the_root)
     cr_assert_eq(r->code, JSP_EMODULE);
     cr_expect(strstr(r->error_message, "does not export this path") != NULL, "%s", r->error_message);
     jsp_result_free(r);
+    /* a package path that climbs out */
+    r = load(ctx, "import x from 'plainpkg/../../../outside_root.js';");
+    cr_assert_eq(r->code, JSP_EMODULE);
+    cr_expect(strstr(r->error_message, "outside the module root") != NULL, "%s", r->error_message);
+    jsp_result_free(r);
     /* node: built-ins and URLs */
     r = load(ctx, "import fs from 'node:fs';");
     cr_assert_eq(r->code, JSP_EMODULE);
@@ -294,4 +299,15 @@ Test(modules, a_vm_recycle_rebuilds_the_imported_graph)
     expect_call(ctx, "runs", NULL, "1");
     jsp_context_free(ctx);
     jsp_pool_free(small);
+}
+
+Test(modules, a_files_module_root_is_its_project_directory)
+{
+    char *root = jsp_module_root_for_file(MODULES_DIR "/lib/math.js");
+    cr_assert_not_null(root);
+    size_t n = strlen(root);
+    cr_expect(n > 17 && strcmp(root + n - 17, "/fixtures/modules") == 0,
+              "the nearest package.json's directory: %s", root);
+    free(root);
+    cr_expect_null(jsp_module_root_for_file(MODULES_DIR "/no/such/file.js"));
 }

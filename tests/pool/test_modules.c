@@ -93,6 +93,9 @@ Test(modules, each_module_runs_once_per_context_and_namespaces_are_live)
     expect_call(ctx, "runs", NULL, "1");
     /* `export let count` changed by bump(): the namespaces see it. */
     expect_call(ctx, "liveNamespace", NULL, "[2,2]");
+    /* A named import is a snapshot taken when the import ran (documented), the
+     * namespace is live. */
+    expect_call(ctx, "snapshot", NULL, "[0,3]");
     /* Another load reuses the evaluated graph. */
     load_ok(ctx, "import {add} from './lib/math.js'; export const again = () => globalThis.mathRuns;");
     expect_call(ctx, "again", NULL, "1");

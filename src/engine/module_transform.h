@@ -15,8 +15,9 @@
  * wrapper's tail...). The lexer here is not a parser, so the guarantee is the engine's:
  * script[body_start, body_end) — the rewritten body after its "use strict" directive,
  * without the wrapper — must parse on its own as a classic script before `script` is
- * evaluated. A complete script followed by "\n;return {...};})" can only be the rest of
- * the wrapper's function body. */
+ * evaluated. A complete script followed by "\n;return {...};})" (linked modules:
+ * "\n;function __jsp_x(){return [{...}, [...]];}})") can only be the rest of the
+ * wrapper's function body. */
 typedef struct module_script {
     char *script;            /* NUL-terminated classic script text (malloc'd) */
     size_t script_len;

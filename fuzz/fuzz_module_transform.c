@@ -1,6 +1,7 @@
 /* fuzz_module_transform — module_transform on arbitrary bytes.
  * Oracles: the output is deterministic and well formed (prefix, a body span, a tail that is
- * only the exports object), keeps every line terminator of the source (line numbers are
+ * only the exports object — or, for a module with imports, only the hoisted function
+ * returning it with its `export *` indices), keeps every line terminator of the source (line numbers are
  * promised), lists unique export names, and reports errors with a position; and, for
  * UTF-8 input (all the engine ever gets), the property the engine's safety rests on: when
  * the body parses on its own as a script, the whole wrapper parses and evaluating it yields
@@ -17,6 +18,9 @@
 #include <string.h>
 
 #define PREFIX "(function(){\"use strict\";"
+/* Modules with import forms (m.linked): the linker's record comes in as __jsp_r. */
+#define LINKED_OPEN "(function(__jsp_r){"
+#define LINKED_PREFIX LINKED_OPEN "\"use strict\";__jsp_r.x(__jsp_x);"
 
 static JSGlobalContextRef js;
 
@@ -56,7 +60,7 @@ static bool parses(const char *text, size_t len)
     return ok;
 }
 
-static void check_with_engine(const module_script *m)
+static void check_with_engine(const module_script *m, bool names_reserved)
 {
     if (!js)
         js = JSGlobalContextCreate(NULL);
@@ -64,6 +68,10 @@ static void check_with_engine(const module_script *m)
     if (memchr(m->script, '\0', m->script_len))
         return;
     if (!parses(m->script + m->body_start, m->body_end - m->body_start))
+        return;
+    /* A body declaring one of the wrapper's reserved names (__jsp_r, __jsp_x,
+     * __jsp_default) makes the wrapper a redeclaration error: refused, not an escape. */
+    if (names_reserved && !parses(m->script, m->script_len))
         return;
     CHECK(parses(m->script, m->script_len)); /* a valid body never breaks the wrapper */
     size_t before = global_property_count();
@@ -91,15 +99,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(m.script && m.script[m.script_len] == '\0');
         CHECK(memchr(src, '\0', size) || strlen(m.script) == m.script_len);
         CHECK(m.script_len == again.script_len && memcmp(m.script, again.script, m.script_len) == 0);
-        CHECK(m.line1_prefix_len == strlen(PREFIX));
-        CHECK(strncmp(m.script, PREFIX, m.line1_prefix_len) == 0);
-        CHECK(m.body_start == strlen("(function(){"));
+        const char *prefix = m.linked ? LINKED_PREFIX : PREFIX;
+        CHECK(m.line1_prefix_len == strlen(prefix));
+        CHECK(strncmp(m.script, prefix, m.line1_prefix_len) == 0);
+        CHECK(m.body_start == strlen(m.linked ? LINKED_OPEN : "(function(){"));
         CHECK(m.body_end >= m.line1_prefix_len && m.body_end <= m.script_len);
-        /* The tail: "\n;return {" getters "};})" and nothing else after the body. */
+        CHECK(m.linked || m.import_count == 0);
+        /* The tail: "\n;return {" getters "};})" (linked: "\n;function __jsp_x(){return
+         * [{" getters "}, [" indices "]];}})") and nothing else after the body. */
         const char *tail = m.script + m.body_end;
         size_t tail_len = m.script_len - m.body_end;
-        CHECK(strncmp(tail, "\n;return {", 10) == 0);
-        CHECK(tail_len >= 14 && strcmp(tail + tail_len - 4, "};})") == 0);
+        const char *head = m.linked ? "\n;function __jsp_x(){return [{" : "\n;return {";
+        const char *end = m.linked ? "]];}})" : "};})";
+        CHECK(strncmp(tail, head, strlen(head)) == 0);
+        CHECK(tail_len >= strlen(head) + strlen(end) &&
+              strcmp(tail + tail_len - strlen(end), end) == 0);
         CHECK(memchr(tail + 1, '\n', tail_len - 1) == NULL);
         for (size_t i = 0; i < tail_len; i++) /* only quotes in names are escaped */
             CHECK(tail[i] != '\\' || tail[i + 1] == '"');
@@ -115,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (m.hint[0])
             CHECK(m.hint_line >= 1 && m.hint_column >= 1);
         if (utf8_is_valid(src, size))
-            check_with_engine(&m);
+            check_with_engine(&m, memmem(src, size, "__jsp_", 6) != NULL);
     } else {
         CHECK(rc == MODULE_TRANSFORM_UNSUPPORTED || rc == MODULE_TRANSFORM_SYNTAX);
         CHECK(!m.script && m.export_count == 0);

@@ -50,7 +50,9 @@ enum {
     JSP_EJSON = -10,         /* input is not valid JSON (or not the JSON type required) */
     JSP_EEXIST = -11,        /* the name is taken: a registered host function, or a live
                                 context of the pool (jsp_context_new) */
-    JSP_EMODULE = -12,       /* module uses a feature jspool does not support (import) */
+    JSP_EMODULE = -12,       /* a module cannot be linked: an import the context's loader
+                                cannot find or may not give (or no loader), a missing
+                                export, a form jspool does not support */
     JSP_ESYSTEM = -13,       /* the OS refused a resource (thread, event loop) */
     JSP_ECPU_LIMIT = -14,    /* the call used more CPU than cpu_limit_ms; context usable */
     JSP_EWALL_LIMIT = -15,   /* the call took longer than wall_limit_ms (Promises included) */
@@ -281,6 +283,54 @@ int jsp_host_call_resolve(jsp_host_call *call, const char *json, size_t json_len
 int jsp_host_call_reject(jsp_host_call *call, const char *message);
 
 /* ---------------------------------------------------------------------------------------
+ * Module loading: what `import` reads (see jsp_load_module).
+ * ------------------------------------------------------------------------------------- */
+
+/* Resolves and reads one imported module. Called on the context's runtime thread while
+ * its JS waits (so keep it quick: no network), once for each import a module being
+ * linked declares and for each import() call (a module is still evaluated only once per
+ * context: see name).
+ *   specifier: as written in the import ("./util.js", "lodash-es").
+ *   referrer:  the resolved name of the importing module, or NULL for the module given
+ *              to jsp_load_module itself.
+ * On success return 0 and set *name (the resolved name: the key of the context's module
+ * registry, the referrer of the module's own imports, its file name in stack traces) and
+ * *source (*source_len bytes of UTF-8; a name ending in ".json" is a JSON module whose
+ * default export is the parsed value). Both are malloc'd; the library frees them with
+ * free(). On failure return a negative code and optionally set *error to a malloc'd
+ * message (the import then fails with JSP_EMODULE naming the specifier, the importer
+ * and this message). The loader decides what a tenant may read: it is the only way a
+ * module reaches text the embedder did not pass in. */
+typedef int (*jsp_module_loader_fn)(void *user, const char *specifier, const char *referrer,
+                                    char **name, char **source, size_t *source_len,
+                                    char **error);
+
+/* A ready-made loader for files under one directory tree: user is the root directory
+ * (a NUL-terminated path, kept valid as module_loader_user says). Resolves
+ * as Node does for ES modules, never outside the root:
+ *   - "./x.js", "../y.js", "/abs.js": against the referrer's directory (the root for the
+ *     module given to jsp_load_module); the exact file, else with ".js", ".mjs", ".json"
+ *     added, else a directory's package.json entry or index.js;
+ *   - bare "pkg" or "pkg/sub/path": node_modules/pkg in the referrer's directory, then
+ *     each parent up to the root; the package.json "exports" field (a string, "." or a
+ *     "./sub" key, with conditions "import", "module", "default" — nested — and subpath
+ *     patterns ("./x/" + "*") are not supported), else "module", else "main", else index.js;
+ *   - "node:*" built-ins and other URL schemes are refused.
+ * The name it returns is the file's real path (symlinks resolved), and a file whose real
+ * path is outside the root's real path is refused, so a symlink cannot lead out. Files
+ * over 64 MiB are refused. CommonJS files load as ES modules and fail where they use
+ * `require`/`module.exports` (bundle them: README "Modules"). Any thread. */
+int jsp_module_loader_files(void *root_dir, const char *specifier, const char *referrer,
+                            char **name, char **source, size_t *source_len, char **error);
+
+/* The module root jspool uses for a file it runs or deploys (`jspool run FILE`, `jspool
+ * serve FILE.js`): the nearest directory, from the file's own upwards, that holds a
+ * package.json (a project's root, beside its node_modules), else the file's directory.
+ * Returns its real path, malloc'd (free with free()), or NULL when the file does not
+ * exist or out of memory. Any thread. */
+char *jsp_module_root_for_file(const char *path);
+
+/* ---------------------------------------------------------------------------------------
  * Contexts
  * ------------------------------------------------------------------------------------- */
 
@@ -337,6 +387,14 @@ typedef struct jsp_context_config {
                                   takes them; nothing crosses between namespaces. Only the
                                   operator should choose it. 1 to 64 bytes, each one of
                                   JSP_NAMESPACE_CHARS; anything else is JSP_EINVAL. */
+    jsp_module_loader_fn module_loader; /* what the context's modules may import; NULL =
+                                  nothing: any import fails with JSP_EMODULE. The
+                                  server gives a loader only to the modules the
+                                  operator deploys (docs/security.md). */
+    void *module_loader_user;  /* passed to module_loader (for jsp_module_loader_files:
+                                  the root directory); must stay valid until
+                                  jsp_pool_free returns (a freed context's JS may still
+                                  be ending on its runtime) */
 } jsp_context_config;
 
 /* The bytes a namespace name may contain (for strspn). */
@@ -464,7 +522,20 @@ int jsp_eval_async(jsp_context *ctx, const char *source, long source_len, jsp_do
  * (`export function f`, `export const g = ...`, `export { a as b }`, `export default`)
  * become callable by name with jsp_call ("default" for the default export). Loading again
  * replaces the previous module's exports; a load that fails leaves them in place. Result:
- * the list of export names as a JSON array. `import`, `export ... from` and exported names
+ * the list of export names as a JSON array.
+ * Imports — `import d, {a as b} from "m"`, `import * as ns`, `import "m"`, `export * from`,
+ * `export {a as b} from`, `export * as ns from`, `import(m)` (a Promise of the namespace)
+ * and `import.meta.url` — are read through the context's module_loader (none: JSP_EMODULE
+ * naming the specifier). Each module (by resolved name) is evaluated once per context,
+ * dependencies before dependents in import order; a later load reuses the evaluated ones
+ * (only the source given here runs again). In an import cycle, a module may see another
+ * still running: its function declarations work, its let/const/class bindings are still
+ * uninitialised. Imported names are bound when the import statement runs (a snapshot:
+ * an `export let` changed later is not seen through `import {x}`, but is through
+ * `import * as ns` and ns.x). A missing module or export is JSP_EMODULE naming both
+ * files; a syntax error in an imported file is JSP_ESYNTAX with the file, line and
+ * column in error_message (error_line/error_column are that file's). The names
+ * `__jsp_*` are reserved in module code. Exported names
  * written with escape sequences are not supported (JSP_EMODULE);
  * top-level await is a syntax error. The source cannot leave its module scope: a top-level
  * `return`, an unmatched bracket, a source ending inside a comment or literal, and the

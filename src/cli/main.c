@@ -197,12 +197,18 @@ int main(int argc, char **argv)
     jsp_pool_config config = {.threads = 1};
     int rc = jsp_pool_new(&config, &pool);
     jsp_context *ctx = NULL;
+    /* A file's imports: relative files and node_modules under its project root. */
+    char *module_root = is_run ? jsp_module_root_for_file(argv[2]) : NULL;
+    jsp_context_config context_config = {.apis = apis,
+                                         .module_loader = module_root ? jsp_module_loader_files : NULL,
+                                         .module_loader_user = module_root};
     if (rc == 0)
-        rc = jsp_context_new(pool, &(jsp_context_config){.apis = apis}, &ctx);
+        rc = jsp_context_new(pool, &context_config, &ctx);
     if (rc != 0) {
         fprintf(stderr, "jspool: cannot start: %s\n", jsp_strerror(rc));
         free(source);
         jsp_pool_free(pool);
+        free(module_root);
         return EXIT_POOL;
     }
     jsp_result *r = NULL;
@@ -232,5 +238,6 @@ int main(int argc, char **argv)
     free(source);
     jsp_context_free(ctx);
     jsp_pool_free(pool);
+    free(module_root); /* after the pool: its runtime may read it until then */
     return status;
 }

@@ -87,6 +87,9 @@ uint64_t engine_budget_cpu_start_ns(engine_budget *b);
 /* apis: bit mask of apis/api_groups.h groups to install (natives now, JS ones lazily). */
 engine_ctx *engine_ctx_new(engine_vm *vm, void *owner, uint32_t apis);
 void engine_ctx_free(engine_ctx *ec);
+/* The loader that resolves and reads the imports of ec's modules (NULL: imports are
+ * refused with JSP_EMODULE). Set before the first module loads. */
+void engine_ctx_set_module_loader(engine_ctx *ec, jsp_module_loader_fn loader, void *user);
 /* Installs the memory guard (src/apis/js/memory-guard.js) in a context of an isolated
  * VM, before any guest code: ArrayBuffer, typed array, WebAssembly.Memory and string
  * allocations of 1 MiB or more are checked against the budget's limit before they happen

@@ -284,60 +284,89 @@ static JSValueRef call_with_undefined_this(JSContextRef js, JSObjectRef fn, JSVa
     return JSObjectCallAsFunction(js, (JSObjectRef)call, fn, 1, &undefined, exception);
 }
 
-jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len)
+jsp_result *engine_module_compile(engine_ctx *ec, const char *name, const char *source,
+                                  size_t len, module_script *m, JSObjectRef *factory_out)
 {
-    module_script m;
-    int rc = module_transform(source, len, &m);
+    *factory_out = NULL;
+    int rc = module_transform(source, len, m);
     if (rc == MODULE_TRANSFORM_NOMEM)
         return result_out_of_memory();
     if (rc != MODULE_TRANSFORM_OK) {
         jsp_result *r = result_error(rc == MODULE_TRANSFORM_SYNTAX ? JSP_ESYNTAX : JSP_EMODULE,
-                                     "SyntaxError", m.error_message);
-        r->error_line = m.error_line;
-        r->error_column = m.error_column;
-        module_script_free(&m);
+                                     "SyntaxError", m->error_message);
+        r->error_line = m->error_line;
+        r->error_column = m->error_column;
         return r;
     }
     JSContextRef js = ec->js;
     jsp_result *r = NULL;
-    JSStringRef body = js_string_from_utf8(m.script + m.body_start, m.body_end - m.body_start);
-    JSStringRef script = body ? js_string_from_utf8(m.script, m.script_len) : NULL;
+    JSStringRef url = name ? js_string_from_utf8(name, strlen(name)) : JSStringRetain(ec->vm->names.module_url);
+    JSStringRef body = url ? js_string_from_utf8(m->script + m->body_start, m->body_end - m->body_start) : NULL;
+    JSStringRef script = body ? js_string_from_utf8(m->script, m->script_len) : NULL;
     JSValueRef exception = NULL;
     JSValueRef factory = NULL;
     /* The body must parse as a script on its own, or it could close the wrapper early
      * (module_transform.h). Then the script only defines the module function, so anything
      * thrown while evaluating it is a parse error of the module source too. Costs a second
      * syntax-only parse of the source, once per load. */
-    if (script && JSCheckScriptSyntax(js, body, ec->vm->names.module_url, 1, &exception))
-        factory = JSEvaluateScript(js, script, NULL, ec->vm->names.module_url, 1, &exception);
-    if (!script) {
+    if (script && JSCheckScriptSyntax(js, body, url, 1, &exception))
+        factory = JSEvaluateScript(js, script, NULL, url, 1, &exception);
+    if (!script)
         r = result_out_of_memory();
-    } else if (exception) {
-        r = module_syntax_error(ec, exception, &m, source, len);
-    } else if (!JSValueIsObject(js, factory) || !JSObjectIsFunction(js, (JSObjectRef)factory)) {
+    else if (exception)
+        r = module_syntax_error(ec, exception, m, source, len);
+    else if (!JSValueIsObject(js, factory) || !JSObjectIsFunction(js, (JSObjectRef)factory))
         r = result_error(JSP_ESYNTAX, "SyntaxError", "module source escaped its wrapper");
-    } else {
-        JSValueRef exports = call_with_undefined_this(js, (JSObjectRef)factory, &exception);
-        /* Exports must be an object: find_function reads its properties on every call (a
-         * top-level `return;` once stored undefined here, and the next call crashed). The
-         * body check makes that unreachable unless the context replaced
-         * Function.prototype.call before loading. */
-        if (exception) {
-            r = js_exception_result(ec->vm, js, exception, JSP_EJS);
-        } else if (!JSValueIsObject(js, exports)) {
-            r = result_error(JSP_EJS, "TypeError", "the module did not return its exports object");
-        } else {
-            if (ec->exports)
-                JSValueUnprotect(js, ec->exports);
-            ec->exports = (JSObjectRef)exports;
-            JSValueProtect(js, exports);
-            r = export_names_result(&m);
-        }
-    }
+    else
+        *factory_out = (JSObjectRef)factory;
     if (script)
         JSStringRelease(script);
     if (body)
         JSStringRelease(body);
+    if (url)
+        JSStringRelease(url);
+    return r;
+}
+
+jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len)
+{
+    module_script m;
+    JSObjectRef factory;
+    jsp_result *r = engine_module_compile(ec, NULL, source, len, &m, &factory);
+    if (r) {
+        module_script_free(&m);
+        return r;
+    }
+    JSContextRef js = ec->js;
+    JSValueRef exception = NULL;
+    if (m.linked) {
+        /* Imports: the linker evaluates the graph (engine_modules.c). */
+        JSObjectRef exports = NULL;
+        r = engine_module_link_entry(ec, &m, factory, &exports);
+        if (r->code == 0) {
+            if (ec->exports)
+                JSValueUnprotect(js, ec->exports);
+            ec->exports = exports; /* protected by the linker */
+        }
+        module_script_free(&m);
+        return r;
+    }
+    JSValueRef exports = call_with_undefined_this(js, factory, &exception);
+    /* Exports must be an object: find_function reads its properties on every call (a
+     * top-level `return;` once stored undefined here, and the next call crashed). The
+     * body check makes that unreachable unless the context replaced
+     * Function.prototype.call before loading. */
+    if (exception) {
+        r = js_exception_result(ec->vm, js, exception, JSP_EJS);
+    } else if (!JSValueIsObject(js, exports)) {
+        r = result_error(JSP_EJS, "TypeError", "the module did not return its exports object");
+    } else {
+        if (ec->exports)
+            JSValueUnprotect(js, ec->exports);
+        ec->exports = (JSObjectRef)exports;
+        JSValueProtect(js, exports);
+        r = export_names_result(&m);
+    }
     module_script_free(&m);
     return r;
 }

@@ -74,6 +74,7 @@ void engine_ctx_free(engine_ctx *ec)
         JSValueUnprotect(ec->js, ec->get_own_names);
     js_free_names(ec->baseline_names, ec->baseline_count);
     engine_apis_free(ec);
+    engine_modules_free(ec);
     engine_entry_free(ec);
     if (ec->last_function_js)
         JSStringRelease(ec->last_function_js);

@@ -15,8 +15,9 @@
  * wrapper's tail...). The lexer here is not a parser, so the guarantee is the engine's:
  * script[body_start, body_end) — the rewritten body after its "use strict" directive,
  * without the wrapper — must parse on its own as a classic script before `script` is
- * evaluated. A complete script followed by "\n;return {...};})" can only be the rest of
- * the wrapper's function body. */
+ * evaluated. A complete script followed by "\n;return {...};})" (linked modules:
+ * "\n;function __jsp_x(){return [{...}, [...]];}})") can only be the rest of the
+ * wrapper's function body. */
 typedef struct module_script {
     char *script;            /* NUL-terminated classic script text (malloc'd) */
     size_t script_len;
@@ -24,6 +25,15 @@ typedef struct module_script {
                                 column numbers on line 1 can be corrected); no newlines are
                                 ever inserted before or inside the original text, so line
                                 numbers of the original are preserved */
+    /* Nonzero when the source has an import form (static import, export ... from,
+     * import(), import.meta): `script` then yields function(__jsp_r) that expects the
+     * linker's record (engine_modules.c) and returns nothing; its prefix first calls
+     * __jsp_r.x(f) where f() returns [getters object, [indices of `export *` imports]]. */
+    int linked;
+    char **imports;          /* malloc'd distinct static import specifiers, in source
+                                order: the `k` of __jsp_r.g(k, names) / __jsp_r.m[k] */
+    int *import_lines;       /* 1-based line of each one's first import */
+    size_t import_count;
     char **export_names;     /* malloc'd array of malloc'd names, in source order, "default"
                                 for the default export */
     size_t export_count;
@@ -48,8 +58,9 @@ enum {
 };
 
 /* Rewrites `len` bytes of `source` (need not be NUL-terminated) into *out, which is zeroed
- * first. Returns MODULE_TRANSFORM_UNSUPPORTED for static `import`, `export ... from`,
- * `export *` and duplicate export names, and MODULE_TRANSFORM_SYNTAX for the HTML-like
+ * first. Returns MODULE_TRANSFORM_UNSUPPORTED for duplicate export names and names or
+ * specifiers written with escape sequences, MODULE_TRANSFORM_SYNTAX for a malformed
+ * import or export-from statement, and MODULE_TRANSFORM_SYNTAX for the HTML-like
  * comments `<!--` and `-->` that a script would accept but a module must not (error_*
  * fields say where). Other syntax errors are not detected here: the text is passed
  * through and the engine reports them. */

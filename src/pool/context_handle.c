@@ -116,6 +116,8 @@ int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_m
     ctx->wall_limit_ms = wall == 0 ? JSP_DEFAULT_WALL_LIMIT_MS : wall < 0 ? 0 : (uint64_t)wall;
     ctx->memory_limit_bytes = cfg ? cfg->memory_limit_bytes : 0;
     ctx->apis_mask = apis_mask;
+    ctx->module_loader = cfg ? cfg->module_loader : NULL;
+    ctx->module_loader_user = cfg ? cfg->module_loader_user : NULL;
     ctx->id = atomic_fetch_add(&pool->next_context_id, 1);
     if (cfg && cfg->name) {
         ctx->name = strdup(cfg->name);

@@ -34,6 +34,8 @@ static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
     engine_ctx *fresh = engine_ctx_new(vm, ctx, ctx->apis_mask);
     if (!fresh)
         return false;
+    /* Imports are read again through the loader: the module map is rebuilt with it. */
+    engine_ctx_set_module_loader(fresh, ctx->module_loader, ctx->module_loader_user);
     runtime_clear_context_timers(rt, ctx); /* they hold values of the old VM */
     lock_requests_drop_context(ctx);       /* their callbacks die with the old VM */
     engine_ctx_free(ctx->ec);

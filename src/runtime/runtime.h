@@ -110,6 +110,8 @@ struct jsp_context {
     uint64_t wall_limit_ms;    /* 0 = unlimited */
     uint64_t memory_limit_bytes; /* 0 = a light context; else isolated in own_vm */
     uint32_t apis_mask;        /* web-API groups (apis/api_groups.h) */
+    jsp_module_loader_fn module_loader; /* for imports; NULL = refused (jsp_context_config) */
+    void *module_loader_user;
     char *namespace_key;       /* BroadcastChannel and locks scope: the operator's namespace
                                   name, or "#<id>" (private: '#' is not allowed in names) */
 

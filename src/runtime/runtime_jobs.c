@@ -73,6 +73,8 @@ static void create_context(runtime *rt, job *j)
             ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
     }
     ctx->ec = ctx->memory_limit_bytes && !ctx->own_vm ? NULL : engine_ctx_new(context_vm(ctx), ctx, ctx->apis_mask);
+    if (ctx->ec)
+        engine_ctx_set_module_loader(ctx->ec, ctx->module_loader, ctx->module_loader_user);
     if (ctx->ec && ctx->own_vm && engine_ctx_guard_memory(ctx->ec, ctx->memory_limit_bytes) != 0) {
         engine_ctx_free(ctx->ec);
         ctx->ec = NULL;

@@ -270,9 +270,18 @@ static int deploy_module(server *srv, const char *path)
         return 2;
     }
     served_context *sc = calloc(1, sizeof(*sc));
+    /* Only modules the operator deploys may import: files and node_modules under their
+     * project root (posted ones get no loader: docs/security.md). */
+    char *root = NULL;
+    if (sc && srv->module_root_count < sizeof srv->module_roots / sizeof *srv->module_roots) {
+        root = jsp_module_root_for_file(path);
+        srv->module_roots[srv->module_root_count++] = root;
+    }
     jsp_context_config cfg = {.name = name, .cpu_limit_ms = srv->cpu_limit_ms,
                               .wall_limit_ms = srv->wall_limit_ms,
-                              .memory_limit_bytes = srv->module_memory_limit_bytes};
+                              .memory_limit_bytes = srv->module_memory_limit_bytes,
+                              .module_loader = root ? jsp_module_loader_files : NULL,
+                              .module_loader_user = root};
     jsp_result *r = NULL;
     int rc = sc && name ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
     if (rc == 0)
@@ -552,6 +561,8 @@ int server_run(const server_options *o)
     free(srv->ws_origins);
     free(srv->hint_context);
     free(srv->hint_export);
+    for (size_t i = 0; i < srv->module_root_count; i++)
+        free(srv->module_roots[i]);
     free(srv);
     if (rc == 0)
         fprintf(stderr, "level=info msg=\"stopped\"\n");

@@ -37,6 +37,9 @@ typedef struct server {
     size_t ws_origin_count;
     char *hint_context;      /* first deployed module and its last export, for the */
     char *hint_export;       /* curl lines printed at start-up */
+    char *module_roots[32];  /* deployed modules' import roots (loader user data): freed
+                                after the pool, whose runtimes may read them until then */
+    size_t module_root_count;
     size_t max_body_bytes;
     int grace_ms;
     long cpu_limit_ms, wall_limit_ms; /* defaults for contexts created without limits */

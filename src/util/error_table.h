@@ -31,7 +31,7 @@
     X(JSP_EUTF8,         -9, "invalid_utf8",        400, JS_ERROR,   "input is not valid UTF-8")     \
     X(JSP_EJSON,        -10, "invalid_json",        400, JS_ERROR,   "input is not valid JSON")      \
     X(JSP_EEXIST,       -11, "already_exists",      409, JS_ERROR,   "name already in use")          \
-    X(JSP_EMODULE,      -12, "unsupported_module",  400, JS_ERROR,   "unsupported module feature")   \
+    X(JSP_EMODULE,      -12, "unsupported_module",  400, JS_ERROR,   "a module import cannot be resolved, or an unsupported module feature")   \
     X(JSP_ESYSTEM,      -13, "system_error",        500, JS_ERROR,   "the OS refused a resource")    \
     X(JSP_ECPU_LIMIT,   -14, "cpu_limit",           408, CPU_LIMIT,  "the call ran past its CPU budget") \
     X(JSP_EWALL_LIMIT,  -15, "wall_limit",          504, WALL_LIMIT, "the call ran past its wall-time budget") \

@@ -1017,3 +1017,28 @@ Test(server, a_token_file_with_a_byte_that_is_not_visible_ascii_is_refused)
     unlink(path);
     cr_assert(serve_start(&srv, NULL)); /* for the fixture's teardown */
 }
+
+/* A deployed module imports files and packages under its project root; a module posted
+ * over HTTP cannot import at all, statically or with import(), so a tenant cannot read
+ * the operator's files (docs/security.md). */
+Test(server, deployed_modules_import_but_posted_modules_cannot)
+{
+    serve_stop(&srv);
+    static const char *const args[] = {MODULES_DIR "/main.js", NULL};
+    cr_assert(serve_start(&srv, args));
+    expect(request("POST", "/v1/contexts/main/call/sum", "[2,3]"), 200, "{\"result\":5}");
+    expect(request("POST", "/v1/contexts/main/call/packages", "[]"), 200, "hello jspool!");
+    expect(request("POST", "/v1/contexts",
+                   "{\"name\":\"tenant\",\"module\":\"import secret from './lib/config.json';"
+                   " export const s = () => secret\"}"),
+           400, "no module loader");
+    expect(request("POST", "/v1/contexts",
+                   "{\"name\":\"tenant2\",\"module\":\"import x from '" MODULES_DIR "/lib/math.js';\"}"),
+           400, "no module loader");
+    expect(request("POST", "/v1/contexts",
+                   "{\"name\":\"tenant3\",\"module\":\"export async function peek(p) {"
+                   " return (await import(p)).default }\"}"),
+           201, NULL);
+    expect(request("POST", "/v1/contexts/tenant3/call/peek", "[\"" MODULES_DIR "/lib/config.json\"]"),
+           422, "no module loader");
+}

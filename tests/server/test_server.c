@@ -940,3 +940,95 @@ Test(server, a_spent_memory_budget_answers_503_for_new_contexts)
     expect(request("GET", "/healthz", NULL), 200, "ok");
     unlink(path);
 }
+
+/* ---- the jspool command line (eval/run), run as a user runs it ---- */
+
+typedef struct cli_output {
+    int status;        /* exit status, -1 if it did not exit */
+    char out[4096];    /* stdout */
+    char err[4096];    /* stderr */
+} cli_output;
+
+static void read_whole(int fd, char *buf, size_t size)
+{
+    size_t n = 0;
+    lseek(fd, 0, SEEK_SET);
+    ssize_t got;
+    while (n + 1 < size && (got = read(fd, buf + n, size - 1 - n)) > 0)
+        n += (size_t)got;
+    buf[n] = '\0';
+    close(fd);
+}
+
+/* Runs `jspool ARGS...` with stdout and stderr captured apart. */
+static cli_output cli(const char *const *args)
+{
+    cli_output o = {.status = -1};
+    char out_path[] = "/tmp/jspool-cli-out-XXXXXX", err_path[] = "/tmp/jspool-cli-err-XXXXXX";
+    int out = mkstemp(out_path), err = mkstemp(err_path);
+    cr_assert(out >= 0 && err >= 0);
+    unlink(out_path);
+    unlink(err_path);
+    const char *argv[16] = {JSPOOL_BIN};
+    int argc = 1;
+    for (; *args && argc < 15; args++)
+        argv[argc++] = *args;
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out, STDOUT_FILENO);
+        dup2(err, STDERR_FILENO);
+        execv(JSPOOL_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    o.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    read_whole(out, o.out, sizeof(o.out));
+    read_whole(err, o.err, sizeof(o.err));
+    return o;
+}
+
+/* Writes text to a fresh temporary .js file; path receives its name. */
+static void js_file(char path[static 32], const char *text, size_t len)
+{
+    strcpy(path, "/tmp/jspool-run-XXXXXX.js");
+    int fd = mkstemps(path, 3);
+    cr_assert(fd >= 0);
+    cr_assert(write(fd, text, len) == (ssize_t)len);
+    close(fd);
+}
+
+TestSuite(cli, .timeout = 60);
+
+Test(cli, run_takes_minified_modules_and_byte_order_marks)
+{
+    static const struct {
+        const char *text, *function, *printed;
+    } files[] = {
+        /* minified: the export is not at a line start */
+        {"function f(){return 41}const g=()=>f()+1;export{g as answer};", "answer", "42"},
+        /* a byte-order mark before a module and before a script */
+        {"\xEF\xBB\xBF" "export function answer() { return 42 }\n", "answer", "42"},
+        {"\xEF\xBB\xBF" "var base = 40;\nfunction answer() { return base + 2 }\n", "answer", "42"},
+        /* a script that mentions export in a string and a comment stays a script: its
+           top-level function is a global */
+        {"// export {x}\nvar s = ';export{s}';\nfunction answer() { return s.length + 32 }\n", "answer", "42"},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[32];
+        js_file(path, files[i].text, strlen(files[i].text));
+        cli_output o = cli((const char *const[]){"run", path, files[i].function, NULL});
+        cr_expect_eq(o.status, 0, "file %zu: exit %d, stderr %s", i, o.status, o.err);
+        cr_expect_str_eq(o.out, "42\n", "file %zu printed %s", i, o.out);
+        unlink(path);
+    }
+    /* a module with a real syntax error reports that error, not the `export` keyword */
+    static const char broken[] = "let x = 1;\nexport function f() { return x +; }\n";
+    char path[32];
+    js_file(path, broken, sizeof(broken) - 1);
+    cli_output o = cli((const char *const[]){"run", path, NULL});
+    cr_expect_eq(o.status, 1);
+    cr_expect(strstr(o.err, "Unexpected token ';'") && strstr(o.err, "line 2"), "stderr: %s", o.err);
+    unlink(path);
+}

@@ -25,7 +25,8 @@ static void usage(FILE *out)
           "eval  evaluates CODE as a script and prints its value as JSON.\n"
           "run   loads FILE (as a script when it parses as one, else as an ES module);\n"
           "      with FUNCTION, calls it with ARGS_JSON (a JSON array, default []) and\n"
-          "      prints the result as JSON. Promises are awaited.\n"
+          "      prints the result as JSON. Promises are awaited. console.log/info/debug\n"
+          "      print to stdout, console.warn/error to stderr (eval too).\n"
           "--apis picks the web-API groups (\"events,encoding\", \"all\", \"none\"; default\n"
           "      console,timers).\n"
           "serve serves the pool over HTTP/JSON (default 127.0.0.1:8080); each MODULE.js is\n"
@@ -36,6 +37,17 @@ static void usage(FILE *out)
           "exit status: 0 ok, 1 JavaScript error, 2 usage or bad input, 3 file unreadable,\n"
           "             4 runtime could not start\n",
           out);
+}
+
+/* console output as Node prints it: log/info/debug to stdout without a prefix (so it can
+ * be piped), warn/error to stderr. Runs on the runtime thread; stdio locks each call. */
+static void cli_log(int level, uint64_t context_id, const char *message, void *user)
+{
+    (void)context_id;
+    (void)user;
+    FILE *out = level >= JSP_LOG_WARN ? stderr : stdout;
+    fputs(message, out);
+    fputc('\n', out);
 }
 
 /* The script parser stopped at a module keyword: `export` anywhere, or `import` (which a
@@ -214,7 +226,7 @@ int main(int argc, char **argv)
     /* a UTF-8 byte-order mark is not JavaScript (Node strips it too) */
     size_t bom = source_len >= 3 && memcmp(source, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     jsp_pool *pool;
-    jsp_pool_config config = {.threads = 1};
+    jsp_pool_config config = {.threads = 1, .log = cli_log};
     int rc = jsp_pool_new(&config, &pool);
     jsp_context *ctx = NULL;
     if (rc == 0)

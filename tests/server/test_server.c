@@ -1032,3 +1032,19 @@ Test(cli, run_takes_minified_modules_and_byte_order_marks)
     cr_expect(strstr(o.err, "Unexpected token ';'") && strstr(o.err, "line 2"), "stderr: %s", o.err);
     unlink(path);
 }
+
+Test(cli, console_log_goes_to_stdout_and_warnings_to_stderr)
+{
+    static const char text[] = "console.log('one', 1); console.warn('careful'); console.info('two');\n"
+                               "console.error('bad'); console.debug('three');\n"
+                               "function result() { console.log('four'); return 5 }\n";
+    char path[32];
+    js_file(path, text, sizeof(text) - 1);
+    cli_output o = cli((const char *const[]){"run", path, "result", NULL});
+    cr_expect_eq(o.status, 0, "stderr %s", o.err);
+    cr_expect_str_eq(o.out, "one 1\ntwo\nthree\nfour\n5\n");
+    cr_expect_str_eq(o.err, "careful\nbad\n");
+    unlink(path);
+    o = cli((const char *const[]){"eval", "console.log('piped'); 2", NULL});
+    cr_expect_str_eq(o.out, "piped\n2\n");
+}

@@ -45,6 +45,7 @@ struct engine_ctx {
     JSObjectRef trampoline;      /* protected; NULL until engine_entered first runs */
     struct entry *entry;         /* the work the trampoline runs next */
     JSObjectRef api_exports[ENGINE_MAX_API_GROUPS]; /* protected: what each loaded JS group returned */
+    uint32_t apis;               /* the context's API groups (api_groups.h mask) */
 };
 
 /* A console.time() label; per-call host state (see engine_clear_call_spans). */

@@ -1,5 +1,6 @@
 /* js_values.c — conversions between JSC values and jspool's text forms (UTF-8, JSON,
  * jsp_result errors). Not for calling into JS beyond what a conversion needs. */
+#include "apis/api_groups.h"
 #include "engine/engine_internal.h"
 #include "util/result.h"
 #include "util/utf8.h"
@@ -100,6 +101,26 @@ static int int_property(JSContextRef js, JSObjectRef o, JSStringRef key)
     return (int)JSValueToNumber(js, v, NULL);
 }
 
+/* "Can't find variable: TextEncoder" in a context without the group that defines it: say
+ * which group does, so a user need not find the groups one failed run at a time. */
+static void hint_missing_group(JSContextRef js, jsp_result *r)
+{
+    static const char prefix[] = "Can't find variable: ";
+    engine_ctx *ec = engine_ctx_of(js);
+    if (!ec || !r->error_name || strcmp(r->error_name, "ReferenceError") != 0 || !r->error_message ||
+        strncmp(r->error_message, prefix, sizeof(prefix) - 1) != 0)
+        return;
+    char hint[300];
+    if (!api_groups_hint_missing(r->error_message + sizeof(prefix) - 1, ec->apis, hint, sizeof(hint)))
+        return;
+    size_t len = strlen(r->error_message), hint_len = strlen(hint);
+    char *longer = realloc(r->error_message, len + hint_len + 1);
+    if (!longer)
+        return; /* the plain message is still true */
+    memcpy(longer + len, hint, hint_len + 1);
+    r->error_message = longer;
+}
+
 jsp_result *js_exception_result(engine_vm *vm, JSContextRef js, JSValueRef exception, int code)
 {
     jsp_result *r = calloc(1, sizeof(*r));
@@ -137,6 +158,7 @@ jsp_result *js_exception_result(engine_vm *vm, JSContextRef js, JSValueRef excep
         jsp_result_free(r);
         return result_out_of_memory();
     }
+    hint_missing_group(js, r);
     return r;
 }
 

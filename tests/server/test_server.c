@@ -238,6 +238,11 @@ Test(server, every_error_class_has_its_status_and_shape)
     expect(request("POST", "/v1/contexts/ev/eval", "{\"source\":\"new AbortController().signal.aborted\"}"), 200,
            "{\"result\":false}");
     expect(request("POST", "/v1/contexts", "{\"source\":\"1 +\"}"), 400, "\"code\":\"syntax_error\"");
+    /* a setup whose last value JSON cannot hold still creates the context */
+    expect(request("POST", "/v1/contexts", "{\"name\":\"lib\",\"source\":\"function helper(x) { return x + 1 }\"}"),
+           201, "\"name\":\"lib\"");
+    expect(request("POST", "/v1/contexts/lib/call/helper", "[41]"), 200, "{\"result\":42}");
+    expect(request("POST", "/v1/contexts", "{\"source\":\"globalThis.make = () => 1; make\"}"), 201, "\"kind\":");
     expect(request("PUT", "/v1/contexts/bank", NULL), 405, "method_not_allowed");
     expect(request("POST", "/v1/contexts", "{\"name\":\"spin\",\"source\":\"0\",\"limits\":{\"cpu_ms\":50}}"), 201, NULL);
     expect(request("POST", "/v1/contexts/spin/eval", "{\"source\":\"while (true) {}\"}"), 408, "\"code\":\"cpu_limit\"");

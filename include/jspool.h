@@ -42,7 +42,8 @@ enum {
     JSP_EDESTROYED = -7,     /* the context was destroyed before or during the call */
     JSP_ECLOSED = -8,        /* the pool is closed or closing */
     JSP_EUTF8 = -9,          /* input text is not valid UTF-8 */
-    JSP_EJSON = -10,         /* input is not valid JSON (or not the JSON type required) */
+    JSP_EJSON = -10,         /* input is not valid JSON, nests deeper than JSP_JSON_MAX_DEPTH,
+                                or is not the JSON type required */
     JSP_EEXIST = -11,        /* the name is taken: a registered host function, or a live
                                 context of the pool (jsp_context_new) */
     JSP_EMODULE = -12,       /* module uses a feature jspool does not support (import) */
@@ -57,6 +58,12 @@ enum {
     JSP_ESCHEMA = -26,       /* a table declaration is invalid or an incompatible change */
     JSP_EWRITE_LIMIT = -27,  /* the call wrote more rows/bytes than its limit: rolled back */
 };
+
+/* JSON input — each call argument, jsp_send messages (the server's POST .../messages and
+ * WebSocket text frames), host-call answers — may nest arrays and objects at most this
+ * deep (a call's argument list itself does not count); deeper input is JSP_EJSON, refused on the caller's thread before anything is
+ * queued, the same on every path. Results have no such cap (see JSP_ENOTJSON). */
+#define JSP_JSON_MAX_DEPTH 512
 
 /* Returns a static, human-readable name for a code ("JSP_EJS: uncaught JS exception").
  * Any thread. Unknown codes give "unknown error". */
@@ -465,7 +472,8 @@ int jsp_load_module_async(jsp_context *ctx, const char *source, long source_len,
 
 /* Calls a function by name — first the loaded module's exports, then the context's
  * globals — with args_json, a JSON array of arguments (NULL or "" means no arguments).
- * Errors: JSP_ENOTFOUND, JSP_EJSON (not an array), JSP_EJS, JSP_ENOTJSON. */
+ * Errors: JSP_ENOTFOUND, JSP_EJSON (not valid JSON, deeper than JSP_JSON_MAX_DEPTH — both
+ * refused before queueing — or not an array), JSP_EJS, JSP_ENOTJSON. */
 int jsp_call(jsp_context *ctx, const char *function, const char *args_json, long args_len,
              jsp_result **out);
 int jsp_call_async(jsp_context *ctx, const char *function, const char *args_json,

@@ -38,7 +38,9 @@ static int submit(jsp_context *ctx, const call_input *in, jsp_done_fn done, void
         return *in->name ? JSP_EUTF8 : JSP_EINVAL;
     if (!utf8_is_valid(text, len))
         return JSP_EUTF8;
-    if (in->kind == JOB_SEND && !json_is_valid(text, len))
+    /* messages and call arguments ("" = none) meet the same recogniser and depth limit */
+    if ((in->kind == JOB_SEND && !json_is_valid(text, len)) ||
+        (in->kind == JOB_CALL && len && !json_is_valid_arguments(text, len)))
         return JSP_EJSON;
     int rc = check_context(ctx);
     if (rc != 0)

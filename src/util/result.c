@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+_Static_assert(JSP_JSON_MAX_DEPTH == 512, "the JSP_EJSON message names the depth");
+
 static jsp_result oom_result = {
     .code = JSP_ENOMEM,
     .error_name = "OutOfMemory",
@@ -26,7 +28,7 @@ static const struct {
     {JSP_EDESTROYED, "context_destroyed", "JSP_EDESTROYED: context destroyed"},
     {JSP_ECLOSED, "pool_closed", "JSP_ECLOSED: pool closed"},
     {JSP_EUTF8, "invalid_utf8", "JSP_EUTF8: input is not valid UTF-8"},
-    {JSP_EJSON, "invalid_json", "JSP_EJSON: input is not valid JSON"},
+    {JSP_EJSON, "invalid_json", "JSP_EJSON: input is not valid JSON (or nests deeper than 512)"},
     {JSP_EEXIST, "already_exists", "JSP_EEXIST: name already in use"},
     {JSP_EMODULE, "unsupported_module", "JSP_EMODULE: unsupported module feature"},
     {JSP_ESYSTEM, "system_error", "JSP_ESYSTEM: the OS refused a resource"},

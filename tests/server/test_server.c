@@ -251,6 +251,48 @@ Test(server, every_error_class_has_its_status_and_shape)
     expect(request("POST", "/v1/contexts/late/eval", "{\"source\":\"new Promise(() => {})\"}"), 504, "wall_limit");
 }
 
+/* "[[...[]...]]" nested depth deep (arrays), wrapped in one more array when as_args. */
+static char *nested(int depth, bool as_args)
+{
+    size_t n = (size_t)depth + (as_args ? 1 : 0);
+    char *text = malloc(2 * n + 1);
+    memset(text, '[', n);
+    memset(text + n, ']', n);
+    text[2 * n] = '\0';
+    return text;
+}
+
+Test(server, deep_json_has_one_limit_for_messages_and_call_arguments)
+{
+    expect(request("POST", "/v1/contexts", "{\"name\":\"deep\",\"source\":\"var got = 0;"
+                                            "function depth(x) { let d = 0; while (Array.isArray(x)) { x = x[0]; d++ } return d }"
+                                            "globalThis.onmessage = e => { got = depth(e.data) }\"}"),
+           201, NULL);
+    char *at_limit = nested(512, false), *args_at_limit = nested(512, true);
+    char *too_deep = nested(513, false), *args_too_deep = nested(513, true);
+    /* 512 levels: accepted as a message and as an argument alike */
+    expect(request("POST", "/v1/contexts/deep/messages", at_limit), 202, NULL);
+    expect(request("POST", "/v1/contexts/deep/call/depth", args_at_limit), 200, "{\"result\":512}");
+    response r = {0};
+    for (int i = 0; i < 100; i++) { /* delivery is asynchronous */
+        r = request("POST", "/v1/contexts/deep/eval", "{\"source\":\"got\"}");
+        if (strstr(r.body, "512"))
+            break;
+        free(r.body);
+        r.body = NULL;
+        usleep(10000);
+    }
+    cr_expect(r.body && strstr(r.body, "{\"result\":512}"), "the deep message was not delivered");
+    free(r.body);
+    /* one more: refused alike, saying why */
+    expect(request("POST", "/v1/contexts/deep/messages", too_deep), 400, "nests deeper than 512");
+    expect(request("POST", "/v1/contexts/deep/call/depth", args_too_deep), 400, "\"code\":\"invalid_json\"");
+    free(at_limit);
+    free(args_at_limit);
+    free(too_deep);
+    free(args_too_deep);
+}
+
 Test(server, modules_are_isolated_by_default_and_report_their_generation)
 {
     /* a module keeps its state in its VM: deployed isolated, no neighbour's heap can get

@@ -59,12 +59,18 @@ int js_value_to_json(JSContextRef js, JSValueRef v, char **json, size_t *len_out
     if (!s) {
         /* No exception: JSON.stringify gave undefined (function, symbol). With one: a
          * cycle or a BigInt. */
-        if (exception)
-            *json = js_value_to_utf8(js, exception, len_out);
-        else
+        if (exception) { /* "RangeError: Maximum call stack size exceeded." when too deep */
+            char *thrown = js_value_to_utf8(js, exception, NULL);
+            static const char prefix[] = "value cannot be represented as JSON: ";
+            *json = thrown ? malloc(sizeof(prefix) + strlen(thrown)) : NULL;
+            if (*json)
+                strcat(strcpy(*json, prefix), thrown);
+            free(thrown);
+        } else {
             *json = strdup(JSValueIsObject(js, v) ? "result is a function"
                                                   : "result is a symbol");
-        if (*json && !exception)
+        }
+        if (*json)
             *len_out = strlen(*json);
         return JSP_ENOTJSON;
     }

@@ -64,14 +64,15 @@ int status_for_code(int code)
 {
     switch (code) {
     case JSP_EINVAL: case JSP_EUTF8: case JSP_EJSON: case JSP_ESYNTAX: case JSP_EMODULE:
-    case JSP_ENOTJSON:
-        return 400;
+        return 400; /* the request itself is wrong */
+    case JSP_EJS: case JSP_ENOTJSON:
+        return 422; /* the request was fine; the guest's code threw, or returned a value
+                       JSON cannot carry (function, cycle, too deep): not the client's
+                       input (400) nor the server's fault (5xx) */
     case JSP_ENOTFOUND: case JSP_EDESTROYED:
         return 404;
     case JSP_EEXIST:
         return 409;
-    case JSP_EJS:
-        return 422;
     case JSP_ECPU_LIMIT:
         return 408;
     case JSP_EWALL_LIMIT:

@@ -262,7 +262,7 @@ static char *nested(int depth, bool as_args)
     return text;
 }
 
-Test(server, deep_json_has_one_limit_for_messages_and_call_arguments)
+Test(server, deep_json_has_one_limit_in_and_a_result_too_deep_is_422)
 {
     expect(request("POST", "/v1/contexts", "{\"name\":\"deep\",\"source\":\"var got = 0;"
                                             "function depth(x) { let d = 0; while (Array.isArray(x)) { x = x[0]; d++ } return d }"
@@ -287,6 +287,11 @@ Test(server, deep_json_has_one_limit_for_messages_and_call_arguments)
     /* one more: refused alike, saying why */
     expect(request("POST", "/v1/contexts/deep/messages", too_deep), 400, "nests deeper than 512");
     expect(request("POST", "/v1/contexts/deep/call/depth", args_too_deep), 400, "\"code\":\"invalid_json\"");
+    /* a result too deep (or otherwise not JSON) is not the client's fault: 422, not 400 */
+    expect(request("POST", "/v1/contexts/deep/eval",
+                   "{\"source\":\"let v = []; for (let i = 0; i < 200000; i++) v = [v]; v\"}"),
+           422, "{\"error\":{\"code\":\"not_serializable\",\"message\":\"value cannot be represented as JSON: RangeError");
+    expect(request("POST", "/v1/contexts/deep/eval", "{\"source\":\"Symbol('s')\"}"), 422, "not_serializable");
     free(at_limit);
     free(args_at_limit);
     free(too_deep);

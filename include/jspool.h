@@ -487,6 +487,18 @@ int jsp_call_async(jsp_context *ctx, const char *function, const char *args_json
  * queued; retry later). Any thread (also from callbacks). */
 int jsp_send(jsp_context *ctx, const char *json, long json_len);
 
+/* jsp_send with a tag the embedder chooses (0 = none), so that replies can go back to the
+ * sender: while the onmessage handler runs for this message — the microtasks it queues
+ * included, as they run before its turn ends — jsp_message_tag() inside the pool's
+ * on_message callback returns tag. A value sent later (from a timer, after awaiting a
+ * timer or host call, from a call or an untagged message) carries 0. Returns as
+ * jsp_send. Any thread. */
+int jsp_send_tagged(jsp_context *ctx, const char *json, long json_len, uint64_t tag);
+
+/* Inside a jsp_message_fn: the tag of the jsp_send_tagged message whose handler sent the
+ * value, or 0 (see jsp_send_tagged). On any other thread or outside the callback: 0. */
+uint64_t jsp_message_tag(void);
+
 /* ---------------------------------------------------------------------------------------
  * Globals without eval. Sync; any thread except a runtime thread.
  * Only properties of globalThis are seen: top-level `let`/`const`/`class` bindings are

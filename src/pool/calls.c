@@ -14,6 +14,7 @@ typedef struct call_input {
     long text_len;     /* -1 = NUL-terminated */
     const char *name;  /* function or global name, or NULL */
     bool is_text_required; /* source or message: NULL is an error, not "nothing" */
+    uint64_t message_tag;  /* JOB_SEND: jsp_send_tagged's tag */
 } call_input;
 
 static int check_context(jsp_context *ctx)
@@ -56,6 +57,7 @@ static int submit(jsp_context *ctx, const call_input *in, jsp_done_fn done, void
     }
     j->done = done;
     j->user = user;
+    j->message_tag = in->message_tag;
     rc = job_queue_push(&ctx->rt->queue, j);
     if (rc != 0) {
         atomic_fetch_sub(&ctx->queued_jobs, 1);
@@ -144,6 +146,20 @@ int jsp_send(jsp_context *ctx, const char *json, long json_len)
     if (!json)
         return JSP_EINVAL;
     return submit(ctx, INPUT(JOB_SEND, json, json_len, NULL), NULL, NULL);
+}
+
+int jsp_send_tagged(jsp_context *ctx, const char *json, long json_len, uint64_t tag)
+{
+    if (!json)
+        return JSP_EINVAL;
+    call_input in = *INPUT(JOB_SEND, json, json_len, NULL);
+    in.message_tag = tag;
+    return submit(ctx, &in, NULL, NULL);
+}
+
+uint64_t jsp_message_tag(void)
+{
+    return runtime_current_message_tag();
 }
 
 int jsp_global_get(jsp_context *ctx, const char *name, jsp_result **out)

@@ -90,6 +90,7 @@ struct job {
     const char *name;          /* JOB_CALL function / JOB_GLOBAL_GET name, in text[] */
     timer_entry *deadline;     /* wall-limit entry in the timer heap while a call runs */
     size_t message_bytes;      /* counted in ctx->queued_message_bytes until freed */
+    uint64_t message_tag;      /* JOB_SEND: jsp_send_tagged's tag (0 = none) */
     uint64_t start_ns;         /* monotonic, when a call started running (0: never ran) */
     size_t text_len;
     char text[];               /* source, JSON or reply text, NUL-terminated */
@@ -224,6 +225,10 @@ int runtime_start(runtime *rt, jsp_pool *pool, int index);
 void runtime_stop(runtime *rt);
 /* True on a runtime thread (sync API calls from there would deadlock). */
 bool runtime_is_current_thread(void);
+/* The tag of the JOB_SEND whose onmessage handler runs now on this thread, 0 otherwise
+ * (what jsp_message_tag returns). */
+uint64_t runtime_current_message_tag(void);
+void runtime_set_message_tag(uint64_t tag);
 
 /* ---- runtime thread internals (runtime.c / runtime_jobs.c / host_calls.c) ---- */
 void runtime_run_job(runtime *rt, job *j);

@@ -251,9 +251,14 @@ static jsp_result *run_bounded(runtime *rt, job *j)
         if (r->code == 0)
             remember_module(ctx, j->text, j->text_len);
         break;
-    case JOB_SEND:
+    case JOB_SEND: {
+        /* host.send from the handler (and the microtasks drained in its turn) is tagged
+         * with the sender's tag, so an embedder can answer the sender only */
+        runtime_set_message_tag(j->message_tag);
         engine_deliver_message(ec, j->text, j->text_len);
+        runtime_set_message_tag(0);
         break;
+    }
     case JOB_GLOBAL_GET:
         r = engine_global_get(ec, j->name);
         break;

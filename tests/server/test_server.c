@@ -623,6 +623,39 @@ Test(server, websocket_messages_reach_onmessage_and_host_send_comes_back)
     close(fd);
 }
 
+/* Reads the next frame of fd and checks it is want. */
+static void expect_frame(int fd, const char *who, const char *want)
+{
+    char *got = ws_read_text(fd);
+    cr_expect(got && strcmp(got, want) == 0, "%s got %s, wanted %s", who, got ? got : "nothing", want);
+    free(got);
+}
+
+Test(server, websocket_replies_go_to_their_socket_and_timer_sends_to_all)
+{
+    expect(request("POST", "/v1/contexts",
+                   "{\"name\":\"room\",\"source\":\"globalThis.onmessage = e => {"
+                   " if (e.data.all) setTimeout(() => host.send({all: e.data.all}), 0);"
+                   " else Promise.resolve().then(() => host.send({echo: e.data.n})) }; 0\"}"),
+           201, NULL);
+    int a = ws_connect("/v1/contexts/room/ws"), b = ws_connect("/v1/contexts/room/ws");
+    cr_assert(a >= 0 && b >= 0, "no WebSocket upgrade");
+    ws_send_text(a, "{\"n\":1}");
+    expect_frame(a, "a", "{\"echo\":1}");
+    ws_send_text(b, "{\"n\":2}");
+    expect_frame(b, "b", "{\"echo\":2}");
+    /* sent from a timer, not while handling a socket's message: every socket gets it */
+    ws_send_text(a, "{\"all\":3}");
+    expect_frame(a, "a", "{\"all\":3}"); /* not b's echo first */
+    expect_frame(b, "b", "{\"all\":3}"); /* not a's echo first */
+    /* a message over HTTP has no socket to answer: its handler's sends go to all */
+    expect(request("POST", "/v1/contexts/room/messages", "{\"n\":4}"), 202, NULL);
+    expect_frame(a, "a", "{\"echo\":4}");
+    expect_frame(b, "b", "{\"echo\":4}");
+    close(a);
+    close(b);
+}
+
 Test(server, config_file_sets_defaults_and_unknown_keys_are_refused)
 {
     serve_stop(&srv);

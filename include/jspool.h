@@ -470,6 +470,15 @@ int jsp_load_module(jsp_context *ctx, const char *source, long source_len, jsp_r
 int jsp_load_module_async(jsp_context *ctx, const char *source, long source_len,
                           jsp_done_fn done, void *user);
 
+/* jsp_eval / jsp_load_module with a name for the source — a file name, say — that stack
+ * traces show in place of "eval" / "module" (`f@bank.js:12:9`); a module keeps it across
+ * a VM recycle. source_name is copied; NULL means unnamed; it must be non-empty valid
+ * UTF-8 (else JSP_EINVAL / JSP_EUTF8). Otherwise as the unnamed forms. */
+int jsp_eval_named(jsp_context *ctx, const char *source, long source_len, const char *source_name,
+                   jsp_result **out);
+int jsp_load_module_named(jsp_context *ctx, const char *source, long source_len,
+                          const char *source_name, jsp_result **out);
+
 /* Calls a function by name — first the loaded module's exports, then the context's
  * globals — with args_json, a JSON array of arguments (NULL or "" means no arguments).
  * Errors: JSP_ENOTFOUND, JSP_EJSON (not valid JSON, deeper than JSP_JSON_MAX_DEPTH — both

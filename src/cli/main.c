@@ -66,15 +66,15 @@ static int stopped_at_module_keyword(const jsp_result *r)
  * keyword (the error is past it), else the script's (the first error, in either reading).
  * Trying the module first would be wrong: a module runs strict and keeps its top-level
  * functions out of the global scope, so a script would change meaning. */
-static int load_file(jsp_context *ctx, const char *source, size_t len, jsp_result **r,
-                     int *is_module)
+static int load_file(jsp_context *ctx, const char *path, const char *source, size_t len,
+                     jsp_result **r, int *is_module)
 {
     *is_module = 0;
-    jsp_eval(ctx, source, (long)len, r);
+    jsp_eval_named(ctx, source, (long)len, path, r); /* stack traces name the file */
     if ((*r)->code != JSP_ESYNTAX)
         return (*r)->code;
     jsp_result *as_module = NULL;
-    jsp_load_module(ctx, source, (long)len, &as_module);
+    jsp_load_module_named(ctx, source, (long)len, path, &as_module);
     if (as_module->code == JSP_OK || stopped_at_module_keyword(*r)) {
         jsp_result_free(*r);
         *r = as_module;
@@ -244,7 +244,7 @@ int main(int argc, char **argv)
         status = report("jspool", r);
     } else {
         int is_module;
-        load_file(ctx, source + bom, source_len - bom, &r, &is_module);
+        load_file(ctx, argv[2], source + bom, source_len - bom, &r, &is_module);
         if (r->code != JSP_OK || argc == 3) {
             if (r->code == JSP_OK && argc == 3 && !is_module) {
                 jsp_result_free(r); /* a script run for its effects prints nothing */

@@ -192,14 +192,33 @@ JSValueRef engine_run_script(engine_ctx *ec, JSStringRef script, JSStringRef sou
     return run_entered(ec, &run, exception);
 }
 
-jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, uint64_t call_id)
+/* The engine string naming a source in stack traces: the VM's cached default, or a new
+ * one the caller releases (release_source_url). NULL on no memory. */
+static JSStringRef source_url(JSStringRef fallback, const char *source_name)
+{
+    return source_name ? js_string_from_utf8(source_name, strlen(source_name)) : fallback;
+}
+
+static void release_source_url(JSStringRef url, JSStringRef fallback)
+{
+    if (url && url != fallback)
+        JSStringRelease(url);
+}
+
+jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, const char *source_name,
+                        uint64_t call_id)
 {
     JSContextRef js = ec->js;
     JSStringRef script = js_string_from_utf8(source, len);
-    if (!script)
+    JSStringRef url = source_url(ec->vm->names.eval_url, source_name);
+    if (!script || !url) {
+        if (script)
+            JSStringRelease(script);
+        release_source_url(url, ec->vm->names.eval_url);
         return result_out_of_memory();
+    }
     JSValueRef exception = NULL;
-    run_js run = {.script = script, .source_url = ec->vm->names.eval_url, .call_id = call_id};
+    run_js run = {.script = script, .source_url = url, .call_id = call_id};
     run_entered(ec, &run, &exception);
     jsp_result *r;
     if (exception && is_parse_error(js, script)) {
@@ -210,6 +229,7 @@ jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, uint64_t
     else
         r = run.result;
     JSStringRelease(script);
+    release_source_url(url, ec->vm->names.eval_url);
     return r;
 }
 
@@ -230,7 +250,7 @@ static jsp_result *export_names_result(const module_script *m)
     return result_ok_take(json, n);
 }
 
-jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len)
+jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len, const char *source_name)
 {
     module_script m;
     int rc = module_transform(source, len, &m);
@@ -246,11 +266,16 @@ jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len)
     JSContextRef js = ec->js;
     jsp_result *r = NULL;
     JSStringRef script = js_string_from_utf8(m.script, m.script_len);
+    JSStringRef url = source_url(ec->vm->names.module_url, source_name);
+    if (!url && script) {
+        JSStringRelease(script);
+        script = NULL;
+    }
     JSValueRef exception = NULL;
     /* The script only defines the module function, so anything thrown here is a parse
      * error of the module source. */
     JSValueRef factory =
-        script ? JSEvaluateScript(js, script, NULL, ec->vm->names.module_url, 1, &exception) : NULL;
+        script ? JSEvaluateScript(js, script, NULL, url, 1, &exception) : NULL;
     if (!script) {
         r = result_out_of_memory();
     } else if (exception) {
@@ -271,6 +296,7 @@ jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len)
     }
     if (script)
         JSStringRelease(script);
+    release_source_url(url, ec->vm->names.module_url);
     module_script_free(&m);
     return r;
 }

@@ -114,6 +114,18 @@ int jsp_load_module(jsp_context *ctx, const char *source, long source_len, jsp_r
     return submit_and_wait(ctx, INPUT(JOB_LOAD_MODULE, source, source_len, NULL), out);
 }
 
+int jsp_eval_named(jsp_context *ctx, const char *source, long source_len, const char *source_name,
+                   jsp_result **out)
+{
+    return submit_and_wait(ctx, INPUT(JOB_EVAL, source, source_len, source_name), out);
+}
+
+int jsp_load_module_named(jsp_context *ctx, const char *source, long source_len,
+                          const char *source_name, jsp_result **out)
+{
+    return submit_and_wait(ctx, INPUT(JOB_LOAD_MODULE, source, source_len, source_name), out);
+}
+
 int jsp_load_module_async(jsp_context *ctx, const char *source, long source_len,
                           jsp_done_fn done, void *user)
 {

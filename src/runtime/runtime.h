@@ -153,6 +153,7 @@ struct jsp_context {
     _Atomic uint64_t generation; /* times a VM recycle rebuilt it (jsp_context_generation) */
     char *module_source;       /* the last module loaded: rebuilt from on VM recycle */
     size_t module_source_len;
+    const char *module_source_name; /* in module_source's allocation; NULL = unnamed */
     jsp_host_call *host_calls; /* outstanding host.call()s, for cleanup */
     unsigned host_call_count;  /* ... how many, against max_host_calls_per_context */
     u64_map lock_deadlines;    /* held lock request id -> its wall-limit timer entry */

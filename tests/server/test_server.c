@@ -225,6 +225,9 @@ Test(server, every_error_class_has_its_status_and_shape)
 {
     expect(request("POST", "/v1/contexts/bank/call/transfer", "[\"x\", \"y\", 1]"), 422,
            "{\"error\":{\"code\":\"js_error\",\"message\":\"no account 'x'\",\"details\":{\"name\":\"RangeError\",\"stack\":");
+    /* a deployed module's stack names its file */
+    expect(request("POST", "/v1/contexts/bank/call/transfer", "[\"x\", \"y\", 1]"), 422,
+           "@" EXAMPLES_DIR "/bank.js:");
     expect(request("POST", "/v1/contexts/bank/call/nothing", "[]"), 404, "\"code\":\"not_found\"");
     expect(request("POST", "/v1/contexts/99/call/audit", "[]"), 404, "no such context");
     expect(request("GET", "/v2/anything", NULL), 404, "no such route");
@@ -1135,4 +1138,23 @@ Test(cli, console_log_goes_to_stdout_and_warnings_to_stderr)
     unlink(path);
     o = cli((const char *const[]){"eval", "console.log('piped'); 2", NULL});
     cr_expect_str_eq(o.out, "piped\n2\n");
+}
+
+Test(cli, stack_traces_name_the_file)
+{
+    static const struct {
+        const char *text, *frame;
+    } files[] = {
+        {"var n = 1;\nfunction fail() {\n  throw new Error('boom ' + n)\n}\n", "fail@%s:3:"},
+        {"export function fail() {\n  throw new Error('boom 1')\n}\n", "fail@%s:2:"},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[32], frame[64];
+        js_file(path, files[i].text, strlen(files[i].text));
+        cli_output o = cli((const char *const[]){"run", path, "fail", NULL});
+        snprintf(frame, sizeof(frame), files[i].frame, path);
+        cr_expect_eq(o.status, 1);
+        cr_expect(strstr(o.err, "Error: boom 1") && strstr(o.err, frame), "file %zu: stderr %s lacks %s", i, o.err, frame);
+        unlink(path);
+    }
 }

@@ -118,7 +118,8 @@ typedef void (*jsp_log_fn)(int level, uint64_t context_id, const char *message, 
 
 /* Receives values a context sent with JS `host.send(value)`, as JSON. Per context, in the
  * order they were sent. json is borrowed, valid until the callback returns. Runs on the
- * context's runtime thread: do not block. */
+ * context's runtime thread: do not block. jsp_message_tag() tells which tagged message's
+ * handler sent it (jsp_send_tagged). */
 typedef void (*jsp_message_fn)(jsp_pool *pool, uint64_t context_id, const char *json,
                                size_t json_len, void *user);
 

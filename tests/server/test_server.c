@@ -158,6 +158,23 @@ static void expect(response r, long status, const char *needle)
     free(r.body);
 }
 
+/* Evaluates source at eval_path until the body contains want (message delivery is
+ * asynchronous); false after about a second. */
+static bool eval_until(const char *eval_path, const char *source, const char *want)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"source\":\"%s\"}", source);
+    for (int i = 0; i < 100; i++) {
+        response r = request("POST", eval_path, body);
+        bool found = strstr(r.body, want) != NULL;
+        free(r.body);
+        if (found)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
 static void setup(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -205,17 +222,8 @@ Test(server, contexts_are_created_listed_inspected_used_and_deleted)
                    "{\"source\":\"globalThis.onmessage = e => { globalThis.got = e.data.n }; 0\"}"),
            200, NULL);
     expect(request("POST", "/v1/contexts/calc/messages", "{\"n\":7}"), 202, NULL);
-    response r = {0};
-    for (int i = 0; i < 100; i++) { /* delivery is asynchronous */
-        r = request("POST", "/v1/contexts/calc/eval", "{\"source\":\"globalThis.got ?? null\"}");
-        if (strstr(r.body, "7"))
-            break;
-        free(r.body);
-        r.body = NULL;
-        usleep(10000);
-    }
-    cr_expect(r.body && strstr(r.body, "{\"result\":7}"), "message not delivered");
-    free(r.body);
+    cr_expect(eval_until("/v1/contexts/calc/eval", "globalThis.got ?? null", "{\"result\":7}"),
+              "message not delivered");
     expect(request("DELETE", "/v1/contexts/calc", NULL), 204, NULL);
     expect(request("GET", "/v1/contexts/calc", NULL), 404, "\"code\":\"not_found\"");
     expect(request("POST", "/v1/contexts", "{\"name\":\"bank\"}"), 409, "already_exists");
@@ -276,17 +284,8 @@ Test(server, deep_json_has_one_limit_in_and_a_result_too_deep_is_422)
     /* 512 levels: accepted as a message and as an argument alike */
     expect(request("POST", "/v1/contexts/deep/messages", at_limit), 202, NULL);
     expect(request("POST", "/v1/contexts/deep/call/depth", args_at_limit), 200, "{\"result\":512}");
-    response r = {0};
-    for (int i = 0; i < 100; i++) { /* delivery is asynchronous */
-        r = request("POST", "/v1/contexts/deep/eval", "{\"source\":\"got\"}");
-        if (strstr(r.body, "512"))
-            break;
-        free(r.body);
-        r.body = NULL;
-        usleep(10000);
-    }
-    cr_expect(r.body && strstr(r.body, "{\"result\":512}"), "the deep message was not delivered");
-    free(r.body);
+    cr_expect(eval_until("/v1/contexts/deep/eval", "got", "{\"result\":512}"),
+              "the deep message was not delivered");
     /* one more: refused alike, saying why */
     expect(request("POST", "/v1/contexts/deep/messages", too_deep), 400, "nests deeper than 512");
     expect(request("POST", "/v1/contexts/deep/call/depth", args_too_deep), 400, "\"code\":\"invalid_json\"");

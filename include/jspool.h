@@ -61,8 +61,9 @@ enum {
 
 /* JSON input — each call argument, jsp_send messages (the server's POST .../messages and
  * WebSocket text frames), host-call answers — may nest arrays and objects at most this
- * deep (a call's argument list itself does not count); deeper input is JSP_EJSON, refused on the caller's thread before anything is
- * queued, the same on every path. Results have no such cap (see JSP_ENOTJSON). */
+ * deep (a call's argument list itself does not count); deeper input is JSP_EJSON, the
+ * same on every path, and refused before anything runs. Results have no such cap (see
+ * JSP_ENOTJSON). */
 #define JSP_JSON_MAX_DEPTH 512
 
 /* Returns a static, human-readable name for a code ("JSP_EJS: uncaught JS exception").
@@ -482,8 +483,8 @@ int jsp_load_module_named(jsp_context *ctx, const char *source, long source_len,
 
 /* Calls a function by name — first the loaded module's exports, then the context's
  * globals — with args_json, a JSON array of arguments (NULL or "" means no arguments).
- * Errors: JSP_ENOTFOUND, JSP_EJSON (not valid JSON, deeper than JSP_JSON_MAX_DEPTH — both
- * refused before queueing — or not an array), JSP_EJS, JSP_ENOTJSON. */
+ * Errors: JSP_ENOTFOUND, JSP_EJSON (not valid JSON, an argument nested deeper than
+ * JSP_JSON_MAX_DEPTH, or not an array), JSP_EJS, JSP_ENOTJSON. */
 int jsp_call(jsp_context *ctx, const char *function, const char *args_json, long args_len,
              jsp_result **out);
 int jsp_call_async(jsp_context *ctx, const char *function, const char *args_json,

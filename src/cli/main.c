@@ -40,12 +40,13 @@ static void usage(FILE *out)
 }
 
 /* console output as Node prints it: log/info/debug to stdout without a prefix (so it can
- * be piped), warn/error to stderr. Runs on the runtime thread; stdio locks each call. */
+ * be piped), warn/error to stderr. The pool's own diagnostics (context 0, such as a heap
+ * recycle at info level) are not the script's output: stderr. Runs on the runtime thread;
+ * stdio locks each call. */
 static void cli_log(int level, uint64_t context_id, const char *message, void *user)
 {
-    (void)context_id;
     (void)user;
-    FILE *out = level >= JSP_LOG_WARN ? stderr : stdout;
+    FILE *out = level >= JSP_LOG_WARN || context_id == 0 ? stderr : stdout;
     fputs(message, out);
     fputc('\n', out);
 }

@@ -12,6 +12,11 @@
  *     stated beside the field.
  *   - Every *_new has exactly one *_free. Strings passed in are copied unless stated.
  *   - Each declaration states which thread may call it and who owns what.
+ *   - A pool or context handle is checked first: NULL, a handle already freed with its
+ *     *_free (while the library still holds its memory) or a pointer jspool did not make
+ *     gives JSP_EINVAL (0, NULL or -1 where a function returns a value; a no-op for the
+ *     *_free and destroy functions). Best effort: it catches mistakes, not freed memory
+ *     that was reused.
  */
 #ifndef JSPOOL_H
 #define JSPOOL_H
@@ -213,7 +218,7 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out);
  * every context is destroyed and every runtime thread joined. Context handles stay valid
  * (every call on them fails with JSP_ECLOSED) until each is released with
  * jsp_context_free(). Any thread except a runtime thread (i.e. not from a callback).
- * NULL is a no-op. */
+ * NULL, or a pool already freed, is a no-op. */
 void jsp_pool_free(jsp_pool *pool);
 
 /* Number of runtime threads. Any thread. */
@@ -373,7 +378,8 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
 
 /* Destroys the context's JS state now and releases the caller's handle; do not use the
  * handle afterwards. Calls queued or in flight complete with JSP_EDESTROYED. Never
- * touches sibling contexts. Any thread except a runtime thread. NULL is a no-op. */
+ * touches sibling contexts. Any thread except a runtime thread. NULL, or a handle already
+ * freed, is a no-op. */
 void jsp_context_free(jsp_context *ctx);
 
 /* Destroys the context's JS state but keeps the handle valid, so that other threads still
@@ -466,8 +472,13 @@ int jsp_eval_async(jsp_context *ctx, const char *source, long source_len, jsp_do
 /* Loads an ES module: the source runs once in its own strict scope, and its exports
  * (`export function f`, `export const g = ...`, `export { a as b }`, `export default`)
  * become callable by name with jsp_call ("default" for the default export). Loading again
- * replaces the previous module's exports. Result: the list of export names as a JSON
- * array. `import` is not supported (JSP_EMODULE); top-level await is a syntax error. */
+ * replaces the previous module's exports; a load that fails leaves them in place. Result:
+ * the list of export names as a JSON array. `import`, `export ... from` and exported names
+ * written with escape sequences are not supported (JSP_EMODULE);
+ * top-level await is a syntax error. The source cannot leave its module scope: a top-level
+ * `return`, an unmatched bracket, a source ending inside a comment or literal, and the
+ * HTML-like comments `<!--` / `-->` (scripts only) are JSP_ESYNTAX with error_line and
+ * error_column at the offending token. `this` at the top level is undefined. */
 int jsp_load_module(jsp_context *ctx, const char *source, long source_len, jsp_result **out);
 int jsp_load_module_async(jsp_context *ctx, const char *source, long source_len,
                           jsp_done_fn done, void *user);

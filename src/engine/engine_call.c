@@ -140,6 +140,21 @@ static void guess_syntax_error_column(jsp_result *r, const char *source, size_t 
                 return;
             }
     }
+    /* Messages that name a keyword rather than quote a token. */
+    static const char *const keyword_messages[][2] = {
+        {"Return statements", "return"}, {"new.target", "new.target"},
+        {"yield", "yield"}, {"super", "super"}, {"await", "await"},
+    };
+    for (size_t k = 0; k < sizeof keyword_messages / sizeof keyword_messages[0]; k++) {
+        if (!strstr(r->error_message, keyword_messages[k][0]))
+            continue;
+        size_t word_len = strlen(keyword_messages[k][1]);
+        for (const char *p = line; p + word_len <= line_end; p++)
+            if (memcmp(p, keyword_messages[k][1], word_len) == 0) {
+                r->error_column = (int)(p - line) + 1;
+                return;
+            }
+    }
     if (strstr(r->error_message, "end of"))
         r->error_column = (int)(line_end - line) + 1;
 }
@@ -250,6 +265,45 @@ static jsp_result *export_names_result(const module_script *m)
     return result_ok_take(json, n);
 }
 
+/* A syntax error in a module body: placed where the transform's lexer saw the first
+ * structural problem when that agrees with the engine's line, else at the engine's line
+ * and a guessed column. */
+static jsp_result *module_syntax_error(engine_ctx *ec, JSValueRef exception, const module_script *m,
+                                       const char *source, size_t len)
+{
+    jsp_result *r = js_exception_result(ec->vm, ec->js, exception, JSP_ESYNTAX);
+    if (r->code != JSP_ESYNTAX)
+        return r; /* out of memory */
+    bool hint_applies = m->hint[0] && (m->hint_at_end ? r->error_line >= m->hint_line
+                                                      : r->error_line == m->hint_line);
+    char *message = hint_applies ? strdup(m->hint) : NULL;
+    if (message) {
+        free(r->error_message);
+        r->error_message = message;
+        r->error_line = m->hint_line;
+        r->error_column = m->hint_column;
+    } else {
+        guess_syntax_error_column(r, source, len);
+    }
+    return r;
+}
+
+/* Runs the module function as a module body runs: `this` is undefined at its top level.
+ * JSObjectCallAsFunction would pass the global object for a NULL `this`, so it goes
+ * through Function.prototype.call. */
+static JSValueRef call_with_undefined_this(JSContextRef js, JSObjectRef fn, JSValueRef *exception)
+{
+    JSStringRef call_name = JSStringCreateWithUTF8CString("call");
+    JSValueRef call = JSObjectGetProperty(js, fn, call_name, exception);
+    JSStringRelease(call_name);
+    if (*exception)
+        return NULL;
+    if (!JSValueIsObject(js, call) || !JSObjectIsFunction(js, (JSObjectRef)call))
+        return JSObjectCallAsFunction(js, fn, NULL, 0, NULL, exception);
+    JSValueRef undefined = JSValueMakeUndefined(js);
+    return JSObjectCallAsFunction(js, (JSObjectRef)call, fn, 1, &undefined, exception);
+}
+
 jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len, const char *source_name)
 {
     module_script m;
@@ -257,7 +311,8 @@ jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len, c
     if (rc == MODULE_TRANSFORM_NOMEM)
         return result_out_of_memory();
     if (rc != MODULE_TRANSFORM_OK) {
-        jsp_result *r = result_error(JSP_EMODULE, "SyntaxError", m.error_message);
+        jsp_result *r = result_error(rc == MODULE_TRANSFORM_SYNTAX ? JSP_ESYNTAX : JSP_EMODULE,
+                                     "SyntaxError", m.error_message);
         r->error_line = m.error_line;
         r->error_column = m.error_column;
         module_script_free(&m);
@@ -265,27 +320,37 @@ jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len, c
     }
     JSContextRef js = ec->js;
     jsp_result *r = NULL;
-    JSStringRef script = js_string_from_utf8(m.script, m.script_len);
+    JSStringRef body = js_string_from_utf8(m.script + m.body_start, m.body_end - m.body_start);
+    JSStringRef script = body ? js_string_from_utf8(m.script, m.script_len) : NULL;
     JSStringRef url = source_url(ec->vm->names.module_url, source_name);
     if (!url && script) {
         JSStringRelease(script);
         script = NULL;
     }
     JSValueRef exception = NULL;
-    /* The script only defines the module function, so anything thrown here is a parse
-     * error of the module source. */
-    JSValueRef factory =
-        script ? JSEvaluateScript(js, script, NULL, url, 1, &exception) : NULL;
+    JSValueRef factory = NULL;
+    /* The body must parse as a script on its own, or it could close the wrapper early
+     * (module_transform.h). Then the script only defines the module function, so anything
+     * thrown while evaluating it is a parse error of the module source too. Costs a second
+     * syntax-only parse of the source, once per load. */
+    if (script && JSCheckScriptSyntax(js, body, url, 1, &exception))
+        factory = JSEvaluateScript(js, script, NULL, url, 1, &exception);
     if (!script) {
         r = result_out_of_memory();
     } else if (exception) {
-        r = js_exception_result(ec->vm, js, exception, JSP_ESYNTAX);
-        guess_syntax_error_column(r, source, len);
+        r = module_syntax_error(ec, exception, &m, source, len);
+    } else if (!JSValueIsObject(js, factory) || !JSObjectIsFunction(js, (JSObjectRef)factory)) {
+        r = result_error(JSP_ESYNTAX, "SyntaxError", "module source escaped its wrapper");
     } else {
-        JSValueRef exports = JSObjectCallAsFunction(js, (JSObjectRef)factory, NULL, 0, NULL,
-                                                    &exception);
+        JSValueRef exports = call_with_undefined_this(js, (JSObjectRef)factory, &exception);
+        /* Exports must be an object: find_function reads its properties on every call (a
+         * top-level `return;` once stored undefined here, and the next call crashed). The
+         * body check makes that unreachable unless the context replaced
+         * Function.prototype.call before loading. */
         if (exception) {
             r = js_exception_result(ec->vm, js, exception, JSP_EJS);
+        } else if (!JSValueIsObject(js, exports)) {
+            r = result_error(JSP_EJS, "TypeError", "the module did not return its exports object");
         } else {
             if (ec->exports)
                 JSValueUnprotect(js, ec->exports);
@@ -296,6 +361,8 @@ jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len, c
     }
     if (script)
         JSStringRelease(script);
+    if (body)
+        JSStringRelease(body);
     release_source_url(url, ec->vm->names.module_url);
     module_script_free(&m);
     return r;

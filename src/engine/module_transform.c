@@ -1,15 +1,20 @@
 /* module_transform.c — emulates ES modules on an engine without a module loader by
  * rewriting `export` forms in place and wrapping the body in a function that returns live
  * getters. It is a lexer plus an export recogniser, not a parser or a validator: syntax
- * errors pass through for the engine to report; static imports are refused. */
+ * errors pass through for the engine to report (the lexer only notes where the first
+ * structural one probably is, for a precise position); static imports are refused.
+ * What keeps a module from closing its wrapper early is not this file: the engine parses
+ * the rewritten body on its own before evaluating the wrapper (see module_script). */
 #include "engine/module_transform.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SCRIPT_PREFIX "(function(){\"use strict\";"
+#define SCRIPT_WRAPPER_OPEN "(function(){"
+#define SCRIPT_PREFIX SCRIPT_WRAPPER_OPEN "\"use strict\";"
 #define DEFAULT_LOCAL "__jsp_default"
 
 /* ---------------------------------------------------------------------------------------
@@ -40,13 +45,25 @@ enum opener {
     OPEN_TEMPLATE = 't',
 };
 
+struct open_bracket {
+    size_t pos; /* of the bracket, for "never closed" */
+    char kind;  /* enum opener */
+};
+
 struct lexer {
     const char *src;
     size_t len, pos;
-    char *stack;
+    struct open_bracket *stack;
     size_t depth, cap;
     struct token prev; /* kind T_END before the first token */
     bool oom;
+    /* The first structural problem seen (a hint for the engine's error position) and the
+     * first form that is an error in a module but not in the script the engine checks. */
+    const char *hint;
+    size_t hint_pos;
+    bool hint_at_end;
+    const char *fatal;
+    size_t fatal_pos;
 };
 
 /* After these words an expression starts, so `/` begins a regex. */
@@ -158,8 +175,9 @@ static bool is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
-/* Skips white space and comments from pos; sets *nl if a line terminator was crossed. */
-static size_t skip_trivia(const char *s, size_t len, size_t pos, bool *nl)
+/* Skips white space and comments from pos; sets *nl if a line terminator was crossed and
+ * *open_comment to the start of a block comment that the source ends in. */
+static size_t skip_trivia(const char *s, size_t len, size_t pos, bool *nl, size_t *open_comment)
 {
     while (pos < len) {
         size_t n = line_terminator_len(s, len, pos);
@@ -180,13 +198,18 @@ static size_t skip_trivia(const char *s, size_t len, size_t pos, bool *nl)
             while (pos < len && !line_terminator_len(s, len, pos))
                 pos++;
         } else if (s[pos + 1] == '*') {
+            size_t start = pos;
             pos += 2;
             while (pos < len && !(s[pos] == '*' && byte_at(s, len, pos + 1) == '/')) {
                 if (line_terminator_len(s, len, pos))
                     *nl = true;
                 pos++;
             }
-            pos = pos < len ? pos + 2 : len;
+            if (pos >= len) {
+                *open_comment = start;
+                return len;
+            }
+            pos += 2;
         } else {
             return pos;
         }
@@ -263,11 +286,20 @@ static bool brace_opens_object(const struct lexer *lx)
     }
 }
 
-static void push_opener(struct lexer *lx, char kind)
+static void note_hint(struct lexer *lx, size_t pos, const char *what, bool at_end)
+{
+    if (lx->hint)
+        return;
+    lx->hint = what;
+    lx->hint_pos = pos;
+    lx->hint_at_end = at_end;
+}
+
+static void push_opener(struct lexer *lx, char kind, size_t pos)
 {
     if (lx->depth == lx->cap) {
         size_t cap = lx->cap ? lx->cap * 2 : 32;
-        char *stack = realloc(lx->stack, cap);
+        struct open_bracket *stack = realloc(lx->stack, cap * sizeof *stack);
         if (!stack) {
             lx->oom = true;
             return;
@@ -275,16 +307,16 @@ static void push_opener(struct lexer *lx, char kind)
         lx->stack = stack;
         lx->cap = cap;
     }
-    lx->stack[lx->depth++] = kind;
+    lx->stack[lx->depth++] = (struct open_bracket){ pos, kind };
 }
 
 static char top_opener(const struct lexer *lx)
 {
-    return lx->depth ? lx->stack[lx->depth - 1] : 0;
+    return lx->depth ? lx->stack[lx->depth - 1].kind : 0;
 }
 
 /* Scans template characters from pos up to and including the closing backtick or `${`. */
-static size_t scan_template_part(const struct lexer *lx, size_t pos, bool *opens)
+static size_t scan_template_part(struct lexer *lx, size_t start, size_t pos, bool *opens)
 {
     const char *s = lx->src;
     *opens = false;
@@ -300,13 +332,15 @@ static size_t scan_template_part(const struct lexer *lx, size_t pos, bool *opens
             pos++;
         }
     }
+    note_hint(lx, start, "unterminated template literal", true);
     return lx->len;
 }
 
 /* A string stops at an unescaped line terminator too, as the real lexer's error would. */
-static size_t scan_string(const struct lexer *lx, size_t pos)
+static size_t scan_string(struct lexer *lx, size_t pos)
 {
     const char *s = lx->src;
+    size_t start = pos;
     char quote = s[pos++];
     while (pos < lx->len) {
         if (s[pos] == quote)
@@ -315,17 +349,19 @@ static size_t scan_string(const struct lexer *lx, size_t pos)
             size_t n = line_terminator_len(s, lx->len, pos + 1);
             pos += 1 + (n ? n : 1);
         } else if (s[pos] == '\n' || s[pos] == '\r') {
-            return pos;
+            break;
         } else {
             pos++;
         }
     }
-    return lx->len;
+    note_hint(lx, start, "unterminated string literal", false);
+    return pos < lx->len ? pos : lx->len;
 }
 
-static size_t scan_regex(const struct lexer *lx, size_t pos)
+static size_t scan_regex(struct lexer *lx, size_t pos)
 {
     const char *s = lx->src;
+    size_t start = pos;
     bool in_class = false;
     pos++;
     while (pos < lx->len && !line_terminator_len(s, lx->len, pos)) {
@@ -346,6 +382,7 @@ static size_t scan_regex(const struct lexer *lx, size_t pos)
             return pos;
         }
     }
+    note_hint(lx, start, "unterminated regular expression literal", false);
     return pos < lx->len ? pos : lx->len;
 }
 
@@ -386,13 +423,16 @@ static void track_brackets(struct lexer *lx, struct token *tok)
     char c = lx->src[tok->start];
     if (tok->end - tok->start != 1)
         return;
+    if ((c == ')' || c == ']' || c == '}') && lx->depth == 0) /* would close the wrapper's */
+        note_hint(lx, tok->start,
+                  c == ')' ? "unmatched ')'" : c == ']' ? "unmatched ']'" : "unmatched '}'", false);
     if (c == '(') {
         push_opener(lx, is_word_in(lx, &lx->prev, control_words) ? OPEN_CONTROL_PAREN
-                                                                   : OPEN_PAREN);
+                                                                   : OPEN_PAREN, tok->start);
     } else if (c == '[') {
-        push_opener(lx, OPEN_BRACKET);
+        push_opener(lx, OPEN_BRACKET, tok->start);
     } else if (c == '{') {
-        push_opener(lx, brace_opens_object(lx) ? OPEN_OBJECT : OPEN_BLOCK);
+        push_opener(lx, brace_opens_object(lx) ? OPEN_OBJECT : OPEN_BLOCK, tok->start);
     } else if (c == ')') {
         char top = top_opener(lx);
         if (top == OPEN_PAREN || top == OPEN_CONTROL_PAREN) {
@@ -408,10 +448,10 @@ static void track_brackets(struct lexer *lx, struct token *tok)
             lx->depth--;
             bool opens;
             tok->kind = T_TEMPLATE;
-            tok->end = scan_template_part(lx, tok->start + 1, &opens);
+            tok->end = scan_template_part(lx, lx->stack[lx->depth].pos, tok->start + 1, &opens);
             tok->opens_substitution = opens;
             if (opens)
-                push_opener(lx, OPEN_TEMPLATE);
+                push_opener(lx, OPEN_TEMPLATE, lx->stack[lx->depth].pos);
             return;
         }
         tok->regex_may_follow = top != OPEN_OBJECT;
@@ -420,11 +460,27 @@ static void track_brackets(struct lexer *lx, struct token *tok)
     }
 }
 
+static const char *never_closed(char kind)
+{
+    switch (kind) {
+    case OPEN_TEMPLATE:
+        return "unterminated template literal";
+    case OPEN_BRACKET:
+        return "'[' is never closed";
+    case OPEN_PAREN:
+    case OPEN_CONTROL_PAREN:
+        return "'(' is never closed";
+    default:
+        return "'{' is never closed";
+    }
+}
+
 static struct token lex_next(struct lexer *lx)
 {
     struct token tok = { 0 };
     const struct token *prev = &lx->prev;
-    size_t pos = skip_trivia(lx->src, lx->len, lx->pos, &tok.nl_before);
+    size_t open_comment = SIZE_MAX;
+    size_t pos = skip_trivia(lx->src, lx->len, lx->pos, &tok.nl_before, &open_comment);
     tok.start = tok.end = pos;
     tok.depth_before = lx->depth;
     tok.after_dot = is_punct(lx, prev, ".") || is_punct(lx, prev, "?.") || is_punct(lx, prev, "#");
@@ -432,8 +488,13 @@ static struct token lex_next(struct lexer *lx)
                      (prev->kind == T_END || is_punct(lx, prev, ";") ||
                       is_punct(lx, prev, "}") || tok.nl_before);
     lx->pos = pos;
-    if (pos >= lx->len)
+    if (pos >= lx->len) {
+        if (open_comment != SIZE_MAX)
+            note_hint(lx, open_comment, "unterminated comment", true);
+        else if (lx->depth)
+            note_hint(lx, lx->stack[lx->depth - 1].pos, never_closed(lx->stack[lx->depth - 1].kind), true);
         return tok;
+    }
 
     unsigned char c = (unsigned char)lx->src[pos];
     size_t n;
@@ -442,6 +503,14 @@ static struct token lex_next(struct lexer *lx)
         tok.end = pos + n;
         while ((n = ident_part_len(lx->src, lx->len, tok.end)) > 0)
             tok.end += n;
+        /* Legal inside functions only: at depth 0 no function encloses it (an arrow's
+         * expression body cannot hold `return`; `await` there is a hint only). */
+        if (lx->depth == 0 && !tok.after_dot) {
+            if (token_text_is(lx, &tok, "return"))
+                note_hint(lx, pos, "'return' outside a function (a module cannot return)", false);
+            else if (token_text_is(lx, &tok, "await"))
+                note_hint(lx, pos, "top-level await is not supported: use await inside an async function", false);
+        }
     } else if (is_digit(c) || (c == '.' && is_digit(byte_at(lx->src, lx->len, pos + 1)))) {
         tok.kind = T_NUMBER;
         tok.end = scan_number(lx, pos);
@@ -451,10 +520,10 @@ static struct token lex_next(struct lexer *lx)
     } else if (c == '`') {
         bool opens;
         tok.kind = T_TEMPLATE;
-        tok.end = scan_template_part(lx, pos + 1, &opens);
+        tok.end = scan_template_part(lx, pos, pos + 1, &opens);
         tok.opens_substitution = opens;
         if (opens)
-            push_opener(lx, OPEN_TEMPLATE);
+            push_opener(lx, OPEN_TEMPLATE, pos);
     } else if (c == '/' && regex_allowed(lx)) {
         tok.kind = T_REGEX;
         tok.end = scan_regex(lx, pos);
@@ -462,6 +531,16 @@ static struct token lex_next(struct lexer *lx)
         tok.kind = T_PUNCT;
         tok.end = pos + punct_len(lx, pos);
         track_brackets(lx, &tok);
+        /* The engine checks the body as a script, where these start a comment (Annex B);
+         * in a module they do not, so the check would hide the difference. */
+        if (!lx->fatal && c == '<' && lx->len - pos >= 4 && memcmp(lx->src + pos, "<!--", 4) == 0) {
+            lx->fatal = "'<!--' is not allowed in a module (an HTML-like comment in scripts)";
+            lx->fatal_pos = pos;
+        } else if (!lx->fatal && tok.nl_before && lx->len - pos >= 3 &&
+                   memcmp(lx->src + pos, "-->", 3) == 0) {
+            lx->fatal = "'-->' at the start of a line is not allowed in a module (an HTML-like comment in scripts)";
+            lx->fatal_pos = pos;
+        }
     }
     if (tok.end > lx->len)
         tok.end = lx->len;
@@ -595,14 +674,19 @@ static void position_of(const char *s, size_t len, size_t pos, int *line, int *c
     *column = (int)col;
 }
 
-static void fail_at(struct transformer *t, size_t pos, const char *what)
+static void fail_with(struct transformer *t, int status, size_t pos, const char *what)
 {
     if (t->status != MODULE_TRANSFORM_OK)
         return;
     module_script *m = t->result;
     position_of(t->lx.src, t->lx.len, pos, &m->error_line, &m->error_column);
     snprintf(m->error_message, sizeof m->error_message, "%s (line %d)", what, m->error_line);
-    t->status = MODULE_TRANSFORM_UNSUPPORTED;
+    t->status = status;
+}
+
+static void fail_at(struct transformer *t, size_t pos, const char *what)
+{
+    fail_with(t, MODULE_TRANSFORM_UNSUPPORTED, pos, what);
 }
 
 static struct token next_token(struct transformer *t)
@@ -614,6 +698,8 @@ static struct token next_token(struct transformer *t)
     struct token tok = lex_next(&t->lx);
     if (t->lx.oom && t->status == MODULE_TRANSFORM_OK)
         t->status = MODULE_TRANSFORM_NOMEM;
+    if (t->lx.fatal)
+        fail_with(t, MODULE_TRANSFORM_SYNTAX, t->lx.fatal_pos, t->lx.fatal);
     if (t->status != MODULE_TRANSFORM_OK)
         tok.kind = T_END;
     return tok;
@@ -629,8 +715,9 @@ static void unread(struct transformer *t, struct token tok)
 /* Looks past the next token without lexing it: only trivia lies in between. */
 static size_t peek_significant(const struct transformer *t, bool *nl)
 {
+    size_t open_comment;
     *nl = false;
-    return skip_trivia(t->lx.src, t->lx.len, t->lx.pos, nl);
+    return skip_trivia(t->lx.src, t->lx.len, t->lx.pos, nl, &open_comment);
 }
 
 static bool next_is_word_on_same_line(const struct transformer *t, const char *word)
@@ -649,6 +736,13 @@ static bool add_export(struct transformer *t, const char *name, size_t name_len,
 {
     if (t->status != MODULE_TRANSFORM_OK)
         return false;
+    /* Both names are copied into the wrapper's tail, which the engine's body check does
+     * not cover: only plain identifier text may go there (and `\u0061` would be listed
+     * under its spelling, not under "a"). */
+    if (memchr(local, '\\', local_len) || memchr(name, '\\', name_len)) {
+        fail_at(t, pos, "escape sequences in exported identifiers are not supported");
+        return false;
+    }
     if (t->n_exports == t->cap_exports) {
         size_t cap = t->cap_exports ? t->cap_exports * 2 : 8;
         struct export_entry *e = realloc(t->exports, cap * sizeof *e);
@@ -1147,14 +1241,23 @@ int module_transform(const char *source, size_t len, module_script *out)
     }
     struct transformer t = { .lx = { .src = source, .len = len }, .result = out };
     append_str(&t, SCRIPT_PREFIX);
+    size_t body_start = strlen(SCRIPT_WRAPPER_OPEN);
     transform_body(&t);
+    size_t body_end = t.out.len;
     append_exports_object(&t);
+    if (t.lx.hint) {
+        position_of(source, len, t.lx.hint_pos, &out->hint_line, &out->hint_column);
+        snprintf(out->hint, sizeof out->hint, "%s", t.lx.hint);
+        out->hint_at_end = t.lx.hint_at_end;
+    }
     if (t.status == MODULE_TRANSFORM_OK)
         t.status = hand_over_names(&t, out);
     if (t.status == MODULE_TRANSFORM_OK) {
         out->script = t.out.p;
         out->script_len = t.out.len;
         out->line1_prefix_len = strlen(SCRIPT_PREFIX);
+        out->body_start = body_start;
+        out->body_end = body_end;
     } else {
         free(t.out.p);
     }

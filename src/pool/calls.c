@@ -1,7 +1,7 @@
 /* calls.c — the public call API: validates input once at the boundary, turns each call
  * into a job for the context's runtime, and builds the synchronous forms on top of the
  * asynchronous ones with a completion the caller waits on. */
-#include "pool/pool.h"
+#include "pool/api_guard.h"
 #include "util/result.h"
 #include "util/json_check.h"
 #include "util/utf8.h"
@@ -29,7 +29,7 @@ static int check_context(jsp_context *ctx)
 /* Builds and queues a job; on success done will run exactly once. */
 static int submit(jsp_context *ctx, const call_input *in, jsp_done_fn done, void *user)
 {
-    if (!ctx)
+    if (!api_context_ok(ctx))
         return JSP_EINVAL;
     const char *text = in->text ? in->text : "";
     size_t len = in->text_len < 0 ? strlen(text) : (size_t)in->text_len;

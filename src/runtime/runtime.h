@@ -101,6 +101,7 @@ enum context_state { CONTEXT_ALIVE = 0, CONTEXT_DESTROYED = 1 };
 /* A context handle. The first block is set once at creation and read by any thread; the
  * atomics are shared; the rest belongs to the runtime thread alone. */
 struct jsp_context {
+    _Atomic uint32_t magic;    /* CONTEXT_MAGIC until jsp_context_free (pool/api_guard.h) */
     uint64_t id;
     char *name;
     jsp_pool *pool;
@@ -155,7 +156,9 @@ struct jsp_context {
     size_t module_source_len;
     const char *module_source_name; /* in module_source's allocation; NULL = unnamed */
     jsp_host_call *host_calls; /* outstanding host.call()s, for cleanup */
-    unsigned host_call_count;  /* ... how many, against max_host_calls_per_context */
+    atomic_uint host_calls_held; /* host calls made and not yet let go by both owners (the
+                                    handler may hold one after the guest's call ended): any
+                                    thread, against max_host_calls_per_context */
     u64_map lock_deadlines;    /* held lock request id -> its wall-limit timer entry */
     struct context_messaging *messaging; /* channels and workers (messaging.c); NULL: none */
     uint64_t parent_id;        /* a worker: its parent's id (set before creation); else 0 */
@@ -171,6 +174,7 @@ struct jsp_host_call {
     atomic_int refs;
     jsp_pool *pool;            /* a pool reference keeps the runtime's queue alive */
     runtime *rt;
+    struct jsp_context *counted; /* a reference: its host_calls_held counts this call */
     uint64_t context_id;
     char *name;
     char *args;

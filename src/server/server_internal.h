@@ -5,6 +5,7 @@
 #define JSP_SERVER_INTERNAL_H
 
 #include "server/registry.h"
+#include "server/request_body.h"
 #include "server/server.h"
 
 #include <h2o.h>
@@ -40,7 +41,7 @@ typedef struct server {
     int grace_ms;
     long cpu_limit_ms, wall_limit_ms; /* defaults for contexts created without limits */
     uint64_t memory_limit_bytes;
-    long max_cpu_limit_ms, max_wall_limit_ms, max_memory_limit_bytes; /* -1 = none */
+    request_limit_maxima limit_maxima; /* what clients may ask for; -1 = none */
     uint64_t module_memory_limit_bytes; /* modules are isolated by default (see server.c) */
     bool has_loop;
     bool is_draining;

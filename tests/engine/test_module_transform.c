@@ -523,3 +523,115 @@ Test(module_transform, free_is_safe_on_zeroed_and_failed_results)
     module_script_free(&ok);
     cr_expect_null(ok.script);
 }
+
+/* --- What keeps a module inside its wrapper (issue 9, item 1). The guarantee is the
+ * engine's check of [body_start, body_end) (tests/pool/test_errors.c); these pin the span
+ * it checks and the hints that place its errors. */
+
+Test(module_transform, body_span_is_the_rewritten_body_without_the_wrapper)
+{
+    module_script m = transform_ok("export function f(){return 1} // ");
+    const char *body = m.script + m.body_start;
+    size_t n = m.body_end - m.body_start;
+    const char *expected = "\"use strict\";       function f(){return 1} // ";
+    cr_assert_eq(n, strlen(expected));
+    cr_expect_eq(memcmp(body, expected, n), 0, "body <%.*s>", (int)n, body);
+    cr_expect_eq(strncmp(m.script, "(function(){", m.body_start), 0);
+    cr_expect_eq(m.body_start, strlen("(function(){"));
+    cr_expect_eq(strncmp(m.script + m.body_end, "\n;return {", 10), 0);
+    cr_expect_eq(m.hint[0], '\0', "no hint for a valid module: %s", m.hint);
+    module_script_free(&m);
+}
+
+static void expect_hint(const char *src, const char *hint, int line, int column, int at_end)
+{
+    module_script m = transform_ok(src);
+    cr_expect_str_eq(m.hint, hint, "for <%s>", src);
+    cr_expect_eq(m.hint_line, line, "line for <%s>", src);
+    cr_expect_eq(m.hint_column, column, "column for <%s>", src);
+    cr_expect_eq(m.hint_at_end, at_end, "at_end for <%s>", src);
+    module_script_free(&m);
+}
+
+Test(module_transform, structural_problems_are_hinted_where_they_are)
+{
+    expect_hint("export function f(){return 1}\nreturn;",
+                "'return' outside a function (a module cannot return)", 2, 1, 0);
+    expect_hint("export function f(){return 1}\n  if (x) return 2",
+                "'return' outside a function (a module cannot return)", 2, 10, 0);
+    expect_hint("export function f(){return 1}\nx = 1; }); globalThis.y = 1; (function(){",
+                "unmatched '}'", 2, 8, 0);
+    expect_hint("f())", "unmatched ')'", 1, 4, 0);
+    expect_hint("a]", "unmatched ']'", 1, 2, 0);
+    expect_hint("export const a = 1;\nawait a", 
+                "top-level await is not supported: use await inside an async function", 2, 1, 0);
+    expect_hint("x = 1\n/* open", "unterminated comment", 2, 1, 1);
+    expect_hint("x = `a ${b} c", "unterminated template literal", 1, 5, 1);
+    expect_hint("x = `a ${b", "unterminated template literal", 1, 5, 1);
+    expect_hint("x = 'abc\ny = 1", "unterminated string literal", 1, 5, 0);
+    expect_hint("x = \"abc", "unterminated string literal", 1, 5, 0);
+    expect_hint("x = /[/", "unterminated regular expression literal", 1, 5, 0);
+    expect_hint("function g() {\n  if (x) {\n", "'{' is never closed", 2, 10, 1);
+    expect_hint("f(1,\n", "'(' is never closed", 1, 2, 1);
+    expect_hint("/* é */ return", "'return' outside a function (a module cannot return)", 1, 9, 0);
+}
+
+Test(module_transform, brackets_in_strings_templates_regexes_and_functions_are_not_hinted)
+{
+    const char *valid[] = {
+        "export function f(){return `${\"}\"}` + /[}]/.source + '})' + `}`}",
+        "export const g = () => { return 1 }; const o = { return: 1 }; o.return;",
+        "export async function h(){ await 1 } const w = { await: 2 }.await;",
+        "x = a / b / c; y = /[/]/g; // }",
+        "export function f(){return 1} // ",
+        "class A { m() { return super.m } }",
+    };
+    for (size_t i = 0; i < sizeof valid / sizeof *valid; i++) {
+        module_script m = transform_ok(valid[i]);
+        cr_expect_eq(m.hint[0], '\0', "hint <%s> for <%s>", m.hint, valid[i]);
+        module_script_free(&m);
+    }
+}
+
+Test(module_transform, html_like_comments_are_syntax_errors_in_a_module)
+{
+    /* A script would treat the rest of the line as a comment; a module must not. */
+    const struct { const char *src; int line, column; } cases[] = {
+        { "export const a = 1;\nx = 1 <!-- }); escaped = 1; (function(){", 2, 7 },
+        { "export const a = 1;\n  --> }); escaped = 1; (function(){", 2, 3 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        module_script m;
+        int rc = transform(cases[i].src, strlen(cases[i].src), &m);
+        cr_expect_eq(rc, MODULE_TRANSFORM_SYNTAX, "for <%s>", cases[i].src);
+        cr_expect_null(m.script);
+        cr_expect_eq(m.error_line, cases[i].line, "for <%s>", cases[i].src);
+        cr_expect_eq(m.error_column, cases[i].column, "for <%s>", cases[i].src);
+        module_script_free(&m);
+    }
+    /* Inside strings, templates and comments they are text; `a-->b` is `a-- > b`. */
+    const char *text[] = { "x = '<!--'", "x = `\n-->`", "// <!--", "/*\n-->*/", "a-->b" };
+    for (size_t i = 0; i < sizeof text / sizeof *text; i++) {
+        module_script m = transform_ok(text[i]);
+        module_script_free(&m);
+    }
+}
+
+Test(module_transform, escaped_local_names_never_reach_the_wrapper_tail)
+{
+    /* The tail (`get "x"(){return LOCAL;}`) is outside what the engine checks. */
+    const char *srcs[] = {
+        "export function a\\u0062() {}",
+        "export const {a\\u{));globalThis.x=1//}} = o;",
+        "const a = 1; export { a\\u0061 as b };",
+        "const a = 1; export { a as b\\u0063 };",
+    };
+    for (size_t i = 0; i < sizeof srcs / sizeof *srcs; i++) {
+        module_script m;
+        int rc = transform(srcs[i], strlen(srcs[i]), &m);
+        if (rc == MODULE_TRANSFORM_OK)
+            cr_expect_null(strchr(m.script + m.body_end, '\\'), "tail of <%s>: %s", srcs[i],
+                           m.script + m.body_end);
+        module_script_free(&m);
+    }
+}

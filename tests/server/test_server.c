@@ -1031,6 +1031,83 @@ Test(server, a_spent_memory_budget_answers_503_for_new_contexts)
     unlink(path);
 }
 
+/* ---- attacks an attacker's review found (each failed before its fix) ---- */
+
+/* picohttpparser skips empty lines before a request line; raw_head then finds no method
+ * at the buffer's start and lets the request run (fail closed only on persistence). */
+Test(server, review_leading_crlf_skips_the_framing_check)
+{
+    expect_one_400_and_close("\r\nPOST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n" SMUGGLED,
+                             "both Content-Length and Transfer-Encoding");
+}
+
+/* obs-fold: a proxy that unfolds the line reads different headers than we do. */
+Test(server, folded_header_lines_are_refused)
+{
+    expect_one_400_and_close("POST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n"
+                             " Content-Length: 9\r\nContent-Length: 2\r\n\r\n[]" SMUGGLED,
+                             "must not be folded");
+}
+
+/* Upgrade: h2c turns the HTTP/1 request into HTTP/2 stream 1 (req->version 0x200), and
+ * guard_framing_problem returns NULL for HTTP/2: disagreeing Content-Lengths run. */
+Test(server, review_h2c_upgrade_skips_the_framing_check)
+{
+    bool closed = false;
+    char *out = raw_exchange("POST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\n"
+                             "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n"
+                             "Content-Length: 2\r\nContent-Length: 41\r\n\r\n[]", &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 400 ", 13) == 0, "got: %.60s", out);
+    free(out);
+}
+
+/* find_context reads a key as an id when strtoull takes all of it: "-<digits>" passes the
+ * name rules but wraps to an id, so a name addresses (and DELETE removes) another context. */
+Test(server, review_a_minus_digits_name_aliases_another_contexts_id)
+{
+    response r = request("GET", "/v1/contexts/bank", NULL);
+    cr_assert_eq(r.status, 200);
+    char *at = strstr(r.body, "\"id\":");
+    unsigned long long bank_id = strtoull(at + 5, NULL, 10);
+    free(r.body);
+    char body[200], path[200];
+    snprintf(body, sizeof(body), "{\"name\":\"-%llu\",\"source\":\"1\"}", (unsigned long long)(0ULL - bank_id));
+    r = request("POST", "/v1/contexts", body);
+    long created = r.status;
+    free(r.body);
+    snprintf(path, sizeof(path), "/v1/contexts/-%llu", (unsigned long long)(0ULL - bank_id));
+    r = request("GET", path, NULL);
+    cr_expect(created == 400 || !strstr(r.body, "\"name\":\"bank\""),
+              "created %ld, and its name resolves to bank: %s", created, r.body);
+    free(r.body);
+}
+
+/* A token is compared as a C string: a NUL inside a binary token file would have cut it
+ * short ("Q" for a file of "Q\0" + 64 hex digits), so such a file stops the server. */
+Test(server, a_token_file_with_a_byte_that_is_not_visible_ascii_is_refused)
+{
+    serve_stop(&srv);
+    char path[] = "/tmp/jspool-token-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, "Q\0" "0123456789abcdef0123456789abcdef", 34), 34);
+    close(fd);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        execl(JSPOOL_BIN, JSPOOL_BIN, "serve", "--listen", "127.0.0.1:0", "--token-file", path, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 127,
+              "the server started (or failed oddly: %d)", WEXITSTATUS(status));
+    unlink(path);
+    cr_assert(serve_start(&srv, NULL)); /* for the fixture's teardown */
+}
+
 /* ---- the jspool command line (eval/run), run as a user runs it ---- */
 
 typedef struct cli_output {

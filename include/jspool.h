@@ -47,7 +47,8 @@ enum {
     JSP_EDESTROYED = -7,     /* the context was destroyed before or during the call */
     JSP_ECLOSED = -8,        /* the pool is closed or closing */
     JSP_EUTF8 = -9,          /* input text is not valid UTF-8 */
-    JSP_EJSON = -10,         /* input is not valid JSON (or not the JSON type required) */
+    JSP_EJSON = -10,         /* input is not valid JSON, nests deeper than JSP_JSON_MAX_DEPTH,
+                                or is not the JSON type required */
     JSP_EEXIST = -11,        /* the name is taken: a registered host function, or a live
                                 context of the pool (jsp_context_new) */
     JSP_EMODULE = -12,       /* a module cannot be linked: an import the context's loader
@@ -64,6 +65,13 @@ enum {
     JSP_ESCHEMA = -26,       /* a table declaration is invalid or an incompatible change */
     JSP_EWRITE_LIMIT = -27,  /* the call wrote more rows/bytes than its limit: rolled back */
 };
+
+/* JSON input — each call argument, jsp_send messages (the server's POST .../messages and
+ * WebSocket text frames), host-call answers — may nest arrays and objects at most this
+ * deep (a call's argument list itself does not count); deeper input is JSP_EJSON, the
+ * same on every path, and refused before anything runs. Results have no such cap (see
+ * JSP_ENOTJSON). */
+#define JSP_JSON_MAX_DEPTH 512
 
 /* Returns a static, human-readable name for a code ("JSP_EJS: uncaught JS exception").
  * Any thread. Unknown codes give "unknown error". */
@@ -118,7 +126,8 @@ typedef void (*jsp_log_fn)(int level, uint64_t context_id, const char *message, 
 
 /* Receives values a context sent with JS `host.send(value)`, as JSON. Per context, in the
  * order they were sent. json is borrowed, valid until the callback returns. Runs on the
- * context's runtime thread: do not block. */
+ * context's runtime thread: do not block. jsp_message_tag() tells which tagged message's
+ * handler sent it (jsp_send_tagged). */
 typedef void (*jsp_message_fn)(jsp_pool *pool, uint64_t context_id, const char *json,
                                size_t json_len, void *user);
 
@@ -545,9 +554,19 @@ int jsp_load_module(jsp_context *ctx, const char *source, long source_len, jsp_r
 int jsp_load_module_async(jsp_context *ctx, const char *source, long source_len,
                           jsp_done_fn done, void *user);
 
+/* jsp_eval / jsp_load_module with a name for the source — a file name, say — that stack
+ * traces show in place of "eval" / "module" (`f@bank.js:12:9`); a module keeps it across
+ * a VM recycle. source_name is copied; NULL means unnamed; it must be non-empty valid
+ * UTF-8 (else JSP_EINVAL / JSP_EUTF8). Otherwise as the unnamed forms. */
+int jsp_eval_named(jsp_context *ctx, const char *source, long source_len, const char *source_name,
+                   jsp_result **out);
+int jsp_load_module_named(jsp_context *ctx, const char *source, long source_len,
+                          const char *source_name, jsp_result **out);
+
 /* Calls a function by name — first the loaded module's exports, then the context's
  * globals — with args_json, a JSON array of arguments (NULL or "" means no arguments).
- * Errors: JSP_ENOTFOUND, JSP_EJSON (not an array), JSP_EJS, JSP_ENOTJSON. */
+ * Errors: JSP_ENOTFOUND, JSP_EJSON (not valid JSON, an argument nested deeper than
+ * JSP_JSON_MAX_DEPTH, or not an array), JSP_EJS, JSP_ENOTJSON. */
 int jsp_call(jsp_context *ctx, const char *function, const char *args_json, long args_len,
              jsp_result **out);
 int jsp_call_async(jsp_context *ctx, const char *function, const char *args_json,
@@ -560,6 +579,18 @@ int jsp_call_async(jsp_context *ctx, const char *function, const char *args_json
  * JSP_EJSON / JSP_EDESTROYED / JSP_ECLOSED / JSP_EBUSY (max_queued_jobs reached: nothing was
  * queued; retry later). Any thread (also from callbacks). */
 int jsp_send(jsp_context *ctx, const char *json, long json_len);
+
+/* jsp_send with a tag the embedder chooses (0 = none), so that replies can go back to the
+ * sender: while the onmessage handler runs for this message — the microtasks it queues
+ * included, as they run before its turn ends — jsp_message_tag() inside the pool's
+ * on_message callback returns tag. A value sent later (from a timer, after awaiting a
+ * timer or host call, from a call or an untagged message) carries 0. Returns as
+ * jsp_send. Any thread. */
+int jsp_send_tagged(jsp_context *ctx, const char *json, long json_len, uint64_t tag);
+
+/* Inside a jsp_message_fn: the tag of the jsp_send_tagged message whose handler sent the
+ * value, or 0 (see jsp_send_tagged). On any other thread or outside the callback: 0. */
+uint64_t jsp_message_tag(void);
 
 /* ---------------------------------------------------------------------------------------
  * Globals without eval. Sync; any thread except a runtime thread.

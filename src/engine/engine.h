@@ -100,8 +100,11 @@ int engine_ctx_guard_memory(engine_ctx *ec, uint64_t limit_bytes);
 /* Calls. Each returns the finished result, or NULL when the value is a Promise still
  * pending: the result then arrives later through runtime_hook_call_settled(owner,
  * call_id, result). Text inputs are valid UTF-8 (checked at the API boundary). */
-jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, uint64_t call_id);
-jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len);
+/* source_name is what stack traces call the source (a file name); NULL = "eval" /
+ * "module". */
+jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, const char *source_name,
+                        uint64_t call_id);
+jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len, const char *source_name);
 jsp_result *engine_call(engine_ctx *ec, const char *function, const char *args_json,
                         size_t args_len, uint64_t call_id);
 

@@ -207,14 +207,33 @@ JSValueRef engine_run_script(engine_ctx *ec, JSStringRef script, JSStringRef sou
     return run_entered(ec, &run, exception);
 }
 
-jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, uint64_t call_id)
+/* The engine string naming a source in stack traces: the VM's cached default, or a new
+ * one the caller releases (release_source_url). NULL on no memory. */
+static JSStringRef source_url(JSStringRef fallback, const char *source_name)
+{
+    return source_name ? js_string_from_utf8(source_name, strlen(source_name)) : fallback;
+}
+
+static void release_source_url(JSStringRef url, JSStringRef fallback)
+{
+    if (url && url != fallback)
+        JSStringRelease(url);
+}
+
+jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, const char *source_name,
+                        uint64_t call_id)
 {
     JSContextRef js = ec->js;
     JSStringRef script = js_string_from_utf8(source, len);
-    if (!script)
+    JSStringRef url = source_url(ec->vm->names.eval_url, source_name);
+    if (!script || !url) {
+        if (script)
+            JSStringRelease(script);
+        release_source_url(url, ec->vm->names.eval_url);
         return result_out_of_memory();
+    }
     JSValueRef exception = NULL;
-    run_js run = {.script = script, .source_url = ec->vm->names.eval_url, .call_id = call_id};
+    run_js run = {.script = script, .source_url = url, .call_id = call_id};
     run_entered(ec, &run, &exception);
     jsp_result *r;
     if (exception && is_parse_error(js, script)) {
@@ -225,6 +244,7 @@ jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, uint64_t
     else
         r = run.result;
     JSStringRelease(script);
+    release_source_url(url, ec->vm->names.eval_url);
     return r;
 }
 
@@ -328,11 +348,11 @@ jsp_result *engine_module_compile(engine_ctx *ec, const char *name, const char *
     return r;
 }
 
-jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len)
+jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len, const char *source_name)
 {
     module_script m;
     JSObjectRef factory;
-    jsp_result *r = engine_module_compile(ec, NULL, source, len, &m, &factory);
+    jsp_result *r = engine_module_compile(ec, source_name, source, len, &m, &factory);
     if (r) {
         module_script_free(&m);
         return r;

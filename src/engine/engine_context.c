@@ -49,6 +49,7 @@ engine_ctx *engine_ctx_new(engine_vm *vm, void *owner, uint32_t apis)
         return NULL;
     ec->vm = vm;
     ec->owner = owner;
+    ec->apis = apis;
     ec->js = JSGlobalContextCreateInGroup(vm->group, NULL);
     if (!ec->js) {
         free(ec);

@@ -51,6 +51,7 @@ struct engine_ctx {
     JSObjectRef linker;          /* protected; NULL until a module with imports loads */
     jsp_result *module_error;    /* the result for the link error last thrown, and ... */
     JSValueRef module_error_value; /* ... the value thrown (protected) */
+    uint32_t apis;               /* the context's API groups (api_groups.h mask) */
 };
 
 /* A console.time() label; per-call host state (see engine_clear_call_spans). */

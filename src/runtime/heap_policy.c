@@ -46,7 +46,8 @@ static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
     if (ctx->module_source) {
         js_run run;
         runtime_enter_js(rt, ctx, &run); /* light contexts only: always true */
-        jsp_result *r = engine_load_module(fresh, ctx->module_source, ctx->module_source_len);
+        jsp_result *r = engine_load_module(fresh, ctx->module_source, ctx->module_source_len,
+                                           ctx->module_source_name);
         runtime_leave_js(rt, &run);
         if (r->code != 0)
             runtime_hook_log(ctx, JSP_LOG_ERROR, "module failed to load again after VM recycle");

@@ -90,6 +90,7 @@ struct job {
     const char *name;          /* JOB_CALL function / JOB_GLOBAL_GET name, in text[] */
     timer_entry *deadline;     /* wall-limit entry in the timer heap while a call runs */
     size_t message_bytes;      /* counted in ctx->queued_message_bytes until freed */
+    uint64_t message_tag;      /* JOB_SEND: jsp_send_tagged's tag (0 = none) */
     uint64_t start_ns;         /* monotonic, when a call started running (0: never ran) */
     size_t text_len;
     char text[];               /* source, JSON or reply text, NUL-terminated */
@@ -155,6 +156,7 @@ struct jsp_context {
     _Atomic uint64_t generation; /* times a VM recycle rebuilt it (jsp_context_generation) */
     char *module_source;       /* the last module loaded: rebuilt from on VM recycle */
     size_t module_source_len;
+    const char *module_source_name; /* in module_source's allocation; NULL = unnamed */
     jsp_host_call *host_calls; /* outstanding host.call()s, for cleanup */
     atomic_uint host_calls_held; /* host calls made and not yet let go by both owners (the
                                     handler may hold one after the guest's call ended): any
@@ -230,6 +232,10 @@ int runtime_start(runtime *rt, jsp_pool *pool, int index);
 void runtime_stop(runtime *rt);
 /* True on a runtime thread (sync API calls from there would deadlock). */
 bool runtime_is_current_thread(void);
+/* The tag of the JOB_SEND whose onmessage handler runs now on this thread, 0 otherwise
+ * (what jsp_message_tag returns). */
+uint64_t runtime_current_message_tag(void);
+void runtime_set_message_tag(uint64_t tag);
 
 /* ---- runtime thread internals (runtime.c / runtime_jobs.c / host_calls.c) ---- */
 void runtime_run_job(runtime *rt, job *j);

@@ -151,14 +151,17 @@ static char *context_json(const served_context *sc)
 void api_finish(server *srv, pending *p)
 {
     jsp_result *r = p->result;
+    /* A setup script runs for its effects: its completion value is not returned, so one
+     * that JSON cannot hold (a function, a symbol, a cycle) does not fail the creation. */
+    int code = p->kind == PENDING_CREATE && r->code == JSP_ENOTJSON ? 0 : r->code;
     served_context *sc = p->kind == PENDING_CREATE ? p->created : registry_find(&srv->contexts, p->context_id);
     if (sc && p->kind != PENDING_CREATE) {
         sc->in_flight--;
         sc->calls++;
-        sc->errors += r->code != 0;
+        sc->errors += code != 0;
     }
-    int status = r->code == 0 ? 200 : status_for_code(r->code);
-    if (p->kind == PENDING_CREATE && r->code == 0) {
+    int status = code == 0 ? 200 : status_for_code(code);
+    if (p->kind == PENDING_CREATE && code == 0) {
         status = 201;
         if (!registry_add(&srv->contexts, p->created))
             status = 500;
@@ -168,7 +171,7 @@ void api_finish(server *srv, pending *p)
     if (p->req) {
         h2o_req_t *req = p->req;
         p->ref->p = NULL; /* the request's pool may go as soon as it is answered */
-        if (r->code != 0)
+        if (code != 0)
             reply_call_error(req, r);
         else if (status == 201) {
             char *text = context_json(registry_find(&srv->contexts, p->context_id));

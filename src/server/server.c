@@ -285,7 +285,7 @@ static int deploy_module(server *srv, const char *path)
     jsp_result *r = NULL;
     int rc = sc && name ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
     if (rc == 0)
-        rc = jsp_load_module(sc->ctx, source, (long)len, &r);
+        rc = jsp_load_module_named(sc->ctx, source, (long)len, path, &r); /* stacks name the file */
     free(source);
     if (rc != 0) {
         fprintf(stderr, "jspool serve: %s: %s: %s\n", path, r ? r->error_name : jsp_error_id(rc),

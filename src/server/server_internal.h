@@ -54,6 +54,7 @@ typedef struct server {
     pending *done_head, *done_tail; /* finished calls, oldest first */
     ws_outgoing *outgoing_head, *outgoing_tail; /* host.send() values for WebSockets */
     ws_client *ws_clients;   /* open WebSockets (loop thread) */
+    uint64_t ws_last_id;     /* ids of WebSockets, never reused (loop thread) */
 } server;
 
 /* A call the server waits on. Its request may go away first (the client hung up): then

@@ -13,6 +13,9 @@
  * (scripts/check_layers.sh allows it by name).
  *
  * X(code, number, id, http_status, outcome, message)
+ * http_status: 400 the request itself is wrong; 422 the request was fine but the guest's
+ * code threw (JSP_EJS) or produced a value JSON cannot carry (JSP_ENOTJSON: a function, a
+ * cycle, too deep) — neither the client's input (400) nor the server's fault (5xx).
  * A new code goes at the end of the enum and here, with a row in docs/errors.md. */
 #ifndef JSP_UTIL_ERROR_TABLE_H
 #define JSP_UTIL_ERROR_TABLE_H
@@ -25,11 +28,11 @@
     X(JSP_EJS,           -3, "js_error",            422, JS_ERROR,   "uncaught JavaScript exception") \
     X(JSP_ESYNTAX,       -4, "syntax_error",        400, JS_ERROR,   "source does not parse")        \
     X(JSP_ENOTFOUND,     -5, "not_found",           404, JS_ERROR,   "no function or global by that name") \
-    X(JSP_ENOTJSON,      -6, "not_serializable",    400, JS_ERROR,   "result cannot be represented as JSON") \
+    X(JSP_ENOTJSON,      -6, "not_serializable",    422, JS_ERROR,   "result cannot be represented as JSON") \
     X(JSP_EDESTROYED,    -7, "context_destroyed",   404, CANCELLED,  "context destroyed")            \
     X(JSP_ECLOSED,       -8, "pool_closed",         503, CANCELLED,  "pool closed")                  \
     X(JSP_EUTF8,         -9, "invalid_utf8",        400, JS_ERROR,   "input is not valid UTF-8")     \
-    X(JSP_EJSON,        -10, "invalid_json",        400, JS_ERROR,   "input is not valid JSON")      \
+    X(JSP_EJSON,        -10, "invalid_json",        400, JS_ERROR,   "input is not valid JSON (or nests deeper than 512)") \
     X(JSP_EEXIST,       -11, "already_exists",      409, JS_ERROR,   "name already in use")          \
     X(JSP_EMODULE,      -12, "unsupported_module",  400, JS_ERROR,   "a module import cannot be resolved, or an unsupported module feature")   \
     X(JSP_ESYSTEM,      -13, "system_error",        500, JS_ERROR,   "the OS refused a resource")    \

@@ -17,6 +17,7 @@ static jsp_result oom_result = {
     _Static_assert((code) == (number), #code " keeps its number " #number);
 JSP_ERROR_TABLE(CHECK_NUMBER)
 #undef CHECK_NUMBER
+_Static_assert(JSP_JSON_MAX_DEPTH == 512, "the JSP_EJSON message names the depth");
 
 const char *jsp_strerror(int code)
 {

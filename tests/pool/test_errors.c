@@ -34,6 +34,28 @@ Test(errors, js_exception_has_name_message_and_stack)
     jsp_result_free(r);
 }
 
+Test(errors, named_sources_show_their_name_in_stacks)
+{
+    jsp_result *r;
+    cr_assert_eq(jsp_eval_named(ctx, "function inner() {\n  throw new Error('x')\n}\ninner()", -1,
+                                "lib/util.js", &r), JSP_EJS);
+    cr_expect(strstr(r->error_stack, "inner@lib/util.js:2:"), "stack: %s", r->error_stack);
+    jsp_result_free(r);
+    cr_assert_eq(jsp_load_module_named(ctx, "export function f() {\n  const v = g(); return v\n}\nfunction g() { throw new TypeError('y') }",
+                                       -1, "app.mjs", &r), JSP_OK);
+    jsp_result_free(r);
+    cr_assert_eq(jsp_call(ctx, "f", "[]", -1, &r), JSP_EJS);
+    cr_expect(strstr(r->error_stack, "g@app.mjs:4:") && strstr(r->error_stack, "f@app.mjs:2:"),
+              "stack: %s", r->error_stack);
+    jsp_result_free(r);
+    /* unnamed sources keep the generic names; an empty name is refused */
+    cr_assert_eq(eval_error(ctx, "null.x", &r), JSP_EJS);
+    cr_expect(strstr(r->error_stack, "@eval:1:"), "stack: %s", r->error_stack);
+    jsp_result_free(r);
+    cr_expect_eq(jsp_eval_named(ctx, "1", -1, "", &r), JSP_EINVAL);
+    jsp_result_free(r);
+}
+
 Test(errors, thrown_non_error_value_is_described)
 {
     jsp_result *r;

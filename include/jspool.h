@@ -12,6 +12,11 @@
  *     stated beside the field.
  *   - Every *_new has exactly one *_free. Strings passed in are copied unless stated.
  *   - Each declaration states which thread may call it and who owns what.
+ *   - A pool or context handle is checked first: NULL, a handle already freed with its
+ *     *_free (while the library still holds its memory) or a pointer jspool did not make
+ *     gives JSP_EINVAL (0, NULL or -1 where a function returns a value; a no-op for the
+ *     *_free and destroy functions). Best effort: it catches mistakes, not freed memory
+ *     that was reused.
  */
 #ifndef JSPOOL_H
 #define JSPOOL_H
@@ -42,10 +47,13 @@ enum {
     JSP_EDESTROYED = -7,     /* the context was destroyed before or during the call */
     JSP_ECLOSED = -8,        /* the pool is closed or closing */
     JSP_EUTF8 = -9,          /* input text is not valid UTF-8 */
-    JSP_EJSON = -10,         /* input is not valid JSON (or not the JSON type required) */
+    JSP_EJSON = -10,         /* input is not valid JSON, nests deeper than JSP_JSON_MAX_DEPTH,
+                                or is not the JSON type required */
     JSP_EEXIST = -11,        /* the name is taken: a registered host function, or a live
                                 context of the pool (jsp_context_new) */
-    JSP_EMODULE = -12,       /* module uses a feature jspool does not support (import) */
+    JSP_EMODULE = -12,       /* a module cannot be linked: an import the context's loader
+                                cannot find or may not give (or no loader), a missing
+                                export, a form jspool does not support */
     JSP_ESYSTEM = -13,       /* the OS refused a resource (thread, event loop) */
     JSP_ECPU_LIMIT = -14,    /* the call used more CPU than cpu_limit_ms; context usable */
     JSP_EWALL_LIMIT = -15,   /* the call took longer than wall_limit_ms (Promises included) */
@@ -57,6 +65,13 @@ enum {
     JSP_ESCHEMA = -26,       /* a table declaration is invalid or an incompatible change */
     JSP_EWRITE_LIMIT = -27,  /* the call wrote more rows/bytes than its limit: rolled back */
 };
+
+/* JSON input — each call argument, jsp_send messages (the server's POST .../messages and
+ * WebSocket text frames), host-call answers — may nest arrays and objects at most this
+ * deep (a call's argument list itself does not count); deeper input is JSP_EJSON, the
+ * same on every path, and refused before anything runs. Results have no such cap (see
+ * JSP_ENOTJSON). */
+#define JSP_JSON_MAX_DEPTH 512
 
 /* Returns a static, human-readable name for a code ("JSP_EJS: uncaught JS exception").
  * Any thread. Unknown codes give "unknown error". */
@@ -111,7 +126,8 @@ typedef void (*jsp_log_fn)(int level, uint64_t context_id, const char *message, 
 
 /* Receives values a context sent with JS `host.send(value)`, as JSON. Per context, in the
  * order they were sent. json is borrowed, valid until the callback returns. Runs on the
- * context's runtime thread: do not block. */
+ * context's runtime thread: do not block. jsp_message_tag() tells which tagged message's
+ * handler sent it (jsp_send_tagged). */
 typedef void (*jsp_message_fn)(jsp_pool *pool, uint64_t context_id, const char *json,
                                size_t json_len, void *user);
 
@@ -204,7 +220,7 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out);
  * every context is destroyed and every runtime thread joined. Context handles stay valid
  * (every call on them fails with JSP_ECLOSED) until each is released with
  * jsp_context_free(). Any thread except a runtime thread (i.e. not from a callback).
- * NULL is a no-op. */
+ * NULL, or a pool already freed, is a no-op. */
 void jsp_pool_free(jsp_pool *pool);
 
 /* Number of runtime threads. Any thread. */
@@ -276,6 +292,54 @@ int jsp_host_call_resolve(jsp_host_call *call, const char *json, size_t json_len
 int jsp_host_call_reject(jsp_host_call *call, const char *message);
 
 /* ---------------------------------------------------------------------------------------
+ * Module loading: what `import` reads (see jsp_load_module).
+ * ------------------------------------------------------------------------------------- */
+
+/* Resolves and reads one imported module. Called on the context's runtime thread while
+ * its JS waits (so keep it quick: no network), once for each import a module being
+ * linked declares and for each import() call (a module is still evaluated only once per
+ * context: see name).
+ *   specifier: as written in the import ("./util.js", "lodash-es").
+ *   referrer:  the resolved name of the importing module, or NULL for the module given
+ *              to jsp_load_module itself.
+ * On success return 0 and set *name (the resolved name: the key of the context's module
+ * registry, the referrer of the module's own imports, its file name in stack traces) and
+ * *source (*source_len bytes of UTF-8; a name ending in ".json" is a JSON module whose
+ * default export is the parsed value). Both are malloc'd; the library frees them with
+ * free(). On failure return a negative code and optionally set *error to a malloc'd
+ * message (the import then fails with JSP_EMODULE naming the specifier, the importer
+ * and this message). The loader decides what a tenant may read: it is the only way a
+ * module reaches text the embedder did not pass in. */
+typedef int (*jsp_module_loader_fn)(void *user, const char *specifier, const char *referrer,
+                                    char **name, char **source, size_t *source_len,
+                                    char **error);
+
+/* A ready-made loader for files under one directory tree: user is the root directory
+ * (a NUL-terminated path, kept valid as module_loader_user says). Resolves
+ * as Node does for ES modules, never outside the root:
+ *   - "./x.js", "../y.js", "/abs.js": against the referrer's directory (the root for the
+ *     module given to jsp_load_module); the exact file, else with ".js", ".mjs", ".json"
+ *     added, else a directory's package.json entry or index.js;
+ *   - bare "pkg" or "pkg/sub/path": node_modules/pkg in the referrer's directory, then
+ *     each parent up to the root; the package.json "exports" field (a string, "." or a
+ *     "./sub" key, with conditions "import", "module", "default" — nested — and subpath
+ *     patterns ("./x/" + "*") are not supported), else "module", else "main", else index.js;
+ *   - "node:*" built-ins and other URL schemes are refused.
+ * The name it returns is the file's real path (symlinks resolved), and a file whose real
+ * path is outside the root's real path is refused, so a symlink cannot lead out. Files
+ * over 64 MiB are refused. CommonJS files load as ES modules and fail where they use
+ * `require`/`module.exports` (bundle them: README "Modules"). Any thread. */
+int jsp_module_loader_files(void *root_dir, const char *specifier, const char *referrer,
+                            char **name, char **source, size_t *source_len, char **error);
+
+/* The module root jspool uses for a file it runs or deploys (`jspool run FILE`, `jspool
+ * serve FILE.js`): the nearest directory, from the file's own upwards, that holds a
+ * package.json (a project's root, beside its node_modules), else the file's directory.
+ * Returns its real path, malloc'd (free with free()), or NULL when the file does not
+ * exist or out of memory. Any thread. */
+char *jsp_module_root_for_file(const char *path);
+
+/* ---------------------------------------------------------------------------------------
  * Contexts
  * ------------------------------------------------------------------------------------- */
 
@@ -332,6 +396,14 @@ typedef struct jsp_context_config {
                                   takes them; nothing crosses between namespaces. Only the
                                   operator should choose it. 1 to 64 bytes, each one of
                                   JSP_NAMESPACE_CHARS; anything else is JSP_EINVAL. */
+    jsp_module_loader_fn module_loader; /* what the context's modules may import; NULL =
+                                  nothing: any import fails with JSP_EMODULE. The
+                                  server gives a loader only to the modules the
+                                  operator deploys (docs/security.md). */
+    void *module_loader_user;  /* passed to module_loader (for jsp_module_loader_files:
+                                  the root directory); must stay valid until
+                                  jsp_pool_free returns (a freed context's JS may still
+                                  be ending on its runtime) */
 } jsp_context_config;
 
 /* The bytes a namespace name may contain (for strspn). */
@@ -364,7 +436,8 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
 
 /* Destroys the context's JS state now and releases the caller's handle; do not use the
  * handle afterwards. Calls queued or in flight complete with JSP_EDESTROYED. Never
- * touches sibling contexts. Any thread except a runtime thread. NULL is a no-op. */
+ * touches sibling contexts. Any thread except a runtime thread. NULL, or a handle already
+ * freed, is a no-op. */
 void jsp_context_free(jsp_context *ctx);
 
 /* Destroys the context's JS state but keeps the handle valid, so that other threads still
@@ -457,15 +530,43 @@ int jsp_eval_async(jsp_context *ctx, const char *source, long source_len, jsp_do
 /* Loads an ES module: the source runs once in its own strict scope, and its exports
  * (`export function f`, `export const g = ...`, `export { a as b }`, `export default`)
  * become callable by name with jsp_call ("default" for the default export). Loading again
- * replaces the previous module's exports. Result: the list of export names as a JSON
- * array. `import` is not supported (JSP_EMODULE); top-level await is a syntax error. */
+ * replaces the previous module's exports; a load that fails leaves them in place. Result:
+ * the list of export names as a JSON array.
+ * Imports — `import d, {a as b} from "m"`, `import * as ns`, `import "m"`, `export * from`,
+ * `export {a as b} from`, `export * as ns from`, `import(m)` (a Promise of the namespace)
+ * and `import.meta.url` — are read through the context's module_loader (none: JSP_EMODULE
+ * naming the specifier). Each module (by resolved name) is evaluated once per context,
+ * dependencies before dependents in import order; a later load reuses the evaluated ones
+ * (only the source given here runs again). In an import cycle, a module may see another
+ * still running: its function declarations work, its let/const/class bindings are still
+ * uninitialised. Imported names are bound when the import statement runs (a snapshot:
+ * an `export let` changed later is not seen through `import {x}`, but is through
+ * `import * as ns` and ns.x). A missing module or export is JSP_EMODULE naming both
+ * files; a syntax error in an imported file is JSP_ESYNTAX with the file, line and
+ * column in error_message (error_line/error_column are that file's). The names
+ * `__jsp_*` are reserved in module code. Exported names
+ * written with escape sequences are not supported (JSP_EMODULE);
+ * top-level await is a syntax error. The source cannot leave its module scope: a top-level
+ * `return`, an unmatched bracket, a source ending inside a comment or literal, and the
+ * HTML-like comments `<!--` / `-->` (scripts only) are JSP_ESYNTAX with error_line and
+ * error_column at the offending token. `this` at the top level is undefined. */
 int jsp_load_module(jsp_context *ctx, const char *source, long source_len, jsp_result **out);
 int jsp_load_module_async(jsp_context *ctx, const char *source, long source_len,
                           jsp_done_fn done, void *user);
 
+/* jsp_eval / jsp_load_module with a name for the source — a file name, say — that stack
+ * traces show in place of "eval" / "module" (`f@bank.js:12:9`); a module keeps it across
+ * a VM recycle. source_name is copied; NULL means unnamed; it must be non-empty valid
+ * UTF-8 (else JSP_EINVAL / JSP_EUTF8). Otherwise as the unnamed forms. */
+int jsp_eval_named(jsp_context *ctx, const char *source, long source_len, const char *source_name,
+                   jsp_result **out);
+int jsp_load_module_named(jsp_context *ctx, const char *source, long source_len,
+                          const char *source_name, jsp_result **out);
+
 /* Calls a function by name — first the loaded module's exports, then the context's
  * globals — with args_json, a JSON array of arguments (NULL or "" means no arguments).
- * Errors: JSP_ENOTFOUND, JSP_EJSON (not an array), JSP_EJS, JSP_ENOTJSON. */
+ * Errors: JSP_ENOTFOUND, JSP_EJSON (not valid JSON, an argument nested deeper than
+ * JSP_JSON_MAX_DEPTH, or not an array), JSP_EJS, JSP_ENOTJSON. */
 int jsp_call(jsp_context *ctx, const char *function, const char *args_json, long args_len,
              jsp_result **out);
 int jsp_call_async(jsp_context *ctx, const char *function, const char *args_json,
@@ -478,6 +579,18 @@ int jsp_call_async(jsp_context *ctx, const char *function, const char *args_json
  * JSP_EJSON / JSP_EDESTROYED / JSP_ECLOSED / JSP_EBUSY (max_queued_jobs reached: nothing was
  * queued; retry later). Any thread (also from callbacks). */
 int jsp_send(jsp_context *ctx, const char *json, long json_len);
+
+/* jsp_send with a tag the embedder chooses (0 = none), so that replies can go back to the
+ * sender: while the onmessage handler runs for this message — the microtasks it queues
+ * included, as they run before its turn ends — jsp_message_tag() inside the pool's
+ * on_message callback returns tag. A value sent later (from a timer, after awaiting a
+ * timer or host call, from a call or an untagged message) carries 0. Returns as
+ * jsp_send. Any thread. */
+int jsp_send_tagged(jsp_context *ctx, const char *json, long json_len, uint64_t tag);
+
+/* Inside a jsp_message_fn: the tag of the jsp_send_tagged message whose handler sent the
+ * value, or 0 (see jsp_send_tagged). On any other thread or outside the callback: 0. */
+uint64_t jsp_message_tag(void);
 
 /* ---------------------------------------------------------------------------------------
  * Globals without eval. Sync; any thread except a runtime thread.

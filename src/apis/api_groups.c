@@ -111,3 +111,28 @@ bool api_groups_resolve(const char *spec, uint32_t *mask, char *error, size_t er
     *mask = close_over_deps(*mask);
     return true;
 }
+
+bool api_groups_hint_missing(const char *global, uint32_t mask, char *out, size_t out_len)
+{
+    int group = -1;
+    for (int g = 0; g < API_GROUP_COUNT && group < 0; g++)
+        for (const char *const *name = api_groups[g].globals; *name && group < 0; name++)
+            if (strcmp(*name, global) == 0)
+                group = g;
+    if (group < 0 || mask & 1u << group)
+        return false;
+    for (int g = 0; g < API_GROUP_COUNT && api_groups[group].is_internal; g++)
+        if (!api_groups[g].is_internal && api_groups[g].deps & 1u << group)
+            group = g;
+    int n = snprintf(out, out_len, " (provided by the '%s' API group; this context has ",
+                     api_groups[group].name);
+    const char *separator = "'";
+    for (int g = 0; g < API_GROUP_COUNT && n > 0 && (size_t)n < out_len; g++)
+        if (!api_groups[g].is_internal && mask & 1u << g) {
+            n += snprintf(out + n, out_len - (size_t)n, "%s%s", separator, api_groups[g].name);
+            separator = ",";
+        }
+    if (n > 0 && (size_t)n < out_len)
+        snprintf(out + n, out_len - (size_t)n, "%s)", *separator == ',' ? "'" : "no API group");
+    return true;
+}

@@ -50,4 +50,10 @@ extern const api_group api_groups[API_GROUP_COUNT];
  * unknown name returns false and writes "unknown API group 'x'; valid: ..." to error. */
 bool api_groups_resolve(const char *spec, uint32_t *mask, char *error, size_t error_len);
 
+/* For a global an API group defines but mask lacks, writes the hint that goes after
+ * "Can't find variable: NAME": " (provided by the 'encoding' API group; this context has
+ * 'console,timers')" (an internal group is named by the first public group that pulls it
+ * in) and returns true; false (out untouched) for any other name. */
+bool api_groups_hint_missing(const char *global, uint32_t mask, char *out, size_t out_len);
+
 #endif

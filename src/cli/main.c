@@ -23,9 +23,10 @@ static void usage(FILE *out)
           "                    [--ws-allowed-origins ORIGIN,...]\n"
           "\n"
           "eval  evaluates CODE as a script and prints its value as JSON.\n"
-          "run   loads FILE (as an ES module when it has `export` statements, else as a\n"
-          "      script); with FUNCTION, calls it with ARGS_JSON (a JSON array, default [])\n"
-          "      and prints the result as JSON. Promises are awaited.\n"
+          "run   loads FILE (as a script when it parses as one, else as an ES module);\n"
+          "      with FUNCTION, calls it with ARGS_JSON (a JSON array, default []) and\n"
+          "      prints the result as JSON. Promises are awaited. console.log/info/debug\n"
+          "      print to stdout, console.warn/error to stderr (eval too).\n"
           "--apis picks the web-API groups (\"events,encoding\", \"all\", \"none\"; default\n"
           "      console,timers).\n"
           "serve serves the pool over HTTP/JSON (default 127.0.0.1:8080); each MODULE.js is\n"
@@ -38,21 +39,51 @@ static void usage(FILE *out)
           out);
 }
 
-/* A file is a module when a line starts with `export` (after indentation). */
-static int looks_like_module(const char *src, size_t len)
+/* console output as Node prints it: log/info/debug to stdout without a prefix (so it can
+ * be piped), warn/error to stderr. The pool's own diagnostics (context 0, such as a heap
+ * recycle at info level) are not the script's output: stderr. Runs on the runtime thread;
+ * stdio locks each call. */
+static void cli_log(int level, uint64_t context_id, const char *message, void *user)
 {
-    const char *p = src, *end = src + len;
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == '\t'))
-            p++;
-        if (end - p > 7 && memcmp(p, "export", 6) == 0 &&
-            (p[6] == ' ' || p[6] == '{' || p[6] == '\t'))
-            return 1;
-        while (p < end && *p != '\n')
-            p++;
-        p++;
+    (void)user;
+    FILE *out = level >= JSP_LOG_WARN || context_id == 0 ? stderr : stdout;
+    fputs(message, out);
+    fputc('\n', out);
+}
+
+/* The script parser stopped at a module keyword: `export` anywhere, or `import` (which a
+ * classic script only knows as import(...)). JSC's own wording, so the engine's lexer is
+ * the judge, not a guess from line starts. */
+static int stopped_at_module_keyword(const jsp_result *r)
+{
+    const char *m = r->error_message ? r->error_message : "";
+    return strstr(m, "keyword 'export'") != NULL || strstr(m, "import call expects") != NULL;
+}
+
+/* Loads FILE's text: as a classic script when it parses as one, else as an ES module.
+ * Parsing fails before anything runs, so the script attempt has no effect on a module
+ * (and `export` is never valid in a script, so no module is taken for a script). When
+ * both fail, the error shown is the module's if the script parser stopped at a module
+ * keyword (the error is past it), else the script's (the first error, in either reading).
+ * Trying the module first would be wrong: a module runs strict and keeps its top-level
+ * functions out of the global scope, so a script would change meaning. */
+static int load_file(jsp_context *ctx, const char *path, const char *source, size_t len,
+                     jsp_result **r, int *is_module)
+{
+    *is_module = 0;
+    jsp_eval_named(ctx, source, (long)len, path, r); /* stack traces name the file */
+    if ((*r)->code != JSP_ESYNTAX)
+        return (*r)->code;
+    jsp_result *as_module = NULL;
+    jsp_load_module_named(ctx, source, (long)len, path, &as_module);
+    if (as_module->code == JSP_OK || stopped_at_module_keyword(*r)) {
+        jsp_result_free(*r);
+        *r = as_module;
+        *is_module = 1;
+    } else {
+        jsp_result_free(as_module);
     }
-    return 0;
+    return (*r)->code;
 }
 
 /* Prints the value, or the error in the shape a shell user reads; returns the exit code. */
@@ -193,16 +224,24 @@ int main(int argc, char **argv)
             return EXIT_IO;
         }
     }
+    /* a UTF-8 byte-order mark is not JavaScript (Node strips it too) */
+    size_t bom = source_len >= 3 && memcmp(source, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     jsp_pool *pool;
-    jsp_pool_config config = {.threads = 1};
+    jsp_pool_config config = {.threads = 1, .log = cli_log};
     int rc = jsp_pool_new(&config, &pool);
     jsp_context *ctx = NULL;
+    /* A file's imports: relative files and node_modules under its project root. */
+    char *module_root = is_run ? jsp_module_root_for_file(argv[2]) : NULL;
+    jsp_context_config context_config = {.apis = apis,
+                                         .module_loader = module_root ? jsp_module_loader_files : NULL,
+                                         .module_loader_user = module_root};
     if (rc == 0)
-        rc = jsp_context_new(pool, &(jsp_context_config){.apis = apis}, &ctx);
+        rc = jsp_context_new(pool, &context_config, &ctx);
     if (rc != 0) {
         fprintf(stderr, "jspool: cannot start: %s\n", jsp_strerror(rc));
         free(source);
         jsp_pool_free(pool);
+        free(module_root);
         return EXIT_POOL;
     }
     jsp_result *r = NULL;
@@ -211,11 +250,8 @@ int main(int argc, char **argv)
         jsp_eval(ctx, argv[2], -1, &r);
         status = report("jspool", r);
     } else {
-        int is_module = looks_like_module(source, source_len);
-        if (is_module)
-            jsp_load_module(ctx, source, (long)source_len, &r);
-        else
-            jsp_eval(ctx, source, (long)source_len, &r);
+        int is_module;
+        load_file(ctx, argv[2], source + bom, source_len - bom, &r, &is_module);
         if (r->code != JSP_OK || argc == 3) {
             if (r->code == JSP_OK && argc == 3 && !is_module) {
                 jsp_result_free(r); /* a script run for its effects prints nothing */
@@ -232,5 +268,6 @@ int main(int argc, char **argv)
     free(source);
     jsp_context_free(ctx);
     jsp_pool_free(pool);
+    free(module_root); /* after the pool: its runtime may read it until then */
     return status;
 }

@@ -91,6 +91,9 @@ uint64_t engine_budget_cpu_start_ns(engine_budget *b);
  * now, JS ones lazily). */
 engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t apis);
 void engine_ctx_free(engine_ctx *ec);
+/* The loader that resolves and reads the imports of ec's modules (NULL: imports are
+ * refused with JSP_EMODULE). Set before the first module loads. */
+void engine_ctx_set_module_loader(engine_ctx *ec, jsp_module_loader_fn loader, void *user);
 /* Installs the memory guard (src/apis/js/memory-guard.js) in a context of an isolated
  * VM, before any guest code: ArrayBuffer, typed array, WebAssembly.Memory and string
  * allocations of 1 MiB or more are checked against the budget's limit before they happen
@@ -101,8 +104,11 @@ int engine_ctx_guard_memory(engine_ctx *ec, uint64_t limit_bytes);
 /* Calls. Each returns the finished result, or NULL when the value is a Promise still
  * pending: the result then arrives later through the host's call_settled(host_ctx,
  * call_id, result). Text inputs are valid UTF-8 (checked at the API boundary). */
-jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, uint64_t call_id);
-jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len);
+/* source_name is what stack traces call the source (a file name); NULL = "eval" /
+ * "module". */
+jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, const char *source_name,
+                        uint64_t call_id);
+jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len, const char *source_name);
 jsp_result *engine_call(engine_ctx *ec, const char *function, const char *args_json,
                         size_t args_len, uint64_t call_id);
 

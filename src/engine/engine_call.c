@@ -140,6 +140,21 @@ static void guess_syntax_error_column(jsp_result *r, const char *source, size_t 
                 return;
             }
     }
+    /* Messages that name a keyword rather than quote a token. */
+    static const char *const keyword_messages[][2] = {
+        {"Return statements", "return"}, {"new.target", "new.target"},
+        {"yield", "yield"}, {"super", "super"}, {"await", "await"},
+    };
+    for (size_t k = 0; k < sizeof keyword_messages / sizeof keyword_messages[0]; k++) {
+        if (!strstr(r->error_message, keyword_messages[k][0]))
+            continue;
+        size_t word_len = strlen(keyword_messages[k][1]);
+        for (const char *p = line; p + word_len <= line_end; p++)
+            if (memcmp(p, keyword_messages[k][1], word_len) == 0) {
+                r->error_column = (int)(p - line) + 1;
+                return;
+            }
+    }
     if (strstr(r->error_message, "end of"))
         r->error_column = (int)(line_end - line) + 1;
 }
@@ -192,14 +207,33 @@ JSValueRef engine_run_script(engine_ctx *ec, JSStringRef script, JSStringRef sou
     return run_entered(ec, &run, exception);
 }
 
-jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, uint64_t call_id)
+/* The engine string naming a source in stack traces: the VM's cached default, or a new
+ * one the caller releases (release_source_url). NULL on no memory. */
+static JSStringRef source_url(JSStringRef fallback, const char *source_name)
+{
+    return source_name ? js_string_from_utf8(source_name, strlen(source_name)) : fallback;
+}
+
+static void release_source_url(JSStringRef url, JSStringRef fallback)
+{
+    if (url && url != fallback)
+        JSStringRelease(url);
+}
+
+jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, const char *source_name,
+                        uint64_t call_id)
 {
     JSContextRef js = ec->js;
     JSStringRef script = js_string_from_utf8(source, len);
-    if (!script)
+    JSStringRef url = source_url(ec->vm->names.eval_url, source_name);
+    if (!script || !url) {
+        if (script)
+            JSStringRelease(script);
+        release_source_url(url, ec->vm->names.eval_url);
         return result_out_of_memory();
+    }
     JSValueRef exception = NULL;
-    run_js run = {.script = script, .source_url = ec->vm->names.eval_url, .call_id = call_id};
+    run_js run = {.script = script, .source_url = url, .call_id = call_id};
     run_entered(ec, &run, &exception);
     jsp_result *r;
     if (exception && is_parse_error(js, script)) {
@@ -210,6 +244,7 @@ jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, uint64_t
     else
         r = run.result;
     JSStringRelease(script);
+    release_source_url(url, ec->vm->names.eval_url);
     return r;
 }
 
@@ -230,47 +265,128 @@ static jsp_result *export_names_result(const module_script *m)
     return result_ok_take(json, n);
 }
 
-jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len)
+/* A syntax error in a module body: placed where the transform's lexer saw the first
+ * structural problem when that agrees with the engine's line, else at the engine's line
+ * and a guessed column. */
+static jsp_result *module_syntax_error(engine_ctx *ec, JSValueRef exception, const module_script *m,
+                                       const char *source, size_t len)
 {
-    module_script m;
-    int rc = module_transform(source, len, &m);
+    jsp_result *r = js_exception_result(ec->vm, ec->js, exception, JSP_ESYNTAX);
+    if (r->code != JSP_ESYNTAX)
+        return r; /* out of memory */
+    bool hint_applies = m->hint[0] && (m->hint_at_end ? r->error_line >= m->hint_line
+                                                      : r->error_line == m->hint_line);
+    char *message = hint_applies ? strdup(m->hint) : NULL;
+    if (message) {
+        free(r->error_message);
+        r->error_message = message;
+        r->error_line = m->hint_line;
+        r->error_column = m->hint_column;
+    } else {
+        guess_syntax_error_column(r, source, len);
+    }
+    return r;
+}
+
+/* Runs the module function as a module body runs: `this` is undefined at its top level.
+ * JSObjectCallAsFunction would pass the global object for a NULL `this`, so it goes
+ * through Function.prototype.call. */
+static JSValueRef call_with_undefined_this(JSContextRef js, JSObjectRef fn, JSValueRef *exception)
+{
+    JSStringRef call_name = JSStringCreateWithUTF8CString("call");
+    JSValueRef call = JSObjectGetProperty(js, fn, call_name, exception);
+    JSStringRelease(call_name);
+    if (*exception)
+        return NULL;
+    if (!JSValueIsObject(js, call) || !JSObjectIsFunction(js, (JSObjectRef)call))
+        return JSObjectCallAsFunction(js, fn, NULL, 0, NULL, exception);
+    JSValueRef undefined = JSValueMakeUndefined(js);
+    return JSObjectCallAsFunction(js, (JSObjectRef)call, fn, 1, &undefined, exception);
+}
+
+jsp_result *engine_module_compile(engine_ctx *ec, const char *name, const char *source,
+                                  size_t len, module_script *m, JSObjectRef *factory_out)
+{
+    *factory_out = NULL;
+    int rc = module_transform(source, len, m);
     if (rc == MODULE_TRANSFORM_NOMEM)
         return result_out_of_memory();
     if (rc != MODULE_TRANSFORM_OK) {
-        jsp_result *r = result_error(JSP_EMODULE, "SyntaxError", m.error_message);
-        r->error_line = m.error_line;
-        r->error_column = m.error_column;
-        module_script_free(&m);
+        jsp_result *r = result_error(rc == MODULE_TRANSFORM_SYNTAX ? JSP_ESYNTAX : JSP_EMODULE,
+                                     "SyntaxError", m->error_message);
+        r->error_line = m->error_line;
+        r->error_column = m->error_column;
         return r;
     }
     JSContextRef js = ec->js;
     jsp_result *r = NULL;
-    JSStringRef script = js_string_from_utf8(m.script, m.script_len);
+    JSStringRef url = name ? js_string_from_utf8(name, strlen(name)) : JSStringRetain(ec->vm->names.module_url);
+    JSStringRef body = url ? js_string_from_utf8(m->script + m->body_start, m->body_end - m->body_start) : NULL;
+    JSStringRef script = body ? js_string_from_utf8(m->script, m->script_len) : NULL;
     JSValueRef exception = NULL;
-    /* The script only defines the module function, so anything thrown here is a parse
-     * error of the module source. */
-    JSValueRef factory =
-        script ? JSEvaluateScript(js, script, NULL, ec->vm->names.module_url, 1, &exception) : NULL;
-    if (!script) {
+    JSValueRef factory = NULL;
+    /* The body must parse as a script on its own, or it could close the wrapper early
+     * (module_transform.h). Then the script only defines the module function, so anything
+     * thrown while evaluating it is a parse error of the module source too. Costs a second
+     * syntax-only parse of the source, once per load. */
+    if (script && JSCheckScriptSyntax(js, body, url, 1, &exception))
+        factory = JSEvaluateScript(js, script, NULL, url, 1, &exception);
+    if (!script)
         r = result_out_of_memory();
-    } else if (exception) {
-        r = js_exception_result(ec->vm, js, exception, JSP_ESYNTAX);
-        guess_syntax_error_column(r, source, len);
-    } else {
-        JSValueRef exports = JSObjectCallAsFunction(js, (JSObjectRef)factory, NULL, 0, NULL,
-                                                    &exception);
-        if (exception) {
-            r = js_exception_result(ec->vm, js, exception, JSP_EJS);
-        } else {
-            if (ec->exports)
-                JSValueUnprotect(js, ec->exports);
-            ec->exports = (JSObjectRef)exports;
-            JSValueProtect(js, exports);
-            r = export_names_result(&m);
-        }
-    }
+    else if (exception)
+        r = module_syntax_error(ec, exception, m, source, len);
+    else if (!JSValueIsObject(js, factory) || !JSObjectIsFunction(js, (JSObjectRef)factory))
+        r = result_error(JSP_ESYNTAX, "SyntaxError", "module source escaped its wrapper");
+    else
+        *factory_out = (JSObjectRef)factory;
     if (script)
         JSStringRelease(script);
+    if (body)
+        JSStringRelease(body);
+    if (url)
+        JSStringRelease(url);
+    return r;
+}
+
+jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len, const char *source_name)
+{
+    module_script m;
+    JSObjectRef factory;
+    jsp_result *r = engine_module_compile(ec, source_name, source, len, &m, &factory);
+    if (r) {
+        module_script_free(&m);
+        return r;
+    }
+    JSContextRef js = ec->js;
+    JSValueRef exception = NULL;
+    if (m.linked) {
+        /* Imports: the linker evaluates the graph (engine_modules.c). */
+        JSObjectRef exports = NULL;
+        r = engine_module_link_entry(ec, &m, factory, &exports);
+        if (r->code == 0) {
+            if (ec->exports)
+                JSValueUnprotect(js, ec->exports);
+            ec->exports = exports; /* protected by the linker */
+        }
+        module_script_free(&m);
+        return r;
+    }
+    JSValueRef exports = call_with_undefined_this(js, factory, &exception);
+    /* Exports must be an object: find_function reads its properties on every call (a
+     * top-level `return;` once stored undefined here, and the next call crashed). The
+     * body check makes that unreachable unless the context replaced
+     * Function.prototype.call before loading. */
+    if (exception) {
+        r = js_exception_result(ec->vm, js, exception, JSP_EJS);
+    } else if (!JSValueIsObject(js, exports)) {
+        r = result_error(JSP_EJS, "TypeError", "the module did not return its exports object");
+    } else {
+        if (ec->exports)
+            JSValueUnprotect(js, ec->exports);
+        ec->exports = (JSObjectRef)exports;
+        JSValueProtect(js, exports);
+        r = export_names_result(&m);
+    }
     module_script_free(&m);
     return r;
 }

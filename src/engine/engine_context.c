@@ -50,6 +50,7 @@ engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t ap
     ec->vm = vm;
     ec->host = vm->host;
     ec->host_ctx = host_ctx;
+    ec->apis = apis;
     ec->js = JSGlobalContextCreateInGroup(vm->group, NULL);
     if (!ec->js) {
         free(ec);
@@ -75,6 +76,7 @@ void engine_ctx_free(engine_ctx *ec)
         JSValueUnprotect(ec->js, ec->get_own_names);
     js_free_names(ec->baseline_names, ec->baseline_count);
     engine_apis_free(ec);
+    engine_modules_free(ec);
     engine_entry_free(ec);
     if (ec->last_function_js)
         JSStringRelease(ec->last_function_js);

@@ -9,6 +9,8 @@
  * a trivial call with limits ~5% (bench_calls async, 1 runtime: 271k -> 255k calls/s). */
 #include "engine/engine_internal.h"
 
+/* 0 when JSC lacks the C++ symbols (checked by cmake/jsc_checks.cmake): the plain path only. */
+#if JSP_JSC_VM_ENTRY
 typedef struct entry {
     engine_entry_work work;
     void *data;
@@ -39,6 +41,7 @@ static JSValueRef trampoline(JSContextRef js, JSObjectRef function, JSObjectRef 
     ec->vm->entry_depth--;
     return JSValueMakeUndefined(js);
 }
+#endif
 
 void engine_entered(engine_ctx *ec, engine_entry_work work, void *data, JSValueRef *exception)
 {
@@ -50,13 +53,14 @@ void engine_entered(engine_ctx *ec, engine_entry_work work, void *data, JSValueR
     /* Already inside: microtasks run when the outer one ends. Without an armed watchdog a
      * VM entry is cheap and the trampoline would only add its own cost (~0.4 us, 5-8% of
      * a trivial call measured with bench_calls), so JSC drains as usual. */
-    if (vm->entry_depth > 0 || !vm->is_watchdog_armed) {
+    if (!JSP_JSC_VM_ENTRY || vm->entry_depth > 0 || !vm->is_watchdog_armed) {
         vm->entry_depth++;
         work(ec, data, exception);
         vm->entry_depth--;
         host->context_left(host_ctx);
         return;
     }
+#if JSP_JSC_VM_ENTRY
     if (!ec->trampoline) {
         JSStringRef name = JSStringCreateWithUTF8CString("jspoolEntry");
         ec->trampoline = JSObjectMakeFunctionWithCallback(ec->js, name, trampoline);
@@ -71,6 +75,7 @@ void engine_entered(engine_ctx *ec, engine_entry_work work, void *data, JSValueR
     /* A termination that ended the drain surfaces here, not in the work's own exception. */
     *exception = e.exception ? e.exception : outer_exception;
     host->context_left(host_ctx);
+#endif
 }
 
 void engine_entry_free(engine_ctx *ec)

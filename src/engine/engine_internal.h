@@ -47,6 +47,13 @@ struct engine_ctx {
     JSObjectRef trampoline;      /* protected; NULL until engine_entered first runs */
     struct entry *entry;         /* the work the trampoline runs next */
     JSObjectRef api_exports[ENGINE_MAX_API_GROUPS]; /* protected: what each loaded JS group returned */
+    /* Imports (engine_modules.c). */
+    jsp_module_loader_fn module_loader; /* NULL: imports refused */
+    void *module_loader_user;
+    JSObjectRef linker;          /* protected; NULL until a module with imports loads */
+    jsp_result *module_error;    /* the result for the link error last thrown, and ... */
+    JSValueRef module_error_value; /* ... the value thrown (protected) */
+    uint32_t apis;               /* the context's API groups (api_groups.h mask) */
 };
 
 /* A console.time() label; per-call host state (see engine_clear_call_spans). */
@@ -104,6 +111,20 @@ void engine_entry_free(engine_ctx *ec);
 JSValueRef engine_call_function(engine_ctx *ec, JSObjectRef fn, JSObjectRef self, size_t argc,
                                 const JSValueRef argv[], JSValueRef *exception);
 JSValueRef engine_run_script(engine_ctx *ec, JSStringRef script, JSStringRef source_url, JSValueRef *exception);
+
+/* ---- engine_call.c / engine_modules.c: modules ---- */
+struct module_script;
+/* Transforms and compiles one module: on success NULL, *m filled (caller frees it) and
+ * *factory the module function; else the failed result (*m still to be freed). name is
+ * the module's resolved name (its source URL in stacks), NULL for the entry. */
+jsp_result *engine_module_compile(engine_ctx *ec, const char *name, const char *source,
+                                  size_t len, struct module_script *m, JSObjectRef *factory);
+/* Runs a linked entry module (m->linked) and its imports: the export names (a JSON
+ * array) with *exports (the entry's namespace, protected for the caller), or the failed
+ * result. */
+jsp_result *engine_module_link_entry(engine_ctx *ec, const struct module_script *m,
+                                     JSObjectRef factory, JSObjectRef *exports);
+void engine_modules_free(engine_ctx *ec);
 
 /* ---- engine_natives.c ---- */
 int natives_install(engine_ctx *ec, uint32_t apis);

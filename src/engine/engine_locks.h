@@ -50,6 +50,9 @@ bool engine_locks_deliver(engine_ctx *ec, uint64_t request_id, int event);
 /* Requests a context may have held or pending at once (each holds host memory and a JS
  * record until it settles): past it, request() rejects with a RangeError. */
 #define ENGINE_LOCK_REQUESTS_PER_CONTEXT 10000
+/* Lock names are copied (UTF-16) into the pool's lock manager, outside every JS heap: 10,000
+ * requests with names of 4 MiB each would hold 80 GB. At most this many UTF-16 units. */
+#define ENGINE_LOCK_NAME_MAX 1024
 
 /* Returned by the host's lock_request when if_available was asked and the lock is not
  * grantable now. */

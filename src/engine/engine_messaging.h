@@ -11,6 +11,11 @@
 
 #include "engine/engine.h"
 
+/* Names a context keeps open live in the pool's registry, outside its JS heap (1,024 names
+ * per context at most): bounded in length too, or 1,024 names of 4 MiB each would hold
+ * 4 GB of host memory. */
+#define ENGINE_CHANNEL_NAME_MAX_BYTES 4096
+
 /* Hands (target, data) to the deliver() export of the group that owns target: "b:..." the
  * channel group (BroadcastChannel), anything else the worker group. target and data are
  * NUL-terminated UTF-8. Exceptions are logged. */

@@ -1,5 +1,6 @@
 /* js_values.c — conversions between JSC values and jspool's text forms (UTF-8, JSON,
  * jsp_result errors). Not for calling into JS beyond what a conversion needs. */
+#include "apis/api_groups.h"
 #include "engine/engine_internal.h"
 #include "util/result.h"
 #include "util/utf8.h"
@@ -58,12 +59,18 @@ int js_value_to_json(JSContextRef js, JSValueRef v, char **json, size_t *len_out
     if (!s) {
         /* No exception: JSON.stringify gave undefined (function, symbol). With one: a
          * cycle or a BigInt. */
-        if (exception)
-            *json = js_value_to_utf8(js, exception, len_out);
-        else
+        if (exception) { /* "RangeError: Maximum call stack size exceeded." when too deep */
+            char *thrown = js_value_to_utf8(js, exception, NULL);
+            static const char prefix[] = "value cannot be represented as JSON: ";
+            *json = thrown ? malloc(sizeof(prefix) + strlen(thrown)) : NULL;
+            if (*json)
+                strcat(strcpy(*json, prefix), thrown);
+            free(thrown);
+        } else {
             *json = strdup(JSValueIsObject(js, v) ? "result is a function"
                                                   : "result is a symbol");
-        if (*json && !exception)
+        }
+        if (*json)
             *len_out = strlen(*json);
         return JSP_ENOTJSON;
     }
@@ -98,6 +105,26 @@ static int int_property(JSContextRef js, JSObjectRef o, JSStringRef key)
     if (exception || !JSValueIsNumber(js, v))
         return 0;
     return (int)JSValueToNumber(js, v, NULL);
+}
+
+/* "Can't find variable: TextEncoder" in a context without the group that defines it: say
+ * which group does, so a user need not find the groups one failed run at a time. */
+static void hint_missing_group(JSContextRef js, jsp_result *r)
+{
+    static const char prefix[] = "Can't find variable: ";
+    engine_ctx *ec = engine_ctx_of(js);
+    if (!ec || !r->error_name || strcmp(r->error_name, "ReferenceError") != 0 || !r->error_message ||
+        strncmp(r->error_message, prefix, sizeof(prefix) - 1) != 0)
+        return;
+    char hint[300];
+    if (!api_groups_hint_missing(r->error_message + sizeof(prefix) - 1, ec->apis, hint, sizeof(hint)))
+        return;
+    size_t len = strlen(r->error_message), hint_len = strlen(hint);
+    char *longer = realloc(r->error_message, len + hint_len + 1);
+    if (!longer)
+        return; /* the plain message is still true */
+    memcpy(longer + len, hint, hint_len + 1);
+    r->error_message = longer;
 }
 
 jsp_result *js_exception_result(engine_vm *vm, JSContextRef js, JSValueRef exception, int code)
@@ -137,6 +164,7 @@ jsp_result *js_exception_result(engine_vm *vm, JSContextRef js, JSValueRef excep
         jsp_result_free(r);
         return result_out_of_memory();
     }
+    hint_missing_group(js, r);
     return r;
 }
 

@@ -1,7 +1,8 @@
 /* jsc_private.h — the one place that declares JavaScriptCore functions which
  * libjavascriptcoregtk-4.1 exports but does not ship a header for. Each declaration
  * matches WebKit's JSContextRefPrivate.h / JSBasePrivate.h / JSScriptRefPrivate.h of the
- * 2.4x series (Debian 12 ships 2.50). Include this instead of repeating them. */
+ * 2.4x series (Debian 12 ships 2.50). Include this instead of repeating them. Each one is
+ * linked at configure time by cmake/jsc_checks.cmake (a new one goes on its lists). */
 #ifndef JSP_ENGINE_JSC_PRIVATE_H
 #define JSP_ENGINE_JSC_PRIVATE_H
 

@@ -1,16 +1,25 @@
 /* module_transform.c — emulates ES modules on an engine without a module loader by
  * rewriting `export` forms in place and wrapping the body in a function that returns live
  * getters. It is a lexer plus an export recogniser, not a parser or a validator: syntax
- * errors pass through for the engine to report; static imports are refused. */
+ * errors pass through for the engine to report (the lexer only notes where the first
+ * structural one probably is, for a precise position); import forms become reads of
+ * the namespaces a linker (engine_modules.c) passes in.
+ * What keeps a module from closing its wrapper early is not this file: the engine parses
+ * the rewritten body on its own before evaluating the wrapper (see module_script). */
 #include "engine/module_transform.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SCRIPT_PREFIX "(function(){\"use strict\";"
+#define SCRIPT_WRAPPER_OPEN "(function(){"
+#define SCRIPT_PREFIX SCRIPT_WRAPPER_OPEN "\"use strict\";"
 #define DEFAULT_LOCAL "__jsp_default"
+/* A module with import forms: the linker passes `__jsp_r` (engine_modules.c). */
+#define LINKED_WRAPPER_OPEN "(function(__jsp_r){"
+#define LINKED_PREFIX LINKED_WRAPPER_OPEN "\"use strict\";__jsp_r.x(__jsp_x);"
 
 /* ---------------------------------------------------------------------------------------
  * Lexer. Only as precise as needed to know where top level is and which `export` and
@@ -40,13 +49,25 @@ enum opener {
     OPEN_TEMPLATE = 't',
 };
 
+struct open_bracket {
+    size_t pos; /* of the bracket, for "never closed" */
+    char kind;  /* enum opener */
+};
+
 struct lexer {
     const char *src;
     size_t len, pos;
-    char *stack;
+    struct open_bracket *stack;
     size_t depth, cap;
     struct token prev; /* kind T_END before the first token */
     bool oom;
+    /* The first structural problem seen (a hint for the engine's error position) and the
+     * first form that is an error in a module but not in the script the engine checks. */
+    const char *hint;
+    size_t hint_pos;
+    bool hint_at_end;
+    const char *fatal;
+    size_t fatal_pos;
 };
 
 /* After these words an expression starts, so `/` begins a regex. */
@@ -158,8 +179,9 @@ static bool is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
-/* Skips white space and comments from pos; sets *nl if a line terminator was crossed. */
-static size_t skip_trivia(const char *s, size_t len, size_t pos, bool *nl)
+/* Skips white space and comments from pos; sets *nl if a line terminator was crossed and
+ * *open_comment to the start of a block comment that the source ends in. */
+static size_t skip_trivia(const char *s, size_t len, size_t pos, bool *nl, size_t *open_comment)
 {
     while (pos < len) {
         size_t n = line_terminator_len(s, len, pos);
@@ -180,13 +202,18 @@ static size_t skip_trivia(const char *s, size_t len, size_t pos, bool *nl)
             while (pos < len && !line_terminator_len(s, len, pos))
                 pos++;
         } else if (s[pos + 1] == '*') {
+            size_t start = pos;
             pos += 2;
             while (pos < len && !(s[pos] == '*' && byte_at(s, len, pos + 1) == '/')) {
                 if (line_terminator_len(s, len, pos))
                     *nl = true;
                 pos++;
             }
-            pos = pos < len ? pos + 2 : len;
+            if (pos >= len) {
+                *open_comment = start;
+                return len;
+            }
+            pos += 2;
         } else {
             return pos;
         }
@@ -263,11 +290,20 @@ static bool brace_opens_object(const struct lexer *lx)
     }
 }
 
-static void push_opener(struct lexer *lx, char kind)
+static void note_hint(struct lexer *lx, size_t pos, const char *what, bool at_end)
+{
+    if (lx->hint)
+        return;
+    lx->hint = what;
+    lx->hint_pos = pos;
+    lx->hint_at_end = at_end;
+}
+
+static void push_opener(struct lexer *lx, char kind, size_t pos)
 {
     if (lx->depth == lx->cap) {
         size_t cap = lx->cap ? lx->cap * 2 : 32;
-        char *stack = realloc(lx->stack, cap);
+        struct open_bracket *stack = realloc(lx->stack, cap * sizeof *stack);
         if (!stack) {
             lx->oom = true;
             return;
@@ -275,16 +311,16 @@ static void push_opener(struct lexer *lx, char kind)
         lx->stack = stack;
         lx->cap = cap;
     }
-    lx->stack[lx->depth++] = kind;
+    lx->stack[lx->depth++] = (struct open_bracket){ pos, kind };
 }
 
 static char top_opener(const struct lexer *lx)
 {
-    return lx->depth ? lx->stack[lx->depth - 1] : 0;
+    return lx->depth ? lx->stack[lx->depth - 1].kind : 0;
 }
 
 /* Scans template characters from pos up to and including the closing backtick or `${`. */
-static size_t scan_template_part(const struct lexer *lx, size_t pos, bool *opens)
+static size_t scan_template_part(struct lexer *lx, size_t start, size_t pos, bool *opens)
 {
     const char *s = lx->src;
     *opens = false;
@@ -300,13 +336,15 @@ static size_t scan_template_part(const struct lexer *lx, size_t pos, bool *opens
             pos++;
         }
     }
+    note_hint(lx, start, "unterminated template literal", true);
     return lx->len;
 }
 
 /* A string stops at an unescaped line terminator too, as the real lexer's error would. */
-static size_t scan_string(const struct lexer *lx, size_t pos)
+static size_t scan_string(struct lexer *lx, size_t pos)
 {
     const char *s = lx->src;
+    size_t start = pos;
     char quote = s[pos++];
     while (pos < lx->len) {
         if (s[pos] == quote)
@@ -315,17 +353,19 @@ static size_t scan_string(const struct lexer *lx, size_t pos)
             size_t n = line_terminator_len(s, lx->len, pos + 1);
             pos += 1 + (n ? n : 1);
         } else if (s[pos] == '\n' || s[pos] == '\r') {
-            return pos;
+            break;
         } else {
             pos++;
         }
     }
-    return lx->len;
+    note_hint(lx, start, "unterminated string literal", false);
+    return pos < lx->len ? pos : lx->len;
 }
 
-static size_t scan_regex(const struct lexer *lx, size_t pos)
+static size_t scan_regex(struct lexer *lx, size_t pos)
 {
     const char *s = lx->src;
+    size_t start = pos;
     bool in_class = false;
     pos++;
     while (pos < lx->len && !line_terminator_len(s, lx->len, pos)) {
@@ -346,6 +386,7 @@ static size_t scan_regex(const struct lexer *lx, size_t pos)
             return pos;
         }
     }
+    note_hint(lx, start, "unterminated regular expression literal", false);
     return pos < lx->len ? pos : lx->len;
 }
 
@@ -386,13 +427,16 @@ static void track_brackets(struct lexer *lx, struct token *tok)
     char c = lx->src[tok->start];
     if (tok->end - tok->start != 1)
         return;
+    if ((c == ')' || c == ']' || c == '}') && lx->depth == 0) /* would close the wrapper's */
+        note_hint(lx, tok->start,
+                  c == ')' ? "unmatched ')'" : c == ']' ? "unmatched ']'" : "unmatched '}'", false);
     if (c == '(') {
         push_opener(lx, is_word_in(lx, &lx->prev, control_words) ? OPEN_CONTROL_PAREN
-                                                                   : OPEN_PAREN);
+                                                                   : OPEN_PAREN, tok->start);
     } else if (c == '[') {
-        push_opener(lx, OPEN_BRACKET);
+        push_opener(lx, OPEN_BRACKET, tok->start);
     } else if (c == '{') {
-        push_opener(lx, brace_opens_object(lx) ? OPEN_OBJECT : OPEN_BLOCK);
+        push_opener(lx, brace_opens_object(lx) ? OPEN_OBJECT : OPEN_BLOCK, tok->start);
     } else if (c == ')') {
         char top = top_opener(lx);
         if (top == OPEN_PAREN || top == OPEN_CONTROL_PAREN) {
@@ -408,10 +452,10 @@ static void track_brackets(struct lexer *lx, struct token *tok)
             lx->depth--;
             bool opens;
             tok->kind = T_TEMPLATE;
-            tok->end = scan_template_part(lx, tok->start + 1, &opens);
+            tok->end = scan_template_part(lx, lx->stack[lx->depth].pos, tok->start + 1, &opens);
             tok->opens_substitution = opens;
             if (opens)
-                push_opener(lx, OPEN_TEMPLATE);
+                push_opener(lx, OPEN_TEMPLATE, lx->stack[lx->depth].pos);
             return;
         }
         tok->regex_may_follow = top != OPEN_OBJECT;
@@ -420,11 +464,27 @@ static void track_brackets(struct lexer *lx, struct token *tok)
     }
 }
 
+static const char *never_closed(char kind)
+{
+    switch (kind) {
+    case OPEN_TEMPLATE:
+        return "unterminated template literal";
+    case OPEN_BRACKET:
+        return "'[' is never closed";
+    case OPEN_PAREN:
+    case OPEN_CONTROL_PAREN:
+        return "'(' is never closed";
+    default:
+        return "'{' is never closed";
+    }
+}
+
 static struct token lex_next(struct lexer *lx)
 {
     struct token tok = { 0 };
     const struct token *prev = &lx->prev;
-    size_t pos = skip_trivia(lx->src, lx->len, lx->pos, &tok.nl_before);
+    size_t open_comment = SIZE_MAX;
+    size_t pos = skip_trivia(lx->src, lx->len, lx->pos, &tok.nl_before, &open_comment);
     tok.start = tok.end = pos;
     tok.depth_before = lx->depth;
     tok.after_dot = is_punct(lx, prev, ".") || is_punct(lx, prev, "?.") || is_punct(lx, prev, "#");
@@ -432,8 +492,13 @@ static struct token lex_next(struct lexer *lx)
                      (prev->kind == T_END || is_punct(lx, prev, ";") ||
                       is_punct(lx, prev, "}") || tok.nl_before);
     lx->pos = pos;
-    if (pos >= lx->len)
+    if (pos >= lx->len) {
+        if (open_comment != SIZE_MAX)
+            note_hint(lx, open_comment, "unterminated comment", true);
+        else if (lx->depth)
+            note_hint(lx, lx->stack[lx->depth - 1].pos, never_closed(lx->stack[lx->depth - 1].kind), true);
         return tok;
+    }
 
     unsigned char c = (unsigned char)lx->src[pos];
     size_t n;
@@ -442,6 +507,14 @@ static struct token lex_next(struct lexer *lx)
         tok.end = pos + n;
         while ((n = ident_part_len(lx->src, lx->len, tok.end)) > 0)
             tok.end += n;
+        /* Legal inside functions only: at depth 0 no function encloses it (an arrow's
+         * expression body cannot hold `return`; `await` there is a hint only). */
+        if (lx->depth == 0 && !tok.after_dot) {
+            if (token_text_is(lx, &tok, "return"))
+                note_hint(lx, pos, "'return' outside a function (a module cannot return)", false);
+            else if (token_text_is(lx, &tok, "await"))
+                note_hint(lx, pos, "top-level await is not supported: use await inside an async function", false);
+        }
     } else if (is_digit(c) || (c == '.' && is_digit(byte_at(lx->src, lx->len, pos + 1)))) {
         tok.kind = T_NUMBER;
         tok.end = scan_number(lx, pos);
@@ -451,10 +524,10 @@ static struct token lex_next(struct lexer *lx)
     } else if (c == '`') {
         bool opens;
         tok.kind = T_TEMPLATE;
-        tok.end = scan_template_part(lx, pos + 1, &opens);
+        tok.end = scan_template_part(lx, pos, pos + 1, &opens);
         tok.opens_substitution = opens;
         if (opens)
-            push_opener(lx, OPEN_TEMPLATE);
+            push_opener(lx, OPEN_TEMPLATE, pos);
     } else if (c == '/' && regex_allowed(lx)) {
         tok.kind = T_REGEX;
         tok.end = scan_regex(lx, pos);
@@ -462,6 +535,16 @@ static struct token lex_next(struct lexer *lx)
         tok.kind = T_PUNCT;
         tok.end = pos + punct_len(lx, pos);
         track_brackets(lx, &tok);
+        /* The engine checks the body as a script, where these start a comment (Annex B);
+         * in a module they do not, so the check would hide the difference. */
+        if (!lx->fatal && c == '<' && lx->len - pos >= 4 && memcmp(lx->src + pos, "<!--", 4) == 0) {
+            lx->fatal = "'<!--' is not allowed in a module (an HTML-like comment in scripts)";
+            lx->fatal_pos = pos;
+        } else if (!lx->fatal && tok.nl_before && lx->len - pos >= 3 &&
+                   memcmp(lx->src + pos, "-->", 3) == 0) {
+            lx->fatal = "'-->' at the start of a line is not allowed in a module (an HTML-like comment in scripts)";
+            lx->fatal_pos = pos;
+        }
     }
     if (tok.end > lx->len)
         tok.end = lx->len;
@@ -481,9 +564,10 @@ struct text {
 
 struct export_entry {
     char *exported;    /* malloc'd; becomes an export_names element */
-    const char *local; /* into the source, or DEFAULT_LOCAL */
+    const char *local; /* into the source, or DEFAULT_LOCAL, or owned (re-exports) */
     size_t local_len;
     size_t pos;        /* where the exported name is written, for errors */
+    bool owns_local;   /* local is malloc'd: `__jsp_r.m[k]["name"]` of a re-export */
 };
 
 struct transformer {
@@ -494,29 +578,41 @@ struct transformer {
     size_t copied; /* source bytes before this are already in out */
     struct export_entry *exports;
     size_t n_exports, cap_exports;
+    char **imports;          /* distinct specifiers of static imports, in source order */
+    int *import_lines;
+    size_t n_imports, cap_imports;
+    size_t *stars;           /* indices into imports of `export * from` */
+    size_t n_stars, cap_stars;
+    bool linked;             /* an import form was seen: the linked wrapper is needed */
     module_script *result;
     int status;
 };
 
-static void append(struct transformer *t, const char *bytes, size_t n)
+/* Appends to b (the output, or a replacement being built); out of memory fails t. */
+static void text_add(struct transformer *t, struct text *b, const char *s, size_t n)
 {
     if (t->status != MODULE_TRANSFORM_OK)
         return;
-    if (t->out.cap - t->out.len <= n) {
-        size_t cap = t->out.cap ? t->out.cap : 256;
-        while (cap - t->out.len <= n)
+    if (b->cap - b->len <= n) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap - b->len <= n)
             cap *= 2;
-        char *p = realloc(t->out.p, cap);
+        char *p = realloc(b->p, cap);
         if (!p) {
             t->status = MODULE_TRANSFORM_NOMEM;
             return;
         }
-        t->out.p = p;
-        t->out.cap = cap;
+        b->p = p;
+        b->cap = cap;
     }
-    memcpy(t->out.p + t->out.len, bytes, n);
-    t->out.len += n;
-    t->out.p[t->out.len] = '\0';
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void append(struct transformer *t, const char *bytes, size_t n)
+{
+    text_add(t, &t->out, bytes, n);
 }
 
 static void append_str(struct transformer *t, const char *s)
@@ -595,14 +691,19 @@ static void position_of(const char *s, size_t len, size_t pos, int *line, int *c
     *column = (int)col;
 }
 
-static void fail_at(struct transformer *t, size_t pos, const char *what)
+static void fail_with(struct transformer *t, int status, size_t pos, const char *what)
 {
     if (t->status != MODULE_TRANSFORM_OK)
         return;
     module_script *m = t->result;
     position_of(t->lx.src, t->lx.len, pos, &m->error_line, &m->error_column);
     snprintf(m->error_message, sizeof m->error_message, "%s (line %d)", what, m->error_line);
-    t->status = MODULE_TRANSFORM_UNSUPPORTED;
+    t->status = status;
+}
+
+static void fail_at(struct transformer *t, size_t pos, const char *what)
+{
+    fail_with(t, MODULE_TRANSFORM_UNSUPPORTED, pos, what);
 }
 
 static struct token next_token(struct transformer *t)
@@ -614,6 +715,8 @@ static struct token next_token(struct transformer *t)
     struct token tok = lex_next(&t->lx);
     if (t->lx.oom && t->status == MODULE_TRANSFORM_OK)
         t->status = MODULE_TRANSFORM_NOMEM;
+    if (t->lx.fatal)
+        fail_with(t, MODULE_TRANSFORM_SYNTAX, t->lx.fatal_pos, t->lx.fatal);
     if (t->status != MODULE_TRANSFORM_OK)
         tok.kind = T_END;
     return tok;
@@ -629,8 +732,9 @@ static void unread(struct transformer *t, struct token tok)
 /* Looks past the next token without lexing it: only trivia lies in between. */
 static size_t peek_significant(const struct transformer *t, bool *nl)
 {
+    size_t open_comment;
     *nl = false;
-    return skip_trivia(t->lx.src, t->lx.len, t->lx.pos, nl);
+    return skip_trivia(t->lx.src, t->lx.len, t->lx.pos, nl, &open_comment);
 }
 
 static bool next_is_word_on_same_line(const struct transformer *t, const char *word)
@@ -649,6 +753,13 @@ static bool add_export(struct transformer *t, const char *name, size_t name_len,
 {
     if (t->status != MODULE_TRANSFORM_OK)
         return false;
+    /* Both names are copied into the wrapper's tail, which the engine's body check does
+     * not cover: only plain identifier text may go there (and `\u0061` would be listed
+     * under its spelling, not under "a"). */
+    if (memchr(local, '\\', local_len) || memchr(name, '\\', name_len)) {
+        fail_at(t, pos, "escape sequences in exported identifiers are not supported");
+        return false;
+    }
     if (t->n_exports == t->cap_exports) {
         size_t cap = t->cap_exports ? t->cap_exports * 2 : 8;
         struct export_entry *e = realloc(t->exports, cap * sizeof *e);
@@ -667,7 +778,7 @@ static bool add_export(struct transformer *t, const char *name, size_t name_len,
     memcpy(copy, name, name_len);
     copy[name_len] = '\0';
     t->exports[t->n_exports++] =
-        (struct export_entry){ copy, local, local_len, pos };
+        (struct export_entry){ copy, local, local_len, pos, false };
     return true;
 }
 
@@ -681,8 +792,12 @@ static bool add_binding_export(struct transformer *t, const struct token *name)
 /* Forgets exports of a form that turned out not to be one we understand. */
 static void drop_exports_from(struct transformer *t, size_t mark)
 {
-    while (t->n_exports > mark)
-        free(t->exports[--t->n_exports].exported);
+    while (t->n_exports > mark) {
+        struct export_entry *e = &t->exports[--t->n_exports];
+        free(e->exported);
+        if (e->owns_local)
+            free((char *)e->local);
+    }
 }
 
 /* Checked once a form is complete, so a re-export is reported as such, not as a dup. */
@@ -902,7 +1017,16 @@ static bool add_clause_export(struct transformer *t, const struct token *local,
                       exported->start);
 }
 
-/* `export { a, b as c }` — blanked entirely, names mapped in the returned object. */
+static long import_specifier(struct transformer *t, struct token tok);
+static size_t skip_import_attributes(struct transformer *t, size_t end);
+static void text_add_str(struct transformer *t, struct text *b, const char *s);
+static bool add_name_literal(struct transformer *t, struct text *b, const char *name, size_t n);
+static bool own_reexport_local(struct transformer *t, struct export_entry *e, long k);
+static void handle_export_star(struct transformer *t, struct token ex, size_t mark);
+
+/* `export { a, b as c }` — blanked entirely, names mapped in the returned object.
+ * `export { a, default as c } from 'm'` — replaced by a check that m provides a and
+ * default, the names mapped to getters reading m's namespace. */
 static void handle_export_clause(struct transformer *t, struct token ex, size_t mark)
 {
     bool all_locals_valid = true;
@@ -933,7 +1057,26 @@ static void handle_export_clause(struct transformer *t, struct token ex, size_t 
     size_t end = tok.end;
     struct token after = next_token(t);
     if (is_word(&t->lx, &after, "from")) {
-        fail_at(t, ex.start, "export ... from is not supported");
+        long k = import_specifier(t, next_token(t));
+        if (k < 0)
+            return;
+        end = skip_import_attributes(t, t->lx.prev.end);
+        struct text check = {0};
+        char head[48];
+        snprintf(head, sizeof head, "__jsp_r.g(%ld,[", k);
+        text_add_str(t, &check, head);
+        for (size_t i = mark; i < t->n_exports; i++) {
+            struct export_entry *e = &t->exports[i];
+            if (i > mark)
+                text_add_str(t, &check, ",");
+            if (!add_name_literal(t, &check, e->local, e->local_len) ||
+                !own_reexport_local(t, e, k))
+                break;
+        }
+        text_add_str(t, &check, "]);");
+        if (t->status == MODULE_TRANSFORM_OK && exports_are_unique_from(t, mark))
+            replace_source(t, ex.start, end, check.p);
+        free(check.p);
         return;
     }
     if (!all_locals_valid) {
@@ -1049,7 +1192,7 @@ static void handle_export(struct transformer *t, struct token ex)
     } else if (is_punct(&t->lx, &tok, "{")) {
         handle_export_clause(t, ex, mark);
     } else if (is_punct(&t->lx, &tok, "*")) {
-        fail_at(t, ex.start, "export * is not supported");
+        handle_export_star(t, ex, mark);
     } else if (is_word(&t->lx, &tok, "const") || is_word(&t->lx, &tok, "let") ||
                is_word(&t->lx, &tok, "var")) {
         if (parse_declarators(t) && exports_are_unique_from(t, mark))
@@ -1061,13 +1204,351 @@ static void handle_export(struct transformer *t, struct token ex)
     }
 }
 
-/* `import(` and `import.meta` are expressions; anything else is an import statement. */
-static void check_import(struct transformer *t, struct token im)
+/* ---------------------------------------------------------------------------------------
+ * Import recogniser. Static imports become reads of the namespaces the linker
+ * (engine_modules.c) hands the module function as `__jsp_r`:
+ *   import d, {a, b as c} from 'm'  ->  const {"default": d, "a": a, "b": c} = __jsp_r.g(k,["default","a","b"]);
+ *   import * as ns from 'm'          ->  const ns = __jsp_r.g(k,[]);
+ *   import 'm'                       ->  __jsp_r.g(k,[]);
+ * where k indexes the module's distinct specifiers (module_script.imports), evaluated
+ * before the body runs; g checks that m provides the names. `import(x)` becomes
+ * `__jsp_r.d(x)` and `import.meta` `__jsp_r.meta`. Imported names are constants bound
+ * when the statement runs (a snapshot of the binding), not live bindings; `* as ns`
+ * is the live namespace.
+ * ------------------------------------------------------------------------------------- */
+
+static void text_add_str(struct transformer *t, struct text *b, const char *s)
+{
+    text_add(t, b, s, strlen(s));
+}
+
+/* An import or export name as a JS string literal: a string token as written, an
+ * identifier quoted. Escapes are refused: the text lands outside the checked body. */
+static bool add_name_literal(struct transformer *t, struct text *b, const char *name, size_t n)
+{
+    if (memchr(name, '\\', n) || n == 0) {
+        fail_at(t, (size_t)(name - t->lx.src), "escape sequences in imported names are not supported");
+        return false;
+    }
+    if (name[0] == '"' || name[0] == '\'') {
+        text_add_str(t, b, "\"");
+        text_add(t, b, name + 1, n - 2);
+        text_add_str(t, b, "\"");
+        return !memchr(name + 1, '"', n - 2) || (fail_at(t, (size_t)(name - t->lx.src), "quotes in imported names are not supported"), false);
+    }
+    text_add_str(t, b, "\"");
+    text_add(t, b, name, n);
+    text_add_str(t, b, "\"");
+    return true;
+}
+
+/* A re-export's getter reads the dependency's namespace: `__jsp_r.m[k]["name"]`. */
+static bool own_reexport_local(struct transformer *t, struct export_entry *e, long k)
+{
+    struct text b = {0};
+    char head[40];
+    snprintf(head, sizeof head, "__jsp_r.m[%ld][", k);
+    text_add_str(t, &b, head);
+    if (e->local_len && !add_name_literal(t, &b, e->local, e->local_len)) {
+        free(b.p);
+        return false;
+    }
+    if (e->local_len)
+        text_add_str(t, &b, "]");
+    else /* `export * as ns`: the namespace itself */
+        b.len--, b.p[b.len] = '\0';
+    if (t->status != MODULE_TRANSFORM_OK) {
+        free(b.p);
+        return false;
+    }
+    e->local = b.p;
+    e->local_len = b.len;
+    e->owns_local = true;
+    return true;
+}
+
+/* The index of a static import's specifier (a string token), added if new; -1 on error. */
+static long import_specifier(struct transformer *t, struct token tok)
+{
+    if (t->status != MODULE_TRANSFORM_OK)
+        return -1;
+    const char *text = t->lx.src + tok.start;
+    size_t n = tok.end - tok.start;
+    if (tok.kind != T_STRING || n < 2 || text[n - 1] != text[0]) {
+        fail_with(t, MODULE_TRANSFORM_SYNTAX, tok.start, "expected a module specifier string");
+        return -1;
+    }
+    text++;
+    n -= 2;
+    if (memchr(text, '\\', n) || memchr(text, '\0', n) || n == 0) {
+        fail_at(t, tok.start, "module specifiers must be non-empty and without escape sequences");
+        return -1;
+    }
+    t->linked = true;
+    for (size_t i = 0; i < t->n_imports; i++)
+        if (strlen(t->imports[i]) == n && memcmp(t->imports[i], text, n) == 0)
+            return (long)i;
+    if (t->n_imports == t->cap_imports) {
+        size_t cap = t->cap_imports ? t->cap_imports * 2 : 8;
+        char **v = realloc(t->imports, cap * sizeof *v);
+        if (v)
+            t->imports = v;
+        int *lines = v ? realloc(t->import_lines, cap * sizeof *lines) : NULL;
+        if (!lines) {
+            t->status = MODULE_TRANSFORM_NOMEM;
+            return -1;
+        }
+        t->import_lines = lines;
+        t->cap_imports = cap;
+    }
+    int column;
+    position_of(t->lx.src, t->lx.len, tok.start, &t->import_lines[t->n_imports], &column);
+    char *copy = malloc(n + 1);
+    if (!copy) {
+        t->status = MODULE_TRANSFORM_NOMEM;
+        return -1;
+    }
+    memcpy(copy, text, n);
+    copy[n] = '\0';
+    t->imports[t->n_imports] = copy;
+    return (long)t->n_imports++;
+}
+
+/* Skips `with { type: "json" }` (or the older `assert {...}`) and a `;` after the
+ * specifier; returns the end of the statement. The attributes are not checked: a JSON
+ * module is recognised by its resolved name (.json). */
+static size_t skip_import_attributes(struct transformer *t, size_t end)
+{
+    struct token tok = next_token(t);
+    if ((is_word(&t->lx, &tok, "with") || is_word(&t->lx, &tok, "assert")) && !tok.nl_before) {
+        struct token open = next_token(t);
+        if (!is_punct(&t->lx, &open, "{")) {
+            unread(t, open);
+            return end;
+        }
+        do {
+            tok = next_token(t);
+        } while (tok.kind != T_END && !(is_punct(&t->lx, &tok, "}") &&
+                                        tok.depth_before == open.depth_before + 1));
+        end = tok.end;
+        tok = next_token(t);
+    }
+    if (is_punct(&t->lx, &tok, ";"))
+        return tok.end;
+    unread(t, tok);
+    return end;
+}
+
+static bool is_binding_name(const struct transformer *t, const struct token *tok)
+{
+    return tok->kind == T_IDENT && !is_word_in(&t->lx, tok, reserved_words) &&
+           !memchr(t->lx.src + tok->start, '\\', tok->end - tok->start);
+}
+
+static void append_binding(struct transformer *t, struct text *b, const struct token *tok)
+{
+    text_add(t, b, t->lx.src + tok->start, tok->end - tok->start);
+}
+
+/* `import ...` at statement start, not `import(` or `import.meta`. */
+static void handle_import_statement(struct transformer *t, struct token im)
+{
+    struct text pattern = {0}, names = {0}; /* `"a": b, ...` and `"a",...` */
+    struct token ns = {0}, tok = next_token(t);
+    bool has_ns = false;
+    if (tok.kind == T_STRING) { /* import 'm' */
+        long k = import_specifier(t, tok);
+        size_t end = skip_import_attributes(t, tok.end);
+        if (k >= 0) {
+            char text[48];
+            snprintf(text, sizeof text, "__jsp_r.g(%ld,[]);", k);
+            replace_source(t, im.start, end, text);
+        }
+        return;
+    }
+    if (is_binding_name(t, &tok)) { /* default binding */
+        text_add_str(t, &pattern, "\"default\": ");
+        append_binding(t, &pattern, &tok);
+        text_add_str(t, &names, "\"default\"");
+        tok = next_token(t);
+        if (!is_punct(&t->lx, &tok, ","))
+            goto from;
+        tok = next_token(t);
+    }
+    if (is_punct(&t->lx, &tok, "*")) {
+        tok = next_token(t);
+        if (!is_word(&t->lx, &tok, "as"))
+            goto malformed;
+        ns = next_token(t);
+        if (!is_binding_name(t, &ns))
+            goto malformed;
+        has_ns = true;
+        tok = next_token(t);
+    } else if (is_punct(&t->lx, &tok, "{")) {
+        for (;;) {
+            tok = next_token(t);
+            if (is_punct(&t->lx, &tok, "}"))
+                break;
+            struct token imported = tok, local = tok;
+            if (imported.kind != T_IDENT && imported.kind != T_STRING)
+                goto malformed;
+            tok = next_token(t);
+            if (is_word(&t->lx, &tok, "as")) {
+                local = next_token(t);
+                tok = next_token(t);
+            }
+            if (!is_binding_name(t, &local))
+                goto malformed;
+            if (pattern.len)
+                text_add_str(t, &pattern, ", ");
+            if (names.len)
+                text_add_str(t, &names, ",");
+            if (!add_name_literal(t, &pattern, t->lx.src + imported.start, imported.end - imported.start) ||
+                !add_name_literal(t, &names, t->lx.src + imported.start, imported.end - imported.start))
+                goto done;
+            text_add_str(t, &pattern, ": ");
+            append_binding(t, &pattern, &local);
+            if (is_punct(&t->lx, &tok, "}"))
+                break;
+            if (!is_punct(&t->lx, &tok, ","))
+                goto malformed;
+        }
+        tok = next_token(t);
+    } else if (!pattern.len) {
+        goto malformed;
+    }
+from:
+    if (!is_word(&t->lx, &tok, "from"))
+        goto malformed;
+    tok = next_token(t);
+    long k = import_specifier(t, tok);
+    if (k < 0)
+        goto done;
+    size_t end = skip_import_attributes(t, tok.end);
+    struct text out = {0};
+    char call[64];
+    snprintf(call, sizeof call, "__jsp_r.g(%ld,[", k);
+    text_add_str(t, &out, "const ");
+    if (has_ns) {
+        append_binding(t, &out, &ns);
+        text_add_str(t, &out, " = ");
+        text_add_str(t, &out, call);
+        text_add(t, &out, names.p ? names.p : "", names.len);
+        text_add_str(t, &out, "])");
+        if (pattern.len) {
+            text_add_str(t, &out, ", {");
+            text_add(t, &out, pattern.p, pattern.len);
+            text_add_str(t, &out, "} = ");
+            append_binding(t, &out, &ns);
+        }
+    } else {
+        text_add_str(t, &out, "{");
+        text_add(t, &out, pattern.p ? pattern.p : "", pattern.len);
+        text_add_str(t, &out, "} = ");
+        text_add_str(t, &out, call);
+        text_add(t, &out, names.p ? names.p : "", names.len);
+        text_add_str(t, &out, "])");
+    }
+    text_add_str(t, &out, ";");
+    if (t->status == MODULE_TRANSFORM_OK)
+        replace_source(t, im.start, end, out.p);
+    free(out.p);
+    goto done;
+malformed:
+    fail_with(t, MODULE_TRANSFORM_SYNTAX, tok.start < t->lx.len ? tok.start : im.start,
+              "malformed import statement");
+done:
+    free(pattern.p);
+    free(names.p);
+}
+
+/* `export * from 'm'` and `export * as ns from 'm'`. */
+static void handle_export_star(struct transformer *t, struct token ex, size_t mark)
+{
+    struct token tok = next_token(t), name = {0};
+    bool has_name = false;
+    if (is_word(&t->lx, &tok, "as")) {
+        name = next_token(t);
+        if (name.kind != T_IDENT && name.kind != T_STRING)
+            goto malformed;
+        has_name = true;
+        tok = next_token(t);
+    }
+    if (!is_word(&t->lx, &tok, "from"))
+        goto malformed;
+    tok = next_token(t);
+    long k = import_specifier(t, tok);
+    if (k < 0)
+        return;
+    size_t end = skip_import_attributes(t, tok.end);
+    if (has_name) {
+        if (!add_clause_export(t, &name, &name) || !exports_are_unique_from(t, mark))
+            return;
+        t->exports[t->n_exports - 1].local_len = 0;
+        if (!own_reexport_local(t, &t->exports[t->n_exports - 1], k))
+            return;
+    } else {
+        if (t->n_stars == t->cap_stars) {
+            size_t cap = t->cap_stars ? t->cap_stars * 2 : 4;
+            size_t *v = realloc(t->stars, cap * sizeof *v);
+            if (!v) {
+                t->status = MODULE_TRANSFORM_NOMEM;
+                return;
+            }
+            t->stars = v;
+            t->cap_stars = cap;
+        }
+        t->stars[t->n_stars++] = (size_t)k;
+    }
+    char text[48];
+    snprintf(text, sizeof text, "__jsp_r.g(%ld,[]);", k);
+    replace_source(t, ex.start, end, text);
+    return;
+malformed:
+    fail_with(t, MODULE_TRANSFORM_SYNTAX, tok.start, "malformed export * statement");
+}
+
+/* `import(...) {` is a method named import (`class K { static import() {} }`): looks
+ * ahead to the `)` closing the parameters and back again. */
+static bool import_names_a_method(struct transformer *t)
+{
+    struct lexer saved = t->lx;
+    struct token open = lex_next(&t->lx), tok;
+    do {
+        tok = lex_next(&t->lx);
+    } while (tok.kind != T_END && !(is_punct(&t->lx, &tok, ")") &&
+                                    tok.depth_before == open.depth_before + 1));
+    tok = lex_next(&t->lx);
+    bool is_method = is_punct(&t->lx, &tok, "{");
+    struct open_bracket *stack = t->lx.stack; /* may have moved; its contents below
+                                                 saved.depth are untouched */
+    size_t cap = t->lx.cap;
+    bool oom = t->lx.oom;
+    t->lx = saved;
+    t->lx.stack = stack;
+    t->lx.cap = cap;
+    t->lx.oom = oom;
+    return is_method;
+}
+
+/* `import(` anywhere is a dynamic import, `import.meta` the module's meta object; at
+ * statement start anything else is an import statement. */
+static void handle_import(struct transformer *t, struct token im)
 {
     bool nl;
     size_t p = peek_significant(t, &nl);
-    if (p >= t->lx.len || (t->lx.src[p] != '(' && t->lx.src[p] != '.'))
-        fail_at(t, im.start, "import statements are not supported");
+    char next = p < t->lx.len && !t->has_pending ? t->lx.src[p] : 0;
+    if (next == '(' && import_names_a_method(t)) {
+        return;
+    } else if (next == '(') {
+        t->linked = true;
+        replace_source(t, im.start, im.end, "__jsp_r.d");
+    } else if (next == '.') {
+        t->linked = true;
+        replace_source(t, im.start, im.end, "__jsp_r");
+    } else if (im.stmt_start) {
+        handle_import_statement(t, im);
+    }
 }
 
 static void transform_body(struct transformer *t)
@@ -1086,8 +1567,8 @@ static void transform_body(struct transformer *t)
             break;
         if (tok.stmt_start && is_word(&t->lx, &tok, "export"))
             handle_export(t, tok);
-        else if (tok.stmt_start && is_word(&t->lx, &tok, "import"))
-            check_import(t, tok);
+        else if (!tok.after_dot && is_word(&t->lx, &tok, "import"))
+            handle_import(t, tok);
     }
     copy_source_until(t, t->lx.len);
 }
@@ -1105,10 +1586,12 @@ static void append_quoted(struct transformer *t, const char *s)
 }
 
 /* The leading newline ends a trailing `//` comment; the `;` ends an unterminated
- * statement. */
+ * statement. Linked modules define their getters in a hoisted function the prefix hands
+ * to the linker before the body runs (so a module in an import cycle sees the names of
+ * one still running), with the indices of their `export *` dependencies. */
 static void append_exports_object(struct transformer *t)
 {
-    append_str(t, "\n;return {");
+    append_str(t, t->linked ? "\n;function __jsp_x(){return [{" : "\n;return {");
     for (size_t i = 0; i < t->n_exports; i++) {
         const struct export_entry *e = &t->exports[i];
         if (i)
@@ -1119,7 +1602,17 @@ static void append_exports_object(struct transformer *t)
         append(t, e->local, e->local_len);
         append_str(t, ";}");
     }
-    append_str(t, "};})");
+    if (!t->linked) {
+        append_str(t, "};})");
+        return;
+    }
+    append_str(t, "}, [");
+    for (size_t i = 0; i < t->n_stars; i++) {
+        char k[24];
+        snprintf(k, sizeof k, "%s%zu", i ? "," : "", t->stars[i]);
+        append_str(t, k);
+    }
+    append_str(t, "]];}})");
 }
 
 static int hand_over_names(struct transformer *t, module_script *out)
@@ -1129,8 +1622,11 @@ static int hand_over_names(struct transformer *t, module_script *out)
     out->export_names = malloc(t->n_exports * sizeof *out->export_names);
     if (!out->export_names)
         return MODULE_TRANSFORM_NOMEM;
-    for (size_t i = 0; i < t->n_exports; i++)
+    for (size_t i = 0; i < t->n_exports; i++) {
         out->export_names[i] = t->exports[i].exported;
+        if (t->exports[i].owns_local)
+            free((char *)t->exports[i].local);
+    }
     out->export_count = t->n_exports;
     t->n_exports = 0;
     return MODULE_TRANSFORM_OK;
@@ -1147,18 +1643,55 @@ int module_transform(const char *source, size_t len, module_script *out)
     }
     struct transformer t = { .lx = { .src = source, .len = len }, .result = out };
     append_str(&t, SCRIPT_PREFIX);
+    size_t body_start = strlen(SCRIPT_WRAPPER_OPEN);
     transform_body(&t);
+    size_t body_end = t.out.len;
     append_exports_object(&t);
+    if (t.lx.hint) {
+        position_of(source, len, t.lx.hint_pos, &out->hint_line, &out->hint_column);
+        snprintf(out->hint, sizeof out->hint, "%s", t.lx.hint);
+        out->hint_at_end = t.lx.hint_at_end;
+    }
+    if (t.status == MODULE_TRANSFORM_OK && t.linked) {
+        /* Same body, the linked wrapper's prefix: only line 1's columns move. */
+        size_t old_prefix = strlen(SCRIPT_PREFIX), new_prefix = strlen(LINKED_PREFIX);
+        char *p = malloc(t.out.len - old_prefix + new_prefix + 1);
+        if (p) {
+            memcpy(p, LINKED_PREFIX, new_prefix);
+            memcpy(p + new_prefix, t.out.p + old_prefix, t.out.len - old_prefix + 1);
+            free(t.out.p);
+            t.out.p = p;
+            t.out.len = t.out.len - old_prefix + new_prefix;
+            body_start = strlen(LINKED_WRAPPER_OPEN);
+            body_end = body_end - old_prefix + new_prefix;
+        } else {
+            t.status = MODULE_TRANSFORM_NOMEM;
+        }
+    }
     if (t.status == MODULE_TRANSFORM_OK)
         t.status = hand_over_names(&t, out);
     if (t.status == MODULE_TRANSFORM_OK) {
         out->script = t.out.p;
         out->script_len = t.out.len;
-        out->line1_prefix_len = strlen(SCRIPT_PREFIX);
+        out->line1_prefix_len = strlen(t.linked ? LINKED_PREFIX : SCRIPT_PREFIX);
+        out->body_start = body_start;
+        out->body_end = body_end;
+        out->linked = t.linked;
+        out->imports = t.imports;
+        out->import_lines = t.import_lines;
+        out->import_count = t.n_imports;
+        t.imports = NULL;
+        t.import_lines = NULL;
+        t.n_imports = 0;
     } else {
         free(t.out.p);
     }
     drop_exports_from(&t, 0);
+    for (size_t i = 0; i < t.n_imports; i++)
+        free(t.imports[i]);
+    free(t.imports);
+    free(t.import_lines);
+    free(t.stars);
     free(t.exports);
     free(t.lx.stack);
     return t.status;
@@ -1172,6 +1705,13 @@ void module_script_free(module_script *m)
     for (size_t i = 0; i < m->export_count; i++)
         free(m->export_names[i]);
     free(m->export_names);
+    for (size_t i = 0; i < m->import_count; i++)
+        free(m->imports[i]);
+    free(m->imports);
+    free(m->import_lines);
+    m->imports = NULL;
+    m->import_lines = NULL;
+    m->import_count = 0;
     m->script = NULL;
     m->script_len = 0;
     m->export_names = NULL;

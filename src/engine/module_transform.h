@@ -8,7 +8,16 @@
 
 /* The rewritten module. Evaluating `script` as a classic script yields a function; calling
  * it with no arguments runs the module body once (strict, in its own function scope) and
- * returns an object whose getters read the live exported bindings. */
+ * returns an object whose getters read the live exported bindings.
+ *
+ * That holds only if the body cannot close the wrapper early (an unmatched `}`, a
+ * top-level `return`, a source ending inside a comment or template that swallows the
+ * wrapper's tail...). The lexer here is not a parser, so the guarantee is the engine's:
+ * script[body_start, body_end) — the rewritten body after its "use strict" directive,
+ * without the wrapper — must parse on its own as a classic script before `script` is
+ * evaluated. A complete script followed by "\n;return {...};})" (linked modules:
+ * "\n;function __jsp_x(){return [{...}, [...]];}})") can only be the rest of the
+ * wrapper's function body. */
 typedef struct module_script {
     char *script;            /* NUL-terminated classic script text (malloc'd) */
     size_t script_len;
@@ -16,19 +25,45 @@ typedef struct module_script {
                                 column numbers on line 1 can be corrected); no newlines are
                                 ever inserted before or inside the original text, so line
                                 numbers of the original are preserved */
+    /* Nonzero when the source has an import form (static import, export ... from,
+     * import(), import.meta): `script` then yields function(__jsp_r) that expects the
+     * linker's record (engine_modules.c) and returns nothing; its prefix first calls
+     * __jsp_r.x(f) where f() returns [getters object, [indices of `export *` imports]]. */
+    int linked;
+    char **imports;          /* malloc'd distinct static import specifiers, in source
+                                order: the `k` of __jsp_r.g(k, names) / __jsp_r.m[k] */
+    int *import_lines;       /* 1-based line of each one's first import */
+    size_t import_count;
     char **export_names;     /* malloc'd array of malloc'd names, in source order, "default"
                                 for the default export */
     size_t export_count;
-    char error_message[160]; /* set when module_transform returns MODULE_TRANSFORM_UNSUPPORTED */
+    size_t body_start, body_end; /* the body to check on its own (see above) */
+    char error_message[160]; /* set when module_transform returns UNSUPPORTED or SYNTAX */
     int error_line, error_column; /* 1-based position of the offending token, for errors */
+    /* Where the lexer saw the first structural problem (unmatched bracket, top-level
+     * return or await, unterminated literal or comment), or hint[0] == 0. Only a hint: it
+     * may be wrong where the lexer misreads the source, so the engine uses it only to
+     * place a syntax error that it found itself — on the same line, or for a problem
+     * left open at the end (hint_at_end) on that line or after. Columns in UTF-16 units. */
+    char hint[96];
+    int hint_line, hint_column;
+    int hint_at_end;   /* nonzero: "never closed" (the engine reports those at the end) */
 } module_script;
 
-enum { MODULE_TRANSFORM_OK = 0, MODULE_TRANSFORM_UNSUPPORTED = -1, MODULE_TRANSFORM_NOMEM = -2 };
+enum {
+    MODULE_TRANSFORM_OK = 0,
+    MODULE_TRANSFORM_UNSUPPORTED = -1,
+    MODULE_TRANSFORM_NOMEM = -2,
+    MODULE_TRANSFORM_SYNTAX = -3,
+};
 
 /* Rewrites `len` bytes of `source` (need not be NUL-terminated) into *out, which is zeroed
- * first. Returns MODULE_TRANSFORM_UNSUPPORTED for static `import`, `export ... from`,
- * `export *` and duplicate export names (error_* fields say where). Syntax errors are not
- * detected here: the text is passed through and the engine reports them. */
+ * first. Returns MODULE_TRANSFORM_UNSUPPORTED for duplicate export names and names or
+ * specifiers written with escape sequences, MODULE_TRANSFORM_SYNTAX for a malformed
+ * import or export-from statement, and MODULE_TRANSFORM_SYNTAX for the HTML-like
+ * comments `<!--` and `-->` that a script would accept but a module must not (error_*
+ * fields say where). Other syntax errors are not detected here: the text is passed
+ * through and the engine reports them. */
 int module_transform(const char *source, size_t len, module_script *out);
 
 /* Frees the fields, not m; safe on a zeroed or failed one. */

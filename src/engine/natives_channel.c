@@ -14,6 +14,12 @@ static JSValueRef native_subscribe(JSContextRef js, JSObjectRef function, JSObje
 {
     engine_ctx *ec = engine_ctx_of(js);
     char *key = natives_string_arg(js, argc, argv, 0, NULL);
+    /* the key is the name as JSON text (channel.js): two quotes more, escapes longer */
+    if (key && strlen(key) > ENGINE_CHANNEL_NAME_MAX_BYTES + 2) { /* kept outside every JS heap */
+        free(key);
+        return natives_throw(js, exception, "RangeError", "BroadcastChannel: a channel name may be at most "
+                             "4096 bytes (as JSON text)");
+    }
     int rc = ec && key ? ec->host->broadcast_subscribe(ec->host_ctx, key) : JSP_ENOMEM;
     free(key);
     if (rc == JSP_ETOO_MANY)

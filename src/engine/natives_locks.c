@@ -31,6 +31,12 @@ static JSValueRef native_request(JSContextRef js, JSObjectRef function, JSObject
     JSStringRef name = JSValueToStringCopy(js, argv[0], exception);
     if (!name)
         return JSValueMakeUndefined(js);
+    if (JSStringGetLength(name) > ENGINE_LOCK_NAME_MAX) { /* copied into the pool's manager */
+        JSStringRelease(name);
+        *exception = js_make_error(js, "RangeError", "LockManager.request: a lock name may be at most "
+                                                     "1024 characters");
+        return JSValueMakeUndefined(js);
+    }
     uint64_t id = 0;
     int rc = ec->host->lock_request(ec->host_ctx, JSStringGetCharactersPtr(name),
                                     JSStringGetLength(name), JSValueToBoolean(js, argv[1]),

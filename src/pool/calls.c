@@ -1,7 +1,7 @@
 /* calls.c — the public call API: validates input once at the boundary, turns each call
  * into a job for the context's runtime, and builds the synchronous forms on top of the
  * asynchronous ones with a completion the caller waits on. */
-#include "pool/pool.h"
+#include "pool/api_guard.h"
 #include "util/result.h"
 #include "util/json_check.h"
 #include "util/utf8.h"
@@ -14,6 +14,7 @@ typedef struct call_input {
     long text_len;     /* -1 = NUL-terminated */
     const char *name;  /* function or global name, or NULL */
     bool is_text_required; /* source or message: NULL is an error, not "nothing" */
+    uint64_t message_tag;  /* JOB_SEND: jsp_send_tagged's tag */
 } call_input;
 
 static int check_context(jsp_context *ctx)
@@ -28,7 +29,7 @@ static int check_context(jsp_context *ctx)
 /* Builds and queues a job; on success done will run exactly once. */
 static int submit(jsp_context *ctx, const call_input *in, jsp_done_fn done, void *user)
 {
-    if (!ctx)
+    if (!api_context_ok(ctx))
         return JSP_EINVAL;
     const char *text = in->text ? in->text : "";
     size_t len = in->text_len < 0 ? strlen(text) : (size_t)in->text_len;
@@ -38,7 +39,12 @@ static int submit(jsp_context *ctx, const call_input *in, jsp_done_fn done, void
         return *in->name ? JSP_EUTF8 : JSP_EINVAL;
     if (!utf8_is_valid(text, len))
         return JSP_EUTF8;
-    if (in->kind == JOB_SEND && !json_is_valid(text, len))
+    /* Messages and call arguments meet the same depth limit. Arguments shorter than
+     * 2 × (limit + 2) bytes cannot break it (each level takes two brackets), so the common
+     * small call pays nothing (the check costs ~10 ns a byte); their syntax is the
+     * engine's parser's to check, as before. */
+    if ((in->kind == JOB_SEND && !json_is_valid(text, len)) ||
+        (in->kind == JOB_CALL && len >= 2 * (JSP_JSON_MAX_DEPTH + 2) && !json_is_valid_arguments(text, len)))
         return JSP_EJSON;
     int rc = check_context(ctx);
     if (rc != 0)
@@ -54,6 +60,7 @@ static int submit(jsp_context *ctx, const call_input *in, jsp_done_fn done, void
     }
     j->done = done;
     j->user = user;
+    j->message_tag = in->message_tag;
     rc = job_queue_push(&ctx->rt->queue, j);
     if (rc != 0) {
         atomic_fetch_sub(&ctx->queued_jobs, 1);
@@ -110,6 +117,18 @@ int jsp_load_module(jsp_context *ctx, const char *source, long source_len, jsp_r
     return submit_and_wait(ctx, INPUT(JOB_LOAD_MODULE, source, source_len, NULL), out);
 }
 
+int jsp_eval_named(jsp_context *ctx, const char *source, long source_len, const char *source_name,
+                   jsp_result **out)
+{
+    return submit_and_wait(ctx, INPUT(JOB_EVAL, source, source_len, source_name), out);
+}
+
+int jsp_load_module_named(jsp_context *ctx, const char *source, long source_len,
+                          const char *source_name, jsp_result **out)
+{
+    return submit_and_wait(ctx, INPUT(JOB_LOAD_MODULE, source, source_len, source_name), out);
+}
+
 int jsp_load_module_async(jsp_context *ctx, const char *source, long source_len,
                           jsp_done_fn done, void *user)
 {
@@ -142,6 +161,20 @@ int jsp_send(jsp_context *ctx, const char *json, long json_len)
     if (!json)
         return JSP_EINVAL;
     return submit(ctx, INPUT(JOB_SEND, json, json_len, NULL), NULL, NULL);
+}
+
+int jsp_send_tagged(jsp_context *ctx, const char *json, long json_len, uint64_t tag)
+{
+    if (!json)
+        return JSP_EINVAL;
+    call_input in = *INPUT(JOB_SEND, json, json_len, NULL);
+    in.message_tag = tag;
+    return submit(ctx, &in, NULL, NULL);
+}
+
+uint64_t jsp_message_tag(void)
+{
+    return runtime_current_message_tag();
 }
 
 int jsp_global_get(jsp_context *ctx, const char *name, jsp_result **out)

@@ -3,7 +3,7 @@
  * list. A handle is reference counted (src/runtime/context.c) so a call racing a destroy
  * never touches freed memory. */
 #include "apis/api_groups.h"
-#include "pool/pool.h"
+#include "pool/api_guard.h"
 #include "util/process_memory.h"
 #include "util/result.h"
 
@@ -65,6 +65,8 @@ int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_m
     ctx->wall_limit_ms = wall == 0 ? JSP_DEFAULT_WALL_LIMIT_MS : wall < 0 ? 0 : (uint64_t)wall;
     ctx->memory_limit_bytes = cfg ? cfg->memory_limit_bytes : 0;
     ctx->apis_mask = apis_mask;
+    ctx->module_loader = cfg ? cfg->module_loader : NULL;
+    ctx->module_loader_user = cfg ? cfg->module_loader_user : NULL;
     ctx->id = atomic_fetch_add(&pool->next_context_id, 1);
     if (cfg && cfg->name) {
         ctx->name = strdup(cfg->name);
@@ -91,6 +93,7 @@ int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_m
     pool_retain(pool);
     atomic_init(&ctx->refs, 1);
     atomic_init(&ctx->state, CONTEXT_ALIVE);
+    atomic_init(&ctx->magic, CONTEXT_MAGIC);
     ctx->rt = pool_place(pool, cfg);
     *out = ctx;
     return 0;
@@ -118,7 +121,7 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
     if (!out)
         return JSP_EINVAL;
     *out = NULL;
-    if (!pool || (cfg && (cfg->runtime < 0 || cfg->runtime > pool->thread_count ||
+    if (!api_pool_ok(pool) || (cfg && (cfg->runtime < 0 || cfg->runtime > pool->thread_count ||
                           cfg->cpu_limit_ms < -1 || cfg->wall_limit_ms < -1 ||
                           (cfg->memory_limit_bytes && cfg->memory_limit_bytes < (4u << 20)) ||
                           (cfg->namespace_name && !namespace_is_valid(cfg->namespace_name)))) ||
@@ -162,10 +165,8 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
     return 0;
 }
 
-void jsp_context_destroy(jsp_context *ctx)
+static void context_destroy(struct jsp_context *ctx)
 {
-    if (!ctx)
-        return;
     int expected = CONTEXT_ALIVE;
     if (!atomic_compare_exchange_strong(&ctx->state, &expected, CONTEXT_DESTROYED))
         return;
@@ -182,42 +183,48 @@ void jsp_context_destroy(jsp_context *ctx)
         job_free(j);
 }
 
+void jsp_context_destroy(jsp_context *ctx)
+{
+    if (api_context_ok(ctx))
+        context_destroy(ctx);
+}
+
 void jsp_context_free(jsp_context *ctx)
 {
-    if (!ctx)
+    if (!api_context_take(ctx))
         return;
-    jsp_context_destroy(ctx);
+    context_destroy(ctx);
     context_release(ctx);
 }
 
 uint64_t jsp_context_id(const jsp_context *ctx)
 {
-    return ctx ? ctx->id : 0;
+    return api_context_ok(ctx) ? ctx->id : 0;
 }
 
 const char *jsp_context_name(const jsp_context *ctx)
 {
-    return ctx ? ctx->name : NULL;
+    return api_context_ok(ctx) ? ctx->name : NULL;
 }
 
 const char *jsp_context_namespace(const jsp_context *ctx)
 {
-    return ctx && ctx->namespace_key[0] != '#' ? ctx->namespace_key : NULL;
+    return api_context_ok(ctx) && ctx->namespace_key[0] != '#' ? ctx->namespace_key : NULL;
 }
 
 int jsp_context_runtime(const jsp_context *ctx)
 {
-    return ctx ? ctx->rt->index : -1;
+    return api_context_ok(ctx) ? ctx->rt->index : -1;
 }
 
 uint64_t jsp_context_generation(const jsp_context *ctx)
 {
-    return ctx ? atomic_load_explicit(&ctx->generation, memory_order_relaxed) : 0;
+    return api_context_ok(ctx) ? atomic_load_explicit(&ctx->generation, memory_order_relaxed) : 0;
 }
 
 int jsp_context_memory(const jsp_context *ctx, jsp_memory_usage *out)
 {
-    if (!ctx || !out)
+    if (!api_context_ok(ctx) || !out)
         return JSP_EINVAL;
     out->limit_bytes = ctx->memory_limit_bytes;
     out->is_shared = ctx->memory_limit_bytes == 0;
@@ -232,7 +239,7 @@ int jsp_context_memory(const jsp_context *ctx, jsp_memory_usage *out)
 
 int jsp_context_cpu(const jsp_context *ctx, jsp_cpu_usage *out)
 {
-    if (!ctx || !out)
+    if (!api_context_ok(ctx) || !out)
         return JSP_EINVAL;
     uint64_t now = monotonic_ns();
     uint64_t window = (uint64_t)ctx->pool->config.cpu_share_window_ms * 1000000;
@@ -292,7 +299,7 @@ void pool_unlist_worker(struct jsp_context *ctx)
 
 size_t jsp_pool_workers(jsp_pool *pool, jsp_worker_info *out, size_t max)
 {
-    if (!pool)
+    if (!api_pool_ok(pool))
         return 0;
     size_t n = 0;
     pthread_mutex_lock(&pool->workers_lock); /* a listed context is alive: unlisted first */

@@ -1,7 +1,7 @@
 /* host_registry.c — the pool's table of host functions by name. Registration may happen
  * at any time from any thread; lookups (one per host.call) take a read lock. A linear
  * table: pools register tens of functions, not thousands. */
-#include "pool/pool.h"
+#include "pool/api_guard.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +40,7 @@ bool host_registry_find(host_registry *r, const char *name, host_entry *out)
 
 int jsp_pool_register(jsp_pool *pool, const char *name, jsp_host_fn fn, void *user)
 {
-    if (!pool || !name || !*name || !fn)
+    if (!api_pool_ok(pool) || !name || !*name || !fn)
         return JSP_EINVAL;
     host_registry *r = &pool->hosts;
     int rc = 0;

@@ -1,7 +1,7 @@
 /* metrics.c — jsp_pool_metrics: the runtimes' counters and gauges in Prometheus text
  * exposition format. Reads relaxed atomics only, so a scrape never waits for a runtime
  * that is busy running JS. */
-#include "pool/pool.h"
+#include "pool/api_guard.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -96,7 +96,7 @@ static void call_histogram(text *t, jsp_pool *pool)
 
 char *jsp_pool_metrics(jsp_pool *pool)
 {
-    if (!pool)
+    if (!api_pool_ok(pool))
         return NULL;
     text t = {0};
     header(&t, "jspool_calls_total", "counter", "Calls (eval, call, module load) by outcome.");

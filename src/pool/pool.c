@@ -1,6 +1,6 @@
 /* pool.c — creating and closing a pool of runtimes, placing new contexts on them, and
  * the pool's reference count (handles and host calls may outlive jsp_pool_free). */
-#include "pool/pool.h"
+#include "pool/api_guard.h"
 #include "util/process_memory.h"
 
 #include <stdio.h>
@@ -157,6 +157,7 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
         return JSP_ESYSTEM;
     }
     atomic_init(&pool->refs, 1);
+    atomic_init(&pool->magic, POOL_MAGIC);
     atomic_init(&pool->next_context_id, 1);
     pthread_mutex_init(&pool->workers_lock, NULL);
     pool->config = config;
@@ -176,7 +177,7 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
 
 void jsp_pool_free(jsp_pool *pool)
 {
-    if (!pool)
+    if (!api_pool_take(pool))
         return;
     atomic_store(&pool->is_closed, true);
     /* Close every queue first so all runtimes drain in parallel, then join them. */
@@ -189,7 +190,7 @@ void jsp_pool_free(jsp_pool *pool)
 
 int jsp_pool_threads(const jsp_pool *pool)
 {
-    return pool ? pool->thread_count : 0;
+    return api_pool_ok(pool) ? pool->thread_count : 0;
 }
 
 runtime *pool_place(jsp_pool *pool, const jsp_context_config *cfg)

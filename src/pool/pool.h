@@ -27,6 +27,7 @@ typedef struct host_registry {
 } host_registry;
 
 struct jsp_pool {
+    _Atomic uint32_t magic;    /* POOL_MAGIC until jsp_pool_free (pool/api_guard.h) */
     atomic_int refs;           /* the user's + one per context handle + one per host call */
     atomic_bool is_closed;
     jsp_pool_config config;    /* callbacks and settings as given (threads resolved) */

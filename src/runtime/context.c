@@ -18,6 +18,7 @@ void context_release(struct jsp_context *ctx)
     jsp_pool *pool = ctx->pool;
     const runtime_services *services = services_of(ctx);
     services->names_release(services->names, ctx); /* if a kill by the runtime left it held */
+    atomic_store(&ctx->magic, HANDLE_FREED);
     free(ctx->name);
     free(ctx->namespace_key);
     free(ctx);

@@ -21,7 +21,11 @@ enum context_state { CONTEXT_ALIVE = 0, CONTEXT_DESTROYED = 1 };
 
 /* A context handle. The first block is set once at creation and read by any thread; the
  * atomics are shared; the rest belongs to the runtime thread alone. */
+#define CONTEXT_MAGIC 0x6a737063u /* "jspc": jsp_context_new .. jsp_context_free */
+#define HANDLE_FREED 0x66726565u  /* "free": a pool or context handle once freed by its owner */
+
 struct jsp_context {
+    _Atomic uint32_t magic;    /* CONTEXT_MAGIC until jsp_context_free (pool/api_guard.h) */
     uint64_t id;
     char *name;
     jsp_pool *pool;
@@ -31,6 +35,8 @@ struct jsp_context {
     uint64_t wall_limit_ms;    /* 0 = unlimited */
     uint64_t memory_limit_bytes; /* 0 = a light context; else isolated in own_vm */
     uint32_t apis_mask;        /* web-API groups (apis/api_groups.h) */
+    jsp_module_loader_fn module_loader; /* for imports; NULL = refused (jsp_context_config) */
+    void *module_loader_user;
     char *namespace_key;       /* BroadcastChannel and locks scope: the operator's namespace
                                   name, or "#<id>" (private: '#' is not allowed in names) */
 
@@ -74,8 +80,11 @@ struct jsp_context {
     _Atomic uint64_t generation; /* times a VM recycle rebuilt it (jsp_context_generation) */
     char *module_source;       /* the last module loaded: rebuilt from on VM recycle */
     size_t module_source_len;
+    const char *module_source_name; /* in module_source's allocation; NULL = unnamed */
     jsp_host_call *host_calls; /* outstanding host.call()s, for cleanup */
-    unsigned host_call_count;  /* ... how many, against max_host_calls_per_context */
+    atomic_uint host_calls_held; /* host calls made and not yet let go by both owners (the
+                                    handler may hold one after the guest's call ended): any
+                                    thread, against max_host_calls_per_context */
     u64_map lock_deadlines;    /* held lock request id -> its wall-limit timer entry */
     struct context_messaging *messaging; /* channels and workers (messaging.c); NULL: none */
     uint64_t parent_id;        /* a worker: its parent's id (set before creation); else 0 */

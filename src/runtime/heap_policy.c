@@ -33,6 +33,8 @@ static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
     engine_ctx *fresh = engine_ctx_new(vm, context_host(ctx), ctx->apis_mask);
     if (!fresh)
         return false;
+    /* Imports are read again through the loader: the module map is rebuilt with it. */
+    engine_ctx_set_module_loader(fresh, ctx->module_loader, ctx->module_loader_user);
     runtime_clear_context_timers(rt, ctx); /* they hold values of the old VM */
     lock_requests_drop_context(ctx);       /* their callbacks die with the old VM */
     engine_ctx_free(ctx->ec);
@@ -43,7 +45,8 @@ static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
     if (ctx->module_source) {
         js_run run;
         runtime_enter_js(rt, ctx, &run); /* light contexts only: always true */
-        jsp_result *r = engine_load_module(fresh, ctx->module_source, ctx->module_source_len);
+        jsp_result *r = engine_load_module(fresh, ctx->module_source, ctx->module_source_len,
+                                           ctx->module_source_name);
         runtime_leave_js(rt, &run);
         if (r->code != 0)
             runtime_log(ctx, JSP_LOG_ERROR, "module failed to load again after VM recycle");

@@ -24,6 +24,7 @@ struct jsp_host_call {
     atomic_int refs;
     jsp_pool *pool;            /* a pool reference keeps the runtime's queue alive */
     runtime *rt;
+    struct jsp_context *counted; /* a reference: its host_calls_held counts this call */
     uint64_t context_id;
     char *name;
     char *args;

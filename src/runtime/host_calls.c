@@ -32,6 +32,11 @@ static void host_call_release(jsp_host_call *call)
     free(call->reply);
     call->name = call->args = call->reply = NULL;
     atomic_store(&call->magic, HOST_CALL_DEAD);
+    /* Counted until now, not until the guest's call ended: a handler holding unanswered
+     * calls holds their arguments, and a guest returning without awaiting must not make
+     * room for 1000 more per call. */
+    atomic_fetch_sub(&call->counted->host_calls_held, 1);
+    context_release(call->counted);
     const runtime_services *services = call->rt->services;
     host_call_quarantine *q = services->host_calls;
     size_t slot = atomic_fetch_add(&q->next, 1) % HOST_CALL_QUARANTINE;
@@ -56,7 +61,6 @@ static void unlink_from_context(jsp_host_call *call)
         call->next->prev = call->prev;
     call->prev = call->next = NULL;
     call->ctx = NULL;
-    ctx->host_call_count--;
 }
 
 /* Creates the record with both owners' references and links it to its context. */
@@ -86,7 +90,9 @@ static jsp_host_call *host_call_new(struct jsp_context *ctx, const char *name, c
     if (ctx->host_calls)
         ctx->host_calls->prev = call;
     ctx->host_calls = call;
-    ctx->host_call_count++;
+    context_retain(ctx);
+    call->counted = ctx;
+    atomic_fetch_add(&ctx->host_calls_held, 1);
     return call;
 }
 
@@ -95,7 +101,7 @@ static jsp_host_call *host_call_new(struct jsp_context *ctx, const char *name, c
 static const char *over_cap(const struct jsp_context *ctx, char *text, size_t size)
 {
     int cap = services_of(ctx)->config->max_host_calls_per_context;
-    if (ctx->host_call_count < (unsigned)cap)
+    if (atomic_load_explicit(&ctx->host_calls_held, memory_order_relaxed) < (unsigned)cap)
         return NULL;
     snprintf(text, size,
              "host.call: this context has %d unanswered host calls, the most allowed "

@@ -48,6 +48,7 @@ struct job {
     const char *name;          /* JOB_CALL function / JOB_GLOBAL_GET name, in text[] */
     timer_entry *deadline;     /* wall-limit entry in the timer heap while a call runs */
     size_t message_bytes;      /* counted in ctx->queued_message_bytes until freed */
+    uint64_t message_tag;      /* JOB_SEND: jsp_send_tagged's tag (0 = none) */
     uint64_t start_ns;         /* monotonic, when a call started running (0: never ran) */
     size_t text_len;
     char text[];               /* source, JSON or reply text, NUL-terminated */

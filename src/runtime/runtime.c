@@ -9,6 +9,19 @@
 
 static _Thread_local runtime *current_runtime;
 
+/* set only while engine_deliver_message runs a tagged message (runtime_jobs.c) */
+static _Thread_local uint64_t current_message_tag;
+
+uint64_t runtime_current_message_tag(void)
+{
+    return current_message_tag;
+}
+
+void runtime_set_message_tag(uint64_t tag)
+{
+    current_message_tag = tag;
+}
+
 bool runtime_is_current_thread(void)
 {
     return current_runtime != NULL;

@@ -103,6 +103,10 @@ int runtime_start(runtime *rt, const runtime_services *services, int index);
 void runtime_stop(runtime *rt);
 /* True on a runtime thread (sync API calls from there would deadlock). */
 bool runtime_is_current_thread(void);
+/* The tag of the JOB_SEND whose onmessage handler runs now on this thread, 0 otherwise
+ * (what jsp_message_tag returns). */
+uint64_t runtime_current_message_tag(void);
+void runtime_set_message_tag(uint64_t tag);
 
 /* ---- the engine's host (engine_host.c): what the engine calls up with ---- */
 

@@ -74,6 +74,8 @@ static void create_context(runtime *rt, job *j)
     ctx->ec = ctx->memory_limit_bytes && !ctx->own_vm
                   ? NULL
                   : engine_ctx_new(context_vm(ctx), context_host(ctx), ctx->apis_mask);
+    if (ctx->ec)
+        engine_ctx_set_module_loader(ctx->ec, ctx->module_loader, ctx->module_loader_user);
     if (ctx->ec && ctx->own_vm && engine_ctx_guard_memory(ctx->ec, ctx->memory_limit_bytes) != 0) {
         engine_ctx_free(ctx->ec);
         ctx->ec = NULL;
@@ -124,6 +126,7 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
     ctx->own_vm = NULL;
     free(ctx->module_source);
     ctx->module_source = NULL;
+    ctx->module_source_name = NULL;
     if (ctx->prev)
         ctx->prev->next = ctx->next;
     else
@@ -196,7 +199,7 @@ static void run_call(runtime *rt, job *j)
     js_run run;
     jsp_result *r = NULL;
     if (runtime_enter_js(rt, ctx, &run)) {
-        r = j->kind == JOB_EVAL ? engine_eval(ctx->ec, j->text, j->text_len, call_id)
+        r = j->kind == JOB_EVAL ? engine_eval(ctx->ec, j->text, j->text_len, j->name, call_id)
                                 : engine_call(ctx->ec, j->name, j->text, j->text_len, call_id);
         runtime_leave_js(rt, &run);
     }
@@ -217,16 +220,22 @@ static void run_call(runtime *rt, job *j)
     finish_unless_pending(ctx, call_id, r);
 }
 
-/* The context's definition: what a VM recycle rebuilds it from. */
-static void remember_module(struct jsp_context *ctx, const char *source, size_t len)
+/* The context's definition: what a VM recycle rebuilds it from. Its source name (NULL:
+ * none) lives in the same allocation, after the source. */
+static void remember_module(struct jsp_context *ctx, const char *source, size_t len,
+                            const char *source_name)
 {
-    char *copy = malloc(len + 1);
+    size_t name_size = source_name ? strlen(source_name) + 1 : 0;
+    char *copy = malloc(len + 1 + name_size);
     if (!copy)
         return; /* the module then does not survive a recycle; logged there */
     memcpy(copy, source, len + 1);
+    if (source_name)
+        memcpy(copy + len + 1, source_name, name_size);
     free(ctx->module_source);
     ctx->module_source = copy;
     ctx->module_source_len = len;
+    ctx->module_source_name = source_name ? copy + len + 1 : NULL;
 }
 
 /* Jobs that run guest code but cannot be left pending (getters, module bodies). */
@@ -247,13 +256,18 @@ static jsp_result *run_bounded(runtime *rt, job *j)
     switch (j->kind) {
     case JOB_LOAD_MODULE:
         j->start_ns = monotonic_ns();
-        r = engine_load_module(ec, j->text, j->text_len);
+        r = engine_load_module(ec, j->text, j->text_len, j->name);
         if (r->code == 0)
-            remember_module(ctx, j->text, j->text_len);
+            remember_module(ctx, j->text, j->text_len, j->name);
         break;
-    case JOB_SEND:
+    case JOB_SEND: {
+        /* host.send from the handler (and the microtasks drained in its turn) is tagged
+         * with the sender's tag, so an embedder can answer the sender only */
+        runtime_set_message_tag(j->message_tag);
         engine_deliver_message(ec, j->text, j->text_len);
+        runtime_set_message_tag(0);
         break;
+    }
     case JOB_GLOBAL_GET:
         r = engine_global_get(ec, j->name);
         break;

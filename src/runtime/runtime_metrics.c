@@ -1,29 +1,18 @@
 /* runtime_metrics.c — recording one call's outcome and duration into its runtime's
  * counters. Formatting them for Prometheus is in pool/metrics.c. */
 #include "runtime/runtime.h"
+#include "util/error_table.h"
 
 /* 10 us to 10 s: a trivial call is ~10 us round trip, the default CPU budget is 5 s. */
 const double call_duration_bounds[CALL_DURATION_BUCKETS] = {
     0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 10,
 };
 
+/* From the one error table (util/error_table.h): JSP_EOOM counts as `oom`. */
 static enum call_outcome outcome_of(int code)
 {
-    switch (code) {
-    case JSP_OK:
-        return OUTCOME_OK;
-    case JSP_ECPU_LIMIT:
-        return OUTCOME_CPU_LIMIT;
-    case JSP_EWALL_LIMIT:
-        return OUTCOME_WALL_LIMIT;
-    case JSP_ENOMEM:
-        return OUTCOME_OOM;
-    case JSP_EDESTROYED:
-    case JSP_ECLOSED:
-        return OUTCOME_CANCELLED;
-    default:
-        return OUTCOME_JS_ERROR;
-    }
+    switch (code) { JSP_ERROR_TABLE(JSP_ERROR_CASE_OUTCOME) }
+    return OUTCOME_JS_ERROR;
 }
 
 void metrics_record_call(runtime_metrics *m, int code, uint64_t duration_ns)

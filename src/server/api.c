@@ -2,6 +2,7 @@
  * input checks and replies; calls into contexts go out as jspool async calls and are
  * answered in api_finish when they come back to the loop. */
 #include "server/http_reply.h"
+#include "server/request_body.h"
 #include "server/server_internal.h"
 #include "server/websocket.h"
 
@@ -150,14 +151,17 @@ static char *context_json(const served_context *sc)
 void api_finish(server *srv, pending *p)
 {
     jsp_result *r = p->result;
+    /* A setup script runs for its effects: its completion value is not returned, so one
+     * that JSON cannot hold (a function, a symbol, a cycle) does not fail the creation. */
+    int code = p->kind == PENDING_CREATE && r->code == JSP_ENOTJSON ? 0 : r->code;
     served_context *sc = p->kind == PENDING_CREATE ? p->created : registry_find(&srv->contexts, p->context_id);
     if (sc && p->kind != PENDING_CREATE) {
         sc->in_flight--;
         sc->calls++;
-        sc->errors += r->code != 0;
+        sc->errors += code != 0;
     }
-    int status = r->code == 0 ? 200 : status_for_code(r->code);
-    if (p->kind == PENDING_CREATE && r->code == 0) {
+    int status = code == 0 ? 200 : status_for_code(code);
+    if (p->kind == PENDING_CREATE && code == 0) {
         status = 201;
         if (!registry_add(&srv->contexts, p->created))
             status = 500;
@@ -167,7 +171,7 @@ void api_finish(server *srv, pending *p)
     if (p->req) {
         h2o_req_t *req = p->req;
         p->ref->p = NULL; /* the request's pool may go as soon as it is answered */
-        if (r->code != 0)
+        if (code != 0)
             reply_call_error(req, r);
         else if (status == 201) {
             char *text = context_json(registry_find(&srv->contexts, p->context_id));
@@ -184,84 +188,26 @@ void api_finish(server *srv, pending *p)
 
 /* ---- route handlers ------------------------------------------------------------------ */
 
-static json_t *parse_body(h2o_req_t *req, uint64_t start_ns, uint64_t context_id)
-{
-    json_error_t error;
-    json_t *body = req->entity.base ? json_loadb(req->entity.base, req->entity.len, JSON_DECODE_ANY, &error) : NULL;
-    if (!body) {
-        char message[300];
-        snprintf(message, sizeof(message), "request body is not JSON: %s",
-                 req->entity.base ? error.text : "missing");
-        answer_error(req, start_ns, context_id, 400, "invalid_json", message);
-    }
-    return body;
-}
-
-/* One limit a client asked for: absent stays 0 (the server's default); otherwise an
- * integer of at least minimum, clamped to the operator's max (max < 0: none). Zero,
- * negative (-1, "unlimited", is for the operator's config file only) and non-integer
- * values are refused with why filled. */
-static bool client_limit(const json_t *v, const char *key, long max, long minimum, json_int_t *out,
-                         char *why, size_t why_len)
-{
-    *out = 0;
-    if (!v)
-        return true;
-    if (!json_is_integer(v) || json_integer_value(v) < minimum) {
-        snprintf(why, why_len, "limits.%s must be an integer of at least %ld (no limit, -1, is for "
-                 "the operator's config only)", key, minimum);
-        return false;
-    }
-    *out = json_integer_value(v);
-    if (max >= 0 && *out > max)
-        *out = max;
-    return true;
-}
-
 /* POST /v1/contexts {"name", "module" | "source", "limits": {"cpu_ms","wall_ms","memory_bytes"},
- *                    "apis", "namespace"} */
+ *                    "apis", "namespace"} (shapes and clamping: request_body.c) */
 static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
 {
-    json_t *body = parse_body(req, start_ns, 0);
-    if (!body)
-        return 0;
-    const char *name = NULL, *module = NULL, *source = NULL, *apis = NULL, *ns = NULL;
-    json_t *limits = NULL, *cpu = NULL, *wall = NULL, *memory = NULL;
-    json_error_t error;
-    json_int_t cpu_ms = 0, wall_ms = 0, memory_bytes = 0;
-    int rc = json_unpack_ex(body, &error, JSON_STRICT, "{s?s, s?s, s?s, s?o, s?s, s?s}", "name", &name,
-                            "module", &module, "source", &source, "limits", &limits, "apis", &apis,
-                            "namespace", &ns);
-    if (rc == 0 && limits)
-        rc = json_unpack_ex(limits, &error, JSON_STRICT, "{s?o, s?o, s?o}", "cpu_ms", &cpu,
-                            "wall_ms", &wall, "memory_bytes", &memory);
-    char why[256] = "";
+    request_body parsed;
+    int rc = request_body_parse_create(req->entity.base, req->entity.len, &srv->limit_maxima, &parsed);
     if (rc != 0)
-        snprintf(why, sizeof(why), "%s", error.text);
-    else if (module && source)
-        snprintf(why, sizeof(why), "give either module or source, not both");
-    else if (client_limit(cpu, "cpu_ms", srv->max_cpu_limit_ms, 1, &cpu_ms, why, sizeof(why)) &&
-             client_limit(wall, "wall_ms", srv->max_wall_limit_ms, 1, &wall_ms, why, sizeof(why)))
-        client_limit(memory, "memory_bytes", srv->max_memory_limit_bytes, 4L << 20, &memory_bytes, why,
-                     sizeof(why)); /* each failure fills why */
-    if (*why) {
-        answer_error(req, start_ns, 0, 400, "invalid_argument", why);
-        json_decref(body);
-        return 0;
-    }
-    if (ns && (!*ns || strlen(ns) > 64 || strspn(ns, JSP_NAMESPACE_CHARS) != strlen(ns))) {
-        answer_error(req, start_ns, 0, 400, "invalid_argument",
-                     "namespace: 1 to 64 characters of A-Z a-z 0-9 . _ -");
-        json_decref(body);
-        return 0;
-    }
+        return answer_error(req, start_ns, 0, rc, parsed.error_id, parsed.message);
+    json_t *body = parsed.json; /* owns the strings; released with json_decref below */
+    const char *name = parsed.name, *module = parsed.module, *source = parsed.source,
+               *apis = parsed.apis, *ns = parsed.ns;
+    json_int_t cpu_ms = parsed.cpu_ms, wall_ms = parsed.wall_ms, memory_bytes = parsed.memory_bytes;
+    char why[256] = "";
     char apis_message[256];
     if (rc == 0 && jsp_apis_resolve(apis, apis_message, sizeof(apis_message)) != 0) {
         answer_error(req, start_ns, 0, 400, "invalid_argument", apis_message);
         json_decref(body);
         return 0;
     }
-    if (name) /* (parse_body refuses \u0000, so name is the whole JSON string) */
+    if (name) /* (request_body refuses \u0000, so name is the whole JSON string) */
         jsp_context_name_check(name, why, sizeof(why)); /* the rules are the library's */
     if (*why) {
         answer_error(req, start_ns, 0, 400, "invalid_argument", why);
@@ -412,17 +358,14 @@ static int submitted(server *srv, h2o_req_t *req, served_context *sc, pending *p
 
 static int eval_in(server *srv, h2o_req_t *req, served_context *sc, uint64_t start_ns)
 {
-    json_t *body = parse_body(req, start_ns, sc->id);
-    if (!body)
-        return 0;
-    const char *source = NULL;
-    json_error_t error;
-    if (json_unpack_ex(body, &error, JSON_STRICT, "{s:s}", "source", &source) != 0) {
-        json_decref(body);
-        return answer_error(req, start_ns, sc->id, 400, "invalid_argument", error.text);
-    }
+    request_body parsed;
+    int rc = request_body_parse_eval(req->entity.base, req->entity.len, &parsed);
+    if (rc != 0)
+        return answer_error(req, start_ns, sc->id, rc, parsed.error_id, parsed.message);
+    json_t *body = parsed.json;
+    const char *source = parsed.source;
     pending *p = pending_new(srv, req, PENDING_EVAL, sc->id, start_ns);
-    int rc = p ? jsp_eval_async(sc->ctx, source, -1, server_call_done, p) : JSP_ENOMEM;
+    rc = p ? jsp_eval_async(sc->ctx, source, -1, server_call_done, p) : JSP_ENOMEM;
     json_decref(body);
     return submitted(srv, req, sc, p, rc, start_ns);
 }
@@ -450,10 +393,11 @@ static int send_message(h2o_req_t *req, served_context *sc, uint64_t start_ns)
 /* {id} may be a context id or its name. */
 static served_context *find_context(server *srv, const char *key)
 {
-    char *end = NULL;
-    unsigned long long id = strtoull(key, &end, 10);
-    if (*key && end && *end == '\0')
-        return registry_find(&srv->contexts, id);
+    /* An id is digits only: strtoull alone also takes "-1" or " 1" (wrapped around), which
+     * let a context named "-18446744073709551615" stand for context 1. Names are never all
+     * digits (jsp_context_name_check), so the two cannot meet. */
+    if (*key && key[strspn(key, "0123456789")] == '\0')
+        return registry_find(&srv->contexts, strtoull(key, NULL, 10));
     return registry_find_name(&srv->contexts, key);
 }
 

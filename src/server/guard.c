@@ -118,6 +118,10 @@ static bool raw_head(h2o_req_t *req, const char **head, size_t *len)
         return false;
     const char *bytes = sock->input->bytes;
     size_t size = sock->input->size, method_len = req->input.method.len;
+    while (size && (*bytes == '\r' || *bytes == '\n')) { /* empty lines before a request line are */
+        bytes++;                                         /* skipped by h2o (RFC 9112 §2.2) */
+        size--;
+    }
     if (size <= method_len || memcmp(bytes, req->input.method.base, method_len) != 0 || bytes[method_len] != ' ')
         return false;
     for (size_t i = 0; i + 1 < size; i++) /* the empty line; h2o also takes bare LF line ends */
@@ -149,6 +153,8 @@ const char *guard_head_problem(const char *head, size_t head_len)
         if (!eol)
             eol = end;
         const char *stop = eol > line && eol[-1] == '\r' ? eol - 1 : eol;
+        if (*line == ' ' || *line == '\t') /* obs-fold: a proxy that unfolds it reads other headers */
+            return "header lines must not be folded (RFC 9112 §5.2)";
         const char *colon = memchr(line, ':', (size_t)(stop - line));
         if (colon) {
             h2o_iovec_t name = h2o_iovec_init(line, (size_t)(colon - line));
@@ -178,8 +184,10 @@ const char *guard_framing_problem(h2o_req_t *req)
     size_t head_len = 0;
     if (raw_head(req, &head, &head_len))
         return guard_head_problem(head, head_len);
-    if (req->version < 0x200) /* cannot tell: fail closed, nothing more is read from it */
+    if (req->version < 0x200) { /* cannot tell: fail closed */
         req->http1_is_persistent = 0;
+        return "the request head could not be checked for ambiguous framing";
+    }
     return NULL;
 }
 

@@ -1,5 +1,6 @@
 /* http_reply.c — see http_reply.h. */
 #include "server/http_reply.h"
+#include "util/error_table.h" /* data only: the statuses come from the one error table */
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -62,29 +63,8 @@ void reply_error(h2o_req_t *req, int status, const char *code, const char *messa
 
 int status_for_code(int code)
 {
-    switch (code) {
-    case JSP_EINVAL: case JSP_EUTF8: case JSP_EJSON: case JSP_ESYNTAX: case JSP_EMODULE:
-    case JSP_ENOTJSON:
-        return 400;
-    case JSP_ENOTFOUND: case JSP_EDESTROYED:
-        return 404;
-    case JSP_EEXIST:
-        return 409;
-    case JSP_EJS:
-        return 422;
-    case JSP_ECPU_LIMIT:
-        return 408;
-    case JSP_EWALL_LIMIT:
-        return 504;
-    case JSP_EOOM:
-        return 413;
-    case JSP_EBUSY: case JSP_ETOO_MANY:
-        return 429;
-    case JSP_ECLOSED: case JSP_EMEMORY:
-        return 503;
-    default:
-        return 500;
-    }
+    switch (code) { JSP_ERROR_TABLE(JSP_ERROR_CASE_STATUS) }
+    return JSP_ERROR_UNKNOWN_STATUS;
 }
 
 void reply_call_error(h2o_req_t *req, const jsp_result *r)

@@ -14,8 +14,9 @@ void reply_error(h2o_req_t *req, int status, const char *code, const char *messa
 /* Sends a failed call's result: status from its JSP_E* code, details with the JS error's
  * name, stack, line and column when there are any. */
 void reply_call_error(h2o_req_t *req, const jsp_result *r);
-/* The HTTP status for a JSP_E* code (400 bad input, 404 unknown, 408/504 limits, 413
- * memory limit, 429 back-pressure, 503 closed, 422 JS errors, 500 the rest). */
+/* The HTTP status for a JSP_E* code, from the error table (util/error_table.h; listed in
+ * docs/errors.md): 400 bad input, 404 unknown, 408/504 limits, 413 memory or write limit,
+ * 429 back-pressure, 503 closed, 422 JS errors, 500 the rest. */
 int status_for_code(int code);
 
 #endif

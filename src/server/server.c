@@ -270,13 +270,22 @@ static int deploy_module(server *srv, const char *path)
         return 2;
     }
     served_context *sc = calloc(1, sizeof(*sc));
+    /* Only modules the operator deploys may import: files and node_modules under their
+     * project root (posted ones get no loader: docs/security.md). */
+    char *root = NULL;
+    if (sc && srv->module_root_count < sizeof srv->module_roots / sizeof *srv->module_roots) {
+        root = jsp_module_root_for_file(path);
+        srv->module_roots[srv->module_root_count++] = root;
+    }
     jsp_context_config cfg = {.name = name, .cpu_limit_ms = srv->cpu_limit_ms,
                               .wall_limit_ms = srv->wall_limit_ms,
-                              .memory_limit_bytes = srv->module_memory_limit_bytes};
+                              .memory_limit_bytes = srv->module_memory_limit_bytes,
+                              .module_loader = root ? jsp_module_loader_files : NULL,
+                              .module_loader_user = root};
     jsp_result *r = NULL;
     int rc = sc && name ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
     if (rc == 0)
-        rc = jsp_load_module(sc->ctx, source, (long)len, &r);
+        rc = jsp_load_module_named(sc->ctx, source, (long)len, path, &r); /* stacks name the file */
     free(source);
     if (rc != 0) {
         fprintf(stderr, "jspool serve: %s: %s: %s\n", path, r ? r->error_name : jsp_error_id(rc),
@@ -317,6 +326,16 @@ static char *read_token(const char *path)
         return NULL;
     while (len && isspace((unsigned char)token[len - 1]))
         token[--len] = '\0';
+    /* Visible ASCII only (RFC 9110 token68 and more): a NUL would cut the compared token
+     * short (a binary token of 32 random bytes has one ~12% of the time), and browsers can
+     * only pass visible characters as a WebSocket subprotocol. */
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)token[i] <= 0x20 || (unsigned char)token[i] >= 0x7f) {
+            fprintf(stderr, "jspool serve: the token file %s holds a byte that is not visible ASCII "
+                            "(at offset %zu); use e.g. `openssl rand -hex 32`\n", path, i);
+            free(token);
+            return NULL;
+        }
     return token;
 }
 
@@ -352,6 +371,10 @@ static int start(server *srv, const server_options *o, struct sockaddr_storage *
     uv_loop_init(&srv->loop);
     srv->has_loop = true;
     h2o_config_init(&srv->config);
+    /* No h2c upgrade: h2o would re-run the request as HTTP/2, past the framing checks of
+     * guard.c, and a proxy that forwards Upgrade (as the WebSocket route needs) would let a
+     * client tunnel HTTP/2 past its own rules. HTTP/2 with TLS is the proxy's job. */
+    srv->config.http1.upgrade_to_http2 = 0;
     srv->config.max_request_entity_size = srv->max_body_bytes;
     h2o_hostconf_t *host = h2o_config_register_host(&srv->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *root = h2o_config_register_path(host, "/", 0);
@@ -425,10 +448,10 @@ static bool check_limit(const char *key, long value, long max)
 static bool check_limits(const server *srv)
 {
     return check_limit("cpu_limit_ms", srv->cpu_limit_ms ? srv->cpu_limit_ms : JSP_DEFAULT_CPU_LIMIT_MS,
-                       srv->max_cpu_limit_ms) &&
+                       srv->limit_maxima.cpu_ms) &&
            check_limit("wall_limit_ms", srv->wall_limit_ms ? srv->wall_limit_ms : JSP_DEFAULT_WALL_LIMIT_MS,
-                       srv->max_wall_limit_ms) &&
-           check_limit("memory_limit_bytes", (long)srv->memory_limit_bytes, srv->max_memory_limit_bytes);
+                       srv->limit_maxima.wall_ms) &&
+           check_limit("memory_limit_bytes", (long)srv->memory_limit_bytes, srv->limit_maxima.memory_bytes);
 }
 
 /* "https://a.example, http://localhost:3000" -> srv->ws_origins. */
@@ -475,15 +498,15 @@ int server_run(const server_options *o)
     srv->cpu_limit_ms = o->cpu_limit_ms;
     srv->wall_limit_ms = o->wall_limit_ms;
     srv->memory_limit_bytes = o->memory_limit_bytes;
-    srv->max_cpu_limit_ms = o->max_cpu_limit_ms ? o->max_cpu_limit_ms : DEFAULT_MAX_CPU_LIMIT_MS;
-    srv->max_wall_limit_ms = o->max_wall_limit_ms ? o->max_wall_limit_ms : DEFAULT_MAX_WALL_LIMIT_MS;
-    srv->max_memory_limit_bytes = o->max_memory_limit_bytes ? o->max_memory_limit_bytes
+    srv->limit_maxima.cpu_ms = o->max_cpu_limit_ms ? o->max_cpu_limit_ms : DEFAULT_MAX_CPU_LIMIT_MS;
+    srv->limit_maxima.wall_ms = o->max_wall_limit_ms ? o->max_wall_limit_ms : DEFAULT_MAX_WALL_LIMIT_MS;
+    srv->limit_maxima.memory_bytes = o->max_memory_limit_bytes ? o->max_memory_limit_bytes
                                                             : DEFAULT_MAX_MEMORY_LIMIT_BYTES;
     /* an unset default follows a lower maximum; one set explicitly must fit under it */
-    if (!srv->cpu_limit_ms && srv->max_cpu_limit_ms >= 0 && srv->max_cpu_limit_ms < JSP_DEFAULT_CPU_LIMIT_MS)
-        srv->cpu_limit_ms = srv->max_cpu_limit_ms;
-    if (!srv->wall_limit_ms && srv->max_wall_limit_ms >= 0 && srv->max_wall_limit_ms < JSP_DEFAULT_WALL_LIMIT_MS)
-        srv->wall_limit_ms = srv->max_wall_limit_ms;
+    if (!srv->cpu_limit_ms && srv->limit_maxima.cpu_ms >= 0 && srv->limit_maxima.cpu_ms < JSP_DEFAULT_CPU_LIMIT_MS)
+        srv->cpu_limit_ms = srv->limit_maxima.cpu_ms;
+    if (!srv->wall_limit_ms && srv->limit_maxima.wall_ms >= 0 && srv->limit_maxima.wall_ms < JSP_DEFAULT_WALL_LIMIT_MS)
+        srv->wall_limit_ms = srv->limit_maxima.wall_ms;
     /* A module keeps state in its VM until the durable store lands: deployed isolated, a
      * neighbour cannot make the heap policy recycle its VM (and re-run it from scratch). */
     srv->module_memory_limit_bytes = o->module_memory_limit_bytes ? o->module_memory_limit_bytes
@@ -538,6 +561,8 @@ int server_run(const server_options *o)
     free(srv->ws_origins);
     free(srv->hint_context);
     free(srv->hint_export);
+    for (size_t i = 0; i < srv->module_root_count; i++)
+        free(srv->module_roots[i]);
     free(srv);
     if (rc == 0)
         fprintf(stderr, "level=info msg=\"stopped\"\n");

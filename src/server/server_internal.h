@@ -5,6 +5,7 @@
 #define JSP_SERVER_INTERNAL_H
 
 #include "server/registry.h"
+#include "server/request_body.h"
 #include "server/server.h"
 
 #include <h2o.h>
@@ -36,11 +37,14 @@ typedef struct server {
     size_t ws_origin_count;
     char *hint_context;      /* first deployed module and its last export, for the */
     char *hint_export;       /* curl lines printed at start-up */
+    char *module_roots[32];  /* deployed modules' import roots (loader user data): freed
+                                after the pool, whose runtimes may read them until then */
+    size_t module_root_count;
     size_t max_body_bytes;
     int grace_ms;
     long cpu_limit_ms, wall_limit_ms; /* defaults for contexts created without limits */
     uint64_t memory_limit_bytes;
-    long max_cpu_limit_ms, max_wall_limit_ms, max_memory_limit_bytes; /* -1 = none */
+    request_limit_maxima limit_maxima; /* what clients may ask for; -1 = none */
     uint64_t module_memory_limit_bytes; /* modules are isolated by default (see server.c) */
     bool has_loop;
     bool is_draining;
@@ -50,6 +54,7 @@ typedef struct server {
     pending *done_head, *done_tail; /* finished calls, oldest first */
     ws_outgoing *outgoing_head, *outgoing_tail; /* host.send() values for WebSockets */
     ws_client *ws_clients;   /* open WebSockets (loop thread) */
+    uint64_t ws_last_id;     /* ids of WebSockets, never reused (loop thread) */
 } server;
 
 /* A call the server waits on. Its request may go away first (the client hung up): then

@@ -12,11 +12,14 @@ struct ws_client {
     server *srv;
     h2o_websocket_conn_t *conn;
     uint64_t context_id;
+    uint64_t id;             /* the tag of its messages (jsp_send_tagged); never reused, so a
+                                late reply cannot reach a socket opened after its sender closed */
 };
 
 struct ws_outgoing {
     ws_outgoing *next;
     uint64_t context_id;
+    uint64_t client_id;      /* the socket whose message's handler sent it, 0 = all sockets */
     size_t len;
     char json[];
 };
@@ -62,7 +65,7 @@ static void on_ws_message(h2o_websocket_conn_t *conn, const struct wslay_event_o
     int rc = !sc ? JSP_EDESTROYED
              : srv->is_draining ? JSP_ECLOSED
              : arg->msg_length > srv->max_body_bytes ? JSP_EINVAL
-             : jsp_send(sc->ctx, (const char *)arg->msg, (long)arg->msg_length);
+             : jsp_send_tagged(sc->ctx, (const char *)arg->msg, (long)arg->msg_length, client->id);
     if (rc != 0)
         send_error(conn, rc);
 }
@@ -109,6 +112,7 @@ void ws_accept(server *srv, h2o_req_t *req, served_context *sc, uint64_t start_n
     }
     client->srv = srv;
     client->context_id = sc->id;
+    client->id = ++srv->ws_last_id;
     client->conn = h2o_upgrade_to_websocket(req, client_key, client, on_ws_message);
     client->next = srv->ws_clients;
     srv->ws_clients = client;
@@ -123,6 +127,7 @@ void ws_on_host_send(jsp_pool *pool, uint64_t context_id, const char *json, size
         return;
     out->next = NULL;
     out->context_id = context_id;
+    out->client_id = jsp_message_tag(); /* we run inside the handler's host.send */
     out->len = len;
     memcpy(out->json, json, len);
     pthread_mutex_lock(&srv->done_mutex);
@@ -143,8 +148,10 @@ void ws_deliver(server *srv)
     pthread_mutex_unlock(&srv->done_mutex);
     while (out) {
         ws_outgoing *next = out->next;
+        /* a reply to a socket's message goes to that socket only (dropped if it closed);
+         * host.send from anywhere else (timers, calls, HTTP messages) to every socket */
         for (ws_client *c = srv->ws_clients; c; c = c->next)
-            if (c->context_id == out->context_id)
+            if (c->context_id == out->context_id && (!out->client_id || c->id == out->client_id))
                 send_text(c->conn, out->json, out->len);
         free(out);
         out = next;

@@ -4,7 +4,10 @@
 
 #include <string.h>
 
-enum { MAX_DEPTH = 512 };
+#include "jspool.h"
+
+/* 512 frames of value()/container() are a few tens of KB of stack on any caller thread */
+enum { MAX_DEPTH = JSP_JSON_MAX_DEPTH };
 
 typedef struct cursor {
     const char *p, *end;
@@ -148,11 +151,22 @@ static bool value(cursor *c, int depth)
     }
 }
 
-bool json_is_valid(const char *text, size_t len)
+/* first_depth -1 lets the outer array of an argument list not count */
+static bool valid_from(const char *text, size_t len, int first_depth)
 {
     cursor c = {text, text + len};
-    if (!value(&c, 0))
+    if (!value(&c, first_depth))
         return false;
     skip_space(&c);
     return c.p == c.end;
+}
+
+bool json_is_valid(const char *text, size_t len)
+{
+    return valid_from(text, len, 0);
+}
+
+bool json_is_valid_arguments(const char *text, size_t len)
+{
+    return valid_from(text, len, -1);
 }

@@ -1,6 +1,7 @@
-/* result.c — jsp_result construction and the error-code tables (jsp_strerror,
- * jsp_error_id). Codes are stable API: extend the tables, never renumber. */
+/* result.c — jsp_result construction, and jsp_strerror / jsp_error_id generated from the
+ * one error table (util/error_table.h). Codes are stable API: extend, never renumber. */
 #include "util/result.h"
+#include "util/error_table.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,54 +12,23 @@ static jsp_result oom_result = {
     .error_message = "out of host memory",
 };
 
-static const struct {
-    int code;
-    const char *id;
-    const char *text;
-} error_table[] = {
-    {JSP_OK, "ok", "JSP_OK: success"},
-    {JSP_EINVAL, "invalid_argument", "JSP_EINVAL: invalid argument"},
-    {JSP_ENOMEM, "out_of_memory", "JSP_ENOMEM: out of host memory"},
-    {JSP_EJS, "js_error", "JSP_EJS: uncaught JavaScript exception"},
-    {JSP_ESYNTAX, "syntax_error", "JSP_ESYNTAX: source does not parse"},
-    {JSP_ENOTFOUND, "not_found", "JSP_ENOTFOUND: no function or global by that name"},
-    {JSP_ENOTJSON, "not_serializable", "JSP_ENOTJSON: result cannot be represented as JSON"},
-    {JSP_EDESTROYED, "context_destroyed", "JSP_EDESTROYED: context destroyed"},
-    {JSP_ECLOSED, "pool_closed", "JSP_ECLOSED: pool closed"},
-    {JSP_EUTF8, "invalid_utf8", "JSP_EUTF8: input is not valid UTF-8"},
-    {JSP_EJSON, "invalid_json", "JSP_EJSON: input is not valid JSON"},
-    {JSP_EEXIST, "already_exists", "JSP_EEXIST: name already in use"},
-    {JSP_EMODULE, "unsupported_module", "JSP_EMODULE: unsupported module feature"},
-    {JSP_ESYSTEM, "system_error", "JSP_ESYSTEM: the OS refused a resource"},
-    {JSP_ECPU_LIMIT, "cpu_limit", "JSP_ECPU_LIMIT: the call ran past its CPU budget"},
-    {JSP_EWALL_LIMIT, "wall_limit", "JSP_EWALL_LIMIT: the call ran past its wall-time budget"},
-    {JSP_EBUSY, "busy", "JSP_EBUSY: too many jobs queued for the context"},
-    {JSP_ETOO_MANY, "too_many_contexts", "JSP_ETOO_MANY: the pool is at max_contexts"},
-    {JSP_EOOM, "out_of_memory_limit", "JSP_EOOM: the call exceeded the context's memory limit"},
-    {JSP_EMEMORY, "memory_budget", "JSP_EMEMORY: the process is past the pool's memory budget (max_memory_bytes): no new context"},
-    {JSP_ESTORE, "store_error", "JSP_ESTORE: the store's database failed (disk full, read-only, corrupt or locked)"},
-    {JSP_ESCHEMA, "schema_error", "JSP_ESCHEMA: invalid table declaration or incompatible change"},
-    {JSP_EWRITE_LIMIT, "write_limit", "JSP_EWRITE_LIMIT: the call wrote more than its limit and was rolled back"},
-};
-
-static int table_index(int code)
-{
-    for (size_t i = 0; i < sizeof(error_table) / sizeof(error_table[0]); i++)
-        if (error_table[i].code == code)
-            return (int)i;
-    return -1;
-}
+/* The public enum keeps the numbers the table gives (a renumbering fails the build). */
+#define CHECK_NUMBER(code, number, id, status, outcome, message) \
+    _Static_assert((code) == (number), #code " keeps its number " #number);
+JSP_ERROR_TABLE(CHECK_NUMBER)
+#undef CHECK_NUMBER
+_Static_assert(JSP_JSON_MAX_DEPTH == 512, "the JSP_EJSON message names the depth");
 
 const char *jsp_strerror(int code)
 {
-    int i = table_index(code);
-    return i < 0 ? "unknown error" : error_table[i].text;
+    switch (code) { JSP_ERROR_TABLE(JSP_ERROR_CASE_TEXT) }
+    return JSP_ERROR_UNKNOWN_TEXT;
 }
 
 const char *jsp_error_id(int code)
 {
-    int i = table_index(code);
-    return i < 0 ? "unknown" : error_table[i].id;
+    switch (code) { JSP_ERROR_TABLE(JSP_ERROR_CASE_ID) }
+    return JSP_ERROR_UNKNOWN_ID;
 }
 
 jsp_result *result_ok_take(char *json, size_t json_len)

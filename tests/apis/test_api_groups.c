@@ -72,6 +72,48 @@ Test(api_groups, contexts_get_only_what_they_ask_for)
     jsp_context_free(events);
 }
 
+/* The error message of a call that uses a global from a group the context lacks. */
+static char *missing_global_message(jsp_context *ctx, const char *source)
+{
+    jsp_result *r = NULL;
+    cr_expect_eq(jsp_eval(ctx, source, -1, &r), JSP_EJS, "%s", source);
+    cr_expect_str_eq(r->error_name, "ReferenceError");
+    char *message = strdup(r->error_message);
+    jsp_result_free(r);
+    return message;
+}
+
+Test(api_groups, a_missing_global_names_the_group_that_provides_it)
+{
+    jsp_context *plain = with_apis(NULL);
+    char *m = missing_global_message(plain, "new TextEncoder().encode('x')");
+    cr_expect_str_eq(m, "Can't find variable: TextEncoder (provided by the 'encoding' API group; "
+                        "this context has 'console,timers')");
+    free(m);
+    m = missing_global_message(plain, "function digest() { return crypto.randomUUID() } digest()");
+    cr_expect_str_eq(m, "Can't find variable: crypto (provided by the 'crypto' API group; "
+                        "this context has 'console,timers')");
+    free(m);
+    /* a name no group defines keeps the engine's message */
+    m = missing_global_message(plain, "notDefinedAnywhere + 1");
+    cr_expect_str_eq(m, "Can't find variable: notDefinedAnywhere");
+    free(m);
+    /* an internal group is named by a public group that brings it */
+    jsp_context *url = with_apis("url");
+    m = missing_global_message(url, "new DOMException('x')");
+    cr_expect_str_eq(m, "Can't find variable: DOMException (provided by the 'events' API group; "
+                        "this context has 'url')");
+    free(m);
+    jsp_context *bare = with_apis("none");
+    m = missing_global_message(bare, "structuredClone({})");
+    cr_expect_str_eq(m, "Can't find variable: structuredClone (provided by the 'structured-clone' "
+                        "API group; this context has no API group)");
+    free(m);
+    jsp_context_free(plain);
+    jsp_context_free(url);
+    jsp_context_free(bare);
+}
+
 Test(api_groups, lazy_globals_look_present_from_the_start)
 {
     jsp_context *ctx = with_apis("all");

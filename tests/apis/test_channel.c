@@ -6,6 +6,8 @@
  * and a pool closing with channels open. */
 #include "support/support.h"
 
+#include <stdatomic.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -277,20 +279,34 @@ static void drop_result(jsp_result *result, void *user)
     jsp_result_free(result);
 }
 
+/* A host function that keeps its caller blocked in host.callSync until the test answers. */
+static _Atomic(jsp_host_call *) gate_call;
+
+static void gate(jsp_host_call *call, void *user)
+{
+    atomic_store(&gate_call, call);
+}
+
 Test(channel, messages_queued_to_a_context_are_bounded_in_bytes_not_only_in_count)
 {
     jsp_context *receiver = channel_context(1);
     jsp_context *sender = channel_context(0);
+    cr_assert_eq(jsp_pool_register(pool, "gate", gate, NULL), 0);
     free(eval_ok(receiver, "globalThis.got = 0; const rx = new BroadcastChannel('big');"
                            " rx.onmessage = () => { got++ }; 0"));
-    /* 100 posts of 1 MiB from another runtime while the receiver is kept busy: more than
-     * the 64 MiB of host memory a context's queued messages may hold. */
-    cr_assert_eq(jsp_eval_async(receiver, "const t = Date.now(); while (Date.now() - t < 1500) {} 0", -1,
-                                drop_result, NULL), 0);
+    /* 100 posts of 1 MiB from another runtime while the receiver is held in host.callSync
+     * (its deliveries wait): more than the 64 MiB of host memory a context's queued
+     * messages may hold. Held by the test, not for a time, so a slow machine cannot let the
+     * deliveries start before the posts end. */
+    atomic_store(&gate_call, NULL);
+    cr_assert_eq(jsp_eval_async(receiver, "host.callSync('gate'); 0", -1, drop_result, NULL), 0);
+    for (int i = 0; i < 2000 && !atomic_load(&gate_call); i++)
+        sleep_ms(5);
+    cr_assert(atomic_load(&gate_call), "the receiver reached the gate");
     free(eval_ok(sender, "const tx = new BroadcastChannel('big'); const s = 'x'.repeat(1 << 20);"
                          " for (let i = 0; i < 100; i++) tx.postMessage(s); 0"));
-    sleep_ms(300); /* eval_ok below waits for the busy call and the deliveries before it */
-    char *got = eval_ok(receiver, "got");
+    jsp_host_call_resolve(atomic_load(&gate_call), "null", 4);
+    char *got = eval_ok(receiver, "got"); /* queued behind the held call and the deliveries */
     int received = atoi(got);
     free(got);
     cr_expect(received >= 50 && received < 100, "received %d of 100", received);
@@ -346,6 +362,15 @@ Test(channel, namespace_names_are_checked)
     jsp_context *ctx = NULL;
     cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
     cr_expect_str_eq(jsp_context_namespace(ctx), "Team_1.prod-eu");
+    jsp_context_free(ctx);
+}
+
+Test(channel, open_channel_names_are_capped_in_length)
+{
+    jsp_context *ctx = channel_context_in(0, NULL);
+    expect_eval(ctx, "let error; try { new BroadcastChannel('x'.repeat(4097)) } catch (e) { error = e }"
+                     "[error instanceof RangeError, error.message, new BroadcastChannel('y'.repeat(4096)).name.length]",
+                "[true,\"BroadcastChannel: a channel name may be at most 4096 bytes (as JSON text)\",4096]");
     jsp_context_free(ctx);
 }
 

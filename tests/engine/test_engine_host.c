@@ -244,7 +244,7 @@ TestSuite(engine_host, .init = setup, .fini = teardown);
 /* Evaluates source and expects a finished value with this JSON. */
 static void expect_json(const char *source, const char *json)
 {
-    jsp_result *r = engine_eval(ec, source, strlen(source), 1);
+    jsp_result *r = engine_eval(ec, source, strlen(source), NULL, 1);
     cr_assert_not_null(r, "<%s> is still pending", source);
     cr_assert_eq(r->code, 0, "<%s> failed: %s", source, r->error_message);
     cr_assert_str_eq(r->json, json, "<%s>", source);
@@ -255,7 +255,7 @@ static void expect_json(const char *source, const char *json)
  * the text. */
 static void expect_error(const char *source, const char *name, const char *text)
 {
-    jsp_result *r = engine_eval(ec, source, strlen(source), 1);
+    jsp_result *r = engine_eval(ec, source, strlen(source), NULL, 1);
     cr_assert_not_null(r);
     cr_assert_eq(r->code, JSP_EJS, "<%s> gave %d", source, r->code);
     cr_assert_str_eq(r->error_name, name);
@@ -300,10 +300,10 @@ Test(engine_host, host_send_reaches_the_host_as_json)
 Test(engine_host, a_settled_promise_reaches_call_settled)
 {
     const char *source = "Promise.resolve(41).then(function (x) { return x + 1 })";
-    jsp_result *r = engine_eval(ec, source, strlen(source), 9);
+    jsp_result *r = engine_eval(ec, source, strlen(source), NULL, 9);
     cr_assert_null(r, "a Promise is pending when the eval returns");
     if (!fake.settled) /* its reactions run at the next entry at the latest */
-        jsp_result_free(engine_eval(ec, "0", 1, 0));
+        jsp_result_free(engine_eval(ec, "0", 1, NULL, 0));
     cr_assert_eq(fake.settled_count, 1);
     cr_assert_eq(fake.settled_id, 9);
     cr_assert_eq(fake.settled->code, 0);
@@ -313,7 +313,7 @@ Test(engine_host, a_settled_promise_reaches_call_settled)
 Test(engine_host, host_call_reaches_the_host_and_its_answer_settles_the_call)
 {
     const char *source = "host.call('lookup', 1, 'x').then(function (v) { return v.n + 1 })";
-    jsp_result *r = engine_eval(ec, source, strlen(source), 3);
+    jsp_result *r = engine_eval(ec, source, strlen(source), NULL, 3);
     cr_assert_null(r);
     cr_assert_str_eq(fake.call_name, "lookup");
     cr_assert_str_eq(fake.call_args, "[1,\"x\"]");
@@ -323,7 +323,7 @@ Test(engine_host, host_call_reaches_the_host_and_its_answer_settles_the_call)
     fake.call_promise = NULL;
     engine_host_promise_settle(ec, p, true, "{\"n\":4}", 7);
     if (!fake.settled)
-        jsp_result_free(engine_eval(ec, "0", 1, 0));
+        jsp_result_free(engine_eval(ec, "0", 1, NULL, 0));
     cr_assert_eq(fake.settled_id, 3);
     cr_assert_str_eq(fake.settled->json, "5");
 }
@@ -331,9 +331,9 @@ Test(engine_host, host_call_reaches_the_host_and_its_answer_settles_the_call)
 Test(engine_host, host_call_of_an_unknown_name_rejects_with_a_type_error)
 {
     const char *source = "host.call('missing').catch(function (e) { return e.name + ': ' + e.message })";
-    jsp_result *r = engine_eval(ec, source, strlen(source), 4);
+    jsp_result *r = engine_eval(ec, source, strlen(source), NULL, 4);
     if (!r && !fake.settled)
-        jsp_result_free(engine_eval(ec, "0", 1, 0));
+        jsp_result_free(engine_eval(ec, "0", 1, NULL, 0));
     jsp_result *got = r ? r : fake.settled;
     cr_assert_not_null(got);
     cr_assert_str_eq(got->json, "\"TypeError: host.call: no host function registered under that name\"");

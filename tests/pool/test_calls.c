@@ -1,6 +1,7 @@
 /* Calls: eval, modules, calls by name with JSON, Promises awaited, async completion. */
 #include "support/support.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static jsp_pool *pool;
@@ -223,4 +224,36 @@ Test(calls, context_identity_is_stable)
     cr_assert_neq(jsp_context_id(named), jsp_context_id(ctx));
     cr_assert_neq(jsp_context_id(named), 0);
     jsp_context_free(named);
+}
+
+/* Records each host.send value prefixed with the tag on_message saw: "7 {...}". */
+static void collect_tagged(jsp_pool *p, uint64_t context_id, const char *json, size_t len, void *user)
+{
+    (void)p;
+    char text[128];
+    int n = snprintf(text, sizeof(text), "%llu %.*s", (unsigned long long)jsp_message_tag(), (int)len, json);
+    collector_add(user, context_id, 0, text, (size_t)n);
+}
+
+Test(calls, a_tagged_message_tags_what_its_handler_sends)
+{
+    collector sent;
+    collector_init(&sent);
+    jsp_pool *tagged_pool = NULL;
+    jsp_pool_config cfg = {.threads = 1, .on_message = collect_tagged, .message_user = &sent};
+    cr_assert_eq(jsp_pool_new(&cfg, &tagged_pool), 0);
+    jsp_context *c = context_for_test(tagged_pool);
+    free(eval_ok(c, "onmessage = async e => { host.send(e.data); await null; host.send(e.data + 1);"
+                    " setTimeout(() => host.send(e.data + 2), 0) }; 0"));
+    cr_assert_eq(jsp_send_tagged(c, "10", -1, 7), 0);
+    cr_assert_eq(jsp_send(c, "20", -1), 0);
+    cr_assert_eq(collector_wait(&sent, 6, 5000), 6);
+    /* the handler's own sends (after an await of a settled value too) carry the tag; the
+       timer's and the untagged message's do not */
+    cr_expect(collector_has(&sent, "7 10") && collector_has(&sent, "7 11") && collector_has(&sent, "0 12"));
+    cr_expect(collector_has(&sent, "0 20") && collector_has(&sent, "0 21") && collector_has(&sent, "0 22"));
+    cr_expect_eq(jsp_message_tag(), 0, "outside the callback there is no tag");
+    jsp_context_free(c);
+    jsp_pool_free(tagged_pool);
+    collector_free(&sent);
 }

@@ -428,3 +428,21 @@ Test(host, two_threads_answering_at_once_one_wins)
     }
     jsp_context_free(ctx);
 }
+
+/* ---- attacks an attacker's review found (each failed before its fix) ---- */
+
+/* The cap counts calls linked to the context; a call's scope closing unlinks them while
+ * the handler still holds them, so one call per request parks 1000 more each time. */
+Test(host, review_cap_bypassed_by_returning_before_the_answers)
+{
+    cr_assert_eq(jsp_pool_register(pool, "parks", parks_many, NULL), 0);
+    jsp_context *ctx = context_for_test(pool);
+    parked_count = 0;
+    for (int round = 0; round < 3; round++)
+        free(eval_ok(ctx, "for (let i = 0; i < 1000; i++) host.call('parks', 'x'.repeat(100)); 0"));
+    cr_expect_leq(parked_count, 1000, "handler holds %d unanswered calls of one context (cap 1000)", parked_count);
+    for (int i = 0; i < parked_count; i++)
+        jsp_host_call_resolve(parked[i], "1", 1);
+    jsp_context_free(ctx);
+}
+

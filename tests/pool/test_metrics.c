@@ -14,6 +14,31 @@ static unsigned long long value_of(const char *text, const char *series)
     return strtoull(at + strlen(series), NULL, 10);
 }
 
+/* Issue 11: calls stopped by the memory limit were counted as js_error. The outcome now
+ * comes from the error table (src/util/error_table.h). */
+Test(metrics, call_stopped_by_the_memory_limit_counts_as_oom)
+{
+    jsp_pool_config cfg = {.threads = 1};
+    jsp_pool *pool = NULL;
+    cr_assert_eq(jsp_pool_new(&cfg, &pool), 0);
+    jsp_context_config isolated = {.memory_limit_bytes = 16u << 20};
+    jsp_context *ctx = NULL;
+    cr_assert_eq(jsp_context_new(pool, &isolated, &ctx), 0);
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_eval(ctx, "(() => { const hoard = []; while (true) hoard.push(new Array(10000).fill(0)); })()",
+                          -1, &r),
+                 JSP_EOOM);
+    jsp_result_free(r);
+    eval_error(ctx, "throw 1", NULL);
+    char *text = jsp_pool_metrics(pool);
+    cr_assert_not_null(text);
+    cr_assert_eq(value_of(text, "jspool_calls_total{runtime=\"0\",outcome=\"oom\"} "), 1, "%s", text);
+    cr_assert_eq(value_of(text, "jspool_calls_total{runtime=\"0\",outcome=\"js_error\"} "), 1, "%s", text);
+    jsp_free(text);
+    jsp_context_free(ctx);
+    jsp_pool_free(pool);
+}
+
 Test(metrics, calls_are_counted_by_outcome_per_runtime)
 {
     jsp_pool_config cfg = {.threads = 2, .heap_check_request_interval = 5};

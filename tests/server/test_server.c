@@ -158,6 +158,23 @@ static void expect(response r, long status, const char *needle)
     free(r.body);
 }
 
+/* Evaluates source at eval_path until the body contains want (message delivery is
+ * asynchronous); false after about a second. */
+static bool eval_until(const char *eval_path, const char *source, const char *want)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"source\":\"%s\"}", source);
+    for (int i = 0; i < 100; i++) {
+        response r = request("POST", eval_path, body);
+        bool found = strstr(r.body, want) != NULL;
+        free(r.body);
+        if (found)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
 static void setup(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -175,7 +192,10 @@ TestSuite(server, .init = setup, .fini = teardown, .timeout = 120);
 
 Test(server, health_metrics_and_the_bank_module_deployed_by_name)
 {
-    expect(request("GET", "/healthz", NULL), 200, "\"ok\"");
+    response health = request("GET", "/healthz", NULL); /* the body README.md shows */
+    cr_expect_eq(health.status, 200);
+    cr_expect_str_eq(health.body, "{\"status\":\"ok\"}");
+    free(health.body);
     expect(request("POST", "/v1/contexts/bank/call/open", "[\"alice\", 100]"), 200,
            "{\"result\":{\"account\":\"alice\",\"balance\":100}}");
     expect(request("POST", "/v1/contexts/bank/call/open", "[\"bob\", 50]"), 200, NULL);
@@ -202,17 +222,8 @@ Test(server, contexts_are_created_listed_inspected_used_and_deleted)
                    "{\"source\":\"globalThis.onmessage = e => { globalThis.got = e.data.n }; 0\"}"),
            200, NULL);
     expect(request("POST", "/v1/contexts/calc/messages", "{\"n\":7}"), 202, NULL);
-    response r = {0};
-    for (int i = 0; i < 100; i++) { /* delivery is asynchronous */
-        r = request("POST", "/v1/contexts/calc/eval", "{\"source\":\"globalThis.got ?? null\"}");
-        if (strstr(r.body, "7"))
-            break;
-        free(r.body);
-        r.body = NULL;
-        usleep(10000);
-    }
-    cr_expect(r.body && strstr(r.body, "{\"result\":7}"), "message not delivered");
-    free(r.body);
+    cr_expect(eval_until("/v1/contexts/calc/eval", "globalThis.got ?? null", "{\"result\":7}"),
+              "message not delivered");
     expect(request("DELETE", "/v1/contexts/calc", NULL), 204, NULL);
     expect(request("GET", "/v1/contexts/calc", NULL), 404, "\"code\":\"not_found\"");
     expect(request("POST", "/v1/contexts", "{\"name\":\"bank\"}"), 409, "already_exists");
@@ -222,6 +233,9 @@ Test(server, every_error_class_has_its_status_and_shape)
 {
     expect(request("POST", "/v1/contexts/bank/call/transfer", "[\"x\", \"y\", 1]"), 422,
            "{\"error\":{\"code\":\"js_error\",\"message\":\"no account 'x'\",\"details\":{\"name\":\"RangeError\",\"stack\":");
+    /* a deployed module's stack names its file */
+    expect(request("POST", "/v1/contexts/bank/call/transfer", "[\"x\", \"y\", 1]"), 422,
+           "@" EXAMPLES_DIR "/bank.js:");
     expect(request("POST", "/v1/contexts/bank/call/nothing", "[]"), 404, "\"code\":\"not_found\"");
     expect(request("POST", "/v1/contexts/99/call/audit", "[]"), 404, "no such context");
     expect(request("GET", "/v2/anything", NULL), 404, "no such route");
@@ -235,12 +249,55 @@ Test(server, every_error_class_has_its_status_and_shape)
     expect(request("POST", "/v1/contexts/ev/eval", "{\"source\":\"new AbortController().signal.aborted\"}"), 200,
            "{\"result\":false}");
     expect(request("POST", "/v1/contexts", "{\"source\":\"1 +\"}"), 400, "\"code\":\"syntax_error\"");
+    /* a setup whose last value JSON cannot hold still creates the context */
+    expect(request("POST", "/v1/contexts", "{\"name\":\"lib\",\"source\":\"function helper(x) { return x + 1 }\"}"),
+           201, "\"name\":\"lib\"");
+    expect(request("POST", "/v1/contexts/lib/call/helper", "[41]"), 200, "{\"result\":42}");
+    expect(request("POST", "/v1/contexts", "{\"source\":\"globalThis.make = () => 1; make\"}"), 201, "\"kind\":");
     expect(request("PUT", "/v1/contexts/bank", NULL), 405, "method_not_allowed");
     expect(request("POST", "/v1/contexts", "{\"name\":\"spin\",\"source\":\"0\",\"limits\":{\"cpu_ms\":50}}"), 201, NULL);
     expect(request("POST", "/v1/contexts/spin/eval", "{\"source\":\"while (true) {}\"}"), 408, "\"code\":\"cpu_limit\"");
     expect(request("POST", "/v1/contexts/spin/eval", "{\"source\":\"6 * 7\"}"), 200, "42");
     expect(request("POST", "/v1/contexts", "{\"name\":\"late\",\"source\":\"0\",\"limits\":{\"wall_ms\":100}}"), 201, NULL);
     expect(request("POST", "/v1/contexts/late/eval", "{\"source\":\"new Promise(() => {})\"}"), 504, "wall_limit");
+}
+
+/* "[[...[]...]]" nested depth deep (arrays), wrapped in one more array when as_args. */
+static char *nested(int depth, bool as_args)
+{
+    size_t n = (size_t)depth + (as_args ? 1 : 0);
+    char *text = malloc(2 * n + 1);
+    memset(text, '[', n);
+    memset(text + n, ']', n);
+    text[2 * n] = '\0';
+    return text;
+}
+
+Test(server, deep_json_has_one_limit_in_and_a_result_too_deep_is_422)
+{
+    expect(request("POST", "/v1/contexts", "{\"name\":\"deep\",\"source\":\"var got = 0;"
+                                            "function depth(x) { let d = 0; while (Array.isArray(x)) { x = x[0]; d++ } return d }"
+                                            "globalThis.onmessage = e => { got = depth(e.data) }\"}"),
+           201, NULL);
+    char *at_limit = nested(512, false), *args_at_limit = nested(512, true);
+    char *too_deep = nested(513, false), *args_too_deep = nested(513, true);
+    /* 512 levels: accepted as a message and as an argument alike */
+    expect(request("POST", "/v1/contexts/deep/messages", at_limit), 202, NULL);
+    expect(request("POST", "/v1/contexts/deep/call/depth", args_at_limit), 200, "{\"result\":512}");
+    cr_expect(eval_until("/v1/contexts/deep/eval", "got", "{\"result\":512}"),
+              "the deep message was not delivered");
+    /* one more: refused alike, saying why */
+    expect(request("POST", "/v1/contexts/deep/messages", too_deep), 400, "nests deeper than 512");
+    expect(request("POST", "/v1/contexts/deep/call/depth", args_too_deep), 400, "\"code\":\"invalid_json\"");
+    /* a result too deep (or otherwise not JSON) is not the client's fault: 422, not 400 */
+    expect(request("POST", "/v1/contexts/deep/eval",
+                   "{\"source\":\"let v = []; for (let i = 0; i < 200000; i++) v = [v]; v\"}"),
+           422, "{\"error\":{\"code\":\"not_serializable\",\"message\":\"value cannot be represented as JSON: RangeError");
+    expect(request("POST", "/v1/contexts/deep/eval", "{\"source\":\"Symbol('s')\"}"), 422, "not_serializable");
+    free(at_limit);
+    free(args_at_limit);
+    free(too_deep);
+    free(args_too_deep);
 }
 
 Test(server, modules_are_isolated_by_default_and_report_their_generation)
@@ -566,6 +623,39 @@ Test(server, websocket_messages_reach_onmessage_and_host_send_comes_back)
     cr_expect(error && strstr(error, "\"code\":\"invalid_json\""), "got %s", error ? error : "nothing");
     free(error);
     close(fd);
+}
+
+/* Reads the next frame of fd and checks it is want. */
+static void expect_frame(int fd, const char *who, const char *want)
+{
+    char *got = ws_read_text(fd);
+    cr_expect(got && strcmp(got, want) == 0, "%s got %s, wanted %s", who, got ? got : "nothing", want);
+    free(got);
+}
+
+Test(server, websocket_replies_go_to_their_socket_and_timer_sends_to_all)
+{
+    expect(request("POST", "/v1/contexts",
+                   "{\"name\":\"room\",\"source\":\"globalThis.onmessage = e => {"
+                   " if (e.data.all) setTimeout(() => host.send({all: e.data.all}), 0);"
+                   " else Promise.resolve().then(() => host.send({echo: e.data.n})) }; 0\"}"),
+           201, NULL);
+    int a = ws_connect("/v1/contexts/room/ws"), b = ws_connect("/v1/contexts/room/ws");
+    cr_assert(a >= 0 && b >= 0, "no WebSocket upgrade");
+    ws_send_text(a, "{\"n\":1}");
+    expect_frame(a, "a", "{\"echo\":1}");
+    ws_send_text(b, "{\"n\":2}");
+    expect_frame(b, "b", "{\"echo\":2}");
+    /* sent from a timer, not while handling a socket's message: every socket gets it */
+    ws_send_text(a, "{\"all\":3}");
+    expect_frame(a, "a", "{\"all\":3}"); /* not b's echo first */
+    expect_frame(b, "b", "{\"all\":3}"); /* not a's echo first */
+    /* a message over HTTP has no socket to answer: its handler's sends go to all */
+    expect(request("POST", "/v1/contexts/room/messages", "{\"n\":4}"), 202, NULL);
+    expect_frame(a, "a", "{\"echo\":4}");
+    expect_frame(b, "b", "{\"echo\":4}");
+    close(a);
+    close(b);
 }
 
 Test(server, config_file_sets_defaults_and_unknown_keys_are_refused)
@@ -939,4 +1029,233 @@ Test(server, a_spent_memory_budget_answers_503_for_new_contexts)
     expect(request("POST", "/v1/contexts", "{\"source\":\"1\"}"), 503, "\"code\":\"memory_budget\"");
     expect(request("GET", "/healthz", NULL), 200, "ok");
     unlink(path);
+}
+
+/* ---- attacks an attacker's review found (each failed before its fix) ---- */
+
+/* picohttpparser skips empty lines before a request line; raw_head then finds no method
+ * at the buffer's start and lets the request run (fail closed only on persistence). */
+Test(server, review_leading_crlf_skips_the_framing_check)
+{
+    expect_one_400_and_close("\r\nPOST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n" SMUGGLED,
+                             "both Content-Length and Transfer-Encoding");
+}
+
+/* obs-fold: a proxy that unfolds the line reads different headers than we do. */
+Test(server, folded_header_lines_are_refused)
+{
+    expect_one_400_and_close("POST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n"
+                             " Content-Length: 9\r\nContent-Length: 2\r\n\r\n[]" SMUGGLED,
+                             "must not be folded");
+}
+
+/* Upgrade: h2c turns the HTTP/1 request into HTTP/2 stream 1 (req->version 0x200), and
+ * guard_framing_problem returns NULL for HTTP/2: disagreeing Content-Lengths run. */
+Test(server, review_h2c_upgrade_skips_the_framing_check)
+{
+    bool closed = false;
+    char *out = raw_exchange("POST /v1/contexts/bank/call/audit HTTP/1.1\r\nHost: x\r\n"
+                             "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n"
+                             "Content-Length: 2\r\nContent-Length: 41\r\n\r\n[]", &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 400 ", 13) == 0, "got: %.60s", out);
+    free(out);
+}
+
+/* find_context reads a key as an id when strtoull takes all of it: "-<digits>" passes the
+ * name rules but wraps to an id, so a name addresses (and DELETE removes) another context. */
+Test(server, review_a_minus_digits_name_aliases_another_contexts_id)
+{
+    response r = request("GET", "/v1/contexts/bank", NULL);
+    cr_assert_eq(r.status, 200);
+    char *at = strstr(r.body, "\"id\":");
+    unsigned long long bank_id = strtoull(at + 5, NULL, 10);
+    free(r.body);
+    char body[200], path[200];
+    snprintf(body, sizeof(body), "{\"name\":\"-%llu\",\"source\":\"1\"}", (unsigned long long)(0ULL - bank_id));
+    r = request("POST", "/v1/contexts", body);
+    long created = r.status;
+    free(r.body);
+    snprintf(path, sizeof(path), "/v1/contexts/-%llu", (unsigned long long)(0ULL - bank_id));
+    r = request("GET", path, NULL);
+    cr_expect(created == 400 || !strstr(r.body, "\"name\":\"bank\""),
+              "created %ld, and its name resolves to bank: %s", created, r.body);
+    free(r.body);
+}
+
+/* A token is compared as a C string: a NUL inside a binary token file would have cut it
+ * short ("Q" for a file of "Q\0" + 64 hex digits), so such a file stops the server. */
+Test(server, a_token_file_with_a_byte_that_is_not_visible_ascii_is_refused)
+{
+    serve_stop(&srv);
+    char path[] = "/tmp/jspool-token-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, "Q\0" "0123456789abcdef0123456789abcdef", 34), 34);
+    close(fd);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        execl(JSPOOL_BIN, JSPOOL_BIN, "serve", "--listen", "127.0.0.1:0", "--token-file", path, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 127,
+              "the server started (or failed oddly: %d)", WEXITSTATUS(status));
+    unlink(path);
+    cr_assert(serve_start(&srv, NULL)); /* for the fixture's teardown */
+}
+
+/* A deployed module imports files and packages under its project root; a module posted
+ * over HTTP cannot import at all, statically or with import(), so a tenant cannot read
+ * the operator's files (docs/security.md). */
+Test(server, deployed_modules_import_but_posted_modules_cannot)
+{
+    serve_stop(&srv);
+    static const char *const args[] = {MODULES_DIR "/main.js", NULL};
+    cr_assert(serve_start(&srv, args));
+    expect(request("POST", "/v1/contexts/main/call/sum", "[2,3]"), 200, "{\"result\":5}");
+    expect(request("POST", "/v1/contexts/main/call/packages", "[]"), 200, "hello jspool!");
+    expect(request("POST", "/v1/contexts",
+                   "{\"name\":\"tenant\",\"module\":\"import secret from './lib/config.json';"
+                   " export const s = () => secret\"}"),
+           400, "no module loader");
+    expect(request("POST", "/v1/contexts",
+                   "{\"name\":\"tenant2\",\"module\":\"import x from '" MODULES_DIR "/lib/math.js';\"}"),
+           400, "no module loader");
+    expect(request("POST", "/v1/contexts",
+                   "{\"name\":\"tenant3\",\"module\":\"export async function peek(p) {"
+                   " return (await import(p)).default }\"}"),
+           201, NULL);
+    expect(request("POST", "/v1/contexts/tenant3/call/peek", "[\"" MODULES_DIR "/lib/config.json\"]"),
+           422, "no module loader");
+}
+
+/* ---- the jspool command line (eval/run), run as a user runs it ---- */
+
+typedef struct cli_output {
+    int status;        /* exit status, -1 if it did not exit */
+    char out[4096];    /* stdout */
+    char err[4096];    /* stderr */
+} cli_output;
+
+static void read_whole(int fd, char *buf, size_t size)
+{
+    size_t n = 0;
+    lseek(fd, 0, SEEK_SET);
+    ssize_t got;
+    while (n + 1 < size && (got = read(fd, buf + n, size - 1 - n)) > 0)
+        n += (size_t)got;
+    buf[n] = '\0';
+    close(fd);
+}
+
+/* Runs `jspool ARGS...` with stdout and stderr captured apart. */
+static cli_output cli(const char *const *args)
+{
+    cli_output o = {.status = -1};
+    char out_path[] = "/tmp/jspool-cli-out-XXXXXX", err_path[] = "/tmp/jspool-cli-err-XXXXXX";
+    int out = mkstemp(out_path), err = mkstemp(err_path);
+    cr_assert(out >= 0 && err >= 0);
+    unlink(out_path);
+    unlink(err_path);
+    const char *argv[16] = {JSPOOL_BIN};
+    int argc = 1;
+    for (; *args && argc < 15; args++)
+        argv[argc++] = *args;
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out, STDOUT_FILENO);
+        dup2(err, STDERR_FILENO);
+        execv(JSPOOL_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    o.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    read_whole(out, o.out, sizeof(o.out));
+    read_whole(err, o.err, sizeof(o.err));
+    return o;
+}
+
+/* Writes text to a fresh temporary .js file; path receives its name. */
+static void js_file(char path[static 32], const char *text, size_t len)
+{
+    strcpy(path, "/tmp/jspool-run-XXXXXX.js");
+    int fd = mkstemps(path, 3);
+    cr_assert(fd >= 0);
+    cr_assert(write(fd, text, len) == (ssize_t)len);
+    close(fd);
+}
+
+TestSuite(cli, .timeout = 60);
+
+Test(cli, run_takes_minified_modules_and_byte_order_marks)
+{
+    static const struct {
+        const char *text, *function, *printed;
+    } files[] = {
+        /* minified: the export is not at a line start */
+        {"function f(){return 41}const g=()=>f()+1;export{g as answer};", "answer", "42"},
+        /* a byte-order mark before a module and before a script */
+        {"\xEF\xBB\xBF" "export function answer() { return 42 }\n", "answer", "42"},
+        {"\xEF\xBB\xBF" "var base = 40;\nfunction answer() { return base + 2 }\n", "answer", "42"},
+        /* a script that mentions export in a string and a comment stays a script: its
+           top-level function is a global */
+        {"// export {x}\nvar s = ';export{s}';\nfunction answer() { return s.length + 32 }\n", "answer", "42"},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[32];
+        js_file(path, files[i].text, strlen(files[i].text));
+        cli_output o = cli((const char *const[]){"run", path, files[i].function, NULL});
+        cr_expect_eq(o.status, 0, "file %zu: exit %d, stderr %s", i, o.status, o.err);
+        cr_expect_str_eq(o.out, "42\n", "file %zu printed %s", i, o.out);
+        unlink(path);
+    }
+    /* a module with a real syntax error reports that error, not the `export` keyword */
+    static const char broken[] = "let x = 1;\nexport function f() { return x +; }\n";
+    char path[32];
+    js_file(path, broken, sizeof(broken) - 1);
+    cli_output o = cli((const char *const[]){"run", path, NULL});
+    cr_expect_eq(o.status, 1);
+    cr_expect(strstr(o.err, "Unexpected token ';'") && strstr(o.err, "line 2"), "stderr: %s", o.err);
+    unlink(path);
+}
+
+Test(cli, console_log_goes_to_stdout_and_warnings_to_stderr)
+{
+    static const char text[] = "console.log('one', 1); console.warn('careful'); console.info('two');\n"
+                               "console.error('bad'); console.debug('three');\n"
+                               "function result() { console.log('four'); return 5 }\n";
+    char path[32];
+    js_file(path, text, sizeof(text) - 1);
+    cli_output o = cli((const char *const[]){"run", path, "result", NULL});
+    cr_expect_eq(o.status, 0, "stderr %s", o.err);
+    cr_expect_str_eq(o.out, "one 1\ntwo\nthree\nfour\n5\n");
+    cr_expect_str_eq(o.err, "careful\nbad\n");
+    unlink(path);
+    o = cli((const char *const[]){"eval", "console.log('piped'); 2", NULL});
+    cr_expect_str_eq(o.out, "piped\n2\n");
+}
+
+Test(cli, stack_traces_name_the_file)
+{
+    static const struct {
+        const char *text, *frame;
+    } files[] = {
+        {"var n = 1;\nfunction fail() {\n  throw new Error('boom ' + n)\n}\n", "fail@%s:3:"},
+        {"export function fail() {\n  throw new Error('boom 1')\n}\n", "fail@%s:2:"},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[32], frame[64];
+        js_file(path, files[i].text, strlen(files[i].text));
+        cli_output o = cli((const char *const[]){"run", path, "fail", NULL});
+        snprintf(frame, sizeof(frame), files[i].frame, path);
+        cr_expect_eq(o.status, 1);
+        cr_expect(strstr(o.err, "Error: boom 1") && strstr(o.err, frame), "file %zu: stderr %s lacks %s", i, o.err, frame);
+        unlink(path);
+    }
 }

@@ -1,0 +1,121 @@
+/* fuzz_request_body — the request bodies the server interprets itself (request_body.c:
+ * POST /v1/contexts and POST .../eval), on arbitrary bytes. The first byte picks the route.
+ * Oracle: the verdict agrees with an independent reading of the same JSON through
+ * jansson's object iteration (accepted exactly when the body is an object of known keys
+ * with the right types and ranges, and not both module and source; limits clamped to the maxima), accepted fields are the JSON's
+ * own strings, and a refusal names one of the two error ids with a message. */
+#include "server/request_body.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include "fuzz_support.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool same_string(json_t *object, const char *key, const char *parsed)
+{
+    json_t *v = json_object_get(object, key);
+    return v ? parsed && strcmp(json_string_value(v), parsed) == 0 : parsed == NULL;
+}
+
+static bool limits_ok(json_t *limits)
+{
+    if (!json_is_object(limits))
+        return false;
+    const char *key;
+    json_t *v;
+    json_object_foreach(limits, key, v) {
+        if (strcmp(key, "cpu_ms") && strcmp(key, "wall_ms") && strcmp(key, "memory_bytes"))
+            return false;
+        if (!json_is_integer(v) || json_integer_value(v) < (strcmp(key, "memory_bytes") ? 1 : 4L << 20))
+            return false;
+    }
+    return true;
+}
+
+/* Whether a create body should be accepted, read independently of json_unpack. */
+static bool create_ok(json_t *body)
+{
+    if (!json_is_object(body))
+        return false;
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        if (strcmp(key, "limits") == 0) {
+            if (!limits_ok(v))
+                return false;
+        } else if (!strcmp(key, "name") || !strcmp(key, "module") || !strcmp(key, "source") ||
+                   !strcmp(key, "apis")) {
+            if (!json_is_string(v))
+                return false;
+        } else if (!strcmp(key, "namespace")) {
+            const char *ns = json_string_value(v);
+            if (!ns || !*ns || strlen(ns) > 64)
+                return false;
+            for (const char *c = ns; *c; c++) /* spelled out, not JSP_NAMESPACE_CHARS */
+                if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                      *c == '.' || *c == '_' || *c == '-'))
+                    return false;
+        } else {
+            return false;
+        }
+    }
+    return !(json_object_get(body, "module") && json_object_get(body, "source"));
+}
+
+static bool eval_ok(json_t *body)
+{
+    return json_is_object(body) && json_object_size(body) == 1 &&
+           json_is_string(json_object_get(body, "source"));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    bool is_create = data[0] & 1;
+    size_t len = size - 1;
+    char *text = malloc(len ? len : 1);
+    CHECK(text);
+    memcpy(text, data + 1, len);
+    request_body parsed;
+    /* small maxima so that clamping happens often */
+    static const request_limit_maxima max = {.cpu_ms = 1000, .wall_ms = -1, .memory_bytes = 64L << 20};
+    int rc = is_create ? request_body_parse_create(data[0] & 2 ? NULL : text, len, &max, &parsed)
+                       : request_body_parse_eval(text, len, &parsed);
+    CHECK(rc == 0 || rc == 400);
+    json_t *reference = is_create && data[0] & 2 ? NULL : json_loadb(text, len, JSON_DECODE_ANY, NULL);
+    bool expected = reference && (is_create ? create_ok(reference) : eval_ok(reference));
+    CHECK((rc == 0) == expected);
+    if (rc == 0) {
+        CHECK(parsed.json);
+        CHECK(same_string(reference, "source", parsed.source));
+        if (is_create) {
+            CHECK(same_string(reference, "name", parsed.name));
+            CHECK(same_string(reference, "module", parsed.module));
+            CHECK(same_string(reference, "apis", parsed.apis));
+            json_t *limits = json_object_get(reference, "limits");
+            json_t *cpu = limits ? json_object_get(limits, "cpu_ms") : NULL;
+            json_t *wall = limits ? json_object_get(limits, "wall_ms") : NULL;
+            json_t *memory = limits ? json_object_get(limits, "memory_bytes") : NULL;
+            json_int_t asked = cpu ? json_integer_value(cpu) : 0;
+            CHECK(parsed.cpu_ms == (asked > max.cpu_ms ? max.cpu_ms : asked)); /* clamped */
+            CHECK(parsed.wall_ms == (wall ? json_integer_value(wall) : 0));  /* no maximum */
+            asked = memory ? json_integer_value(memory) : 0;
+            CHECK(parsed.memory_bytes == (asked > max.memory_bytes ? max.memory_bytes : asked));
+            CHECK(same_string(reference, "namespace", parsed.ns));
+        }
+    } else {
+        CHECK(!parsed.json && !parsed.name && !parsed.source && !parsed.module && !parsed.apis && !parsed.ns);
+        CHECK(parsed.error_id && parsed.message[0]);
+        CHECK(strcmp(parsed.error_id, reference ? "invalid_argument" : "invalid_json") == 0);
+    }
+    request_body_free(&parsed);
+    request_body_free(&parsed);
+    json_decref(reference);
+    free(text);
+    return 0;
+}

@@ -1,0 +1,53 @@
+/* fuzz_support.h — what the fuzz targets share: an oracle check that aborts (libFuzzer then
+ * keeps the input), and what it takes to compare a JSON verdict with jansson's. Header
+ * only: each target is one translation unit. */
+#ifndef JSP_FUZZ_SUPPORT_H
+#define JSP_FUZZ_SUPPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(cond)                                                                         \
+    do {                                                                                    \
+        if (!(cond)) {                                                                      \
+            fprintf(stderr, "%s:%d: oracle failed: %s\n", __FILE__, __LINE__, #cond);      \
+            abort();                                                                        \
+        }                                                                                   \
+    } while (0)
+
+/* Deepest bracket nesting outside strings: enough to excuse jspool's 512 cap, which is
+ * deliberately below jansson's 2048. */
+static inline size_t json_text_depth(const char *s, size_t len)
+{
+    size_t depth = 0, deepest = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        if (in_string) {
+            if (s[i] == '\\')
+                i++;
+            else if (s[i] == '"')
+                in_string = false;
+        } else if (s[i] == '"') {
+            in_string = true;
+        } else if (s[i] == '[' || s[i] == '{') {
+            if (++depth > deepest)
+                deepest = depth;
+        } else if ((s[i] == ']' || s[i] == '}') && depth) {
+            depth--;
+        }
+    }
+    return deepest;
+}
+
+/* jansson refusals of text that RFC 8259's grammar allows: lone surrogate escapes,
+ * numbers out of its range, \u0000 (in keys always), nesting past 2048. */
+static inline bool jansson_is_stricter(const char *why)
+{
+    return strstr(why, "invalid Unicode") || strstr(why, "too big") || strstr(why, "overflow") ||
+           strstr(why, "NUL") || strstr(why, "depth");
+}
+
+#endif

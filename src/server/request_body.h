@@ -1,0 +1,39 @@
+/* request_body.h — the JSON request bodies the server itself interprets (POST /v1/contexts
+ * and POST .../eval), parsed without h2o so that they can be tested and fuzzed alone
+ * (fuzz/fuzz_request_body.c). Not for call arguments or messages: those go to the library
+ * as text, which checks them. Any thread; no global state. */
+#ifndef JSP_SERVER_REQUEST_BODY_H
+#define JSP_SERVER_REQUEST_BODY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* What a request body said, or why it was refused. */
+typedef struct request_body {
+    json_t *json;           /* owns every string below; released by request_body_free */
+    const char *name, *module, *source, *apis, *ns; /* NULL when absent */
+    json_int_t cpu_ms, wall_ms, memory_bytes;  /* limits, clamped to the maxima; 0 when absent */
+    const char *error_id;   /* on failure: "invalid_json" or "invalid_argument" */
+    char message[300];      /* on failure: what is wrong */
+} request_body;
+
+/* The most a client may ask for, set by the operator; -1 = no maximum. */
+typedef struct request_limit_maxima {
+    long cpu_ms, wall_ms, memory_bytes;
+} request_limit_maxima;
+
+/* POST /v1/contexts: {"name"?, "module"? | "source"?, "apis"?, "namespace"?, "limits"?:
+ * {"cpu_ms"?, "wall_ms"?, "memory_bytes"?}} — strings, and integers of at least 1 (memory:
+ * 4 MiB) clamped to max (no limit, -1, is for the operator's config file only); a namespace
+ * of 1 to 64 JSP_NAMESPACE_CHARS; no other keys; not both module and source. text may be
+ * NULL (no body). Returns 0, or 400 with error_id and message set. */
+int request_body_parse_create(const char *text, size_t len, const request_limit_maxima *max,
+                              request_body *out);
+
+/* POST /v1/contexts/{id}/eval: {"source": string}. As above. */
+int request_body_parse_eval(const char *text, size_t len, request_body *out);
+
+/* Releases out->json; safe on a failed or zeroed one. */
+void request_body_free(request_body *out);
+
+#endif

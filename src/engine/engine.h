@@ -1,8 +1,8 @@
 /* engine.h — the engine layer's interface: everything the rest of jspool may ask of
  * JavaScriptCore, in jspool's own types. Only src/engine/ includes JSC headers; the
  * runtime drives contexts through these functions, and JS natives (timers, host.*,
- * console) call back up through the runtime_hook_* functions declared at the end, which
- * the runtime layer implements. Every function here runs on the VM's runtime thread. */
+ * console) call back up through the host's operations table (engine_host.h), which the
+ * runtime implements. Every function here runs on the VM's runtime thread. */
 #ifndef JSP_ENGINE_H
 #define JSP_ENGINE_H
 
@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/engine_host.h"
 #include "jspool.h"
 
 typedef struct engine_vm engine_vm;       /* one JSC VM (context group) */
@@ -18,7 +19,9 @@ typedef struct engine_ctx engine_ctx;     /* one JS global context */
 typedef struct engine_callback engine_callback; /* a kept JS function + arguments (timers) */
 typedef struct engine_host_promise engine_host_promise; /* a pending host.call() Promise */
 
-engine_vm *engine_vm_new(void);
+/* host: the operations the VM's contexts call up with (engine_host.h); not copied, it must
+ * outlive the VM. */
+engine_vm *engine_vm_new(const engine_host_ops *host);
 void engine_vm_free(engine_vm *vm); /* all its contexts must be freed first */
 
 typedef struct engine_heap_stats {
@@ -83,9 +86,10 @@ uint64_t engine_budget_cpu_used_ns(engine_budget *b);
 /* The run's CPU clock at start, reading the clock now if no tick has yet. */
 uint64_t engine_budget_cpu_start_ns(engine_budget *b);
 
-/* owner is the runtime's context object, handed back in every runtime_hook_* call. */
-/* apis: bit mask of apis/api_groups.h groups to install (natives now, JS ones lazily). */
-engine_ctx *engine_ctx_new(engine_vm *vm, void *owner, uint32_t apis);
+/* host_ctx is the host's object for this context, handed back in every operation of the
+ * VM's engine_host_ops. apis: bit mask of apis/api_groups.h groups to install (natives
+ * now, JS ones lazily). */
+engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t apis);
 void engine_ctx_free(engine_ctx *ec);
 /* The loader that resolves and reads the imports of ec's modules (NULL: imports are
  * refused with JSP_EMODULE). Set before the first module loads. */
@@ -98,7 +102,7 @@ void engine_ctx_set_module_loader(engine_ctx *ec, jsp_module_loader_fn loader, v
 int engine_ctx_guard_memory(engine_ctx *ec, uint64_t limit_bytes);
 
 /* Calls. Each returns the finished result, or NULL when the value is a Promise still
- * pending: the result then arrives later through runtime_hook_call_settled(owner,
+ * pending: the result then arrives later through the host's call_settled(host_ctx,
  * call_id, result). Text inputs are valid UTF-8 (checked at the API boundary). */
 /* source_name is what stack traces call the source (a file name); NULL = "eval" /
  * "module". */
@@ -132,37 +136,5 @@ void engine_callback_free(engine_callback *cb);
 void engine_host_promise_settle(engine_ctx *ec, engine_host_promise *p, bool ok,
                                 const char *text, size_t len);
 void engine_host_promise_free(engine_host_promise *p); /* drop unsettled */
-
-/* ---- implemented by the runtime layer, called by JS natives on the runtime thread ---- */
-
-/* A Promise returned by a call settled; takes ownership of result. */
-void runtime_hook_call_settled(void *owner, uint64_t call_id, jsp_result *result);
-/* setTimeout/setInterval: takes ownership of cb. Returns the timer id (> 0), or 0 when
- * out of memory, or RUNTIME_TIMER_CAPPED when the context has max_timers_per_context
- * live timers already (cb is then freed). */
-#define RUNTIME_TIMER_CAPPED UINT64_MAX
-uint64_t runtime_hook_set_timer(void *owner, engine_callback *cb, double delay_ms,
-                                bool is_repeating);
-void runtime_hook_clear_timer(void *owner, uint64_t timer_id);
-/* host.call: takes ownership of p and args_json (malloc'd). Returns 0, or JSP_ENOTFOUND
- * for an unregistered name (p and args are then freed by the runtime). */
-int runtime_hook_host_call(void *owner, const char *name, char *args_json, size_t args_len,
-                           engine_host_promise *p);
-/* host.callSync: blocks this context until answered. Takes ownership of args_json.
- * Returns 0 with *reply (malloc'd JSON) or JSP_EJS with *reply (malloc'd message) or
- * JSP_ENOTFOUND / JSP_ECLOSED / JSP_EDESTROYED (no reply). */
-int runtime_hook_host_call_sync(void *owner, const char *name, char *args_json,
-                                size_t args_len, char **reply, size_t *reply_len);
-/* Work of the context behind owner starts / stops running JS (engine_entered; nested
- * pairs allowed). Meanwhile the runtime holds back the context's jobs and timers, so it is
- * neither re-entered nor destroyed with its JS on the stack: that can happen when another
- * context's microtask, drained inside this context's entry, blocks in host.callSync and
- * the runtime serves jobs meanwhile. */
-void runtime_hook_context_entered(void *owner);
-void runtime_hook_context_left(void *owner);
-/* host.send(value): json is borrowed. */
-void runtime_hook_host_send(void *owner, const char *json, size_t len);
-/* console.*: message is borrowed. */
-void runtime_hook_log(void *owner, int level, const char *message);
 
 #endif

@@ -61,7 +61,7 @@ JSValueRef engine_settle_call(JSContextRef js, JSObjectRef function, JSObjectRef
     if (closure && ec) {
         jsp_result *r = closure->is_fulfil ? value_result(js, value)
                                            : js_exception_result(ec->vm, js, value, JSP_EJS);
-        runtime_hook_call_settled(ec->owner, closure->call_id, r);
+        ec->host->call_settled(ec->host_ctx, closure->call_id, r);
     }
     return JSValueMakeUndefined(js);
 }
@@ -550,7 +550,7 @@ static void log_exception(engine_ctx *ec, const char *where, JSValueRef exceptio
     char line[1024];
     snprintf(line, sizeof(line), "uncaught exception in %s: %s: %s%s%s", where, r->error_name,
              r->error_message, r->error_stack ? "\n" : "", r->error_stack ? r->error_stack : "");
-    runtime_hook_log(ec->owner, JSP_LOG_ERROR, line);
+    ec->host->log(ec->host_ctx, JSP_LOG_ERROR, line);
     jsp_result_free(r);
 }
 
@@ -560,7 +560,7 @@ void engine_deliver_message(engine_ctx *ec, const char *json, size_t len)
     JSObjectRef global = JSContextGetGlobalObject(js);
     JSValueRef handler = JSObjectGetProperty(js, global, ec->vm->names.onmessage, NULL);
     if (!JSValueIsObject(js, handler) || !JSObjectIsFunction(js, (JSObjectRef)handler)) {
-        runtime_hook_log(ec->owner, JSP_LOG_DEBUG, "message dropped: no onmessage handler");
+        ec->host->log(ec->host_ctx, JSP_LOG_DEBUG, "message dropped: no onmessage handler");
         return;
     }
     JSValueRef data = js_value_from_json(js, json, len);

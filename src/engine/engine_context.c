@@ -42,13 +42,14 @@ static JSObjectRef capture_get_own_names(JSGlobalContextRef js)
     return (JSObjectRef)fn;
 }
 
-engine_ctx *engine_ctx_new(engine_vm *vm, void *owner, uint32_t apis)
+engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t apis)
 {
     engine_ctx *ec = calloc(1, sizeof(*ec));
     if (!ec)
         return NULL;
     ec->vm = vm;
-    ec->owner = owner;
+    ec->host = vm->host;
+    ec->host_ctx = host_ctx;
     ec->apis = apis;
     ec->js = JSGlobalContextCreateInGroup(vm->group, NULL);
     if (!ec->js) {

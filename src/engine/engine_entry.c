@@ -26,7 +26,7 @@ static JSValueRef trampoline(JSContextRef js, JSObjectRef function, JSObjectRef 
         return JSValueMakeUndefined(js);
     ec->entry = NULL;
     /* The VM drains every context's microtasks, so JS of other contexts may run below;
-     * the runtime keeps this one alive meanwhile (runtime_hook_context_entered). */
+     * the runtime keeps this one alive meanwhile (the host's context_entered). */
     ec->vm->entry_depth++;
     /* Held across the work, the lock is never released to zero inside it, so nothing
      * drains early; the drain below runs the microtasks in the order JSC would. */
@@ -46,8 +46,9 @@ static JSValueRef trampoline(JSContextRef js, JSObjectRef function, JSObjectRef 
 void engine_entered(engine_ctx *ec, engine_entry_work work, void *data, JSValueRef *exception)
 {
     *exception = NULL;
-    void *owner = ec->owner;
-    runtime_hook_context_entered(owner);
+    const engine_host_ops *host = ec->host;
+    engine_host_ctx *host_ctx = ec->host_ctx;
+    host->context_entered(host_ctx);
     engine_vm *vm = ec->vm;
     /* Already inside: microtasks run when the outer one ends. Without an armed watchdog a
      * VM entry is cheap and the trampoline would only add its own cost (~0.4 us, 5-8% of
@@ -56,7 +57,7 @@ void engine_entered(engine_ctx *ec, engine_entry_work work, void *data, JSValueR
         vm->entry_depth++;
         work(ec, data, exception);
         vm->entry_depth--;
-        runtime_hook_context_left(owner);
+        host->context_left(host_ctx);
         return;
     }
 #if JSP_JSC_VM_ENTRY
@@ -73,7 +74,7 @@ void engine_entered(engine_ctx *ec, engine_entry_work work, void *data, JSValueR
     ec->entry = NULL;
     /* A termination that ended the drain surfaces here, not in the work's own exception. */
     *exception = e.exception ? e.exception : outer_exception;
-    runtime_hook_context_left(owner);
+    host->context_left(host_ctx);
 #endif
 }
 

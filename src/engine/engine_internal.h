@@ -15,6 +15,7 @@ typedef struct engine_names {
 
 struct engine_vm {
     JSContextGroupRef group;
+    const engine_host_ops *host; /* what its contexts call up with (engine_host.h) */
     JSClassRef settle_class;     /* callable objects that finish a pending call */
     engine_names names;
     char **builtin_names;        /* sorted globals of a fresh context: default baseline */
@@ -33,7 +34,8 @@ struct engine_vm {
 struct engine_ctx {
     engine_vm *vm;
     JSGlobalContextRef js;
-    void *owner;
+    const engine_host_ops *host; /* vm->host, kept here for the natives' one load */
+    engine_host_ctx *host_ctx;   /* handed back in every host operation; NULL: vm->home */
     JSObjectRef exports;         /* protected; NULL until a module is loaded */
     JSObjectRef get_own_names;   /* protected Object.getOwnPropertyNames, tamper-proof */
     char **baseline_names;       /* sorted; NULL = vm->builtin_names */
@@ -91,7 +93,7 @@ jsp_result *js_exception_result(engine_vm *vm, JSContextRef js, JSValueRef excep
 /* A JS Error object of the given constructor name ("TypeError") with message. */
 JSValueRef js_make_error(JSContextRef js, const char *constructor, const char *message);
 /* The jsp_result for a value: JSON, or a pending marker when it is a thenable (handlers
- * are attached so runtime_hook_call_settled fires later) — then NULL. */
+ * are attached so the host's call_settled runs later) — then NULL. */
 jsp_result *js_settle_or_defer(engine_ctx *ec, JSValueRef value, uint64_t call_id);
 /* globalThis own property names (not symbols), in property order. */
 int js_global_names(engine_ctx *ec, char ***names_out, size_t *count_out);

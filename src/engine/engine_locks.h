@@ -1,7 +1,7 @@
-/* engine_locks.h — the bridge of the `locks` group (navigator.locks): what its natives
- * (src/engine/natives_locks.c) ask of the runtime layer (src/runtime/lock_requests.c, which
- * forwards to the pool's lock manager), and how a lock event reaches the group's JS.
- * Engine-free types only; every function runs on the context's runtime thread. */
+/* engine_locks.h — the bridge of the `locks` group (navigator.locks): the types its natives
+ * (src/engine/natives_locks.c) exchange with the host (the lock_* operations of
+ * engine_host.h, which src/runtime/lock_requests.c implements over the pool's lock
+ * manager), and how a lock event reaches the group's JS. Engine-free types only; every function runs on the context's runtime thread. */
 #ifndef JSP_ENGINE_LOCKS_H
 #define JSP_ENGINE_LOCKS_H
 
@@ -27,10 +27,10 @@ typedef struct engine_lock_info {
     uint64_t context_id;
 } engine_lock_info;
 
-typedef struct engine_lock_snapshot {
+struct engine_lock_snapshot {
     engine_lock_info *held, *pending;
     size_t held_count, pending_count;
-} engine_lock_snapshot;
+};
 
 static inline void engine_lock_snapshot_free(engine_lock_snapshot *s)
 {
@@ -47,8 +47,6 @@ static inline void engine_lock_snapshot_free(engine_lock_snapshot *s)
  * the request (false: unknown — e.g. made before a VM recycle — or the group never loaded). */
 bool engine_locks_deliver(engine_ctx *ec, uint64_t request_id, int event);
 
-/* ---- implemented by the runtime layer (lock_requests.c) ---- */
-
 /* Requests a context may have held or pending at once (each holds host memory and a JS
  * record until it settles): past it, request() rejects with a RangeError. */
 #define ENGINE_LOCK_REQUESTS_PER_CONTEXT 10000
@@ -56,20 +54,8 @@ bool engine_locks_deliver(engine_ctx *ec, uint64_t request_id, int event);
  * requests with names of 4 MiB each would hold 80 GB. At most this many UTF-16 units. */
 #define ENGINE_LOCK_NAME_MAX 1024
 
-/* Returned by runtime_hook_lock_request when if_available was asked and the lock is not
+/* Returned by the host's lock_request when if_available was asked and the lock is not
  * grantable now. */
 #define ENGINE_LOCK_NOT_AVAILABLE 1
-
-/* Queues a request (name is UTF-16, copied). Returns 0 and *request_id (a GRANTED event
- * follows as a job, never synchronously), ENGINE_LOCK_NOT_AVAILABLE, JSP_ETOO_MANY
- * (ENGINE_LOCK_REQUESTS_PER_CONTEXT reached) or JSP_ENOMEM. */
-int runtime_hook_lock_request(void *owner, const uint16_t *name, size_t name_len, bool is_shared,
-                              bool if_available, bool steal, uint64_t *request_id);
-/* Releases a held lock of this context; unknown ids are ignored (stolen, dropped). */
-void runtime_hook_lock_release(void *owner, uint64_t request_id);
-/* Removes a still-pending request; false when it is no longer pending (granted already). */
-bool runtime_hook_lock_abort(void *owner, uint64_t request_id);
-/* Every held and pending request in the context's namespace. 0 or JSP_ENOMEM. */
-int runtime_hook_lock_query(void *owner, engine_lock_snapshot *out);
 
 #endif

@@ -1,8 +1,8 @@
 /* engine_natives.c — the globals a context gets from the host in C: host.call /
  * host.callSync / host.send, setTimeout & co. and queueMicrotask (console is a JS group
  * with natives_console.c). Each native turns JS arguments into host types and hands over
- * to a runtime_hook_*; the scheduling itself (timers, host calls) lives in the runtime
- * layer. */
+ * to an operation of the host (engine_host.h); the scheduling itself (timers, host calls)
+ * lives in the runtime layer. */
 #include "apis/api_groups.h"
 #include "engine/engine_internal.h"
 #include "util/result.h"
@@ -37,8 +37,8 @@ static JSValueRef schedule(JSContextRef js, size_t argc, const JSValueRef argv[]
         cb->argv[i] = argv[i + 2];
         JSValueProtect(js, cb->argv[i]);
     }
-    uint64_t id = runtime_hook_set_timer(ec->owner, cb, delay_ms, is_repeating);
-    if (id == RUNTIME_TIMER_CAPPED)
+    uint64_t id = ec->host->set_timer(ec->host_ctx, cb, delay_ms, is_repeating);
+    if (id == ENGINE_TIMER_CAPPED)
         return natives_throw(js, exception, "RangeError",
                              is_repeating ? "setInterval: too many live timers in this context "
                                             "(max_timers_per_context); clear some first"
@@ -69,7 +69,7 @@ static JSValueRef clear_timer(JSContextRef js, JSObjectRef f, JSObjectRef self, 
         return JSValueMakeUndefined(js); /* HTML: clearing nonsense is a no-op */
     double id = JSValueToNumber(js, argv[0], NULL);
     if (id >= 1 && id <= 9007199254740991.0 && id == floor(id))
-        runtime_hook_clear_timer(ec->owner, (uint64_t)id);
+        ec->host->clear_timer(ec->host_ctx, (uint64_t)id);
     return JSValueMakeUndefined(js);
 }
 
@@ -130,7 +130,7 @@ static JSValueRef host_call(JSContextRef js, JSObjectRef f, JSObjectRef self, si
     p->js = ec->js;
     JSValueProtect(js, p->resolve);
     JSValueProtect(js, p->reject);
-    int rc = runtime_hook_host_call(ec->owner, name, args, args_len, p);
+    int rc = ec->host->host_call(ec->host_ctx, name, args, args_len, p);
     if (rc == JSP_ENOTFOUND) {
         JSValueRef error = js_make_error(js, "TypeError", "host.call: no host function registered under that name");
         JSObjectCallAsFunction(js, p->reject, NULL, 1, &error, NULL);
@@ -148,7 +148,7 @@ static JSValueRef host_call_sync(JSContextRef js, JSObjectRef f, JSObjectRef sel
     size_t args_len, reply_len = 0;
     if (!ec || !host_call_arguments(js, argc, argv, exception, &name, &args, &args_len))
         return JSValueMakeUndefined(js);
-    int rc = runtime_hook_host_call_sync(ec->owner, name, args, args_len, &reply, &reply_len);
+    int rc = ec->host->host_call_sync(ec->host_ctx, name, args, args_len, &reply, &reply_len);
     free(name);
     JSValueRef result = JSValueMakeUndefined(js);
     if (rc == 0) {
@@ -178,7 +178,7 @@ static JSValueRef host_send(JSContextRef js, JSObjectRef f, JSObjectRef self, si
         free(json);
         return natives_throw(js, exception, "TypeError", "host.send: value cannot be serialised as JSON");
     }
-    runtime_hook_host_send(ec->owner, json, len);
+    ec->host->host_send(ec->host_ctx, json, len);
     free(json);
     return JSValueMakeUndefined(js);
 }

@@ -4,6 +4,7 @@
 #include "apis/api_groups.h"
 #include "engine/engine_internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,11 +61,13 @@ static int record_builtin_names(engine_vm *vm)
     return 0;
 }
 
-engine_vm *engine_vm_new(void)
+engine_vm *engine_vm_new(const engine_host_ops *host)
 {
+    assert(host);
     engine_vm *vm = calloc(1, sizeof(*vm));
     if (!vm)
         return NULL;
+    vm->host = host;
     vm->group = JSContextGroupCreate();
     JSClassDefinition def = kJSClassDefinitionEmpty;
     def.className = "jspoolSettle";

@@ -20,7 +20,7 @@ static JSValueRef native_subscribe(JSContextRef js, JSObjectRef function, JSObje
         return natives_throw(js, exception, "RangeError", "BroadcastChannel: a channel name may be at most "
                              "4096 bytes (as JSON text)");
     }
-    int rc = ec && key ? runtime_hook_broadcast_subscribe(ec->owner, key) : JSP_ENOMEM;
+    int rc = ec && key ? ec->host->broadcast_subscribe(ec->host_ctx, key) : JSP_ENOMEM;
     free(key);
     if (rc == JSP_ETOO_MANY)
         return natives_throw(js, exception, "RangeError", "BroadcastChannel: too many channel names open in this context");
@@ -35,7 +35,7 @@ static JSValueRef native_unsubscribe(JSContextRef js, JSObjectRef function, JSOb
     engine_ctx *ec = engine_ctx_of(js);
     char *key = natives_string_arg(js, argc, argv, 0, NULL);
     if (ec && key)
-        runtime_hook_broadcast_unsubscribe(ec->owner, key);
+        ec->host->broadcast_unsubscribe(ec->host_ctx, key);
     free(key);
     return JSValueMakeUndefined(js);
 }
@@ -49,7 +49,7 @@ static JSValueRef native_post(JSContextRef js, JSObjectRef function, JSObjectRef
     char *data = natives_string_arg(js, argc, argv, 1, &len);
     double sender = argc > 2 ? JSValueToNumber(js, argv[2], NULL) : 0;
     if (ec && key && data)
-        runtime_hook_broadcast_post(ec->owner, key, data, len, sender > 0 ? (uint64_t)sender : 0);
+        ec->host->broadcast_post(ec->host_ctx, key, data, len, sender > 0 ? (uint64_t)sender : 0);
     else if (ec)
         natives_throw(js, exception, "Error", "BroadcastChannel: out of memory");
     free(key);
@@ -110,6 +110,6 @@ void engine_messaging_deliver(engine_ctx *ec, const char *target, const char *da
         char line[512];
         snprintf(line, sizeof(line), "message delivery failed: %.400s", text ? text : "exception");
         free(text);
-        runtime_hook_log(ec->owner, JSP_LOG_ERROR, line);
+        ec->host->log(ec->host_ctx, JSP_LOG_ERROR, line);
     }
 }

@@ -26,7 +26,7 @@ static JSValueRef native_emit(JSContextRef js, JSObjectRef function, JSObjectRef
     double level = JSValueToNumber(js, argv[0], NULL);
     char *text = js_value_to_utf8(js, argv[1], NULL);
     if (text)
-        runtime_hook_log(ec->owner, levels[level >= 0 && level <= 3 ? (int)level : 1], text);
+        ec->host->log(ec->host_ctx, levels[level >= 0 && level <= 3 ? (int)level : 1], text);
     free(text);
     return JSValueMakeUndefined(js);
 }

@@ -38,9 +38,10 @@ static JSValueRef native_request(JSContextRef js, JSObjectRef function, JSObject
         return JSValueMakeUndefined(js);
     }
     uint64_t id = 0;
-    int rc = runtime_hook_lock_request(ec->owner, JSStringGetCharactersPtr(name), JSStringGetLength(name),
-                                       JSValueToBoolean(js, argv[1]), JSValueToBoolean(js, argv[2]),
-                                       JSValueToBoolean(js, argv[3]), &id);
+    int rc = ec->host->lock_request(ec->host_ctx, JSStringGetCharactersPtr(name),
+                                    JSStringGetLength(name), JSValueToBoolean(js, argv[1]),
+                                    JSValueToBoolean(js, argv[2]), JSValueToBoolean(js, argv[3]),
+                                    &id);
     JSStringRelease(name);
     if (rc == JSP_ETOO_MANY) {
         char message[160];
@@ -61,7 +62,7 @@ static JSValueRef native_release(JSContextRef js, JSObjectRef function, JSObject
     engine_ctx *ec = engine_ctx_of(js);
     uint64_t id = request_id_arg(js, argc, argv);
     if (ec && id)
-        runtime_hook_lock_release(ec->owner, id);
+        ec->host->lock_release(ec->host_ctx, id);
     return JSValueMakeUndefined(js);
 }
 
@@ -70,7 +71,7 @@ static JSValueRef native_abort(JSContextRef js, JSObjectRef function, JSObjectRe
 {
     engine_ctx *ec = engine_ctx_of(js);
     uint64_t id = request_id_arg(js, argc, argv);
-    return JSValueMakeBoolean(js, ec && id && runtime_hook_lock_abort(ec->owner, id));
+    return JSValueMakeBoolean(js, ec && id && ec->host->lock_abort(ec->host_ctx, id));
 }
 
 static void set_property(JSContextRef js, JSObjectRef object, const char *key, JSValueRef value)
@@ -113,7 +114,7 @@ static JSValueRef native_query(JSContextRef js, JSObjectRef function, JSObjectRe
 {
     engine_ctx *ec = engine_ctx_of(js);
     engine_lock_snapshot snapshot;
-    if (!ec || runtime_hook_lock_query(ec->owner, &snapshot) != 0)
+    if (!ec || ec->host->lock_query(ec->host_ctx, &snapshot) != 0)
         return throw_error(js, exception, "out of memory");
     JSObjectRef result = JSObjectMake(js, NULL, NULL);
     JSObjectRef held = info_array(js, snapshot.held, snapshot.held_count, exception);

@@ -1,6 +1,7 @@
 /* natives_worker.c — the worker group's natives (see worker.js): the parent's spawn / post /
  * terminate and the child's postToParent / close / reportError, each handing over to a
- * runtime_hook_worker_*; and engine_worker_start, which runs a new worker's source. */
+ * worker_* operation of the host (engine_host.h); and engine_worker_start, which runs a
+ * new worker's source. */
 #include "apis/api_groups.h"
 #include "engine/engine_internal.h"
 #include "engine/engine_messaging.h"
@@ -26,7 +27,8 @@ static JSValueRef native_spawn(JSContextRef js, JSObjectRef function, JSObjectRe
     char *source = natives_string_arg(js, argc, argv, 0, &len);
     char *name = natives_string_arg(js, argc, argv, 1, NULL);
     uint64_t id = 0;
-    int rc = ec && source && name ? runtime_hook_worker_spawn(ec->owner, source, len, name, &id) : JSP_ENOMEM;
+    int rc = ec && source && name ? ec->host->worker_spawn(ec->host_ctx, source, len, name, &id)
+                                  : JSP_ENOMEM;
     free(source);
     free(name);
     if (rc == JSP_ETOO_MANY)
@@ -46,7 +48,7 @@ static JSValueRef native_post(JSContextRef js, JSObjectRef function, JSObjectRef
     char *data = natives_string_arg(js, argc, argv, 1, &len);
     uint64_t id = id_arg(js, argc, argv);
     if (ec && data && id)
-        runtime_hook_worker_post(ec->owner, id, data, len);
+        ec->host->worker_post(ec->host_ctx, id, data, len);
     free(data);
     return JSValueMakeUndefined(js);
 }
@@ -57,7 +59,7 @@ static JSValueRef native_terminate(JSContextRef js, JSObjectRef function, JSObje
     engine_ctx *ec = engine_ctx_of(js);
     uint64_t id = id_arg(js, argc, argv);
     if (ec && id)
-        runtime_hook_worker_terminate(ec->owner, id);
+        ec->host->worker_terminate(ec->host_ctx, id);
     return JSValueMakeUndefined(js);
 }
 
@@ -68,7 +70,7 @@ static JSValueRef native_post_to_parent(JSContextRef js, JSObjectRef function, J
     size_t len = 0;
     char *data = natives_string_arg(js, argc, argv, 0, &len);
     if (ec && data)
-        runtime_hook_worker_post_to_parent(ec->owner, data, len);
+        ec->host->worker_post_to_parent(ec->host_ctx, data, len);
     free(data);
     return JSValueMakeUndefined(js);
 }
@@ -80,7 +82,7 @@ static JSValueRef native_report_error(JSContextRef js, JSObjectRef function, JSO
     size_t len = 0;
     char *json = natives_string_arg(js, argc, argv, 0, &len);
     if (ec && json)
-        runtime_hook_worker_report_error(ec->owner, json, len);
+        ec->host->worker_report_error(ec->host_ctx, json, len);
     free(json);
     return JSValueMakeUndefined(js);
 }
@@ -90,7 +92,7 @@ static JSValueRef native_close(JSContextRef js, JSObjectRef function, JSObjectRe
 {
     engine_ctx *ec = engine_ctx_of(js);
     if (ec)
-        runtime_hook_worker_close(ec->owner);
+        ec->host->worker_close(ec->host_ctx);
     return JSValueMakeUndefined(js);
 }
 

@@ -12,8 +12,8 @@
 #include "pool/pool.h"
 
 #define POOL_MAGIC 0x6a73706cu    /* "jspl": jsp_pool_new .. jsp_pool_free */
-#define CONTEXT_MAGIC 0x6a737063u /* "jspc": jsp_context_new .. jsp_context_free */
-#define HANDLE_FREED 0x66726565u  /* "free": either, once freed by its owner */
+/* CONTEXT_MAGIC and HANDLE_FREED live with struct jsp_context (runtime/context.h), whose
+ * last release marks it freed. */
 
 static inline bool api_pool_ok(const jsp_pool *pool)
 {

@@ -1,6 +1,7 @@
-/* context_handle.c — the lifetime of context handles: creation (placed on a runtime and
- * built there), destroy, release, identity; and the job allocation every call uses. A
- * handle is reference counted so a call racing a destroy never touches freed memory. */
+/* context_handle.c — the lifetime of context handles as the pool sees them: creation
+ * (counted, placed on a runtime and built there), destroy, free, identity, the worker
+ * list. A handle is reference counted (src/runtime/context.c) so a call racing a destroy
+ * never touches freed memory. */
 #include "apis/api_groups.h"
 #include "pool/api_guard.h"
 #include "util/process_memory.h"
@@ -9,58 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void context_retain(struct jsp_context *ctx)
-{
-    atomic_fetch_add(&ctx->refs, 1);
-}
-
-void context_release(struct jsp_context *ctx)
-{
-    if (atomic_fetch_sub(&ctx->refs, 1) != 1)
-        return;
-    jsp_pool *pool = ctx->pool;
-    context_names_release(&pool->names, ctx); /* if a kill by the runtime left it held */
-    atomic_store(&ctx->magic, HANDLE_FREED);
-    free(ctx->name);
-    free(ctx->namespace_key);
-    free(ctx);
-    pool_release(pool);
-}
-
-job *job_new(job_kind kind, struct jsp_context *ctx, const char *text, size_t text_len,
-             const char *name)
-{
-    size_t name_len = name ? strlen(name) : 0;
-    size_t extra = text_len + 1 + (name ? name_len + 1 : 0);
-    job *j = malloc(sizeof(*j) + extra);
-    if (!j)
-        return NULL;
-    memset(j, 0, sizeof(*j));
-    j->kind = kind;
-    j->ctx = ctx;
-    if (ctx)
-        context_retain(ctx);
-    j->text_len = text_len;
-    if (text_len)
-        memcpy(j->text, text, text_len);
-    j->text[text_len] = '\0';
-    if (name) {
-        char *copy = j->text + text_len + 1;
-        memcpy(copy, name, name_len + 1);
-        j->name = copy;
-    }
-    return j;
-}
-
-void job_free(job *j)
-{
-    if (j->ctx && j->message_bytes)
-        atomic_fetch_sub(&j->ctx->queued_message_bytes, j->message_bytes);
-    if (j->ctx)
-        context_release(j->ctx);
-    free(j);
-}
 
 static void signal_completion(jsp_result *result, void *user)
 {
@@ -148,20 +97,6 @@ int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_m
     ctx->rt = pool_place(pool, cfg);
     *out = ctx;
     return 0;
-}
-
-int context_queue_create(struct jsp_context *ctx, jsp_done_fn done, void *user)
-{
-    job *j = job_new(JOB_CREATE, ctx, NULL, 0, NULL);
-    if (!j)
-        return JSP_ENOMEM;
-    atomic_init(&ctx->queued_jobs, 1);
-    j->done = done;
-    j->user = user;
-    int rc = job_queue_push(&ctx->rt->queue, j);
-    if (rc != 0)
-        job_free(j);
-    return rc;
 }
 
 void context_creation_failed(struct jsp_context *ctx, bool is_runtime_counted)

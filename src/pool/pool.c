@@ -22,7 +22,7 @@ void pool_release(jsp_pool *pool)
     broadcast_registry_destroy(&pool->broadcasts);
     lock_manager_destroy(&pool->locks);
     context_names_destroy(&pool->names);
-    host_call_quarantine_free(pool);
+    host_call_quarantine_free(&pool->host_calls);
     pthread_mutex_destroy(&pool->workers_lock);
     free(pool->runtimes);
     free(pool);
@@ -38,6 +38,49 @@ static void log_to_stderr(int level, uint64_t context_id, const char *message, v
 void pool_log(jsp_pool *pool, int level, uint64_t context_id, const char *message)
 {
     pool->config.log(level, context_id, message, pool->config.log_user);
+}
+
+static bool find_host(jsp_pool *pool, const char *name, jsp_host_fn *fn, void **user)
+{
+    host_entry entry;
+    if (!host_registry_find(&pool->hosts, name, &entry))
+        return false;
+    *fn = entry.fn;
+    *user = entry.user;
+    return true;
+}
+
+/* What the runtimes get from the pool: its settings, registries and the functions over
+ * them (runtime_services.h). */
+static void services_init(jsp_pool *pool)
+{
+    pool->services = (runtime_services){
+        .pool = pool,
+        .config = &pool->config,
+        .host_calls = &pool->host_calls,
+        .log = pool_log,
+        .retain = pool_retain,
+        .release = pool_release,
+        .find_host = find_host,
+        .broadcasts = &pool->broadcasts,
+        .broadcast_subscribe = broadcast_subscribe,
+        .broadcast_unsubscribe = broadcast_unsubscribe,
+        .broadcast_unsubscribe_all = broadcast_unsubscribe_all,
+        .broadcast_subscribers = broadcast_subscribers,
+        .locks = &pool->locks,
+        .lock_request = lock_manager_request,
+        .lock_release = lock_manager_release,
+        .lock_abort = lock_manager_abort,
+        .lock_drop_context = lock_manager_drop_context,
+        .lock_query = lock_manager_query,
+        .names = &pool->names,
+        .names_release = context_names_release,
+        .list_worker = pool_list_worker,
+        .unlist_worker = pool_unlist_worker,
+        .context_alloc = context_alloc,
+        .context_creation_failed = context_creation_failed,
+        .context_destroy = jsp_context_destroy,
+    };
 }
 
 int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
@@ -119,8 +162,9 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
     pthread_mutex_init(&pool->workers_lock, NULL);
     pool->config = config;
     pool->thread_count = config.threads;
+    services_init(pool);
     for (int i = 0; i < config.threads; i++) {
-        int rc = runtime_start(&pool->runtimes[i], pool, i);
+        int rc = runtime_start(&pool->runtimes[i], &pool->services, i);
         if (rc != 0) {
             jsp_pool_free(pool);
             return rc;

@@ -1,5 +1,6 @@
 /* pool.h — the pool's internal structure: its runtimes, the host-function registry and
- * the callbacks given at creation. Shared by src/pool/ and the runtime layer. */
+ * the callbacks given at creation. For src/pool/ only: the runtime layer below gets what
+ * it needs through runtime_services (src/runtime/runtime_services.h, filled in pool.c). */
 #ifndef JSP_POOL_H
 #define JSP_POOL_H
 
@@ -12,8 +13,6 @@
 #include "pool/context_names.h"
 #include "pool/lock_manager.h"
 #include "runtime/runtime.h"
-
-enum { HOST_CALL_QUARANTINE = 1024 }; /* calls kept after release (jsp_host_call_resolve) */
 
 typedef struct host_entry {
     char *name;
@@ -42,20 +41,24 @@ struct jsp_pool {
     broadcast_registry broadcasts; /* BroadcastChannel names -> subscribed contexts */
     lock_manager locks;        /* navigator.locks, per namespace */
     context_names names;       /* names of live contexts, unique in the pool */
-    /* Released host calls kept allocated (marked dead) so that a second answer finds a
-     * dead magic instead of freed memory; a ring, each slot swapped atomically. */
-    _Atomic(struct jsp_host_call *) host_call_quarantine[HOST_CALL_QUARANTINE];
-    atomic_size_t host_call_quarantine_next;
+    host_call_quarantine host_calls; /* released host calls (runtime.h) */
+    runtime_services services;     /* what the runtimes get from the pool (pool.c) */
     pthread_mutex_t workers_lock; /* guards workers and each listed context's pool_* links */
     struct jsp_context *workers;  /* live worker contexts, newest first (jsp_pool_workers) */
 };
 
-/* Frees the host calls still in the quarantine (host_calls.c): the pool is going. */
-void host_call_quarantine_free(jsp_pool *pool);
-
 /* A worker context joins the pool's list once built and leaves it when it dies. */
 void pool_list_worker(struct jsp_context *ctx);
 void pool_unlist_worker(struct jsp_context *ctx);
+
+/* Creation in steps, for contexts made from a runtime thread (workers), which must not wait:
+ * alloc counts and places a handle (one reference, the caller's); context_queue_create
+ * (runtime.h) sends it to its runtime; after a failure, creation_failed undoes the counts —
+ * is_runtime_counted when the runtime did not uncount it itself (not queued, or refused as
+ * closing). Given to the runtime as services (context_handle.c). */
+int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_mask,
+                  struct jsp_context **out);
+void context_creation_failed(struct jsp_context *ctx, bool is_runtime_counted);
 
 void pool_retain(jsp_pool *pool);
 void pool_release(jsp_pool *pool);

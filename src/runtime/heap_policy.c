@@ -1,7 +1,6 @@
 /* heap_policy.c — the per-runtime heap check (every N calls or T ms) and the VM recycle it
  * may trigger: a fresh VM, every context rebuilt from its definition, transparently to
  * callers. Not for per-call limits (engine_budget.c) or metrics formatting. */
-#include "pool/pool.h"
 #include "runtime/messaging.h"
 #include "runtime/runtime.h"
 
@@ -31,7 +30,7 @@ static bool is_idle(runtime *rt)
 
 static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
 {
-    engine_ctx *fresh = engine_ctx_new(vm, ctx, ctx->apis_mask);
+    engine_ctx *fresh = engine_ctx_new(vm, context_host(ctx), ctx->apis_mask);
     if (!fresh)
         return false;
     /* Imports are read again through the loader: the module map is rebuilt with it. */
@@ -50,7 +49,7 @@ static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
                                            ctx->module_source_name);
         runtime_leave_js(rt, &run);
         if (r->code != 0)
-            runtime_hook_log(ctx, JSP_LOG_ERROR, "module failed to load again after VM recycle");
+            runtime_log(ctx, JSP_LOG_ERROR, "module failed to load again after VM recycle");
         jsp_result_free(r);
     }
     return true;
@@ -60,9 +59,10 @@ static uint64_t held_bytes(const engine_heap_stats *stats);
 
 static void recycle(runtime *rt, const engine_heap_stats *before)
 {
-    engine_vm *vm = engine_vm_new();
+    engine_vm *vm = engine_vm_new(&runtime_engine_host);
     if (!vm) {
-        pool_log(rt->pool, JSP_LOG_ERROR, 0, "heap policy: cannot create a new VM; recycle skipped");
+        rt->services->log(rt->services->pool, JSP_LOG_ERROR, 0,
+                          "heap policy: cannot create a new VM; recycle skipped");
         return;
     }
     engine_vm *old = rt->vm;
@@ -80,7 +80,7 @@ static void recycle(runtime *rt, const engine_heap_stats *before)
     char line[200];
     snprintf(line, sizeof(line), "heap policy: runtime %d recycled its VM (heap %llu -> %llu bytes)",
              rt->index, (unsigned long long)held_bytes(before), (unsigned long long)held_bytes(&after));
-    pool_log(rt->pool, JSP_LOG_INFO, 0, line);
+    rt->services->log(rt->services->pool, JSP_LOG_INFO, 0, line);
 }
 
 /* The memory the VM holds: its block capacity (live + garbage not yet swept, what RSS
@@ -100,7 +100,7 @@ static const double GROWTH_BASELINE_FLOOR_BYTES = 16.0 * 1024 * 1024;
 /* bytes: what the VM holds, or after a full collection what is live. */
 static bool is_past_policy(runtime *rt, uint64_t bytes)
 {
-    const jsp_pool_config *cfg = &rt->pool->config;
+    const jsp_pool_config *cfg = rt->services->config;
     if (bytes > cfg->heap_limit_bytes)
         return true;
     double baseline = (double)rt->heap_after_recycle_bytes;
@@ -125,7 +125,7 @@ static void publish(runtime_metrics *m, const engine_heap_stats *stats)
 
 void heap_policy_check(runtime *rt, bool is_forced)
 {
-    const jsp_pool_config *cfg = &rt->pool->config;
+    const jsp_pool_config *cfg = rt->services->config;
     uint64_t now = monotonic_ns();
     bool is_due = rt->calls_since_heap_check >= cfg->heap_check_request_interval ||
                   now - rt->last_heap_check_ns >= (uint64_t)cfg->heap_check_time_interval_ms * 1000000u;

@@ -3,7 +3,6 @@
  * (from any thread) back to the runtime thread, cleaning up calls whose context died, and
  * detecting a second answer to one call (the magic and the pool's quarantine). The
  * registry itself is in pool/host_registry.c. */
-#include "pool/pool.h"
 #include "runtime/runtime.h"
 #include "util/result.h"
 #include "util/json_check.h"
@@ -38,16 +37,17 @@ static void host_call_release(jsp_host_call *call)
      * room for 1000 more per call. */
     atomic_fetch_sub(&call->counted->host_calls_held, 1);
     context_release(call->counted);
-    jsp_pool *pool = call->pool;
-    size_t slot = atomic_fetch_add(&pool->host_call_quarantine_next, 1) % HOST_CALL_QUARANTINE;
-    free(atomic_exchange(&pool->host_call_quarantine[slot], call));
-    pool_release(pool);
+    const runtime_services *services = call->rt->services;
+    host_call_quarantine *q = services->host_calls;
+    size_t slot = atomic_fetch_add(&q->next, 1) % HOST_CALL_QUARANTINE;
+    free(atomic_exchange(&q->calls[slot], call));
+    services->release(services->pool);
 }
 
-void host_call_quarantine_free(jsp_pool *pool)
+void host_call_quarantine_free(host_call_quarantine *q)
 {
     for (size_t i = 0; i < HOST_CALL_QUARANTINE; i++)
-        free(atomic_exchange(&pool->host_call_quarantine[i], NULL));
+        free(atomic_exchange(&q->calls[i], NULL));
 }
 
 static void unlink_from_context(jsp_host_call *call)
@@ -78,7 +78,7 @@ static jsp_host_call *host_call_new(struct jsp_context *ctx, const char *name, c
     atomic_init(&call->magic, HOST_CALL_LIVE);
     atomic_init(&call->refs, 2);
     call->pool = ctx->pool;
-    pool_retain(ctx->pool);
+    services_of(ctx)->retain(ctx->pool);
     call->rt = ctx->rt;
     call->context_id = ctx->id;
     call->name = name_copy;
@@ -100,7 +100,7 @@ static jsp_host_call *host_call_new(struct jsp_context *ctx, const char *name, c
  * await would pile them up without bound. NULL, or the message for the guest (static). */
 static const char *over_cap(const struct jsp_context *ctx, char *text, size_t size)
 {
-    int cap = ctx->pool->config.max_host_calls_per_context;
+    int cap = services_of(ctx)->config->max_host_calls_per_context;
     if (atomic_load_explicit(&ctx->host_calls_held, memory_order_relaxed) < (unsigned)cap)
         return NULL;
     snprintf(text, size,
@@ -109,12 +109,12 @@ static const char *over_cap(const struct jsp_context *ctx, char *text, size_t si
     return text;
 }
 
-int runtime_hook_host_call(void *owner, const char *name, char *args_json, size_t args_len,
+int host_call_start(struct jsp_context *ctx, const char *name, char *args_json, size_t args_len,
                            engine_host_promise *p)
 {
-    struct jsp_context *ctx = owner;
-    host_entry entry;
-    if (!host_registry_find(&ctx->pool->hosts, name, &entry)) {
+    jsp_host_fn fn;
+    void *fn_user;
+    if (!services_of(ctx)->find_host(ctx->pool, name, &fn, &fn_user)) {
         free(args_json);
         return JSP_ENOTFOUND;
     }
@@ -131,16 +131,16 @@ int runtime_hook_host_call(void *owner, const char *name, char *args_json, size_
         return 0;
     }
     call->promise = p;
-    entry.fn(call, entry.user);
+    fn(call, fn_user);
     return 0;
 }
 
-int runtime_hook_host_call_sync(void *owner, const char *name, char *args_json,
+int host_call_run_sync(struct jsp_context *ctx, const char *name, char *args_json,
                                 size_t args_len, char **reply, size_t *reply_len)
 {
-    struct jsp_context *ctx = owner;
-    host_entry entry;
-    if (!host_registry_find(&ctx->pool->hosts, name, &entry)) {
+    jsp_host_fn fn;
+    void *fn_user;
+    if (!services_of(ctx)->find_host(ctx->pool, name, &fn, &fn_user)) {
         free(args_json);
         return JSP_ENOTFOUND;
     }
@@ -156,7 +156,7 @@ int runtime_hook_host_call_sync(void *owner, const char *name, char *args_json,
     if (!call)
         return JSP_ENOMEM;
     call->is_sync = true;
-    entry.fn(call, entry.user);
+    fn(call, fn_user);
     runtime_wait_nested(ctx->rt, ctx, &call->is_answered);
     int rc;
     if (call->is_answered) {

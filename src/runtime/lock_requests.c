@@ -5,7 +5,6 @@
  * so. The queue rules are in pool/lock_manager.c; the JS side in apis/js/locks.js. */
 #include "apis/api_groups.h"
 #include "engine/engine_locks.h"
-#include "pool/pool.h"
 #include "runtime/runtime.h"
 
 #include <stdio.h>
@@ -58,12 +57,12 @@ void lock_requests_expire(runtime *rt, timer_entry *t)
     uint64_t request_id = t->id;
     u64_map_remove(&ctx->lock_deadlines, request_id);
     free(t);
-    if (!lock_manager_release(&ctx->pool->locks, ctx->id, request_id))
+    if (!services_of(ctx)->lock_release(services_of(ctx)->locks, ctx->id, request_id))
         return; /* released meanwhile */
     char line[160];
     snprintf(line, sizeof(line), "lock held past the context's wall limit (%llu ms): released",
              (unsigned long long)ctx->wall_limit_ms);
-    runtime_hook_log(ctx, JSP_LOG_ERROR, line);
+    runtime_log(ctx, JSP_LOG_ERROR, line);
     /* Its JS hears it as a job: this context may be blocked (host.callSync) right now. */
     job *j = job_new(JOB_LOCK_EVENT, ctx, NULL, 0, NULL);
     if (!j)
@@ -74,31 +73,27 @@ void lock_requests_expire(runtime *rt, timer_entry *t)
         job_free(j);
 }
 
-int runtime_hook_lock_request(void *owner, const uint16_t *name, size_t name_len, bool is_shared,
-                              bool if_available, bool steal, uint64_t *request_id)
+int lock_requests_request(struct jsp_context *ctx, const uint16_t *name, size_t name_len,
+                          bool is_shared, bool if_available, bool steal, uint64_t *request_id)
 {
-    struct jsp_context *ctx = owner;
-    return lock_manager_request(&ctx->pool->locks, ctx, name, name_len, is_shared, if_available,
-                                steal, request_id);
+    const runtime_services *s = services_of(ctx);
+    return s->lock_request(s->locks, ctx, name, name_len, is_shared, if_available, steal, request_id);
 }
 
-void runtime_hook_lock_release(void *owner, uint64_t request_id)
+void lock_requests_release(struct jsp_context *ctx, uint64_t request_id)
 {
-    struct jsp_context *ctx = owner;
-    lock_manager_release(&ctx->pool->locks, ctx->id, request_id);
+    services_of(ctx)->lock_release(services_of(ctx)->locks, ctx->id, request_id);
     disarm_deadline(ctx, request_id);
 }
 
-bool runtime_hook_lock_abort(void *owner, uint64_t request_id)
+bool lock_requests_abort(struct jsp_context *ctx, uint64_t request_id)
 {
-    struct jsp_context *ctx = owner;
-    return lock_manager_abort(&ctx->pool->locks, ctx->id, request_id);
+    return services_of(ctx)->lock_abort(services_of(ctx)->locks, ctx->id, request_id);
 }
 
-int runtime_hook_lock_query(void *owner, engine_lock_snapshot *out)
+int lock_requests_query(struct jsp_context *ctx, engine_lock_snapshot *out)
 {
-    struct jsp_context *ctx = owner;
-    return lock_manager_query(&ctx->pool->locks, ctx->namespace_key, out);
+    return services_of(ctx)->lock_query(services_of(ctx)->locks, ctx->namespace_key, out);
 }
 
 void lock_requests_drop_context(struct jsp_context *ctx)
@@ -106,7 +101,7 @@ void lock_requests_drop_context(struct jsp_context *ctx)
     /* Contexts without the group never made a request: skip the pool-wide mutex. */
     if (!(ctx->apis_mask & 1u << API_LOCKS))
         return;
-    lock_manager_drop_context(&ctx->pool->locks, ctx->id);
+    services_of(ctx)->lock_drop_context(services_of(ctx)->locks, ctx->id);
     for (size_t i = 0; i < ctx->lock_deadlines.capacity; i++) {
         u64_map_slot *slot = &ctx->lock_deadlines.slots[i];
         if (slot->key == 0 || slot->key == UINT64_MAX)
@@ -142,14 +137,14 @@ static void deliver(runtime *rt, struct jsp_context *ctx, uint64_t request_id, i
     }
     if (event != ENGINE_LOCK_GRANTED || ctx->is_dead || (is_known && !run.budget.tripped))
         return;
-    lock_manager_release(&ctx->pool->locks, ctx->id, request_id);
+    services_of(ctx)->lock_release(services_of(ctx)->locks, ctx->id, request_id);
     disarm_deadline(ctx, request_id);
     if (!run.budget.tripped || run.budget.tripped == JSP_EDESTROYED || run.budget.tripped == JSP_ECLOSED)
         return; /* unknown to this JS (made before a VM recycle), or the context is going */
     char line[160];
     snprintf(line, sizeof(line), "lock callback stopped: %s limit; its lock was released",
              limit_name(run.budget.tripped));
-    runtime_hook_log(ctx, JSP_LOG_ERROR, line);
+    runtime_log(ctx, JSP_LOG_ERROR, line);
     if (runtime_enter_js(rt, ctx, &run)) {
         engine_locks_deliver(ctx->ec, request_id, ENGINE_LOCK_ABANDONED);
         runtime_leave_js(rt, &run);

@@ -7,7 +7,6 @@
 #include "runtime/messaging.h"
 
 #include "engine/engine_messaging.h"
-#include "pool/pool.h"
 #include "util/result.h"
 
 #include <inttypes.h>
@@ -98,17 +97,18 @@ static int queue_message(struct jsp_context *to, job_kind kind, const char *targ
 {
     if (atomic_load(&to->state) != CONTEXT_ALIVE)
         return JSP_EDESTROYED;
-    if (atomic_fetch_add(&to->queued_jobs, 1) >= to->pool->config.max_queued_jobs) {
+    if (atomic_fetch_add(&to->queued_jobs, 1) >= services_of(to)->config->max_queued_jobs) {
         atomic_fetch_sub(&to->queued_jobs, 1);
-        pool_log(to->pool, JSP_LOG_WARN, to->id, "message dropped: the context's queue is full");
+        services_of(to)->log(to->pool, JSP_LOG_WARN, to->id,
+                             "message dropped: the context's queue is full");
         return JSP_EBUSY;
     }
     size_t bytes = len + 1;
     if (atomic_fetch_add(&to->queued_message_bytes, bytes) + bytes > MAX_QUEUED_MESSAGE_BYTES) {
         atomic_fetch_sub(&to->queued_message_bytes, bytes);
         atomic_fetch_sub(&to->queued_jobs, 1);
-        pool_log(to->pool, JSP_LOG_WARN, to->id,
-                 "message dropped: messages queued to the context hold 64 MiB already");
+        services_of(to)->log(to->pool, JSP_LOG_WARN, to->id,
+                             "message dropped: messages queued to the context hold 64 MiB already");
         return JSP_EBUSY;
     }
     job *j = job_new(kind, to, data, len, target);
@@ -149,18 +149,18 @@ static void free_scoped(char *scoped, const char *buf)
         free(scoped);
 }
 
-int runtime_hook_broadcast_subscribe(void *owner, const char *key)
+int messaging_broadcast_subscribe(struct jsp_context *ctx, const char *key)
 {
-    struct jsp_context *ctx = owner;
     context_messaging *m = messaging_of(ctx);
     char buf[256];
     char *scoped = scoped_key(ctx, key, buf, sizeof(buf));
     bool is_new_name;
     int rc = 0;
-    if (!m || !scoped || broadcast_subscribe(&ctx->pool->broadcasts, ctx, scoped, &is_new_name) != 0) {
+    const runtime_services *s = services_of(ctx);
+    if (!m || !scoped || s->broadcast_subscribe(s->broadcasts, ctx, scoped, &is_new_name) != 0) {
         rc = JSP_ENOMEM;
     } else if (is_new_name && m->broadcast_names >= MAX_BROADCAST_NAMES_PER_CONTEXT) {
-        broadcast_unsubscribe(&ctx->pool->broadcasts, ctx, scoped);
+        s->broadcast_unsubscribe(s->broadcasts, ctx, scoped);
         rc = JSP_ETOO_MANY;
     } else {
         m->broadcast_names += is_new_name;
@@ -169,24 +169,23 @@ int runtime_hook_broadcast_subscribe(void *owner, const char *key)
     return rc;
 }
 
-void runtime_hook_broadcast_unsubscribe(void *owner, const char *key)
+void messaging_broadcast_unsubscribe(struct jsp_context *ctx, const char *key)
 {
-    struct jsp_context *ctx = owner;
     char buf[256];
     char *scoped = ctx->messaging ? scoped_key(ctx, key, buf, sizeof(buf)) : NULL;
-    if (scoped && broadcast_unsubscribe(&ctx->pool->broadcasts, ctx, scoped))
+    if (scoped && services_of(ctx)->broadcast_unsubscribe(services_of(ctx)->broadcasts, ctx, scoped))
         ctx->messaging->broadcast_names--;
     free_scoped(scoped, buf); /* (out of memory: the entry stays until the context dies) */
 }
 
-void runtime_hook_broadcast_post(void *owner, const char *key, const char *data, size_t len,
-                                 uint64_t sender_id)
+void messaging_broadcast_post(struct jsp_context *ctx, const char *key, const char *data,
+                              size_t len, uint64_t sender_id)
 {
-    struct jsp_context *ctx = owner;
     struct jsp_context **targets = NULL;
     char buf[256];
     char *scoped = scoped_key(ctx, key, buf, sizeof(buf));
-    size_t count = scoped ? broadcast_subscribers(&ctx->pool->broadcasts, scoped, &targets) : 0;
+    const runtime_services *s = services_of(ctx);
+    size_t count = scoped ? s->broadcast_subscribers(s->broadcasts, scoped, &targets) : 0;
     free_scoped(scoped, buf);
     size_t target_size = strlen(key) + 32;
     char *target = malloc(target_size);
@@ -255,7 +254,7 @@ static void report_error(struct jsp_context *ctx, const char *message, const cha
     if (!json || !tell_parent(link, 'e', json, strlen(json))) {
         char text[600];
         snprintf(text, sizeof(text), "uncaught error in worker: %.500s", message);
-        runtime_hook_log(ctx, JSP_LOG_ERROR, text);
+        runtime_log(ctx, JSP_LOG_ERROR, text);
     }
     free(json);
 }
@@ -272,25 +271,22 @@ static void detach_from_parent(struct jsp_context *child)
     link_release(link);
 }
 
-void runtime_hook_worker_post_to_parent(void *owner, const char *data, size_t len)
+void messaging_worker_post_to_parent(struct jsp_context *ctx, const char *data, size_t len)
 {
-    struct jsp_context *ctx = owner;
     if (ctx->messaging && ctx->messaging->as_worker)
         tell_parent(ctx->messaging->as_worker, 'w', data, len);
 }
 
-void runtime_hook_worker_report_error(void *owner, const char *json, size_t len)
+void messaging_worker_report_error(struct jsp_context *ctx, const char *json, size_t len)
 {
-    struct jsp_context *ctx = owner;
     if (ctx->messaging && ctx->messaging->as_worker)
         tell_parent(ctx->messaging->as_worker, 'e', json, len);
 }
 
-void runtime_hook_worker_close(void *owner)
+void messaging_worker_close(struct jsp_context *ctx)
 {
-    struct jsp_context *ctx = owner;
     if (ctx->messaging && ctx->messaging->as_worker)
-        jsp_context_destroy(ctx); /* a job: runs after the current one */
+        services_of(ctx)->context_destroy(ctx); /* a job: runs after the current one */
 }
 
 /* JOB_CREATE of a worker finished, on the child's thread. */
@@ -302,7 +298,7 @@ static void worker_created(jsp_result *result, void *user)
     if (rc == 0)
         return;
     struct jsp_context *child = link->child;
-    context_creation_failed(child, rc == JSP_ECLOSED);
+    services_of(child)->context_creation_failed(child, rc == JSP_ECLOSED);
     report_error(child, "Error: the worker's context could not be created", "", 0, 0);
     detach_from_parent(child);
     tree_release(child->messaging->tree);
@@ -312,9 +308,9 @@ static void worker_created(jsp_result *result, void *user)
 
 /* ---- workers: the parent's side ---- */
 
-int runtime_hook_worker_spawn(void *owner, const char *source, size_t len, const char *name, uint64_t *id)
+int messaging_worker_spawn(struct jsp_context *parent, const char *source, size_t len,
+                           const char *name, uint64_t *id)
 {
-    struct jsp_context *parent = owner;
     context_messaging *pm = messaging_of(parent);
     if (pm && !pm->tree && (pm->tree = calloc(1, sizeof(*pm->tree))) != NULL)
         atomic_init(&pm->tree->refs, 1);
@@ -340,14 +336,15 @@ int runtime_hook_worker_spawn(void *owner, const char *source, size_t len, const
         .memory_limit_bytes = parent->memory_limit_bytes,
     };
     struct jsp_context *child = NULL;
-    int rc = cm && link ? context_alloc(parent->pool, &cfg, parent->apis_mask, &child) : JSP_ENOMEM;
+    int rc = cm && link ? services_of(parent)->context_alloc(parent->pool, &cfg, parent->apis_mask, &child)
+                        : JSP_ENOMEM;
     if (rc == 0) { /* a worker lives in its parent's namespace, a private one included */
         char *ns = strdup(parent->namespace_key);
         if (ns) {
             free(child->namespace_key);
             child->namespace_key = ns;
         } else {
-            context_creation_failed(child, true);
+            services_of(child)->context_creation_failed(child, true);
             context_release(child);
             rc = JSP_ENOMEM;
         }
@@ -374,7 +371,7 @@ int runtime_hook_worker_spawn(void *owner, const char *source, size_t len, const
     child->messaging = cm; /* before the child's thread can see it: the queue orders it */
     rc = context_queue_create(child, worker_created, link);
     if (rc != 0) {
-        context_creation_failed(child, true);
+        services_of(child)->context_creation_failed(child, true);
         child->messaging = NULL;
         tree_release(cm->tree);
         free(cm);
@@ -388,7 +385,7 @@ int runtime_hook_worker_spawn(void *owner, const char *source, size_t len, const
     /* Queued right behind its creation: messages posted from now on queue behind it, so
      * none is lost or reordered while the worker starts. */
     if (queue_message(child, JOB_WORKER_START, name, source, len) != 0)
-        jsp_context_destroy(child);
+        services_of(child)->context_destroy(child);
     *id = worker_id;
     return 0;
 }
@@ -408,9 +405,9 @@ static worker_link *find_worker(struct jsp_context *parent, uint64_t id, bool is
     return NULL;
 }
 
-void runtime_hook_worker_post(void *owner, uint64_t id, const char *data, size_t len)
+void messaging_worker_post(struct jsp_context *ctx, uint64_t id, const char *data, size_t len)
 {
-    worker_link *link = find_worker(owner, id, false);
+    worker_link *link = find_worker(ctx, id, false);
     if (link)
         queue_message(link->child, JOB_CHANNEL_MESSAGE, "s:", data, len);
 }
@@ -424,13 +421,13 @@ static void let_go(worker_link *link)
     if (atomic_load(&link->is_counted) && !atomic_exchange(&link->is_dying, true))
         atomic_fetch_add(&link->tree->dying_workers, 1);
     uncount(link);
-    jsp_context_destroy(link->child);
+    services_of(link->child)->context_destroy(link->child);
     link_release(link);
 }
 
-void runtime_hook_worker_terminate(void *owner, uint64_t id)
+void messaging_worker_terminate(struct jsp_context *ctx, uint64_t id)
 {
-    worker_link *link = find_worker(owner, id, true);
+    worker_link *link = find_worker(ctx, id, true);
     if (link)
         let_go(link);
 }
@@ -441,7 +438,7 @@ void runtime_hook_worker_terminate(void *owner, uint64_t id)
 static void drop_js_owned(struct jsp_context *ctx, context_messaging *m)
 {
     if (m->broadcast_names)
-        broadcast_unsubscribe_all(&ctx->pool->broadcasts, ctx);
+        services_of(ctx)->broadcast_unsubscribe_all(services_of(ctx)->broadcasts, ctx);
     m->broadcast_names = 0;
     while (m->workers) {
         worker_link *link = m->workers;
@@ -471,7 +468,7 @@ void messaging_context_rebuilt(struct jsp_context *ctx)
     drop_js_owned(ctx, m);
     if (m->as_worker) { /* its scope and source are gone with the old VM: it cannot go on */
         report_error(ctx, "Error: the worker was reset by a VM recycle", "", 0, 0);
-        jsp_context_destroy(ctx);
+        services_of(ctx)->context_destroy(ctx);
     }
 }
 
@@ -506,7 +503,7 @@ void messaging_run_job(runtime *rt, job *j)
         if (ctx->messaging && ctx->messaging->as_worker)
             report_error(ctx, message, "", 0, 0);
         else
-            runtime_hook_log(ctx, JSP_LOG_ERROR, message);
+            runtime_log(ctx, JSP_LOG_ERROR, message);
     } else if (error) {
         size_t n = strlen(error->error_name) + strlen(error->error_message) + 3;
         char *message = malloc(n);

@@ -17,4 +17,17 @@ void messaging_context_dying(struct jsp_context *ctx);
  * their registrations and workers; a worker context cannot go on and ends. */
 void messaging_context_rebuilt(struct jsp_context *ctx);
 
+/* The channel and worker operations of the engine's host (contracts in engine_host.h). */
+int messaging_broadcast_subscribe(struct jsp_context *ctx, const char *key);
+void messaging_broadcast_unsubscribe(struct jsp_context *ctx, const char *key);
+void messaging_broadcast_post(struct jsp_context *ctx, const char *key, const char *data,
+                              size_t len, uint64_t sender_id);
+int messaging_worker_spawn(struct jsp_context *parent, const char *source, size_t len,
+                           const char *name, uint64_t *id);
+void messaging_worker_post(struct jsp_context *ctx, uint64_t id, const char *data, size_t len);
+void messaging_worker_terminate(struct jsp_context *ctx, uint64_t id);
+void messaging_worker_post_to_parent(struct jsp_context *ctx, const char *data, size_t len);
+void messaging_worker_report_error(struct jsp_context *ctx, const char *json, size_t len);
+void messaging_worker_close(struct jsp_context *ctx);
+
 #endif

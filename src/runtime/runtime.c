@@ -2,7 +2,6 @@
  * timers run (including inside host.callSync), and orderly stop. What each job does is
  * in runtime_jobs.c; host calls in host_calls.c. */
 #include "runtime/runtime.h"
-#include "pool/pool.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -313,7 +312,7 @@ static void run_timer_callback(runtime *rt, timer_entry *t)
         runtime_leave_js(rt, &run);
     }
     if (run.budget.tripped && run.budget.tripped != JSP_EDESTROYED && run.budget.tripped != JSP_ECLOSED)
-        runtime_hook_log(ctx, JSP_LOG_ERROR,
+        runtime_log(ctx, JSP_LOG_ERROR,
                          run.budget.tripped == JSP_ECPU_LIMIT    ? "timer callback stopped: CPU limit"
                          : run.budget.tripped == JSP_EWALL_LIMIT ? "timer callback stopped: wall limit"
                                                                  : "timer callback stopped: memory limit");
@@ -514,16 +513,15 @@ static void arm_timer_wake(runtime *rt)
     uv_timer_start(&rt->timer_wake, on_timer_wake, delay_ms, 0);
 }
 
-uint64_t runtime_hook_set_timer(void *owner, engine_callback *cb, double delay_ms,
+uint64_t runtime_set_timer(struct jsp_context *ctx, engine_callback *cb, double delay_ms,
                                 bool is_repeating)
 {
-    struct jsp_context *ctx = owner;
     runtime *rt = ctx->rt;
     /* Each timer holds its callback's closure alive: 1.87 million from one call held
      * hundreds of MB until the context died, before this cap. */
-    if (ctx->timers.count >= (size_t)ctx->pool->config.max_timers_per_context) {
+    if (ctx->timers.count >= (size_t)services_of(ctx)->config->max_timers_per_context) {
         engine_callback_free(cb);
-        return RUNTIME_TIMER_CAPPED;
+        return ENGINE_TIMER_CAPPED;
     }
     timer_entry *t = calloc(1, sizeof(*t));
     if (!t) {
@@ -551,9 +549,8 @@ uint64_t runtime_hook_set_timer(void *owner, engine_callback *cb, double delay_m
     return t->id;
 }
 
-void runtime_hook_clear_timer(void *owner, uint64_t timer_id)
+void runtime_clear_timer(struct jsp_context *ctx, uint64_t timer_id)
 {
-    struct jsp_context *ctx = owner;
     timer_entry *t = u64_map_get(&ctx->timers, timer_id);
     if (!t)
         return;
@@ -629,16 +626,14 @@ static void on_timer_wake(uv_timer_t *handle)
     run_pass(handle->data);
 }
 
-void runtime_hook_context_entered(void *owner)
+void runtime_context_entered(struct jsp_context *ctx)
 {
-    struct jsp_context *ctx = owner;
     if (ctx)
         ctx->blocked_depth++;
 }
 
-void runtime_hook_context_left(void *owner)
+void runtime_context_left(struct jsp_context *ctx)
 {
-    struct jsp_context *ctx = owner;
     if (ctx && --ctx->blocked_depth == 0)
         offer_turn(ctx->rt, ctx);
 }
@@ -686,7 +681,7 @@ static void runtime_thread_main(void *arg)
         uv_timer_init(&rt->loop, &rt->timer_wake);
         rt->wake.data = rt;
         rt->timer_wake.data = rt;
-        rt->vm = engine_vm_new();
+        rt->vm = engine_vm_new(&runtime_engine_host);
         if (rt->vm)
             heap_policy_start(rt);
     }
@@ -708,12 +703,12 @@ static void runtime_thread_main(void *arg)
     uv_loop_close(&rt->loop);
 }
 
-int runtime_start(runtime *rt, jsp_pool *pool, int index)
+int runtime_start(runtime *rt, const runtime_services *services, int index)
 {
-    rt->pool = pool;
+    rt->services = services;
     rt->index = index;
-    rt->cpu_share_ppm = (int64_t)(pool->config.cpu_share * 1e6 + 0.5);
-    rt->cpu_window_ns = (int64_t)pool->config.cpu_share_window_ms * 1000000;
+    rt->cpu_share_ppm = (int64_t)(services->config->cpu_share * 1e6 + 0.5);
+    rt->cpu_window_ns = (int64_t)services->config->cpu_share_window_ms * 1000000;
     atomic_init(&rt->live_contexts, 0);
     completion_init(&rt->started);
     if (job_queue_init(&rt->queue, &rt->wake) != 0)
@@ -740,17 +735,15 @@ void runtime_stop(runtime *rt)
 
 /* ---- logging and messages from JS ---- */
 
-void runtime_hook_log(void *owner, int level, const char *message)
+void runtime_log(struct jsp_context *ctx, int level, const char *message)
 {
-    struct jsp_context *ctx = owner;
     if (ctx)
-        pool_log(ctx->pool, level, ctx->id, message);
+        services_of(ctx)->log(ctx->pool, level, ctx->id, message);
 }
 
-void runtime_hook_host_send(void *owner, const char *json, size_t len)
+void runtime_host_send(struct jsp_context *ctx, const char *json, size_t len)
 {
-    struct jsp_context *ctx = owner;
-    jsp_pool *pool = ctx->pool;
-    if (pool->config.on_message)
-        pool->config.on_message(pool, ctx->id, json, len, pool->config.message_user);
+    const jsp_pool_config *cfg = services_of(ctx)->config;
+    if (cfg->on_message)
+        cfg->on_message(ctx->pool, ctx->id, json, len, cfg->message_user);
 }

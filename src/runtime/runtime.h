@@ -1,7 +1,9 @@
 /* runtime.h — one runtime: an OS thread running a libuv loop that owns one JSC VM and
- * executes the jobs queued for the contexts placed on it. Also defines the structures
- * shared between the pool layer (which creates handles and jobs on any thread) and the
- * runtime thread (which runs them). */
+ * executes the jobs queued for the contexts placed on it; its metrics; how JS of a
+ * context is run under its budget. The structures it shares with the pool layer have a
+ * header each — context.h (the handle), job.h, host_call.h — included here. The runtime
+ * includes no pool header: what it needs from the pool comes through runtime_services
+ * (runtime_services.h). */
 #ifndef JSP_RUNTIME_H
 #define JSP_RUNTIME_H
 
@@ -12,7 +14,11 @@
 
 #include "engine/engine.h"
 #include "jspool.h"
+#include "runtime/context.h"
+#include "runtime/host_call.h"
+#include "runtime/job.h"
 #include "runtime/job_queue.h"
+#include "runtime/runtime_services.h"
 #include "runtime/timers.h"
 #include "util/completion.h"
 #include "util/u64_map.h"
@@ -57,144 +63,8 @@ typedef struct runtime_metrics {
 extern const double call_duration_bounds[CALL_DURATION_BUCKETS];
 void metrics_record_call(runtime_metrics *m, int code, uint64_t duration_ns);
 
-typedef enum job_kind {
-    JOB_CREATE,
-    JOB_DESTROY,
-    JOB_EVAL,
-    JOB_LOAD_MODULE,
-    JOB_CALL,
-    JOB_SEND,
-    JOB_GLOBAL_GET,
-    JOB_GLOBALS_LIST,
-    JOB_GLOBALS_SNAPSHOT,
-    JOB_GLOBALS_RESET,
-    JOB_HOST_REPLY,
-    JOB_CHANNEL_MESSAGE,  /* a BroadcastChannel or worker message: name = target, text = data */
-    JOB_WORKER_START,     /* a new worker's source (text) and name (name) */
-    JOB_LOCK_EVENT,            /* a Web Locks grant or steal for ctx (lock_requests.c) */
-} job_kind;
-
-/* One unit of work for a runtime thread. Created by any thread, run and freed by the
- * runtime thread. Text payloads live in the same allocation. */
-struct job {
-    job *next;
-    job_kind kind;
-    struct jsp_context *ctx;   /* a reference is held while the job exists */
-    jsp_done_fn done;          /* NULL for jobs nobody waits on (send, destroy) */
-    void *user;
-    uint64_t call_id;          /* key in ctx->pending_calls while a Promise is awaited */
-    jsp_host_call *host_call;  /* JOB_HOST_REPLY: the answered call */
-    bool is_reply_ok;          /* JOB_HOST_REPLY: resolve (true) or reject */
-    uint64_t lock_request_id;  /* JOB_LOCK_EVENT: the request, and ... */
-    int lock_event;            /* ... what happened to it (enum engine_lock_event) */
-    const char *name;          /* JOB_CALL function / JOB_GLOBAL_GET name, in text[] */
-    timer_entry *deadline;     /* wall-limit entry in the timer heap while a call runs */
-    size_t message_bytes;      /* counted in ctx->queued_message_bytes until freed */
-    uint64_t message_tag;      /* JOB_SEND: jsp_send_tagged's tag (0 = none) */
-    uint64_t start_ns;         /* monotonic, when a call started running (0: never ran) */
-    size_t text_len;
-    char text[];               /* source, JSON or reply text, NUL-terminated */
-};
-
-enum context_state { CONTEXT_ALIVE = 0, CONTEXT_DESTROYED = 1 };
-
-/* A context handle. The first block is set once at creation and read by any thread; the
- * atomics are shared; the rest belongs to the runtime thread alone. */
-struct jsp_context {
-    _Atomic uint32_t magic;    /* CONTEXT_MAGIC until jsp_context_free (pool/api_guard.h) */
-    uint64_t id;
-    char *name;
-    jsp_pool *pool;
-    runtime *rt;
-
-    uint64_t cpu_limit_ms;     /* 0 = unlimited */
-    uint64_t wall_limit_ms;    /* 0 = unlimited */
-    uint64_t memory_limit_bytes; /* 0 = a light context; else isolated in own_vm */
-    uint32_t apis_mask;        /* web-API groups (apis/api_groups.h) */
-    jsp_module_loader_fn module_loader; /* for imports; NULL = refused (jsp_context_config) */
-    void *module_loader_user;
-    char *namespace_key;       /* BroadcastChannel and locks scope: the operator's namespace
-                                  name, or "#<id>" (private: '#' is not allowed in names) */
-
-    atomic_int refs;           /* user handle + runtime (while alive) + each job */
-    atomic_int state;          /* enum context_state, as the API sees it */
-    atomic_int queued_jobs;    /* submitted, not yet started: back-pressure */
-    atomic_bool is_cancelled;  /* destroy requested: its running JS is terminated at the
-                                  next watchdog tick (engine_budget.cancel) */
-    /* CPU accounting (runtime thread writes, jsp_context_cpu reads; relaxed) */
-    _Atomic uint64_t cpu_ns;          /* all its JS so far */
-    _Atomic uint64_t window_start_ns; /* the current share window began (monotonic) */
-    _Atomic uint64_t window_cpu_ns;   /* CPU in the current window ... */
-    _Atomic uint64_t previous_window_cpu_ns; /* ... and in the one before */
-    _Atomic uint64_t throttled_ns;    /* time spent throttled, ended throttles */
-    _Atomic uint64_t throttle_count;
-    _Atomic uint64_t throttled_since_ns; /* monotonic; 0 = not throttled now */
-    atomic_size_t queued_message_bytes; /* channel/worker messages queued to it (messaging.c) */
-    int lock_requests;         /* held + pending navigator.locks requests: under the lock
-                                  manager's mutex (lock_manager.c) */
-
-    /* ---- runtime thread only ---- */
-    engine_ctx *ec;            /* NULL until created and after death */
-    engine_vm *own_vm;         /* isolated contexts only: their VM */
-    _Atomic uint64_t held_bytes; /* isolated: own_vm's heap at the last measurement (read
-                                    by jsp_context_memory on any thread) */
-    unsigned runs_since_measure;
-    bool is_dead;              /* killed on the runtime: further jobs fail */
-    int blocked_depth;         /* > 0 while its JS is on the stack (engine_entered work,
-                                  host.callSync): its jobs and timers wait */
-    uint64_t current_call_id;  /* the call whose JS runs now, 0 for timers and messages */
-    job *jobs_head, *jobs_tail; /* its jobs taken from the queue, not yet run (runtime.c) */
-    struct jsp_context *rr_prev, *rr_next; /* in rt's round-robin of runnable contexts */
-    bool is_in_round;
-    int64_t cpu_credit_ns;     /* CPU share left: earned at cpu_share of wall time, up
-                                  to cpu_share x window; spent by its runs */
-    uint64_t credit_at_ns;     /* monotonic time cpu_credit_ns was last brought forward */
-    uint64_t throttled_until_ns; /* 0, or when its credit is back to zero */
-    u64_map timers;            /* timer id -> timer_entry */
-    uint64_t next_timer_id;
-    u64_map pending_calls;     /* call id -> job awaiting a Promise */
-    _Atomic uint64_t generation; /* times a VM recycle rebuilt it (jsp_context_generation) */
-    char *module_source;       /* the last module loaded: rebuilt from on VM recycle */
-    size_t module_source_len;
-    const char *module_source_name; /* in module_source's allocation; NULL = unnamed */
-    jsp_host_call *host_calls; /* outstanding host.call()s, for cleanup */
-    atomic_uint host_calls_held; /* host calls made and not yet let go by both owners (the
-                                    handler may hold one after the guest's call ended): any
-                                    thread, against max_host_calls_per_context */
-    u64_map lock_deadlines;    /* held lock request id -> its wall-limit timer entry */
-    struct context_messaging *messaging; /* channels and workers (messaging.c); NULL: none */
-    uint64_t parent_id;        /* a worker: its parent's id (set before creation); else 0 */
-    struct jsp_context *pool_prev, *pool_next; /* pool's worker list (pool->workers_lock) */
-    bool is_pool_listed;       /* in it (pool->workers_lock) */
-    struct jsp_context *prev, *next; /* runtime's list of live contexts */
-};
-
-/* A host.call / host.callSync in flight. Two owners: the handler's duty to answer, and
- * the runtime's record of it; the last to let go frees it. */
-struct jsp_host_call {
-    _Atomic uint32_t magic;    /* HOST_CALL_LIVE until answered (host_calls.c) */
-    atomic_int refs;
-    jsp_pool *pool;            /* a pool reference keeps the runtime's queue alive */
-    runtime *rt;
-    struct jsp_context *counted; /* a reference: its host_calls_held counts this call */
-    uint64_t context_id;
-    char *name;
-    char *args;
-    size_t args_len;
-    /* ---- runtime thread only ---- */
-    struct jsp_context *ctx;   /* NULL once cancelled (context died) */
-    uint64_t call_id;          /* the call that made it: cleared when that call settles */
-    engine_host_promise *promise; /* async calls */
-    bool is_sync;
-    bool is_answered;          /* sync: the reply below is filled */
-    bool is_reply_ok;
-    char *reply;
-    size_t reply_len;
-    jsp_host_call *prev, *next; /* ctx->host_calls */
-};
-
 struct runtime {
-    jsp_pool *pool;
+    const runtime_services *services; /* the pool's, shared by its runtimes */
     int index;
     uv_thread_t thread;
     uv_loop_t loop;
@@ -226,8 +96,9 @@ struct runtime {
     unsigned checks_since_heap_read;
 };
 
-/* Starts the thread; returns once its VM exists. 0 or JSP_ESYSTEM / JSP_ENOMEM. */
-int runtime_start(runtime *rt, jsp_pool *pool, int index);
+/* Starts the thread; returns once its VM exists. 0 or JSP_ESYSTEM / JSP_ENOMEM. services
+ * must stay valid until the last context, job and host call of the runtime is gone. */
+int runtime_start(runtime *rt, const runtime_services *services, int index);
 /* Closes the queue, lets queued jobs finish, kills remaining contexts, joins. */
 void runtime_stop(runtime *rt);
 /* True on a runtime thread (sync API calls from there would deadlock). */
@@ -237,6 +108,30 @@ bool runtime_is_current_thread(void);
 uint64_t runtime_current_message_tag(void);
 void runtime_set_message_tag(uint64_t tag);
 
+/* ---- the engine's host (engine_host.c): what the engine calls up with ---- */
+
+/* The operations table the runtime gives every VM it creates (src/engine/engine_host.h). */
+extern const engine_host_ops runtime_engine_host;
+/* The operations, each in the file of its concept; contracts in engine_host.h. */
+void runtime_call_settled(struct jsp_context *ctx, uint64_t call_id, jsp_result *result);
+void runtime_context_entered(struct jsp_context *ctx); /* NULL: a VM's home, ignored */
+void runtime_context_left(struct jsp_context *ctx);
+uint64_t runtime_set_timer(struct jsp_context *ctx, engine_callback *cb, double delay_ms,
+                           bool is_repeating);
+void runtime_clear_timer(struct jsp_context *ctx, uint64_t timer_id);
+void runtime_host_send(struct jsp_context *ctx, const char *json, size_t len);
+/* Logs through the pool's callback with the context's id; NULL ctx: dropped. */
+void runtime_log(struct jsp_context *ctx, int level, const char *message);
+int host_call_start(struct jsp_context *ctx, const char *name, char *args_json, size_t args_len,
+                    engine_host_promise *p);
+int host_call_run_sync(struct jsp_context *ctx, const char *name, char *args_json,
+                       size_t args_len, char **reply, size_t *reply_len);
+int lock_requests_request(struct jsp_context *ctx, const uint16_t *name, size_t name_len,
+                          bool is_shared, bool if_available, bool steal, uint64_t *request_id);
+void lock_requests_release(struct jsp_context *ctx, uint64_t request_id);
+bool lock_requests_abort(struct jsp_context *ctx, uint64_t request_id);
+int lock_requests_query(struct jsp_context *ctx, engine_lock_snapshot *out);
+
 /* ---- runtime thread internals (runtime.c / runtime_jobs.c / host_calls.c) ---- */
 void runtime_run_job(runtime *rt, job *j);
 void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code);
@@ -244,10 +139,6 @@ void runtime_complete(job *j, jsp_result *result); /* runs done, frees the job *
 void runtime_fail(job *j, int code);
 /* Runs jobs and timers of other contexts until *is_done, the queue closes, or ctx dies. */
 void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done);
-void host_call_cancel(jsp_host_call *call); /* runtime thread: the context died */
-void host_call_apply_reply(job *j);          /* runtime thread: JOB_HOST_REPLY */
-/* Cancels the async host calls call_id left pending; returns how many. */
-size_t host_calls_clear_for_call(struct jsp_context *ctx, uint64_t call_id);
 
 /* The locks group (lock_requests.c): runs a JOB_LOCK_EVENT; drops a context's locks and
  * lock requests when it dies or its VM is recycled (its JS can no longer release them). */
@@ -289,20 +180,10 @@ void heap_policy_check(runtime *rt, bool is_forced);
 /* Takes the growth rule's baseline from the runtime's fresh VM, before any guest code. */
 void heap_policy_start(runtime *rt);
 
-/* ---- shared helpers (context_handle.c / calls.c) ---- */
-void context_retain(struct jsp_context *ctx);
-void context_release(struct jsp_context *ctx);
-job *job_new(job_kind kind, struct jsp_context *ctx, const char *text, size_t text_len,
-             const char *name);
-void job_free(job *j);
-/* Creation in steps, for contexts made from a runtime thread (workers), which must not wait:
- * alloc counts and places a handle (one reference, the caller's); queue_create sends it
- * to its runtime, where done runs with the outcome (0, or JSP_ECLOSED / JSP_ENOMEM and done
- * never runs); after a failure, creation_failed undoes the counts — is_runtime_counted
- * when the runtime did not uncount it itself (not queued, or refused as closing). */
-int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_mask,
-                  struct jsp_context **out);
-int context_queue_create(struct jsp_context *ctx, jsp_done_fn done, void *user);
-void context_creation_failed(struct jsp_context *ctx, bool is_runtime_counted);
+/* What the pool gave the context's runtime (runtime_services.h). */
+static inline const runtime_services *services_of(const struct jsp_context *ctx)
+{
+    return ctx->rt->services;
+}
 
 #endif

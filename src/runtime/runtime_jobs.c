@@ -1,7 +1,6 @@
 /* runtime_jobs.c — what each job does on the runtime thread, how a call's completion is
  * delivered (now, or when its Promise settles), and how a context dies. Scheduling is
  * in runtime.c. */
-#include "pool/pool.h"
 #include "runtime/messaging.h"
 #include "runtime/runtime.h"
 #include "util/result.h"
@@ -23,7 +22,7 @@ static bool is_call(const job *j)
  * host.call()s, open console.time spans) is cleared, logged once and counted. */
 static void close_call_scope(struct jsp_context *ctx, uint64_t call_id)
 {
-    if (ctx->is_dead || !call_id || ctx->pool->config.debug_disable_call_scopes)
+    if (ctx->is_dead || !call_id || services_of(ctx)->config->debug_disable_call_scopes)
         return;
     size_t host_calls = host_calls_clear_for_call(ctx, call_id);
     size_t spans = engine_clear_call_spans(ctx->ec, call_id);
@@ -36,7 +35,7 @@ static void close_call_scope(struct jsp_context *ctx, uint64_t call_id)
     snprintf(line, sizeof(line),
              "call %llu left %zu pending host call(s) and %zu open console.time span(s); cleared",
              (unsigned long long)call_id, host_calls, spans);
-    runtime_hook_log(ctx, JSP_LOG_WARN, line);
+    runtime_log(ctx, JSP_LOG_WARN, line);
 }
 
 void runtime_complete(job *j, jsp_result *result)
@@ -68,11 +67,13 @@ static void create_context(runtime *rt, job *j)
 {
     struct jsp_context *ctx = j->ctx;
     if (ctx->memory_limit_bytes) {
-        ctx->own_vm = engine_vm_new();
+        ctx->own_vm = engine_vm_new(&runtime_engine_host);
         if (ctx->own_vm)
             ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
     }
-    ctx->ec = ctx->memory_limit_bytes && !ctx->own_vm ? NULL : engine_ctx_new(context_vm(ctx), ctx, ctx->apis_mask);
+    ctx->ec = ctx->memory_limit_bytes && !ctx->own_vm
+                  ? NULL
+                  : engine_ctx_new(context_vm(ctx), context_host(ctx), ctx->apis_mask);
     if (ctx->ec)
         engine_ctx_set_module_loader(ctx->ec, ctx->module_loader, ctx->module_loader_user);
     if (ctx->ec && ctx->own_vm && engine_ctx_guard_memory(ctx->ec, ctx->memory_limit_bytes) != 0) {
@@ -90,7 +91,7 @@ static void create_context(runtime *rt, job *j)
     context_retain(ctx); /* the runtime's reference, dropped when the context dies */
     runtime_context_created(rt, ctx);
     if (ctx->parent_id)
-        pool_list_worker(ctx);
+        services_of(ctx)->list_worker(ctx);
     ctx->next = rt->contexts;
     if (rt->contexts)
         rt->contexts->prev = ctx;
@@ -105,7 +106,7 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
     ctx->is_dead = true;
     atomic_store(&ctx->state, CONTEXT_DESTROYED);
     if (ctx->parent_id)
-        pool_unlist_worker(ctx);
+        services_of(ctx)->unlist_worker(ctx);
     messaging_context_dying(ctx);
     lock_requests_drop_context(ctx); /* so other contexts are not left waiting */
     /* Everything that holds JS values goes before the global context is released. */
@@ -162,9 +163,8 @@ static void finish_unless_pending(struct jsp_context *ctx, uint64_t call_id, jsp
         jsp_result_free(result);
 }
 
-void runtime_hook_call_settled(void *owner, uint64_t call_id, jsp_result *result)
+void runtime_call_settled(struct jsp_context *ctx, uint64_t call_id, jsp_result *result)
 {
-    struct jsp_context *ctx = owner;
     job *j = u64_map_remove(&ctx->pending_calls, call_id);
     if (j)
         runtime_complete(j, result);
@@ -287,7 +287,7 @@ static jsp_result *run_bounded(runtime *rt, job *j)
     bool is_cancelled = run.budget.tripped == JSP_EDESTROYED || run.budget.tripped == JSP_ECLOSED;
     if (j->kind == JOB_SEND) {
         if (run.budget.tripped && !is_cancelled)
-            runtime_hook_log(ctx, JSP_LOG_ERROR, "onmessage stopped: time limit");
+            runtime_log(ctx, JSP_LOG_ERROR, "onmessage stopped: time limit");
     } else if (run.budget.tripped) {
         r = limit_result(r, run.budget.tripped);
     }

@@ -1,0 +1,105 @@
+/* engine_host.h — everything the engine asks of its host, as one table of operations.
+ * The engine (src/engine/) never names a function of the layers above it: the host (the
+ * runtime, src/runtime/engine_host.c; or a fake in tests/engine/test_engine_host.c) gives
+ * engine_vm_new one `const engine_host_ops`, and each context an engine_host_ctx it is
+ * handed back in every operation. Not for calls from the host down: those are engine.h.
+ *
+ * Every operation runs on the VM's runtime thread, from a JS native or from the engine's
+ * entry into the VM, and must not re-enter the engine with JS of the same context except
+ * where said (host_call_sync, which runs other contexts' work). A NULL host_ctx is the
+ * VM's own context (names only, no guest JS): operations reached from it are the
+ * entered/left pair and log, which must accept it.
+ *
+ * Cost: a trivial call goes through two operations (entered/left), each an indirect call;
+ * bench_calls --only callback_refill measured no difference beyond the machine's noise
+ * against the link-time calls this table replaced (task-clock medians +1.5% / -0.1% and
+ * +0.0% / -2.9% in two sittings, with and without limits). */
+#ifndef JSP_ENGINE_HOST_H
+#define JSP_ENGINE_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jspool.h"
+
+/* The host's object for one context: opaque to the engine, given to engine_ctx_new. */
+typedef struct engine_host_ctx engine_host_ctx;
+typedef struct engine_callback engine_callback;         /* a kept JS function (engine.h) */
+typedef struct engine_host_promise engine_host_promise; /* a pending host.call() Promise */
+typedef struct engine_lock_snapshot engine_lock_snapshot; /* engine_locks.h */
+
+/* set_timer's answer when the context has as many live timers as the host allows. */
+#define ENGINE_TIMER_CAPPED UINT64_MAX
+
+typedef struct engine_host_ops {
+    /* ---- calls ---- */
+    /* A Promise returned by engine_eval/engine_call settled; takes ownership of result. */
+    void (*call_settled)(engine_host_ctx *h, uint64_t call_id, jsp_result *result);
+    /* The context starts / stops running JS (engine_entered; nested pairs allowed). The
+     * host must hold back the context's jobs and timers meanwhile, so it is neither
+     * re-entered nor destroyed with its JS on the stack: that can happen when another
+     * context's microtask, drained inside this context's entry, blocks in host.callSync
+     * and the host serves jobs meanwhile. */
+    void (*context_entered)(engine_host_ctx *h);
+    void (*context_left)(engine_host_ctx *h);
+
+    /* ---- timers (setTimeout / setInterval) ---- */
+    /* Takes ownership of cb. The timer id (> 0), or 0 when out of memory, or
+     * ENGINE_TIMER_CAPPED (cb is freed in both cases). */
+    uint64_t (*set_timer)(engine_host_ctx *h, engine_callback *cb, double delay_ms,
+                          bool is_repeating);
+    void (*clear_timer)(engine_host_ctx *h, uint64_t timer_id); /* unknown ids ignored */
+
+    /* ---- host.call / host.callSync / host.send / console ---- */
+    /* Takes ownership of p and args_json (malloc'd). 0 (the host settles p later with
+     * engine_host_promise_settle, or now with a refusal), or JSP_ENOTFOUND for an
+     * unregistered name (args are then freed, p is the engine's again). */
+    int (*host_call)(engine_host_ctx *h, const char *name, char *args_json, size_t args_len,
+                     engine_host_promise *p);
+    /* Blocks this context until answered (the host may run other contexts' work meanwhile).
+     * Takes ownership of args_json. 0 with *reply (malloc'd JSON), JSP_EJS with *reply
+     * (malloc'd message), or JSP_ENOTFOUND / JSP_ECLOSED / JSP_EDESTROYED / JSP_ENOMEM
+     * (no reply). */
+    int (*host_call_sync)(engine_host_ctx *h, const char *name, char *args_json,
+                          size_t args_len, char **reply, size_t *reply_len);
+    void (*host_send)(engine_host_ctx *h, const char *json, size_t len); /* json borrowed */
+    /* level is a JSP_LOG_* value; message is borrowed. */
+    void (*log)(engine_host_ctx *h, int level, const char *message);
+
+    /* ---- BroadcastChannel (channel group); key is the channel name as JSON text ---- */
+    /* 0, JSP_ETOO_MANY (too many names open in this context) or JSP_ENOMEM. */
+    int (*broadcast_subscribe)(engine_host_ctx *h, const char *key);
+    void (*broadcast_unsubscribe)(engine_host_ctx *h, const char *key);
+    /* Queues data to every context with a channel of that key open (this one included);
+     * sender_id is the posting channel, skipped in this context. */
+    void (*broadcast_post)(engine_host_ctx *h, const char *key, const char *data, size_t len,
+                           uint64_t sender_id);
+
+    /* ---- Worker (worker group) ---- */
+    /* Parent side: 0 and the new worker's id, or JSP_ETOO_MANY (worker limit),
+     * JSP_ECLOSED, JSP_ENOMEM. */
+    int (*worker_spawn)(engine_host_ctx *h, const char *source, size_t len, const char *name,
+                        uint64_t *id);
+    void (*worker_post)(engine_host_ctx *h, uint64_t id, const char *data, size_t len);
+    void (*worker_terminate)(engine_host_ctx *h, uint64_t id);
+    /* Child side (no-ops in a context that is not a worker). */
+    void (*worker_post_to_parent)(engine_host_ctx *h, const char *data, size_t len);
+    void (*worker_report_error)(engine_host_ctx *h, const char *json, size_t len);
+    void (*worker_close)(engine_host_ctx *h);
+
+    /* ---- navigator.locks (locks group; engine_locks.h has the types and limits) ---- */
+    /* Queues a request (name is UTF-16, copied). 0 and *request_id (a GRANTED event follows
+     * through engine_locks_deliver, never synchronously), ENGINE_LOCK_NOT_AVAILABLE,
+     * JSP_ETOO_MANY or JSP_ENOMEM. */
+    int (*lock_request)(engine_host_ctx *h, const uint16_t *name, size_t name_len,
+                        bool is_shared, bool if_available, bool steal, uint64_t *request_id);
+    /* Releases a held lock of this context; unknown ids are ignored (stolen, dropped). */
+    void (*lock_release)(engine_host_ctx *h, uint64_t request_id);
+    /* Removes a still-pending request; false when it is no longer pending. */
+    bool (*lock_abort)(engine_host_ctx *h, uint64_t request_id);
+    /* Every held and pending request in the context's namespace. 0 or JSP_ENOMEM. */
+    int (*lock_query)(engine_host_ctx *h, engine_lock_snapshot *out);
+} engine_host_ops;
+
+#endif

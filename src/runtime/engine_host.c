@@ -1,0 +1,150 @@
+/* engine_host.c — the runtime as the engine's host: the one engine_host_ops instance the
+ * runtime gives every VM it creates (engine_vm_new), and the only place an engine_host_ctx
+ * becomes a context again. Each operation is a tail call into the file of its concept
+ * (runtime.c: timers, entry, log, send; runtime_jobs.c: settled calls; host_calls.c;
+ * messaging.c; lock_requests.c), where the contract is implemented. Not for logic. */
+#include "engine/engine_locks.h"
+#include "runtime/messaging.h"
+#include "runtime/runtime.h"
+
+static void call_settled(engine_host_ctx *h, uint64_t call_id, jsp_result *result)
+{
+    runtime_call_settled(host_context(h), call_id, result);
+}
+
+static void context_entered(engine_host_ctx *h)
+{
+    runtime_context_entered(host_context(h));
+}
+
+static void context_left(engine_host_ctx *h)
+{
+    runtime_context_left(host_context(h));
+}
+
+static uint64_t set_timer(engine_host_ctx *h, engine_callback *cb, double delay_ms,
+                          bool is_repeating)
+{
+    return runtime_set_timer(host_context(h), cb, delay_ms, is_repeating);
+}
+
+static void clear_timer(engine_host_ctx *h, uint64_t timer_id)
+{
+    runtime_clear_timer(host_context(h), timer_id);
+}
+
+static int host_call(engine_host_ctx *h, const char *name, char *args_json, size_t args_len,
+                     engine_host_promise *p)
+{
+    return host_call_start(host_context(h), name, args_json, args_len, p);
+}
+
+static int host_call_sync(engine_host_ctx *h, const char *name, char *args_json, size_t args_len,
+                          char **reply, size_t *reply_len)
+{
+    return host_call_run_sync(host_context(h), name, args_json, args_len, reply, reply_len);
+}
+
+static void host_send(engine_host_ctx *h, const char *json, size_t len)
+{
+    runtime_host_send(host_context(h), json, len);
+}
+
+static void log_message(engine_host_ctx *h, int level, const char *message)
+{
+    runtime_log(host_context(h), level, message);
+}
+
+static int broadcast_subscribe(engine_host_ctx *h, const char *key)
+{
+    return messaging_broadcast_subscribe(host_context(h), key);
+}
+
+static void broadcast_unsubscribe(engine_host_ctx *h, const char *key)
+{
+    messaging_broadcast_unsubscribe(host_context(h), key);
+}
+
+static void broadcast_post(engine_host_ctx *h, const char *key, const char *data, size_t len,
+                           uint64_t sender_id)
+{
+    messaging_broadcast_post(host_context(h), key, data, len, sender_id);
+}
+
+static int worker_spawn(engine_host_ctx *h, const char *source, size_t len, const char *name,
+                        uint64_t *id)
+{
+    return messaging_worker_spawn(host_context(h), source, len, name, id);
+}
+
+static void worker_post(engine_host_ctx *h, uint64_t id, const char *data, size_t len)
+{
+    messaging_worker_post(host_context(h), id, data, len);
+}
+
+static void worker_terminate(engine_host_ctx *h, uint64_t id)
+{
+    messaging_worker_terminate(host_context(h), id);
+}
+
+static void worker_post_to_parent(engine_host_ctx *h, const char *data, size_t len)
+{
+    messaging_worker_post_to_parent(host_context(h), data, len);
+}
+
+static void worker_report_error(engine_host_ctx *h, const char *json, size_t len)
+{
+    messaging_worker_report_error(host_context(h), json, len);
+}
+
+static void worker_close(engine_host_ctx *h)
+{
+    messaging_worker_close(host_context(h));
+}
+
+static int lock_request(engine_host_ctx *h, const uint16_t *name, size_t name_len, bool is_shared,
+                        bool if_available, bool steal, uint64_t *request_id)
+{
+    return lock_requests_request(host_context(h), name, name_len, is_shared, if_available, steal,
+                                 request_id);
+}
+
+static void lock_release(engine_host_ctx *h, uint64_t request_id)
+{
+    lock_requests_release(host_context(h), request_id);
+}
+
+static bool lock_abort(engine_host_ctx *h, uint64_t request_id)
+{
+    return lock_requests_abort(host_context(h), request_id);
+}
+
+static int lock_query(engine_host_ctx *h, engine_lock_snapshot *out)
+{
+    return lock_requests_query(host_context(h), out);
+}
+
+const engine_host_ops runtime_engine_host = {
+    .call_settled = call_settled,
+    .context_entered = context_entered,
+    .context_left = context_left,
+    .set_timer = set_timer,
+    .clear_timer = clear_timer,
+    .host_call = host_call,
+    .host_call_sync = host_call_sync,
+    .host_send = host_send,
+    .log = log_message,
+    .broadcast_subscribe = broadcast_subscribe,
+    .broadcast_unsubscribe = broadcast_unsubscribe,
+    .broadcast_post = broadcast_post,
+    .worker_spawn = worker_spawn,
+    .worker_post = worker_post,
+    .worker_terminate = worker_terminate,
+    .worker_post_to_parent = worker_post_to_parent,
+    .worker_report_error = worker_report_error,
+    .worker_close = worker_close,
+    .lock_request = lock_request,
+    .lock_release = lock_release,
+    .lock_abort = lock_abort,
+    .lock_query = lock_query,
+};

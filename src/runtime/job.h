@@ -1,0 +1,63 @@
+/* job.h — one unit of work for a runtime thread: what it is (job_kind), what it carries,
+ * and its allocation (context.c). Created by any thread (the pool's calls, other runtimes'
+ * messages), run and freed by the context's runtime thread. Not the queue (job_queue.h). */
+#ifndef JSP_RUNTIME_JOB_H
+#define JSP_RUNTIME_JOB_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jspool.h"
+#include "runtime/timers.h"
+
+typedef struct job job;
+struct jsp_context;
+
+typedef enum job_kind {
+    JOB_CREATE,
+    JOB_DESTROY,
+    JOB_EVAL,
+    JOB_LOAD_MODULE,
+    JOB_CALL,
+    JOB_SEND,
+    JOB_GLOBAL_GET,
+    JOB_GLOBALS_LIST,
+    JOB_GLOBALS_SNAPSHOT,
+    JOB_GLOBALS_RESET,
+    JOB_HOST_REPLY,
+    JOB_CHANNEL_MESSAGE,  /* a BroadcastChannel or worker message: name = target, text = data */
+    JOB_WORKER_START,     /* a new worker's source (text) and name (name) */
+    JOB_LOCK_EVENT,            /* a Web Locks grant or steal for ctx (lock_requests.c) */
+} job_kind;
+
+/* One unit of work for a runtime thread. Created by any thread, run and freed by the
+ * runtime thread. Text payloads live in the same allocation. */
+struct job {
+    job *next;
+    job_kind kind;
+    struct jsp_context *ctx;   /* a reference is held while the job exists */
+    jsp_done_fn done;          /* NULL for jobs nobody waits on (send, destroy) */
+    void *user;
+    uint64_t call_id;          /* key in ctx->pending_calls while a Promise is awaited */
+    jsp_host_call *host_call;  /* JOB_HOST_REPLY: the answered call */
+    bool is_reply_ok;          /* JOB_HOST_REPLY: resolve (true) or reject */
+    uint64_t lock_request_id;  /* JOB_LOCK_EVENT: the request, and ... */
+    int lock_event;            /* ... what happened to it (enum engine_lock_event) */
+    const char *name;          /* JOB_CALL function / JOB_GLOBAL_GET name, in text[] */
+    timer_entry *deadline;     /* wall-limit entry in the timer heap while a call runs */
+    size_t message_bytes;      /* counted in ctx->queued_message_bytes until freed */
+    uint64_t message_tag;      /* JOB_SEND: jsp_send_tagged's tag (0 = none) */
+    uint64_t start_ns;         /* monotonic, when a call started running (0: never ran) */
+    size_t text_len;
+    char text[];               /* source, JSON or reply text, NUL-terminated */
+};
+
+/* A job for ctx (a reference is taken; NULL ctx for host replies), with text and name
+ * copied into it. NULL when out of memory. */
+job *job_new(job_kind kind, struct jsp_context *ctx, const char *text, size_t text_len,
+             const char *name);
+void job_free(job *j);
+
+#endif

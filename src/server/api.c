@@ -56,6 +56,10 @@ static char *copy_iovec(h2o_iovec_t v)
     return s;
 }
 
+
+/* Descriptions carry CPU seconds and shares: 9 significant digits (nanoseconds up to a
+ * second) instead of jansson's 17, which printed 0.00069668599999999996. */
+#define DESCRIPTION_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(9))
 /* Replies and logs in one go (requests answered without a call). */
 static int answer(h2o_req_t *req, uint64_t start_ns, uint64_t context_id, int status,
                   const char *json)
@@ -143,7 +147,7 @@ static char *context_json(const served_context *sc)
     jsp_context_cpu(sc->ctx, &cpu);
     if (o)
         json_object_set_new(o, "cpu", cpu_json(&cpu));
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *text = o ? json_dumps(o, DESCRIPTION_DUMP_FLAGS) : NULL;
     json_decref(o);
     return text;
 }
@@ -330,7 +334,7 @@ static int list_contexts(server *srv, h2o_req_t *req, uint64_t start_ns)
     json_t *page = json_pack("{s:o, s:I, s:o, s:o}", "contexts", list, "total", (json_int_t)count, "next",
                              offset + limit < count ? json_integer((json_int_t)(offset + limit)) : json_null(),
                              "workers", workers_json(srv));
-    char *text = page ? json_dumps(page, JSON_COMPACT) : NULL;
+    char *text = page ? json_dumps(page, DESCRIPTION_DUMP_FLAGS) : NULL;
     json_decref(page);
     if (!text)
         return answer_error(req, start_ns, 0, 500, "out_of_memory", "out of memory");

@@ -101,11 +101,13 @@ static bool host_call_arguments(JSContextRef js, size_t argc, const JSValueRef a
         return false;
     }
     *name = js_value_to_utf8(js, argv[0], NULL);
+    *args = NULL;
     JSObjectRef array = JSObjectMakeArray(js, argc - 1, argv + 1, exception);
     if (!*name || !array || js_value_to_json(js, array, args, args_len) != 0) {
         if (!*exception)
             natives_throw(js, exception, "TypeError", "host.call: arguments cannot be serialised");
         free(*name);
+        free(*args); /* on failure js_value_to_json leaves its message here */
         return false;
     }
     return true;

@@ -225,6 +225,28 @@ static char *read_file(const char *path, size_t *len, char **error)
     return NULL;
 }
 
+/* Only source files are modules: an import('./.env') or import('./token') once ran the
+ * file as JS and its text came back in the ReferenceError (an attacker's review). So a
+ * module file ends in .js, .mjs or .json and no part of its path under the root starts
+ * with a dot (.env, .git/, .npmrc). */
+static bool is_module_file(const char *under_root)
+{
+    for (const char *c = under_root; *c; c++)
+        if (c[0] == '/' && c[1] == '.')
+            return false;
+    const char *dot = strrchr(under_root, '.');
+    return dot && strchr(dot, '/') == NULL &&
+           (strcmp(dot, ".js") == 0 || strcmp(dot, ".mjs") == 0 || strcmp(dot, ".json") == 0);
+}
+
+/* One message for a missing file, a file outside the root and a file that is not a module,
+ * so that the answer does not tell a module which paths exist outside its root. */
+static char *not_a_module_file(const char *specifier)
+{
+    return format("'%s' is not a module file under the module root (missing, outside the module "
+                  "root, a dotfile, or not .js/.mjs/.json)", specifier);
+}
+
 int jsp_module_loader_files(void *root_dir, const char *specifier, const char *referrer,
                             char **name, char **source, size_t *source_len, char **error)
 {
@@ -251,7 +273,7 @@ int jsp_module_loader_files(void *root_dir, const char *specifier, const char *r
             p[0] = '\0';
         ok = p[0] && resolve_path(p, found, 0);
         if (!ok)
-            *error = format("no file %s", p);
+            *error = not_a_module_file(specifier);
     } else if (strchr(specifier, ':') || specifier[0] == '\0' ||
                (specifier[0] == '@' && !strchr(specifier, '/'))) {
         *error = format("'%s' is not a relative path or package name (built-in modules and URLs are not supported)", specifier);
@@ -263,9 +285,10 @@ int jsp_module_loader_files(void *root_dir, const char *specifier, const char *r
         return JSP_ENOTFOUND;
     size_t root_len = strlen(root);
     if (!realpath(found, real) ||
-        !(strncmp(real, root, root_len) == 0 && (real[root_len] == '/' || root_len == 1))) {
+        !(strncmp(real, root, root_len) == 0 && (real[root_len] == '/' || root_len == 1)) ||
+        !is_module_file(real + root_len)) {
         free(*error);
-        *error = format("%s is outside the module root %s", found, root);
+        *error = not_a_module_file(specifier);
         return JSP_EMODULE;
     }
     *source = read_file(real, source_len, error);

@@ -216,6 +216,32 @@ Test(modules, a_syntax_error_in_a_dependency_names_its_file_and_line)
     jsp_context_free(ctx);
 }
 
+/* A module file is .js, .mjs or .json with no dotted path part: import('./.env') once
+ * ran the file as JS and its secret came back in the ReferenceError. One message for a
+ * missing file, a file outside the root and a non-module, so nothing tells which exist. */
+Test(modules, only_source_files_are_modules_and_their_text_never_shows)
+{
+    jsp_context *ctx = context_rooted_at(pool, MODULES_DIR);
+    load_ok(ctx, "export async function peek(p) { return (await import(p)).default; }");
+    const char *tries[] = {"[\"./.env\"]", "[\"./token\"]", "[\"./missing.js\"]"};
+    char first[512] = "";
+    for (size_t i = 0; i < 3; i++) {
+        jsp_result *r = NULL;
+        cr_assert_eq(jsp_call(ctx, "peek", tries[i], -1, &r), JSP_EJS, "%s", tries[i]);
+        cr_expect(strstr(r->error_message, "sk_live") == NULL && strstr(r->error_message, "s3cr3t") == NULL,
+                  "the file's text leaked: %s", r->error_message);
+        cr_expect(strstr(r->error_message, "is not a module file under the module root") != NULL, "%s",
+                  r->error_message);
+        const char *tail = strstr(r->error_message, "is not a module file"); /* after the specifier */
+        if (i == 0)
+            snprintf(first, sizeof first, "%s", tail);
+        else
+            cr_expect_str_eq(tail, first, "the answers tell the cases apart");
+        jsp_result_free(r);
+    }
+    jsp_context_free(ctx);
+}
+
 Test(modules, imports_cannot_leave_the_root)
 {
     jsp_context *ctx = context_rooted_at(pool, MODULES_DIR);

@@ -155,6 +155,16 @@ static char *context_json(const served_context *sc)
 void api_finish(server *srv, pending *p)
 {
     jsp_result *r = p->result;
+    if (!r) { /* PENDING_CREATE: jsp_context_new refused (create_on_worker) */
+        int rc = p->create_rc;
+        if (p->req) {
+            p->ref->p = NULL;
+            reply_error(p->req, status_for_code(rc), jsp_error_id(rc), jsp_strerror(rc));
+        }
+        server_log_request(p->method, p->path, p->req ? status_for_code(rc) : 499, p->start_ns, 0);
+        pending_free(p);
+        return;
+    }
     /* A setup script runs for its effects: its completion value is not returned, so one
      * that JSON cannot hold (a function, a symbol, a cycle) does not fail the creation. */
     int code = p->kind == PENDING_CREATE && r->code == JSP_ENOTJSON ? 0 : r->code;
@@ -191,6 +201,45 @@ void api_finish(server *srv, pending *p)
 }
 
 /* ---- route handlers ------------------------------------------------------------------ */
+
+/* Creating a context waits for its runtime to build it, and that runtime may be running a
+ * tenant's JS for up to its CPU limit: on the loop thread, that wait froze every request
+ * of every client (an attacker's review: /healthz unanswered for 20 s). So the creation
+ * and the queueing of its setup run on libuv's thread pool; the answer comes back through
+ * the done queue like every call's. */
+typedef struct create_work {
+    uv_work_t work;
+    jsp_pool *pool;
+    pending *p;
+    jsp_context_config cfg;
+    json_t *body;
+    const char *code;
+    bool is_module;
+} create_work;
+
+static void create_on_worker(uv_work_t *work)
+{
+    create_work *cw = work->data;
+    pending *p = cw->p;
+    served_context *sc = p->created;
+    int rc = jsp_context_new(cw->pool, &cw->cfg, &sc->ctx);
+    if (rc == 0) {
+        sc->id = p->context_id = jsp_context_id(sc->ctx);
+        rc = cw->is_module ? jsp_load_module_async(sc->ctx, cw->code, -1, server_call_done, p)
+                           : jsp_eval_async(sc->ctx, cw->code, -1, server_call_done, p);
+        if (rc == 0)
+            return; /* server_call_done hands p back to the loop */
+    }
+    p->create_rc = rc;
+    server_call_done(NULL, p);
+}
+
+static void create_work_free(uv_work_t *work, int status)
+{
+    create_work *cw = work->data;
+    json_decref(cw->body);
+    free(cw);
+}
 
 /* POST /v1/contexts {"name", "module" | "source", "limits": {"cpu_ms","wall_ms","memory_bytes"},
  *                    "apis", "namespace"} (shapes and clamping: request_body.c) */
@@ -232,36 +281,29 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
                               .memory_limit_bytes = (uint64_t)memory_bytes, .apis = apis,
                               .namespace_name = ns};
     served_context *sc = calloc(1, sizeof(*sc));
-    rc = sc ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
-    if (rc != 0) {
+    create_work *cw = calloc(1, sizeof(*cw));
+    pending *p = sc && cw ? pending_new(srv, req, PENDING_CREATE, 0, start_ns) : NULL;
+    if (!p) {
         free(sc);
-        answer_error(req, start_ns, 0, status_for_code(rc), jsp_error_id(rc), jsp_strerror(rc));
+        free(cw);
         json_decref(body);
-        return 0;
+        return answer_error(req, start_ns, 0, 500, "out_of_memory", "out of memory");
     }
-    sc->id = jsp_context_id(sc->ctx);
     sc->name = name ? strdup(name) : NULL;
     sc->is_module = module != NULL;
     sc->cpu_limit_ms = cpu_ms ? (long)cpu_ms : JSP_DEFAULT_CPU_LIMIT_MS;
     sc->wall_limit_ms = wall_ms ? (long)wall_ms : JSP_DEFAULT_WALL_LIMIT_MS; /* -1 = none */
     sc->memory_limit_bytes = (uint64_t)memory_bytes;
-    pending *p = pending_new(srv, req, PENDING_CREATE, sc->id, start_ns);
-    if (!p) {
-        served_context_free(sc);
-        json_decref(body);
-        return answer_error(req, start_ns, 0, 500, "out_of_memory", "out of memory");
-    }
     p->created = sc;
-    const char *code = module ? module : source ? source : "undefined";
-    rc = module ? jsp_load_module_async(sc->ctx, code, -1, server_call_done, p)
-                : jsp_eval_async(sc->ctx, code, -1, server_call_done, p);
-    json_decref(body);
-    if (rc != 0) {
-        p->ref->p = NULL;
-        pending_free(p);
-        return answer_error(req, start_ns, 0, status_for_code(rc), jsp_error_id(rc), jsp_strerror(rc));
-    }
-    srv->in_flight++;
+    cw->pool = srv->pool;
+    cw->p = p;
+    cw->cfg = cfg;
+    cw->body = body; /* owns every string of cfg and code until the work is done */
+    cw->code = module ? module : source ? source : "undefined";
+    cw->is_module = module != NULL;
+    cw->work.data = cw;
+    srv->in_flight++; /* the drain waits for it like for a call */
+    uv_queue_work(&srv->loop, &cw->work, create_on_worker, create_work_free);
     return 0;
 }
 

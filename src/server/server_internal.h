@@ -69,7 +69,8 @@ struct pending {
     uint64_t context_id;
     uint64_t start_ns;
     char *method, *path;     /* for the request log line */
-    jsp_result *result;
+    jsp_result *result;      /* NULL for a PENDING_CREATE whose context was not made: */
+    int create_rc;           /* ... then why (jsp_context_new's code) */
 };
 
 /* api.c */

@@ -1259,3 +1259,51 @@ Test(cli, stack_traces_name_the_file)
         unlink(path);
     }
 }
+
+static void *create_later(void *arg)
+{
+    *(response *)arg = request("POST", "/v1/contexts", "{\"name\":\"late\",\"source\":\"1\"}");
+    return NULL;
+}
+
+static void *call_busy(void *arg)
+{
+    spin_call *c = arg;
+    c->r = request("POST", "/v1/contexts/busy/eval",
+                   "{\"source\":\"const end = Date.now() + 2000; while (Date.now() < end); 1\"}");
+    return NULL;
+}
+
+/* Creating a context waits for its runtime; that wait once ran on the server's loop thread,
+ * so a tenant's long call froze every client's requests (an attacker's review: /healthz
+ * unanswered for 20 s). The creation waits off the loop now. */
+Test(server, a_busy_runtime_does_not_freeze_the_server)
+{
+    serve_stop(&srv);
+    const char *const args[] = {"--threads", "1", NULL};
+    cr_assert(serve_start(&srv, args));
+    expect(request("POST", "/v1/contexts", "{\"name\":\"busy\",\"source\":\"0\"}"), 201, NULL);
+    spin_call c;
+    pthread_create(&c.thread, NULL, call_busy, &c);
+    usleep(300000); /* the only runtime is busy for ~2 s */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    expect(request("GET", "/healthz", NULL), 200, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double healthz_ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    response created = {0};
+    pthread_t creator;
+    pthread_create(&creator, NULL, create_later, &created);
+    usleep(100000); /* the creation now waits for the runtime ... */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    expect(request("GET", "/v1/contexts", NULL), 200, "\"total\""); /* ... and the loop serves */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double list_ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    pthread_join(creator, NULL);
+    pthread_join(c.thread, NULL);
+    cr_expect_lt(healthz_ms, 500, "/healthz took %.0f ms while the runtime was busy", healthz_ms);
+    cr_expect_lt(list_ms, 500, "a list took %.0f ms while a creation waited", list_ms);
+    cr_expect_eq(created.status, 201, "the waiting creation: %ld %s", created.status, created.body);
+    free(created.body);
+    free(c.r.body);
+}

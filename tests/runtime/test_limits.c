@@ -411,6 +411,46 @@ Test(limits, large_native_allocations_are_refused_before_they_happen)
     jsp_context_free(ctx);
 }
 
+Test(limits, wasm_tables_and_generic_array_copies_are_refused_before_they_happen)
+{
+    jsp_context *ctx = isolated_context(32u << 20);
+    long rss_before = rss_mb();
+    /* review: each of these grew the process by ~490 MB (tables) or ~524 MB (arrays) */
+    for (int i = 0; i < 5; i++)
+        expect_refused(ctx, "new WebAssembly.Table({ initial: 1000000, element: 'anyfunc' })");
+    const char *attempts[] = {
+        "new WebAssembly.Table({ initial: 1, element: 'anyfunc' }).grow(999999)",
+        "new WebAssembly.Table({ initial: { valueOf() { return 1000000; } }, element: 'anyfunc' })",
+        "Reflect.construct(WebAssembly.Table, [{ initial: 1000000, element: 'externref' }])",
+        /* a module declaring a table of 1,000,000 funcrefs: (table 1000000 funcref) */
+        "new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 4, 6, 1, 0x70, 0, 0xc0, 0x84, 0x3d])))",
+        "Array.prototype.toReversed.call({ length: 2 ** 26 })",
+        "Array.prototype.toSorted.call({ length: 2 ** 26 })",
+        "Array.prototype.with.call({ length: 2 ** 26 }, 0, 1)",
+        "Array.prototype.toSpliced.call({ length: 2 ** 26 }, 0, 0, 1)",
+        "Array.prototype.with.call({ get length() { return this.n = (this.n || 0) + 2 ** 26; } }, 0, 1)",
+        "const a = [1]; a.length = 2 ** 26; a.toReversed()",
+        "const a = [1]; a.length = 2 ** 26; a.fill(0)",
+    };
+    for (size_t i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++)
+        expect_refused(ctx, attempts[i]);
+    long growth = rss_mb() - rss_before;
+    cr_expect(growth < 100, "RSS grew %ld MB for a 32 MB limit", growth);
+    cr_log_info("tables and array copies: RSS grew %ld MB", growth);
+    assert_answers(ctx);
+    /* what fits behaves as before */
+    char *json = eval_ok(ctx, "const t = new WebAssembly.Table({ initial: 2, element: 'anyfunc' });"
+                              "[t.grow(3), t.length, t instanceof WebAssembly.Table, WebAssembly.Table.name,"
+                              " [1, 2, 3].toReversed(), [3, 1, 2].toSorted(), [1, 2, 3].with(1, 9), [1, 2, 3].toSpliced(1, 1, 7, 8),"
+                              " Array.prototype.with.call({ length: 2, 0: 'a' }, 1, 'b'), Array.prototype.toReversed.call('ab'),"
+                              " Array(5).fill(1, 1, 3), [0, 0, 0].fill(2, -1), Array(1000).fill(0).length, Array.of(1, 2), Array(1, 2),"
+                              " [1, 2].map((x) => x) instanceof Array, Array.isArray(new (class A extends Array {})(2)), [].constructor === Array]");
+    cr_expect_str_eq(json, "[2,5,true,\"Table\",[3,2,1],[1,2,3],[1,9,3],[1,7,8,3],[\"a\",\"b\"],[\"b\",\"a\"],"
+                           "[null,1,1,null,null],[0,0,2],1000,[1,2],[1,2],true,true,true]");
+    free(json);
+    jsp_context_free(ctx);
+}
+
 Test(limits, the_guard_cannot_be_reached_around)
 {
     jsp_context *ctx = isolated_context(32u << 20);

@@ -624,3 +624,28 @@ Test(limits, the_guard_changes_nothing_for_allocations_that_fit)
     jsp_context_free(light);
     jsp_context_free(isolated);
 }
+
+/* `for(;;)` in timer callbacks under a CPU limit, then destroy and close: with JSC's
+ * signal-based VM traps about 1 run in 5 never ended (its signal sender waited for a
+ * thread spinning in JIT code); with polling traps (engine_vm.c) each run ends. The
+ * suite's timeout is the failure. */
+Test(limits, for_loops_in_timer_callbacks_always_end)
+{
+    for (int round = 0; round < 60; round++) {
+        jsp_pool_config pc = {.threads = 1};
+        jsp_pool *own = NULL;
+        cr_assert_eq(jsp_pool_new(&pc, &own), 0);
+        jsp_context_config cc = {.cpu_limit_ms = 300, .wall_limit_ms = 2000};
+        jsp_context *hog = NULL, *sibling = NULL;
+        cr_assert_eq(jsp_context_new(own, &cc, &hog), 0);
+        cr_assert_eq(jsp_context_new(own, NULL, &sibling), 0);
+        free(eval_ok(hog, "for (let i = 0; i < 10; i++) setTimeout(() => { for (;;); }, 0); 0"));
+        char *json = eval_ok(sibling, "1");
+        cr_expect_str_eq(json, "1");
+        free(json);
+        free(eval_ok(hog, "2")); /* queued behind the timers' first turn */
+        jsp_context_free(hog);
+        jsp_context_free(sibling);
+        jsp_pool_free(own);
+    }
+}

@@ -255,7 +255,7 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
     json_int_t cpu_ms = parsed.cpu_ms, wall_ms = parsed.wall_ms, memory_bytes = parsed.memory_bytes;
     char why[256] = "";
     char apis_message[256];
-    if (rc == 0 && jsp_apis_resolve(apis, apis_message, sizeof(apis_message)) != 0) {
+    if (jsp_apis_resolve(apis, apis_message, sizeof(apis_message)) != 0) {
         answer_error(req, start_ns, 0, 400, "invalid_argument", apis_message);
         json_decref(body);
         return 0;

@@ -404,7 +404,36 @@ typedef struct jsp_context_config {
                                   the root directory); must stay valid until
                                   jsp_pool_free returns (a freed context's JS may still
                                   be ending on its runtime) */
+    const char *store_path;    /* copied; NULL = no store. A file (created if missing;
+                                  SQLite, with its "-wal" beside it) holding the context's
+                                  durable tables: its JS gets the global `db` (docs/store.md),
+                                  every eval, call and module load is one transaction on
+                                  it, and a call's result is delivered only once its
+                                  transaction is durable. One context at a time may have
+                                  a file open (another process or context: JSP_ESTORE
+                                  from jsp_context_new, as for a read-only, corrupt or
+                                  foreign file). Only the embedder or operator should
+                                  choose it. */
+    int store_durability;      /* JSP_DURABLE_DISK (0, default) or JSP_DURABLE_PROCESS;
+                                  anything else is JSP_EINVAL */
+    long store_max_rows_per_call;  /* rows a call may write (insert, update, upsert,
+                                  delete); past it the call rolls back with
+                                  JSP_EWRITE_LIMIT. 0 = 10,000; < 0 is JSP_EINVAL */
+    long store_max_bytes_per_call; /* JSON bytes of the rows and keys a call writes; 0 =
+                                  16 MiB; < 0 is JSP_EINVAL */
 } jsp_context_config;
+
+/* When a store call's result is delivered (jsp_context_config.store_durability). */
+enum jsp_durability {
+    /* After the batch holding the call is on disk (fsync'd): survives kill -9, an OS
+     * crash and power loss. Calls that run close together share one flush (group
+     * commit). */
+    JSP_DURABLE_DISK = 0,
+    /* After the batch reached the operating system, before the flush: survives kill -9 of
+     * the process, but an OS crash or power loss may lose the last acknowledged calls
+     * (never part of one: the file stays consistent). */
+    JSP_DURABLE_PROCESS = 1,
+};
 
 /* The bytes a namespace name may contain (for strspn). */
 #define JSP_NAMESPACE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
@@ -624,6 +653,26 @@ int jsp_globals_reset(jsp_context *ctx, jsp_result **out);
  * returns 0, or JSP_EINVAL (NULL done) / JSP_EDESTROYED / JSP_ECLOSED / JSP_EBUSY at once
  * and done never runs. Any thread. */
 int jsp_globals_reset_async(jsp_context *ctx, jsp_done_fn done, void *user);
+
+/* ---- a context's store, read from outside (read-only, paged) ----
+ * Each runs as a job of the context (after the calls queued before it, never inside an
+ * awaiting call's transaction), reads one consistent snapshot and changes nothing. A
+ * context without a store gives JSP_ENOTFOUND. Sync forms: any thread except a runtime
+ * thread; async forms: done runs once on the runtime thread. */
+
+/* The declared tables: {"tables": {NAME: {"columns": {COL: {"type", "nullable"}},
+ * "primaryKey": COL, "indexes": {INDEX: COL}, "rows": N}}}. */
+int jsp_store_tables(jsp_context *ctx, jsp_result **out);
+int jsp_store_tables_async(jsp_context *ctx, jsp_done_fn done, void *user);
+
+/* Rows of table in primary-key order, starting after the key after_json (the JSON text of
+ * a key, e.g. "\"alice\"" or "42"; NULL = from the first), at most limit (1..1000; 0 =
+ * 100): {"rows": [...], "next": KEY or null}; pass "next" back as after_json for the next
+ * page. An unknown table is JSP_ENOTFOUND; a key of the wrong type JSP_EJS (TypeError). */
+int jsp_store_rows(jsp_context *ctx, const char *table, const char *after_json, long limit,
+                   jsp_result **out);
+int jsp_store_rows_async(jsp_context *ctx, const char *table, const char *after_json, long limit,
+                         jsp_done_fn done, void *user);
 
 #ifdef __cplusplus
 }

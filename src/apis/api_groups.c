@@ -18,6 +18,7 @@ extern const char api_source_locks[];
 extern const char api_source_streams[];
 extern const char api_source_compression[];
 extern const char api_source_url[];
+extern const char api_source_store[];
 
 static const char *const console_globals[] = {"console", NULL};
 static const char *const timers_globals[] = {"setTimeout", "setInterval", "clearTimeout",
@@ -38,6 +39,7 @@ static const char *const streams_globals[] = {
     "TextEncoderStream", "TextDecoderStream", NULL};
 static const char *const compression_globals[] = {"CompressionStream", "DecompressionStream", NULL};
 static const char *const url_globals[] = {"URL", "URLSearchParams", NULL};
+static const char *const store_globals[] = {"db", NULL};
 static const char *const events_globals[] = {"Event", "EventTarget", "CustomEvent",
                                              "AbortController", "AbortSignal", NULL};
 
@@ -59,6 +61,7 @@ const api_group api_groups[API_GROUP_COUNT] = {
     [API_STREAMS] = {"streams", 1u << API_EVENTS | 1u << API_ENCODING, streams_globals, api_source_streams, false},
     [API_COMPRESSION] = {"compression", 1u << API_STREAMS, compression_globals, api_source_compression, false},
     [API_URL] = {"url", 0, url_globals, api_source_url, false},
+    [API_STORE] = {"store", 0, store_globals, api_source_store, true},
 };
 
 static uint32_t close_over_deps(uint32_t mask)
@@ -90,7 +93,7 @@ bool api_groups_resolve(const char *spec, uint32_t *mask, char *error, size_t er
             break;
         int found = -1;
         if (len == 3 && memcmp(at, "all", 3) == 0)
-            *mask |= (1u << API_GROUP_COUNT) - 1;
+            *mask |= ((1u << API_GROUP_COUNT) - 1) & ~(1u << API_STORE); /* db comes with a store */
         else if (len == 4 && memcmp(at, "none", 4) == 0)
             found = -2;
         for (int g = 0; g < API_GROUP_COUNT && found == -1; g++)
@@ -121,6 +124,11 @@ bool api_groups_hint_missing(const char *global, uint32_t mask, char *out, size_
                 group = g;
     if (group < 0 || mask & 1u << group)
         return false;
+    if (group == API_STORE) {
+        snprintf(out, out_len, " (a context has 'db' only when it has a store: "
+                               "jsp_context_config.store_path, or \"store\": true in POST /v1/contexts)");
+        return true;
+    }
     for (int g = 0; g < API_GROUP_COUNT && api_groups[group].is_internal; g++)
         if (!api_groups[g].is_internal && api_groups[g].deps & 1u << group)
             group = g;

@@ -29,6 +29,23 @@ typedef struct engine_callback engine_callback;         /* a kept JS function (e
 typedef struct engine_host_promise engine_host_promise; /* a pending host.call() Promise */
 typedef struct engine_lock_snapshot engine_lock_snapshot; /* engine_locks.h */
 
+/* ---- db (store group): a context's durable tables ----
+ * What a refused operation throws: a JS error class (TypeError, RangeError,
+ * ConstraintError, NotFoundError, StoreError) and a sentence naming the table/column. */
+typedef struct engine_db_error {
+    const char *name;
+    char message[256];
+} engine_db_error;
+
+/* A key range over a table's primary key or an index: JSON texts of one value (NULL =
+ * unbounded); lo inclusive unless lo_exclusive, hi exclusive unless hi_inclusive. */
+typedef struct engine_db_range {
+    const char *lo, *hi;
+    bool lo_exclusive, hi_inclusive, reverse;
+} engine_db_range;
+
+enum engine_db_write { ENGINE_DB_INSERT, ENGINE_DB_UPDATE, ENGINE_DB_UPSERT, ENGINE_DB_DELETE };
+
 /* set_timer's answer when the context has as many live timers as the host allows. */
 #define ENGINE_TIMER_CAPPED UINT64_MAX
 
@@ -100,6 +117,36 @@ typedef struct engine_host_ops {
     bool (*lock_abort)(engine_host_ctx *h, uint64_t request_id);
     /* Every held and pending request in the context's namespace. 0 or JSP_ENOMEM. */
     int (*lock_query)(engine_host_ctx *h, engine_lock_snapshot *out);
+
+    /* ---- db (store group; the runtime's store_calls.c) ----
+     * Each runs inside the transaction of the JS that is running (the host opens one if
+     * none is); each returns 0 or a negative JSP_E* code with *err filled (what to
+     * throw). Row and key texts are JSON; a returned row is borrowed until the next db
+     * operation of the context. */
+    /* The tables the context's store declares now, as declaration JSON (malloc'd into
+     * *json): {"tables": {name: {"columns": {...}, "primaryKey": col, "indexes": {...}}}}. */
+    int (*db_schema)(engine_host_ctx *h, char **json, engine_db_error *err);
+    /* Declares (and migrates to) the tables of declaration json ({"tables": ...}). */
+    int (*db_declare)(engine_host_ctx *h, const char *json, size_t len, engine_db_error *err);
+    /* *row = NULL when absent. */
+    int (*db_get)(engine_host_ctx *h, const char *table, const char *key, size_t key_len,
+                  const char **row, size_t *row_len, engine_db_error *err);
+    /* op is an enum engine_db_write; json is a row, or a key for ENGINE_DB_DELETE, which
+     * sets *deleted (whether a row was there). */
+    int (*db_write)(engine_host_ctx *h, int op, const char *table, const char *json, size_t len,
+                    bool *deleted, engine_db_error *err);
+    /* index NULL = the primary key; range NULL = every row. */
+    int (*db_count)(engine_host_ctx *h, const char *table, const char *index,
+                    const engine_db_range *range, int64_t *n, engine_db_error *err);
+    /* Opens an iterator that lives until db_close or the end of the transaction (the host
+     * closes it then and logs it): *id > 0. */
+    int (*db_scan)(engine_host_ctx *h, const char *table, const char *index,
+                   const engine_db_range *range, uint64_t *id, engine_db_error *err);
+    /* 1 and the next row, 0 at the end (the iterator is then closed), or an error (an
+     * unknown id: its transaction ended). */
+    int (*db_next)(engine_host_ctx *h, uint64_t id, const char **row, size_t *row_len,
+                   engine_db_error *err);
+    void (*db_close)(engine_host_ctx *h, uint64_t id); /* unknown ids ignored */
 } engine_host_ops;
 
 #endif

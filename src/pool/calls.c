@@ -15,6 +15,7 @@ typedef struct call_input {
     const char *name;  /* function or global name, or NULL */
     bool is_text_required; /* source or message: NULL is an error, not "nothing" */
     uint64_t message_tag;  /* JOB_SEND: jsp_send_tagged's tag */
+    int64_t read_limit;    /* JOB_STORE_READ: rows per page */
 } call_input;
 
 static int check_context(jsp_context *ctx)
@@ -61,6 +62,7 @@ static int submit(jsp_context *ctx, const call_input *in, jsp_done_fn done, void
     j->done = done;
     j->user = user;
     j->message_tag = in->message_tag;
+    j->read_limit = in->read_limit;
     rc = job_queue_push(&ctx->rt->queue, j);
     if (rc != 0) {
         atomic_fetch_sub(&ctx->queued_jobs, 1);
@@ -207,4 +209,45 @@ int jsp_globals_reset_async(jsp_context *ctx, jsp_done_fn done, void *user)
     if (!done)
         return JSP_EINVAL;
     return submit(ctx, INPUT(JOB_GLOBALS_RESET, NULL, 0, NULL), done, user);
+}
+
+/* ---- the store from outside ---- */
+
+int jsp_store_tables(jsp_context *ctx, jsp_result **out)
+{
+    return submit_and_wait(ctx, INPUT(JOB_STORE_READ, NULL, 0, NULL), out);
+}
+
+int jsp_store_tables_async(jsp_context *ctx, jsp_done_fn done, void *user)
+{
+    if (!done)
+        return JSP_EINVAL;
+    return submit(ctx, INPUT(JOB_STORE_READ, NULL, 0, NULL), done, user);
+}
+
+static const call_input *rows_input(call_input *in, const char *table, const char *after_json, long limit)
+{
+    *in = (call_input){.kind = JOB_STORE_READ, .text = after_json, .text_len = -1, .name = table,
+                       .read_limit = limit == 0 ? 100 : limit};
+    return in;
+}
+
+int jsp_store_rows(jsp_context *ctx, const char *table, const char *after_json, long limit, jsp_result **out)
+{
+    if (!table || limit < 0 || limit > 1000) {
+        if (out)
+            *out = result_error(JSP_EINVAL, NULL, !table ? "table is NULL" : "limit must be 0..1000");
+        return JSP_EINVAL;
+    }
+    call_input in;
+    return submit_and_wait(ctx, rows_input(&in, table, after_json, limit), out);
+}
+
+int jsp_store_rows_async(jsp_context *ctx, const char *table, const char *after_json, long limit,
+                         jsp_done_fn done, void *user)
+{
+    if (!done || !table || limit < 0 || limit > 1000)
+        return JSP_EINVAL;
+    call_input in;
+    return submit(ctx, rows_input(&in, table, after_json, limit), done, user);
 }

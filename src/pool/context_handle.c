@@ -67,6 +67,12 @@ int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_m
     ctx->apis_mask = apis_mask;
     ctx->module_loader = cfg ? cfg->module_loader : NULL;
     ctx->module_loader_user = cfg ? cfg->module_loader_user : NULL;
+    if (cfg && cfg->store_path) {
+        ctx->store_durability = cfg->store_durability;
+        ctx->store_max_rows = cfg->store_max_rows_per_call;
+        ctx->store_max_bytes = cfg->store_max_bytes_per_call;
+        ctx->apis_mask |= 1u << API_STORE;
+    }
     ctx->id = atomic_fetch_add(&pool->next_context_id, 1);
     if (cfg && cfg->name) {
         ctx->name = strdup(cfg->name);
@@ -82,9 +88,12 @@ int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_m
         if (ctx->namespace_key)
             snprintf(ctx->namespace_key, 32, "#%llu", (unsigned long long)ctx->id);
     }
-    if (!ctx->name || !ctx->namespace_key) {
+    if (cfg && cfg->store_path)
+        ctx->store_path = strdup(cfg->store_path);
+    if (!ctx->name || !ctx->namespace_key || (cfg && cfg->store_path && !ctx->store_path)) {
         free(ctx->name);
         free(ctx->namespace_key);
+        free(ctx->store_path);
         free(ctx);
         atomic_fetch_sub(&pool->live_contexts, 1);
         return JSP_ENOMEM;
@@ -124,7 +133,11 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
     if (!api_pool_ok(pool) || (cfg && (cfg->runtime < 0 || cfg->runtime > pool->thread_count ||
                           cfg->cpu_limit_ms < -1 || cfg->wall_limit_ms < -1 ||
                           (cfg->memory_limit_bytes && cfg->memory_limit_bytes < (4u << 20)) ||
-                          (cfg->namespace_name && !namespace_is_valid(cfg->namespace_name)))) ||
+                          (cfg->namespace_name && !namespace_is_valid(cfg->namespace_name)) ||
+                          (cfg->store_path && (!*cfg->store_path || cfg->store_durability < JSP_DURABLE_DISK ||
+                                               cfg->store_durability > JSP_DURABLE_PROCESS ||
+                                               cfg->store_max_rows_per_call < 0 ||
+                                               cfg->store_max_bytes_per_call < 0)))) ||
         runtime_is_current_thread())
         return JSP_EINVAL;
     if (cfg && cfg->name) {

@@ -21,6 +21,7 @@ void context_release(struct jsp_context *ctx)
     atomic_store(&ctx->magic, HANDLE_FREED);
     free(ctx->name);
     free(ctx->namespace_key);
+    free(ctx->store_path);
     free(ctx);
     services->release(pool); /* may free services: its pointer was read before the call */
 }

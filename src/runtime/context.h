@@ -37,6 +37,10 @@ struct jsp_context {
     uint32_t apis_mask;        /* web-API groups (apis/api_groups.h) */
     jsp_module_loader_fn module_loader; /* for imports; NULL = refused (jsp_context_config) */
     void *module_loader_user;
+    char *store_path;          /* NULL: no store; else its file (store_calls.c) */
+    int store_durability;      /* enum store_durability (jsp_context_config.store_durability) */
+    int64_t store_max_rows;    /* per call; 0 = the store's default */
+    int64_t store_max_bytes;
     char *namespace_key;       /* BroadcastChannel and locks scope: the operator's namespace
                                   name, or "#<id>" (private: '#' is not allowed in names) */
 
@@ -91,6 +95,13 @@ struct jsp_context {
     struct jsp_context *pool_prev, *pool_next; /* pool's worker list (pool->workers_lock) */
     bool is_pool_listed;       /* in it (pool->workers_lock) */
     struct jsp_context *prev, *next; /* runtime's list of live contexts */
+    /* the store (store_calls.c) */
+    struct store *store;       /* NULL: none */
+    job *store_call;           /* the call whose transaction is open (running or awaiting) */
+    bool store_txn_open;       /* a transaction is open: store_call's, or a JS entry's */
+    u64_map store_iters;       /* iterator id -> store_iter of the open transaction */
+    struct jsp_context *store_prev, *store_next; /* rt->store_contexts */
+    struct jsp_context *store_entry_next; /* rt->store_entries: an entry's transaction */
 };
 
 void context_retain(struct jsp_context *ctx);

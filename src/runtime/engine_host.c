@@ -6,6 +6,7 @@
 #include "engine/engine_locks.h"
 #include "runtime/messaging.h"
 #include "runtime/runtime.h"
+#include "runtime/store_calls.h"
 
 static void call_settled(engine_host_ctx *h, uint64_t call_id, jsp_result *result)
 {
@@ -124,6 +125,50 @@ static int lock_query(engine_host_ctx *h, engine_lock_snapshot *out)
     return lock_requests_query(host_context(h), out);
 }
 
+static int db_schema(engine_host_ctx *h, char **json, engine_db_error *err)
+{
+    return store_calls_schema(host_context(h), json, err);
+}
+
+static int db_declare(engine_host_ctx *h, const char *json, size_t len, engine_db_error *err)
+{
+    return store_calls_declare(host_context(h), json, len, err);
+}
+
+static int db_get(engine_host_ctx *h, const char *table, const char *key, size_t key_len, const char **row,
+                  size_t *row_len, engine_db_error *err)
+{
+    return store_calls_get(host_context(h), table, key, key_len, row, row_len, err);
+}
+
+static int db_write(engine_host_ctx *h, int op, const char *table, const char *json, size_t len, bool *deleted,
+                    engine_db_error *err)
+{
+    return store_calls_write(host_context(h), op, table, json, len, deleted, err);
+}
+
+static int db_count(engine_host_ctx *h, const char *table, const char *index, const engine_db_range *range,
+                    int64_t *n, engine_db_error *err)
+{
+    return store_calls_count(host_context(h), table, index, range, n, err);
+}
+
+static int db_scan(engine_host_ctx *h, const char *table, const char *index, const engine_db_range *range,
+                   uint64_t *id, engine_db_error *err)
+{
+    return store_calls_scan(host_context(h), table, index, range, id, err);
+}
+
+static int db_next(engine_host_ctx *h, uint64_t id, const char **row, size_t *row_len, engine_db_error *err)
+{
+    return store_calls_next(host_context(h), id, row, row_len, err);
+}
+
+static void db_close(engine_host_ctx *h, uint64_t id)
+{
+    store_calls_close_iterator(host_context(h), id);
+}
+
 const engine_host_ops runtime_engine_host = {
     .call_settled = call_settled,
     .context_entered = context_entered,
@@ -147,4 +192,12 @@ const engine_host_ops runtime_engine_host = {
     .lock_release = lock_release,
     .lock_abort = lock_abort,
     .lock_query = lock_query,
+    .db_schema = db_schema,
+    .db_declare = db_declare,
+    .db_get = db_get,
+    .db_write = db_write,
+    .db_count = db_count,
+    .db_scan = db_scan,
+    .db_next = db_next,
+    .db_close = db_close,
 };

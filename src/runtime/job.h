@@ -30,6 +30,8 @@ typedef enum job_kind {
     JOB_CHANNEL_MESSAGE,  /* a BroadcastChannel or worker message: name = target, text = data */
     JOB_WORKER_START,     /* a new worker's source (text) and name (name) */
     JOB_LOCK_EVENT,            /* a Web Locks grant or steal for ctx (lock_requests.c) */
+    JOB_STORE_READ,       /* jsp_store_tables (name NULL) / jsp_store_rows (name = table,
+                             text = the key to start after, read_limit) */
 } job_kind;
 
 /* One unit of work for a runtime thread. Created by any thread, run and freed by the
@@ -50,6 +52,8 @@ struct job {
     size_t message_bytes;      /* counted in ctx->queued_message_bytes until freed */
     uint64_t message_tag;      /* JOB_SEND: jsp_send_tagged's tag (0 = none) */
     uint64_t start_ns;         /* monotonic, when a call started running (0: never ran) */
+    jsp_result *held_result;   /* a store call's result while its batch becomes durable */
+    int64_t read_limit;        /* JOB_STORE_READ: rows per page */
     size_t text_len;
     char text[];               /* source, JSON or reply text, NUL-terminated */
 };

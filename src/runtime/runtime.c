@@ -2,6 +2,7 @@
  * timers run (including inside host.callSync), and orderly stop. What each job does is
  * in runtime_jobs.c; host calls in host_calls.c. */
 #include "runtime/runtime.h"
+#include "runtime/store_calls.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -107,6 +108,31 @@ static void offer_turn(runtime *rt, struct jsp_context *ctx)
         round_push(rt, ctx);
 }
 
+void runtime_offer_turn(runtime *rt, struct jsp_context *ctx)
+{
+    offer_turn(rt, ctx);
+}
+
+/* The context's next job that may run now: its first, unless an awaiting call holds its
+ * store and that job needs the store; then its first job that does not (a host reply or
+ * timer the holder awaits, a message), or NULL: it rejoins the round when the holder ends. */
+static job *take_job(struct jsp_context *ctx)
+{
+    job *j = ctx->jobs_head;
+    if (!store_calls_must_wait(ctx, j))
+        return list_pop(&ctx->jobs_head, &ctx->jobs_tail);
+    for (job *prev = j; (j = prev->next) != NULL; prev = j) {
+        if (store_calls_must_wait(ctx, j))
+            continue;
+        prev->next = j->next;
+        if (ctx->jobs_tail == j)
+            ctx->jobs_tail = prev;
+        j->next = NULL;
+        return j;
+    }
+    return NULL;
+}
+
 /* The context a job runs for; NULL for the runtime's own list. A sync host reply is
  * awaited by a blocked context, so it never waits for that context's turn. */
 static struct jsp_context *job_owner(const job *j)
@@ -171,7 +197,9 @@ static bool run_ready_jobs(runtime *rt)
             round_remove(rt, ctx);
             if (!may_take_turn(ctx))
                 continue; /* rejoins when released (offer_turn) */
-            j = list_pop(&ctx->jobs_head, &ctx->jobs_tail);
+            j = take_job(ctx);
+            if (!j)
+                continue; /* its jobs wait for its store (store_calls_finish offers it again) */
             if (ctx->jobs_head)
                 round_push(rt, ctx); /* before running: the job may free ctx */
         }
@@ -497,6 +525,8 @@ void runtime_leave_js(runtime *rt, js_run *run)
     if (parent)
         parent->nested_ns += held;
     rt->current_run = parent;
+    if (!parent && rt->store_entries) /* the outermost run: entries' transactions end */
+        store_calls_entries_left(rt, !run->budget.tripped);
     engine_vm_set_budget(run->vm, run->outer);
     /* Destroyed while it ran: it ends as cancelled even if it got out before a tick (a
      * host.callSync it waited in failed for the destroy). */
@@ -529,6 +559,8 @@ static void arm_timer_wake(runtime *rt)
     uint64_t due = next ? next->due_ns : UINT64_MAX;
     if (rt->throttled_count && rt->next_unthrottle_ns < due)
         due = rt->next_unthrottle_ns;
+    if (rt->store_flush_due_ns && rt->store_flush_due_ns < due)
+        due = rt->store_flush_due_ns;
     if (due == UINT64_MAX) {
         uv_timer_stop(&rt->timer_wake);
         return;
@@ -622,6 +654,8 @@ static void run_pass(runtime *rt)
     distribute(rt, job_queue_take_all(&rt->queue, &is_closed));
     bool has_more = run_ready_jobs(rt);
     fire_due_timers(rt);
+    if (rt->store_contexts) /* group commit: now if nothing else is runnable */
+        rt->store_flush_due_ns = store_calls_pump(rt, !has_more);
     if (!is_closed)
         heap_policy_check(rt, false);
     if (is_closed) {

@@ -58,6 +58,9 @@ typedef struct runtime_metrics {
     atomic_uint_fast64_t throttles;        /* times a context went over its CPU share */
     atomic_uint_fast64_t throttled_ns;     /* time contexts spent throttled, summed */
     atomic_uint_fast64_t context_cpu_ns;   /* CPU of every context's JS, summed */
+    atomic_uint_fast64_t leaked_iterators; /* row iterators a transaction left open */
+    atomic_uint_fast64_t store_commits;    /* store calls delivered durable */
+    atomic_uint_fast64_t store_rollbacks;  /* store calls delivered rolled back */
 } runtime_metrics;
 
 extern const double call_duration_bounds[CALL_DURATION_BUCKETS];
@@ -94,6 +97,12 @@ struct runtime {
                                           the rebuilt one after a recycle */
     uint64_t rss_at_heap_read;         /* process RSS when the heap was last read */
     unsigned checks_since_heap_read;
+    /* stores (store_calls.c) */
+    struct jsp_context *store_contexts; /* live contexts with a store */
+    struct jsp_context *store_entries;  /* contexts with an entry's transaction open */
+    atomic_bool stores_synced;          /* a sync thread finished: poll the stores */
+    uint64_t next_iterator_id;
+    uint64_t store_flush_due_ns;        /* when store_calls_pump must run again; 0 = never */
 };
 
 /* Starts the thread; returns once its VM exists. 0 or JSP_ESYSTEM / JSP_ENOMEM. services
@@ -135,7 +144,12 @@ int lock_requests_query(struct jsp_context *ctx, engine_lock_snapshot *out);
 /* ---- runtime thread internals (runtime.c / runtime_jobs.c / host_calls.c) ---- */
 void runtime_run_job(runtime *rt, job *j);
 void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code);
-void runtime_complete(job *j, jsp_result *result); /* runs done, frees the job */
+void runtime_complete(job *j, jsp_result *result); /* ends the call, delivers (below) */
+/* Runs done with result (counted in the call metrics) and frees the job: at once, or once
+ * a store call's transaction is durable (store_calls.c). */
+void runtime_deliver(job *j, jsp_result *result);
+/* Puts ctx back in the round of runnable contexts if it has jobs that may run now. */
+void runtime_offer_turn(runtime *rt, struct jsp_context *ctx);
 void runtime_fail(job *j, int code);
 /* Runs jobs and timers of other contexts until *is_done, the queue closes, or ctx dies. */
 void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done);

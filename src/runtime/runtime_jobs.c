@@ -3,6 +3,7 @@
  * in runtime.c. */
 #include "runtime/messaging.h"
 #include "runtime/runtime.h"
+#include "runtime/store_calls.h"
 #include "util/result.h"
 
 #include <stdio.h>
@@ -42,8 +43,16 @@ void runtime_complete(job *j, jsp_result *result)
 {
     if (j->deadline)
         runtime_disarm_call_deadline(j->ctx->rt, j);
-    if (is_call(j)) {
+    if (is_call(j))
         close_call_scope(j->ctx, j->call_id);
+    if (j->ctx && store_calls_finish(j, result))
+        return; /* delivered once its transaction is durable */
+    runtime_deliver(j, result);
+}
+
+void runtime_deliver(job *j, jsp_result *result)
+{
+    if (is_call(j)) {
         uint64_t duration = j->start_ns ? monotonic_ns() - j->start_ns : 0;
         metrics_record_call(&j->ctx->rt->metrics, result->code, duration);
     }
@@ -80,12 +89,18 @@ static void create_context(runtime *rt, job *j)
         engine_ctx_free(ctx->ec);
         ctx->ec = NULL;
     }
-    if (!ctx->ec) {
+    jsp_result *store_error = NULL;
+    if (!ctx->ec || (ctx->store_path && store_calls_open(rt, ctx, &store_error) != 0)) {
+        engine_ctx_free(ctx->ec);
+        ctx->ec = NULL;
         engine_vm_free(ctx->own_vm);
         ctx->own_vm = NULL;
         ctx->is_dead = true;
         atomic_fetch_sub(&rt->live_contexts, 1);
-        runtime_fail(j, JSP_ENOMEM);
+        if (store_error)
+            runtime_complete(j, store_error);
+        else
+            runtime_fail(j, JSP_ENOMEM);
         return;
     }
     context_retain(ctx); /* the runtime's reference, dropped when the context dies */
@@ -120,6 +135,7 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
     }
     u64_map_free(&ctx->pending_calls);
     runtime_drop_context_jobs(rt, ctx, code);
+    store_calls_close(rt, ctx); /* results of its committed calls go out first */
     engine_ctx_free(ctx->ec);
     ctx->ec = NULL;
     engine_vm_free(ctx->own_vm);
@@ -319,10 +335,15 @@ void runtime_run_job(runtime *rt, job *j)
         runtime_fail(j, rt->is_stopping ? JSP_ECLOSED : JSP_EDESTROYED);
         return;
     }
+    if (ctx->store && (is_call(j) || j->kind == JOB_STORE_READ) && !store_calls_begin(rt, j))
+        return; /* failed with the store's error */
     switch (j->kind) {
     case JOB_DESTROY:
         runtime_kill_context(rt, ctx, JSP_EDESTROYED);
         job_free(j);
+        return;
+    case JOB_STORE_READ:
+        runtime_complete(j, store_calls_read(ctx, j));
         return;
     case JOB_EVAL:
     case JOB_CALL:

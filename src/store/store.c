@@ -483,6 +483,10 @@ int store_call_end(store *s, bool keep, store_done_fn *done, void *user, int *le
     if (!keep || outcome.code)
         s->stats.calls_rolled_back++;
     s->call_open = false;
+    if (!done && s->call_rows == 0 && !outcome.code) {
+        s->err = outcome; /* nobody waits and nothing was written: no completion to queue */
+        return JSP_OK;
+    }
     completion_entry *c = &s->completions[s->ncompletions++];
     c->done = done;
     c->user = user;
@@ -502,6 +506,27 @@ int store_call_end(store *s, bool keep, store_done_fn *done, void *user, int *le
     }
     s->err = outcome;
     return rc;
+}
+
+bool store_call_has_written(const store *s)
+{
+    assert(s && s->magic == STORE_MAGIC);
+    return s->call_open && (s->call_rows > 0 || !s->call_savepoint);
+}
+
+char *store_schema_json(const store *s)
+{
+    assert(s && s->magic == STORE_MAGIC);
+    schema declared = {0};
+    declared.tables = malloc(sizeof(*declared.tables) * (size_t)(s->sc.ntables ? s->sc.ntables : 1));
+    if (!declared.tables)
+        return NULL;
+    for (int i = 0; i < s->sc.ntables; i++)
+        if (!s->sc.declared || s->sc.declared[i])
+            declared.tables[declared.ntables++] = s->sc.tables[i]; /* shallow: dump only reads */
+    char *text = schema_dump(&declared);
+    free(declared.tables);
+    return text;
 }
 
 void store_call_deadline(store *s, int64_t deadline_ns)

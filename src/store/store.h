@@ -125,6 +125,14 @@ const store_error *store_last_error(const store *s);
  * this one until that call ends — see docs/store.md "Calls that await"). */
 int store_call_begin(store *s);
 
+/* True when the open call has written (its writes would be lost by ending it). */
+bool store_call_has_written(const store *s);
+
+/* The declared tables (those of the last successful declare) as declaration JSON, each
+ * column as {"type", "nullable"}: malloc'd, NULL when out of memory. {"tables":{}} before
+ * any declare. */
+char *store_schema_json(const store *s);
+
 /* Sets when the open call's reads must stop (CLOCK_MONOTONIC ns; 0 = none; store_call_begin
  * resets it): the runtime passes the call's CPU/wall deadline so one get, scan step or count
  * over a huge table cannot hold the runtime thread past it (JS limits only fire while JS
@@ -137,7 +145,8 @@ void store_call_deadline(store *s, int64_t deadline_ns);
  * its write limit or a fault, in which case it is rolled back and the return value says why
  * (JSP_EWRITE_LIMIT / JSP_ESTORE); ok = false rolls it back and returns JSP_OK. Iterators
  * the call left open are closed and counted in *leftover_iterators (may be NULL).
- * done(user, outcome) is called exactly once, when the batch holding this call is durable
+ * With done NULL, a call that wrote nothing and failed nothing queues no completion (so
+ * it does not make the batch wait for a commit); otherwise done(user, outcome) is called exactly once, when the batch holding this call is durable
  * or has failed — from store_call_end itself (batch full), store_flush or store_close —
  * with JSP_OK, the call's own error, or the batch's JSP_ESTORE. done may be NULL. */
 int store_call_end(store *s, bool ok, store_done_fn *done, void *user, int *leftover_iterators);

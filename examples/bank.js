@@ -1,12 +1,20 @@
-// bank.js — a tiny bank as an ES module: each export is a reducer a host can call by
-// name with JSON arguments (`jspool run examples/bank.js transfer '["a","b",5]'`).
-// Balances live in the JS heap for now; the durable store comes later.
+// bank.js — a small bank as an ES module: each export is a reducer a host calls by name
+// with JSON arguments (`jspool run --data DIR examples/bank.js transfer '["alice","bob",5]'`).
+// Balances live in a durable table: every call is one transaction, committed before its
+// result is sent, so a VM recycle, a restart or a kill -9 loses no acknowledged transfer.
+// Module-level variables would only be caches; this module keeps none.
 
-const accounts = new Map();
+db.declare({
+  accounts: {
+    columns: { name: 'string', balance: 'integer' },
+    primaryKey: 'name',
+  },
+});
 
 function account(name) {
-  if (!accounts.has(name)) throw new RangeError(`no account '${name}'`);
-  return accounts.get(name);
+  const row = db.accounts.get(name);
+  if (!row) throw new RangeError(`no account '${name}'`);
+  return row;
 }
 
 function amountOf(value) {
@@ -16,17 +24,20 @@ function amountOf(value) {
 
 export function open(name, amount = 0) {
   if (typeof name !== 'string' || name === '') throw new TypeError('account name must be a non-empty string');
-  if (accounts.has(name)) throw new RangeError(`account '${name}' already exists`);
-  accounts.set(name, { balance: amountOf(amount) });
+  db.accounts.insert({ name, balance: amountOf(amount) }); // an existing name: ConstraintError
   return { account: name, balance: amount };
 }
 
+// Moves amount from one account to another: reads both, checks funds, debits, credits.
 export function transfer(from, to, amount) {
-  const source = account(from), target = account(to);
   amountOf(amount);
+  if (from === to) throw new RangeError('cannot transfer to the same account');
+  const source = account(from), target = account(to);
   if (source.balance < amount) throw new RangeError(`insufficient funds in '${from}'`);
   source.balance -= amount;
   target.balance += amount;
+  db.accounts.update(source);
+  db.accounts.update(target);
   return { [from]: source.balance, [to]: target.balance };
 }
 
@@ -34,17 +45,38 @@ export function balance(name) {
   return account(name).balance;
 }
 
-export function audit() {
-  let total = 0;
-  for (const { balance } of accounts.values()) total += balance;
-  return { accounts: accounts.size, total };
+// Opens accounts String(first) .. String(first + count - 1) with balance each, skipping
+// names that exist (so a benchmark can seed again after a restart). At most 10,000 per
+// call (the store's per-call write limit).
+export function seed(first, count, balance) {
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(count) || count < 0 || count > 10000)
+    throw new TypeError('seed(first, count, balance): integers, count at most 10000');
+  amountOf(balance);
+  let opened = 0;
+  for (let i = first; i < first + count; i++) {
+    const name = String(i);
+    if (db.accounts.get(name)) continue;
+    db.accounts.insert({ name, balance });
+    opened++;
+  }
+  return opened;
 }
 
-// The main job's demonstration: open two accounts, move money, check nothing was lost.
+// Sums every balance: transfers move money, never make or lose it.
+export function audit() {
+  let accounts = 0, total = 0;
+  for (const { balance } of db.accounts.scan()) {
+    accounts++;
+    total += balance;
+  }
+  return { accounts, total };
+}
+
+// The main job's demonstration: open alice and bob once, move money, check the books.
+// Run it again (or after a restart): the balances carry on from where they were.
 export function demo() {
-  open('alice', 200);
-  open('bob', 100);
-  transfer('alice', 'bob', 75);
-  const { total } = audit();
-  return { alice: balance('alice'), bob: balance('bob'), audit: total };
+  if (!db.accounts.get('alice')) open('alice', 200);
+  if (!db.accounts.get('bob')) open('bob', 100);
+  transfer('alice', 'bob', 5);
+  return { alice: balance('alice'), bob: balance('bob'), audit: audit() };
 }

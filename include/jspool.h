@@ -421,6 +421,10 @@ typedef struct jsp_context_config {
                                   JSP_EWRITE_LIMIT. 0 = 10,000; < 0 is JSP_EINVAL */
     long store_max_bytes_per_call; /* JSON bytes of the rows and keys a call writes; 0 =
                                   16 MiB; < 0 is JSP_EINVAL */
+    uint64_t store_max_file_bytes; /* the store file's size cap, so one context cannot fill
+                                  the disk under its neighbours: a call whose writes would
+                                  grow the file past it fails with JSP_ESTORE ("full") and
+                                  rolls back; reads and smaller writes go on. 0 = none */
 } jsp_context_config;
 
 /* When a store call's result is delivered (jsp_context_config.store_durability). */

@@ -71,6 +71,7 @@ int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_m
         ctx->store_durability = cfg->store_durability;
         ctx->store_max_rows = cfg->store_max_rows_per_call;
         ctx->store_max_bytes = cfg->store_max_bytes_per_call;
+        ctx->store_max_file_bytes = cfg->store_max_file_bytes > INT64_MAX ? INT64_MAX : (int64_t)cfg->store_max_file_bytes;
         ctx->apis_mask |= 1u << API_STORE;
     }
     ctx->id = atomic_fetch_add(&pool->next_context_id, 1);

@@ -41,6 +41,7 @@ struct jsp_context {
     int store_durability;      /* enum store_durability (jsp_context_config.store_durability) */
     int64_t store_max_rows;    /* per call; 0 = the store's default */
     int64_t store_max_bytes;
+    int64_t store_max_file_bytes; /* 0 = no cap */
     char *namespace_key;       /* BroadcastChannel and locks scope: the operator's namespace
                                   name, or "#<id>" (private: '#' is not allowed in names) */
 

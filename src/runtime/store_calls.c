@@ -41,6 +41,7 @@ int store_calls_open(runtime *rt, struct jsp_context *ctx, jsp_result **error)
         .durability = ctx->store_durability,
         .max_rows_written = ctx->store_max_rows,
         .max_bytes_written = ctx->store_max_bytes,
+        .max_file_bytes = ctx->store_max_file_bytes,
         .background_sync = ctx->store_durability == STORE_DURABLE_SYNC,
         .wake = store_calls_synced,
         .wake_user = rt,

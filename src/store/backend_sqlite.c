@@ -163,6 +163,20 @@ static void sqlite_close(store_backend *b)
     free(b);
 }
 
+/* PRAGMA max_page_count: SQLite then answers SQLITE_FULL past it, as on a full disk. The
+ * cap is at least the pages in use (SQLite never shrinks below them). */
+static int sqlite_limit_size(store_backend *b, int64_t max_bytes, store_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t page_size = 4096;
+    if (sqlite3_prepare_v2(b->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        page_size = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    char sql[96];
+    snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%lld", (long long)(max_bytes / (page_size ? page_size : 4096)));
+    return exec(b, sql, "setting its size limit", err);
+}
+
 static int sqlite_open(const char *path, int durability, store_backend **out, store_error *err)
 {
     store_backend *b = calloc(1, sizeof(*b));
@@ -745,6 +759,7 @@ static int sqlite_count(store_backend *b, const store_table *t, int index, const
 const struct store_backend_ops store_sqlite_backend = {
     .name = "sqlite",
     .open = sqlite_open,
+    .limit_size = sqlite_limit_size,
     .close = sqlite_close,
     .begin = sqlite_begin,
     .commit = sqlite_commit,

@@ -249,7 +249,7 @@ int store_open(const char *path, const store_config *cfg, store **out, store_err
     if (c.background_sync && c.durability != STORE_DURABLE_SYNC)
         return store_fail(err, JSP_EINVAL, "TypeError", "store_open: background_sync needs STORE_DURABLE_SYNC");
     if (c.max_batch_calls < 0 || c.max_batch_delay_us < 0 || c.max_rows_written < 0 ||
-        c.max_bytes_written < 0)
+        c.max_bytes_written < 0 || c.max_file_bytes < 0)
         return store_fail(err, JSP_EINVAL, "TypeError", "store_open: limits must not be negative");
     if (!c.max_batch_calls)
         c.max_batch_calls = 256;
@@ -275,6 +275,15 @@ int store_open(const char *path, const store_config *cfg, store **out, store_err
     /* With background sync the COMMIT itself need not fsync: the sync thread does. */
     int rc = s->ops->open(path, c.background_sync ? STORE_DURABLE_PROCESS : c.durability, &s->b, err);
     if (rc) {
+        free(s->completions);
+        free(s->path);
+        free(s);
+        return rc;
+    }
+    if (c.max_file_bytes && s->ops->limit_size)
+        rc = s->ops->limit_size(s->b, c.max_file_bytes, err);
+    if (rc) {
+        s->ops->close(s->b);
         free(s->completions);
         free(s->path);
         free(s);

@@ -55,6 +55,9 @@ typedef struct store_config {
     int max_batch_delay_us;    /* oldest completed call waits at most this; 0 = 2000 */
     int64_t max_rows_written;  /* per call (insert/update/upsert/delete); 0 = 10000 */
     int64_t max_bytes_written; /* per call, JSON bytes of written rows and keys; 0 = 16 MiB */
+    int64_t max_file_bytes;    /* the database file's size cap (whole pages); past it a
+                                  write fails with JSP_ESTORE "full" and its call rolls
+                                  back; 0 = none */
     const struct store_backend_ops *backend; /* NULL = SQLite (store_backend.h) */
     /* STORE_DURABLE_SYNC only. false (default): store_flush's COMMIT fsyncs, blocking the
      * caller for the disk. true: COMMIT only writes the WAL; a thread the store owns fsyncs

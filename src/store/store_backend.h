@@ -96,6 +96,9 @@ struct store_backend_ops {
      * (CLOCK_MONOTONIC; 0 = never) stops with JSP_EWALL_LIMIT. Writes are never cut short:
      * an interrupted write may take the whole outer transaction with it. */
     void (*set_deadline)(store_backend *b, int64_t deadline_ns);
+    /* Caps the database file at about max_bytes (rounded down to whole pages; 0 = no cap):
+     * a write that would grow it further fails with JSP_ESTORE ("full"). NULL: no cap. */
+    int (*limit_size)(store_backend *b, int64_t max_bytes, store_error *err);
 
     /* A small key → text map kept in the database itself (the schema lives there).
      * meta_get sets *value to a malloc'd string or NULL when absent. */

@@ -560,3 +560,29 @@ Test(store_calls, kill_9_at_random_moments_loses_no_acknowledged_call)
     jsp_pool_free(pool);
     remove_dir();
 }
+
+Test(store_calls, a_store_at_its_size_cap_refuses_growth_and_keeps_working)
+{
+    fresh_dir();
+    jsp_pool *pool = pool_for_test(1, NULL, NULL);
+    jsp_context_config cfg = {.store_max_file_bytes = 256 << 10};
+    jsp_context *ctx = store_context(pool, &cfg);
+    load_ok(ctx, "db.declare({blobs: {columns: {k: 'integer', text: 'string'}, primaryKey: 'k'}});\n"
+                 "export function add(k) { db.blobs.insert({k, text: 'x'.repeat(20000)}); return k; }\n");
+    int rc = 0, k = 0;
+    char message[300] = "";
+    while (k < 100 && rc == 0) {
+        char args[16];
+        snprintf(args, sizeof(args), "[%d]", ++k);
+        rc = call_code(ctx, "add", args, message, sizeof(message));
+    }
+    cr_assert_eq(rc, JSP_ESTORE, "a 256 KiB store took %d rows of 20 KB (%s)", k, message);
+    cr_assert(strstr(message, "full"), "%s", message);
+    cr_assert_lt(k, 20);
+    long long kept = eval_number(ctx, "db.blobs.count()");
+    cr_assert_eq(kept, k - 1, "the refused call left nothing; the others are kept");
+    cr_assert_eq(eval_number(ctx, "db.blobs.delete(1) ? 1 : 0"), 1, "deleting still works");
+    jsp_context_free(ctx);
+    jsp_pool_free(pool);
+    remove_dir();
+}

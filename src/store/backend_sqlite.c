@@ -381,7 +381,11 @@ static int sqlite_create_table(store_backend *b, const store_table *t, store_err
     for (int i = 0; i < t->ncolumns; i++)
         sql_add(&s, "%s\"%s\" %s%s", i ? ", " : "", t->columns[i].name,
                 sql_type(t->columns[i].type), i == t->pk ? " PRIMARY KEY" : "");
-    sql_add(&s, ")");
+    /* A string or bytes key: the rows live in the key's B-tree (one descent per lookup and
+     * one tree written per update, instead of a rowid table plus a key index). An integer
+     * key is the rowid already. */
+    int pk_type = t->columns[t->pk].type;
+    sql_add(&s, pk_type == STORE_T_STRING || pk_type == STORE_T_BYTES ? ") WITHOUT ROWID" : ")");
     return sql_run(b, &s, "creating a table", err);
 }
 

@@ -79,7 +79,7 @@ struct job *job_queue_wait_take_all(job_queue *q, uint64_t deadline_ns, bool *is
 {
     pthread_mutex_lock(&q->mutex);
     q->is_consumer_nested = true;
-    while (!q->head && !q->is_closed) {
+    while (!q->head && !q->is_closed && !q->is_poked) {
         if (deadline_ns == 0) {
             pthread_cond_wait(&q->nested_wake, &q->mutex);
         } else {
@@ -90,9 +90,20 @@ struct job *job_queue_wait_take_all(job_queue *q, uint64_t deadline_ns, bool *is
         }
     }
     q->is_consumer_nested = false;
+    q->is_poked = false;
     struct job *all = take_locked(q, is_closed);
     pthread_mutex_unlock(&q->mutex);
     return all;
+}
+
+void job_queue_poke(job_queue *q)
+{
+    pthread_mutex_lock(&q->mutex);
+    if (!q->is_closed) {
+        q->is_poked = q->is_consumer_nested;
+        wake_consumer_locked(q);
+    }
+    pthread_mutex_unlock(&q->mutex);
 }
 
 void job_queue_close(job_queue *q)

@@ -20,6 +20,7 @@ typedef struct job_queue {
     atomic_bool is_closing;     /* is_closed, readable without the mutex (running JS polls it) */
     atomic_bool has_jobs;       /* head != NULL, readable without the mutex */
     bool is_consumer_nested;    /* consumer sleeps on nested_wake, not in its uv loop */
+    bool is_poked;              /* job_queue_poke: the nested wait returns without a job */
     uv_async_t *loop_wake;      /* wakes the consumer's uv loop */
 } job_queue;
 
@@ -40,6 +41,9 @@ static inline bool job_queue_maybe_has_jobs(job_queue *q)
 struct job *job_queue_wait_take_all(job_queue *q, uint64_t deadline_ns, bool *is_closed);
 /* Any thread. Idempotent; wakes the consumer. */
 void job_queue_close(job_queue *q);
+/* Any thread: wakes the consumer without a job, in its uv loop or in its nested wait
+ * (which then returns, possibly with nothing). A no-op once the queue is closed. */
+void job_queue_poke(job_queue *q);
 size_t job_queue_length(job_queue *q);
 
 #endif

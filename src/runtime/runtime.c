@@ -708,6 +708,8 @@ void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_do
         fire_due_timers(rt);
         if (*is_done)
             break;
+        if (rt->store_contexts) /* other contexts' results are not held up by this wait */
+            rt->store_flush_due_ns = store_calls_pump(rt, !has_more);
         bool is_closed;
         job *arrived;
         if (has_more) {
@@ -717,6 +719,8 @@ void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_do
             uint64_t deadline = next ? next->due_ns : 0;
             if (rt->throttled_count && (!deadline || rt->next_unthrottle_ns < deadline))
                 deadline = rt->next_unthrottle_ns;
+            if (rt->store_flush_due_ns && (!deadline || rt->store_flush_due_ns < deadline))
+                deadline = rt->store_flush_due_ns;
             uint64_t idle_from = monotonic_ns();
             arrived = job_queue_wait_take_all(&rt->queue, deadline, &is_closed);
             if (rt->current_run) /* waiting holds nothing up: not charged to the waiter */

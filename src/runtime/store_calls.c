@@ -223,7 +223,7 @@ void store_calls_synced(void *user)
 {
     runtime *rt = user;
     atomic_store_explicit(&rt->stores_synced, true, memory_order_release);
-    uv_async_send(&rt->wake);
+    job_queue_poke(&rt->queue); /* its loop, or its wait inside host.callSync */
 }
 
 uint64_t store_calls_pump(runtime *rt, bool is_idle)

@@ -586,3 +586,41 @@ Test(store_calls, a_store_at_its_size_cap_refuses_growth_and_keeps_working)
     jsp_pool_free(pool);
     remove_dir();
 }
+
+static void *answer_later(void *call)
+{
+    sleep_ms(800);
+    jsp_host_call_resolve(call, "1", 1);
+    return NULL;
+}
+
+static void slow_host(jsp_host_call *call, void *user)
+{
+    (void)user;
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, answer_later, call), 0);
+    pthread_detach(t);
+}
+
+Test(store_calls, results_are_delivered_while_a_sibling_waits_in_call_sync)
+{
+    fresh_dir();
+    jsp_pool *pool = pool_for_test(1, NULL, NULL);
+    cr_assert_eq(jsp_pool_register(pool, "slow", slow_host, NULL), 0);
+    jsp_context *waiter = context_for_test(pool);
+    jsp_context *ctx = store_context(pool, NULL);
+    load_ok(ctx, counter_module);
+    later_eval *blocked = eval_later(waiter, "host.callSync('slow')");
+    sleep_ms(100); /* the runtime thread is now inside the sibling's callSync */
+    later_eval put;
+    call_later(ctx, "put", "[\"k\", 1]", &put);
+    cr_assert_eq(tally_wait(&put.done, 1, 400), 1, "the store call's result waited for the sibling's callSync");
+    cr_assert_eq(put.result->code, 0);
+    jsp_result_free(put.result);
+    cr_assert(later_is_done(blocked, 5000));
+    later_free(blocked);
+    jsp_context_free(ctx);
+    jsp_context_free(waiter);
+    jsp_pool_free(pool);
+    remove_dir();
+}

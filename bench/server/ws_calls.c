@@ -2,7 +2,9 @@
  * protocol of docs/server.md). Usage: ws_calls PORT CONTEXT FUNCTION ARGS_JSON [IN_FLIGHT
  * [SECONDS]]; defaults 40 in flight, 5 s. Blocking I/O on one socket: each answer read
  * sends the next call, so IN_FLIGHT calls are always outstanding. Prints calls/s. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

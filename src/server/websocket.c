@@ -206,8 +206,9 @@ static void on_written(h2o_socket_t *sock, const char *err)
 }
 
 /* The bound was passed: drop what waits, send a close frame when the socket can take one
- * now, else close at once (a client that does not read would never get it). */
-static void close_overflowing(ws_client *c)
+ * now, else close at once (a client that does not read would never get it). False when c
+ * is closed (and may be freed). */
+static bool close_overflowing(ws_client *c)
 {
     fprintf(stderr, "level=warn context=%llu msg=\"WebSocket closed: more than ws_max_queued_bytes (%zu) "
                     "waiting to be sent; the client is not reading\"\n",
@@ -215,7 +216,7 @@ static void close_overflowing(ws_client *c)
     h2o_socket_t *sock = c->conn->sock;
     if (c->is_writing || !sock || h2o_socket_is_writing(sock) || wslay_event_want_write(c->conn->ws_ctx)) {
         client_close(c);
-        return;
+        return false;
     }
     static const char reason[] = "send queue over ws_max_queued_bytes: the client is not reading";
     unsigned char frame[2 + 2 + sizeof(reason) - 1] = {0x88, 2 + sizeof(reason) - 1,
@@ -225,21 +226,26 @@ static void close_overflowing(ws_client *c)
     c->out.data = malloc(sizeof(frame));
     if (!c->out.data) {
         client_close(c);
-        return;
+        return false;
     }
     memcpy(c->out.data, frame, sizeof(frame));
     c->out.len = c->out.capacity = sizeof(frame);
     c->is_overflowing = false;
     c->is_closing = true;
+    return true;
 }
 
 /* Hands c->out to the socket unless a write is in flight (on_written marks c again). */
 static void flush(ws_client *c)
 {
-    if (c->is_overflowing)
-        close_overflowing(c);
+    if (c->is_overflowing && !close_overflowing(c))
+        return;
     if (!c->conn || c->is_writing || !c->out.len)
         return;
+    if (wslay_event_get_close_sent(c->conn->ws_ctx)) {
+        c->out.len = 0; /* nothing may follow a close frame; the socket closes soon */
+        return;
+    }
     h2o_socket_t *sock = c->conn->sock;
     if (!sock || h2o_socket_is_writing(sock) || wslay_event_want_write(c->conn->ws_ctx)) {
         mark_dirty(c); /* upgrade not done yet, or wslay has a frame half sent: next turn */

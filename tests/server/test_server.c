@@ -992,6 +992,13 @@ Test(server, ws_a_client_that_never_reads_is_disconnected)
     char *got = ws_read_frame(fd, &opcode);
     cr_expect(got && opcode == 1 && strlen(got) == 100000 + 20, "big answer: %zu bytes", got ? strlen(got) : 0);
     free(got);
+    /* one answer over the bound on an idle socket: it gets the close frame, 1008 and why */
+    ws_send_text(fd, "{\"id\":2,\"call\":\"big\",\"args\":[300000]}");
+    got = ws_read_frame(fd, &opcode);
+    cr_expect(got && opcode == 8 && (unsigned char)got[0] == 1008 >> 8 && (unsigned char)got[1] == (1008 & 0xff) &&
+              strstr(got + 2, "ws_max_queued_bytes"), "wanted a 1008 close frame, got opcode %d %s", opcode,
+              got ? got + 2 : "nothing");
+    free(got);
     close(fd);
 }
 

@@ -1,7 +1,9 @@
 /* ws_calls — calls per second over one WebSocket with N calls in flight (the call
  * protocol of docs/server.md). Usage: ws_calls PORT CONTEXT FUNCTION ARGS_JSON [IN_FLIGHT
  * [SECONDS]]; defaults 40 in flight, 5 s. Blocking I/O on one socket: each answer read
- * sends the next call, so IN_FLIGHT calls are always outstanding. Prints calls/s. */
+ * sends the next call, so IN_FLIGHT calls are always outstanding. Prints calls/s.
+ * FUNCTION "-" sends ARGS_JSON as a message instead (for a context whose onmessage
+ * answers each message with one host.send). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -68,7 +70,9 @@ int main(int argc, char **argv)
         return 1;
     }
     char text[4096];
-    int len = snprintf(text, sizeof(text), "{\"id\":1,\"call\":\"%s\",\"args\":%s}", argv[3], argv[4]);
+    int len = strcmp(argv[3], "-") == 0
+                  ? snprintf(text, sizeof(text), "%s", argv[4])
+                  : snprintf(text, sizeof(text), "{\"id\":1,\"call\":\"%s\",\"args\":%s}", argv[3], argv[4]);
     if (len >= 126) {
         fprintf(stderr, "call frame too long for this client\n");
         return 2;

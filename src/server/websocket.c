@@ -108,28 +108,29 @@ static void client_close(ws_client *c)
 }
 
 /* Room for one frame of payload_len at the end of c->out, its header written; NULL when the
- * socket is closed or overflowing (the frame is dropped) or out of memory. */
+ * socket is closed or overflowing (the frame is dropped; an overflowing socket is closed). */
 static char *frame_reserve(ws_client *c, unsigned char opcode, size_t payload_len)
 {
     if (!c->conn || c->is_overflowing || c->is_closing)
         return NULL;
     size_t head = payload_len < 126 ? 2 : payload_len <= 0xffff ? 4 : 10;
-    if (c->out.len + c->writing.len + head + payload_len > c->srv->ws_max_queued_bytes) {
+    size_t need = c->out.len + head + payload_len;
+    char *grown = c->out.data;
+    if (need + c->writing.len <= c->srv->ws_max_queued_bytes && need > c->out.capacity) {
+        size_t capacity = c->out.capacity ? c->out.capacity : 4096;
+        while (capacity < need)
+            capacity *= 2;
+        if ((grown = realloc(c->out.data, capacity))) {
+            c->out.data = grown;
+            c->out.capacity = capacity;
+        }
+    }
+    if (need + c->writing.len > c->srv->ws_max_queued_bytes || !grown) {
+        /* over the bound (or out of memory: a dropped answer would leave its caller waiting) */
         c->is_overflowing = true; /* closed by ws_flush, outside wslay's callbacks */
         c->out.len = 0;
         mark_dirty(c);
         return NULL;
-    }
-    size_t need = c->out.len + head + payload_len;
-    if (need > c->out.capacity) {
-        size_t capacity = c->out.capacity ? c->out.capacity : 4096;
-        while (capacity < need)
-            capacity *= 2;
-        char *grown = realloc(c->out.data, capacity);
-        if (!grown)
-            return NULL;
-        c->out.data = grown;
-        c->out.capacity = capacity;
     }
     unsigned char *at = (unsigned char *)c->out.data + c->out.len;
     at[0] = 0x80 | opcode; /* FIN; a server's frames are not masked */

@@ -1011,6 +1011,8 @@ Test(server, ws_socket_closed_with_calls_in_flight_leaves_the_server_sound)
         ws_send_text(fd, text);
     }
     close(fd); /* gone before any answer: they arrive for a closed socket */
+    usleep(400000);
+    expect(request("GET", "/v1/contexts/calls", NULL), 200, "\"calls\":30,\"errors\":0,\"in_flight\":0");
     int other = ws_connect("/v1/contexts/calls/ws");
     cr_assert(other >= 0);
     for (int i = 0; i < 10; i++) {

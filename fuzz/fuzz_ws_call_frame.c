@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(f.error == 0 || f.message);
         if (f.id) {
             CHECK(inside(text, size, f.id, f.id_len));
-            json_t *id = json_loadb(f.id, f.id_len, JSON_DECODE_ANY, NULL);
+            json_t *id = json_loadb(f.id, f.id_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
             CHECK(json_is_string(id) || (json_is_integer(id) && json_integer_value(id) >= 0));
             json_decref(id);
         }

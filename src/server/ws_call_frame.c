@@ -82,8 +82,24 @@ static bool is_utf8(const unsigned char *s, size_t len)
     return true;
 }
 
+/* The 4 hex digits at s[at..] before end, or 0x10000 when they are not. */
+static unsigned hex4(const char *s, size_t at, size_t end)
+{
+    unsigned value = 0;
+    for (size_t k = at; k < at + 4; k++) {
+        char c = k < end ? s[k] : '\0';
+        int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (digit < 0)
+            return 0x10000;
+        value = value * 16 + (unsigned)digit;
+    }
+    return value;
+}
+
 /* The id as written: a non-negative integer up to 2^53-1 without sign, fraction or
- * exponent, or a string of valid escapes and UTF-8 up to WS_CALL_MAX_ID_BYTES. */
+ * exponent, or a string of valid escapes (surrogates in pairs, so that strict parsers read
+ * the echo too) and UTF-8 up to WS_CALL_MAX_ID_BYTES. */
 static bool is_usable_id(const char *s, size_t len)
 {
     if (s[0] == '"') {
@@ -94,10 +110,16 @@ static bool is_usable_id(const char *s, size_t len)
                 continue;
             char e = s[++i];
             if (e == 'u') {
-                for (int k = 1; k <= 4; k++)
-                    if (i + k >= len - 1 || !strchr("0123456789abcdefABCDEF", s[i + k]) || s[i + k] == '\0')
-                        return false;
+                unsigned unit = hex4(s, i + 1, len - 1);
+                if (unit > 0xffff || (unit >= 0xdc00 && unit <= 0xdfff))
+                    return false; /* not 4 hex digits, or a low surrogate alone */
                 i += 4;
+                if (unit >= 0xd800 && unit <= 0xdbff) { /* a high surrogate needs its low half */
+                    unsigned low = i + 2 < len - 1 && s[i + 1] == '\\' && s[i + 2] == 'u' ? hex4(s, i + 3, len - 1) : 0;
+                    if (low < 0xdc00 || low > 0xdfff)
+                        return false;
+                    i += 6;
+                }
             } else if (!strchr("\"\\/bfnrt", e) || e == '\0') {
                 return false;
             }

@@ -890,6 +890,10 @@ Test(server, ws_bad_call_frames_are_answered_and_the_socket_stays_open)
         {"{\"id\":true,\"call\":\"add\"}", "{\"id\":null,\"error\":{\"code\":\"invalid_argument\""},
         {"{\"id\":{\"a\":1},\"call\":\"add\"}", "{\"id\":null,\"error\":{\"code\":\"invalid_argument\""},
         {"{\"id\":\"\\x\",\"call\":\"add\"}", "{\"id\":null,\"error\":{\"code\":\"invalid_argument\""},
+        /* a lone surrogate: strict JSON parsers could not read the echo */
+        {"{\"id\":\"\\udc00\",\"call\":\"add\"}", "{\"id\":null,\"error\":{\"code\":\"invalid_argument\""},
+        {"{\"id\":\"\\ud83d\",\"call\":\"add\"}", "{\"id\":null,\"error\":{\"code\":\"invalid_argument\""},
+        {"{\"id\":\"\\ud83d\\ude00\",\"call\":\"add\",\"args\":[1,1]}", "{\"id\":\"\\ud83d\\ude00\",\"result\":2}"},
         {"{\"id\":3,\"call\":5}", "{\"id\":3,\"error\":{\"code\":\"invalid_argument\",\"message\":\"\\\"call\\\" must be"},
         {"{\"id\":3,\"call\":\"a\\u0064d\"}", "{\"id\":3,\"error\":{\"code\":\"invalid_argument\""},
         {"{\"id\":4,\"call\":\"add\",\"args\":{\"a\":1}}", "{\"id\":4,\"error\":{\"code\":\"invalid_argument\",\"message\":\"\\\"args\\\" must be an array\""},

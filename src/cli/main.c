@@ -21,6 +21,7 @@ static void usage(FILE *out)
           "                    [--threads N] [--token-file FILE] [--max-body BYTES]\n"
           "                    [--grace-ms MS] [--log-format logfmt|json]\n"
           "                    [--ws-allowed-origins ORIGIN,...]\n"
+          "                    [--ws-max-calls-in-flight N] [--ws-max-queued-bytes BYTES]\n"
           "\n"
           "eval  evaluates CODE as a script and prints its value as JSON.\n"
           "run   loads FILE (as a script when it parses as one, else as an ES module);\n"
@@ -112,7 +113,8 @@ static int report(const char *what, jsp_result *r)
 
 /* jspool serve [MODULE.js ...] [--config FILE] [--listen HOST:PORT] [--threads N]
  *              [--token-file F] [--max-body BYTES] [--grace-ms MS] [--log-format F]
- *              [--ws-allowed-origins LIST]
+ *              [--ws-allowed-origins LIST] [--ws-max-calls-in-flight N]
+ *              [--ws-max-queued-bytes BYTES]
  * A config file is read first; flags override it; modules on the command line replace
  * the file's list. */
 static int serve(int argc, char **argv)
@@ -154,6 +156,10 @@ static int serve(int argc, char **argv)
             o.threads = (int)strtol(value, &end, 10);
         else if (strcmp(argv[i], "--max-body") == 0)
             o.max_body_bytes = (size_t)strtoull(value, &end, 10);
+        else if (strcmp(argv[i], "--ws-max-calls-in-flight") == 0)
+            o.ws_max_calls_in_flight = (int)strtol(value, &end, 10);
+        else if (strcmp(argv[i], "--ws-max-queued-bytes") == 0)
+            o.ws_max_queued_bytes = strtoull(value, &end, 10);
         else if (strcmp(argv[i], "--grace-ms") == 0)
             o.grace_ms = (int)strtol(value, &end, 10);
         else if (strcmp(argv[i], "--log-format") == 0 &&

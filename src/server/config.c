@@ -45,6 +45,8 @@ static const key_spec keys[] = {
     {"ws_allowed_origins", KIND_STRING, AT(ws_allowed_origins)},
     {"max_memory_bytes", KIND_U64, AT(pool.max_memory_bytes)},
     {"module_memory_limit_bytes", KIND_U64, AT(module_memory_limit_bytes)},
+    {"ws_max_calls_in_flight", KIND_INT, AT(ws_max_calls_in_flight)},
+    {"ws_max_queued_bytes", KIND_U64, AT(ws_max_queued_bytes)},
 };
 
 static char *trim(char *s)

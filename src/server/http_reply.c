@@ -42,23 +42,33 @@ void reply_json(h2o_req_t *req, int status, const char *json, size_t len)
     h2o_send_inline(req, json, len);
 }
 
-static void reply_error_object(h2o_req_t *req, int status, const char *code, const char *message,
-                               json_t *details)
+/* {"error":{"code","message","details"}}; takes details (NULL = {}). */
+static char *error_body_with(const char *code, const char *message, json_t *details)
 {
     json_t *body = json_pack("{s:{s:s, s:s, s:o}}", "error", "code", code, "message",
                              message ? message : "", "details", details ? details : json_object());
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    return text;
+}
+
+char *error_body(const char *code, const char *message)
+{
+    return error_body_with(code, message, NULL);
+}
+
+static void reply_error_text(h2o_req_t *req, int status, char *text)
+{
     if (text)
         reply_json(req, status, text, strlen(text));
     else
         h2o_send_error_generic(req, 500, "Internal Server Error", "out of memory", 0);
     free(text);
-    json_decref(body);
 }
 
 void reply_error(h2o_req_t *req, int status, const char *code, const char *message)
 {
-    reply_error_object(req, status, code, message, NULL);
+    reply_error_text(req, status, error_body(code, message));
 }
 
 int status_for_code(int code)
@@ -67,7 +77,7 @@ int status_for_code(int code)
     return JSP_ERROR_UNKNOWN_STATUS;
 }
 
-void reply_call_error(h2o_req_t *req, const jsp_result *r)
+char *call_error_body(const jsp_result *r)
 {
     json_t *details = json_object();
     if (details && r->error_name)
@@ -78,6 +88,10 @@ void reply_call_error(h2o_req_t *req, const jsp_result *r)
         json_object_set_new(details, "line", json_integer(r->error_line));
     if (details && r->error_column)
         json_object_set_new(details, "column", json_integer(r->error_column));
-    reply_error_object(req, status_for_code(r->code), jsp_error_id(r->code), r->error_message,
-                       details);
+    return error_body_with(jsp_error_id(r->code), r->error_message, details);
+}
+
+void reply_call_error(h2o_req_t *req, const jsp_result *r)
+{
+    reply_error_text(req, status_for_code(r->code), call_error_body(r));
 }

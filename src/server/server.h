@@ -27,6 +27,9 @@ typedef struct server_options {
     long max_memory_limit_bytes; /* 0 = 1 GiB, -1 = none */
     const char *ws_allowed_origins; /* comma-separated Origins allowed to upgrade; NULL = any */
     uint64_t module_memory_limit_bytes; /* modules' default; 0 = memory_limit_bytes, or 64 MiB */
+    int ws_max_calls_in_flight; /* WebSocket calls in flight per socket; 0 = 1024 */
+    uint64_t ws_max_queued_bytes; /* bytes waiting to be sent to one socket before it is
+                                     closed; 0 = 16 MiB */
     char *owned[64];           /* strings a config file allocated (freed by server_options_free) */
     size_t owned_count;
 } server_options;

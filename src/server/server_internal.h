@@ -19,6 +19,7 @@ typedef enum pending_kind { PENDING_CREATE, PENDING_EVAL, PENDING_CALL } pending
 typedef struct pending pending;
 typedef struct ws_client ws_client;
 typedef struct ws_outgoing ws_outgoing;
+typedef struct ws_call ws_call;
 
 typedef struct server {
     uv_loop_t loop;
@@ -53,8 +54,15 @@ typedef struct server {
     pthread_mutex_t done_mutex;
     pending *done_head, *done_tail; /* finished calls, oldest first */
     ws_outgoing *outgoing_head, *outgoing_tail; /* host.send() values for WebSockets */
+    ws_call *ws_done_head, *ws_done_tail; /* finished WebSocket calls, oldest first */
     ws_client *ws_clients;   /* open WebSockets (loop thread) */
     uint64_t ws_last_id;     /* ids of WebSockets, never reused (loop thread) */
+    h2o_linklist_t ws_dirty; /* sockets with frames to write (loop thread) */
+    uv_prepare_t ws_flush;   /* writes them once per loop turn, while ws_dirty is not empty */
+    ws_call *ws_call_free;   /* finished calls kept for reuse (loop thread) */
+    size_t ws_call_free_count;
+    int ws_max_calls_in_flight;   /* per socket; past it a call is answered `busy` */
+    size_t ws_max_queued_bytes;   /* per socket; past it the socket is closed (1008) */
 } server;
 
 /* A call the server waits on. Its request may go away first (the client hung up): then

@@ -561,13 +561,30 @@ static int ws_connect(const char *path)
     return ws_connect_with(path, NULL, NULL, 0);
 }
 
+/* Sends text as one masked text frame (any length). */
 static void ws_send_text(int fd, const char *text)
 {
-    size_t len = strlen(text);
-    unsigned char frame[256] = {0x81, (unsigned char)(0x80 | len), 1, 2, 3, 4};
+    size_t len = strlen(text), head = len < 126 ? 2 : len <= 0xffff ? 4 : 10;
+    unsigned char *frame = malloc(head + 4 + len);
+    frame[0] = 0x81;
+    if (head == 2) {
+        frame[1] = (unsigned char)(0x80 | len);
+    } else if (head == 4) {
+        frame[1] = 0x80 | 126;
+        frame[2] = (unsigned char)(len >> 8);
+        frame[3] = (unsigned char)len;
+    } else {
+        frame[1] = 0x80 | 127;
+        for (int i = 0; i < 8; i++)
+            frame[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+    }
+    unsigned char *mask = frame + head;
+    memcpy(mask, "\x01\x02\x03\x04", 4);
     for (size_t i = 0; i < len; i++)
-        frame[6 + i] = (unsigned char)text[i] ^ frame[2 + i % 4];
-    cr_assert(len < 126 && write(fd, frame, 6 + len) == (ssize_t)(6 + len));
+        frame[head + 4 + i] = (unsigned char)text[i] ^ mask[i % 4];
+    ssize_t n = send(fd, frame, head + 4 + len, MSG_NOSIGNAL);
+    free(frame);
+    cr_assert(n == (ssize_t)(head + 4 + len), "send: %s", strerror(errno));
 }
 
 static bool read_exactly(int fd, void *buf, size_t n)
@@ -581,17 +598,39 @@ static bool read_exactly(int fd, void *buf, size_t n)
     return true;
 }
 
-/* Next text frame's payload (short frames only), or NULL. */
-static char *ws_read_text(int fd)
+/* Next frame's payload (NUL-terminated) and opcode, or NULL. */
+static char *ws_read_frame(int fd, int *opcode)
 {
     struct timeval timeout = {5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    unsigned char head[2];
-    if (!read_exactly(fd, head, 2) || (head[1] & 0x7f) >= 126)
+    unsigned char head[2], ext[8];
+    if (!read_exactly(fd, head, 2))
         return NULL;
     size_t len = head[1] & 0x7f;
+    if (len >= 126) {
+        size_t n = len == 126 ? 2 : 8;
+        if (!read_exactly(fd, ext, n))
+            return NULL;
+        len = 0;
+        for (size_t i = 0; i < n; i++)
+            len = len << 8 | ext[i];
+    }
     char *text = calloc(1, len + 1);
     if (!read_exactly(fd, text, len)) {
+        free(text);
+        return NULL;
+    }
+    if (opcode)
+        *opcode = head[0] & 0x0f;
+    return text;
+}
+
+/* Next text frame's payload, or NULL. */
+static char *ws_read_text(int fd)
+{
+    int opcode = 0;
+    char *text = ws_read_frame(fd, &opcode);
+    if (text && opcode != 1) {
         free(text);
         return NULL;
     }
@@ -751,6 +790,254 @@ Test(server, ws_origin_outside_the_allow_list_is_refused)
     close(fd);
     fd = ws_connect_with("/v1/contexts/bank/ws", NULL, head, sizeof(head)); /* not a browser */
     cr_expect(fd >= 0, "no Origin refused: %s", head);
+    close(fd);
+}
+
+/* ---- calls over the WebSocket: {"id","call","args"} answered {"id","result"|"error"} ---- */
+
+/* Restarts the server with the calls fixture (and extra flags) and opens a socket on it. */
+static int ws_calls_socket(const char *flag, const char *value)
+{
+    serve_stop(&srv);
+    const char *const args[] = {MODULES_DIR "/calls.js", flag, value, NULL};
+    cr_assert(serve_start(&srv, args), "the server did not start");
+    int fd = ws_connect("/v1/contexts/calls/ws");
+    cr_assert(fd >= 0, "no WebSocket upgrade");
+    return fd;
+}
+
+Test(server, ws_call_ids_are_echoed_exactly_and_messages_still_work)
+{
+    int fd = ws_calls_socket(NULL, NULL);
+    ws_send_text(fd, "{\"id\":7,\"call\":\"add\",\"args\":[2,3]}");
+    expect_frame(fd, "number id", "{\"id\":7,\"result\":5}");
+    /* a string id comes back byte for byte, escapes included */
+    ws_send_text(fd, "{\"id\":\"a\\\"b\\u00e9-\xc3\xa9\", \"call\" : \"add\", \"args\": [\"x\", 1]}");
+    expect_frame(fd, "string id", "{\"id\":\"a\\\"b\\u00e9-\xc3\xa9\",\"result\":\"x1\"}");
+    /* keys in any order; no args is [] (add() is NaN, which JSON carries as null) */
+    ws_send_text(fd, "{\"call\":\"add\",\"id\":9007199254740991}");
+    expect_frame(fd, "largest id", "{\"id\":9007199254740991,\"result\":null}");
+    /* frames without both keys are messages, as before calls existed */
+    ws_send_text(fd, "{\"id\":1}");
+    expect_frame(fd, "message", "{\"echo\":{\"id\":1}}");
+    ws_send_text(fd, "{\"call\":\"add\"}");
+    expect_frame(fd, "message", "{\"echo\":{\"call\":\"add\"}}");
+    ws_send_text(fd, "[1,2]");
+    expect_frame(fd, "message", "{\"echo\":[1,2]}");
+    close(fd);
+}
+
+Test(server, ws_call_answers_come_as_calls_complete)
+{
+    int fd = ws_calls_socket(NULL, NULL);
+    ws_send_text(fd, "{\"id\":1,\"call\":\"after\",\"args\":[300,\"slow\"]}");
+    ws_send_text(fd, "{\"id\":2,\"call\":\"after\",\"args\":[0,\"soon\"]}");
+    ws_send_text(fd, "{\"id\":3,\"call\":\"add\",\"args\":[1,2]}");
+    /* the context runs id 3 while id 1 awaits its timer */
+    char *first = ws_read_text(fd), *second = ws_read_text(fd);
+    cr_expect(first && second, "answers missing");
+    cr_expect(first && second && ((!strcmp(first, "{\"id\":3,\"result\":3}") && !strcmp(second, "{\"id\":2,\"result\":\"soon\"}")) ||
+                                  (!strcmp(first, "{\"id\":2,\"result\":\"soon\"}") && !strcmp(second, "{\"id\":3,\"result\":3}"))),
+              "got %s then %s", first ? first : "nothing", second ? second : "nothing");
+    free(first);
+    free(second);
+    expect_frame(fd, "slow call", "{\"id\":1,\"result\":\"slow\"}");
+    close(fd);
+}
+
+Test(server, ws_40_pipelined_calls_on_one_socket_are_all_answered)
+{
+    int fd = ws_calls_socket(NULL, NULL);
+    char frames[40 * 64];
+    /* one write: the server reads the 40 frames in one go (mask 0: payload as is) */
+    size_t at = 0;
+    for (int i = 0; i < 40; i++) {
+        char text[48];
+        int len = snprintf(text, sizeof(text), "{\"id\":%d,\"call\":\"add\",\"args\":[%d,1000]}", i, i);
+        frames[at++] = (char)0x81;
+        frames[at++] = (char)(0x80 | len);
+        memset(frames + at, 0, 4);
+        at += 4;
+        memcpy(frames + at, text, (size_t)len);
+        at += (size_t)len;
+    }
+    cr_assert(send(fd, frames, at, MSG_NOSIGNAL) == (ssize_t)at);
+    bool seen[40] = {false};
+    for (int n = 0; n < 40; n++) {
+        char *answer = ws_read_text(fd);
+        int id = -1, result = -1;
+        cr_assert(answer && sscanf(answer, "{\"id\":%d,\"result\":%d}", &id, &result) == 2,
+                  "answer %d: %s", n, answer ? answer : "nothing");
+        cr_expect(id >= 0 && id < 40 && !seen[id] && result == id + 1000, "answer %s", answer);
+        if (id >= 0 && id < 40)
+            seen[id] = true;
+        free(answer);
+    }
+    expect(request("GET", "/v1/contexts/calls", NULL), 200, "\"calls\":40");
+    close(fd);
+}
+
+Test(server, ws_bad_call_frames_are_answered_and_the_socket_stays_open)
+{
+    int fd = ws_calls_socket(NULL, NULL);
+    char long_id[200];
+    snprintf(long_id, sizeof(long_id), "{\"id\":\"%0129d\",\"call\":\"add\"}", 0);
+    static const char *const cases[][2] = {
+        {"{\"id\":1.5,\"call\":\"add\"}", "{\"id\":null,\"error\":{\"code\":\"invalid_argument\""},
+        {"{\"id\":-1,\"call\":\"add\"}", "{\"id\":null,\"error\":{\"code\":\"invalid_argument\""},
+        {"{\"id\":9007199254740992,\"call\":\"add\"}", "{\"id\":null,\"error\":{\"code\":\"invalid_argument\""},
+        {"{\"id\":01,\"call\":\"add\"}", "{\"id\":null,\"error\":{\"code\":\"invalid_argument\""},
+        {"{\"id\":true,\"call\":\"add\"}", "{\"id\":null,\"error\":{\"code\":\"invalid_argument\""},
+        {"{\"id\":{\"a\":1},\"call\":\"add\"}", "{\"id\":null,\"error\":{\"code\":\"invalid_argument\""},
+        {"{\"id\":\"\\x\",\"call\":\"add\"}", "{\"id\":null,\"error\":{\"code\":\"invalid_argument\""},
+        /* a lone surrogate: strict JSON parsers could not read the echo */
+        {"{\"id\":\"\\udc00\",\"call\":\"add\"}", "{\"id\":null,\"error\":{\"code\":\"invalid_argument\""},
+        {"{\"id\":\"\\ud83d\",\"call\":\"add\"}", "{\"id\":null,\"error\":{\"code\":\"invalid_argument\""},
+        {"{\"id\":\"\\ud83d\\ude00\",\"call\":\"add\",\"args\":[1,1]}", "{\"id\":\"\\ud83d\\ude00\",\"result\":2}"},
+        {"{\"id\":3,\"call\":5}", "{\"id\":3,\"error\":{\"code\":\"invalid_argument\",\"message\":\"\\\"call\\\" must be"},
+        {"{\"id\":3,\"call\":\"a\\u0064d\"}", "{\"id\":3,\"error\":{\"code\":\"invalid_argument\""},
+        {"{\"id\":4,\"call\":\"add\",\"args\":{\"a\":1}}", "{\"id\":4,\"error\":{\"code\":\"invalid_argument\",\"message\":\"\\\"args\\\" must be an array\""},
+        {"{\"id\":5,\"call\":\"nope\"}", "{\"id\":5,\"error\":{\"code\":\"not_found\""},
+        {"{\"id\":6,\"call\":\"add\",\"extra\":1}", "{\"id\":6,\"error\":{\"code\":\"invalid_argument\""},
+        {"{\"id\":6,\"call\":\"add\",\"id\":7}", "{\"id\":7,\"error\":{\"code\":\"invalid_argument\""},
+        {"{\"id\":7,\"call\":\"add\",\"args\":[1,}", "{\"id\":7,\"error\":{\"code\":\"invalid_json\""},
+        {"{\"id\":8,\"call\":\"add\",\"args\":[1 2]}", "{\"id\":8,\"error\":{\"code\":\"invalid_json\""},
+        {"{\"id\":9,\"call\":\"add\",\"args\":[1]} x", "{\"id\":9,\"error\":{\"code\":\"invalid_json\""},
+        {"{\"id\":10,\"call\":\"fail\",\"args\":[\"boom\"]}", "{\"id\":10,\"error\":{\"code\":\"js_error\",\"message\":\"boom\",\"details\":{\"name\":\"RangeError\""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ws_send_text(fd, cases[i][0]);
+        char *got = ws_read_text(fd);
+        cr_expect(got && strncmp(got, cases[i][1], strlen(cases[i][1])) == 0, "%s: got %s, wanted %s...",
+                  cases[i][0], got ? got : "nothing", cases[i][1]);
+        free(got);
+    }
+    ws_send_text(fd, long_id); /* 129 bytes: one too many */
+    char *got = ws_read_text(fd);
+    cr_expect(got && strncmp(got, "{\"id\":null,\"error\":{\"code\":\"invalid_argument\"", 45) == 0, "long id: %s", got ? got : "nothing");
+    free(got);
+    snprintf(long_id, sizeof(long_id), "{\"id\":\"%0128d\",\"call\":\"add\",\"args\":[1,2]}", 0);
+    ws_send_text(fd, long_id);
+    got = ws_read_text(fd);
+    cr_expect(got && strstr(got, "\",\"result\":3}"), "128-byte id: %s", got ? got : "nothing");
+    free(got);
+    ws_send_text(fd, "{\"id\":11,\"call\":\"add\",\"args\":[20,22]}"); /* still usable */
+    expect_frame(fd, "after bad frames", "{\"id\":11,\"result\":42}");
+    close(fd);
+}
+
+Test(server, ws_calls_in_flight_per_socket_are_bounded)
+{
+    int fd = ws_calls_socket("--ws-max-calls-in-flight", "4");
+    for (int i = 0; i < 4; i++) {
+        char text[64];
+        snprintf(text, sizeof(text), "{\"id\":%d,\"call\":\"after\",\"args\":[400,%d]}", i, i);
+        ws_send_text(fd, text);
+    }
+    ws_send_text(fd, "{\"id\":99,\"call\":\"add\",\"args\":[1,1]}");
+    /* answered at once, before the four that wait */
+    char *busy = ws_read_text(fd);
+    cr_expect(busy && strncmp(busy, "{\"id\":99,\"error\":{\"code\":\"busy\"", 31) == 0, "got %s", busy ? busy : "nothing");
+    free(busy);
+    for (int i = 0; i < 4; i++) {
+        char *got = ws_read_text(fd);
+        cr_expect(got && strstr(got, ",\"result\":") && strncmp(got, "{\"id\":", 6) == 0, "got %s", got ? got : "nothing");
+        free(got);
+    }
+    ws_send_text(fd, "{\"id\":100,\"call\":\"add\",\"args\":[1,1]}");
+    expect_frame(fd, "room again", "{\"id\":100,\"result\":2}");
+    close(fd);
+}
+
+Test(server, ws_a_client_that_never_reads_is_disconnected)
+{
+    serve_stop(&srv);
+    static const char *const args[] = {MODULES_DIR "/calls.js", "--ws-max-queued-bytes", "262144", NULL};
+    cr_assert(serve_start(&srv, args));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096; /* keep the kernel's share of the backlog small */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    close(fd);
+    fd = ws_connect("/v1/contexts/calls/ws");
+    cr_assert(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    struct timeval timeout = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+    /* 64 KiB answers, 100 calls at a time, never reading: far past 256 KiB plus what the
+     * kernel buffers, unless the server gives up on the socket */
+    static const char call[] = "{\"id\":1,\"call\":\"big\",\"args\":[65536]}";
+    unsigned char frame[6 + sizeof(call)] = {0x81, 0x80 | (sizeof(call) - 1)};
+    memcpy(frame + 6, call, sizeof(call) - 1);
+    bool is_closed = false;
+    int sent = 0;
+    for (; sent < 4000 && !is_closed; sent += 100) {
+        for (int i = 0; i < 100 && !is_closed; i++)
+            is_closed = send(fd, frame, 6 + sizeof(call) - 1, MSG_NOSIGNAL) < 0;
+        usleep(20000);
+    }
+    /* what was sent before the close can be read, then the stream ends */
+    size_t total = 0;
+    char buf[65536];
+    ssize_t n;
+    struct timeval read_timeout = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &read_timeout, sizeof(read_timeout));
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        total += (size_t)n;
+    int why = errno;
+    cr_expect(n == 0 || (n < 0 && (why == ECONNRESET || why == EPIPE)), "the socket was not closed (read %zd: %s)",
+              n, n < 0 ? strerror(why) : "");
+    cr_expect(total < (size_t)sent * 65536 / 2, "%zu bytes came back for %d calls", total, sent);
+    close(fd);
+    expect(request("GET", "/healthz", NULL), 200, NULL);
+    fd = ws_connect("/v1/contexts/calls/ws"); /* a reading client is served as before */
+    cr_assert(fd >= 0);
+    ws_send_text(fd, "{\"id\":1,\"call\":\"big\",\"args\":[100000]}");
+    int opcode = 0;
+    char *got = ws_read_frame(fd, &opcode);
+    cr_expect(got && opcode == 1 && strlen(got) == 100000 + 20, "big answer: %zu bytes", got ? strlen(got) : 0);
+    free(got);
+    /* one answer over the bound on an idle socket: it gets the close frame, 1008 and why */
+    ws_send_text(fd, "{\"id\":2,\"call\":\"big\",\"args\":[300000]}");
+    got = ws_read_frame(fd, &opcode);
+    cr_expect(got && opcode == 8 && (unsigned char)got[0] == 1008 >> 8 && (unsigned char)got[1] == (1008 & 0xff) &&
+              strstr(got + 2, "ws_max_queued_bytes"), "wanted a 1008 close frame, got opcode %d %s", opcode,
+              got ? got + 2 : "nothing");
+    free(got);
+    close(fd);
+}
+
+Test(server, ws_socket_closed_with_calls_in_flight_leaves_the_server_sound)
+{
+    int fd = ws_calls_socket(NULL, NULL);
+    for (int i = 0; i < 30; i++) {
+        char text[64];
+        snprintf(text, sizeof(text), "{\"id\":%d,\"call\":\"after\",\"args\":[%d,%d]}", i, 100 + i * 5, i);
+        ws_send_text(fd, text);
+    }
+    close(fd); /* gone before any answer: they arrive for a closed socket */
+    usleep(400000);
+    expect(request("GET", "/v1/contexts/calls", NULL), 200, "\"calls\":30,\"errors\":0,\"in_flight\":0");
+    int other = ws_connect("/v1/contexts/calls/ws");
+    cr_assert(other >= 0);
+    for (int i = 0; i < 10; i++) {
+        char text[64];
+        snprintf(text, sizeof(text), "{\"id\":%d,\"call\":\"after\",\"args\":[200,%d]}", i, i);
+        ws_send_text(other, text);
+    }
+    /* the context deleted while the second socket's calls run: they end, the socket closes */
+    usleep(50000);
+    expect(request("DELETE", "/v1/contexts/calls", NULL), 204, NULL);
+    usleep(400000);
+    expect(request("GET", "/healthz", NULL), 200, NULL);
+    char *got = ws_read_text(other);
+    cr_expect(got == NULL, "a deleted context's socket got %s", got ? got : "nothing");
+    free(got);
+    close(other);
+    expect(request("POST", "/v1/contexts", "{\"name\":\"again\",\"module\":\"export const f = () => 1\"}"), 201, NULL);
+    fd = ws_connect("/v1/contexts/again/ws");
+    cr_assert(fd >= 0);
+    ws_send_text(fd, "{\"id\":\"x\",\"call\":\"f\"}");
+    expect_frame(fd, "new context", "{\"id\":\"x\",\"result\":1}");
     close(fd);
 }
 

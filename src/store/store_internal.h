@@ -53,6 +53,13 @@ int row_parse(const store_table *t, const char *json, size_t len, row_input *in,
 int value_parse(const store_table *t, int column, const char *json, size_t len, row_input *in,
                 store_value *value, store_error *err);
 void row_input_release(row_input *in);
+/* The same through jansson's parse tree alone. row_parse and value_parse first try a
+ * parser of plain flat rows and keys (no escapes, ASCII); these are its reference, which
+ * fuzz/fuzz_store_rows.c holds it to. */
+int row_parse_tree(const store_table *t, const char *json, size_t len, row_input *in, store_value *values,
+                   store_error *err);
+int value_parse_tree(const store_table *t, int column, const char *json, size_t len, row_input *in,
+                     store_value *value, store_error *err);
 
 /* One call's completion, queued until its batch is durable. */
 typedef struct completion_entry {

@@ -350,8 +350,111 @@ void row_input_release(row_input *in)
     *in = (row_input){0};
 }
 
+/* The keys a call passes most (an ASCII string without escapes, a plain integer) read
+ * without building a parse tree; anything else, or a value of another column type, goes
+ * through jansson, which judges it the same way. */
+static bool parse_plain_key(const store_column *c, const char *text, size_t len, store_value *value)
+{
+    if (c->type == STORE_T_STRING) {
+        if (len < 2 || text[0] != '"' || text[len - 1] != '"')
+            return false;
+        for (size_t i = 1; i + 1 < len; i++)
+            if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] > 0x7e || text[i] == '"' ||
+                text[i] == '\\')
+                return false;
+        *value = (store_value){.type = STORE_T_STRING, .p = text + 1, .len = len - 2};
+        return true;
+    }
+    if (c->type == STORE_T_INTEGER) {
+        size_t i = text[0] == '-' ? 1 : 0;
+        if (len <= i || len - i > 15 || (text[i] == '0' && len - i > 1))
+            return false; /* 15 digits stay below 2^53 */
+        int64_t n = 0;
+        for (size_t k = i; k < len; k++) {
+            if (text[k] < '0' || text[k] > '9')
+                return false;
+            n = n * 10 + (text[k] - '0');
+        }
+        *value = (store_value){.type = STORE_T_INTEGER, .i = i ? -n : n};
+        return true;
+    }
+    return false;
+}
+
+
+/* A flat row of plain values (what JSON.stringify gives for strings, integers, booleans
+ * and null: no escapes, no spaces), each key a column once, every required column there:
+ * read without a parse tree. Anything else falls back to jansson, which then reports what
+ * is wrong. */
+static bool parse_plain_row(const store_table *t, const char *p, size_t len, store_value *values)
+{
+    if (t->ncolumns > 64 || len < 2 || p[0] != '{' || p[len - 1] != '}')
+        return false;
+    uint64_t seen = 0;
+    size_t i = 1;
+    while (i < len - 1) {
+        if (p[i] != '"')
+            return false;
+        size_t key = ++i;
+        while (i < len && p[i] != '"') {
+            if (p[i] == '\\' || (unsigned char)p[i] < 0x20 || (unsigned char)p[i] > 0x7e)
+                return false;
+            i++;
+        }
+        if (i + 2 >= len || p[i + 1] != ':')
+            return false;
+        int col = schema_column(t, p + key, i - key);
+        if (col < 0 || seen & 1ull << col)
+            return false;
+        seen |= 1ull << col;
+        size_t value = i += 2;
+        if (p[i] == '"') {
+            for (i++; i < len && p[i] != '"'; i++)
+                ;
+            i++;
+        } else {
+            while (i < len && p[i] != ',' && p[i] != '}')
+                i++;
+        }
+        if (i >= len)
+            return false;
+        const store_column *c = &t->columns[col];
+        size_t n = i - value;
+        if (n == 4 && !memcmp(p + value, "null", 4)) {
+            if (!c->nullable)
+                return false;
+            values[col].type = STORE_T_NULL;
+        } else if (c->type == STORE_T_BOOLEAN) {
+            bool is_true = n == 4 && !memcmp(p + value, "true", 4);
+            if (!is_true && !(n == 5 && !memcmp(p + value, "false", 5)))
+                return false;
+            values[col] = (store_value){.type = STORE_T_BOOLEAN, .i = is_true};
+        } else if (!parse_plain_key(c, p + value, n, &values[col])) {
+            return false;
+        }
+        if (p[i] == ',')
+            i++;
+        else if (i != len - 1)
+            return false;
+    }
+    for (int c = 0; c < t->ncolumns; c++)
+        if (!(seen & 1ull << c)) {
+            if (!t->columns[c].nullable)
+                return false;
+            values[c].type = STORE_T_NULL;
+        }
+    return true;
+}
+
 int row_parse(const store_table *t, const char *text, size_t len, row_input *in, store_value *values,
               store_error *err)
+{
+    *in = (row_input){0};
+    return parse_plain_row(t, text, len, values) ? JSP_OK : row_parse_tree(t, text, len, in, values, err);
+}
+
+int row_parse_tree(const store_table *t, const char *text, size_t len, row_input *in, store_value *values,
+                   store_error *err)
 {
     *in = (row_input){0};
     json_error_t jerr;
@@ -397,6 +500,15 @@ done:
 
 int value_parse(const store_table *t, int column, const char *text, size_t len, row_input *in,
                 store_value *value, store_error *err)
+{
+    *in = (row_input){0};
+    return parse_plain_key(&t->columns[column], text, len, value)
+               ? JSP_OK
+               : value_parse_tree(t, column, text, len, in, value, err);
+}
+
+int value_parse_tree(const store_table *t, int column, const char *text, size_t len, row_input *in,
+                     store_value *value, store_error *err)
 {
     *in = (row_input){0};
     json_error_t jerr;

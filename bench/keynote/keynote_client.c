@@ -19,7 +19,7 @@
  * keynote-2), client i starting at i × pairs/clients and wrapping. TPS counts the transfers
  * acknowledged without error inside the measured window (after --warmup), divided by
  * --seconds; p50/p99 are over those. After the window nothing new is sent, in-flight calls
- * drain (5 s at most), then `audit` is called once and its {"accounts","total"} checked
+ * drain (15 s at most), then `audit` is called once and its {"accounts","total"} checked
  * against accounts × balance. One JSON line on stdout; progress and errors on stderr.
  * --probe: connect one client, call audit, print the answer; exit 0 if answered, 3 if the
  * server did not answer within 3 s (e.g. a WebSocket without the call protocol), 1 on error. */
@@ -674,10 +674,10 @@ static void on_timer(uv_timer_t *t)
         g.draining = true;
         fprintf(stderr, "keynote_client: window over, %d calls in flight draining\n",
                 total_inflight());
-        uv_timer_start(&g.timer, on_timer, 5000, 0);
+        uv_timer_start(&g.timer, on_timer, 15000, 0);
         check_finished();
     } else if (g.draining && g.audit_id == 0) { /* drain deadline */
-        fprintf(stderr, "keynote_client: %d calls still unanswered after 5 s\n", total_inflight());
+        fprintf(stderr, "keynote_client: %d calls still unanswered after 15 s\n", total_inflight());
         g.errors_total += (uint64_t)total_inflight();
         for (int i = 0; i < g.nconns; i++)
             g.conns[i].inflight = 0;

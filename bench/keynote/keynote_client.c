@@ -280,7 +280,7 @@ static void send_audit(conn *c)
         c->http_audit = true;
         http_post(c, "audit", "[]", 2);
     } else {
-        g.audit_id = UINT64_MAX / 2;
+        g.audit_id = (uint64_t)1 << 52; /* exact as a JS number, above any transfer's id */
         char buf[96];
         int n = snprintf(buf, sizeof buf, "{\"id\":%" PRIu64 ",\"call\":\"audit\",\"args\":[]}",
                          g.audit_id);
@@ -889,6 +889,8 @@ int main(int argc, char **argv)
 
     if (g.opt.probe) {
         printf("%s\n", g.audit_text);
+        if (g.first_error[0])
+            fprintf(stderr, "keynote_client: first unexpected frame: %s\n", g.first_error);
         return g.exit_code ? g.exit_code : g.audit_answered ? 0 : 1;
     }
     print_result();

@@ -6,8 +6,9 @@
 #                        [--clients 64] [--inflight 40] [--peer-inflight N] [--pairs 10000000]
 #
 # Alphas 0 and 1.5 (--contention: 0, 0.5, 1.0, 1.5); for each alpha every system in turn
-# (jspool, node-pg, node-sqlite; --systems picks), so a load swing on a shared machine
-# touches all of them. --inflight is the calls in flight per client, for every system unless
+# (jspool, node-pg, node-sqlite; --systems picks, and also takes node-sqlite-normal:
+# synchronous=NORMAL, keynote-2's actual SQLite setting, no fsync per commit), so a load
+# swing on a shared machine touches all of them. --inflight is the calls in flight per client, for every system unless
 # --peer-inflight sets the peers' own (keynote-2's headline table: 1 for the peers). Needs
 # setup.sh once; builds keynote_client into $BUILD (default build/) if missing.
 # Writes results/keynote-<time>.{csv,jsonl,svg} and results/latest.{csv,svg}; prints the
@@ -118,8 +119,9 @@ peer() { # NAME ALPHA
   local name="$1" alpha="$2" port log="$results/raw/$stamp-$1-server.log"
   case "$name" in
     node-pg) port=4101; PG_URL="$PG_URL" PORT=$port node "$here/peers/pg.mjs" >>"$log" 2>&1 & ;;
-    node-sqlite) port=4103; rm -f "$work"/accounts.sqlite*
-      SQLITE_FILE="$work/accounts.sqlite" PORT=$port node "$here/peers/sqlite.mjs" >>"$log" 2>&1 & ;;
+    node-sqlite|node-sqlite-normal) port=4103; rm -f "$work"/accounts.sqlite*
+      sync=FULL; [ "$name" = node-sqlite-normal ] && sync=NORMAL
+      SQLITE_SYNC=$sync SQLITE_FILE="$work/accounts.sqlite" PORT=$port node "$here/peers/sqlite.mjs" >>"$log" 2>&1 & ;;
   esac
   server_pid=$!
   if wait_http "http://127.0.0.1:$port/"; then
@@ -150,6 +152,7 @@ for alpha in $alphas; do
   fi
   has node-pg && [ "$pg_ok" = 1 ] && peer node-pg "$alpha"
   has node-sqlite && peer node-sqlite "$alpha"
+  has node-sqlite-normal && peer node-sqlite-normal "$alpha"
 done
 stop_server
 

@@ -19,6 +19,12 @@
 # ws://.../v1/contexts/bank/ws with the call protocol; skipped, with the reason, when the
 # server refuses --data, the module has no seed, or the WebSocket does not answer calls.
 # With a keynote_capi built against the store, also "jspool-capi" (no network).
+# Environment: JSPOOL_PORT (8089); JSPOOL_SERVE_ARGS, extra `jspool serve` arguments (e.g.
+# the weaker-durability setting, for the cost of durability) with JSPOOL_LABEL naming that
+# row (default "jspool"); JSPOOL_MODULE (examples/bank.js; the context is named after the
+# file) and JSPOOL_NO_STORE=1 (no --data) run the same path against a module of today's
+# server, e.g. JSPOOL_MODULE=bench/keynote/ws_shim_bank.js JSPOOL_NO_STORE=1 (in-heap, not
+# durable: a check of the plumbing, not a figure to compare).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -81,15 +87,17 @@ drive() { # LABEL URL INFLIGHT ALPHA
 # --- jspool: can it run this benchmark yet? ------------------------------------------
 jspool_ok=0
 if has jspool; then
-  port=8089; url="http://127.0.0.1:$port/v1/contexts/bank"
+  port="${JSPOOL_PORT:-8089}"; module="${JSPOOL_MODULE:-examples/bank.js}"
+  ctx="$(basename "$module" .js)"; url="http://127.0.0.1:$port/v1/contexts/$ctx"
+  data_args=(--data "$work/jspool-data"); [ "${JSPOOL_NO_STORE:-0}" = 1 ] && data_args=()
   if [ ! -x "$BUILD/jspool" ]; then
     echo "run.sh: skipping jspool: $BUILD/jspool is not built" >&2
   else
-    "$BUILD/jspool" serve "$root/examples/bank.js" --data "$work/jspool-data" \
-      --listen "127.0.0.1:$port" >"$results/raw/$stamp-jspool-server.log" 2>&1 &
+    "$BUILD/jspool" serve "$root/$module" "${data_args[@]}" \
+      --listen "127.0.0.1:$port" ${JSPOOL_SERVE_ARGS:-} >"$results/raw/$stamp-jspool-server.log" 2>&1 &
     server_pid=$!
-    if ! wait_http "http://127.0.0.1:$port/v1/contexts/bank"; then
-      echo "run.sh: skipping jspool: 'jspool serve examples/bank.js --data DIR' did not start ($(tail -n1 "$results/raw/$stamp-jspool-server.log"))" >&2
+    if ! wait_http "$url"; then
+      echo "run.sh: skipping jspool: 'jspool serve $module ${data_args[*]}' did not start ($(tail -n1 "$results/raw/$stamp-jspool-server.log"))" >&2
     else
       seeded=1
       for first in $(seq 0 10000 99999); do
@@ -99,7 +107,7 @@ if has jspool; then
         fi
       done
       if [ "$seeded" = 1 ]; then
-        "$client" --probe --url "ws://127.0.0.1:$port/v1/contexts/bank/ws" >"$work/probe" 2>&1
+        "$client" --probe --url "ws://127.0.0.1:$port/v1/contexts/$ctx/ws" >"$work/probe" 2>&1
         case $? in
           0) jspool_ok=1 ;;
           3) echo "run.sh: skipping jspool: its WebSocket does not answer {\"id\",\"call\",\"args\"} frames yet (issue 10's call protocol)" >&2 ;;
@@ -142,7 +150,7 @@ if has jspool && [ -x "$capi" ]; then
 fi
 
 for alpha in $alphas; do
-  [ "$jspool_ok" = 1 ] && drive jspool "ws://127.0.0.1:8089/v1/contexts/bank/ws" "$inflight" "$alpha"
+  [ "$jspool_ok" = 1 ] && drive "${JSPOOL_LABEL:-jspool}" "ws://127.0.0.1:$port/v1/contexts/$ctx/ws" "$inflight" "$alpha"
   if [ "$capi_ok" = 1 ]; then
     rm -rf "$work/capi"; mkdir -p "$work/capi"
     echo "== jspool-capi, alpha $alpha" >&2

@@ -100,6 +100,7 @@ struct jsp_context {
     struct store *store;       /* NULL: none */
     job *store_call;           /* the call whose transaction is open (running or awaiting) */
     bool store_txn_open;       /* a transaction is open: store_call's, or a JS entry's */
+    bool store_txn_declared;   /* it ran db.declare (once per transaction) */
     u64_map store_iters;       /* iterator id -> store_iter of the open transaction */
     struct jsp_context *store_prev, *store_next; /* rt->store_contexts */
     struct jsp_context *store_entry_next; /* rt->store_entries: an entry's transaction */

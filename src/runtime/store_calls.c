@@ -126,6 +126,7 @@ static int ensure_transaction(struct jsp_context *ctx, engine_db_error *err)
     }
     set_deadline(ctx);
     ctx->store_txn_open = true;
+    ctx->store_txn_declared = false;
     ctx->store_entry_next = ctx->rt->store_entries;
     ctx->rt->store_entries = ctx;
     return 0;
@@ -171,6 +172,7 @@ bool store_calls_begin(runtime *rt, job *j)
     }
     set_deadline(ctx);
     ctx->store_txn_open = true;
+    ctx->store_txn_declared = false;
     ctx->store_call = j;
     return true;
 }
@@ -268,29 +270,32 @@ int store_calls_schema(struct jsp_context *ctx, char **json, engine_db_error *er
 int store_calls_declare(struct jsp_context *ctx, const char *json, size_t len, engine_db_error *err)
 {
     store *s = ctx->store;
-    bool was_open = ctx->store_txn_open;
-    if (was_open) {
-        /* A declaration commits at once, outside any call: the transaction steps aside
-         * for it. It has read nothing that the declaration could change under it. */
-        if (store_call_has_written(s))
-            return fail(err, JSP_EINVAL, "TypeError",
-                        "db.declare must come before the first write of a call");
-        int leftover = 0;
-        store_call_end(s, true, NULL, NULL, &leftover);
-        forget_iterators(ctx);
-        log_leftover_iterators(ctx, leftover);
-    }
-    int rc = op_result(ctx, store_declare(s, json, len), err);
-    if (was_open) {
-        if (store_call_begin(s) != 0) {
-            if (!rc)
-                rc = op_result(ctx, store_last_error(s)->code, err);
-            if (!ctx->store_call)
-                unlink_entry(ctx->rt, ctx);
-            ctx->store_txn_open = false; /* the call ends with the store's error */
-        } else {
-            set_deadline(ctx);
-        }
+    int rc = ensure_transaction(ctx, err);
+    if (rc)
+        return rc;
+    /* A declaration commits at once (and syncs when it changes something), outside any
+     * call: the transaction steps aside for it, having read nothing the declaration could
+     * change under it. Once per transaction, so a loop of declarations cannot hold the
+     * runtime thread in fsyncs. */
+    if (store_call_has_written(s))
+        return fail(err, JSP_EINVAL, "TypeError", "db.declare must come before the first write of a call");
+    if (ctx->store_txn_declared)
+        return fail(err, JSP_EINVAL, "TypeError",
+                    "db.declare runs once per call (declare every table at the top of the module)");
+    int leftover = 0;
+    store_call_end(s, true, NULL, NULL, &leftover);
+    forget_iterators(ctx);
+    log_leftover_iterators(ctx, leftover);
+    rc = op_result(ctx, store_declare(s, json, len), err);
+    if (store_call_begin(s) != 0) {
+        if (!rc)
+            rc = op_result(ctx, store_last_error(s)->code, err);
+        if (!ctx->store_call)
+            unlink_entry(ctx->rt, ctx);
+        ctx->store_txn_open = false; /* the call ends with the store's error */
+    } else {
+        set_deadline(ctx);
+        ctx->store_txn_declared = true;
     }
     return rc;
 }

@@ -624,3 +624,29 @@ Test(store_calls, results_are_delivered_while_a_sibling_waits_in_call_sync)
     jsp_pool_free(pool);
     remove_dir();
 }
+
+Test(store_calls, declare_runs_once_per_call_so_a_loop_cannot_hold_the_thread_in_fsyncs)
+{
+    fresh_dir();
+    jsp_pool *pool = pool_for_test(1, NULL, NULL);
+    jsp_context *ctx = store_context(pool, NULL);
+    load_ok(ctx, "db.declare({t: {columns: {k: 'integer'}, primaryKey: 'k'}});\n");
+    jsp_result *r = NULL;
+    int rc = jsp_eval(ctx,
+                      "for (let i = 0; i < 1000; i++) db.declare({t: {columns: {k: 'integer'}, primaryKey: 'k',\n"
+                      "  indexes: i % 2 ? {} : {byK: 'k'}}});", -1, &r);
+    cr_assert_eq(rc, JSP_EJS);
+    cr_assert(strstr(r->error_message, "once per call"), "%s", r->error_message);
+    jsp_result_free(r);
+    /* in a timer too (its own transaction) */
+    free(eval_ok(ctx, "globalThis.seen = ''; setTimeout(() => { try { db.declare({u: {columns: {k: 'integer'},\n"
+                      "  primaryKey: 'k'}}); db.declare({u: {columns: {k: 'integer'}, primaryKey: 'k'}}); }\n"
+                      "  catch (e) { seen = e.message; } }, 0); 0"));
+    sleep_ms(100);
+    char *json = eval_ok(ctx, "seen");
+    cr_assert(strstr(json, "once per call"), "%s", json);
+    free(json);
+    jsp_context_free(ctx);
+    jsp_pool_free(pool);
+    remove_dir();
+}

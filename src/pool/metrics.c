@@ -113,6 +113,17 @@ char *jsp_pool_metrics(jsp_pool *pool)
             (unsigned long long)load(&m->leaked_host_calls));
         put(&t, "jspool_leaked_objects_total{runtime=\"%d\",kind=\"span\"} %llu\n", i,
             (unsigned long long)load(&m->leaked_spans));
+        put(&t, "jspool_leaked_objects_total{runtime=\"%d\",kind=\"iterator\"} %llu\n", i,
+            (unsigned long long)load(&m->leaked_iterators));
+    }
+    header(&t, "jspool_store_calls_total", "counter",
+           "Calls of contexts with a store, by outcome: committed (durable, then delivered) or rolled back.");
+    for (int i = 0; i < pool->started_count; i++) {
+        runtime_metrics *m = &pool->runtimes[i].metrics;
+        put(&t, "jspool_store_calls_total{runtime=\"%d\",outcome=\"committed\"} %llu\n", i,
+            (unsigned long long)load(&m->store_commits));
+        put(&t, "jspool_store_calls_total{runtime=\"%d\",outcome=\"rolled_back\"} %llu\n", i,
+            (unsigned long long)load(&m->store_rollbacks));
     }
     per_runtime(&t, pool, "jspool_recycles_total", "counter", "VM recycles by the heap policy.", get_recycles);
     per_runtime(&t, pool, "jspool_heap_checks_total", "counter", "Heap policy checks.", get_heap_checks);

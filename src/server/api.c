@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct api_handler {
     h2o_handler_t super;
@@ -249,12 +250,33 @@ typedef struct create_work {
     bool is_module;
 } create_work;
 
+/* A store is found again by its context's name, and a context of that name may just have
+ * been deleted: the name is free as soon as DELETE returns, but the runtime closes the
+ * store file a moment later (its destroy job runs once the JS running there has ended,
+ * within a watchdog tick), and until then the file is locked (JSP_ESTORE; seen under ASan
+ * on DELETE then POST of the same name). So a refused open is tried again, backing off
+ * from 10 ms, for about STORE_REOPEN_MS in all — here, on libuv's thread pool, never on
+ * the loop. A file held for good (another process) or broken fails after that wait. */
+enum { STORE_REOPEN_MS = 2000 };
+
+static int context_new_waiting_for_store(create_work *cw, jsp_context **ctx)
+{
+    int rc = jsp_context_new(cw->pool, &cw->cfg, ctx);
+    for (long waited = 0, step = 10; rc == JSP_ESTORE && cw->cfg.store_path && waited < STORE_REOPEN_MS;
+         waited += step, step *= 2) {
+        long ms = step < STORE_REOPEN_MS - waited ? step : STORE_REOPEN_MS - waited;
+        nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L}, NULL);
+        rc = jsp_context_new(cw->pool, &cw->cfg, ctx);
+    }
+    return rc;
+}
+
 static void create_on_worker(uv_work_t *work)
 {
     create_work *cw = work->data;
     pending *p = cw->p;
     served_context *sc = p->created;
-    int rc = jsp_context_new(cw->pool, &cw->cfg, &sc->ctx);
+    int rc = context_new_waiting_for_store(cw, &sc->ctx);
     if (rc == 0) {
         sc->id = p->context_id = jsp_context_id(sc->ctx);
         rc = cw->is_module ? jsp_load_module_async(sc->ctx, cw->code, -1, server_call_done, p)

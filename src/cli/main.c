@@ -242,6 +242,15 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    char *source = NULL;
+    size_t source_len = 0;
+    if (is_run) {
+        source = server_read_file(argv[2], &source_len);
+        if (!source) {
+            fprintf(stderr, "jspool: cannot read %s: %s\n", argv[2], strerror(errno));
+            return EXIT_IO;
+        }
+    }
     /* run --data DIR FILE: the store DIR/STEM.jspdb, DIR made (0700) when missing */
     char *store_path = NULL;
     if (data) {
@@ -249,6 +258,7 @@ int main(int argc, char **argv)
         char why[600];
         if (!data_dir_open(&dir, data, false, why, sizeof(why))) {
             fprintf(stderr, "jspool: %s\n", why);
+            free(source);
             return EXIT_IO;
         }
         char *file = store_file_for(argv[2]);
@@ -257,16 +267,8 @@ int main(int argc, char **argv)
         data_dir_close(&dir);
         if (!store_path) {
             fprintf(stderr, "jspool: out of memory\n");
+            free(source);
             return EXIT_POOL;
-        }
-    }
-    char *source = NULL;
-    size_t source_len = 0;
-    if (is_run) {
-        source = server_read_file(argv[2], &source_len);
-        if (!source) {
-            fprintf(stderr, "jspool: cannot read %s: %s\n", argv[2], strerror(errno));
-            return EXIT_IO;
         }
     }
     /* a UTF-8 byte-order mark is not JavaScript (Node strips it too) */

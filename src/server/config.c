@@ -47,6 +47,8 @@ static const key_spec keys[] = {
     {"module_memory_limit_bytes", KIND_U64, AT(module_memory_limit_bytes)},
     {"data_dir", KIND_STRING, AT(data_dir)},
     {"store_durability", KIND_DURABILITY, AT(store_durability)},
+    {"store_max_rows_per_call", KIND_U64, AT(store_max_rows_per_call)},
+    {"store_max_bytes_per_call", KIND_U64, AT(store_max_bytes_per_call)},
 };
 
 static char *trim(char *s)

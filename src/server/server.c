@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,7 +277,9 @@ static int deploy_module(server *srv, const char *path)
                               .memory_limit_bytes = srv->module_memory_limit_bytes,
                               .module_loader = root ? jsp_module_loader_files : NULL,
                               .module_loader_user = root, .store_path = store_path,
-                              .store_durability = srv->store_durability};
+                              .store_durability = srv->store_durability,
+                              .store_max_rows_per_call = srv->store_max_rows,
+                              .store_max_bytes_per_call = srv->store_max_bytes};
     jsp_result *r = NULL;
     int rc = store_path ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
     if (rc == JSP_ESTORE) /* the library logged the cause (locked, read-only...) above */
@@ -533,6 +536,8 @@ int server_run(const server_options *o)
     char why[600];
     srv->data.lock_fd = -1;
     srv->store_durability = o->store_durability;
+    srv->store_max_rows = o->store_max_rows_per_call > LONG_MAX ? LONG_MAX : (long)o->store_max_rows_per_call;
+    srv->store_max_bytes = o->store_max_bytes_per_call > LONG_MAX ? LONG_MAX : (long)o->store_max_bytes_per_call;
     if (rc == 0 && !data_dir_open(&srv->data, o->data_dir ? o->data_dir : "./jspool-data", true, why,
                                   sizeof(why))) {
         fprintf(stderr, "jspool serve: %s\n", why);

@@ -51,6 +51,7 @@ typedef struct server {
     uint64_t module_memory_limit_bytes; /* modules are isolated by default (see server.c) */
     data_dir data;           /* where stores live, locked for this server (data_dir.h) */
     int store_durability;    /* every store's jsp_context_config.store_durability */
+    long store_max_rows, store_max_bytes; /* every store's per-call write limits; 0 = default */
     bool has_loop;
     bool is_draining;
     bool is_stopping;

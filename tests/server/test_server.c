@@ -1483,11 +1483,12 @@ Test(server, a_second_server_on_the_same_data_dir_or_an_unusable_one_fails_clear
     unlink(not_dir);
 }
 
-Test(server, data_dir_and_store_durability_are_config_keys)
+Test(server, data_dir_store_durability_and_write_limits_are_config_keys)
 {
     char dir[] = "/tmp/jspool-conf-data-XXXXXX", conf[] = "/tmp/jspool-conf-XXXXXX", text[256];
     cr_assert(mkdtemp(dir));
-    snprintf(text, sizeof(text), "data_dir = %s/made\nstore_durability = process\n", dir);
+    snprintf(text, sizeof(text), "data_dir = %s/made\nstore_durability = process\n"
+             "store_max_rows_per_call = 2\n", dir);
     char fixture_dir[sizeof(data_dir)];
     strcpy(fixture_dir, data_dir);
     data_dir[0] = '\0'; /* no --data flag, which would override the file */
@@ -1495,6 +1496,11 @@ Test(server, data_dir_and_store_durability_are_config_keys)
     strcpy(data_dir, fixture_dir);
     unlink(conf);
     expect(request("POST", "/v1/contexts/bank/call/open", "[\"alice\", 1]"), 200, NULL);
+    /* seed(first, count, balance) writes count rows: 3 are past the limit, all rolled back */
+    expect(request("POST", "/v1/contexts/bank/call/seed", "[0, 3, 10]"), 413, "\"code\":\"write_limit\"");
+    expect(request("POST", "/v1/contexts/bank/call/audit", NULL), 200, "{\"result\":{\"accounts\":1,\"total\":1}}");
+    expect(request("POST", "/v1/contexts/bank/call/seed", "[0, 2, 10]"), 200, NULL);
+    expect(request("POST", "/v1/contexts/bank/call/audit", NULL), 200, "{\"result\":{\"accounts\":3,\"total\":21}}");
     char made[64];
     snprintf(made, sizeof(made), "%s/made", dir);
     struct stat st;

@@ -2,7 +2,8 @@
  * POST /v1/contexts and POST .../eval), on arbitrary bytes. The first byte picks the route.
  * Oracle: the verdict agrees with an independent reading of the same JSON through
  * jansson's object iteration (accepted exactly when the body is an object of known keys
- * with the right types and ranges, and not both module and source; limits clamped to the maxima), accepted fields are the JSON's
+ * with the right types and ranges, and not both module and source, nor "store": true without a
+ * name; limits clamped to the maxima), accepted fields are the JSON's
  * own strings, and a refusal names one of the two error ids with a message. */
 #include "server/request_body.h"
 
@@ -51,6 +52,9 @@ static bool create_ok(json_t *body)
                    !strcmp(key, "apis")) {
             if (!json_is_string(v))
                 return false;
+        } else if (!strcmp(key, "store")) {
+            if (!json_is_boolean(v))
+                return false;
         } else if (!strcmp(key, "namespace")) {
             const char *ns = json_string_value(v);
             if (!ns || !*ns || strlen(ns) > 64)
@@ -63,7 +67,8 @@ static bool create_ok(json_t *body)
             return false;
         }
     }
-    return !(json_object_get(body, "module") && json_object_get(body, "source"));
+    return !(json_object_get(body, "module") && json_object_get(body, "source")) &&
+           !(json_is_true(json_object_get(body, "store")) && !json_object_get(body, "name"));
 }
 
 static bool eval_ok(json_t *body)
@@ -107,9 +112,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             asked = memory ? json_integer_value(memory) : 0;
             CHECK(parsed.memory_bytes == (asked > max.memory_bytes ? max.memory_bytes : asked));
             CHECK(same_string(reference, "namespace", parsed.ns));
+            CHECK(parsed.store == json_is_true(json_object_get(reference, "store")));
         }
     } else {
-        CHECK(!parsed.json && !parsed.name && !parsed.source && !parsed.module && !parsed.apis && !parsed.ns);
+        CHECK(!parsed.json && !parsed.name && !parsed.source && !parsed.module && !parsed.apis && !parsed.ns &&
+              !parsed.store);
         CHECK(parsed.error_id && parsed.message[0]);
         CHECK(strcmp(parsed.error_id, reference ? "invalid_argument" : "invalid_json") == 0);
     }

@@ -412,7 +412,8 @@ typedef struct jsp_context_config {
                                   transaction is durable. One context at a time may have
                                   a file open (another process or context: JSP_ESTORE
                                   from jsp_context_new, as for a read-only, corrupt or
-                                  foreign file). Only the embedder or operator should
+                                  foreign file; the cause, naming the file, goes to the
+                                  pool's log at JSP_LOG_ERROR). Only the embedder or operator should
                                   choose it. */
     int store_durability;      /* JSP_DURABLE_DISK (0, default) or JSP_DURABLE_PROCESS;
                                   anything else is JSP_EINVAL */

@@ -125,8 +125,9 @@ bool api_groups_hint_missing(const char *global, uint32_t mask, char *out, size_
     if (group < 0 || mask & 1u << group)
         return false;
     if (group == API_STORE) {
-        snprintf(out, out_len, " (a context has 'db' only when it has a store: "
-                               "jsp_context_config.store_path, or \"store\": true in POST /v1/contexts)");
+        snprintf(out, out_len, " (a context has 'db' only when it has a store: `jspool run --data "
+                               "DIR`, \"store\": true in POST /v1/contexts, or "
+                               "jsp_context_config.store_path)");
         return true;
     }
     for (int g = 0; g < API_GROUP_COUNT && api_groups[group].is_internal; g++)

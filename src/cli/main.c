@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/data_dir.h"
 #include "server/server.h"
 
 enum { EXIT_JS_FAILED = 1, EXIT_USAGE = 2, EXIT_IO = 3, EXIT_POOL = 4 };
@@ -16,12 +17,13 @@ enum { EXIT_JS_FAILED = 1, EXIT_USAGE = 2, EXIT_IO = 3, EXIT_POOL = 4 };
 static void usage(FILE *out)
 {
     fputs("usage: jspool eval [--apis LIST] CODE\n"
-          "       jspool run [--apis LIST] FILE [FUNCTION [ARGS_JSON]]\n"
+          "       jspool run [--apis LIST] [--data DIR] FILE [FUNCTION [ARGS_JSON]]\n"
           "       jspool serve [MODULE.js ...] [--config FILE] [--listen HOST:PORT]\n"
           "                    [--threads N] [--token-file FILE] [--max-body BYTES]\n"
           "                    [--grace-ms MS] [--log-format logfmt|json]\n"
           "                    [--ws-allowed-origins ORIGIN,...]\n"
           "                    [--ws-max-calls-in-flight N] [--ws-max-queued-bytes BYTES]\n"
+          "                    [--data DIR] [--durability disk|process]\n"
           "\n"
           "eval  evaluates CODE as a script and prints its value as JSON.\n"
           "run   loads FILE (as a script when it parses as one, else as an ES module);\n"
@@ -30,14 +32,29 @@ static void usage(FILE *out)
           "      print to stdout, console.warn/error to stderr (eval too).\n"
           "--apis picks the web-API groups (\"events,encoding\", \"all\", \"none\"; default\n"
           "      console,timers).\n"
+          "--data DIR gives FILE a store, DIR/STEM.jspdb (examples/bank.js: DIR/bank.jspdb),\n"
+          "      so its tables (the global db) carry over from one run to the next.\n"
           "serve serves the pool over HTTP/JSON (default 127.0.0.1:8080); each MODULE.js is\n"
-          "      deployed as a context named after the file. SIGTERM/SIGINT drain it.\n"
+          "      deployed as a context named after the file, its tables in DIR/NAME.jspdb\n"
+          "      (--data, default ./jspool-data). SIGTERM/SIGINT drain it.\n"
           "      A non-loopback --listen needs --token-file (the bearer token every route\n"
           "      but /healthz then requires; docs/server.md).\n"
           "\n"
           "exit status: 0 ok, 1 JavaScript error, 2 usage or bad input, 3 file unreadable,\n"
           "             4 runtime could not start\n",
           out);
+}
+
+/* FILE's store inside --data DIR: "STEM.jspdb" (examples/bank.js -> bank.jspdb), the
+ * stem being the base name without its last extension; a name the server would refuse
+ * for a context works here too (it names a file in a directory the user chose). NULL
+ * when out of memory. */
+static char *store_file_for(const char *path)
+{
+    char *stem = data_dir_stem(path);
+    char *file = stem ? data_dir_store_file(NULL, stem) : NULL;
+    free(stem);
+    return file;
 }
 
 /* console output as Node prints it: log/info/debug to stdout without a prefix (so it can
@@ -114,7 +131,7 @@ static int report(const char *what, jsp_result *r)
 /* jspool serve [MODULE.js ...] [--config FILE] [--listen HOST:PORT] [--threads N]
  *              [--token-file F] [--max-body BYTES] [--grace-ms MS] [--log-format F]
  *              [--ws-allowed-origins LIST] [--ws-max-calls-in-flight N]
- *              [--ws-max-queued-bytes BYTES]
+ *              [--ws-max-queued-bytes BYTES] [--data DIR] [--durability disk|process]
  * A config file is read first; flags override it; modules on the command line replace
  * the file's list. */
 static int serve(int argc, char **argv)
@@ -152,6 +169,11 @@ static int serve(int argc, char **argv)
             o.token_file = value;
         else if (strcmp(argv[i], "--ws-allowed-origins") == 0)
             o.ws_allowed_origins = value;
+        else if (strcmp(argv[i], "--data") == 0)
+            o.data_dir = value;
+        else if (strcmp(argv[i], "--durability") == 0 &&
+                 server_durability_parse(value, &o.store_durability) == 0)
+            ;
         else if (strcmp(argv[i], "--threads") == 0)
             o.threads = (int)strtol(value, &end, 10);
         else if (strcmp(argv[i], "--max-body") == 0)
@@ -202,22 +224,27 @@ int main(int argc, char **argv)
             }
         return serve(argc, argv);
     }
-    /* eval/run [--apis LIST] ...: the option goes right after the command */
-    const char *apis = NULL;
-    if (argc >= 4 && strcmp(argv[2], "--apis") == 0) {
+    /* eval/run [--apis LIST] [--data DIR] ...: the options go right after the command */
+    const char *apis = NULL, *data = NULL;
+    while (argc >= 4 && (strcmp(argv[2], "--apis") == 0 || strcmp(argv[2], "--data") == 0)) {
         char problem[256];
-        if (jsp_apis_resolve(argv[3], problem, sizeof(problem)) != 0) {
+        if (strcmp(argv[2], "--data") == 0) {
+            data = argv[3];
+        } else if (jsp_apis_resolve(argv[3], problem, sizeof(problem)) != 0) {
             fprintf(stderr, "jspool: %s\n", problem);
             return EXIT_USAGE;
+        } else {
+            apis = argv[3];
         }
-        apis = argv[3];
         argv[3] = argv[1];
         argv += 2;
         argc -= 2;
     }
-    int is_eval = argc == 3 && strcmp(argv[1], "eval") == 0;
+    int is_eval = argc == 3 && strcmp(argv[1], "eval") == 0 && !data;
     int is_run = argc >= 3 && argc <= 5 && strcmp(argv[1], "run") == 0;
     if (!is_eval && !is_run) {
+        if (data && strcmp(argv[1], "eval") == 0)
+            fputs("jspool: --data is for run (a store is named after the file)\n", stderr);
         usage(stderr);
         return EXIT_USAGE;
     }
@@ -230,6 +257,26 @@ int main(int argc, char **argv)
             return EXIT_IO;
         }
     }
+    /* run --data DIR FILE: the store DIR/STEM.jspdb, DIR made (0700) when missing */
+    char *store_path = NULL;
+    if (data) {
+        data_dir dir;
+        char why[600];
+        if (!data_dir_open(&dir, data, false, why, sizeof(why))) {
+            fprintf(stderr, "jspool: %s\n", why);
+            free(source);
+            return EXIT_IO;
+        }
+        char *file = store_file_for(argv[2]);
+        store_path = file ? data_dir_join(&dir, file) : NULL;
+        free(file);
+        data_dir_close(&dir);
+        if (!store_path) {
+            fprintf(stderr, "jspool: out of memory\n");
+            free(source);
+            return EXIT_POOL;
+        }
+    }
     /* a UTF-8 byte-order mark is not JavaScript (Node strips it too) */
     size_t bom = source_len >= 3 && memcmp(source, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     jsp_pool *pool;
@@ -240,16 +287,22 @@ int main(int argc, char **argv)
     char *module_root = is_run ? jsp_module_root_for_file(argv[2]) : NULL;
     jsp_context_config context_config = {.apis = apis,
                                          .module_loader = module_root ? jsp_module_loader_files : NULL,
-                                         .module_loader_user = module_root};
+                                         .module_loader_user = module_root,
+                                         .store_path = store_path};
     if (rc == 0)
         rc = jsp_context_new(pool, &context_config, &ctx);
     if (rc != 0) {
-        fprintf(stderr, "jspool: cannot start: %s\n", jsp_strerror(rc));
+        if (rc == JSP_ESTORE) /* the cause was logged above (cli_log: stderr) */
+            fprintf(stderr, "jspool: cannot open the store %s\n", store_path);
+        else
+            fprintf(stderr, "jspool: cannot start: %s\n", jsp_strerror(rc));
         free(source);
+        free(store_path);
         jsp_pool_free(pool);
         free(module_root);
-        return EXIT_POOL;
+        return rc == JSP_ESTORE ? EXIT_IO : EXIT_POOL;
     }
+    free(store_path); /* copied by jsp_context_new */
     jsp_result *r = NULL;
     int status;
     if (is_eval) {

@@ -97,8 +97,10 @@ static void create_context(runtime *rt, job *j)
         ctx->own_vm = NULL;
         ctx->is_dead = true;
         atomic_fetch_sub(&rt->live_contexts, 1);
-        if (store_error)
+        if (store_error) { /* jsp_context_new only returns the code: say why, naming the file */
+            runtime_log(ctx, JSP_LOG_ERROR, store_error->error_message);
             runtime_complete(j, store_error);
+        }
         else
             runtime_fail(j, JSP_ENOMEM);
         return;

@@ -159,7 +159,10 @@ bool store_calls_must_wait(const struct jsp_context *ctx, const job *j)
 bool store_calls_begin(runtime *rt, job *j)
 {
     struct jsp_context *ctx = j->ctx;
-    if (!ctx->store)
+    /* Until the context declares tables its calls are plain ones (a module that never uses
+     * db keeps calls that await running side by side); a module load always begins one,
+     * so the declaration and seeding at its top are one transaction with it. */
+    if (!ctx->store || (j->kind != JOB_LOAD_MODULE && store_declared_tables(ctx->store) == 0))
         return true;
     if (ctx->store_txn_open && !ctx->store_call) { /* an entry's, left by a nested run */
         unlink_entry(rt, ctx);

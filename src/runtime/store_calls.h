@@ -26,7 +26,8 @@ void store_calls_close(runtime *rt, struct jsp_context *ctx);
 /* True when j must wait before it runs: it is a call of a store context and another call
  * holds the store's transaction (an awaiting call). Other jobs never wait. */
 bool store_calls_must_wait(const struct jsp_context *ctx, const job *j);
-/* Before a call (eval, call, module load) of a store context runs: opens its transaction.
+/* Before a call (eval, call, module load) of a store context runs: opens its transaction
+ * (for an eval or call only once the store has declared tables).
  * False when it could not (the store is broken): j is then completed with the error. */
 bool store_calls_begin(runtime *rt, job *j);
 /* A call ends with result: if it holds a transaction, the transaction ends (kept when

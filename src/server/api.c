@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct api_handler {
     h2o_handler_t super;
@@ -143,6 +144,10 @@ static char *context_json(const served_context *sc)
     const char *ns = jsp_context_namespace(sc->ctx);
     if (o)
         json_object_set_new(o, "namespace", ns ? json_string(ns) : json_null());
+    /* the file inside the data directory only: the server's paths are not the tenant's */
+    if (o)
+        json_object_set_new(o, "store", sc->store_file ? json_pack("{s:s}", "file", sc->store_file)
+                                                       : json_null());
     jsp_cpu_usage cpu = {0};
     jsp_context_cpu(sc->ctx, &cpu);
     if (o)
@@ -150,6 +155,27 @@ static char *context_json(const served_context *sc)
     char *text = o ? json_dumps(o, DESCRIPTION_DUMP_FLAGS) : NULL;
     json_decref(o);
     return text;
+}
+
+/* The tables routes: the library's JSON as is. A key that is not JSON or not of the
+ * primary key's type (JSP_EJSON, JSP_EJS TypeError) is the client's mistake: 400. */
+static void finish_read(pending *p)
+{
+    const jsp_result *r = p->result;
+    bool is_bad_key = r->code == JSP_EJS || r->code == JSP_EJSON;
+    int status = r->code == 0 ? 200 : is_bad_key ? 400 : status_for_code(r->code);
+    if (p->req) {
+        h2o_req_t *req = p->req;
+        p->ref->p = NULL;
+        if (r->code == 0)
+            reply_json(req, 200, r->json, r->json_len);
+        else if (is_bad_key)
+            reply_error(req, 400, "invalid_argument", r->error_message);
+        else
+            reply_call_error(req, r);
+    }
+    server_log_request(p->method, p->path, p->req ? status : 499, p->start_ns, p->context_id);
+    pending_free(p);
 }
 
 void api_finish(server *srv, pending *p)
@@ -169,6 +195,12 @@ void api_finish(server *srv, pending *p)
      * that JSON cannot hold (a function, a symbol, a cycle) does not fail the creation. */
     int code = p->kind == PENDING_CREATE && r->code == JSP_ENOTJSON ? 0 : r->code;
     served_context *sc = p->kind == PENDING_CREATE ? p->created : registry_find(&srv->contexts, p->context_id);
+    if (p->kind == PENDING_READ) { /* a read of the store, not a call: not counted in calls */
+        if (sc)
+            sc->in_flight--;
+        finish_read(p);
+        return;
+    }
     if (sc && p->kind != PENDING_CREATE) {
         sc->in_flight--;
         sc->calls++;
@@ -213,16 +245,38 @@ typedef struct create_work {
     pending *p;
     jsp_context_config cfg;
     json_t *body;
+    char *store_path;  /* cfg.store_path, freed with the work */
     const char *code;
     bool is_module;
 } create_work;
+
+/* A store is found again by its context's name, and a context of that name may just have
+ * been deleted: the name is free as soon as DELETE returns, but the runtime closes the
+ * store file a moment later (its destroy job runs once the JS running there has ended,
+ * within a watchdog tick), and until then the file is locked (JSP_ESTORE; seen under ASan
+ * on DELETE then POST of the same name). So a refused open is tried again, backing off
+ * from 10 ms, for about STORE_REOPEN_MS in all — here, on libuv's thread pool, never on
+ * the loop. A file held for good (another process) or broken fails after that wait. */
+enum { STORE_REOPEN_MS = 2000 };
+
+static int context_new_waiting_for_store(create_work *cw, jsp_context **ctx)
+{
+    int rc = jsp_context_new(cw->pool, &cw->cfg, ctx);
+    for (long waited = 0, step = 10; rc == JSP_ESTORE && cw->cfg.store_path && waited < STORE_REOPEN_MS;
+         waited += step, step *= 2) {
+        long ms = step < STORE_REOPEN_MS - waited ? step : STORE_REOPEN_MS - waited;
+        nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L}, NULL);
+        rc = jsp_context_new(cw->pool, &cw->cfg, ctx);
+    }
+    return rc;
+}
 
 static void create_on_worker(uv_work_t *work)
 {
     create_work *cw = work->data;
     pending *p = cw->p;
     served_context *sc = p->created;
-    int rc = jsp_context_new(cw->pool, &cw->cfg, &sc->ctx);
+    int rc = context_new_waiting_for_store(cw, &sc->ctx);
     if (rc == 0) {
         sc->id = p->context_id = jsp_context_id(sc->ctx);
         rc = cw->is_module ? jsp_load_module_async(sc->ctx, cw->code, -1, server_call_done, p)
@@ -238,11 +292,12 @@ static void create_work_free(uv_work_t *work, int status)
 {
     create_work *cw = work->data;
     json_decref(cw->body);
+    free(cw->store_path);
     free(cw);
 }
 
 /* POST /v1/contexts {"name", "module" | "source", "limits": {"cpu_ms","wall_ms","memory_bytes"},
- *                    "apis", "namespace"} (shapes and clamping: request_body.c) */
+ *                    "apis", "namespace", "store"} (shapes and clamping: request_body.c) */
 static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
 {
     request_body parsed;
@@ -276,19 +331,30 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
     wall_ms = wall_ms ? wall_ms : srv->wall_limit_ms;
     memory_bytes = memory_bytes ? memory_bytes
                    : (json_int_t)(module ? srv->module_memory_limit_bytes : srv->memory_limit_bytes);
+    /* "store": DATA_DIR/contexts/NAME.jspdb — the name passed jsp_context_name_check above
+     * (no '/', not "." or ".."), and nothing else the client sends reaches the path. */
+    char *store_file = parsed.store ? data_dir_store_file(DATA_DIR_API_SUBDIR, name) : NULL;
+    char *store_path = store_file ? data_dir_join(&srv->data, store_file) : NULL;
     jsp_context_config cfg = {.name = name, .cpu_limit_ms = (long)cpu_ms,
                               .wall_limit_ms = (long)wall_ms,
                               .memory_limit_bytes = (uint64_t)memory_bytes, .apis = apis,
-                              .namespace_name = ns};
+                              .namespace_name = ns, .store_path = store_path,
+                              .store_durability = srv->store_durability,
+                              .store_max_rows_per_call = srv->store_max_rows,
+                              .store_max_bytes_per_call = srv->store_max_bytes};
     served_context *sc = calloc(1, sizeof(*sc));
     create_work *cw = calloc(1, sizeof(*cw));
-    pending *p = sc && cw ? pending_new(srv, req, PENDING_CREATE, 0, start_ns) : NULL;
+    pending *p = sc && cw && (!parsed.store || store_path)
+                     ? pending_new(srv, req, PENDING_CREATE, 0, start_ns) : NULL;
     if (!p) {
         free(sc);
         free(cw);
+        free(store_file);
+        free(store_path);
         json_decref(body);
         return answer_error(req, start_ns, 0, 500, "out_of_memory", "out of memory");
     }
+    sc->store_file = store_file;
     sc->name = name ? strdup(name) : NULL;
     sc->is_module = module != NULL;
     sc->cpu_limit_ms = cpu_ms ? (long)cpu_ms : JSP_DEFAULT_CPU_LIMIT_MS;
@@ -299,6 +365,7 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
     cw->p = p;
     cw->cfg = cfg;
     cw->body = body; /* owns every string of cfg and code until the work is done */
+    cw->store_path = store_path;
     cw->code = module ? module : source ? source : "undefined";
     cw->is_module = module != NULL;
     cw->work.data = cw;
@@ -436,6 +503,65 @@ static int send_message(h2o_req_t *req, served_context *sc, uint64_t start_ns)
     return answer(req, start_ns, sc->id, 202, "{\"queued\":true}");
 }
 
+/* %XX escapes of a query value decoded in place ('+' stays '+': keys are JSON, where a
+ * space is rare and '+' in a form encoding would be ambiguous); false on a bad escape or
+ * an escaped NUL. */
+static bool percent_decode(char *s)
+{
+    char *out = s;
+    for (const char *in = s; *in; in++) {
+        if (*in != '%') {
+            *out++ = *in;
+            continue;
+        }
+        unsigned char byte = 0;
+        if (!in[1] || !in[2] || h2o_hex_decode(&byte, in + 1, 2) != 0 || byte == 0)
+            return false;
+        *out++ = (char)byte;
+        in += 2;
+    }
+    *out = '\0';
+    return true;
+}
+
+/* GET /v1/contexts/{id}/tables[/{table}?after=KEY&limit=N]: the store read from outside,
+ * read-only and paged (jsp_store_tables / jsp_store_rows); KEY is the JSON text of a
+ * primary key, percent-encoded; N 1..1000, default 100. */
+static int read_tables(server *srv, h2o_req_t *req, served_context *sc, const char *table,
+                       uint64_t start_ns)
+{
+    char *query = req->query_at != SIZE_MAX
+                      ? copy_iovec(h2o_iovec_init(req->path.base + req->query_at + 1,
+                                                  req->path.len - req->query_at - 1))
+                      : NULL;
+    const char *after = NULL, *problem = NULL;
+    long limit = 100;
+    for (char *save = NULL, *part = query ? strtok_r(query, "&", &save) : NULL; part && !problem;
+         part = strtok_r(NULL, "&", &save)) {
+        if (strncmp(part, "after=", 6) == 0) {
+            after = part + 6;
+            if (!percent_decode(part + 6))
+                problem = "after: a bad %-escape (give the key's JSON text, percent-encoded)";
+        } else if (strncmp(part, "limit=", 6) == 0) {
+            char *end = NULL;
+            limit = strtol(part + 6, &end, 10);
+            if (end == part + 6 || *end || limit < 1 || limit > 1000)
+                problem = "limit: an integer from 1 to 1000";
+        }
+    }
+    if (problem || (after && !table)) {
+        free(query);
+        return answer_error(req, start_ns, sc->id, 400, "invalid_argument",
+                            problem ? problem : "after and limit page the rows of one table");
+    }
+    pending *p = pending_new(srv, req, PENDING_READ, sc->id, start_ns);
+    int rc = !p ? JSP_ENOMEM
+             : table ? jsp_store_rows_async(sc->ctx, table, after, limit, server_call_done, p)
+                     : jsp_store_tables_async(sc->ctx, server_call_done, p);
+    free(query); /* the library copied after */
+    return submitted(srv, req, sc, p, rc, start_ns);
+}
+
 /* {id} may be a context id or its name. */
 static served_context *find_context(server *srv, const char *key)
 {
@@ -455,7 +581,7 @@ static bool is_safe_segment(const char *s)
     return true;
 }
 
-/* /v1/contexts/{id}[/eval | /call/{fn} | /messages | /reset] */
+/* /v1/contexts/{id}[/eval | /call/{fn} | /messages | /reset | /ws | /tables[/{table}]] */
 static int context_route(server *srv, h2o_req_t *req, char *rest, uint64_t start_ns)
 {
     char *save = NULL;
@@ -486,6 +612,13 @@ static int context_route(server *srv, h2o_req_t *req, char *rest, uint64_t start
     if (strcmp(action, "ws") == 0 && !function && is_method(req, "GET")) {
         ws_accept(srv, req, sc, start_ns);
         return 0;
+    }
+    if (strcmp(action, "tables") == 0) {
+        if (!is_method(req, "GET"))
+            return answer_error(req, start_ns, sc->id, 405, "method_not_allowed", "use GET");
+        if (function && !is_safe_segment(function))
+            return answer_error(req, start_ns, sc->id, 404, "not_found", "no such route");
+        return read_tables(srv, req, sc, function, start_ns);
     }
     if (!is_method(req, "POST"))
         return answer_error(req, start_ns, sc->id, 405, "method_not_allowed", "use POST");

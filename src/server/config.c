@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { KIND_STRING, KIND_INT, KIND_LIMIT, KIND_U64, KIND_SIZE, KIND_DOUBLE, KIND_BOOL_LOG, KIND_MODULES } kind;
+typedef enum { KIND_STRING, KIND_INT, KIND_LIMIT, KIND_U64, KIND_SIZE, KIND_DOUBLE, KIND_BOOL_LOG, KIND_MODULES, KIND_DURABILITY } kind;
 
 typedef struct key_spec {
     const char *name;
@@ -47,6 +47,10 @@ static const key_spec keys[] = {
     {"module_memory_limit_bytes", KIND_U64, AT(module_memory_limit_bytes)},
     {"ws_max_calls_in_flight", KIND_INT, AT(ws_max_calls_in_flight)},
     {"ws_max_queued_bytes", KIND_U64, AT(ws_max_queued_bytes)},
+    {"data_dir", KIND_STRING, AT(data_dir)},
+    {"store_durability", KIND_DURABILITY, AT(store_durability)},
+    {"store_max_rows_per_call", KIND_U64, AT(store_max_rows_per_call)},
+    {"store_max_bytes_per_call", KIND_U64, AT(store_max_bytes_per_call)},
 };
 
 static char *trim(char *s)
@@ -100,6 +104,10 @@ static const char *set_key(server_options *o, const key_spec *k, char *value)
         if (strcmp(value, "logfmt") != 0 && strcmp(value, "json") != 0)
             return "log_format is logfmt or json";
         *(int *)field = strcmp(value, "json") == 0;
+        return NULL;
+    case KIND_DURABILITY:
+        if (server_durability_parse(value, (int *)field) != 0)
+            return "store_durability is disk or process";
         return NULL;
     case KIND_DOUBLE: {
         double d = strtod(value, &end);
@@ -182,4 +190,15 @@ void server_options_free(server_options *o)
     for (size_t i = 0; i < o->owned_count; i++)
         free(o->owned[i]);
     o->owned_count = 0;
+}
+
+int server_durability_parse(const char *text, int *out)
+{
+    if (strcmp(text, "disk") == 0)
+        *out = JSP_DURABLE_DISK;
+    else if (strcmp(text, "process") == 0)
+        *out = JSP_DURABLE_PROCESS;
+    else
+        return -1;
+    return 0;
 }

@@ -66,6 +66,7 @@ void served_context_free(served_context *sc)
         return;
     jsp_context_free(sc->ctx);
     free(sc->name);
+    free(sc->store_file);
     free(sc);
 }
 

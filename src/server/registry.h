@@ -12,6 +12,8 @@ typedef struct served_context {
     jsp_context *ctx;
     char *name;
     bool is_module;
+    char *store_file;  /* NULL: no store; else its file inside the data directory
+                          ("bank.jspdb", "contexts/NAME.jspdb"), never the absolute path */
     long cpu_limit_ms, wall_limit_ms;
     uint64_t memory_limit_bytes;
     uint64_t calls, errors;

@@ -15,6 +15,7 @@ static int refuse(request_body *out, const char *error_id, const char *message)
     json_decref(out->json);
     out->json = NULL;
     out->name = out->module = out->source = out->apis = out->ns = NULL;
+    out->store = 0;
     return 400;
 }
 
@@ -62,9 +63,10 @@ int request_body_parse_create(const char *text, size_t len, const request_limit_
         return 400;
     json_t *limits = NULL, *cpu = NULL, *wall = NULL, *memory = NULL;
     json_error_t error;
-    int rc = json_unpack_ex(out->json, &error, JSON_STRICT, "{s?s, s?s, s?s, s?o, s?s, s?s}", "name",
-                            &out->name, "module", &out->module, "source", &out->source, "limits",
-                            &limits, "apis", &out->apis, "namespace", &out->ns);
+    int rc = json_unpack_ex(out->json, &error, JSON_STRICT, "{s?s, s?s, s?s, s?o, s?s, s?s, s?b}",
+                            "name", &out->name, "module", &out->module, "source", &out->source,
+                            "limits", &limits, "apis", &out->apis, "namespace", &out->ns, "store",
+                            &out->store);
     if (rc == 0 && limits)
         rc = json_unpack_ex(limits, &error, JSON_STRICT, "{s?o, s?o, s?o}", "cpu_ms", &cpu,
                             "wall_ms", &wall, "memory_bytes", &memory);
@@ -72,6 +74,9 @@ int request_body_parse_create(const char *text, size_t len, const request_limit_
         return refuse(out, "invalid_argument", error.text);
     if (out->module && out->source)
         return refuse(out, "invalid_argument", "give either module or source, not both");
+    if (out->store && !out->name) /* a context is rebuilt from its name: no name, no file */
+        return refuse(out, "invalid_argument", "store: true needs a name (the store's file is "
+                      "named after the context, so a context of that name finds it again)");
     char why[sizeof(out->message)] = "";
     if (!client_limit(cpu, "cpu_ms", max->cpu_ms, 1, &out->cpu_ms, why, sizeof(why)) ||
         !client_limit(wall, "wall_ms", max->wall_ms, 1, &out->wall_ms, why, sizeof(why)) ||

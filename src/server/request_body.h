@@ -13,6 +13,7 @@ typedef struct request_body {
     json_t *json;           /* owns every string below; released by request_body_free */
     const char *name, *module, *source, *apis, *ns; /* NULL when absent */
     json_int_t cpu_ms, wall_ms, memory_bytes;  /* limits, clamped to the maxima; 0 when absent */
+    int store;              /* "store": true (then name is set); 0 when absent or false */
     const char *error_id;   /* on failure: "invalid_json" or "invalid_argument" */
     char message[300];      /* on failure: what is wrong */
 } request_body;
@@ -22,11 +23,12 @@ typedef struct request_limit_maxima {
     long cpu_ms, wall_ms, memory_bytes;
 } request_limit_maxima;
 
-/* POST /v1/contexts: {"name"?, "module"? | "source"?, "apis"?, "namespace"?, "limits"?:
- * {"cpu_ms"?, "wall_ms"?, "memory_bytes"?}} — strings, and integers of at least 1 (memory:
- * 4 MiB) clamped to max (no limit, -1, is for the operator's config file only); a namespace
- * of 1 to 64 JSP_NAMESPACE_CHARS; no other keys; not both module and source. text may be
- * NULL (no body). Returns 0, or 400 with error_id and message set. */
+/* POST /v1/contexts: {"name"?, "module"? | "source"?, "apis"?, "namespace"?, "store"?,
+ * "limits"?: {"cpu_ms"?, "wall_ms"?, "memory_bytes"?}} — strings, and integers of at least 1
+ * (memory: 4 MiB) clamped to max (no limit, -1, is for the operator's config file only); a
+ * namespace of 1 to 64 JSP_NAMESPACE_CHARS; store a boolean, true only with a name (its file
+ * is named after it); no other keys; not both module and source. text may be NULL (no
+ * body). Returns 0, or 400 with error_id and message set. */
 int request_body_parse_create(const char *text, size_t len, const request_limit_maxima *max,
                               request_body *out);
 

@@ -8,11 +8,13 @@
 #include <jansson.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 enum { DEFAULT_MAX_BODY = 1 << 20, DEFAULT_GRACE_MS = 10000, FLUSH_MS = 100 };
@@ -252,16 +254,6 @@ char *server_read_file(const char *path, size_t *len_out)
     return data;
 }
 
-/* The file's stem: examples/bank.js -> bank. */
-static char *stem_of(const char *path)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    const char *dot = strrchr(base, '.');
-    size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-    return strndup(base, len);
-}
-
 static int deploy_module(server *srv, const char *path)
 {
     size_t len = 0;
@@ -270,7 +262,7 @@ static int deploy_module(server *srv, const char *path)
         fprintf(stderr, "jspool serve: cannot read %s: %s\n", path, strerror(errno));
         return 3;
     }
-    char *name = stem_of(path);
+    char *name = data_dir_stem(path);
     char why[200];
     if (name && jsp_context_name_check(name, why, sizeof(why)) != 0) {
         fprintf(stderr, "jspool serve: %s: the context would be named '%s', but the %s\n", path, name, why);
@@ -286,25 +278,37 @@ static int deploy_module(server *srv, const char *path)
         root = jsp_module_root_for_file(path);
         srv->module_roots[srv->module_root_count++] = root;
     }
+    /* Its tables: DATA_DIR/NAME.jspdb, so the module finds them again after a restart. */
+    char *store_file = sc && name ? data_dir_store_file(NULL, name) : NULL;
+    char *store_path = store_file ? data_dir_join(&srv->data, store_file) : NULL;
     jsp_context_config cfg = {.name = name, .cpu_limit_ms = srv->cpu_limit_ms,
                               .wall_limit_ms = srv->wall_limit_ms,
                               .memory_limit_bytes = srv->module_memory_limit_bytes,
                               .module_loader = root ? jsp_module_loader_files : NULL,
-                              .module_loader_user = root};
+                              .module_loader_user = root, .store_path = store_path,
+                              .store_durability = srv->store_durability,
+                              .store_max_rows_per_call = srv->store_max_rows,
+                              .store_max_bytes_per_call = srv->store_max_bytes};
     jsp_result *r = NULL;
-    int rc = sc && name ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
-    if (rc == 0)
+    int rc = store_path ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
+    if (rc == JSP_ESTORE) /* the library logged the cause (locked, read-only...) above */
+        fprintf(stderr, "jspool serve: %s: cannot open its store %s (see the error above)\n", path,
+                store_path);
+    else if (rc == 0)
         rc = jsp_load_module_named(sc->ctx, source, (long)len, path, &r); /* stacks name the file */
     free(source);
+    free(store_path);
     if (rc != 0) {
-        fprintf(stderr, "jspool serve: %s: %s: %s\n", path, r ? r->error_name : jsp_error_id(rc),
-                r ? r->error_message : jsp_strerror(rc));
+        if (rc != JSP_ESTORE)
+            fprintf(stderr, "jspool serve: %s: %s: %s\n", path, r ? r->error_name : jsp_error_id(rc),
+                    r ? r->error_message : jsp_strerror(rc));
         jsp_result_free(r);
         free(name);
+        free(store_file);
         if (sc)
             jsp_context_free(sc->ctx);
         free(sc);
-        return 1;
+        return rc == JSP_ESTORE ? 3 : 1;
     }
     json_t *exports = json_loadb(r->json, r->json_len, 0, NULL);
     size_t count = json_array_size(exports);
@@ -316,6 +320,7 @@ static int deploy_module(server *srv, const char *path)
     jsp_result_free(r);
     sc->id = jsp_context_id(sc->ctx);
     sc->name = name;
+    sc->store_file = store_file;
     sc->is_module = true;
     sc->cpu_limit_ms = srv->cpu_limit_ms ? srv->cpu_limit_ms : JSP_DEFAULT_CPU_LIMIT_MS;
     sc->wall_limit_ms = srv->wall_limit_ms ? srv->wall_limit_ms : JSP_DEFAULT_WALL_LIMIT_MS;
@@ -427,8 +432,9 @@ static int start(server *srv, const server_options *o, struct sockaddr_storage *
     }
     printf(bound.ss_family == AF_INET ? "listening on http://%s:%d\n" : "listening on http://[%s]:%d\n", ip, port);
     for (size_t i = 0; i < srv->contexts.count; i++)
-        printf("deployed %s as context %llu\n", srv->contexts.items[i]->name,
-               (unsigned long long)srv->contexts.items[i]->id);
+        printf("deployed %s as context %llu, its tables in %s/%s\n", srv->contexts.items[i]->name,
+               (unsigned long long)srv->contexts.items[i]->id, srv->data.path,
+               srv->contexts.items[i]->store_file);
     if (srv->hint_context && srv->hint_export) {
         char base[INET6_ADDRSTRLEN + 16];
         snprintf(base, sizeof(base), bound.ss_family == AF_INET ? "%s:%d" : "[%s]:%d", ip, port);
@@ -537,6 +543,20 @@ int server_run(const server_options *o)
         fprintf(stderr, "jspool serve: refusing to listen on %s without --token-file\n", listen);
         rc = 2;
     }
+    /* Store files (and their -wal) readable by this user only, whatever the umask: the
+     * data directory is 0700 when made here, but an operator may point --data at an
+     * existing, more open one. */
+    umask(umask(0) | 077);
+    char why[600];
+    srv->data.lock_fd = -1;
+    srv->store_durability = o->store_durability;
+    srv->store_max_rows = o->store_max_rows_per_call > LONG_MAX ? LONG_MAX : (long)o->store_max_rows_per_call;
+    srv->store_max_bytes = o->store_max_bytes_per_call > LONG_MAX ? LONG_MAX : (long)o->store_max_bytes_per_call;
+    if (rc == 0 && !data_dir_open(&srv->data, o->data_dir ? o->data_dir : "./jspool-data", true, why,
+                                  sizeof(why))) {
+        fprintf(stderr, "jspool serve: %s\n", why);
+        rc = 3;
+    }
     if (rc == 0 && !guard_init(srv)) {
         fprintf(stderr, "jspool serve: SHA-256 is unavailable for the token compare\n");
         rc = 4;
@@ -576,6 +596,7 @@ int server_run(const server_options *o)
     free(srv->ws_origins);
     free(srv->hint_context);
     free(srv->hint_export);
+    data_dir_close(&srv->data); /* after the pool: its stores are closed */
     for (size_t i = 0; i < srv->module_root_count; i++)
         free(srv->module_roots[i]);
     free(srv);

@@ -30,6 +30,10 @@ typedef struct server_options {
     int ws_max_calls_in_flight; /* WebSocket calls in flight per socket; 0 = 1024 */
     uint64_t ws_max_queued_bytes; /* bytes waiting to be sent to one socket before it is
                                      closed; 0 = 16 MiB */
+    const char *data_dir;      /* stores: DIR/NAME.jspdb; NULL = "./jspool-data" (data_dir.h) */
+    int store_durability;      /* JSP_DURABLE_DISK (0, default) or JSP_DURABLE_PROCESS */
+    uint64_t store_max_rows_per_call, store_max_bytes_per_call; /* every store's; 0 = the
+                                  library's defaults (10,000 rows, 16 MiB) */
     char *owned[64];           /* strings a config file allocated (freed by server_options_free) */
     size_t owned_count;
 } server_options;
@@ -39,13 +43,17 @@ typedef struct server_options {
  * "FILE:LINE: problem" into error. */
 bool server_config_load(const char *path, server_options *o, char *error, size_t error_len);
 void server_options_free(server_options *o);
+/* "disk" -> JSP_DURABLE_DISK, "process" -> JSP_DURABLE_PROCESS: 0, else -1. */
+int server_durability_parse(const char *text, int *out);
 
 /* Reads a whole file, NUL-terminated (also for the CLI); NULL with errno set on failure. */
 char *server_read_file(const char *path, size_t *len_out);
 
 /* Runs until SIGTERM or SIGINT, then drains. Prints "listening on http://HOST:PORT" on
- * stdout once ready. Returns a process exit status (0 clean, 2 bad options, 3 a module
- * file or the token file unreadable, 4 cannot listen or start the pool). */
+ * stdout once ready. Returns a process exit status (0 clean, 1 a module failed to load, 2
+ * bad options, 3 a module file or the token file unreadable, the data directory or a
+ * deployed module's store unusable (another server holds it, say), 4 cannot listen or
+ * start the pool). */
 int server_run(const server_options *o);
 
 #endif

@@ -4,6 +4,7 @@
 #ifndef JSP_SERVER_INTERNAL_H
 #define JSP_SERVER_INTERNAL_H
 
+#include "server/data_dir.h"
 #include "server/registry.h"
 #include "server/request_body.h"
 #include "server/server.h"
@@ -14,7 +15,9 @@
 #include <stdbool.h>
 #include <uv.h>
 
-typedef enum pending_kind { PENDING_CREATE, PENDING_EVAL, PENDING_CALL } pending_kind;
+/* PENDING_READ: a read of the context's store (the tables routes), answered with the
+ * library's JSON as is and not counted as a call. */
+typedef enum pending_kind { PENDING_CREATE, PENDING_EVAL, PENDING_CALL, PENDING_READ } pending_kind;
 
 typedef struct pending pending;
 typedef struct ws_client ws_client;
@@ -47,6 +50,9 @@ typedef struct server {
     uint64_t memory_limit_bytes;
     request_limit_maxima limit_maxima; /* what clients may ask for; -1 = none */
     uint64_t module_memory_limit_bytes; /* modules are isolated by default (see server.c) */
+    data_dir data;           /* where stores live, locked for this server (data_dir.h) */
+    int store_durability;    /* every store's jsp_context_config.store_durability */
+    long store_max_rows, store_max_bytes; /* every store's per-call write limits; 0 = default */
     bool has_loop;
     bool is_draining;
     bool is_stopping;

@@ -517,6 +517,15 @@ int store_call_end(store *s, bool keep, store_done_fn *done, void *user, int *le
     return rc;
 }
 
+int store_declared_tables(const store *s)
+{
+    assert(s && s->magic == STORE_MAGIC);
+    int n = 0;
+    for (int i = 0; i < s->sc.ntables; i++)
+        n += !s->sc.declared || s->sc.declared[i];
+    return n;
+}
+
 bool store_call_has_written(const store *s)
 {
     assert(s && s->magic == STORE_MAGIC);

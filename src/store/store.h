@@ -128,6 +128,9 @@ const store_error *store_last_error(const store *s);
  * this one until that call ends — see docs/store.md "Calls that await"). */
 int store_call_begin(store *s);
 
+/* How many tables the last successful declare of this open declared (0 before any). */
+int store_declared_tables(const store *s);
+
 /* True when the open call has written (its writes would be lost by ending it). */
 bool store_call_has_written(const store *s);
 

@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -17,6 +18,7 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,17 +29,29 @@ typedef struct served {
 } served;
 
 static served srv;
+/* Each test's data directory (a fresh temporary one, removed by teardown): the bank keeps
+ * its accounts in a store there, so tests do not see each other's accounts, and a restart
+ * within a test finds them again. */
+static char data_dir[64];
 
-/* Starts `jspool serve ARGS...` and reads its "listening on URL" line. */
+/* Starts `jspool serve ARGS...` (with --data data_dir unless ARGS give one) and reads its
+ * "listening on URL" line. */
 static bool serve_start(served *s, const char *const *args)
 {
     int out[2];
     if (pipe(out) != 0)
         return false;
-    const char *argv[16] = {JSPOOL_BIN, "serve", "--listen", "127.0.0.1:0", "--threads", "2"};
+    const char *argv[20] = {JSPOOL_BIN, "serve", "--listen", "127.0.0.1:0", "--threads", "2"};
     int argc = 6;
-    for (; args && *args && argc < 15; args++)
+    bool has_data = false;
+    for (; args && *args && argc < 17; args++) {
+        has_data |= strcmp(*args, "--data") == 0;
         argv[argc++] = *args;
+    }
+    if (!has_data && data_dir[0]) {
+        argv[argc++] = "--data";
+        argv[argc++] = data_dir;
+    }
     argv[argc] = NULL;
     s->pid = fork();
     if (s->pid == 0) {
@@ -175,9 +189,23 @@ static bool eval_until(const char *eval_path, const char *source, const char *wa
     return false;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* rm -r of a test's temporary directory */
+static void remove_tree(const char *path)
+{
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void setup(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    strcpy(data_dir, "/tmp/jspool-data-XXXXXX");
+    cr_assert(mkdtemp(data_dir));
     static const char *const args[] = {EXAMPLES_DIR "/bank.js", NULL};
     cr_assert(serve_start(&srv, args), "the server did not start");
 }
@@ -185,6 +213,8 @@ static void setup(void)
 static void teardown(void)
 {
     serve_stop(&srv);
+    remove_tree(data_dir);
+    data_dir[0] = '\0';
     curl_global_cleanup();
 }
 
@@ -1593,4 +1623,209 @@ Test(server, a_busy_runtime_does_not_freeze_the_server)
     cr_expect_eq(created.status, 201, "the waiting creation: %ld %s", created.status, created.body);
     free(created.body);
     free(c.r.body);
+}
+
+/* ---- durable tables (issue 10): the data directory, "store": true, the tables routes ---- */
+
+static bool file_exists(const char *dir, const char *file)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+Test(server, the_bank_keeps_its_balances_across_a_restart_in_the_same_data_dir)
+{
+    expect(request("POST", "/v1/contexts/bank/call/open", "[\"alice\", 100]"), 200, NULL);
+    expect(request("POST", "/v1/contexts/bank/call/open", "[\"bob\", 50]"), 200, NULL);
+    expect(request("POST", "/v1/contexts/bank/call/transfer", "[\"alice\", \"bob\", 30]"), 200,
+           "{\"result\":{\"alice\":70,\"bob\":80}}");
+    expect(request("GET", "/v1/contexts/bank", NULL), 200, "\"store\":{\"file\":\"bank.jspdb\"}");
+    cr_expect(file_exists(data_dir, "bank.jspdb"));
+    cr_expect_eq(serve_stop(&srv), 0);
+    static const char *const args[] = {EXAMPLES_DIR "/bank.js", NULL};
+    cr_assert(serve_start(&srv, args), "did not start again on the same data directory");
+    expect(request("POST", "/v1/contexts/bank/call/balance", "[\"alice\"]"), 200, "{\"result\":70}");
+    expect(request("POST", "/v1/contexts/bank/call/audit", NULL), 200, "{\"result\":{\"accounts\":2,\"total\":150}}");
+    expect(request("POST", "/v1/contexts/bank/call/open", "[\"alice\", 1]"), 422, "alice");
+    /* weaker durability (acknowledged before the flush) still keeps what a clean stop flushed */
+    cr_expect_eq(serve_stop(&srv), 0);
+    static const char *const process_args[] = {"--durability", "process", EXAMPLES_DIR "/bank.js", NULL};
+    cr_assert(serve_start(&srv, process_args));
+    expect(request("POST", "/v1/contexts/bank/call/transfer", "[\"bob\", \"alice\", 5]"), 200,
+           "{\"result\":{\"bob\":75,\"alice\":75}}");
+    cr_expect_eq(serve_stop(&srv), 0);
+    cr_assert(serve_start(&srv, args));
+    expect(request("POST", "/v1/contexts/bank/call/balance", "[\"bob\"]"), 200, "{\"result\":75}");
+}
+
+static const char kv_module[] =
+    "{\"name\":\"%s\",\"store\":true,\"module\":\"db.declare({kv: {columns: {k: 'string', v: 'json'},"
+    " primaryKey: 'k'}}); export function put(k, v) { db.kv.upsert({k, v}); return db.kv.count() }\"}";
+
+Test(server, store_true_contexts_find_their_tables_again_by_name_and_never_a_deployed_modules)
+{
+    char body[512];
+    snprintf(body, sizeof(body), kv_module, "kv");
+    expect(request("POST", "/v1/contexts", body), 201, "\"store\":{\"file\":\"contexts/kv.jspdb\"}");
+    expect(request("POST", "/v1/contexts/kv/call/put", "[\"a\", {\"x\": 1}]"), 200, "{\"result\":1}");
+    expect(request("DELETE", "/v1/contexts/kv", NULL), 204, NULL);
+    expect(request("POST", "/v1/contexts", body), 201, NULL); /* rebuilt from its name */
+    expect(request("POST", "/v1/contexts/kv/call/put", "[\"b\", 2]"), 200, "{\"result\":2}");
+    cr_expect(file_exists(data_dir, "contexts/kv.jspdb"));
+    cr_expect(!file_exists(data_dir, "kv.jspdb"));
+    /* a client who deletes the deployed bank and takes its name gets a store of its own */
+    expect(request("POST", "/v1/contexts/bank/call/open", "[\"alice\", 100]"), 200, NULL);
+    expect(request("DELETE", "/v1/contexts/bank", NULL), 204, NULL);
+    snprintf(body, sizeof(body), kv_module, "bank");
+    expect(request("POST", "/v1/contexts", body), 201, "\"file\":\"contexts/bank.jspdb\"");
+    expect(request("GET", "/v1/contexts/bank/tables", NULL), 200, "{\"tables\":{\"kv\":");
+    /* what is refused, and contexts without a store */
+    expect(request("POST", "/v1/contexts", "{\"store\":true,\"source\":\"1\"}"), 400, "store: true needs a name");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"s\",\"store\":\"yes\",\"source\":\"1\"}"), 400,
+           "invalid_argument");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"../s\",\"store\":true,\"source\":\"1\"}"), 400,
+           "invalid_argument");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"plain\",\"store\":false,\"source\":\"1\"}"), 201,
+           "\"store\":null");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"nodb\",\"module\":\"db.declare({})\"}"), 422,
+           "only when it has a store");
+}
+
+Test(server, tables_routes_page_the_rows_read_only_with_errors_in_the_api_shape)
+{
+    expect(request("POST", "/v1/contexts/bank/call/open", "[\"carol\", 3]"), 200, NULL);
+    expect(request("POST", "/v1/contexts/bank/call/open", "[\"alice\", 1]"), 200, NULL);
+    expect(request("POST", "/v1/contexts/bank/call/open", "[\"bob\", 2]"), 200, NULL);
+    response tables = request("GET", "/v1/contexts/bank/tables", NULL);
+    cr_expect_eq(tables.status, 200);
+    cr_expect(strstr(tables.body, "\"accounts\":{\"columns\":{\"name\":{\"type\":\"string\""), "%s", tables.body);
+    cr_expect(strstr(tables.body, "\"primaryKey\":\"name\"") && strstr(tables.body, "\"rows\":3"), "%s", tables.body);
+    free(tables.body);
+    expect(request("GET", "/v1/contexts/1/tables/accounts?limit=2", NULL), 200,
+           "{\"rows\":[{\"name\":\"alice\",\"balance\":1},{\"name\":\"bob\",\"balance\":2}],\"next\":\"bob\"}");
+    expect(request("GET", "/v1/contexts/bank/tables/accounts?after=%22bob%22&limit=2", NULL), 200,
+           "{\"rows\":[{\"name\":\"carol\",\"balance\":3}],\"next\":null}");
+    expect(request("GET", "/v1/contexts/bank/tables/accounts", NULL), 200,
+           "{\"name\":\"carol\",\"balance\":3}],\"next\":null}" /* default limit: 100 */);
+    /* read-only: the rows are the same after reading */
+    expect(request("POST", "/v1/contexts/bank/call/audit", NULL), 200, "{\"result\":{\"accounts\":3,\"total\":6}}");
+    static const char *const bad[] = {
+        "accounts?limit=0", "accounts?limit=1001", "accounts?limit=x", "accounts?limit=",
+        "accounts?after=5" /* a number for a string key */, "accounts?after=%zz", "accounts?after=%2",
+        "accounts?after=%00", "accounts?after=not-json", NULL};
+    for (const char *const *q = bad; *q; q++) {
+        char path[128];
+        snprintf(path, sizeof(path), "/v1/contexts/bank/tables/%s", *q);
+        expect(request("GET", path, NULL), 400, "\"code\":\"invalid_argument\"");
+    }
+    expect(request("GET", "/v1/contexts/bank/tables/nope", NULL), 404, "{\"error\":{\"code\":\"not_found\"");
+    expect(request("POST", "/v1/contexts/bank/tables", NULL), 405, "method_not_allowed");
+    expect(request("GET", "/v1/contexts/bank/tables/accounts/x", NULL), 404, "no such route");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"calc\",\"source\":\"1\"}"), 201, NULL);
+    expect(request("GET", "/v1/contexts/calc/tables", NULL), 404, "no store");
+    expect(request("GET", "/v1/contexts/calc/tables/accounts", NULL), 404, "no store");
+    expect(request("GET", "/v1/contexts/nobody/tables", NULL), 404, "no such context");
+    /* reads are not calls: the description counts the three opens and the audit */
+    expect(request("GET", "/v1/contexts/bank", NULL), 200, "\"calls\":4,\"errors\":0,\"in_flight\":0");
+}
+
+Test(server, tables_routes_need_the_token)
+{
+    char path[] = "/tmp/jspool-token-XXXXXX";
+    serve_with_token(path, NULL);
+    expect(request("GET", "/v1/contexts/bank/tables", NULL), 401, "unauthorized");
+    expect(request("GET", "/v1/contexts/bank/tables/accounts", NULL), 401, "unauthorized");
+    expect(request_as("GET", "/v1/contexts/bank/tables/accounts", NULL, -1, "wrong"), 401, "unauthorized");
+    expect(request_as("GET", "/v1/contexts/bank/tables/accounts", NULL, -1, "s3cret"), 200, "{\"rows\":[]");
+    unlink(path);
+}
+
+Test(server, a_second_server_on_the_same_data_dir_or_an_unusable_one_fails_clearly)
+{
+    const char *const second[] = {"serve", "--listen", "127.0.0.1:0", "--data", data_dir,
+                                  EXAMPLES_DIR "/bank.js", NULL};
+    cli_output o = cli(second);
+    cr_expect_eq(o.status, 3, "status %d, stderr %s", o.status, o.err);
+    cr_expect(strstr(o.err, "in use by another jspool serve"), "stderr: %s", o.err);
+    /* the first one is unharmed */
+    expect(request("POST", "/v1/contexts/bank/call/open", "[\"alice\", 1]"), 200, NULL);
+    /* a store held by another process (here `jspool run` on the server's file) */
+    const char *const run[] = {"run", "--data", data_dir, EXAMPLES_DIR "/bank.js", "audit", NULL};
+    o = cli(run);
+    cr_expect_eq(o.status, 3, "status %d, stderr %s", o.status, o.err);
+    cr_expect(strstr(o.err, "locked by another process") && strstr(o.err, "bank.jspdb"), "stderr: %s", o.err);
+    const char *const missing_parent[] = {"serve", "--listen", "127.0.0.1:0", "--data",
+                                          "/nonexistent-jspool/data", NULL};
+    o = cli(missing_parent);
+    cr_expect_eq(o.status, 3);
+    cr_expect(strstr(o.err, "/nonexistent-jspool/data: cannot create the data directory"), "stderr: %s", o.err);
+    char not_dir[] = "/tmp/jspool-notdir-XXXXXX";
+    write_temp(not_dir, "x");
+    const char *const file_as_dir[] = {"serve", "--listen", "127.0.0.1:0", "--data", not_dir, NULL};
+    o = cli(file_as_dir);
+    cr_expect_eq(o.status, 3);
+    cr_expect(strstr(o.err, "not a directory"), "stderr: %s", o.err);
+    unlink(not_dir);
+}
+
+Test(server, data_dir_store_durability_and_write_limits_are_config_keys)
+{
+    char dir[] = "/tmp/jspool-conf-data-XXXXXX", conf[] = "/tmp/jspool-conf-XXXXXX", text[256];
+    cr_assert(mkdtemp(dir));
+    snprintf(text, sizeof(text), "data_dir = %s/made\nstore_durability = process\n"
+             "store_max_rows_per_call = 2\n", dir);
+    char fixture_dir[sizeof(data_dir)];
+    strcpy(fixture_dir, data_dir);
+    data_dir[0] = '\0'; /* no --data flag, which would override the file */
+    serve_with_config(conf, text);
+    strcpy(data_dir, fixture_dir);
+    unlink(conf);
+    expect(request("POST", "/v1/contexts/bank/call/open", "[\"alice\", 1]"), 200, NULL);
+    /* seed(first, count, balance) writes count rows: 3 are past the limit, all rolled back */
+    expect(request("POST", "/v1/contexts/bank/call/seed", "[0, 3, 10]"), 413, "\"code\":\"write_limit\"");
+    expect(request("POST", "/v1/contexts/bank/call/audit", NULL), 200, "{\"result\":{\"accounts\":1,\"total\":1}}");
+    expect(request("POST", "/v1/contexts/bank/call/seed", "[0, 2, 10]"), 200, NULL);
+    expect(request("POST", "/v1/contexts/bank/call/audit", NULL), 200, "{\"result\":{\"accounts\":3,\"total\":21}}");
+    char made[64];
+    snprintf(made, sizeof(made), "%s/made", dir);
+    struct stat st;
+    cr_expect(stat(made, &st) == 0 && (st.st_mode & 0777) == 0700, "mode %o", st.st_mode & 0777);
+    cr_expect(file_exists(made, "bank.jspdb"));
+    char bank[96];
+    snprintf(bank, sizeof(bank), "%s/bank.jspdb", made);
+    cr_expect(stat(bank, &st) == 0 && (st.st_mode & 077) == 0, "store file mode %o", st.st_mode & 0777);
+    cr_expect_eq(serve_refuses_config("store_durability = fast\n"), 2);
+    serve_stop(&srv);
+    remove_tree(dir);
+    cr_assert(serve_start(&srv, NULL)); /* for the fixture's teardown */
+}
+
+Test(cli, run_with_data_carries_the_module_tables_from_one_run_to_the_next)
+{
+    char dir[] = "/tmp/jspool-run-data-XXXXXX", data[64];
+    cr_assert(mkdtemp(dir));
+    snprintf(data, sizeof(data), "%s/d", dir); /* made by run */
+    const char *const demo[] = {"run", "--data", data, EXAMPLES_DIR "/bank.js", "demo", NULL};
+    cli_output first = cli(demo);
+    cr_expect_eq(first.status, 0, "stderr %s", first.err);
+    cr_expect_str_eq(first.out, "{\"alice\":195,\"bob\":105,\"audit\":{\"accounts\":2,\"total\":300}}\n");
+    cli_output second = cli(demo);
+    cr_expect_str_eq(second.out, "{\"alice\":190,\"bob\":110,\"audit\":{\"accounts\":2,\"total\":300}}\n",
+                     "stderr %s", second.err);
+    cr_expect(file_exists(data, "bank.jspdb"));
+    /* --data with --apis, either order */
+    const char *const both[] = {"run", "--data", data, "--apis", "none", EXAMPLES_DIR "/bank.js", "audit", NULL};
+    cli_output audit = cli(both);
+    cr_expect_str_eq(audit.out, "{\"accounts\":2,\"total\":300}\n", "stderr %s", audit.err);
+    /* without a store, a module using db says how to give it one */
+    const char *const bare[] = {"run", EXAMPLES_DIR "/bank.js", "demo", NULL};
+    cli_output no_store = cli(bare);
+    cr_expect_eq(no_store.status, 1);
+    cr_expect(strstr(no_store.err, "ReferenceError") && strstr(no_store.err, "jspool run --data DIR"),
+              "stderr %s", no_store.err);
+    const char *const eval_data[] = {"eval", "--data", data, "1", NULL};
+    cr_expect_eq(cli(eval_data).status, 2);
+    remove_tree(dir);
 }

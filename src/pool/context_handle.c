@@ -111,6 +111,7 @@ int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_m
 
 void context_creation_failed(struct jsp_context *ctx, bool is_runtime_counted)
 {
+    store_claims_release(&ctx->pool->stores, ctx); /* its store was never opened */
     if (is_runtime_counted)
         atomic_fetch_sub(&ctx->rt->live_contexts, 1);
     atomic_store(&ctx->state, CONTEXT_DESTROYED);
@@ -155,6 +156,18 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
     if (rc != 0)
         return rc;
     if (cfg && cfg->name && (rc = context_names_claim(&pool->names, ctx)) != 0) {
+        context_creation_failed(ctx, true);
+        context_release(ctx);
+        return rc;
+    }
+    /* A destroyed context's runtime may still be closing this file: wait for it (5 s). */
+    unsigned long long holder = 0;
+    if (ctx->store_path && (rc = store_claims_take(&pool->stores, ctx, 5000, &holder)) != 0) {
+        if (rc == JSP_ESTORE) {
+            char line[200];
+            snprintf(line, sizeof(line), "store %.120s: in use by context %llu", cfg->store_path, holder);
+            pool_log(pool, JSP_LOG_ERROR, ctx->id, line);
+        }
         context_creation_failed(ctx, true);
         context_release(ctx);
         return rc;

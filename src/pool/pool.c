@@ -22,6 +22,7 @@ void pool_release(jsp_pool *pool)
     broadcast_registry_destroy(&pool->broadcasts);
     lock_manager_destroy(&pool->locks);
     context_names_destroy(&pool->names);
+    store_claims_destroy(&pool->stores);
     host_call_quarantine_free(&pool->host_calls);
     pthread_mutex_destroy(&pool->workers_lock);
     free(pool->runtimes);
@@ -75,6 +76,8 @@ static void services_init(jsp_pool *pool)
         .lock_query = lock_manager_query,
         .names = &pool->names,
         .names_release = context_names_release,
+        .stores = &pool->stores,
+        .store_released = store_claims_release,
         .list_worker = pool_list_worker,
         .unlist_worker = pool_unlist_worker,
         .context_alloc = context_alloc,
@@ -160,6 +163,7 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
     atomic_init(&pool->magic, POOL_MAGIC);
     atomic_init(&pool->next_context_id, 1);
     pthread_mutex_init(&pool->workers_lock, NULL);
+    store_claims_init(&pool->stores);
     pool->config = config;
     pool->thread_count = config.threads;
     services_init(pool);

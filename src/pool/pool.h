@@ -11,6 +11,7 @@
 #include "jspool.h"
 #include "pool/channels.h"
 #include "pool/context_names.h"
+#include "pool/store_claims.h"
 #include "pool/lock_manager.h"
 #include "runtime/runtime.h"
 
@@ -41,6 +42,7 @@ struct jsp_pool {
     broadcast_registry broadcasts; /* BroadcastChannel names -> subscribed contexts */
     lock_manager locks;        /* navigator.locks, per namespace */
     context_names names;       /* names of live contexts, unique in the pool */
+    store_claims stores;       /* store files of live contexts: one context each */
     host_call_quarantine host_calls; /* released host calls (runtime.h) */
     runtime_services services;     /* what the runtimes get from the pool (pool.c) */
     pthread_mutex_t workers_lock; /* guards workers and each listed context's pool_* links */

@@ -20,6 +20,7 @@ struct engine_lock_snapshot;
 struct broadcast_registry; /* src/pool/channels.h */
 struct lock_manager;       /* src/pool/lock_manager.h */
 struct context_names;      /* src/pool/context_names.h */
+struct store_claims;       /* src/pool/store_claims.h */
 struct host_call_quarantine; /* runtime.h */
 
 typedef struct runtime_services {
@@ -58,6 +59,10 @@ typedef struct runtime_services {
     /* Names of live contexts: a dead context's name is given back (idempotent). */
     struct context_names *names;
     void (*names_release)(struct context_names *t, struct jsp_context *ctx);
+
+    /* Store files of live contexts: the runtime gives a context's back once it closed it. */
+    struct store_claims *stores;
+    void (*store_released)(struct store_claims *c, struct jsp_context *ctx);
 
     /* Workers: listed by jsp_pool_workers from creation to death. */
     void (*list_worker)(struct jsp_context *ctx);

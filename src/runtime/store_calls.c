@@ -85,6 +85,7 @@ void store_calls_close(runtime *rt, struct jsp_context *ctx)
     forget_iterators(ctx);
     store_close(ctx->store); /* rolls back an open call; delivers the batch's results */
     ctx->store = NULL;
+    services_of(ctx)->store_released(services_of(ctx)->stores, ctx); /* the file is free */
     if (ctx->store_prev)
         ctx->store_prev->store_next = ctx->store_next;
     else

@@ -650,3 +650,29 @@ Test(store_calls, declare_runs_once_per_call_so_a_loop_cannot_hold_the_thread_in
     jsp_pool_free(pool);
     remove_dir();
 }
+
+Test(store_calls, a_context_recreated_on_a_destroyed_ones_file_waits_for_it_to_close)
+{
+    fresh_dir();
+    jsp_pool *pool = pool_for_test(2, NULL, NULL);
+    for (int round = 0; round < 20; round++) {
+        jsp_context *ctx = store_context(pool, NULL);
+        load_ok(ctx, counter_module);
+        char args[32];
+        snprintf(args, sizeof(args), "[\"r%d\", %d]", round, round);
+        free(call_ok(ctx, "put", args));
+        jsp_context_free(ctx); /* returns before its runtime has closed the file */
+    }
+    jsp_context *ctx = store_context(pool, NULL);
+    load_ok(ctx, counter_module);
+    cr_assert_eq(eval_number(ctx, "db.t.count()"), 20);
+    /* the same file under another spelling, while it is open: refused at once */
+    char other[192];
+    snprintf(other, sizeof(other), "%s/../%s/./ctx.jspdb", dir, strrchr(dir, '/') + 1);
+    jsp_context_config cfg = {.store_path = other};
+    jsp_context *second = NULL;
+    cr_assert_eq(jsp_context_new(pool, &cfg, &second), JSP_ESTORE);
+    jsp_context_free(ctx);
+    jsp_pool_free(pool);
+    remove_dir();
+}

@@ -410,11 +410,14 @@ typedef struct jsp_context_config {
                                   every eval, call and module load is one transaction on
                                   it, and a call's result is delivered only once its
                                   transaction is durable. One context at a time may have
-                                  a file open (another process or context: JSP_ESTORE
-                                  from jsp_context_new, as for a read-only, corrupt or
-                                  foreign file; the cause, naming the file, goes to the
-                                  pool's log at JSP_LOG_ERROR). Only the embedder or operator should
-                                  choose it. */
+                                  a file open: a live context of this pool holding it
+                                  (under any spelling of the path) or another process gives
+                                  JSP_ESTORE from jsp_context_new, as a read-only, corrupt
+                                  or foreign file does (the cause, naming the file, goes to
+                                  the pool's log at JSP_LOG_ERROR); a destroyed context's
+                                  file is waited for (up to 5 s) while its runtime closes
+                                  it, so a context re-created on it right away works. Only
+                                  the embedder or operator should choose it. */
     int store_durability;      /* JSP_DURABLE_DISK (0, default) or JSP_DURABLE_PROCESS;
                                   anything else is JSP_EINVAL */
     long store_max_rows_per_call;  /* rows a call may write (insert, update, upsert,

@@ -48,8 +48,12 @@ Test(heap_policy, tiny_heap_limit_recycles_under_load_and_calls_stay_correct)
     cr_assert(collector_has(&logs, "recycled its VM"));
     /* what does not survive: ad-hoc globals */
     free(eval_ok(ctxs[0], "globalThis.adhoc = 1; 0"));
-    for (int n = 0; n < 60; n++)
-        free(call_ok(ctxs[0], "reduce", "[[1]]"));
+    /* until the next recycle (a check skips the heap read when RSS has not moved since the
+     * last one, so it may take more than one check) */
+    uint64_t generation = jsp_context_generation(ctxs[0]);
+    for (int n = 0; n < 3000 && jsp_context_generation(ctxs[0]) == generation; n++)
+        free(call_ok(ctxs[n % CONTEXTS], n % 3 ? "reduce" : "garbage", n % 3 ? "[[1]]" : NULL));
+    cr_assert_gt(jsp_context_generation(ctxs[0]), generation, "no recycle after 3000 more calls");
     char *json = eval_ok(ctxs[0], "typeof adhoc");
     cr_assert_str_eq(json, "\"undefined\"");
     free(json);
@@ -121,7 +125,11 @@ Test(heap_policy, live_growth_in_the_first_seconds_is_recycled_and_bumps_the_gen
     /* 96 MB kept before the first periodic check: the baseline is the fresh VM's heap,
      * so this is growth past 4 x 16 MiB, not the new normal */
     free(eval_ok(neighbour, "globalThis.hoard = []; for (let i = 0; i < 12; i++) hoard.push(new Array(1 << 20).fill(i)); 0"));
-    calls_until_checked(neighbour, "typeof hoard");
+    /* a check comes every 5 calls; one that reads the heap while a collection is still
+     * sweeping can see it under the limit, so a few checks are allowed (a loaded machine
+     * showed 1 run in ~15 needing more than 12 calls) */
+    for (int i = 0; i < 20 && recycles(pool) == 0; i++)
+        calls_until_checked(neighbour, "typeof hoard");
     cr_expect_geq(recycles(pool), 1, "no recycle of a 96 MB live heap");
     cr_expect_eq(jsp_context_generation(counter), 1);
     cr_expect_eq(jsp_context_generation(neighbour), 1);

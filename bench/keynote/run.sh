@@ -142,6 +142,7 @@ peer() { # NAME ALPHA
 
 capi_ok=0
 if has jspool && [ -x "$capi" ]; then
+  mkdir -p "$work/probe-capi"
   if "$capi" --data "$work/probe-capi" --seconds 1 --warmup 0 --pairs 1000 --accounts 100 >/dev/null 2>"$work/capi-probe"; then
     capi_ok=1
   else

@@ -1594,3 +1594,65 @@ Test(server, a_busy_runtime_does_not_freeze_the_server)
     free(created.body);
     free(c.r.body);
 }
+
+/* ---- review/three: what one client can make the server hold ---- */
+
+static void setup_calls(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    static const char *const args[] = {MODULES_DIR "/calls.js", NULL};
+    cr_assert(serve_start(&srv, args), "the server did not start");
+}
+
+/* Its own suite: the bank example the `server` suite deploys needs a store. */
+TestSuite(server_limits, .init = setup_calls, .fini = teardown, .timeout = 120);
+
+static long server_rss_kb(void)
+{
+    char file[64], line[256];
+    snprintf(file, sizeof(file), "/proc/%d/status", (int)srv.pid);
+    FILE *f = fopen(file, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* wslay buffers a whole message before on_ws_message compares it with max_body_bytes (the
+ * server never sets wslay's max_recv_msg_length, whose default is 2 GiB): a frame that
+ * announces 1 GiB is read and kept as it streams in. One token holder with a few sockets
+ * grows the server by gigabytes, under every tenant. The frame should be refused (close
+ * 1009) as soon as its header says it is over max_body_bytes. */
+Test(server_limits, ws_a_frame_over_max_body_bytes_is_refused_before_it_is_buffered)
+{
+    int fd = ws_connect("/v1/contexts/calls/ws");
+    cr_assert(fd >= 0, "no WebSocket upgrade");
+    long before = server_rss_kb();
+    unsigned char head[14] = {0x81, 0x80 | 127};
+    uint64_t announced = 1ull << 30;
+    for (int i = 0; i < 8; i++)
+        head[2 + i] = (unsigned char)(announced >> (56 - 8 * i));
+    cr_assert(send(fd, head, sizeof(head), MSG_NOSIGNAL) == (ssize_t)sizeof(head)); /* mask 0 */
+    struct timeval timeout = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+    static char chunk[1 << 20];
+    memset(chunk, ' ', sizeof(chunk));
+    size_t sent = 0;
+    for (int i = 0; i < 128; i++) { /* 128 MiB, or until the server stops taking it */
+        ssize_t n = send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        sent += (size_t)n;
+    }
+    usleep(200000);
+    long after = server_rss_kb();
+    cr_log_info("sent %zu MiB of a 1 GiB frame: server RSS %ld -> %ld kB", sent >> 20, before, after);
+    cr_expect_lt(after - before, 32 * 1024,
+                 "the server holds %ld kB more after %zu MiB of one frame (max_body_bytes 1 MiB)", after - before,
+                 sent >> 20);
+    close(fd);
+    expect(request("GET", "/healthz", NULL), 200, NULL);
+}

@@ -1656,3 +1656,40 @@ Test(server_limits, ws_a_frame_over_max_body_bytes_is_refused_before_it_is_buffe
     close(fd);
     expect(request("GET", "/healthz", NULL), 200, NULL);
 }
+
+/* Calls wait in their context's queue with their arguments (up to max_body_bytes each)
+ * while it is busy; the only bounds are ws_max_calls_in_flight per socket (1024) and the
+ * context's max_queued_jobs (10,000) — 10 GiB of arguments at the defaults, held by the
+ * server for one token holder whose context spins for its CPU limit. Here 2,000 calls of
+ * 256 KiB over two sockets: the server should refuse (busy) long before 512 MiB. */
+Test(server_limits, ws_calls_queued_behind_a_busy_context_are_bounded_in_bytes)
+{
+    expect(request("POST", "/v1/contexts",
+                   "{\"name\":\"busy\",\"module\":\"export function spin() { for (;;) {} }\\n"
+                   "export function f(s) { return s.length; }\"}"),
+           201, NULL);
+    int fds[2];
+    for (int i = 0; i < 2; i++) {
+        fds[i] = ws_connect("/v1/contexts/busy/ws");
+        cr_assert(fds[i] >= 0);
+    }
+    ws_send_text(fds[0], "{\"id\":0,\"call\":\"spin\"}");
+    usleep(50000);
+    long before = server_rss_kb();
+    size_t arg_len = 256 << 10;
+    char *frame = malloc(arg_len + 64);
+    int head = snprintf(frame, 64, "{\"id\":1,\"call\":\"f\",\"args\":[\"");
+    memset(frame + head, 'x', arg_len);
+    strcpy(frame + head + arg_len, "\"]}");
+    for (int n = 0; n < 2000; n++)
+        ws_send_text(fds[n % 2], frame);
+    free(frame);
+    usleep(300000);
+    long after = server_rss_kb();
+    cr_log_info("2,000 calls of 256 KiB queued behind a spinning call: server RSS %ld -> %ld kB", before, after);
+    cr_expect_lt(after - before, 128 * 1024, "the server holds %ld kB more for one context's queued calls",
+                 after - before);
+    for (int i = 0; i < 2; i++)
+        close(fds[i]);
+    expect(request("DELETE", "/v1/contexts/busy", NULL), 204, NULL);
+}

@@ -85,3 +85,106 @@ Test(store_attacks, declarations_cannot_push_the_stored_schema_past_the_table_ca
     jsp_pool_free(pool);
     remove_dir();
 }
+
+
+#include <pthread.h>
+
+static void *answer_later(void *call)
+{
+    sleep_ms(800);
+    jsp_host_call_resolve(call, "1", 1);
+    return NULL;
+}
+
+static void slow_host(jsp_host_call *call, void *user)
+{
+    (void)user;
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, answer_later, call), 0);
+    pthread_detach(t);
+}
+
+typedef struct later {
+    pthread_t thread;
+    jsp_context *ctx;
+    const char *source;
+    int rc;
+} later;
+
+static void *eval_thread(void *arg)
+{
+    later *l = arg;
+    jsp_result *r = NULL;
+    l->rc = jsp_eval(l->ctx, l->source, -1, &r);
+    jsp_result_free(r);
+    return NULL;
+}
+
+static const char timer_module[] = "db.declare({t: {columns: {k: 'string', v: 'integer'}, primaryKey: 'k'}});\n";
+
+/* While a context waits in host.callSync, the runtime runs its siblings' jobs nested
+ * inside that wait; a sibling's timer that touches `db` gets an "entry" transaction, which
+ * store_calls_entries_left ends when the OUTERMOST run leaves, with the outermost run's
+ * verdict. So (1) a store context's timer that writes and then hits its CPU limit is kept
+ * (docs/store.md: "kept unless it hit a limit") when another tenant happened to be in
+ * callSync, and (2) another tenant that trips a limit after its callSync rolls back a
+ * store context's timer that completed. Both run with the waiter being any tenant. */
+Test(store_attacks, a_timer_that_hits_its_limit_inside_a_siblings_call_sync_is_rolled_back)
+{
+    fresh_dir();
+    jsp_pool *pool = pool_for_test(1, NULL, NULL);
+    cr_assert_eq(jsp_pool_register(pool, "slow", slow_host, NULL), 0);
+    jsp_context_config cfg = {.cpu_limit_ms = 150};
+    jsp_context *owner = NULL, *waiter = NULL;
+    cr_assert_eq(new_store_context(pool, &cfg, &owner), 0);
+    cr_assert_eq(jsp_context_new(pool, NULL, &waiter), 0);
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_load_module(owner, timer_module, -1, &r), 0);
+    jsp_result_free(r);
+    /* alone, the tripped timer's write is rolled back, as documented */
+    free(eval_ok(owner, "setTimeout(() => { db.t.upsert({k: 'alone', v: 1}); for (;;) {} }, 0); 0"));
+    sleep_ms(400);
+    char *alone = eval_ok(owner, "db.t.get('alone') === undefined ? 'rolled back' : 'kept'");
+    cr_assert_str_eq(alone, "\"rolled back\"");
+    free(alone);
+    free(eval_ok(owner, "setTimeout(() => { db.t.upsert({k: 'half', v: 1}); for (;;) {} }, 200); 0"));
+    later w = {.ctx = waiter, .source = "host.callSync('slow'); 1"};
+    pthread_create(&w.thread, NULL, eval_thread, &w);
+    pthread_join(w.thread, NULL);
+    cr_assert_eq(w.rc, 0);
+    sleep_ms(100);
+    char *json = eval_ok(owner, "db.t.get('half') === undefined ? 'rolled back' : 'kept'");
+    cr_expect_str_eq(json, "\"rolled back\"", "the timer's write before its CPU limit tripped was %s", json);
+    free(json);
+    jsp_context_free(owner);
+    jsp_context_free(waiter);
+    jsp_pool_free(pool);
+    remove_dir();
+}
+
+Test(store_attacks, another_tenant_tripping_after_call_sync_does_not_roll_back_a_finished_timer)
+{
+    fresh_dir();
+    jsp_pool *pool = pool_for_test(1, NULL, NULL);
+    cr_assert_eq(jsp_pool_register(pool, "slow", slow_host, NULL), 0);
+    jsp_context *owner = NULL, *attacker = NULL;
+    jsp_context_config hostile = {.cpu_limit_ms = 300};
+    cr_assert_eq(new_store_context(pool, NULL, &owner), 0);
+    cr_assert_eq(jsp_context_new(pool, &hostile, &attacker), 0);
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_load_module(owner, timer_module, -1, &r), 0);
+    jsp_result_free(r);
+    free(eval_ok(owner, "setTimeout(() => { db.t.upsert({k: 'done', v: 1}); }, 200); 0"));
+    later w = {.ctx = attacker, .source = "host.callSync('slow'); for (;;) {}"};
+    pthread_create(&w.thread, NULL, eval_thread, &w);
+    pthread_join(w.thread, NULL);
+    cr_assert_eq(w.rc, JSP_ECPU_LIMIT, "%s", jsp_strerror(w.rc));
+    sleep_ms(100);
+    char *json = eval_ok(owner, "db.t.get('done') === undefined ? 'rolled back' : 'kept'");
+    cr_expect_str_eq(json, "\"kept\"", "the owner's finished timer write was %s by the attacker's limit", json);
+    free(json);
+    jsp_context_free(owner);
+    jsp_context_free(attacker);
+    jsp_pool_free(pool);
+    remove_dir();
+}

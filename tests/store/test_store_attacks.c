@@ -188,3 +188,97 @@ Test(store_attacks, another_tenant_tripping_after_call_sync_does_not_roll_back_a
     jsp_pool_free(pool);
     remove_dir();
 }
+
+
+typedef struct async_call {
+    tally done;
+    int rc;
+    char message[200];
+} async_call;
+
+static void call_done(jsp_result *result, void *user)
+{
+    async_call *c = user;
+    c->rc = result->code;
+    snprintf(c->message, sizeof(c->message), "%s", result->code ? result->error_message : result->json);
+    jsp_result_free(result);
+    tally_bump(&c->done);
+}
+
+/* Light contexts share their runtime's VM and its microtask queue. A store call run nested
+ * inside a sibling's host.callSync (same VM) leaves its `await` continuation in the shared
+ * queue, to be drained when the sibling's outer entry ends — under the sibling's budget —
+ * and when a microtask the sibling queued first trips its CPU limit, JSC drops the queue.
+ * The store call never settles: it holds its context's store (every later store call of
+ * that context waits) until its wall limit (30 s by default; forever with -1). */
+Test(store_attacks, a_siblings_limit_does_not_strand_a_store_call_that_ran_in_its_call_sync)
+{
+    fresh_dir();
+    jsp_pool *pool = pool_for_test(1, NULL, NULL);
+    cr_assert_eq(jsp_pool_register(pool, "slow", slow_host, NULL), 0);
+    jsp_context *victim = NULL, *attacker = NULL;
+    jsp_context_config hostile = {.cpu_limit_ms = 300};
+    cr_assert_eq(new_store_context(pool, NULL, &victim), 0);
+    cr_assert_eq(jsp_context_new(pool, &hostile, &attacker), 0);
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_load_module(victim,
+                                 "db.declare({t: {columns: {k: 'string', v: 'integer'}, primaryKey: 'k'}});\n"
+                                 "export async function f() { await null; db.t.upsert({k: 'f', v: 1}); return 1; }\n"
+                                 "export function g() { db.t.upsert({k: 'g', v: 2}); return 2; }\n",
+                                 -1, &r),
+                 0);
+    jsp_result_free(r);
+    /* its spinning microtask is queued before the victim's continuation, which runs second */
+    later w = {.ctx = attacker, .source = "Promise.resolve().then(() => { for (;;) {} }); host.callSync('slow'); 1"};
+    pthread_create(&w.thread, NULL, eval_thread, &w);
+    sleep_ms(100); /* the runtime thread waits inside the attacker's callSync */
+    async_call f = {0}, g = {0};
+    tally_init(&f.done);
+    tally_init(&g.done);
+    cr_assert_eq(jsp_call_async(victim, "f", "[]", -1, call_done, &f), 0);
+    pthread_join(w.thread, NULL);
+    cr_assert_eq(w.rc, JSP_ECPU_LIMIT, "%s", jsp_strerror(w.rc));
+    cr_assert_eq(jsp_call_async(victim, "g", "[]", -1, call_done, &g), 0);
+    bool f_done = tally_wait(&f.done, 1, 2000) == 1, g_done = tally_wait(&g.done, 1, 2000) == 1;
+    cr_expect(f_done && f.rc == 0, "the victim's call f: %s", f_done ? f.message : "not settled after 2 s");
+    cr_expect(g_done && g.rc == 0, "the victim's next call g: %s", g_done ? g.message : "still waiting after 2 s");
+    jsp_context_free(victim);
+    jsp_context_free(attacker);
+    jsp_pool_free(pool);
+    tally_destroy(&f.done);
+    tally_destroy(&g.done);
+    remove_dir();
+}
+
+/* The same crossing without a store: the continuation of a call run nested in a sibling's
+ * callSync runs under the sibling's budget when the sibling's entry ends. A context whose
+ * `await` continuation spins makes an innocent sibling's eval fail with JSP_ECPU_LIMIT,
+ * and its own call, dropped with the queue, ends only at its wall limit (28.8 s later
+ * here) instead of at its 300 ms CPU limit. */
+Test(store_attacks, a_nested_calls_continuation_is_not_charged_to_the_sibling_in_call_sync)
+{
+    jsp_pool *pool = pool_for_test(1, NULL, NULL);
+    cr_assert_eq(jsp_pool_register(pool, "slow", slow_host, NULL), 0);
+    jsp_context *spinner = NULL, *waiter = NULL;
+    jsp_context_config limited = {.cpu_limit_ms = 300};
+    cr_assert_eq(jsp_context_new(pool, &limited, &spinner), 0);
+    cr_assert_eq(jsp_context_new(pool, &limited, &waiter), 0);
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_load_module(spinner, "export async function f() { await null; for (;;) {} }\n", -1, &r), 0);
+    jsp_result_free(r);
+    later w = {.ctx = waiter, .source = "host.callSync('slow'); 1"};
+    pthread_create(&w.thread, NULL, eval_thread, &w);
+    sleep_ms(100);
+    async_call f = {0};
+    tally_init(&f.done);
+    cr_assert_eq(jsp_call_async(spinner, "f", "[]", -1, call_done, &f), 0);
+    pthread_join(w.thread, NULL);
+    cr_expect_eq(w.rc, 0, "the waiter's eval failed with %s because of the spinner", jsp_strerror(w.rc));
+    bool f_done = tally_wait(&f.done, 1, 3000) == 1;
+    cr_expect(f_done && f.rc == JSP_ECPU_LIMIT, "the spinner's call: %s",
+              f_done ? f.message : "not settled 3 s after its 300 ms CPU limit");
+    jsp_context_free(spinner);
+    jsp_context_free(waiter);
+    jsp_pool_free(pool);
+    tally_destroy(&f.done);
+}

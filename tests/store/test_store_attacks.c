@@ -282,3 +282,45 @@ Test(store_attacks, a_nested_calls_continuation_is_not_charged_to_the_sibling_in
     jsp_pool_free(pool);
     tally_destroy(&f.done);
 }
+
+/* db.declare is C (migration, DDL, preparing each table's statements, a commit and an
+ * fsync): the CPU watchdog cannot stop it. The largest declaration the caps allow — 200
+ * tables of 200 columns and 16 indexes — is one uninterruptible stretch on the runtime
+ * thread; with a 50 ms CPU limit it should not run much longer than that. */
+Test(store_attacks, the_largest_declaration_stays_within_the_cpu_limit)
+{
+    fresh_dir();
+    jsp_pool *pool = pool_for_test(1, NULL, NULL);
+    jsp_context_config cfg = {.cpu_limit_ms = 50};
+    jsp_context *ctx = NULL;
+    cr_assert_eq(new_store_context(pool, &cfg, &ctx), 0);
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_load_module(ctx,
+                                 "function table() { const columns = {k: 'integer'}, indexes = {};\n"
+                                 "  for (let c = 1; c < 200; c++) columns['c' + c] = {type: 'string', nullable: true};\n"
+                                 "  for (let i = 0; i < 16; i++) indexes['i' + i] = 'c' + (i + 1);\n"
+                                 "  return {columns, primaryKey: 'k', indexes}; }\n"
+                                 "export function declare(prefix) { const t = {};\n"
+                                 "  for (let i = 0; i < 200; i++) t[prefix + i] = table(); db.declare(t); return 1; }\n",
+                                 -1, &r),
+                 0);
+    jsp_result_free(r);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char message[300];
+    int rc = call_code(ctx, "declare", "[\"a\"]", message, sizeof(message));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    cr_log_info("200 tables x 200 columns x 16 indexes: %d %s in %.0f ms (CPU limit 50 ms)", rc, message, ms);
+    cr_expect_lt(ms, 250, "one declaration held the runtime thread %.0f ms with a 50 ms CPU limit", ms);
+    /* the same declaration again changes nothing (no write, no sync) but rebinds every table */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = call_code(ctx, "declare", "[\"a\"]", message, sizeof(message));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    cr_log_info("the same declaration again: %d %s in %.0f ms", rc, message, ms);
+    cr_expect_lt(ms, 250, "an unchanged declaration held the runtime thread %.0f ms with a 50 ms CPU limit", ms);
+    jsp_context_free(ctx);
+    jsp_pool_free(pool);
+    remove_dir();
+}

@@ -1693,3 +1693,29 @@ Test(server_limits, ws_calls_queued_behind_a_busy_context_are_bounded_in_bytes)
         close(fds[i]);
     expect(request("DELETE", "/v1/contexts/busy", NULL), 204, NULL);
 }
+
+/* ws_max_queued_bytes (16 MiB) bounds one socket; nothing bounds the sockets of a context
+ * or a token, nor their sum. 40 sockets that never read, each with two answers of 7 MB
+ * waiting, make the server hold about 40 x 14 MB; a client can open as many as it likes. */
+Test(server_limits, ws_unread_answers_are_bounded_across_sockets)
+{
+    long before = server_rss_kb();
+    int fds[40];
+    static const char call[] = "{\"id\":1,\"call\":\"big\",\"args\":[7000000]}";
+    for (int i = 0; i < 40; i++) {
+        int small = 4096;
+        fds[i] = ws_connect("/v1/contexts/calls/ws");
+        cr_assert(fds[i] >= 0);
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+        ws_send_text(fds[i], call);
+        ws_send_text(fds[i], call);
+    }
+    sleep(3);
+    long after = server_rss_kb();
+    cr_log_info("40 never-reading sockets with 2 answers of 7 MB each: server RSS %ld -> %ld kB", before, after);
+    cr_expect_lt(after - before, 256 * 1024, "the server holds %ld kB more for one client's unread answers",
+                 after - before);
+    for (int i = 0; i < 40; i++)
+        close(fds[i]);
+    expect(request("GET", "/healthz", NULL), 200, NULL);
+}

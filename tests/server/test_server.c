@@ -1829,3 +1829,128 @@ Test(cli, run_with_data_carries_the_module_tables_from_one_run_to_the_next)
     cr_expect_eq(cli(eval_data).status, 2);
     remove_tree(dir);
 }
+
+/* ---- review/three: what one client can make the server hold ---- */
+
+static void setup_calls(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    static const char *const args[] = {MODULES_DIR "/calls.js", NULL};
+    cr_assert(serve_start(&srv, args), "the server did not start");
+}
+
+/* Its own suite: the bank example the `server` suite deploys needs a store. */
+TestSuite(server_limits, .init = setup_calls, .fini = teardown, .timeout = 120);
+
+static long server_rss_kb(void)
+{
+    char file[64], line[256];
+    snprintf(file, sizeof(file), "/proc/%d/status", (int)srv.pid);
+    FILE *f = fopen(file, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* wslay buffers a whole message before on_ws_message compares it with max_body_bytes (the
+ * server never sets wslay's max_recv_msg_length, whose default is 2 GiB): a frame that
+ * announces 1 GiB is read and kept as it streams in. One token holder with a few sockets
+ * grows the server by gigabytes, under every tenant. The frame should be refused (close
+ * 1009) as soon as its header says it is over max_body_bytes. */
+Test(server_limits, ws_a_frame_over_max_body_bytes_is_refused_before_it_is_buffered)
+{
+    int fd = ws_connect("/v1/contexts/calls/ws");
+    cr_assert(fd >= 0, "no WebSocket upgrade");
+    long before = server_rss_kb();
+    unsigned char head[14] = {0x81, 0x80 | 127};
+    uint64_t announced = 1ull << 30;
+    for (int i = 0; i < 8; i++)
+        head[2 + i] = (unsigned char)(announced >> (56 - 8 * i));
+    cr_assert(send(fd, head, sizeof(head), MSG_NOSIGNAL) == (ssize_t)sizeof(head)); /* mask 0 */
+    struct timeval timeout = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+    static char chunk[1 << 20];
+    memset(chunk, ' ', sizeof(chunk));
+    size_t sent = 0;
+    for (int i = 0; i < 128; i++) { /* 128 MiB, or until the server stops taking it */
+        ssize_t n = send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        sent += (size_t)n;
+    }
+    usleep(200000);
+    long after = server_rss_kb();
+    cr_log_info("sent %zu MiB of a 1 GiB frame: server RSS %ld -> %ld kB", sent >> 20, before, after);
+    cr_expect_lt(after - before, 32 * 1024,
+                 "the server holds %ld kB more after %zu MiB of one frame (max_body_bytes 1 MiB)", after - before,
+                 sent >> 20);
+    close(fd);
+    expect(request("GET", "/healthz", NULL), 200, NULL);
+}
+
+/* Calls wait in their context's queue with their arguments (up to max_body_bytes each)
+ * while it is busy; the only bounds are ws_max_calls_in_flight per socket (1024) and the
+ * context's max_queued_jobs (10,000) — 10 GiB of arguments at the defaults, held by the
+ * server for one token holder whose context spins for its CPU limit. Here 2,000 calls of
+ * 256 KiB over two sockets: the server should refuse (busy) long before 512 MiB. */
+Test(server_limits, ws_calls_queued_behind_a_busy_context_are_bounded_in_bytes)
+{
+    expect(request("POST", "/v1/contexts",
+                   "{\"name\":\"busy\",\"module\":\"export function spin() { for (;;) {} }\\n"
+                   "export function f(s) { return s.length; }\"}"),
+           201, NULL);
+    int fds[2];
+    for (int i = 0; i < 2; i++) {
+        fds[i] = ws_connect("/v1/contexts/busy/ws");
+        cr_assert(fds[i] >= 0);
+    }
+    ws_send_text(fds[0], "{\"id\":0,\"call\":\"spin\"}");
+    usleep(50000);
+    long before = server_rss_kb();
+    size_t arg_len = 256 << 10;
+    char *frame = malloc(arg_len + 64);
+    int head = snprintf(frame, 64, "{\"id\":1,\"call\":\"f\",\"args\":[\"");
+    memset(frame + head, 'x', arg_len);
+    strcpy(frame + head + arg_len, "\"]}");
+    for (int n = 0; n < 2000; n++)
+        ws_send_text(fds[n % 2], frame);
+    free(frame);
+    usleep(300000);
+    long after = server_rss_kb();
+    cr_log_info("2,000 calls of 256 KiB queued behind a spinning call: server RSS %ld -> %ld kB", before, after);
+    cr_expect_lt(after - before, 128 * 1024, "the server holds %ld kB more for one context's queued calls",
+                 after - before);
+    for (int i = 0; i < 2; i++)
+        close(fds[i]);
+    expect(request("DELETE", "/v1/contexts/busy", NULL), 204, NULL);
+}
+
+/* ws_max_queued_bytes (16 MiB) bounds one socket; nothing bounds the sockets of a context
+ * or a token, nor their sum. 40 sockets that never read, each with two answers of 7 MB
+ * waiting, make the server hold about 40 x 14 MB; a client can open as many as it likes. */
+Test(server_limits, ws_unread_answers_are_bounded_across_sockets)
+{
+    long before = server_rss_kb();
+    int fds[40];
+    static const char call[] = "{\"id\":1,\"call\":\"big\",\"args\":[7000000]}";
+    for (int i = 0; i < 40; i++) {
+        int small = 4096;
+        fds[i] = ws_connect("/v1/contexts/calls/ws");
+        cr_assert(fds[i] >= 0);
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+        ws_send_text(fds[i], call);
+        ws_send_text(fds[i], call);
+    }
+    sleep(3);
+    long after = server_rss_kb();
+    cr_log_info("40 never-reading sockets with 2 answers of 7 MB each: server RSS %ld -> %ld kB", before, after);
+    cr_expect_lt(after - before, 256 * 1024, "the server holds %ld kB more for one client's unread answers",
+                 after - before);
+    for (int i = 0; i < 40; i++)
+        close(fds[i]);
+    expect(request("GET", "/healthz", NULL), 200, NULL);
+}

@@ -1,0 +1,326 @@
+/* What a hostile tenant's module can do through `db` that outlives or escapes the limits
+ * of its call (review/three). Each test states the attack and fails while it works. */
+#include "support/support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+TestSuite(store_attacks, .timeout = 240);
+
+static char dir[64];
+static char path[128];
+
+static void fresh_dir(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/jsp_store_attacks_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/ctx.jspdb", dir);
+}
+
+static void remove_dir(void)
+{
+    char file[160];
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(file, sizeof(file), "%s%s", path, suffixes[i]);
+        unlink(file);
+    }
+    rmdir(dir);
+}
+
+static int new_store_context(jsp_pool *pool, const jsp_context_config *extra, jsp_context **ctx)
+{
+    jsp_context_config cfg = extra ? *extra : (jsp_context_config){0};
+    cfg.store_path = path;
+    return jsp_context_new(pool, &cfg, ctx);
+}
+
+static int call_code(jsp_context *ctx, const char *fn, const char *args, char *message, size_t len)
+{
+    jsp_result *r = NULL;
+    int rc = jsp_call(ctx, fn, args, -1, &r);
+    if (message)
+        snprintf(message, len, "%s: %s", rc ? r->error_name : "ok", rc ? r->error_message : r->json);
+    jsp_result_free(r);
+    return rc;
+}
+
+static const char many_tables_module[] =
+    "function tables(prefix) { const t = {};\n"
+    "  for (let i = 0; i < 200; i++) t[prefix + i] = {columns: {k: 'integer'}, primaryKey: 'k'};\n"
+    "  return t; }\n"
+    "export function declare(prefix) { db.declare(tables(prefix)); return prefix; }\n";
+
+/* The cap of 200 tables is checked on each declaration, not on the stored schema a
+ * declaration is merged into (tables absent from it are kept): two declarations of 200
+ * different tables store 400. The stored schema is then refused by the store's own parser:
+ * every later declaration fails, and after a restart the context cannot be created at all
+ * ("the stored schema is damaged") — a tenant bricks its store, and with it its module's
+ * load, for good; meanwhile 400 tables' statements are prepared on the runtime thread. */
+Test(store_attacks, declarations_cannot_push_the_stored_schema_past_the_table_cap)
+{
+    fresh_dir();
+    jsp_pool *pool = pool_for_test(1, NULL, NULL);
+    jsp_context *ctx = NULL;
+    cr_assert_eq(new_store_context(pool, NULL, &ctx), 0);
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_load_module(ctx, many_tables_module, -1, &r), 0);
+    jsp_result_free(r);
+    char message[400];
+    cr_assert_eq(call_code(ctx, "declare", "[\"a\"]", message, sizeof(message)), 0, "%s", message);
+    int rc = call_code(ctx, "declare", "[\"b\"]", message, sizeof(message));
+    cr_log_info("second declaration of 200 other tables: %d %s", rc, message);
+    /* refusing the second declaration is fine; what follows must keep working */
+    rc = call_code(ctx, "declare", "[\"a\"]", message, sizeof(message));
+    cr_expect_eq(rc, 0, "the first declaration again, in a later call: %s", message);
+    jsp_context_free(ctx);
+    ctx = NULL;
+    rc = new_store_context(pool, NULL, &ctx);
+    cr_expect_eq(rc, 0, "the context's store reopens after a restart (%s)", jsp_strerror(rc));
+    if (ctx)
+        jsp_context_free(ctx);
+    jsp_pool_free(pool);
+    remove_dir();
+}
+
+
+#include <pthread.h>
+
+static void *answer_later(void *call)
+{
+    sleep_ms(800);
+    jsp_host_call_resolve(call, "1", 1);
+    return NULL;
+}
+
+static void slow_host(jsp_host_call *call, void *user)
+{
+    (void)user;
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, answer_later, call), 0);
+    pthread_detach(t);
+}
+
+typedef struct later {
+    pthread_t thread;
+    jsp_context *ctx;
+    const char *source;
+    int rc;
+} later;
+
+static void *eval_thread(void *arg)
+{
+    later *l = arg;
+    jsp_result *r = NULL;
+    l->rc = jsp_eval(l->ctx, l->source, -1, &r);
+    jsp_result_free(r);
+    return NULL;
+}
+
+static const char timer_module[] = "db.declare({t: {columns: {k: 'string', v: 'integer'}, primaryKey: 'k'}});\n";
+
+/* While a context waits in host.callSync, the runtime runs its siblings' jobs nested
+ * inside that wait; a sibling's timer that touches `db` gets an "entry" transaction, which
+ * store_calls_entries_left ends when the OUTERMOST run leaves, with the outermost run's
+ * verdict. So (1) a store context's timer that writes and then hits its CPU limit is kept
+ * (docs/store.md: "kept unless it hit a limit") when another tenant happened to be in
+ * callSync, and (2) another tenant that trips a limit after its callSync rolls back a
+ * store context's timer that completed. Both run with the waiter being any tenant. */
+Test(store_attacks, a_timer_that_hits_its_limit_inside_a_siblings_call_sync_is_rolled_back)
+{
+    fresh_dir();
+    jsp_pool *pool = pool_for_test(1, NULL, NULL);
+    cr_assert_eq(jsp_pool_register(pool, "slow", slow_host, NULL), 0);
+    jsp_context_config cfg = {.cpu_limit_ms = 150};
+    jsp_context *owner = NULL, *waiter = NULL;
+    cr_assert_eq(new_store_context(pool, &cfg, &owner), 0);
+    cr_assert_eq(jsp_context_new(pool, NULL, &waiter), 0);
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_load_module(owner, timer_module, -1, &r), 0);
+    jsp_result_free(r);
+    /* alone, the tripped timer's write is rolled back, as documented */
+    free(eval_ok(owner, "setTimeout(() => { db.t.upsert({k: 'alone', v: 1}); for (;;) {} }, 0); 0"));
+    sleep_ms(400);
+    char *alone = eval_ok(owner, "db.t.get('alone') === undefined ? 'rolled back' : 'kept'");
+    cr_assert_str_eq(alone, "\"rolled back\"");
+    free(alone);
+    free(eval_ok(owner, "setTimeout(() => { db.t.upsert({k: 'half', v: 1}); for (;;) {} }, 200); 0"));
+    later w = {.ctx = waiter, .source = "host.callSync('slow'); 1"};
+    pthread_create(&w.thread, NULL, eval_thread, &w);
+    pthread_join(w.thread, NULL);
+    cr_assert_eq(w.rc, 0);
+    sleep_ms(100);
+    char *json = eval_ok(owner, "db.t.get('half') === undefined ? 'rolled back' : 'kept'");
+    cr_expect_str_eq(json, "\"rolled back\"", "the timer's write before its CPU limit tripped was %s", json);
+    free(json);
+    jsp_context_free(owner);
+    jsp_context_free(waiter);
+    jsp_pool_free(pool);
+    remove_dir();
+}
+
+Test(store_attacks, another_tenant_tripping_after_call_sync_does_not_roll_back_a_finished_timer)
+{
+    fresh_dir();
+    jsp_pool *pool = pool_for_test(1, NULL, NULL);
+    cr_assert_eq(jsp_pool_register(pool, "slow", slow_host, NULL), 0);
+    jsp_context *owner = NULL, *attacker = NULL;
+    jsp_context_config hostile = {.cpu_limit_ms = 300};
+    cr_assert_eq(new_store_context(pool, NULL, &owner), 0);
+    cr_assert_eq(jsp_context_new(pool, &hostile, &attacker), 0);
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_load_module(owner, timer_module, -1, &r), 0);
+    jsp_result_free(r);
+    free(eval_ok(owner, "setTimeout(() => { db.t.upsert({k: 'done', v: 1}); }, 200); 0"));
+    later w = {.ctx = attacker, .source = "host.callSync('slow'); for (;;) {}"};
+    pthread_create(&w.thread, NULL, eval_thread, &w);
+    pthread_join(w.thread, NULL);
+    cr_assert_eq(w.rc, JSP_ECPU_LIMIT, "%s", jsp_strerror(w.rc));
+    sleep_ms(100);
+    char *json = eval_ok(owner, "db.t.get('done') === undefined ? 'rolled back' : 'kept'");
+    cr_expect_str_eq(json, "\"kept\"", "the owner's finished timer write was %s by the attacker's limit", json);
+    free(json);
+    jsp_context_free(owner);
+    jsp_context_free(attacker);
+    jsp_pool_free(pool);
+    remove_dir();
+}
+
+
+typedef struct async_call {
+    tally done;
+    int rc;
+    char message[200];
+} async_call;
+
+static void call_done(jsp_result *result, void *user)
+{
+    async_call *c = user;
+    c->rc = result->code;
+    snprintf(c->message, sizeof(c->message), "%s", result->code ? result->error_message : result->json);
+    jsp_result_free(result);
+    tally_bump(&c->done);
+}
+
+/* Light contexts share their runtime's VM and its microtask queue. A store call run nested
+ * inside a sibling's host.callSync (same VM) leaves its `await` continuation in the shared
+ * queue, to be drained when the sibling's outer entry ends — under the sibling's budget —
+ * and when a microtask the sibling queued first trips its CPU limit, JSC drops the queue.
+ * The store call never settles: it holds its context's store (every later store call of
+ * that context waits) until its wall limit (30 s by default; forever with -1). */
+Test(store_attacks, a_siblings_limit_does_not_strand_a_store_call_that_ran_in_its_call_sync)
+{
+    fresh_dir();
+    jsp_pool *pool = pool_for_test(1, NULL, NULL);
+    cr_assert_eq(jsp_pool_register(pool, "slow", slow_host, NULL), 0);
+    jsp_context *victim = NULL, *attacker = NULL;
+    jsp_context_config hostile = {.cpu_limit_ms = 300};
+    cr_assert_eq(new_store_context(pool, NULL, &victim), 0);
+    cr_assert_eq(jsp_context_new(pool, &hostile, &attacker), 0);
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_load_module(victim,
+                                 "db.declare({t: {columns: {k: 'string', v: 'integer'}, primaryKey: 'k'}});\n"
+                                 "export async function f() { await null; db.t.upsert({k: 'f', v: 1}); return 1; }\n"
+                                 "export function g() { db.t.upsert({k: 'g', v: 2}); return 2; }\n",
+                                 -1, &r),
+                 0);
+    jsp_result_free(r);
+    /* its spinning microtask is queued before the victim's continuation, which runs second */
+    later w = {.ctx = attacker, .source = "Promise.resolve().then(() => { for (;;) {} }); host.callSync('slow'); 1"};
+    pthread_create(&w.thread, NULL, eval_thread, &w);
+    sleep_ms(100); /* the runtime thread waits inside the attacker's callSync */
+    async_call f = {0}, g = {0};
+    tally_init(&f.done);
+    tally_init(&g.done);
+    cr_assert_eq(jsp_call_async(victim, "f", "[]", -1, call_done, &f), 0);
+    pthread_join(w.thread, NULL);
+    cr_assert_eq(w.rc, JSP_ECPU_LIMIT, "%s", jsp_strerror(w.rc));
+    cr_assert_eq(jsp_call_async(victim, "g", "[]", -1, call_done, &g), 0);
+    bool f_done = tally_wait(&f.done, 1, 2000) == 1, g_done = tally_wait(&g.done, 1, 2000) == 1;
+    cr_expect(f_done && f.rc == 0, "the victim's call f: %s", f_done ? f.message : "not settled after 2 s");
+    cr_expect(g_done && g.rc == 0, "the victim's next call g: %s", g_done ? g.message : "still waiting after 2 s");
+    jsp_context_free(victim);
+    jsp_context_free(attacker);
+    jsp_pool_free(pool);
+    tally_destroy(&f.done);
+    tally_destroy(&g.done);
+    remove_dir();
+}
+
+/* The same crossing without a store: the continuation of a call run nested in a sibling's
+ * callSync runs under the sibling's budget when the sibling's entry ends. A context whose
+ * `await` continuation spins makes an innocent sibling's eval fail with JSP_ECPU_LIMIT,
+ * and its own call, dropped with the queue, ends only at its wall limit (28.8 s later
+ * here) instead of at its 300 ms CPU limit. */
+Test(store_attacks, a_nested_calls_continuation_is_not_charged_to_the_sibling_in_call_sync)
+{
+    jsp_pool *pool = pool_for_test(1, NULL, NULL);
+    cr_assert_eq(jsp_pool_register(pool, "slow", slow_host, NULL), 0);
+    jsp_context *spinner = NULL, *waiter = NULL;
+    jsp_context_config limited = {.cpu_limit_ms = 300};
+    cr_assert_eq(jsp_context_new(pool, &limited, &spinner), 0);
+    cr_assert_eq(jsp_context_new(pool, &limited, &waiter), 0);
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_load_module(spinner, "export async function f() { await null; for (;;) {} }\n", -1, &r), 0);
+    jsp_result_free(r);
+    later w = {.ctx = waiter, .source = "host.callSync('slow'); 1"};
+    pthread_create(&w.thread, NULL, eval_thread, &w);
+    sleep_ms(100);
+    async_call f = {0};
+    tally_init(&f.done);
+    cr_assert_eq(jsp_call_async(spinner, "f", "[]", -1, call_done, &f), 0);
+    pthread_join(w.thread, NULL);
+    cr_expect_eq(w.rc, 0, "the waiter's eval failed with %s because of the spinner", jsp_strerror(w.rc));
+    bool f_done = tally_wait(&f.done, 1, 3000) == 1;
+    cr_expect(f_done && f.rc == JSP_ECPU_LIMIT, "the spinner's call: %s",
+              f_done ? f.message : "not settled 3 s after its 300 ms CPU limit");
+    jsp_context_free(spinner);
+    jsp_context_free(waiter);
+    jsp_pool_free(pool);
+    tally_destroy(&f.done);
+}
+
+/* db.declare is C (migration, DDL, preparing each table's statements, a commit and an
+ * fsync): the CPU watchdog cannot stop it. The largest declaration the caps allow — 200
+ * tables of 200 columns and 16 indexes — is one uninterruptible stretch on the runtime
+ * thread; with a 50 ms CPU limit it should not run much longer than that. */
+Test(store_attacks, the_largest_declaration_stays_within_the_cpu_limit)
+{
+    fresh_dir();
+    jsp_pool *pool = pool_for_test(1, NULL, NULL);
+    jsp_context_config cfg = {.cpu_limit_ms = 50};
+    jsp_context *ctx = NULL;
+    cr_assert_eq(new_store_context(pool, &cfg, &ctx), 0);
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_load_module(ctx,
+                                 "function table() { const columns = {k: 'integer'}, indexes = {};\n"
+                                 "  for (let c = 1; c < 200; c++) columns['c' + c] = {type: 'string', nullable: true};\n"
+                                 "  for (let i = 0; i < 16; i++) indexes['i' + i] = 'c' + (i + 1);\n"
+                                 "  return {columns, primaryKey: 'k', indexes}; }\n"
+                                 "export function declare(prefix) { const t = {};\n"
+                                 "  for (let i = 0; i < 200; i++) t[prefix + i] = table(); db.declare(t); return 1; }\n",
+                                 -1, &r),
+                 0);
+    jsp_result_free(r);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char message[300];
+    int rc = call_code(ctx, "declare", "[\"a\"]", message, sizeof(message));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    cr_log_info("200 tables x 200 columns x 16 indexes: %d %s in %.0f ms (CPU limit 50 ms)", rc, message, ms);
+    cr_expect_lt(ms, 250, "one declaration held the runtime thread %.0f ms with a 50 ms CPU limit", ms);
+    /* the same declaration again changes nothing (no write, no sync) but rebinds every table */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = call_code(ctx, "declare", "[\"a\"]", message, sizeof(message));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    cr_log_info("the same declaration again: %d %s in %.0f ms", rc, message, ms);
+    cr_expect_lt(ms, 250, "an unchanged declaration held the runtime thread %.0f ms with a 50 ms CPU limit", ms);
+    jsp_context_free(ctx);
+    jsp_pool_free(pool);
+    remove_dir();
+}

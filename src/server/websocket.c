@@ -452,6 +452,9 @@ void ws_accept(server *srv, h2o_req_t *req, served_context *sc, uint64_t start_n
     client->context_id = sc->id;
     client->id = ++srv->ws_last_id;
     client->conn = h2o_upgrade_to_websocket(req, client_key, client, on_ws_message);
+    /* wslay buffers a whole message before on_ws_message sees it (2 GiB by default): a
+     * frame announcing more than max_body_bytes closes the socket (1009) as it arrives */
+    wslay_event_config_set_max_recv_msg_length(client->conn->ws_ctx, srv->max_body_bytes);
     client->next = srv->ws_clients;
     srv->ws_clients = client;
     server_log_request("GET", "ws", 101, start_ns, sc->id);

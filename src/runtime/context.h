@@ -16,6 +16,7 @@
 
 typedef struct runtime runtime;
 typedef struct job job;
+struct js_run;
 
 enum context_state { CONTEXT_ALIVE = 0, CONTEXT_DESTROYED = 1 };
 
@@ -104,6 +105,7 @@ struct jsp_context {
     u64_map store_iters;       /* iterator id -> store_iter of the open transaction */
     struct jsp_context *store_prev, *store_next; /* rt->store_contexts */
     struct jsp_context *store_entry_next; /* rt->store_entries: an entry's transaction */
+    struct js_run *store_entry_run; /* the run that opened it: ended when that run leaves */
 };
 
 void context_retain(struct jsp_context *ctx);

@@ -525,8 +525,8 @@ void runtime_leave_js(runtime *rt, js_run *run)
     if (parent)
         parent->nested_ns += held;
     rt->current_run = parent;
-    if (!parent && rt->store_entries) /* the outermost run: entries' transactions end */
-        store_calls_entries_left(rt, !run->budget.tripped);
+    if (rt->store_entries) /* transactions JS entries opened in this run end with it */
+        store_calls_entries_left(rt, run);
     engine_vm_set_budget(run->vm, run->outer);
     /* Destroyed while it ran: it ends as cancelled even if it got out before a tick (a
      * host.callSync it waited in failed for the destroy). */

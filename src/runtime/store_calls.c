@@ -128,6 +128,7 @@ static int ensure_transaction(struct jsp_context *ctx, engine_db_error *err)
     set_deadline(ctx);
     ctx->store_txn_open = true;
     ctx->store_txn_declared = false;
+    ctx->store_entry_run = ctx->rt->current_run;
     ctx->store_entry_next = ctx->rt->store_entries;
     ctx->rt->store_entries = ctx;
     return 0;
@@ -142,13 +143,21 @@ static void end_entry(struct jsp_context *ctx, bool is_ok)
     log_leftover_iterators(ctx, leftover);
 }
 
-void store_calls_entries_left(runtime *rt, bool is_ok)
+void store_calls_entries_left(runtime *rt, struct js_run *run)
 {
-    struct jsp_context *ctx;
-    while ((ctx = rt->store_entries) != NULL) {
-        rt->store_entries = ctx->store_entry_next;
+    /* each with the verdict of the run that opened it (a timer that hit its limit inside a
+     * sibling's host.callSync wait is rolled back; a sibling's limit does not roll back a
+     * timer that ended well); one opened with no run running ends with the outermost */
+    for (struct jsp_context **p = &rt->store_entries; *p;) {
+        struct jsp_context *ctx = *p;
+        if (ctx->store_entry_run != run && !(ctx->store_entry_run == NULL && run->parent == NULL)) {
+            p = &ctx->store_entry_next;
+            continue;
+        }
+        *p = ctx->store_entry_next;
         ctx->store_entry_next = NULL;
-        end_entry(ctx, is_ok);
+        ctx->store_entry_run = NULL;
+        end_entry(ctx, !run->budget.tripped);
     }
 }
 

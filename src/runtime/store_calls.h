@@ -35,9 +35,10 @@ bool store_calls_begin(runtime *rt, job *j);
  * (runtime_deliver) once the batch is durable, as the batch's error if it failed. False:
  * not a store call, deliver now. */
 bool store_calls_finish(job *j, jsp_result *result);
-/* The outermost JS run on the thread left: transactions that JS entries (timers,
- * messages, microtasks) opened for themselves end, kept unless is_ok is false. */
-void store_calls_entries_left(runtime *rt, bool is_ok);
+/* A JS run left: the transactions that JS entries (timers, messages, microtasks) opened
+ * for themselves while it was the innermost run end, kept unless it hit a limit. */
+struct js_run;
+void store_calls_entries_left(runtime *rt, struct js_run *run);
 
 /* Group commit, between passes of the loop: a store whose oldest waiting call is older
  * than its batch delay, or every waiting store when is_idle (no runnable job left), is

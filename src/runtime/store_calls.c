@@ -97,11 +97,13 @@ void store_calls_close(runtime *rt, struct jsp_context *ctx)
 
 /* ---- transactions ---- */
 
-/* Reads of the transaction stop by then: the call's wall limit (or CPU limit when it has
- * no wall limit) from now. A store read is C, not JS: the watchdog cannot stop it. */
+/* Reads of the transaction stop by then: the smaller of the call's CPU and wall limits
+ * from now. A store read is C, not JS: the watchdog cannot stop it. */
 static void set_deadline(struct jsp_context *ctx)
 {
-    uint64_t ms = ctx->wall_limit_ms ? ctx->wall_limit_ms : ctx->cpu_limit_ms;
+    uint64_t ms = ctx->wall_limit_ms;
+    if (ctx->cpu_limit_ms && (!ms || ctx->cpu_limit_ms < ms))
+        ms = ctx->cpu_limit_ms; /* a read in C is CPU the watchdog cannot see */
     store_call_deadline(ctx->store, ms ? (int64_t)(monotonic_ns() + ms * 1000000ull) : 0);
 }
 
@@ -290,6 +292,10 @@ int store_calls_declare(struct jsp_context *ctx, const char *json, size_t len, e
      * call: the transaction steps aside for it, having read nothing the declaration could
      * change under it. Once per transaction, so a loop of declarations cannot hold the
      * runtime thread in fsyncs. */
+    if (store_call_doom(s)) { /* stepping aside would clear the verdict */
+        copy_error(store_call_doom(s), err);
+        return store_call_doom(s)->code;
+    }
     if (store_call_has_written(s))
         return fail(err, JSP_EINVAL, "TypeError", "db.declare must come before the first write of a call");
     if (ctx->store_txn_declared)

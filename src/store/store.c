@@ -28,6 +28,7 @@ struct store {
     store_backend *b;
     store_config cfg;
     schema sc;
+    bool is_bound;        /* sc's tables have their statements (a declare succeeded) */
     store_error err;
     out_buf out;          /* store_get's row text */
     store_value *row;     /* scratch: one row of the widest table */
@@ -294,7 +295,7 @@ int store_open(const char *path, const store_config *cfg, store **out, store_err
     char *stored = NULL;
     rc = s->ops->meta_get(s->b, "schema", &stored, err);
     if (!rc && stored) {
-        rc = schema_parse(stored, strlen(stored), &s->sc, err);
+        rc = schema_parse_stored(stored, strlen(stored), &s->sc, err);
         if (rc)
             rc = store_fail(err, JSP_ESTORE, "StoreError", "store %s: the stored schema is damaged", path);
         for (int i = 0; i < s->sc.ntables; i++)
@@ -388,7 +389,7 @@ int store_declare(store *s, const char *json, size_t len)
     schema have = {0};
     rc = s->ops->meta_get(s->b, "schema", &stored, &s->err);
     if (!rc && stored)
-        rc = schema_parse(stored, strlen(stored), &have, &s->err);
+        rc = schema_parse_stored(stored, strlen(stored), &have, &s->err);
     if (!rc)
         rc = schema_migrate(s->ops, s->b, &have, &want, &merged, &s->err);
     schema_free(&have);
@@ -413,6 +414,11 @@ int store_declare(store *s, const char *json, size_t len)
         s->broken = s->err;
         goto done;
     }
+    /* The same tables declared the same way as last time in this open: the statements
+     * prepared then serve (re-preparing 200 tables took 0.6-1.6 s per call). */
+    if (unchanged && s->is_bound && s->sc.ntables == merged.ntables &&
+        !memcmp(s->sc.declared, merged.declared, sizeof(bool) * (size_t)merged.ntables))
+        goto done;
     /* Switch to the merged schema: statements are prepared for each table. */
     for (int i = 0; i < s->sc.ntables; i++)
         s->ops->unbind_table(s->b, &s->sc.tables[i]);
@@ -425,6 +431,7 @@ int store_declare(store *s, const char *json, size_t len)
         if (s->sc.tables[i].ncolumns > widest)
             widest = s->sc.tables[i].ncolumns;
     }
+    s->is_bound = !rc;
     if (!rc && widest > s->row_capacity) {
         store_value *row = realloc(s->row, sizeof(*row) * (size_t)widest);
         if (!row)
@@ -524,6 +531,12 @@ int store_declared_tables(const store *s)
     for (int i = 0; i < s->sc.ntables; i++)
         n += !s->sc.declared || s->sc.declared[i];
     return n;
+}
+
+const store_error *store_call_doom(const store *s)
+{
+    assert(s && s->magic == STORE_MAGIC);
+    return s->call_open && s->call_doom.code ? &s->call_doom : NULL;
 }
 
 bool store_call_has_written(const store *s)

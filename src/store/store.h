@@ -131,6 +131,10 @@ int store_call_begin(store *s);
 /* How many tables the last successful declare of this open declared (0 before any). */
 int store_declared_tables(const store *s);
 
+/* The error that dooms the open call (a write limit, a read past its deadline, a fault:
+ * it will roll back whatever it does next), or NULL. */
+const store_error *store_call_doom(const store *s);
+
 /* True when the open call has written (its writes would be lost by ending it). */
 bool store_call_has_written(const store *s);
 

@@ -8,6 +8,10 @@
 /* Bounds on a declaration: each table costs prepared statements (six, plus scan shapes on
  * use) on the runtime thread, so a module cannot declare its way into seconds of CPU. */
 enum { STORE_MAX_TABLES = 200, STORE_MAX_COLUMNS = 200, STORE_MAX_INDEXES = 16 };
+/* ... and on the whole store, the declared tables and those kept from earlier ones: a
+ * declaration is C the CPU watchdog cannot stop (DDL, preparing each table's statements),
+ * and 200 x 200 columns x 16 indexes held the runtime thread 1-3 s. */
+enum { STORE_MAX_TOTAL_COLUMNS = 1000, STORE_MAX_TOTAL_INDEXES = 100 };
 
 /* Fills err and returns its code. */
 int store_fail(store_error *err, int code, const char *name, const char *fmt, ...)
@@ -24,6 +28,11 @@ typedef struct schema {
 /* Parses a declaration (or the stored schema, which is a declaration too) into *out.
  * JSP_ESCHEMA / JSP_EJSON / JSP_ENOMEM with err filled. */
 int schema_parse(const char *json, size_t len, schema *out, store_error *err);
+/* JSP_ESCHEMA when sc passes the store-wide caps (tables, columns and indexes in all). */
+int schema_check_totals(const schema *sc, store_error *err);
+/* The same for the schema kept in the database: no caps (a store made under other caps
+ * still opens). */
+int schema_parse_stored(const char *json, size_t len, schema *out, store_error *err);
 void schema_free(schema *sc);
 /* The schema as declaration JSON text (malloc'd), NULL when out of memory. */
 char *schema_dump(const schema *sc);

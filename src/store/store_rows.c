@@ -88,7 +88,7 @@ void schema_free(schema *sc)
 
 #define SCHEMA_FAIL(...) store_fail(err, JSP_ESCHEMA, "SchemaError", __VA_ARGS__)
 
-static int parse_table(const char *name, json_t *decl, store_table *t, store_error *err)
+static int parse_table(const char *name, json_t *decl, store_table *t, bool is_capped, store_error *err)
 {
     if (!valid_name(name))
         return SCHEMA_FAIL("table name '%.64s' is not allowed (letters, digits, _; up to 63; "
@@ -108,7 +108,7 @@ static int parse_table(const char *name, json_t *decl, store_table *t, store_err
     }
     if (!json_is_string(pk))
         return SCHEMA_FAIL("table %s: needs \"primaryKey\": the name of one column", name);
-    if (json_object_size(cols) > STORE_MAX_COLUMNS)
+    if (is_capped && json_object_size(cols) > STORE_MAX_COLUMNS)
         return SCHEMA_FAIL("table %s: more than %d columns", name, STORE_MAX_COLUMNS);
     t->columns = calloc(json_object_size(cols), sizeof(*t->columns));
     if (!t->columns)
@@ -140,7 +140,7 @@ static int parse_table(const char *name, json_t *decl, store_table *t, store_err
                            "integer, boolean or bytes", name, t->columns[t->pk].name);
     if (ixs && !json_is_object(ixs))
         return SCHEMA_FAIL("table %s: \"indexes\" must be an object of index name -> column", name);
-    if (json_object_size(ixs) > STORE_MAX_INDEXES)
+    if (is_capped && json_object_size(ixs) > STORE_MAX_INDEXES)
         return SCHEMA_FAIL("table %s: more than %d indexes", name, STORE_MAX_INDEXES);
     if (ixs && !(t->indexes = calloc(json_object_size(ixs) + 1, sizeof(*t->indexes))))
         return store_fail(err, JSP_ENOMEM, "OutOfMemory", "out of memory");
@@ -162,7 +162,26 @@ static int parse_table(const char *name, json_t *decl, store_table *t, store_err
     return JSP_OK;
 }
 
-int schema_parse(const char *text, size_t len, schema *out, store_error *err)
+int schema_check_totals(const schema *sc, store_error *err)
+{
+    int columns = 0, indexes = 0;
+    for (int i = 0; i < sc->ntables; i++) {
+        columns += sc->tables[i].ncolumns;
+        indexes += sc->tables[i].nindexes;
+    }
+    if (sc->ntables > STORE_MAX_TABLES)
+        return SCHEMA_FAIL("the store would hold %d tables (at most %d, counting those kept from earlier "
+                           "declarations)", sc->ntables, STORE_MAX_TABLES);
+    if (columns > STORE_MAX_TOTAL_COLUMNS)
+        return SCHEMA_FAIL("the store would hold %d columns in all (at most %d across its tables)", columns,
+                           STORE_MAX_TOTAL_COLUMNS);
+    if (indexes > STORE_MAX_TOTAL_INDEXES)
+        return SCHEMA_FAIL("the store would hold %d indexes in all (at most %d across its tables)", indexes,
+                           STORE_MAX_TOTAL_INDEXES);
+    return JSP_OK;
+}
+
+static int parse_schema(const char *text, size_t len, schema *out, bool is_capped, store_error *err)
 {
     *out = (schema){0};
     json_error_t jerr;
@@ -176,7 +195,7 @@ int schema_parse(const char *text, size_t len, schema *out, store_error *err)
         rc = SCHEMA_FAIL("declaration must be {\"tables\": {name: {columns, primaryKey, indexes}}}");
         goto done;
     }
-    if (json_object_size(tables) > STORE_MAX_TABLES) {
+    if (is_capped && json_object_size(tables) > STORE_MAX_TABLES) {
         rc = SCHEMA_FAIL("more than %d tables", STORE_MAX_TABLES);
         goto done;
     }
@@ -191,16 +210,28 @@ int schema_parse(const char *text, size_t len, schema *out, store_error *err)
     json_t *v;
     json_object_foreach(tables, key, v) {
         out->declared[out->ntables] = true;
-        rc = parse_table(key, v, &out->tables[out->ntables], err);
+        rc = parse_table(key, v, &out->tables[out->ntables], is_capped, err);
         out->ntables++;
         if (rc)
             break;
     }
+    if (!rc && is_capped)
+        rc = schema_check_totals(out, err);
 done:
     json_decref(root);
     if (rc)
         schema_free(out);
     return rc;
+}
+
+int schema_parse(const char *text, size_t len, schema *out, store_error *err)
+{
+    return parse_schema(text, len, out, true, err);
+}
+
+int schema_parse_stored(const char *text, size_t len, schema *out, store_error *err)
+{
+    return parse_schema(text, len, out, false, err);
 }
 
 char *schema_dump(const schema *sc)

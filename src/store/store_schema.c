@@ -53,6 +53,34 @@ int schema_migrate(const struct store_backend_ops *ops, store_backend *b, schema
                                       "have no value for it)", n->name, n->columns[c].name);
         }
     }
+    /* The merged schema within the store-wide caps: tables kept from earlier declarations
+     * count (two declarations of 200 different tables stored 400, and the store no longer
+     * opened). */
+    schema preview = {.tables = merged->tables, .declared = merged->declared};
+    for (int h = 0; h < have->ntables; h++) {
+        int w = 0;
+        while (w < want->ntables && strcmp(want->tables[w].name, have->tables[h].name))
+            w++;
+        store_table t = have->tables[h];
+        if (w < want->ntables) { /* declared again: its new columns appended, its indexes */
+            for (int c = 0; c < want->tables[w].ncolumns; c++)
+                t.ncolumns += schema_column(&have->tables[h], want->tables[w].columns[c].name,
+                                            strlen(want->tables[w].columns[c].name)) < 0;
+            t.nindexes = want->tables[w].nindexes;
+        }
+        preview.tables[preview.ntables++] = t;
+    }
+    for (int w = 0; w < want->ntables; w++) {
+        bool existed = false;
+        for (int h = 0; h < have->ntables; h++)
+            existed |= !strcmp(have->tables[h].name, want->tables[w].name);
+        if (!existed)
+            preview.tables[preview.ntables++] = want->tables[w];
+    }
+    int capped = schema_check_totals(&preview, err);
+    memset(merged->tables, 0, sizeof(*merged->tables) * (size_t)preview.ntables); /* shallow copies */
+    if (capped)
+        return capped;
     /* Pass 2: build the merged schema and apply the changes. Stored tables keep their
      * column order (new columns are appended); tables come in stored order, new ones last. */
     int rc = JSP_OK;

@@ -141,6 +141,10 @@ typedef struct jsp_pool_config {
     int max_contexts;          /* live contexts at most; 0 = 100000. Beyond: JSP_ETOO_MANY */
     int max_queued_jobs;       /* jobs waiting per context at most; 0 = 10000. Beyond:
                                   JSP_EBUSY (back-pressure, never an unbounded queue) */
+    size_t max_queued_bytes;   /* bytes of arguments, sources and messages waiting per
+                                  context at most (host memory no JS limit sees); 0 = 64 MiB.
+                                  Beyond: JSP_EBUSY. 2,000 calls of 256 KiB queued behind a
+                                  busy context held 516 MB without it */
     int placement;             /* enum jsp_placement; 0 = round robin */
     jsp_log_fn log;            /* NULL = write "[jspool ctx=ID level] message" to stderr */
     void *log_user;

@@ -54,11 +54,20 @@ static int submit(jsp_context *ctx, const call_input *in, jsp_done_fn done, void
         atomic_fetch_sub(&ctx->queued_jobs, 1);
         return JSP_EBUSY;
     }
+    size_t bytes = len + 1;
+    size_t max_bytes = ctx->pool->config.max_queued_bytes;
+    if (atomic_fetch_add(&ctx->queued_message_bytes, bytes) + bytes > max_bytes) {
+        atomic_fetch_sub(&ctx->queued_message_bytes, bytes);
+        atomic_fetch_sub(&ctx->queued_jobs, 1);
+        return JSP_EBUSY;
+    }
     job *j = job_new(in->kind, ctx, text, len, in->name);
     if (!j) {
+        atomic_fetch_sub(&ctx->queued_message_bytes, bytes);
         atomic_fetch_sub(&ctx->queued_jobs, 1);
         return JSP_ENOMEM;
     }
+    j->message_bytes = bytes; /* given back when the job is freed */
     j->done = done;
     j->user = user;
     j->message_tag = in->message_tag;

@@ -98,6 +98,8 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
         !(config.cpu_share >= 0) || config.cpu_share_window_ms > 3600000 ||
         (config.placement != JSP_PLACE_ROUND_ROBIN && config.placement != JSP_PLACE_LEAST_LOADED))
         return JSP_EINVAL;
+    if (config.max_queued_bytes == 0)
+        config.max_queued_bytes = (size_t)64 << 20;
     if (config.threads == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         config.threads = cpus > 0 ? (int)cpus : 1;

@@ -47,6 +47,7 @@ static const key_spec keys[] = {
     {"module_memory_limit_bytes", KIND_U64, AT(module_memory_limit_bytes)},
     {"ws_max_calls_in_flight", KIND_INT, AT(ws_max_calls_in_flight)},
     {"ws_max_queued_bytes", KIND_U64, AT(ws_max_queued_bytes)},
+    {"ws_max_total_queued_bytes", KIND_U64, AT(ws_max_total_queued_bytes)},
     {"data_dir", KIND_STRING, AT(data_dir)},
     {"store_durability", KIND_DURABILITY, AT(store_durability)},
     {"store_max_rows_per_call", KIND_U64, AT(store_max_rows_per_call)},

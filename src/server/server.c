@@ -515,6 +515,8 @@ int server_run(const server_options *o)
                                                                 : DEFAULT_WS_MAX_CALLS_IN_FLIGHT;
     srv->ws_max_queued_bytes = o->ws_max_queued_bytes ? (size_t)o->ws_max_queued_bytes
                                                       : DEFAULT_WS_MAX_QUEUED_BYTES;
+    srv->ws_max_total_queued_bytes = o->ws_max_total_queued_bytes ? (size_t)o->ws_max_total_queued_bytes
+                                                                  : (size_t)128 << 20;
     srv->cpu_limit_ms = o->cpu_limit_ms;
     srv->wall_limit_ms = o->wall_limit_ms;
     srv->memory_limit_bytes = o->memory_limit_bytes;

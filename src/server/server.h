@@ -30,6 +30,8 @@ typedef struct server_options {
     int ws_max_calls_in_flight; /* WebSocket calls in flight per socket; 0 = 1024 */
     uint64_t ws_max_queued_bytes; /* bytes waiting to be sent to one socket before it is
                                      closed; 0 = 16 MiB */
+    uint64_t ws_max_total_queued_bytes; /* the same across all sockets: the socket whose
+                                     frame would pass it is closed; 0 = 128 MiB */
     const char *data_dir;      /* stores: DIR/NAME.jspdb; NULL = "./jspool-data" (data_dir.h) */
     int store_durability;      /* JSP_DURABLE_DISK (0, default) or JSP_DURABLE_PROCESS */
     uint64_t store_max_rows_per_call, store_max_bytes_per_call; /* every store's; 0 = the

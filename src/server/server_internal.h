@@ -69,6 +69,8 @@ typedef struct server {
     size_t ws_call_free_count;
     int ws_max_calls_in_flight;   /* per socket; past it a call is answered `busy` */
     size_t ws_max_queued_bytes;   /* per socket; past it the socket is closed (1008) */
+    size_t ws_max_total_queued_bytes; /* across sockets; past it the socket adding closes */
+    size_t ws_queued_total;       /* bytes waiting to be sent, all sockets */
 } server;
 
 /* A call the server waits on. Its request may go away first (the client hung up): then

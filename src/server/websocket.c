@@ -42,6 +42,7 @@ struct ws_client {
     bool is_overflowing;     /* out + writing passed ws_max_queued_bytes: to be closed */
     bool is_closing;         /* our close frame is being written; close the socket after */
     int calls_in_flight;
+    size_t accounted;        /* out.len + writing.len as counted in srv->ws_queued_total */
 };
 
 /* A call from a socket, from jsp_call_async to its answer. The completion (a runtime
@@ -87,6 +88,14 @@ static void mark_dirty(ws_client *c)
     h2o_linklist_insert(&srv->ws_dirty, &c->dirty);
 }
 
+/* Brings the server-wide count of bytes waiting to be sent up to date with c's buffers. */
+static void account(ws_client *c)
+{
+    size_t now = c->out.len + c->writing.len;
+    c->srv->ws_queued_total = c->srv->ws_queued_total - c->accounted + now;
+    c->accounted = now;
+}
+
 /* Closes the socket now (dropping what was not written); the struct goes with its last call. */
 static void client_close(ws_client *c)
 {
@@ -103,6 +112,7 @@ static void client_close(ws_client *c)
     free(c->out.data);
     free(c->writing.data);
     c->out = c->writing = (ws_buffer){0};
+    account(c);
     if (!c->calls_in_flight)
         free(c);
 }
@@ -116,7 +126,12 @@ static char *frame_reserve(ws_client *c, unsigned char opcode, size_t payload_le
     size_t head = payload_len < 126 ? 2 : payload_len <= 0xffff ? 4 : 10;
     size_t need = c->out.len + head + payload_len;
     char *grown = c->out.data;
-    if (need + c->writing.len <= c->srv->ws_max_queued_bytes && need > c->out.capacity) {
+    /* its own bound, and the server's across sockets (one client opening many sockets
+     * that never read: 40 of them held 571 MB under the per-socket bound alone) */
+    size_t others = c->srv->ws_queued_total - c->accounted;
+    bool is_over = need + c->writing.len > c->srv->ws_max_queued_bytes ||
+                   others + need + c->writing.len > c->srv->ws_max_total_queued_bytes;
+    if (!is_over && need > c->out.capacity) {
         size_t capacity = c->out.capacity ? c->out.capacity : 4096;
         while (capacity < need)
             capacity *= 2;
@@ -125,10 +140,11 @@ static char *frame_reserve(ws_client *c, unsigned char opcode, size_t payload_le
             c->out.capacity = capacity;
         }
     }
-    if (need + c->writing.len > c->srv->ws_max_queued_bytes || !grown) {
-        /* over the bound (or out of memory: a dropped answer would leave its caller waiting) */
+    if (is_over || !grown) {
+        /* over a bound (or out of memory: a dropped answer would leave its caller waiting) */
         c->is_overflowing = true; /* closed by ws_flush, outside wslay's callbacks */
         c->out.len = 0;
+        account(c);
         mark_dirty(c);
         return NULL;
     }
@@ -146,6 +162,7 @@ static char *frame_reserve(ws_client *c, unsigned char opcode, size_t payload_le
             at[2 + i] = (unsigned char)((uint64_t)payload_len >> (56 - 8 * i));
     }
     c->out.len = need;
+    account(c);
     mark_dirty(c);
     return (char *)at + head;
 }
@@ -192,6 +209,7 @@ static void on_written(h2o_socket_t *sock, const char *err)
     ws_client *c = conn->data;
     c->is_writing = false;
     c->writing.len = 0;
+    account(c);
     if (c->writing.capacity > WS_KEPT_BUFFER) {
         free(c->writing.data);
         c->writing = (ws_buffer){0};
@@ -231,6 +249,7 @@ static bool close_overflowing(ws_client *c)
     }
     memcpy(c->out.data, frame, sizeof(frame));
     c->out.len = c->out.capacity = sizeof(frame);
+    account(c);
     c->is_overflowing = false;
     c->is_closing = true;
     return true;
@@ -245,6 +264,7 @@ static void flush(ws_client *c)
         return;
     if (wslay_event_get_close_sent(c->conn->ws_ctx)) {
         c->out.len = 0; /* nothing may follow a close frame; the socket closes soon */
+        account(c);
         return;
     }
     h2o_socket_t *sock = c->conn->sock;

@@ -69,6 +69,8 @@ struct jsp_context {
     _Atomic uint64_t held_bytes; /* isolated: own_vm's heap at the last measurement (read
                                     by jsp_context_memory on any thread) */
     unsigned runs_since_measure;
+    unsigned runs_since_walk;  /* runs since its heap was last walked (measure_isolated) */
+    uint64_t rss_at_walk;      /* process RSS then */
     bool is_dead;              /* killed on the runtime: further jobs fail */
     int blocked_depth;         /* > 0 while its JS is on the stack (engine_entered work,
                                   host.callSync): its jobs and timers wait */

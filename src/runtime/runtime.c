@@ -3,6 +3,7 @@
  * in runtime_jobs.c; host calls in host_calls.c. */
 #include "runtime/runtime.h"
 #include "runtime/store_calls.h"
+#include "util/process_memory.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -457,9 +458,16 @@ engine_vm *context_vm(struct jsp_context *ctx)
     return ctx->own_vm ? ctx->own_vm : ctx->rt->vm;
 }
 
-/* Every so many runs an isolated context's heap is measured even if nothing moved, so
- * slow growth across many short calls (shorter than a tick) is caught too. */
-enum { MEASURE_EVERY_RUNS = 64 };
+/* Every so many runs an isolated context's heap is looked at even if nothing moved, so
+ * slow growth across many short calls (shorter than a tick) is caught too. A measurement
+ * walks the VM's heap (JSGetMemoryUsageStatistics counts every object: milliseconds on a
+ * busy heap; with the bank served over WebSocket it took 60% of the runtime thread), so a
+ * look first reads the process's RSS (~3 us) and walks only when RSS grew by more than
+ * MEASURE_RSS_SLACK since this context's last walk, or after MEASURE_ANYWAY_RUNS runs.
+ * A heap growing inside memory the process already holds is caught by the latter; the
+ * process's own budget is unaffected (its RSS did not grow). */
+enum { MEASURE_EVERY_RUNS = 64, MEASURE_ANYWAY_RUNS = 4096 };
+#define MEASURE_RSS_SLACK ((uint64_t)1 << 20)
 
 static void measure_isolated(struct jsp_context *ctx, bool is_collecting)
 {
@@ -467,6 +475,19 @@ static void measure_isolated(struct jsp_context *ctx, bool is_collecting)
         engine_vm_collect_now(ctx->own_vm);
     ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
     ctx->runs_since_measure = 0;
+    ctx->runs_since_walk = 0;
+    ctx->rss_at_walk = process_rss_bytes();
+}
+
+/* A look that may skip the walk (see above); true when it measured. */
+static bool look_at_isolated(struct jsp_context *ctx)
+{
+    ctx->runs_since_walk += ctx->runs_since_measure;
+    ctx->runs_since_measure = 0;
+    if (ctx->runs_since_walk < MEASURE_ANYWAY_RUNS && process_rss_bytes() <= ctx->rss_at_walk + MEASURE_RSS_SLACK)
+        return false;
+    measure_isolated(ctx, false);
+    return true;
 }
 
 bool runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run)
@@ -543,8 +564,7 @@ void runtime_leave_js(runtime *rt, js_run *run)
         measure_isolated(ctx, true);
     } else if (++ctx->runs_since_measure >= MEASURE_EVERY_RUNS || run->budget.cpu_start_ns) {
         /* (cpu_start_ns is set once a run reached a tick: a longer run, worth a look) */
-        measure_isolated(ctx, false);
-        if (ctx->held_bytes > ctx->memory_limit_bytes && !run->budget.tripped) {
+        if (look_at_isolated(ctx) && ctx->held_bytes > ctx->memory_limit_bytes && !run->budget.tripped) {
             run->budget.tripped = JSP_EOOM;
             measure_isolated(ctx, true);
         }

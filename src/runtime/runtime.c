@@ -3,6 +3,7 @@
  * in runtime_jobs.c; host calls in host_calls.c. */
 #include "runtime/runtime.h"
 #include "runtime/store_calls.h"
+#include "util/list.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -41,54 +42,21 @@ bool runtime_is_current_thread(void)
 /* How long jobs may run before due timers get their turn (then jobs go on next pass). */
 static const uint64_t JOBS_SLICE_NS = 10000000;
 
-static void list_append(job **head, job **tail, job *j)
-{
-    j->next = NULL;
-    if (*tail)
-        (*tail)->next = j;
-    else
-        *head = j;
-    *tail = j;
-}
-
-static job *list_pop(job **head, job **tail)
-{
-    job *j = *head;
-    if (j) {
-        *head = j->next;
-        if (!*head)
-            *tail = NULL;
-        j->next = NULL;
-    }
-    return j;
-}
+LIST_DLIST(round_list, struct jsp_context, rr_prev, rr_next)
 
 static void round_push(runtime *rt, struct jsp_context *ctx)
 {
     assert(!ctx->is_in_round);
     ctx->is_in_round = true;
-    ctx->rr_next = NULL;
-    ctx->rr_prev = rt->round_tail;
-    if (rt->round_tail)
-        rt->round_tail->rr_next = ctx;
-    else
-        rt->round_head = ctx;
-    rt->round_tail = ctx;
+    round_list_push_back(&rt->round_head, &rt->round_tail, ctx);
 }
 
-static void round_remove(runtime *rt, struct jsp_context *ctx)
+static void round_leave(runtime *rt, struct jsp_context *ctx)
 {
+    assert(ctx->is_in_round == round_list_is_linked(rt->round_head, ctx));
     if (!ctx->is_in_round)
         return;
-    if (ctx->rr_prev)
-        ctx->rr_prev->rr_next = ctx->rr_next;
-    else
-        rt->round_head = ctx->rr_next;
-    if (ctx->rr_next)
-        ctx->rr_next->rr_prev = ctx->rr_prev;
-    else
-        rt->round_tail = ctx->rr_prev;
-    ctx->rr_prev = ctx->rr_next = NULL;
+    round_list_remove(&rt->round_head, &rt->round_tail, ctx);
     ctx->is_in_round = false;
 }
 
@@ -120,14 +88,11 @@ static job *take_job(struct jsp_context *ctx)
 {
     job *j = ctx->jobs_head;
     if (!store_calls_must_wait(ctx, j))
-        return list_pop(&ctx->jobs_head, &ctx->jobs_tail);
+        return job_list_pop(&ctx->jobs_head, &ctx->jobs_tail);
     for (job *prev = j; (j = prev->next) != NULL; prev = j) {
         if (store_calls_must_wait(ctx, j))
             continue;
-        prev->next = j->next;
-        if (ctx->jobs_tail == j)
-            ctx->jobs_tail = prev;
-        j->next = NULL;
+        job_list_remove_after(&ctx->jobs_head, &ctx->jobs_tail, prev, j);
         return j;
     }
     return NULL;
@@ -149,10 +114,10 @@ static void distribute(runtime *rt, job *list)
         list = j->next;
         struct jsp_context *owner = job_owner(j);
         if (!owner) {
-            list_append(&rt->ready_head, &rt->ready_tail, j);
+            job_list_append(&rt->ready_head, &rt->ready_tail, j);
             continue;
         }
-        list_append(&owner->jobs_head, &owner->jobs_tail, j);
+        job_list_append(&owner->jobs_head, &owner->jobs_tail, j);
         offer_turn(rt, owner);
     }
 }
@@ -167,11 +132,11 @@ static void unthrottle(runtime *rt, struct jsp_context *ctx, uint64_t now);
 
 void runtime_drop_context_jobs(runtime *rt, struct jsp_context *ctx, int code)
 {
-    round_remove(rt, ctx);
+    round_leave(rt, ctx);
     if (ctx->throttled_until_ns)
         unthrottle(rt, ctx, monotonic_ns());
     job *j;
-    while ((j = list_pop(&ctx->jobs_head, &ctx->jobs_tail)) != NULL) {
+    while ((j = job_list_pop(&ctx->jobs_head, &ctx->jobs_tail)) != NULL) {
         if (j->kind == JOB_HOST_REPLY)
             host_call_apply_reply(j); /* its call was cancelled: only frees */
         else
@@ -189,12 +154,12 @@ static bool run_ready_jobs(runtime *rt)
             bool is_closed;
             distribute(rt, job_queue_take_all(&rt->queue, &is_closed));
         }
-        job *j = list_pop(&rt->ready_head, &rt->ready_tail);
+        job *j = job_list_pop(&rt->ready_head, &rt->ready_tail);
         if (!j) {
             struct jsp_context *ctx = rt->round_head;
             if (!ctx)
                 return false;
-            round_remove(rt, ctx);
+            round_leave(rt, ctx);
             if (!may_take_turn(ctx))
                 continue; /* rejoins when released (offer_turn) */
             j = take_job(ctx);
@@ -301,7 +266,7 @@ static void charge_cpu(runtime *rt, struct jsp_context *ctx, uint64_t own, uint6
     atomic_fetch_add_explicit(&rt->metrics.throttles, 1, memory_order_relaxed);
     if (rt->throttled_count++ == 0 || ctx->throttled_until_ns < rt->next_unthrottle_ns)
         rt->next_unthrottle_ns = ctx->throttled_until_ns;
-    round_remove(rt, ctx);
+    round_leave(rt, ctx);
 }
 
 void runtime_context_created(runtime *rt, struct jsp_context *ctx)

@@ -99,7 +99,8 @@ struct runtime {
     unsigned checks_since_heap_read;
     /* stores (store_calls.c) */
     struct jsp_context *store_contexts; /* live contexts with a store */
-    struct jsp_context *store_entries;  /* contexts with an entry's transaction open */
+    struct jsp_context *store_entries, *store_entries_tail; /* contexts with an entry's
+                                         * transaction open, in the order they opened it */
     atomic_bool stores_synced;          /* a sync thread finished: poll the stores */
     uint64_t next_iterator_id;
     uint64_t store_flush_due_ns;        /* when store_calls_pump must run again; 0 = never */

@@ -4,6 +4,7 @@
 #include "runtime/messaging.h"
 #include "runtime/runtime.h"
 #include "runtime/store_calls.h"
+#include "util/list.h"
 #include "util/result.h"
 
 #include <stdio.h>
@@ -72,6 +73,9 @@ void runtime_fail(job *j, int code)
     runtime_complete(j, result_error(code, NULL, NULL));
 }
 
+/* The runtime's live contexts (rt->contexts), newest first. */
+LIST_DLIST(context_list, struct jsp_context, prev, next)
+
 static void create_context(runtime *rt, job *j)
 {
     struct jsp_context *ctx = j->ctx;
@@ -107,10 +111,7 @@ static void create_context(runtime *rt, job *j)
     runtime_context_created(rt, ctx);
     if (ctx->parent_id)
         services_of(ctx)->list_worker(ctx);
-    ctx->next = rt->contexts;
-    if (rt->contexts)
-        rt->contexts->prev = ctx;
-    rt->contexts = ctx;
+    context_list_push_front(&rt->contexts, NULL, ctx);
     runtime_complete(j, result_ok_copy("null", 4));
 }
 
@@ -143,13 +144,7 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
     free(ctx->module_source);
     ctx->module_source = NULL;
     ctx->module_source_name = NULL;
-    if (ctx->prev)
-        ctx->prev->next = ctx->next;
-    else
-        rt->contexts = ctx->next;
-    if (ctx->next)
-        ctx->next->prev = ctx->prev;
-    ctx->prev = ctx->next = NULL;
+    context_list_remove(&rt->contexts, NULL, ctx);
     atomic_fetch_sub(&rt->live_contexts, 1);
     context_release(ctx);
 }

@@ -7,12 +7,20 @@
 
 #include "runtime/runtime.h"
 #include "store/store.h"
+#include "util/list.h"
 #include "util/result.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* rt->store_contexts: the runtime's live contexts with a store. */
+LIST_DLIST(store_context_list, struct jsp_context, store_prev, store_next)
+/* rt->store_entries: contexts whose JS outside a call opened a transaction (ensure_transaction),
+ * ended together when the outermost run leaves. */
+LIST_FIFO(entry_list, struct jsp_context, store_entry_next)
 
 static bool needs_store(const job *j)
 {
@@ -52,10 +60,7 @@ int store_calls_open(runtime *rt, struct jsp_context *ctx, jsp_result **error)
         *error = result_error(rc, err.name ? err.name : "StoreError", err.message);
         return rc;
     }
-    ctx->store_next = rt->store_contexts;
-    if (rt->store_contexts)
-        rt->store_contexts->store_prev = ctx;
-    rt->store_contexts = ctx;
+    store_context_list_push_front(&rt->store_contexts, NULL, ctx);
     return 0;
 }
 
@@ -66,12 +71,9 @@ static void forget_iterators(struct jsp_context *ctx)
 
 static void unlink_entry(runtime *rt, struct jsp_context *ctx)
 {
-    for (struct jsp_context **p = &rt->store_entries; *p; p = &(*p)->store_entry_next)
-        if (*p == ctx) {
-            *p = ctx->store_entry_next;
-            break;
-        }
-    ctx->store_entry_next = NULL;
+    bool was_listed = entry_list_remove(&rt->store_entries, &rt->store_entries_tail, ctx);
+    assert(was_listed);
+    (void)was_listed;
 }
 
 void store_calls_close(runtime *rt, struct jsp_context *ctx)
@@ -85,13 +87,7 @@ void store_calls_close(runtime *rt, struct jsp_context *ctx)
     forget_iterators(ctx);
     store_close(ctx->store); /* rolls back an open call; delivers the batch's results */
     ctx->store = NULL;
-    if (ctx->store_prev)
-        ctx->store_prev->store_next = ctx->store_next;
-    else
-        rt->store_contexts = ctx->store_next;
-    if (ctx->store_next)
-        ctx->store_next->store_prev = ctx->store_prev;
-    ctx->store_prev = ctx->store_next = NULL;
+    store_context_list_remove(&rt->store_contexts, NULL, ctx);
 }
 
 /* ---- transactions ---- */
@@ -126,8 +122,7 @@ static int ensure_transaction(struct jsp_context *ctx, engine_db_error *err)
     }
     set_deadline(ctx);
     ctx->store_txn_open = true;
-    ctx->store_entry_next = ctx->rt->store_entries;
-    ctx->rt->store_entries = ctx;
+    entry_list_append(&ctx->rt->store_entries, &ctx->rt->store_entries_tail, ctx);
     return 0;
 }
 
@@ -143,11 +138,8 @@ static void end_entry(struct jsp_context *ctx, bool is_ok)
 void store_calls_entries_left(runtime *rt, bool is_ok)
 {
     struct jsp_context *ctx;
-    while ((ctx = rt->store_entries) != NULL) {
-        rt->store_entries = ctx->store_entry_next;
-        ctx->store_entry_next = NULL;
+    while ((ctx = entry_list_pop(&rt->store_entries, &rt->store_entries_tail)) != NULL)
         end_entry(ctx, is_ok);
-    }
 }
 
 bool store_calls_must_wait(const struct jsp_context *ctx, const job *j)

@@ -9,6 +9,7 @@
 #include "util/json_check.h"
 #include "util/utf8.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,9 @@ enum {
  * a dead magic in memory that is still allocated (clean under ASan) and gets JSP_EINVAL. */
 static void host_call_release(jsp_host_call *call)
 {
-    if (atomic_fetch_sub(&call->refs, 1) != 1)
+    int before = atomic_fetch_sub(&call->refs, 1);
+    assert(before > 0);
+    if (before != 1)
         return;
     free(call->name);
     free(call->args);
@@ -57,6 +60,7 @@ LIST_DLIST(host_call_list, jsp_host_call, prev, next)
 static void unlink_from_context(jsp_host_call *call)
 {
     struct jsp_context *ctx = call->ctx;
+    assert(host_call_list_is_linked(ctx->host_calls, call));
     host_call_list_remove(&ctx->host_calls, NULL, call);
     call->ctx = NULL;
 }
@@ -84,6 +88,7 @@ static jsp_host_call *host_call_new(struct jsp_context *ctx, const char *name, c
     call->args_len = args_len;
     call->ctx = ctx;
     call->call_id = ctx->current_call_id;
+    assert(runtime_is_thread_of(ctx->rt));
     host_call_list_push_front(&ctx->host_calls, NULL, call);
     context_retain(ctx);
     call->counted = ctx;

@@ -29,6 +29,11 @@ bool runtime_is_current_thread(void)
     return current_runtime != NULL;
 }
 
+bool runtime_is_thread_of(const runtime *rt)
+{
+    return current_runtime == rt;
+}
+
 /* ---- fair turns ----
  * Jobs taken from the shared queue go to their context's own list, in arrival order.
  * Contexts whose jobs may run now take turns, one job each (round robin): a backlog of
@@ -46,7 +51,8 @@ LIST_DLIST(round_list, struct jsp_context, rr_prev, rr_next)
 
 static void round_push(runtime *rt, struct jsp_context *ctx)
 {
-    assert(!ctx->is_in_round);
+    assert(ctx->rt == rt && runtime_is_thread_of(rt));
+    assert(!ctx->is_in_round && !round_list_is_linked(rt->round_head, ctx));
     ctx->is_in_round = true;
     round_list_push_back(&rt->round_head, &rt->round_tail, ctx);
 }
@@ -78,6 +84,7 @@ static void offer_turn(runtime *rt, struct jsp_context *ctx)
 
 void runtime_offer_turn(runtime *rt, struct jsp_context *ctx)
 {
+    assert(runtime_is_thread_of(rt));
     offer_turn(rt, ctx);
 }
 
@@ -132,6 +139,7 @@ static void unthrottle(runtime *rt, struct jsp_context *ctx, uint64_t now);
 
 void runtime_drop_context_jobs(runtime *rt, struct jsp_context *ctx, int code)
 {
+    assert(runtime_is_thread_of(rt) && ctx->rt == rt);
     round_leave(rt, ctx);
     if (ctx->throttled_until_ns)
         unthrottle(rt, ctx, monotonic_ns());
@@ -436,6 +444,7 @@ static void measure_isolated(struct jsp_context *ctx, bool is_collecting)
 
 bool runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run)
 {
+    assert(runtime_is_thread_of(rt) && ctx->rt == rt);
     run->ctx = ctx;
     run->vm = context_vm(ctx);
     run->is_unmetered = false;
@@ -463,17 +472,23 @@ bool runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run)
 
 void runtime_enter_js_unmetered(runtime *rt, struct jsp_context *ctx, js_run *run)
 {
-    (void)rt;
+    assert(runtime_is_thread_of(rt) && ctx->rt == rt);
     run->ctx = ctx;
     run->vm = context_vm(ctx);
     run->is_unmetered = true;
     engine_budget_start(&run->budget, ctx->cpu_limit_ms, ctx->wall_limit_ms, 0);
     run->outer = engine_vm_set_budget(run->vm, &run->budget);
+    /* Nested like any run (runtime_leave_js restores rt->current_run from run->parent). */
+    run->nested_ns = 0;
+    run->parent = rt->current_run;
+    rt->current_run = run;
 }
 
 void runtime_leave_js(runtime *rt, js_run *run)
 {
     struct jsp_context *ctx = run->ctx;
+    assert(runtime_is_thread_of(rt) && ctx->rt == rt);
+    assert(rt->current_run == run); /* runs end innermost first */
     uint64_t now = monotonic_ns();
     uint64_t held = now - run->budget.wall_start_ns; /* what siblings waited: its share */
     /* Time spent here (inside another context's host.callSync) is not the outer run's:
@@ -652,18 +667,24 @@ static void on_timer_wake(uv_timer_t *handle)
 
 void runtime_context_entered(struct jsp_context *ctx)
 {
-    if (ctx)
-        ctx->blocked_depth++;
+    if (!ctx)
+        return;
+    assert(runtime_is_thread_of(ctx->rt) && ctx->blocked_depth >= 0);
+    ctx->blocked_depth++;
 }
 
 void runtime_context_left(struct jsp_context *ctx)
 {
-    if (ctx && --ctx->blocked_depth == 0)
+    if (!ctx)
+        return;
+    assert(runtime_is_thread_of(ctx->rt) && ctx->blocked_depth > 0); /* left as often as entered */
+    if (--ctx->blocked_depth == 0)
         offer_turn(ctx->rt, ctx);
 }
 
 void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done)
 {
+    assert(runtime_is_thread_of(rt) && ctx->rt == rt && ctx->blocked_depth >= 0);
     ctx->blocked_depth++;
     while (!*is_done && !rt->is_stopping && !ctx->is_dead && !atomic_load(&ctx->is_cancelled)) {
         release_throttled(rt);
@@ -695,6 +716,7 @@ void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_do
         if (is_closed && !arrived && !has_more)
             break; /* pool closing: the caller fails the sync call */
     }
+    assert(ctx->blocked_depth > 0);
     if (--ctx->blocked_depth == 0)
         offer_turn(rt, ctx);
 }

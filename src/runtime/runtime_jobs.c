@@ -7,6 +7,7 @@
 #include "util/list.h"
 #include "util/result.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,7 @@ static void create_context(runtime *rt, job *j)
 
 void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
 {
+    assert(runtime_is_thread_of(rt) && ctx->rt == rt);
     if (ctx->is_dead)
         return;
     ctx->is_dead = true;
@@ -144,6 +146,7 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
     free(ctx->module_source);
     ctx->module_source = NULL;
     ctx->module_source_name = NULL;
+    assert(context_list_is_linked(rt->contexts, ctx) && !ctx->is_in_round);
     context_list_remove(&rt->contexts, NULL, ctx);
     atomic_fetch_sub(&rt->live_contexts, 1);
     context_release(ctx);
@@ -308,6 +311,7 @@ static jsp_result *run_bounded(runtime *rt, job *j)
 void runtime_run_job(runtime *rt, job *j)
 {
     struct jsp_context *ctx = j->ctx;
+    assert(runtime_is_thread_of(rt) && (!ctx || ctx->rt == rt));
     if (j->kind == JOB_HOST_REPLY) {
         host_call_apply_reply(j);
         return;

@@ -22,6 +22,23 @@ LIST_DLIST(store_context_list, struct jsp_context, store_prev, store_next)
  * ended together when the outermost run leaves. */
 LIST_FIFO(entry_list, struct jsp_context, store_entry_next)
 
+#ifndef NDEBUG
+/* The transaction state of a context, checked after each change: an entry's transaction
+ * (open, no call) is listed in rt->store_entries and nothing else is; a call's is the
+ * call's own job. store_call without store_txn_open is a call whose transaction
+ * db.declare could not reopen: it ends with the store's error (store_calls_finish). */
+static bool txn_state_ok(const struct jsp_context *ctx)
+{
+    const runtime *rt = ctx->rt;
+    bool is_listed = false;
+    for (const struct jsp_context *at = rt->store_entries; at && !is_listed; at = at->store_entry_next)
+        is_listed = at == ctx;
+    return runtime_is_thread_of(rt) && is_listed == (ctx->store_txn_open && !ctx->store_call) &&
+           (!ctx->store_call || ctx->store_call->ctx == ctx) &&
+           (ctx->store || (!ctx->store_txn_open && !ctx->store_call));
+}
+#endif
+
 static bool needs_store(const job *j)
 {
     return j->kind == JOB_EVAL || j->kind == JOB_CALL || j->kind == JOB_LOAD_MODULE ||
@@ -88,6 +105,7 @@ void store_calls_close(runtime *rt, struct jsp_context *ctx)
     store_close(ctx->store); /* rolls back an open call; delivers the batch's results */
     ctx->store = NULL;
     store_context_list_remove(&rt->store_contexts, NULL, ctx);
+    assert(txn_state_ok(ctx));
 }
 
 /* ---- transactions ---- */
@@ -114,8 +132,16 @@ static void log_leftover_iterators(struct jsp_context *ctx, int leftover)
  * when the outermost run leaves (store_calls_entries_left). */
 static int ensure_transaction(struct jsp_context *ctx, engine_db_error *err)
 {
+    assert(txn_state_ok(ctx));
     if (ctx->store_txn_open)
         return 0;
+    if (ctx->store_call) { /* the call's was lost (store_calls_declare): not reopened as an entry's */
+        const store_error *e = store_last_error(ctx->store);
+        if (!e->code)
+            return fail(err, JSP_ESTORE, "StoreError", "the call's transaction was lost");
+        copy_error(e, err);
+        return e->code;
+    }
     if (store_call_begin(ctx->store)) {
         copy_error(store_last_error(ctx->store), err);
         return store_last_error(ctx->store)->code;
@@ -123,6 +149,7 @@ static int ensure_transaction(struct jsp_context *ctx, engine_db_error *err)
     set_deadline(ctx);
     ctx->store_txn_open = true;
     entry_list_append(&ctx->rt->store_entries, &ctx->rt->store_entries_tail, ctx);
+    assert(txn_state_ok(ctx));
     return 0;
 }
 
@@ -138,8 +165,11 @@ static void end_entry(struct jsp_context *ctx, bool is_ok)
 void store_calls_entries_left(runtime *rt, bool is_ok)
 {
     struct jsp_context *ctx;
-    while ((ctx = entry_list_pop(&rt->store_entries, &rt->store_entries_tail)) != NULL)
+    assert(runtime_is_thread_of(rt));
+    while ((ctx = entry_list_pop(&rt->store_entries, &rt->store_entries_tail)) != NULL) {
         end_entry(ctx, is_ok);
+        assert(txn_state_ok(ctx));
+    }
 }
 
 bool store_calls_must_wait(const struct jsp_context *ctx, const job *j)
@@ -152,6 +182,7 @@ bool store_calls_begin(runtime *rt, job *j)
     struct jsp_context *ctx = j->ctx;
     if (!ctx->store)
         return true;
+    assert(txn_state_ok(ctx) && !ctx->store_call); /* a call waits while another holds the store */
     if (ctx->store_txn_open && !ctx->store_call) { /* an entry's, left by a nested run */
         unlink_entry(rt, ctx);
         end_entry(ctx, true);
@@ -164,6 +195,7 @@ bool store_calls_begin(runtime *rt, job *j)
     set_deadline(ctx);
     ctx->store_txn_open = true;
     ctx->store_call = j;
+    assert(txn_state_ok(ctx));
     return true;
 }
 
@@ -190,6 +222,7 @@ bool store_calls_finish(job *j, jsp_result *result)
     struct jsp_context *ctx = j->ctx;
     if (!ctx->store || ctx->store_call != j)
         return false;
+    assert(txn_state_ok(ctx));
     ctx->store_call = NULL;
     if (!ctx->store_txn_open) { /* lost when a db.declare could not reopen it */
         jsp_result_free(result);
@@ -205,6 +238,7 @@ bool store_calls_finish(job *j, jsp_result *result)
     store_call_end(ctx->store, result->code == JSP_OK, delivered, j, &leftover);
     forget_iterators(ctx);
     log_leftover_iterators(ctx, leftover);
+    assert(txn_state_ok(ctx));
     runtime_offer_turn(ctx->rt, ctx); /* calls that waited for the store may run */
     return true;
 }
@@ -284,6 +318,7 @@ int store_calls_declare(struct jsp_context *ctx, const char *json, size_t len, e
             set_deadline(ctx);
         }
     }
+    assert(txn_state_ok(ctx));
     return rc;
 }
 

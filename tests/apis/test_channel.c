@@ -11,45 +11,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static jsp_pool *pool;
-static collector logs;
+SUITE_POOL(2)
 
-static void setup(void)
-{
-    collector_init(&logs);
-    pool = pool_for_test(2, NULL, &logs);
-}
-
-static void teardown(void)
-{
-    jsp_pool_free(pool);
-    collector_free(&logs);
-}
-
-TestSuite(channel, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(channel, .init = suite_pool_setup, .fini = suite_pool_teardown, .timeout = 120);
 
 /* A context with the channel group on runtime runtime_index (0-based), in namespace ns
  * (NULL: a private one). */
 static jsp_context *channel_context_in(int runtime_index, const char *ns)
 {
     jsp_context_config cfg = {.runtime = runtime_index + 1, .apis = "console,channel", .namespace_name = ns};
-    jsp_context *ctx = NULL;
-    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
-    cr_assert_eq(jsp_context_runtime(ctx), runtime_index);
-    return ctx;
+    return context_with(pool, &cfg);
 }
 
 /* ... in the namespace "shared" that most tests' contexts use to talk. */
 static jsp_context *channel_context(int runtime_index)
 {
     return channel_context_in(runtime_index, "shared");
-}
-
-static void expect_eval(jsp_context *ctx, const char *source, const char *json)
-{
-    char *got = eval_ok(ctx, source);
-    cr_expect_str_eq(got, json, "%s", source);
-    free(got);
 }
 
 /* Polls `expression` in ctx until it is JSON `json` or timeout_ms pass. */

@@ -30,8 +30,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* A list gets all its functions; a file uses some (clang warns about unused static
+ * inline functions of a .c file). */
+#if defined(__GNUC__)
+#define LIST_FN static inline __attribute__((unused))
+#else
+#define LIST_FN static inline
+#endif
+
 #define LIST_FIFO(name, type, next)                                                          \
-    static inline void name##_append(type **head, type **tail, type *e)                      \
+    LIST_FN void name##_append(type **head, type **tail, type *e)                            \
     {                                                                                        \
         e->next = NULL;                                                                      \
         if (*tail)                                                                           \
@@ -40,14 +48,14 @@
             *head = e;                                                                       \
         *tail = e;                                                                           \
     }                                                                                        \
-    static inline void name##_push_front(type **head, type **tail, type *e)                  \
+    LIST_FN void name##_push_front(type **head, type **tail, type *e)                        \
     {                                                                                        \
         e->next = *head;                                                                     \
         *head = e;                                                                           \
         if (!*tail)                                                                          \
             *tail = e;                                                                       \
     }                                                                                        \
-    static inline type *name##_pop(type **head, type **tail)                                 \
+    LIST_FN type *name##_pop(type **head, type **tail)                                       \
     {                                                                                        \
         type *e = *head;                                                                     \
         if (e) {                                                                             \
@@ -58,7 +66,7 @@
         }                                                                                    \
         return e;                                                                            \
     }                                                                                        \
-    static inline void name##_splice(type **head, type **tail, type **from_head, type **from_tail) \
+    LIST_FN void name##_splice(type **head, type **tail, type **from_head, type **from_tail) \
     {                                                                                        \
         if (!*from_head)                                                                     \
             return;                                                                          \
@@ -69,9 +77,9 @@
         *tail = *from_tail;                                                                  \
         *from_head = *from_tail = NULL;                                                      \
     }                                                                                        \
-    static inline void name##_remove_after(type **head, type **tail, type *prev, type *e)   \
+    LIST_FN void name##_remove_after(type **head, type **tail, type *prev, type *e)          \
     {                                                                                        \
-        assert(prev ? prev->next == e : *head == e);                                        \
+        assert(prev ? prev->next == e : *head == e);                                         \
         if (prev)                                                                            \
             prev->next = e->next;                                                            \
         else                                                                                 \
@@ -80,7 +88,7 @@
             *tail = prev;                                                                    \
         e->next = NULL;                                                                      \
     }                                                                                        \
-    static inline bool name##_remove(type **head, type **tail, type *e)                      \
+    LIST_FN bool name##_remove(type **head, type **tail, type *e)                            \
     {                                                                                        \
         for (type *prev = NULL, *at = *head; at; prev = at, at = at->next)                   \
             if (at == e) {                                                                   \
@@ -91,7 +99,7 @@
     }
 
 #define LIST_DLIST(name, type, prev, next)                                                   \
-    static inline void name##_push_front(type **head, type **tail, type *e)                  \
+    LIST_FN void name##_push_front(type **head, type **tail, type *e)                        \
     {                                                                                        \
         assert(!e->prev && !e->next && *head != e);                                          \
         e->prev = NULL;                                                                      \
@@ -102,7 +110,7 @@
             *tail = e;                                                                       \
         *head = e;                                                                           \
     }                                                                                        \
-    static inline void name##_push_back(type **head, type **tail, type *e)                   \
+    LIST_FN void name##_push_back(type **head, type **tail, type *e)                         \
     {                                                                                        \
         assert(!e->prev && !e->next && *head != e);                                          \
         e->next = NULL;                                                                      \
@@ -113,7 +121,7 @@
             *head = e;                                                                       \
         *tail = e;                                                                           \
     }                                                                                        \
-    static inline void name##_remove(type **head, type **tail, type *e)                      \
+    LIST_FN void name##_remove(type **head, type **tail, type *e)                            \
     {                                                                                        \
         assert(e->prev ? e->prev->next == e : *head == e);                                   \
         assert(e->next ? e->next->prev == e : !tail || *tail == e);                          \
@@ -127,7 +135,7 @@
             *tail = e->prev;                                                                 \
         e->prev = e->next = NULL;                                                            \
     }                                                                                        \
-    static inline bool name##_is_linked(const type *head, const type *e)                     \
+    LIST_FN bool name##_is_linked(const type *head, const type *e)                           \
     {                                                                                        \
         return e->prev != NULL || head == e;                                                 \
     }

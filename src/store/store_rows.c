@@ -432,10 +432,12 @@ static bool parse_plain_row(const store_table *t, const char *p, size_t len, sto
         } else if (!parse_plain_key(c, p + value, n, &values[col])) {
             return false;
         }
-        if (p[i] == ',')
-            i++;
-        else if (i != len - 1)
+        if (p[i] == ',') {
+            if (++i == len - 1)
+                return false; /* a trailing comma: not JSON */
+        } else if (i != len - 1) {
             return false;
+        }
     }
     for (int c = 0; c < t->ncolumns; c++)
         if (!(seen & 1ull << c)) {

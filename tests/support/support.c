@@ -155,6 +155,19 @@ void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+bool eval_until(jsp_context *ctx, const char *expression, const char *json, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 5) {
+        char *got = eval_ok(ctx, expression);
+        bool is_equal = strcmp(got, json) == 0;
+        free(got);
+        if (is_equal)
+            return true;
+        sleep_ms(5);
+    }
+    return false;
+}
+
 void tally_init(tally *t)
 {
     pthread_mutex_init(&t->mutex, NULL);

@@ -77,6 +77,9 @@ char *call_ok(jsp_context *ctx, const char *fn, const char *args);
 int eval_error(jsp_context *ctx, const char *source, jsp_result **out);
 
 void sleep_ms(int ms);
+/* Polls `expression` in ctx (eval_ok every 5 ms) until its JSON is `json`; false when
+ * timeout_ms passed first. For effects that arrive from other threads on their own time. */
+bool eval_until(jsp_context *ctx, const char *expression, const char *json, int timeout_ms);
 
 /* A count of completions other threads report and the test thread waits for. */
 typedef struct tally {

@@ -9,6 +9,8 @@
  * a trivial call with limits ~5% (bench_calls async, 1 runtime: 271k -> 255k calls/s). */
 #include "engine/engine_internal.h"
 
+#include <assert.h>
+
 /* 0 when JSC lacks the C++ symbols (checked by cmake/jsc_checks.cmake): the plain path only. */
 #if JSP_JSC_VM_ENTRY
 typedef struct entry {
@@ -25,6 +27,8 @@ static JSValueRef trampoline(JSContextRef js, JSObjectRef function, JSObjectRef 
     if (!e)
         return JSValueMakeUndefined(js);
     ec->entry = NULL;
+    /* Only engine_entered calls it, outside any other entry of the VM. */
+    assert(ec->vm->entry_depth == 0);
     /* The VM drains every context's microtasks, so JS of other contexts may run below;
      * the runtime keeps this one alive meanwhile (the host's context_entered). */
     ec->vm->entry_depth++;
@@ -38,6 +42,7 @@ static JSValueRef trampoline(JSContextRef js, JSObjectRef function, JSObjectRef 
     if (!(ec->vm->budget && ec->vm->budget->tripped))
         _ZN3JSC2VM15drainMicrotasksEv(ec->vm->group);
     _ZN3JSC12JSLockHolderD1Ev(&lock);
+    assert(ec->vm->entry_depth == 1); /* nested entries below left as they came */
     ec->vm->entry_depth--;
     return JSValueMakeUndefined(js);
 }
@@ -50,12 +55,16 @@ void engine_entered(engine_ctx *ec, engine_entry_work work, void *data, JSValueR
     engine_host_ctx *host_ctx = ec->host_ctx;
     host->context_entered(host_ctx);
     engine_vm *vm = ec->vm;
+    int depth = vm->entry_depth;
+    assert(depth >= 0 && !ec->entry);
+    (void)depth;
     /* Already inside: microtasks run when the outer one ends. Without an armed watchdog a
      * VM entry is cheap and the trampoline would only add its own cost (~0.4 us, 5-8% of
      * a trivial call measured with bench_calls), so JSC drains as usual. */
     if (!JSP_JSC_VM_ENTRY || vm->entry_depth > 0 || !vm->is_watchdog_armed) {
         vm->entry_depth++;
         work(ec, data, exception);
+        assert(vm->entry_depth == depth + 1);
         vm->entry_depth--;
         host->context_left(host_ctx);
         return;
@@ -72,6 +81,7 @@ void engine_entered(engine_ctx *ec, engine_entry_work work, void *data, JSValueR
     JSValueRef outer_exception = NULL;
     JSObjectCallAsFunction(ec->js, ec->trampoline, NULL, 0, NULL, &outer_exception);
     ec->entry = NULL;
+    assert(vm->entry_depth == depth);
     /* A termination that ended the drain surfaces here, not in the work's own exception. */
     *exception = e.exception ? e.exception : outer_exception;
     host->context_left(host_ctx);

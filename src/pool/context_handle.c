@@ -4,6 +4,7 @@
  * never touches freed memory. */
 #include "apis/api_groups.h"
 #include "pool/api_guard.h"
+#include "util/list.h"
 #include "util/process_memory.h"
 #include "util/result.h"
 
@@ -294,15 +295,14 @@ int jsp_context_cpu(const jsp_context *ctx, jsp_cpu_usage *out)
     return 0;
 }
 
+/* The pool's live workers, newest first (pool->workers_lock). */
+LIST_DLIST(worker_list, struct jsp_context, pool_prev, pool_next)
+
 void pool_list_worker(struct jsp_context *ctx)
 {
     jsp_pool *pool = ctx->pool;
     pthread_mutex_lock(&pool->workers_lock);
-    ctx->pool_prev = NULL;
-    ctx->pool_next = pool->workers;
-    if (pool->workers)
-        pool->workers->pool_prev = ctx;
-    pool->workers = ctx;
+    worker_list_push_front(&pool->workers, NULL, ctx);
     ctx->is_pool_listed = true;
     pthread_mutex_unlock(&pool->workers_lock);
 }
@@ -312,13 +312,7 @@ void pool_unlist_worker(struct jsp_context *ctx)
     jsp_pool *pool = ctx->pool;
     pthread_mutex_lock(&pool->workers_lock);
     if (ctx->is_pool_listed) {
-        if (ctx->pool_prev)
-            ctx->pool_prev->pool_next = ctx->pool_next;
-        else
-            pool->workers = ctx->pool_next;
-        if (ctx->pool_next)
-            ctx->pool_next->pool_prev = ctx->pool_prev;
-        ctx->pool_prev = ctx->pool_next = NULL;
+        worker_list_remove(&pool->workers, NULL, ctx);
         ctx->is_pool_listed = false;
     }
     pthread_mutex_unlock(&pool->workers_lock);

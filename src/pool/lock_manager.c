@@ -5,6 +5,7 @@
 #include "pool/lock_manager.h"
 #include "pool/pool.h"
 #include "runtime/runtime.h"
+#include "util/list.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,40 +36,23 @@ typedef struct lock_name {
     uint16_t name[];
 } lock_name;
 
+LIST_FIFO(request_fifo, lock_request, next)
+LIST_DLIST(name_list, lock_name, prev, next)
+
 static void list_append(request_list *l, lock_request *r)
 {
-    r->next = NULL;
-    if (l->tail)
-        l->tail->next = r;
-    else
-        l->head = r;
-    l->tail = r;
+    request_fifo_append(&l->head, &l->tail, r);
 }
 
 static void list_prepend(request_list *l, lock_request *r)
 {
-    r->next = l->head;
-    l->head = r;
-    if (!l->tail)
-        l->tail = r;
+    request_fifo_push_front(&l->head, &l->tail, r);
 }
 
 /* Lists are short (one name's holders or waiters): a scan finds the predecessor. */
 static void list_remove(request_list *l, lock_request *r)
 {
-    lock_request *previous = NULL;
-    for (lock_request *at = l->head; at; previous = at, at = at->next) {
-        if (at != r)
-            continue;
-        if (previous)
-            previous->next = r->next;
-        else
-            l->head = r->next;
-        if (l->tail == r)
-            l->tail = previous;
-        r->next = NULL;
-        return;
-    }
+    request_fifo_remove(&l->head, &l->tail, r);
 }
 
 /* FNV-1a over the namespace, its NUL, and the name's bytes. */
@@ -187,12 +171,7 @@ static lock_name *find_or_add_name(lock_manager *lm, const char *ns, const uint1
     lock_name **bucket = &lm->buckets[hash & (lm->bucket_count - 1)];
     ln->hash_next = *bucket;
     *bucket = ln;
-    ln->prev = lm->last;
-    if (lm->last)
-        lm->last->next = ln;
-    else
-        lm->first = ln;
-    lm->last = ln;
+    name_list_push_back(&lm->first, &lm->last, ln);
     lm->name_count++;
     return ln;
 }
@@ -206,14 +185,7 @@ static void remove_name_if_unused(lock_manager *lm, lock_name *ln)
             *at = ln->hash_next;
             break;
         }
-    if (ln->prev)
-        ln->prev->next = ln->next;
-    else
-        lm->first = ln->next;
-    if (ln->next)
-        ln->next->prev = ln->prev;
-    else
-        lm->last = ln->prev;
+    name_list_remove(&lm->first, &lm->last, ln);
     lm->name_count--;
     free(ln);
 }
@@ -242,9 +214,7 @@ static void process_queue(lock_name *ln, job **to_free)
 {
     lock_request *r;
     while ((r = ln->queue.head) != NULL && is_grantable(ln, r)) {
-        ln->queue.head = r->next;
-        if (!ln->queue.head)
-            ln->queue.tail = NULL;
+        request_fifo_pop(&ln->queue.head, &ln->queue.tail);
         r->is_held = true;
         list_append(&ln->held, r);
         job *grant = r->grant;

@@ -3,17 +3,23 @@
  * allocate. Creation policy (limits, placement, names) is the pool's (context_handle.c). */
 #include "runtime/runtime.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Only a holder retains: a count already at 0 means the handle was freed. */
 void context_retain(struct jsp_context *ctx)
 {
-    atomic_fetch_add(&ctx->refs, 1);
+    int before = atomic_fetch_add(&ctx->refs, 1);
+    assert(before > 0);
+    (void)before;
 }
 
 void context_release(struct jsp_context *ctx)
 {
-    if (atomic_fetch_sub(&ctx->refs, 1) != 1)
+    int before = atomic_fetch_sub(&ctx->refs, 1);
+    assert(before > 0);
+    if (before != 1)
         return;
     jsp_pool *pool = ctx->pool;
     const runtime_services *services = services_of(ctx);

@@ -4,10 +4,12 @@
  * detecting a second answer to one call (the magic and the pool's quarantine). The
  * registry itself is in pool/host_registry.c. */
 #include "runtime/runtime.h"
+#include "util/list.h"
 #include "util/result.h"
 #include "util/json_check.h"
 #include "util/utf8.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +27,9 @@ enum {
  * a dead magic in memory that is still allocated (clean under ASan) and gets JSP_EINVAL. */
 static void host_call_release(jsp_host_call *call)
 {
-    if (atomic_fetch_sub(&call->refs, 1) != 1)
+    int before = atomic_fetch_sub(&call->refs, 1);
+    assert(before > 0);
+    if (before != 1)
         return;
     free(call->name);
     free(call->args);
@@ -50,16 +54,14 @@ void host_call_quarantine_free(host_call_quarantine *q)
         free(atomic_exchange(&q->calls[i], NULL));
 }
 
+/* A context's unanswered host calls (ctx->host_calls), newest first. */
+LIST_DLIST(host_call_list, jsp_host_call, prev, next)
+
 static void unlink_from_context(jsp_host_call *call)
 {
     struct jsp_context *ctx = call->ctx;
-    if (call->prev)
-        call->prev->next = call->next;
-    else
-        ctx->host_calls = call->next;
-    if (call->next)
-        call->next->prev = call->prev;
-    call->prev = call->next = NULL;
+    assert(host_call_list_is_linked(ctx->host_calls, call));
+    host_call_list_remove(&ctx->host_calls, NULL, call);
     call->ctx = NULL;
 }
 
@@ -86,10 +88,8 @@ static jsp_host_call *host_call_new(struct jsp_context *ctx, const char *name, c
     call->args_len = args_len;
     call->ctx = ctx;
     call->call_id = ctx->current_call_id;
-    call->next = ctx->host_calls;
-    if (ctx->host_calls)
-        ctx->host_calls->prev = call;
-    ctx->host_calls = call;
+    assert(runtime_is_thread_of(ctx->rt));
+    host_call_list_push_front(&ctx->host_calls, NULL, call);
     context_retain(ctx);
     call->counted = ctx;
     atomic_fetch_add(&ctx->host_calls_held, 1);

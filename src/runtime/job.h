@@ -11,6 +11,7 @@
 
 #include "jspool.h"
 #include "runtime/timers.h"
+#include "util/list.h"
 
 typedef struct job job;
 struct jsp_context;
@@ -57,6 +58,9 @@ struct job {
     size_t text_len;
     char text[];               /* source, JSON or reply text, NUL-terminated */
 };
+
+/* A runtime's ready list, a context's own jobs, the job queue (util/list.h). */
+LIST_FIFO(job_list, job, next)
 
 /* A job for ctx (a reference is taken; NULL ctx for host replies), with text and name
  * copied into it. NULL when out of memory. */

@@ -39,17 +39,12 @@ static void wake_consumer_locked(job_queue *q)
 
 int job_queue_push(job_queue *q, struct job *j)
 {
-    j->next = NULL;
     pthread_mutex_lock(&q->mutex);
     if (q->is_closed) {
         pthread_mutex_unlock(&q->mutex);
         return JSP_ECLOSED;
     }
-    if (q->tail)
-        q->tail->next = j;
-    else
-        q->head = j;
-    q->tail = j;
+    job_list_append(&q->head, &q->tail, j);
     q->length++;
     atomic_store_explicit(&q->has_jobs, true, memory_order_relaxed);
     wake_consumer_locked(q);

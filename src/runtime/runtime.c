@@ -4,6 +4,7 @@
 #include "runtime/runtime.h"
 #include "runtime/store_calls.h"
 #include "util/process_memory.h"
+#include "util/list.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -29,6 +30,11 @@ bool runtime_is_current_thread(void)
     return current_runtime != NULL;
 }
 
+bool runtime_is_thread_of(const runtime *rt)
+{
+    return current_runtime == rt;
+}
+
 /* ---- fair turns ----
  * Jobs taken from the shared queue go to their context's own list, in arrival order.
  * Contexts whose jobs may run now take turns, one job each (round robin): a backlog of
@@ -42,54 +48,22 @@ bool runtime_is_current_thread(void)
 /* How long jobs may run before due timers get their turn (then jobs go on next pass). */
 static const uint64_t JOBS_SLICE_NS = 10000000;
 
-static void list_append(job **head, job **tail, job *j)
-{
-    j->next = NULL;
-    if (*tail)
-        (*tail)->next = j;
-    else
-        *head = j;
-    *tail = j;
-}
-
-static job *list_pop(job **head, job **tail)
-{
-    job *j = *head;
-    if (j) {
-        *head = j->next;
-        if (!*head)
-            *tail = NULL;
-        j->next = NULL;
-    }
-    return j;
-}
+LIST_DLIST(round_list, struct jsp_context, rr_prev, rr_next)
 
 static void round_push(runtime *rt, struct jsp_context *ctx)
 {
-    assert(!ctx->is_in_round);
+    assert(ctx->rt == rt && runtime_is_thread_of(rt));
+    assert(!ctx->is_in_round && !round_list_is_linked(rt->round_head, ctx));
     ctx->is_in_round = true;
-    ctx->rr_next = NULL;
-    ctx->rr_prev = rt->round_tail;
-    if (rt->round_tail)
-        rt->round_tail->rr_next = ctx;
-    else
-        rt->round_head = ctx;
-    rt->round_tail = ctx;
+    round_list_push_back(&rt->round_head, &rt->round_tail, ctx);
 }
 
-static void round_remove(runtime *rt, struct jsp_context *ctx)
+static void round_leave(runtime *rt, struct jsp_context *ctx)
 {
+    assert(ctx->is_in_round == round_list_is_linked(rt->round_head, ctx));
     if (!ctx->is_in_round)
         return;
-    if (ctx->rr_prev)
-        ctx->rr_prev->rr_next = ctx->rr_next;
-    else
-        rt->round_head = ctx->rr_next;
-    if (ctx->rr_next)
-        ctx->rr_next->rr_prev = ctx->rr_prev;
-    else
-        rt->round_tail = ctx->rr_prev;
-    ctx->rr_prev = ctx->rr_next = NULL;
+    round_list_remove(&rt->round_head, &rt->round_tail, ctx);
     ctx->is_in_round = false;
 }
 
@@ -111,6 +85,7 @@ static void offer_turn(runtime *rt, struct jsp_context *ctx)
 
 void runtime_offer_turn(runtime *rt, struct jsp_context *ctx)
 {
+    assert(runtime_is_thread_of(rt));
     offer_turn(rt, ctx);
 }
 
@@ -121,14 +96,11 @@ static job *take_job(struct jsp_context *ctx)
 {
     job *j = ctx->jobs_head;
     if (!store_calls_must_wait(ctx, j))
-        return list_pop(&ctx->jobs_head, &ctx->jobs_tail);
+        return job_list_pop(&ctx->jobs_head, &ctx->jobs_tail);
     for (job *prev = j; (j = prev->next) != NULL; prev = j) {
         if (store_calls_must_wait(ctx, j))
             continue;
-        prev->next = j->next;
-        if (ctx->jobs_tail == j)
-            ctx->jobs_tail = prev;
-        j->next = NULL;
+        job_list_remove_after(&ctx->jobs_head, &ctx->jobs_tail, prev, j);
         return j;
     }
     return NULL;
@@ -150,10 +122,10 @@ static void distribute(runtime *rt, job *list)
         list = j->next;
         struct jsp_context *owner = job_owner(j);
         if (!owner) {
-            list_append(&rt->ready_head, &rt->ready_tail, j);
+            job_list_append(&rt->ready_head, &rt->ready_tail, j);
             continue;
         }
-        list_append(&owner->jobs_head, &owner->jobs_tail, j);
+        job_list_append(&owner->jobs_head, &owner->jobs_tail, j);
         offer_turn(rt, owner);
     }
 }
@@ -168,11 +140,12 @@ static void unthrottle(runtime *rt, struct jsp_context *ctx, uint64_t now);
 
 void runtime_drop_context_jobs(runtime *rt, struct jsp_context *ctx, int code)
 {
-    round_remove(rt, ctx);
+    assert(runtime_is_thread_of(rt) && ctx->rt == rt);
+    round_leave(rt, ctx);
     if (ctx->throttled_until_ns)
         unthrottle(rt, ctx, monotonic_ns());
     job *j;
-    while ((j = list_pop(&ctx->jobs_head, &ctx->jobs_tail)) != NULL) {
+    while ((j = job_list_pop(&ctx->jobs_head, &ctx->jobs_tail)) != NULL) {
         if (j->kind == JOB_HOST_REPLY)
             host_call_apply_reply(j); /* its call was cancelled: only frees */
         else
@@ -190,12 +163,12 @@ static bool run_ready_jobs(runtime *rt)
             bool is_closed;
             distribute(rt, job_queue_take_all(&rt->queue, &is_closed));
         }
-        job *j = list_pop(&rt->ready_head, &rt->ready_tail);
+        job *j = job_list_pop(&rt->ready_head, &rt->ready_tail);
         if (!j) {
             struct jsp_context *ctx = rt->round_head;
             if (!ctx)
                 return false;
-            round_remove(rt, ctx);
+            round_leave(rt, ctx);
             if (!may_take_turn(ctx))
                 continue; /* rejoins when released (offer_turn) */
             j = take_job(ctx);
@@ -302,7 +275,7 @@ static void charge_cpu(runtime *rt, struct jsp_context *ctx, uint64_t own, uint6
     atomic_fetch_add_explicit(&rt->metrics.throttles, 1, memory_order_relaxed);
     if (rt->throttled_count++ == 0 || ctx->throttled_until_ns < rt->next_unthrottle_ns)
         rt->next_unthrottle_ns = ctx->throttled_until_ns;
-    round_remove(rt, ctx);
+    round_leave(rt, ctx);
 }
 
 void runtime_context_created(runtime *rt, struct jsp_context *ctx)
@@ -492,6 +465,7 @@ static bool look_at_isolated(struct jsp_context *ctx)
 
 bool runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run)
 {
+    assert(runtime_is_thread_of(rt) && ctx->rt == rt);
     run->ctx = ctx;
     run->vm = context_vm(ctx);
     run->is_unmetered = false;
@@ -519,17 +493,23 @@ bool runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run)
 
 void runtime_enter_js_unmetered(runtime *rt, struct jsp_context *ctx, js_run *run)
 {
-    (void)rt;
+    assert(runtime_is_thread_of(rt) && ctx->rt == rt);
     run->ctx = ctx;
     run->vm = context_vm(ctx);
     run->is_unmetered = true;
     engine_budget_start(&run->budget, ctx->cpu_limit_ms, ctx->wall_limit_ms, 0);
     run->outer = engine_vm_set_budget(run->vm, &run->budget);
+    /* Nested like any run (runtime_leave_js restores rt->current_run from run->parent). */
+    run->nested_ns = 0;
+    run->parent = rt->current_run;
+    rt->current_run = run;
 }
 
 void runtime_leave_js(runtime *rt, js_run *run)
 {
     struct jsp_context *ctx = run->ctx;
+    assert(runtime_is_thread_of(rt) && ctx->rt == rt);
+    assert(rt->current_run == run); /* runs end innermost first */
     uint64_t now = monotonic_ns();
     uint64_t held = now - run->budget.wall_start_ns; /* what siblings waited: its share */
     /* Time spent here (inside another context's host.callSync) is not the outer run's:
@@ -707,18 +687,24 @@ static void on_timer_wake(uv_timer_t *handle)
 
 void runtime_context_entered(struct jsp_context *ctx)
 {
-    if (ctx)
-        ctx->blocked_depth++;
+    if (!ctx)
+        return;
+    assert(runtime_is_thread_of(ctx->rt) && ctx->blocked_depth >= 0);
+    ctx->blocked_depth++;
 }
 
 void runtime_context_left(struct jsp_context *ctx)
 {
-    if (ctx && --ctx->blocked_depth == 0)
+    if (!ctx)
+        return;
+    assert(runtime_is_thread_of(ctx->rt) && ctx->blocked_depth > 0); /* left as often as entered */
+    if (--ctx->blocked_depth == 0)
         offer_turn(ctx->rt, ctx);
 }
 
 void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done)
 {
+    assert(runtime_is_thread_of(rt) && ctx->rt == rt && ctx->blocked_depth >= 0);
     ctx->blocked_depth++;
     while (!*is_done && !rt->is_stopping && !ctx->is_dead && !atomic_load(&ctx->is_cancelled)) {
         release_throttled(rt);
@@ -750,6 +736,7 @@ void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_do
         if (is_closed && !arrived && !has_more)
             break; /* pool closing: the caller fails the sync call */
     }
+    assert(ctx->blocked_depth > 0);
     if (--ctx->blocked_depth == 0)
         offer_turn(rt, ctx);
 }

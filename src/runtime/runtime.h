@@ -112,6 +112,8 @@ int runtime_start(runtime *rt, const runtime_services *services, int index);
 void runtime_stop(runtime *rt);
 /* True on a runtime thread (sync API calls from there would deadlock). */
 bool runtime_is_current_thread(void);
+/* Whether the calling thread is rt's own; for asserts on runtime-thread-only functions. */
+bool runtime_is_thread_of(const runtime *rt);
 /* The tag of the JOB_SEND whose onmessage handler runs now on this thread, 0 otherwise
  * (what jsp_message_tag returns). */
 uint64_t runtime_current_message_tag(void);

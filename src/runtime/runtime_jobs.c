@@ -4,8 +4,10 @@
 #include "runtime/messaging.h"
 #include "runtime/runtime.h"
 #include "runtime/store_calls.h"
+#include "util/list.h"
 #include "util/result.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +74,9 @@ void runtime_fail(job *j, int code)
     runtime_complete(j, result_error(code, NULL, NULL));
 }
 
+/* The runtime's live contexts (rt->contexts), newest first. */
+LIST_DLIST(context_list, struct jsp_context, prev, next)
+
 static void create_context(runtime *rt, job *j)
 {
     struct jsp_context *ctx = j->ctx;
@@ -109,15 +114,13 @@ static void create_context(runtime *rt, job *j)
     runtime_context_created(rt, ctx);
     if (ctx->parent_id)
         services_of(ctx)->list_worker(ctx);
-    ctx->next = rt->contexts;
-    if (rt->contexts)
-        rt->contexts->prev = ctx;
-    rt->contexts = ctx;
+    context_list_push_front(&rt->contexts, NULL, ctx);
     runtime_complete(j, result_ok_copy("null", 4));
 }
 
 void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
 {
+    assert(runtime_is_thread_of(rt) && ctx->rt == rt);
     if (ctx->is_dead)
         return;
     ctx->is_dead = true;
@@ -145,13 +148,8 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
     free(ctx->module_source);
     ctx->module_source = NULL;
     ctx->module_source_name = NULL;
-    if (ctx->prev)
-        ctx->prev->next = ctx->next;
-    else
-        rt->contexts = ctx->next;
-    if (ctx->next)
-        ctx->next->prev = ctx->prev;
-    ctx->prev = ctx->next = NULL;
+    assert(context_list_is_linked(rt->contexts, ctx) && !ctx->is_in_round);
+    context_list_remove(&rt->contexts, NULL, ctx);
     atomic_fetch_sub(&rt->live_contexts, 1);
     context_release(ctx);
 }
@@ -315,6 +313,7 @@ static jsp_result *run_bounded(runtime *rt, job *j)
 void runtime_run_job(runtime *rt, job *j)
 {
     struct jsp_context *ctx = j->ctx;
+    assert(runtime_is_thread_of(rt) && (!ctx || ctx->rt == rt));
     if (j->kind == JOB_HOST_REPLY) {
         host_call_apply_reply(j);
         return;

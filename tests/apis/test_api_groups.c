@@ -5,33 +5,14 @@
  * dependency behave as the DOM standard says. */
 #include "support/support.h"
 
-static jsp_pool *pool;
+SUITE_POOL(1)
 
-static void setup(void)
-{
-    pool = pool_for_test(1, NULL, NULL);
-}
-
-static void teardown(void)
-{
-    jsp_pool_free(pool);
-}
-
-TestSuite(api_groups, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(api_groups, .init = suite_pool_setup, .fini = suite_pool_teardown, .timeout = 60);
 
 static jsp_context *with_apis(const char *apis)
 {
     jsp_context_config cfg = {.apis = apis};
-    jsp_context *ctx = NULL;
-    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0, "apis %s", apis);
-    return ctx;
-}
-
-static void expect_eval(jsp_context *ctx, const char *source, const char *json)
-{
-    char *got = eval_ok(ctx, source);
-    cr_expect_str_eq(got, json, "%s", source);
-    free(got);
+    return context_with(pool, &cfg);
 }
 
 Test(api_groups, resolution_adds_dependencies_and_names_the_valid_groups)

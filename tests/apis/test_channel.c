@@ -11,59 +11,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static jsp_pool *pool;
-static collector logs;
+SUITE_POOL(2)
 
-static void setup(void)
-{
-    collector_init(&logs);
-    pool = pool_for_test(2, NULL, &logs);
-}
-
-static void teardown(void)
-{
-    jsp_pool_free(pool);
-    collector_free(&logs);
-}
-
-TestSuite(channel, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(channel, .init = suite_pool_setup, .fini = suite_pool_teardown, .timeout = 120);
 
 /* A context with the channel group on runtime runtime_index (0-based), in namespace ns
  * (NULL: a private one). */
 static jsp_context *channel_context_in(int runtime_index, const char *ns)
 {
     jsp_context_config cfg = {.runtime = runtime_index + 1, .apis = "console,channel", .namespace_name = ns};
-    jsp_context *ctx = NULL;
-    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
-    cr_assert_eq(jsp_context_runtime(ctx), runtime_index);
-    return ctx;
+    return context_with(pool, &cfg);
 }
 
 /* ... in the namespace "shared" that most tests' contexts use to talk. */
 static jsp_context *channel_context(int runtime_index)
 {
     return channel_context_in(runtime_index, "shared");
-}
-
-static void expect_eval(jsp_context *ctx, const char *source, const char *json)
-{
-    char *got = eval_ok(ctx, source);
-    cr_expect_str_eq(got, json, "%s", source);
-    free(got);
-}
-
-/* Polls `expression` in ctx until it is JSON `json` or timeout_ms pass. */
-static bool wait_for(jsp_context *ctx, const char *expression, const char *json, int timeout_ms)
-{
-    for (int waited = 0; waited <= timeout_ms; waited += 5) {
-        char *got = eval_ok(ctx, expression);
-        bool is_equal = strcmp(got, json) == 0;
-        free(got);
-        if (is_equal)
-            return true;
-        sleep_ms(5);
-    }
-    return false;
 }
 
 Test(channel, port_messages_arrive_later_in_order)
@@ -167,8 +130,8 @@ Test(channel, broadcast_reaches_other_channels_of_the_name_but_not_the_sender)
                     "sender.onmessage = (e) => got.push('sender:' + e.data);"
                     "sibling.addEventListener('message', (e) => got.push('sibling:' + e.data));"
                     "sender.postMessage('hello'); [got.length, sender.name]"));
-    cr_expect(wait_for(b, "got", "[\"news:hello:true\"]", 2000));
-    cr_expect(wait_for(a, "got", "[\"sibling:hello\"]", 2000));
+    cr_expect(eval_until(b, "got", "[\"news:hello:true\"]", 2000));
+    cr_expect(eval_until(a, "got", "[\"sibling:hello\"]", 2000));
     jsp_context_free(a);
     jsp_context_free(b);
 }
@@ -186,7 +149,7 @@ Test(channel, broadcast_keeps_values_intact_across_runtimes)
                     "  text: 'caf\\u00e9 \\ud83d\\ude00 \\u0000 \"q\"', nested: { deep: [[[]]] } };"
                     "value.self = value; new Uint16Array(shared)[1] = 513;"
                     "new BroadcastChannel('fidelity').postMessage(value); 0"));
-    cr_assert(wait_for(b, "d !== undefined", "true", 2000));
+    cr_assert(eval_until(b, "d !== undefined", "true", 2000));
     expect_eval(b,
                 "[d.map.get('k').has(2n) && d.map.get('k').has(1), d.date.getTime(), String(d.re), 'u' in d && d.u === undefined,"
                 " Object.is(d.neg, -0), Number.isNaN(d.nan), d.inf === -Infinity, d.big === 12345678901234567890n,"
@@ -204,7 +167,7 @@ Test(channel, broadcast_keeps_the_order_of_a_sender)
     jsp_context *b = channel_context(1);
     free(eval_ok(b, "var got = []; new BroadcastChannel('seq').onmessage = (e) => got.push(e.data); 0"));
     free(eval_ok(a, "const out = new BroadcastChannel('seq'); for (let i = 0; i < 500; i++) out.postMessage(i); 0"));
-    cr_assert(wait_for(b, "got.length", "500", 5000));
+    cr_assert(eval_until(b, "got.length", "500", 5000));
     expect_eval(b, "got.every((v, i) => v === i)", "true");
     jsp_context_free(a);
     jsp_context_free(b);
@@ -221,7 +184,7 @@ Test(channel, closed_broadcast_channels_neither_send_nor_receive)
                 "const c = new BroadcastChannel('c'); c.postMessage('one'); c.close(); c.close();"
                 "try { c.postMessage('two'); 'no throw' } catch (e) { [e instanceof DOMException, e.name, e.code] }",
                 "[true,\"InvalidStateError\",11]");
-    cr_expect(wait_for(b, "got", "[\"open:one\"]", 2000));
+    cr_expect(eval_until(b, "got", "[\"open:one\"]", 2000));
     /* a channel closed after the post but before delivery gets nothing either */
     free(eval_ok(b, "got = []; var late = new BroadcastChannel('late'); late.onmessage = (e) => got.push(e.data);"
                     "new BroadcastChannel('late').postMessage('x'); late.close(); 0"));
@@ -315,7 +278,7 @@ Test(channel, messages_queued_to_a_context_are_bounded_in_bytes_not_only_in_coun
     free(eval_ok(sender, "tx.postMessage('small'); 0"));
     char expected[16];
     snprintf(expected, sizeof(expected), "%d", received + 1);
-    cr_expect(wait_for(receiver, "got", expected, 2000), "the small message after the drop arrives");
+    cr_expect(eval_until(receiver, "got", expected, 2000), "the small message after the drop arrives");
     jsp_context_free(sender);
     jsp_context_free(receiver);
 }
@@ -337,8 +300,8 @@ Test(channel, broadcast_stays_inside_its_namespace)
                            "room.postMessage('from alone2'); 0"};
     for (int i = 0; i < 5; i++)
         free(eval_ok(all[i], posts[i]));
-    cr_expect(wait_for(peer, "got", "[\"from a\"]", 2000));
-    cr_expect(wait_for(a, "got", "[\"from peer\"]", 2000));
+    cr_expect(eval_until(peer, "got", "[\"from a\"]", 2000));
+    cr_expect(eval_until(a, "got", "[\"from peer\"]", 2000));
     sleep_ms(50); /* deliveries to the others, had there been any, are queued by now */
     for (int i = 2; i < 5; i++)
         expect_eval(all[i], "got", "[]");

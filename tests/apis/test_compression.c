@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static jsp_pool *pool;
+SUITE_POOL(1)
 static jsp_context *ctx;
 
 /* Helpers every test uses: hex <-> bytes, run bytes through a transform, collect output. */
@@ -48,7 +48,7 @@ static const char prelude[] =
 
 static void setup(void)
 {
-    pool = pool_for_test(1, NULL, NULL);
+    suite_pool_setup();
     jsp_context_config cfg = {.apis = "compression,encoding,timers", .wall_limit_ms = 120000, .cpu_limit_ms = 120000};
     cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
     free(eval_ok(ctx, prelude));
@@ -57,21 +57,14 @@ static void setup(void)
 static void teardown(void)
 {
     jsp_context_free(ctx);
-    jsp_pool_free(pool);
+    suite_pool_teardown();
 }
 
 TestSuite(compression, .init = setup, .fini = teardown, .timeout = 300);
 
-static void expect_eval(const char *source, const char *json)
-{
-    char *got = eval_ok(ctx, source);
-    cr_expect_str_eq(got, json, "%s", source);
-    free(got);
-}
-
 Test(compression, every_format_round_trips_0_1_64k_and_5m_bytes_in_chunks_of_at_most_64k)
 {
-    expect_eval("(async () => {\n"
+    expect_eval(ctx, "(async () => {\n"
                 "  let x = 2463534242;\n"
                 "  const random = (n) => { const b = new Uint8Array(n); for (let i = 0; i < n; i++) {\n"
                 "    x ^= x << 13; x ^= x >>> 17; x ^= x << 5; b[i] = x & 0xff; } return b; };\n"
@@ -91,7 +84,7 @@ Test(compression, every_format_round_trips_0_1_64k_and_5m_bytes_in_chunks_of_at_
                 "\"deflate-raw 0 true true\",\"deflate-raw 1 true true\",\"deflate-raw 65536 true true\","
                 "\"deflate-raw 5242880 true true\"]");
     /* 5 MiB that do not compress come back in 80 chunks of 64 KiB, not one buffer */
-    expect_eval("(async () => {\n"
+    expect_eval(ctx, "(async () => {\n"
                 "  const b = new Uint8Array(5 << 20); let x = 88172645;\n"
                 "  for (let i = 0; i < b.length; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; b[i] = x; }\n"
                 "  const c = await through(b, new CompressionStream('deflate-raw'));\n"
@@ -103,7 +96,7 @@ Test(compression, every_format_round_trips_0_1_64k_and_5m_bytes_in_chunks_of_at_
 
 Test(compression, chunks_may_be_any_buffer_source_and_output_is_the_standard_format)
 {
-    expect_eval("(async () => {\n"
+    expect_eval(ctx, "(async () => {\n"
                 "  const buffer = new TextEncoder().encode('xxhello worldyy').buffer;\n"
                 "  const ts = new CompressionStream('gzip');\n"
                 "  const w = ts.writable.getWriter();\n"
@@ -117,14 +110,14 @@ Test(compression, chunks_may_be_any_buffer_source_and_output_is_the_standard_for
                 "})()",
                 "[\"hello world\",\"1f8b08\",true]");
     /* an empty input: the same 20 bytes as `printf '' | gzip -n -c` (GNU gzip 1.12) */
-    expect_eval("through(new Uint8Array(0), new CompressionStream('gzip')).then((r) => toHex(r.bytes))",
+    expect_eval(ctx, "through(new Uint8Array(0), new CompressionStream('gzip')).then((r) => toHex(r.bytes))",
                 "\"1f8b080000000000000303000000000000000000\"");
 }
 
 Test(compression, input_split_into_one_byte_chunks_decompresses_the_same)
 {
     /* 3 MiB of one repeated pattern, about 4.5 KB compressed, fed a byte at a time */
-    expect_eval("(async () => {\n"
+    expect_eval(ctx, "(async () => {\n"
                 "  const input = new TextEncoder().encode('abcdefgh'.repeat(3 << 17));\n"
                 "  const c = (await through(input, new CompressionStream('deflate'))).bytes;\n"
                 "  const ds = new DecompressionStream('deflate');\n"
@@ -140,7 +133,7 @@ Test(compression, input_split_into_one_byte_chunks_decompresses_the_same)
 
 Test(compression, decompresses_what_gnu_gzip_python_zlib_and_a_hand_built_rfc1951_block_made)
 {
-    expect_eval("(async () => {\n"
+    expect_eval(ctx, "(async () => {\n"
                 "  const text = async (h, f) => new TextDecoder().decode((await through(hex(h), new DecompressionStream(f))).bytes);\n"
                 "  return [await text(foxGzip, 'gzip') === fox, await text(foxZlib, 'deflate') === fox,\n"
                 "    await text(foxRaw, 'deflate-raw') === fox,\n"
@@ -189,7 +182,7 @@ Test(compression, gnu_gzip_reads_what_compression_stream_makes)
 
 Test(compression, corrupt_truncated_and_trailing_data_error_the_stream_with_type_error)
 {
-    expect_eval("(async () => {\n"
+    expect_eval(ctx, "(async () => {\n"
                 "  const bad = (h, f = 'gzip') => errorOf(through(hex(h), new DecompressionStream(f)));\n"
                 "  const flip = (h, at) => h.slice(0, at * 2) + ((parseInt(h.substr(at * 2, 2), 16) ^ 0xff).toString(16).padStart(2, '0')) + h.slice(at * 2 + 2);\n"
                 "  return [\n"
@@ -208,7 +201,7 @@ Test(compression, corrupt_truncated_and_trailing_data_error_the_stream_with_type
                 "[\"TypeError\",\"TypeError\",\"TypeError\",\"TypeError\",\"TypeError\",\"TypeError\",\"TypeError\","
                 "\"TypeError\",\"TypeError\",\"no error\"]");
     /* trailing data in a later chunk, and both ends of the stream see the error */
-    expect_eval("(async () => {\n"
+    expect_eval(ctx, "(async () => {\n"
                 "  const ds = new DecompressionStream('gzip');\n"
                 "  const w = ds.writable.getWriter();\n"
                 "  const read = collect(ds.readable);\n"
@@ -221,7 +214,7 @@ Test(compression, corrupt_truncated_and_trailing_data_error_the_stream_with_type
 
 Test(compression, chunks_that_are_not_buffer_sources_error_with_type_error)
 {
-    expect_eval("(async () => {\n"
+    expect_eval(ctx, "(async () => {\n"
                 "  const out = [];\n"
                 "  for (const chunk of ['text', 42, [1, 2], { length: 1 }, null, undefined]) {\n"
                 "    const cs = new CompressionStream('deflate');\n"
@@ -237,7 +230,7 @@ Test(compression, chunks_that_are_not_buffer_sources_error_with_type_error)
 
 Test(compression, unknown_formats_are_type_errors)
 {
-    expect_eval("['zip', 'GZIP', 'brotli', undefined, ''].flatMap((f) => [CompressionStream, DecompressionStream].map((C) => {\n"
+    expect_eval(ctx, "['zip', 'GZIP', 'brotli', undefined, ''].flatMap((f) => [CompressionStream, DecompressionStream].map((C) => {\n"
                 "  try { new C(f); return 'made'; } catch (e) { return e.name; }\n"
                 "})).concat((() => { try { new CompressionStream(); return 'made' } catch (e) { return e.name } })())",
                 "[\"TypeError\",\"TypeError\",\"TypeError\",\"TypeError\",\"TypeError\",\"TypeError\",\"TypeError\","
@@ -270,7 +263,7 @@ Test(compression, a_decompression_bomb_is_inflated_only_as_far_as_it_is_read)
                       "  return bomb.length;\n"
                       "})()"));
     long before = resident_bytes();
-    expect_eval("(async () => {\n"
+    expect_eval(ctx, "(async () => {\n"
                 "  const ds = new DecompressionStream('gzip');\n"
                 "  const w = ds.writable.getWriter();\n"
                 "  const written = w.write(bomb);\n"
@@ -285,7 +278,7 @@ Test(compression, a_decompression_bomb_is_inflated_only_as_far_as_it_is_read)
     long grown = resident_bytes() - before;
     cr_expect_lt(grown, 64L << 20, "resident memory grew by %ld bytes", grown);
     /* read to the end, it is all there */
-    expect_eval("(async () => {\n"
+    expect_eval(ctx, "(async () => {\n"
                 "  let n = 0, max = 0;\n"
                 "  for await (const c of new ReadableStream({ start(k) { k.enqueue(bomb); k.close(); } })\n"
                 "      .pipeThrough(new DecompressionStream('gzip'))) { n += c.length; max = Math.max(max, c.length); }\n"

@@ -5,22 +5,9 @@
 
 #include <stdio.h>
 
-static jsp_pool *pool;
-static collector logs;
+SUITE_POOL(1)
 
-static void setup(void)
-{
-    collector_init(&logs);
-    pool = pool_for_test(1, NULL, &logs);
-}
-
-static void teardown(void)
-{
-    jsp_pool_free(pool);
-    collector_free(&logs);
-}
-
-TestSuite(console, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(console, .init = suite_pool_setup, .fini = suite_pool_teardown, .timeout = 60);
 
 /* Runs source in a fresh default context and returns the log line at index (0-based)
  * after waiting for `lines` lines in all. */

@@ -4,7 +4,7 @@
  * key is extractable, and every misuse fails with the spec's error name as a rejection. */
 #include "support/support.h"
 
-static jsp_pool *pool;
+SUITE_POOL(1)
 static jsp_context *ctx;
 
 /* Helpers every test's JS uses: hex of a buffer, bytes of an ASCII string or a repeated
@@ -29,7 +29,7 @@ static const char helpers[] =
 
 static void setup(void)
 {
-    pool = pool_for_test(1, NULL, NULL);
+    suite_pool_setup();
     jsp_context_config cfg = {.apis = "crypto"};
     cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
     free(eval_ok(ctx, helpers));
@@ -38,17 +38,10 @@ static void setup(void)
 static void teardown(void)
 {
     jsp_context_free(ctx);
-    jsp_pool_free(pool);
+    suite_pool_teardown();
 }
 
 TestSuite(crypto, .init = setup, .fini = teardown, .timeout = 120);
-
-static void expect_eval(const char *source, const char *json)
-{
-    char *got = eval_ok(ctx, source);
-    cr_expect_str_eq(got, json, "%s", source);
-    free(got);
-}
 
 /* FIPS 180-2 appendix examples ("abc", the 448-bit message) and the empty string. */
 Test(crypto, digest_gives_the_fips_180_results_for_every_sha)
@@ -57,7 +50,7 @@ Test(crypto, digest_gives_the_fips_180_results_for_every_sha)
         "Promise.all(['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512'].flatMap((h) => ['abc', '',"
         "  'abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq'].map(async (m) =>"
         "  hex(await crypto.subtle.digest(h, ascii(m))))))";
-    expect_eval(source,
+    expect_eval(ctx, source,
                 "[\"a9993e364706816aba3e25717850c26c9cd0d89d\","
                 "\"da39a3ee5e6b4b0d3255bfef95601890afd80709\","
                 "\"84983e441c3bd26ebaae4aa1f95129e5e54670f1\","
@@ -77,7 +70,7 @@ Test(crypto, digest_gives_the_fips_180_results_for_every_sha)
 
 Test(crypto, digest_of_a_million_a_gives_the_published_results)
 {
-    expect_eval("(async () => { const m = repeat(0x61, 1000000); const out = [];"
+    expect_eval(ctx, "(async () => { const m = repeat(0x61, 1000000); const out = [];"
                 "  for (const h of ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512']) out.push(hex(await crypto.subtle.digest(h, m)));"
                 "  return out; })()",
                 "[\"34aa973cd4c4daa4f61eeb2bdbad27316534016f\","
@@ -90,7 +83,7 @@ Test(crypto, digest_of_a_million_a_gives_the_published_results)
 Test(crypto, digest_takes_any_name_case_an_object_and_any_buffer_source)
 {
     /* "abc" seen through an offset view, a DataView, an ArrayBuffer and an Int8Array */
-    expect_eval("(async () => { const whole = ascii('xxabcyy'); const s = crypto.subtle;"
+    expect_eval(ctx, "(async () => { const whole = ascii('xxabcyy'); const s = crypto.subtle;"
                 "  const results = await Promise.all(["
                 "    s.digest('sha-256', new Uint8Array(whole.buffer, 2, 3)),"
                 "    s.digest({name: 'Sha-256'}, new DataView(whole.buffer, 2, 3)),"
@@ -103,7 +96,7 @@ Test(crypto, digest_takes_any_name_case_an_object_and_any_buffer_source)
 
 Test(crypto, digest_rejects_unknown_algorithms_and_bad_data_instead_of_throwing)
 {
-    expect_eval("(async () => { const s = crypto.subtle; const p = s.digest('MD5', new Uint8Array(1));"
+    expect_eval(ctx, "(async () => { const s = crypto.subtle; const p = s.digest('MD5', new Uint8Array(1));"
                 "  return [p instanceof Promise, await outcome(p),"
                 "    await outcome(s.digest('SHA-256', 'abc')), await outcome(s.digest('SHA-256')),"
                 "    await outcome(s.digest({}, new Uint8Array(1))), await outcome(s.digest('SHA-3', new Uint8Array(1))),"
@@ -115,21 +108,21 @@ Test(crypto, digest_rejects_unknown_algorithms_and_bad_data_instead_of_throwing)
 
 Test(crypto, hmac_sha2_signatures_match_rfc_4231)
 {
-    expect_eval("Promise.all(rfc4231.map(([k, d]) => hmacHex('SHA-256', k, d)))",
+    expect_eval(ctx, "Promise.all(rfc4231.map(([k, d]) => hmacHex('SHA-256', k, d)))",
                 "[\"b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7\","
                 "\"5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843\","
                 "\"773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe\","
                 "\"82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b\","
                 "\"60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54\","
                 "\"9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2\"]");
-    expect_eval("Promise.all(rfc4231.map(([k, d]) => hmacHex({name: 'sha-384'}, k, d)))",
+    expect_eval(ctx, "Promise.all(rfc4231.map(([k, d]) => hmacHex({name: 'sha-384'}, k, d)))",
                 "[\"afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59cfaea9ea9076ede7f4af152e8b2fa9cb6\","
                 "\"af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649\","
                 "\"88062608d3e6ad8a0aa2ace014c8a86f0aa635d947ac9febe83ef4e55966144b2a5ab39dc13814b94e3ab6e101a34f27\","
                 "\"3e8a69b7783c25851933ab6290af6ca77a9981480850009cc5577c6e1f573b4e6801dd23c4a7d679ccf8a386c674cffb\","
                 "\"4ece084485813e9088d2c63a041bc5b44f9ef1012a2b588f3cd11f05033ac4c60c2ef6ab4030fe8296248df163f44952\","
                 "\"6617178e941f020d351e2f254e8fd32c602420feb0b8fb9adccebb82461e99c5a678cc31e799176d3860e6110c46523e\"]");
-    expect_eval("Promise.all(rfc4231.map(([k, d]) => hmacHex('SHA-512', k, d)))",
+    expect_eval(ctx, "Promise.all(rfc4231.map(([k, d]) => hmacHex('SHA-512', k, d)))",
                 "[\"87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cdedaa833b7d6b8a702038b274eaea3f4e4"
                 "be9d914eeb61f1702e696c203a126854\","
                 "\"164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fd"
@@ -146,7 +139,7 @@ Test(crypto, hmac_sha2_signatures_match_rfc_4231)
 
 Test(crypto, hmac_sha1_signatures_match_rfc_2202)
 {
-    expect_eval("Promise.all([[repeat(0x0b, 20), ascii('Hi There')],"
+    expect_eval(ctx, "Promise.all([[repeat(0x0b, 20), ascii('Hi There')],"
                 "  [ascii('Jefe'), ascii('what do ya want for nothing?')],"
                 "  [repeat(0xaa, 20), repeat(0xdd, 50)],"
                 "  [Uint8Array.from({length: 25}, (_, i) => i + 1), repeat(0xcd, 50)],"
@@ -164,7 +157,7 @@ Test(crypto, hmac_sha1_signatures_match_rfc_2202)
  * dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk, here in hex. */
 Test(crypto, hmac_jwk_import_signs_the_rfc_7515_example)
 {
-    expect_eval("(async () => { const s = crypto.subtle;"
+    expect_eval(ctx, "(async () => { const s = crypto.subtle;"
                 "  const jwk = {kty: 'oct', k: 'AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow'};"
                 "  const key = await s.importKey('jwk', jwk, {name: 'HMAC', hash: 'SHA-256'}, true, ['sign', 'verify']);"
                 "  const input = ascii('eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4"
@@ -177,7 +170,7 @@ Test(crypto, hmac_jwk_import_signs_the_rfc_7515_example)
 
 Test(crypto, verify_accepts_only_the_exact_signature_for_the_exact_data)
 {
-    expect_eval("(async () => { const s = crypto.subtle; const [k, d] = rfc4231[1];"
+    expect_eval(ctx, "(async () => { const s = crypto.subtle; const [k, d] = rfc4231[1];"
                 "  const key = await s.importKey('raw', k, {name: 'HMAC', hash: 'SHA-256'}, false, ['sign', 'verify']);"
                 "  const mac = new Uint8Array(await s.sign('HMAC', key, d));"
                 "  const flipped = mac.slice(); flipped[31] ^= 1;"
@@ -191,7 +184,7 @@ Test(crypto, verify_accepts_only_the_exact_signature_for_the_exact_data)
 
 Test(crypto, keys_hide_their_bytes_unless_extractable)
 {
-    expect_eval("(async () => { const s = crypto.subtle;"
+    expect_eval(ctx, "(async () => { const s = crypto.subtle;"
                 "  const key = await s.importKey('raw', ascii('Jefe'), {name: 'HMAC', hash: {name: 'sha-384'}}, false, ['verify', 'sign', 'sign']);"
                 "  const open = await s.importKey('raw', ascii('Jefe'), {name: 'HMAC', hash: 'SHA-1'}, true, ['sign']);"
                 "  return [key instanceof CryptoKey, key.type, key.extractable, key.algorithm, key.usages,"
@@ -207,7 +200,7 @@ Test(crypto, keys_hide_their_bytes_unless_extractable)
 
 Test(crypto, keys_are_used_only_as_their_usages_allow)
 {
-    expect_eval("(async () => { const s = crypto.subtle; const alg = {name: 'HMAC', hash: 'SHA-256'};"
+    expect_eval(ctx, "(async () => { const s = crypto.subtle; const alg = {name: 'HMAC', hash: 'SHA-256'};"
                 "  const signOnly = await s.importKey('raw', ascii('k'), alg, false, ['sign']);"
                 "  const verifyOnly = await s.importKey('raw', ascii('k'), alg, false, ['verify']);"
                 "  const mac = await s.sign('HMAC', signOnly, ascii('m'));"
@@ -223,7 +216,7 @@ Test(crypto, keys_are_used_only_as_their_usages_allow)
 
 Test(crypto, import_errors_have_the_spec_names)
 {
-    expect_eval("(async () => { const s = crypto.subtle; const alg = {name: 'HMAC', hash: 'SHA-256'}; const k = ascii('key');"
+    expect_eval(ctx, "(async () => { const s = crypto.subtle; const alg = {name: 'HMAC', hash: 'SHA-256'}; const k = ascii('key');"
                 "  const jwk = (extra) => ({kty: 'oct', k: 'a2V5', ...extra});"
                 "  return Promise.all(["
                 "    outcome(s.importKey('raw', k, alg, false, [])),"
@@ -258,7 +251,7 @@ Test(crypto, import_errors_have_the_spec_names)
 
 Test(crypto, generated_hmac_keys_are_block_sized_random_and_usable)
 {
-    expect_eval("(async () => { const s = crypto.subtle;"
+    expect_eval(ctx, "(async () => { const s = crypto.subtle;"
                 "  const a = await s.generateKey({name: 'HMAC', hash: 'SHA-256'}, true, ['sign', 'verify']);"
                 "  const b = await s.generateKey({name: 'HMAC', hash: 'SHA-256'}, true, ['sign', 'verify']);"
                 "  const big = await s.generateKey({name: 'HMAC', hash: 'SHA-512'}, false, ['sign']);"
@@ -280,7 +273,7 @@ Test(crypto, get_random_values_fills_the_view_in_place_and_returns_it)
 {
     /* 8 zero bytes either side of the 16-byte view must stay zero; the view itself being
      * all zero after filling has probability 2^-128. */
-    expect_eval("(() => { const buffer = new ArrayBuffer(32); const view = new Uint8Array(buffer, 8, 16);"
+    expect_eval(ctx, "(() => { const buffer = new ArrayBuffer(32); const view = new Uint8Array(buffer, 8, 16);"
                 "  const same = crypto.getRandomValues(view) === view; const all = new Uint8Array(buffer);"
                 "  const kinds = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,"
                 "    Uint32Array, BigInt64Array, BigUint64Array].map((T) => crypto.getRandomValues(new T(8)).some((x) => x != 0));"
@@ -292,7 +285,7 @@ Test(crypto, get_random_values_fills_the_view_in_place_and_returns_it)
 
 Test(crypto, get_random_values_refuses_wrong_types_and_sizes_with_the_spec_errors)
 {
-    expect_eval("(() => { const name = (f) => { try { f(); return 'no error'; }"
+    expect_eval(ctx, "(() => { const name = (f) => { try { f(); return 'no error'; }"
                 "  catch (e) { return (e instanceof DOMException ? e.name + ' ' + e.code : e.name); } };"
                 "  return [name(() => crypto.getRandomValues(new Float32Array(4))),"
                 "    name(() => crypto.getRandomValues(new Float64Array(4))),"
@@ -310,7 +303,7 @@ Test(crypto, get_random_values_refuses_wrong_types_and_sizes_with_the_spec_error
 
 Test(crypto, random_uuids_are_lowercase_version_4_and_unique)
 {
-    expect_eval("(() => { const seen = new Set(); let wellFormed = 0;"
+    expect_eval(ctx, "(() => { const seen = new Set(); let wellFormed = 0;"
                 "  const shape = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;"
                 "  for (let i = 0; i < 10000; i++) { const u = crypto.randomUUID(); seen.add(u); wellFormed += shape.test(u); }"
                 "  return [typeof crypto.randomUUID(), seen.size, wellFormed]; })()",
@@ -319,7 +312,7 @@ Test(crypto, random_uuids_are_lowercase_version_4_and_unique)
 
 Test(crypto, interfaces_cannot_be_constructed_and_check_their_receiver)
 {
-    expect_eval("(() => { const name = (f) => { try { f(); return 'no error'; } catch (e) { return e.name; } };"
+    expect_eval(ctx, "(() => { const name = (f) => { try { f(); return 'no error'; } catch (e) { return e.name; } };"
                 "  return [name(() => new Crypto()), name(() => new CryptoKey()), name(() => new SubtleCrypto()),"
                 "    crypto instanceof Crypto, crypto.subtle instanceof SubtleCrypto, crypto.subtle === crypto.subtle,"
                 "    Object.prototype.toString.call(crypto), Object.prototype.toString.call(crypto.subtle),"
@@ -331,14 +324,14 @@ Test(crypto, interfaces_cannot_be_constructed_and_check_their_receiver)
 
 Test(crypto, interfaces_have_the_webidl_shape)
 {
-    expect_eval("(() => { const s = SubtleCrypto.prototype;"
+    expect_eval(ctx, "(() => { const s = SubtleCrypto.prototype;"
                 "  return [Object.keys(Crypto.prototype), Object.keys(CryptoKey.prototype),"
                 "    ['digest', 'importKey', 'exportKey', 'generateKey', 'sign', 'verify', 'encrypt', 'decrypt',"
                 "     'deriveBits', 'deriveKey', 'wrapKey', 'unwrapKey'].map((m) => s.propertyIsEnumerable(m) && s[m].length),"
                 "    Crypto.prototype.getRandomValues.length]; })()",
                 "[[\"subtle\",\"getRandomValues\",\"randomUUID\"],[\"type\",\"extractable\",\"algorithm\",\"usages\"],"
                 "[2,5,2,3,3,4,3,3,2,5,4,7],1]");
-    expect_eval("Promise.all([outcome(crypto.subtle.digest(Symbol(), new Uint8Array(1))),"
+    expect_eval(ctx, "Promise.all([outcome(crypto.subtle.digest(Symbol(), new Uint8Array(1))),"
                 "  outcome(crypto.subtle.digest({name: Symbol()}, new Uint8Array(1)))])",
                 "[\"TypeError\",\"TypeError\"]");
 }

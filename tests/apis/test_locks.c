@@ -10,24 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static jsp_pool *pool;
-static collector messages, logs;
+SUITE_POOL(2)
 
-static void setup(void)
-{
-    collector_init(&messages);
-    collector_init(&logs);
-    pool = pool_for_test(2, &messages, &logs);
-}
-
-static void teardown(void)
-{
-    jsp_pool_free(pool);
-    collector_free(&messages);
-    collector_free(&logs);
-}
-
-TestSuite(locks, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(locks, .init = suite_pool_setup, .fini = suite_pool_teardown, .timeout = 60);
 
 /* A context with the locks group on runtime runtime_index, in namespace ns (NULL: its
  * own private one). */
@@ -35,9 +20,7 @@ static jsp_context *locks_context_in(int runtime_index, const char *ns, long wal
 {
     jsp_context_config cfg = {.runtime = runtime_index + 1, .apis = "locks,timers,console",
                               .namespace_name = ns, .wall_limit_ms = wall_limit_ms};
-    jsp_context *ctx = NULL;
-    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
-    return ctx;
+    return context_with(pool, &cfg);
 }
 
 /* A context with the locks group on runtime runtime_index, in the namespace "shared" that
@@ -46,17 +29,7 @@ static jsp_context *locks_context(int runtime_index, long cpu_limit_ms)
 {
     jsp_context_config cfg = {.runtime = runtime_index + 1, .apis = "locks,timers,console",
                               .cpu_limit_ms = cpu_limit_ms, .namespace_name = "shared"};
-    jsp_context *ctx = NULL;
-    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
-    cr_assert_eq(jsp_context_runtime(ctx), runtime_index);
-    return ctx;
-}
-
-static void expect_eval(jsp_context *ctx, const char *source, const char *json)
-{
-    char *got = eval_ok(ctx, source);
-    cr_expect_str_eq(got, json, "%s", source);
-    free(got);
+    return context_with(pool, &cfg);
 }
 
 /* Waits for the eval and checks its JSON, then frees it. */

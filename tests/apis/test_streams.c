@@ -6,12 +6,12 @@
  * in Node.js 20 (an independent implementation of the standard), not by this code. */
 #include "support/support.h"
 
-static jsp_pool *pool;
+SUITE_POOL(1)
 static jsp_context *ctx;
 
 static void setup(void)
 {
-    pool = pool_for_test(1, NULL, NULL);
+    suite_pool_setup();
     jsp_context_config cfg = {.apis = "streams,timers"};
     cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
 }
@@ -19,17 +19,10 @@ static void setup(void)
 static void teardown(void)
 {
     jsp_context_free(ctx);
-    jsp_pool_free(pool);
+    suite_pool_teardown();
 }
 
 TestSuite(streams, .init = setup, .fini = teardown, .timeout = 60);
-
-static void expect_eval(jsp_context *c, const char *source, const char *json)
-{
-    char *got = eval_ok(c, source);
-    cr_expect_str_eq(got, json, "%s", source);
-    free(got);
-}
 
 Test(streams, the_group_brings_events_and_encoding_and_byte_streams_are_refused)
 {

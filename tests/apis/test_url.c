@@ -7,33 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static jsp_pool *pool;
+SUITE_POOL(1)
 
-static void setup(void)
-{
-    pool = pool_for_test(1, NULL, NULL);
-}
-
-static void teardown(void)
-{
-    jsp_pool_free(pool);
-}
-
-TestSuite(url, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(url, .init = suite_pool_setup, .fini = suite_pool_teardown, .timeout = 120);
 
 static jsp_context *url_context(void)
 {
     jsp_context_config cfg = {.apis = "url"};
-    jsp_context *ctx = NULL;
-    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
-    return ctx;
-}
-
-static void expect_eval(jsp_context *ctx, const char *source, const char *json)
-{
-    char *got = eval_ok(ctx, source);
-    cr_expect_str_eq(got, json, "%s", source);
-    free(got);
+    return context_with(pool, &cfg);
 }
 
 static char *read_whole(const char *path)

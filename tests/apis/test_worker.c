@@ -7,38 +7,14 @@
 
 #include <stdlib.h>
 
-static jsp_pool *pool;
-static collector messages, logs;
+SUITE_POOL(2)
 
-static void setup(void)
-{
-    collector_init(&messages);
-    collector_init(&logs);
-    pool = pool_for_test(2, &messages, &logs);
-}
-
-static void teardown(void)
-{
-    jsp_pool_free(pool);
-    collector_free(&messages);
-    collector_free(&logs);
-}
-
-TestSuite(worker, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(worker, .init = suite_pool_setup, .fini = suite_pool_teardown, .timeout = 120);
 
 static jsp_context *parent_with(const char *apis, long cpu_limit_ms)
 {
     jsp_context_config cfg = {.apis = apis, .cpu_limit_ms = cpu_limit_ms};
-    jsp_context *ctx = NULL;
-    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
-    return ctx;
-}
-
-static void expect_eval(jsp_context *ctx, const char *source, const char *json)
-{
-    char *got = eval_ok(ctx, source);
-    cr_expect_str_eq(got, json, "%s", source);
-    free(got);
+    return context_with(pool, &cfg);
 }
 
 /* The live contexts of the pool, from its metrics. */

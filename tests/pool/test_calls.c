@@ -4,19 +4,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static jsp_pool *pool;
+SUITE_POOL(2)
 static jsp_context *ctx;
 
 static void setup(void)
 {
-    pool = pool_for_test(2, NULL, NULL);
+    suite_pool_setup();
     ctx = context_for_test(pool);
 }
 
 static void teardown(void)
 {
     jsp_context_free(ctx);
-    jsp_pool_free(pool);
+    suite_pool_teardown();
 }
 
 TestSuite(calls, .init = setup, .fini = teardown, .timeout = 60);

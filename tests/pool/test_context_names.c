@@ -9,19 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static jsp_pool *pool;
+SUITE_POOL(2)
 
-static void setup(void)
-{
-    pool = pool_for_test(2, NULL, NULL);
-}
-
-static void teardown(void)
-{
-    jsp_pool_free(pool);
-}
-
-TestSuite(context_names, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(context_names, .init = suite_pool_setup, .fini = suite_pool_teardown, .timeout = 60);
 
 static int create_named(const char *name, jsp_context **out)
 {

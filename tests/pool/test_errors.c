@@ -3,19 +3,19 @@
 
 #include <stdlib.h>
 
-static jsp_pool *pool;
+SUITE_POOL(1)
 static jsp_context *ctx;
 
 static void setup(void)
 {
-    pool = pool_for_test(1, NULL, NULL);
+    suite_pool_setup();
     ctx = context_for_test(pool);
 }
 
 static void teardown(void)
 {
     jsp_context_free(ctx);
-    jsp_pool_free(pool);
+    suite_pool_teardown();
 }
 
 TestSuite(errors, .init = setup, .fini = teardown, .timeout = 60);
@@ -500,15 +500,15 @@ Test(errors, pool_freed_by_its_owner_is_refused_while_its_contexts_keep_it)
 
 Test(errors, context_freed_by_its_owner_is_refused_while_its_jobs_keep_it)
 {
-    collector messages;
-    collector_init(&messages);
-    jsp_pool *one = pool_for_test(1, &messages, NULL);
+    collector own_messages;
+    collector_init(&own_messages);
+    jsp_pool *one = pool_for_test(1, &own_messages, NULL);
     jsp_context *busy = context_for_test(one);
     jsp_context *freed = context_for_test(one);
     /* The one runtime thread is held by `busy`, so the destroy job of `freed` (which
      * holds a reference on it) waits behind it and its memory stays. */
     later_eval *run = eval_later(busy, "host.send('running'); const t = Date.now(); while (Date.now() - t < 500) {} 1");
-    cr_assert_eq(collector_wait(&messages, 1, 10000), 1);
+    cr_assert_eq(collector_wait(&own_messages, 1, 10000), 1);
     jsp_context_free(freed);
     cr_assert_eq(jsp_eval_async(freed, "1", -1, never_done, NULL), JSP_EINVAL); /* not EDESTROYED */
     cr_assert_eq(jsp_send(freed, "1", -1), JSP_EINVAL);
@@ -519,5 +519,5 @@ Test(errors, context_freed_by_its_owner_is_refused_while_its_jobs_keep_it)
     later_free(run);
     jsp_context_free(busy);
     jsp_pool_free(one);
-    collector_free(&messages);
+    collector_free(&own_messages);
 }

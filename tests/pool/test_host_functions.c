@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static jsp_pool *pool;
+SUITE_POOL(1)
 
 static void add_numbers(jsp_host_call *call, void *user)
 {
@@ -60,7 +60,7 @@ static void never_answers_until_told(jsp_host_call *call, void *user)
 
 static void setup(void)
 {
-    pool = pool_for_test(1, NULL, NULL);
+    suite_pool_setup();
     cr_assert_eq(jsp_pool_register(pool, "add", add_numbers, NULL), 0);
     cr_assert_eq(jsp_pool_register(pool, "fail", always_fails, NULL), 0);
     cr_assert_eq(jsp_pool_register(pool, "badjson", answers_bad_json, NULL), 0);
@@ -71,7 +71,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    jsp_pool_free(pool);
+    suite_pool_teardown();
 }
 
 TestSuite(host, .init = setup, .fini = teardown, .timeout = 60);

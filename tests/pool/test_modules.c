@@ -10,22 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static jsp_pool *pool;
-static collector logs;
+SUITE_POOL(1)
 
-static void setup(void)
-{
-    collector_init(&logs);
-    pool = pool_for_test(1, NULL, &logs);
-}
-
-static void teardown(void)
-{
-    jsp_pool_free(pool);
-    collector_free(&logs);
-}
-
-TestSuite(modules, .init = setup, .fini = teardown);
+TestSuite(modules, .init = suite_pool_setup, .fini = suite_pool_teardown);
 
 static jsp_context *context_rooted_at(jsp_pool *p, const char *root)
 {

@@ -4,8 +4,7 @@
 
 #include <stdlib.h>
 
-static jsp_pool *pool;
-static collector logs;
+SUITE_POOL(1)
 static jsp_host_call *parked[8];
 static int parked_count;
 
@@ -16,16 +15,14 @@ static void park(jsp_host_call *call, void *user)
 
 static void setup(void)
 {
-    collector_init(&logs);
-    pool = pool_for_test(1, NULL, &logs);
+    suite_pool_setup();
     parked_count = 0;
     cr_assert_eq(jsp_pool_register(pool, "park", park, NULL), 0);
 }
 
 static void teardown(void)
 {
-    jsp_pool_free(pool);
-    collector_free(&logs);
+    suite_pool_teardown();
 }
 
 TestSuite(call_scope, .init = setup, .fini = teardown, .timeout = 60);

@@ -45,9 +45,7 @@ static jsp_pool *pool_with(double cpu_share, unsigned window_ms, int max_queued,
 static jsp_context *unlimited_context(jsp_pool *pool)
 {
     jsp_context_config cfg = {.cpu_limit_ms = -1, .wall_limit_ms = -1};
-    jsp_context *ctx = NULL;
-    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
-    return ctx;
+    return context_with(pool, &cfg);
 }
 
 Test(fairness, destroy_ends_a_loop_running_without_limits)

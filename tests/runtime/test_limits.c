@@ -14,27 +14,15 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static jsp_pool *pool;
+SUITE_POOL(1)
 
 
-static void setup(void)
-{
-    pool = pool_for_test(1, NULL, NULL);
-}
-
-static void teardown(void)
-{
-    jsp_pool_free(pool);
-}
-
-TestSuite(limits, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(limits, .init = suite_pool_setup, .fini = suite_pool_teardown, .timeout = 120);
 
 static jsp_context *limited(long cpu_ms, long wall_ms)
 {
     jsp_context_config cfg = {.cpu_limit_ms = cpu_ms, .wall_limit_ms = wall_ms};
-    jsp_context *ctx = NULL;
-    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
-    return ctx;
+    return context_with(pool, &cfg);
 }
 
 /* Runs source, expects `code`, and returns how long it took in ms. */
@@ -188,19 +176,19 @@ Test(limits, hundred_limit_hits_in_a_row_leave_the_context_usable)
 
 Test(limits, timer_callback_runaway_is_stopped_and_logged)
 {
-    collector logs;
-    collector_init(&logs);
-    jsp_pool *p = pool_for_test(1, NULL, &logs);
+    collector own_logs;
+    collector_init(&own_logs);
+    jsp_pool *p = pool_for_test(1, NULL, &own_logs);
     jsp_context_config cfg = {.cpu_limit_ms = 50};
     jsp_context *ctx = NULL;
     cr_assert_eq(jsp_context_new(p, &cfg, &ctx), 0);
     free(eval_ok(ctx, "setTimeout(() => { while (true) {} }, 1); 0"));
     sleep_ms(300);
-    cr_assert(collector_has(&logs, "CPU limit"));
+    cr_assert(collector_has(&own_logs, "CPU limit"));
     assert_answers(ctx);
     jsp_context_free(ctx);
     jsp_pool_free(p);
-    collector_free(&logs);
+    collector_free(&own_logs);
 }
 
 static void count_result(jsp_result *r, void *user)
@@ -350,9 +338,7 @@ Test(limits, memory_limit_below_4_mib_is_refused)
 static jsp_context *isolated_context(uint64_t limit_bytes)
 {
     jsp_context_config cfg = {.memory_limit_bytes = limit_bytes, .apis = "all"};
-    jsp_context *ctx = NULL;
-    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
-    return ctx;
+    return context_with(pool, &cfg);
 }
 
 /* Evaluates `expression` inside try/catch and expects the guard's RangeError naming the

@@ -5,24 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static jsp_pool *pool;
-static collector messages, logs;
+SUITE_POOL(2)
 
-static void setup(void)
-{
-    collector_init(&messages);
-    collector_init(&logs);
-    pool = pool_for_test(2, &messages, &logs);
-}
-
-static void teardown(void)
-{
-    jsp_pool_free(pool);
-    collector_free(&messages);
-    collector_free(&logs);
-}
-
-TestSuite(timers, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(timers, .init = suite_pool_setup, .fini = suite_pool_teardown, .timeout = 120);
 
 Test(timers, timeouts_fire_in_delay_then_creation_order)
 {

@@ -118,6 +118,13 @@ char *eval_ok(jsp_context *ctx, const char *source)
     return json;
 }
 
+void expect_eval(jsp_context *ctx, const char *source, const char *json)
+{
+    char *got = eval_ok(ctx, source);
+    cr_expect_str_eq(got, json, "%s", source);
+    free(got);
+}
+
 char *call_ok(jsp_context *ctx, const char *fn, const char *args)
 {
     jsp_result *r = NULL;
@@ -146,6 +153,19 @@ void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+bool eval_until(jsp_context *ctx, const char *expression, const char *json, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 5) {
+        char *got = eval_ok(ctx, expression);
+        bool is_equal = strcmp(got, json) == 0;
+        free(got);
+        if (is_equal)
+            return true;
+        sleep_ms(5);
+    }
+    return false;
 }
 
 void tally_init(tally *t)
@@ -181,13 +201,22 @@ void tally_destroy(tally *t)
     pthread_cond_destroy(&t->changed);
 }
 
-jsp_context *pinned_context(jsp_pool *pool, int runtime_index)
+jsp_context *context_with(jsp_pool *pool, const jsp_context_config *cfg)
 {
     jsp_context *ctx = NULL;
-    jsp_context_config cfg = {.runtime = runtime_index + 1};
-    cr_assert_eq(jsp_context_new(pool, &cfg, &ctx), 0);
-    cr_assert_eq(jsp_context_runtime(ctx), runtime_index);
+    int rc = jsp_context_new(pool, cfg, &ctx);
+    cr_assert_eq(rc, 0, "jsp_context_new failed: %s (apis \"%s\")", jsp_strerror(rc),
+                 cfg && cfg->apis ? cfg->apis : "");
+    if (cfg && cfg->runtime)
+        cr_assert_eq(jsp_context_runtime(ctx), cfg->runtime - 1, "the context is not on runtime %d",
+                     cfg->runtime - 1);
     return ctx;
+}
+
+jsp_context *pinned_context(jsp_pool *pool, int runtime_index)
+{
+    jsp_context_config cfg = {.runtime = runtime_index + 1};
+    return context_with(pool, &cfg);
 }
 
 static void on_later_done(jsp_result *result, void *user)

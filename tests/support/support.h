@@ -37,18 +37,49 @@ void collect_log(int level, uint64_t context_id, const char *message, void *user
 /* A pool with `threads` runtimes whose messages and logs go to *messages / *logs (either
  * may be NULL). */
 jsp_pool *pool_for_test(int threads, collector *messages, collector *logs);
+
+/* A suite's fixture: gives the including file `static jsp_pool *pool` and `static
+ * collector messages, logs`, and suite_pool_setup / suite_pool_teardown, which make a
+ * fresh pool of `threads` runtimes for each test (its host.send messages and log lines
+ * collected) and free it after. Use them as the TestSuite's .init / .fini, or call them
+ * first / last from the suite's own. */
+#define SUITE_POOL(threads)                                                                 \
+    static jsp_pool *pool;                                                                  \
+    static collector messages, logs;                                                        \
+    static void suite_pool_setup(void)                                                      \
+    {                                                                                       \
+        collector_init(&messages);                                                          \
+        collector_init(&logs);                                                              \
+        pool = pool_for_test((threads), &messages, &logs);                                  \
+    }                                                                                       \
+    static void suite_pool_teardown(void)                                                   \
+    {                                                                                       \
+        jsp_pool_free(pool);                                                                \
+        pool = NULL;                                                                        \
+        collector_free(&messages);                                                          \
+        collector_free(&logs);                                                              \
+    }
+
 jsp_context *context_for_test(jsp_pool *pool);
+/* A context made with cfg (NULL: the defaults), asserting that it was made and, when
+ * cfg->runtime is set, that it is on that runtime. */
+jsp_context *context_with(jsp_pool *pool, const jsp_context_config *cfg);
 /* A context on runtime runtime_index (0-based), asserting it landed there. */
 jsp_context *pinned_context(jsp_pool *pool, int runtime_index);
 
 /* Evaluates and asserts success; returns the JSON (caller frees). */
 char *eval_ok(jsp_context *ctx, const char *source);
+/* Evaluates, asserts success, and expects (cr_expect: the test goes on) the JSON to be json. */
+void expect_eval(jsp_context *ctx, const char *source, const char *json);
 /* Calls and asserts success; returns the JSON (caller frees). */
 char *call_ok(jsp_context *ctx, const char *fn, const char *args);
 /* Evaluates and returns the error code, asserting it is an error; optionally the result. */
 int eval_error(jsp_context *ctx, const char *source, jsp_result **out);
 
 void sleep_ms(int ms);
+/* Polls `expression` in ctx (eval_ok every 5 ms) until its JSON is `json`; false when
+ * timeout_ms passed first. For effects that arrive from other threads on their own time. */
+bool eval_until(jsp_context *ctx, const char *expression, const char *json, int timeout_ms);
 
 /* A count of completions other threads report and the test thread waits for. */
 typedef struct tally {

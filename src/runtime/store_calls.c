@@ -123,6 +123,8 @@ static int ensure_transaction(struct jsp_context *ctx, engine_db_error *err)
 {
     if (ctx->store_txn_open)
         return 0;
+    if (ctx->store_call) /* the call's transaction was lost (a declare could not reopen it) */
+        return fail(err, JSP_ESTORE, "StoreError", "this call's transaction was lost; it will fail");
     if (store_call_begin(ctx->store)) {
         copy_error(store_last_error(ctx->store), err);
         return store_last_error(ctx->store)->code;

@@ -52,6 +52,7 @@ static const key_spec keys[] = {
     {"store_durability", KIND_DURABILITY, AT(store_durability)},
     {"store_max_rows_per_call", KIND_U64, AT(store_max_rows_per_call)},
     {"store_max_bytes_per_call", KIND_U64, AT(store_max_bytes_per_call)},
+    {"store_max_file_bytes", KIND_U64, AT(store_max_file_bytes)},
 };
 
 static char *trim(char *s)

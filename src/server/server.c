@@ -288,7 +288,8 @@ static int deploy_module(server *srv, const char *path)
                               .module_loader_user = root, .store_path = store_path,
                               .store_durability = srv->store_durability,
                               .store_max_rows_per_call = srv->store_max_rows,
-                              .store_max_bytes_per_call = srv->store_max_bytes};
+                              .store_max_bytes_per_call = srv->store_max_bytes,
+                              .store_max_file_bytes = srv->store_max_file_bytes};
     jsp_result *r = NULL;
     int rc = store_path ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
     if (rc == JSP_ESTORE) /* the library logged the cause (locked, read-only...) above */
@@ -554,6 +555,7 @@ int server_run(const server_options *o)
     srv->store_durability = o->store_durability;
     srv->store_max_rows = o->store_max_rows_per_call > LONG_MAX ? LONG_MAX : (long)o->store_max_rows_per_call;
     srv->store_max_bytes = o->store_max_bytes_per_call > LONG_MAX ? LONG_MAX : (long)o->store_max_bytes_per_call;
+    srv->store_max_file_bytes = o->store_max_file_bytes ? o->store_max_file_bytes : (uint64_t)1 << 30;
     if (rc == 0 && !data_dir_open(&srv->data, o->data_dir ? o->data_dir : "./jspool-data", true, why,
                                   sizeof(why))) {
         fprintf(stderr, "jspool serve: %s\n", why);

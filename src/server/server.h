@@ -34,6 +34,7 @@ typedef struct server_options {
                                      frame would pass it is closed; 0 = 128 MiB */
     const char *data_dir;      /* stores: DIR/NAME.jspdb; NULL = "./jspool-data" (data_dir.h) */
     int store_durability;      /* JSP_DURABLE_DISK (0, default) or JSP_DURABLE_PROCESS */
+    uint64_t store_max_file_bytes; /* every store file's size cap; 0 = 1 GiB */
     uint64_t store_max_rows_per_call, store_max_bytes_per_call; /* every store's; 0 = the
                                   library's defaults (10,000 rows, 16 MiB) */
     char *owned[64];           /* strings a config file allocated (freed by server_options_free) */

@@ -53,6 +53,7 @@ typedef struct server {
     data_dir data;           /* where stores live, locked for this server (data_dir.h) */
     int store_durability;    /* every store's jsp_context_config.store_durability */
     long store_max_rows, store_max_bytes; /* every store's per-call write limits; 0 = default */
+    uint64_t store_max_file_bytes;        /* every store file's size cap */
     bool has_loop;
     bool is_draining;
     bool is_stopping;

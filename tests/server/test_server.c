@@ -1775,7 +1775,7 @@ Test(server, data_dir_store_durability_and_write_limits_are_config_keys)
     char dir[] = "/tmp/jspool-conf-data-XXXXXX", conf[] = "/tmp/jspool-conf-XXXXXX", text[256];
     cr_assert(mkdtemp(dir));
     snprintf(text, sizeof(text), "data_dir = %s/made\nstore_durability = process\n"
-             "store_max_rows_per_call = 2\n", dir);
+             "store_max_rows_per_call = 2\nstore_max_file_bytes = 262144\n", dir);
     char fixture_dir[sizeof(data_dir)];
     strcpy(fixture_dir, data_dir);
     data_dir[0] = '\0'; /* no --data flag, which would override the file */
@@ -1788,6 +1788,29 @@ Test(server, data_dir_store_durability_and_write_limits_are_config_keys)
     expect(request("POST", "/v1/contexts/bank/call/audit", NULL), 200, "{\"result\":{\"accounts\":1,\"total\":1}}");
     expect(request("POST", "/v1/contexts/bank/call/seed", "[0, 2, 10]"), 200, NULL);
     expect(request("POST", "/v1/contexts/bank/call/audit", NULL), 200, "{\"result\":{\"accounts\":3,\"total\":21}}");
+    /* store_max_file_bytes: a store at its cap refuses growth (500 store_error), keeps working */
+    expect(request("POST", "/v1/contexts",
+                   "{\"name\":\"blobs\",\"store\":true,\"module\":\"db.declare({b: {columns: {k: 'integer', "
+                   "s: 'string'}, primaryKey: 'k'}});\\nexport function add(k) { db.b.insert({k, s: 'x'.repeat(20000)}); "
+                   "return k; }\\nexport function count() { return db.b.count(); }\"}"),
+           201, NULL);
+    int added = 0;
+    for (; added < 40; added++) {
+        char args[16];
+        snprintf(args, sizeof(args), "[%d]", added);
+        response r = request("POST", "/v1/contexts/blobs/call/add", args);
+        int status = r.status;
+        bool is_full = strstr(r.body ? r.body : "", "store_error") != NULL;
+        free(r.body);
+        if (status != 200) {
+            cr_expect(status == 500 && is_full, "call %d: status %d", added, status);
+            break;
+        }
+    }
+    cr_expect_lt(added, 20, "a 256 KiB store took %d rows of 20 KB", added);
+    char count[48];
+    snprintf(count, sizeof(count), "{\"result\":%d}", added);
+    expect(request("POST", "/v1/contexts/blobs/call/count", NULL), 200, count);
     char made[64];
     snprintf(made, sizeof(made), "%s/made", dir);
     struct stat st;

@@ -308,24 +308,24 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
     const char *name = parsed.name, *module = parsed.module, *source = parsed.source,
                *apis = parsed.apis, *ns = parsed.ns;
     json_int_t cpu_ms = parsed.cpu_ms, wall_ms = parsed.wall_ms, memory_bytes = parsed.memory_bytes;
+    /* refusals before anything is allocated: one exit */
     char why[256] = "";
-    char apis_message[256];
-    if (jsp_apis_resolve(apis, apis_message, sizeof(apis_message)) != 0) {
-        answer_error(req, start_ns, 0, 400, "invalid_argument", apis_message);
-        json_decref(body);
-        return 0;
-    }
-    if (name) /* (request_body refuses \u0000, so name is the whole JSON string) */
+    int status = 400;
+    const char *error_id = "invalid_argument";
+    char resolved[256]; /* the groups on success, or why not */
+    if (jsp_apis_resolve(apis, resolved, sizeof(resolved)) != 0) {
+        snprintf(why, sizeof(why), "%s", resolved); /* the unknown group and the valid ones */
+    } else if (name) { /* (request_body refuses \u0000, so name is the whole JSON string) */
         jsp_context_name_check(name, why, sizeof(why)); /* the rules are the library's */
-    if (*why) {
-        answer_error(req, start_ns, 0, 400, "invalid_argument", why);
-        json_decref(body);
-        return 0;
+        if (!*why && registry_find_name(&srv->contexts, name)) {
+            status = 409;
+            error_id = "already_exists";
+            snprintf(why, sizeof(why), "a context with that name exists");
+        }
     }
-    if (name && registry_find_name(&srv->contexts, name)) {
-        answer_error(req, start_ns, 0, 409, "already_exists", "a context with that name exists");
+    if (*why) {
         json_decref(body);
-        return 0;
+        return answer_error(req, start_ns, 0, status, error_id, why);
     }
     cpu_ms = cpu_ms ? cpu_ms : srv->cpu_limit_ms;
     wall_ms = wall_ms ? wall_ms : srv->wall_limit_ms;

@@ -1,5 +1,5 @@
-/* api.c — the HTTP/JSON API, versioned under /v1, plus /healthz and /metrics. Routing,
- * input checks and replies; calls into contexts go out as jspool async calls and are
+/* api.c — the HTTP/JSON API, versioned under /v1, plus /healthz and /metrics, each its own
+ * h2o path (and "/" for the rest: 401 or 404). Routing, input checks and replies; calls into contexts go out as jspool async calls and are
  * answered in api_finish when they come back to the loop. */
 #include "server/http_reply.h"
 #include "server/request_body.h"
@@ -22,13 +22,30 @@ static server *api_server(h2o_handler_t *self)
     return ((api_handler *)self)->srv;
 }
 
-static int api_on_req(h2o_handler_t *self, h2o_req_t *req);
+static int on_healthz(h2o_handler_t *self, h2o_req_t *req);
+static int on_metrics(h2o_handler_t *self, h2o_req_t *req);
+static int on_v1(h2o_handler_t *self, h2o_req_t *req);
+static int on_other(h2o_handler_t *self, h2o_req_t *req);
 
-void api_install(h2o_pathconf_t *root, server *srv)
+static h2o_pathconf_t *install(h2o_hostconf_t *host, const char *path, server *srv,
+                               int (*on_req)(h2o_handler_t *, h2o_req_t *))
 {
-    api_handler *handler = (api_handler *)h2o_create_handler(root, sizeof(*handler));
-    handler->super.on_req = api_on_req;
+    h2o_pathconf_t *conf = h2o_config_register_path(host, path, 0);
+    api_handler *handler = (api_handler *)h2o_create_handler(conf, sizeof(*handler));
+    handler->super.on_req = on_req;
     handler->srv = srv;
+    guard_install(conf);
+    return conf;
+}
+
+void api_install(h2o_hostconf_t *host, server *srv)
+{
+    /* one path each; "/" last, for everything else (h2o takes the first that matches) */
+    install(host, "/healthz", srv, on_healthz);
+    install(host, "/metrics", srv, on_metrics);
+    install(host, "/v1", srv, on_v1);
+    install(host, "/", srv, on_other);
+    guard_install_host(host);
 }
 
 struct pending_ref {
@@ -637,35 +654,84 @@ static int context_route(server *srv, h2o_req_t *req, char *rest, uint64_t start
     return answer_error(req, start_ns, sc->id, 404, "not_found", "no such route");
 }
 
-static int api_on_req(h2o_handler_t *self, h2o_req_t *req)
+/* Every route starts here: a request whose framing is in doubt gets one 400 and its
+ * connection is closed (what follows is not trusted). True when it was answered. */
+static bool refused_framing(h2o_req_t *req, uint64_t start_ns, int *rc)
+{
+    const char *framing = guard_framing_problem(req);
+    if (!framing)
+        return false;
+    req->http1_is_persistent = 0;
+    *rc = answer_error(req, start_ns, 0, 400, "invalid_request", framing);
+    return true;
+}
+
+static bool is_exactly(h2o_req_t *req, const char *path)
+{
+    return h2o_memis(req->path_normalized.base, req->path_normalized.len, path, strlen(path));
+}
+
+/* Everything but /healthz is behind the token: every /v1 route reads or writes a context's
+ * data (names, limits and usage included), and /metrics is kept closed so that
+ * per-context series added there later stay protected. */
+static bool refused_token(server *srv, h2o_req_t *req, uint64_t start_ns, int *rc)
+{
+    if (guard_is_authorized(srv, req))
+        return false;
+    *rc = answer_error(req, start_ns, 0, 401, "unauthorized", "a valid bearer token is required");
+    return true;
+}
+
+static int on_other(h2o_handler_t *self, h2o_req_t *req)
+{
+    uint64_t start_ns = server_now_ns();
+    int rc;
+    if (refused_framing(req, start_ns, &rc) || refused_token(api_server(self), req, start_ns, &rc))
+        return rc;
+    return answer_error(req, start_ns, 0, 404, "not_found", "no such route");
+}
+
+static int on_healthz(h2o_handler_t *self, h2o_req_t *req)
+{
+    server *srv = api_server(self);
+    uint64_t start_ns = server_now_ns();
+    int rc;
+    if (!is_exactly(req, "/healthz"))
+        return on_other(self, req);
+    if (refused_framing(req, start_ns, &rc))
+        return rc;
+    return srv->is_draining ? answer(req, start_ns, 0, 503, "{\"status\":\"draining\"}")
+                            : answer(req, start_ns, 0, 200, "{\"status\":\"ok\"}");
+}
+
+static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
+{
+    server *srv = api_server(self);
+    uint64_t start_ns = server_now_ns();
+    int rc;
+    if (!is_exactly(req, "/metrics"))
+        return on_other(self, req);
+    if (refused_framing(req, start_ns, &rc) || refused_token(srv, req, start_ns, &rc))
+        return rc;
+    char *text = jsp_pool_metrics(srv->pool);
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("text/plain; version=0.0.4"));
+    h2o_send_inline(req, text ? text : "", text ? strlen(text) : 0);
+    jsp_free(text);
+    server_log_request("GET", "/metrics", 200, start_ns, 0);
+    return 0;
+}
+
+static int on_v1(h2o_handler_t *self, h2o_req_t *req)
 {
     server *srv = api_server(self);
     uint64_t start_ns = server_now_ns();
     h2o_iovec_t path = req->path_normalized;
-    const char *framing = guard_framing_problem(req);
-    if (framing) { /* answered, and the connection closed: what follows is not trusted */
-        req->http1_is_persistent = 0;
-        return answer_error(req, start_ns, 0, 400, "invalid_request", framing);
-    }
-    if (h2o_memis(path.base, path.len, H2O_STRLIT("/healthz")))
-        return srv->is_draining ? answer(req, start_ns, 0, 503, "{\"status\":\"draining\"}")
-                                : answer(req, start_ns, 0, 200, "{\"status\":\"ok\"}");
-    /* Everything but /healthz is behind the token: every /v1 route reads or writes a
-     * context's data (names, limits and usage included), and /metrics is kept closed so
-     * that per-context series added there later stay protected. */
-    if (!guard_is_authorized(srv, req))
-        return answer_error(req, start_ns, 0, 401, "unauthorized", "a valid bearer token is required");
-    if (h2o_memis(path.base, path.len, H2O_STRLIT("/metrics"))) {
-        char *text = jsp_pool_metrics(srv->pool);
-        req->res.status = 200;
-        req->res.reason = "OK";
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                       H2O_STRLIT("text/plain; version=0.0.4"));
-        h2o_send_inline(req, text ? text : "", text ? strlen(text) : 0);
-        jsp_free(text);
-        server_log_request("GET", "/metrics", 200, start_ns, 0);
-        return 0;
-    }
+    int rc;
+    if (refused_framing(req, start_ns, &rc) || refused_token(srv, req, start_ns, &rc))
+        return rc;
     if (srv->is_draining)
         return answer_error(req, start_ns, 0, 503, "draining", "the server is shutting down");
     static const char prefix[] = "/v1/contexts";
@@ -683,7 +749,7 @@ static int api_on_req(h2o_handler_t *self, h2o_req_t *req)
     char *rest = copy_iovec(h2o_iovec_init(path.base + prefix_len + 1, path.len - prefix_len - 1));
     if (!rest)
         return answer_error(req, start_ns, 0, 500, "out_of_memory", "out of memory");
-    int rc = context_route(srv, req, rest, start_ns);
+    rc = context_route(srv, req, rest, start_ns);
     free(rest);
     return rc;
 }

@@ -247,9 +247,13 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
     h2o_setup_next_ostream(req, slot);
 }
 
-void guard_install(h2o_hostconf_t *host, h2o_pathconf_t *root)
+void guard_install(h2o_pathconf_t *path)
+{
+    h2o_create_filter(path, sizeof(h2o_filter_t))->on_setup_ostream = on_setup_ostream;
+}
+
+void guard_install_host(h2o_hostconf_t *host)
 {
     /* h2o binds a request it refuses before routing to the host's fallback path */
-    h2o_create_filter(root, sizeof(h2o_filter_t))->on_setup_ostream = on_setup_ostream;
-    h2o_create_filter(&host->fallback_path, sizeof(h2o_filter_t))->on_setup_ostream = on_setup_ostream;
+    guard_install(&host->fallback_path);
 }

@@ -392,9 +392,7 @@ static int start(server *srv, const server_options *o, struct sockaddr_storage *
     srv->config.http1.upgrade_to_http2 = 0;
     srv->config.max_request_entity_size = srv->max_body_bytes;
     h2o_hostconf_t *host = h2o_config_register_host(&srv->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-    h2o_pathconf_t *root = h2o_config_register_path(host, "/", 0);
-    api_install(root, srv);
-    guard_install(host, root);
+    api_install(host, srv);
     h2o_context_init(&srv->h2o, &srv->loop, &srv->config);
     srv->accept.ctx = &srv->h2o;
     srv->accept.hosts = srv->config.hosts;

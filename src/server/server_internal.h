@@ -92,15 +92,18 @@ struct pending {
 
 /* api.c */
 /* Serves every path under root. */
-void api_install(h2o_pathconf_t *root, server *srv);
+/* Registers /healthz, /metrics, /v1 and the fallback "/", each with the framing guard. */
+void api_install(h2o_hostconf_t *host, server *srv);
 void api_finish(server *srv, pending *p);
 
 /* guard.c */
 /* Prepares srv->token_digest from srv->token; false if SHA-256 is unavailable. */
 bool guard_init(server *srv);
-/* Rewrites h2o's own plain-text refusals (400 framing, 413 body too large) under host
- * and root into our JSON error shape, with a request log line. */
-void guard_install(h2o_hostconf_t *host, h2o_pathconf_t *root);
+/* Rewrites h2o's own plain-text refusals (400 framing, 413 body too large) under path
+ * into our JSON error shape, with a request log line; _host: for requests h2o refuses
+ * before routing (bound to the host's fallback path). */
+void guard_install(h2o_pathconf_t *path);
+void guard_install_host(h2o_hostconf_t *host);
 /* True when no token is configured, or the request carries it: `Authorization: Bearer
  * <token>` (scheme in any case), or for a WebSocket handshake a `bearer.<token>` entry
  * in Sec-WebSocket-Protocol. */

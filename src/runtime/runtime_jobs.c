@@ -181,6 +181,13 @@ static void finish_unless_pending(struct jsp_context *ctx, uint64_t call_id, jsp
 
 void runtime_call_settled(struct jsp_context *ctx, uint64_t call_id, jsp_result *result)
 {
+    /* A Promise rejected by the termination of a destroy (or pool close) that reached the
+     * JS it awaited (a lock callback, a timer): the call ends as cancelled, not as a
+     * js_error "JavaScript execution terminated" (seen once in threads_race under ASan). */
+    if (result && result->code != 0 && atomic_load_explicit(&ctx->is_cancelled, memory_order_relaxed)) {
+        jsp_result_free(result);
+        result = result_error(atomic_load(&ctx->rt->queue.is_closing) ? JSP_ECLOSED : JSP_EDESTROYED, NULL, NULL);
+    }
     job *j = u64_map_remove(&ctx->pending_calls, call_id);
     if (j)
         runtime_complete(j, result);

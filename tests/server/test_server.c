@@ -1945,8 +1945,10 @@ Test(server_limits, ws_calls_queued_behind_a_busy_context_are_bounded_in_bytes)
     usleep(300000);
     long after = server_rss_kb();
     cr_log_info("2,000 calls of 256 KiB queued behind a spinning call: server RSS %ld -> %ld kB", before, after);
+#ifndef __SANITIZE_ADDRESS__ /* ASan's quarantine keeps freed memory resident: RSS proves nothing there */
     cr_expect_lt(after - before, 128 * 1024, "the server holds %ld kB more for one context's queued calls",
                  after - before);
+#endif
     for (int i = 0; i < 2; i++)
         close(fds[i]);
     expect(request("DELETE", "/v1/contexts/busy", NULL), 204, NULL);
@@ -1971,8 +1973,10 @@ Test(server_limits, ws_unread_answers_are_bounded_across_sockets)
     sleep(3);
     long after = server_rss_kb();
     cr_log_info("40 never-reading sockets with 2 answers of 7 MB each: server RSS %ld -> %ld kB", before, after);
+#ifndef __SANITIZE_ADDRESS__
     cr_expect_lt(after - before, 256 * 1024, "the server holds %ld kB more for one client's unread answers",
                  after - before);
+#endif
     for (int i = 0; i < 40; i++)
         close(fds[i]);
     expect(request("GET", "/healthz", NULL), 200, NULL);

@@ -40,14 +40,14 @@ measure() {
 }
 
 for run in $(seq 1 "$runs"); do
-    build-bench/jspool serve examples/bank.js --threads 2 --listen 127.0.0.1:18080 >/dev/null 2>bench/out/server-run$run.log &
+    build-bench/jspool serve bench/server/bank.js --data "$(mktemp -d)" --threads 2 --listen 127.0.0.1:18080 >/dev/null 2>bench/out/server-run$run.log &
     jsp=$!
     sleep 0.5
     open_accounts http://127.0.0.1:18080
     measure jspool http://127.0.0.1:18080 "$run"
     kill -TERM "$jsp"; wait "$jsp" || true
 
-    node bench/server/node_bank_server.js examples/bank.js 18081 &
+    node bench/server/node_bank_server.js bench/server/bank.js 18081 &
     nd=$!
     sleep 0.5
     open_accounts http://127.0.0.1:18081

@@ -10,42 +10,23 @@
 
 TestSuite(store_attacks, .timeout = 240);
 
-static char dir[64];
-static char path[128];
+static temp_store ts;
 
 static void fresh_dir(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/jsp_store_attacks_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/ctx.jspdb", dir);
+    temp_store_make(&ts, "store_attacks");
 }
 
 static void remove_dir(void)
 {
-    char file[160];
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(file, sizeof(file), "%s%s", path, suffixes[i]);
-        unlink(file);
-    }
-    rmdir(dir);
+    temp_store_remove(&ts);
 }
 
 static int new_store_context(jsp_pool *pool, const jsp_context_config *extra, jsp_context **ctx)
 {
     jsp_context_config cfg = extra ? *extra : (jsp_context_config){0};
-    cfg.store_path = path;
+    cfg.store_path = ts.path;
     return jsp_context_new(pool, &cfg, ctx);
-}
-
-static int call_code(jsp_context *ctx, const char *fn, const char *args, char *message, size_t len)
-{
-    jsp_result *r = NULL;
-    int rc = jsp_call(ctx, fn, args, -1, &r);
-    if (message)
-        snprintf(message, len, "%s: %s", rc ? r->error_name : "ok", rc ? r->error_message : r->json);
-    jsp_result_free(r);
-    return rc;
 }
 
 static const char many_tables_module[] =

@@ -17,31 +17,22 @@
 
 TestSuite(store_calls, .timeout = 240);
 
-static char dir[64];
-static char path[128];
+static temp_store ts;
 
 static void fresh_dir(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/jsp_store_calls_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/ctx.jspdb", dir);
+    temp_store_make(&ts, "store_calls");
 }
 
 static void remove_dir(void)
 {
-    char file[160];
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(file, sizeof(file), "%s%s", path, suffixes[i]);
-        unlink(file);
-    }
-    rmdir(dir);
+    temp_store_remove(&ts);
 }
 
 static jsp_context *store_context(jsp_pool *pool, const jsp_context_config *extra)
 {
     jsp_context_config cfg = extra ? *extra : (jsp_context_config){0};
-    cfg.store_path = path;
+    cfg.store_path = ts.path;
     jsp_context *ctx = NULL;
     int rc = jsp_context_new(pool, &cfg, &ctx);
     cr_assert_eq(rc, 0, "jsp_context_new: %s", jsp_strerror(rc));
@@ -54,17 +45,6 @@ static void load_ok(jsp_context *ctx, const char *source)
     int rc = jsp_load_module(ctx, source, -1, &r);
     cr_assert_eq(rc, 0, "load: %s: %s", r->error_name, r->error_message);
     jsp_result_free(r);
-}
-
-/* Calls and returns the error code (0 on success), with the message when wanted. */
-static int call_code(jsp_context *ctx, const char *fn, const char *args, char *message, size_t len)
-{
-    jsp_result *r = NULL;
-    int rc = jsp_call(ctx, fn, args, -1, &r);
-    if (message)
-        snprintf(message, len, "%s: %s", rc ? r->error_name : "ok", rc ? r->error_message : r->json);
-    jsp_result_free(r);
-    return rc;
 }
 
 static long long eval_number(jsp_context *ctx, const char *source)
@@ -318,7 +298,7 @@ Test(store_calls, bad_store_files_are_refused_at_creation)
     jsp_pool *pool = pool_for_test(1, NULL, NULL);
     jsp_context *ctx = store_context(pool, NULL);
     /* the same file in a second context: locked */
-    jsp_context_config cfg = {.store_path = path};
+    jsp_context_config cfg = {.store_path = ts.path};
     jsp_context *second = NULL;
     cr_assert_eq(jsp_context_new(pool, &cfg, &second), JSP_ESTORE);
     jsp_context_free(ctx);
@@ -326,7 +306,7 @@ Test(store_calls, bad_store_files_are_refused_at_creation)
     cfg.store_path = "/nonexistent/dir/x.jspdb";
     cr_assert_eq(jsp_context_new(pool, &cfg, &second), JSP_ESTORE);
     char junk[160];
-    snprintf(junk, sizeof(junk), "%s/junk", dir);
+    snprintf(junk, sizeof(junk), "%s/junk", ts.dir);
     FILE *f = fopen(junk, "w");
     fputs("this is not a database, just text long enough to look like a header............", f);
     fclose(f);
@@ -334,7 +314,7 @@ Test(store_calls, bad_store_files_are_refused_at_creation)
     cr_assert_eq(jsp_context_new(pool, &cfg, &second), JSP_ESTORE);
     unlink(junk);
     /* bad settings */
-    cfg.store_path = path;
+    cfg.store_path = ts.path;
     cfg.store_durability = 7;
     cr_assert_eq(jsp_context_new(pool, &cfg, &second), JSP_EINVAL);
     cfg.store_durability = 0;
@@ -448,9 +428,9 @@ Test(store_calls, a_restart_finds_every_committed_call)
 
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 /* The child of the kill -9 test: keeps 16 transfers in flight and writes the id of each
@@ -472,7 +452,7 @@ static void child_main(int fd, int64_t first_id, int durability)
     jsp_pool_config pcfg = {.threads = 1};
     if (jsp_pool_new(&pcfg, &pool))
         _exit(2);
-    jsp_context_config cfg = {.store_path = path, .store_durability = durability};
+    jsp_context_config cfg = {.store_path = ts.path, .store_durability = durability};
     jsp_context *ctx = NULL;
     if (jsp_context_new(pool, &cfg, &ctx))
         _exit(2);
@@ -668,7 +648,7 @@ Test(store_calls, a_context_recreated_on_a_destroyed_ones_file_waits_for_it_to_c
     cr_assert_eq(eval_number(ctx, "db.t.count()"), 20);
     /* the same file under another spelling, while it is open: refused at once */
     char other[192];
-    snprintf(other, sizeof(other), "%s/../%s/./ctx.jspdb", dir, strrchr(dir, '/') + 1);
+    snprintf(other, sizeof(other), "%s/../%s/./ctx.jspdb", ts.dir, strrchr(ts.dir, '/') + 1);
     jsp_context_config cfg = {.store_path = other};
     jsp_context *second = NULL;
     cr_assert_eq(jsp_context_new(pool, &cfg, &second), JSP_ESTORE);

@@ -1,7 +1,9 @@
 /* support.c — see support.h. */
 #include "support/support.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <time.h>
 
 void collector_init(collector *c)
@@ -245,4 +247,32 @@ void later_free(later_eval *later)
     jsp_result_free(later->result);
     tally_destroy(&later->done);
     free(later);
+}
+
+void temp_store_make(temp_store *t, const char *tag)
+{
+    snprintf(t->dir, sizeof(t->dir), "/tmp/jsp_%.20s_XXXXXX", tag);
+    cr_assert_not_null(mkdtemp(t->dir));
+    snprintf(t->path, sizeof(t->path), "%s/ctx.jspdb", t->dir);
+}
+
+void temp_store_remove(temp_store *t)
+{
+    char file[160];
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(file, sizeof(file), "%s%s", t->path, suffixes[i]);
+        unlink(file);
+    }
+    rmdir(t->dir);
+}
+
+int call_code(jsp_context *ctx, const char *fn, const char *args, char *message, size_t len)
+{
+    jsp_result *r = NULL;
+    int rc = jsp_call(ctx, fn, args, -1, &r);
+    if (message)
+        snprintf(message, len, "%s: %s", rc ? r->error_name : "ok", rc ? r->error_message : r->json);
+    jsp_result_free(r);
+    return rc;
 }

@@ -107,4 +107,18 @@ later_eval *eval_later(jsp_context *ctx, const char *source);
 bool later_is_done(later_eval *later, int wait_ms);
 void later_free(later_eval *later);
 
+/* A temporary directory for a store file: dir made by mkdtemp (/tmp/jsp_<tag>_XXXXXX),
+ * path = dir/ctx.jspdb. temp_store_remove deletes the file, its -wal/-shm/-journal and the
+ * directory. */
+typedef struct temp_store {
+    char dir[64];
+    char path[128];
+} temp_store;
+void temp_store_make(temp_store *t, const char *tag);
+void temp_store_remove(temp_store *t);
+
+/* Calls fn and returns its code (0 on success); message (may be NULL) gets "ok: <json>" or
+ * "<error name>: <message>". */
+int call_code(jsp_context *ctx, const char *fn, const char *args, char *message, size_t len);
+
 #endif

@@ -272,6 +272,11 @@ Test(store_attacks, a_nested_calls_continuation_is_not_charged_to_the_sibling_in
  * fsync): the CPU watchdog cannot stop it. The largest declaration the caps allow — 200
  * tables of 200 columns and 16 indexes — is one uninterruptible stretch on the runtime
  * thread; with a 50 ms CPU limit it should not run much longer than that. */
+#ifdef __SANITIZE_ADDRESS__
+#define MAX_MS 1500 /* everything runs 3-6x slower under ASan (CI's second pass) */
+#else
+#define MAX_MS 250
+#endif
 Test(store_attacks, the_largest_declaration_stays_within_the_cpu_limit)
 {
     fresh_dir();
@@ -297,14 +302,14 @@ Test(store_attacks, the_largest_declaration_stays_within_the_cpu_limit)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
     cr_log_info("200 tables x 200 columns x 16 indexes: %d %s in %.0f ms (CPU limit 50 ms)", rc, message, ms);
-    cr_expect_lt(ms, 250, "one declaration held the runtime thread %.0f ms with a 50 ms CPU limit", ms);
+    cr_expect_lt(ms, MAX_MS, "one declaration held the runtime thread %.0f ms with a 50 ms CPU limit", ms);
     /* the same declaration again changes nothing (no write, no sync) but rebinds every table */
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = call_code(ctx, "declare", "[\"a\"]", message, sizeof(message));
     clock_gettime(CLOCK_MONOTONIC, &t1);
     ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
     cr_log_info("the same declaration again: %d %s in %.0f ms", rc, message, ms);
-    cr_expect_lt(ms, 250, "an unchanged declaration held the runtime thread %.0f ms with a 50 ms CPU limit", ms);
+    cr_expect_lt(ms, MAX_MS, "an unchanged declaration held the runtime thread %.0f ms with a 50 ms CPU limit", ms);
     jsp_context_free(ctx);
     jsp_pool_free(pool);
     remove_dir();

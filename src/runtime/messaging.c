@@ -21,9 +21,6 @@ enum { MAX_WORKERS_PER_TREE = 16, MAX_BROADCAST_NAMES_PER_CONTEXT = 1024 };
  * destroy jobs still hold memory (the source, ~1 MB each in a measured terminate loop
  * that reached 438 MB before this bound). */
 enum { MAX_DYING_WORKERS_PER_TREE = 48 };
-/* Host memory that messages queued to one context may hold (they are copies outside any
- * JS heap, so no memory limit sees them): 300 posts of 1 MiB held 368 MB before this. */
-#define MAX_QUEUED_MESSAGE_BYTES ((size_t)64 << 20)
 
 /* The live-worker budget shared by a top-level context and every worker below it. */
 typedef struct worker_tree {
@@ -104,11 +101,16 @@ static int queue_message(struct jsp_context *to, job_kind kind, const char *targ
         return JSP_EBUSY;
     }
     size_t bytes = len + 1;
-    if (atomic_fetch_add(&to->queued_message_bytes, bytes) + bytes > MAX_QUEUED_MESSAGE_BYTES) {
+    /* the pool's max_queued_bytes, shared with queued calls (pool/calls.c): copies outside
+     * any JS heap that no memory limit sees; 300 posts of 1 MiB held 368 MB before it */
+    size_t max_bytes = services_of(to)->config->max_queued_bytes;
+    if (atomic_fetch_add(&to->queued_message_bytes, bytes) + bytes > max_bytes) {
         atomic_fetch_sub(&to->queued_message_bytes, bytes);
         atomic_fetch_sub(&to->queued_jobs, 1);
-        services_of(to)->log(to->pool, JSP_LOG_WARN, to->id,
-                             "message dropped: messages queued to the context hold 64 MiB already");
+        char line[120];
+        snprintf(line, sizeof(line), "message dropped: messages queued to the context hold %zu MiB already",
+                 max_bytes >> 20);
+        services_of(to)->log(to->pool, JSP_LOG_WARN, to->id, line);
         return JSP_EBUSY;
     }
     job *j = job_new(kind, to, data, len, target);

@@ -7,6 +7,7 @@
 
 #include "runtime/runtime.h"
 #include "store/store.h"
+#include "util/list.h"
 #include "util/result.h"
 
 #include <jansson.h>
@@ -35,6 +36,8 @@ static int fail(engine_db_error *err, int code, const char *name, const char *me
 
 /* ---- opening and closing ---- */
 
+LIST_DLIST(store_context_list, struct jsp_context, store_prev, store_next)
+
 int store_calls_open(runtime *rt, struct jsp_context *ctx, jsp_result **error)
 {
     store_config cfg = {
@@ -52,10 +55,7 @@ int store_calls_open(runtime *rt, struct jsp_context *ctx, jsp_result **error)
         *error = result_error(rc, err.name ? err.name : "StoreError", err.message);
         return rc;
     }
-    ctx->store_next = rt->store_contexts;
-    if (rt->store_contexts)
-        rt->store_contexts->store_prev = ctx;
-    rt->store_contexts = ctx;
+    store_context_list_push_front(&rt->store_contexts, NULL, ctx);
     return 0;
 }
 
@@ -86,13 +86,7 @@ void store_calls_close(runtime *rt, struct jsp_context *ctx)
     store_close(ctx->store); /* rolls back an open call; delivers the batch's results */
     ctx->store = NULL;
     services_of(ctx)->store_released(services_of(ctx)->stores, ctx); /* the file is free */
-    if (ctx->store_prev)
-        ctx->store_prev->store_next = ctx->store_next;
-    else
-        rt->store_contexts = ctx->store_next;
-    if (ctx->store_next)
-        ctx->store_next->store_prev = ctx->store_prev;
-    ctx->store_prev = ctx->store_next = NULL;
+    store_context_list_remove(&rt->store_contexts, NULL, ctx);
 }
 
 /* ---- transactions ---- */
@@ -488,7 +482,7 @@ jsp_result *store_calls_read(struct jsp_context *ctx, const job *j)
 {
     if (!ctx->store)
         return result_error(JSP_ENOTFOUND, "NotFoundError", "this context has no store");
-    /* begun by store_calls_begin like any call; rolled back by store_calls_finish (the
-     * caller completes with an error-free result only after that: reads change nothing) */
+    /* in a transaction begun by store_calls_begin like any call's, ended by
+     * store_calls_finish: the read is delivered with its batch, like a call that read */
     return j->name ? read_rows(ctx->store, j->name, j->text, j->read_limit) : read_tables(ctx->store);
 }

@@ -328,11 +328,14 @@ typedef int (*jsp_module_loader_fn)(void *user, const char *specifier, const cha
  *     each parent up to the root; the package.json "exports" field (a string, "." or a
  *     "./sub" key, with conditions "import", "module", "default" — nested — and subpath
  *     patterns ("./x/" + "*") are not supported), else "module", else "main", else index.js;
+ *     a package whose "exports" has none of those conditions resolves through "require"
+ *     or "node" instead (its CommonJS entry);
  *   - "node:*" built-ins and other URL schemes are refused.
  * The name it returns is the file's real path (symlinks resolved), and a file whose real
  * path is outside the root's real path is refused, so a symlink cannot lead out. Files
- * over 64 MiB are refused. CommonJS files load as ES modules and fail where they use
- * `require`/`module.exports` (bundle them: README "Modules"). Any thread. */
+ * over 64 MiB are refused. Module files end in .js, .mjs, .cjs or .json. Any thread.
+ * (Whether a file is CommonJS is the linker's decision, not the loader's: see
+ * jsp_load_module.) */
 int jsp_module_loader_files(void *root_dir, const char *specifier, const char *referrer,
                             char **name, char **source, size_t *source_len, char **error);
 
@@ -584,8 +587,16 @@ int jsp_eval_async(jsp_context *ctx, const char *source, long source_len, jsp_do
  * an `export let` changed later is not seen through `import {x}`, but is through
  * `import * as ns` and ns.x). A missing module or export is JSP_EMODULE naming both
  * files; a syntax error in an imported file is JSP_ESYNTAX with the file, line and
- * column in error_message (error_line/error_column are that file's). The names
- * `__jsp_*` are reserved in module code. Exported names
+ * column in error_message (error_line/error_column are that file's). An imported file
+ * is CommonJS as Node decides: a name ending ".cjs", or any name but ".mjs"/".json"
+ * whose source has no import/export form; it runs once as function (exports, require,
+ * module, __filename, __dirname) with `this` = module.exports (sloppy mode, a top-level
+ * `return` and a `#!` line allowed), and importing it gives `default` = module.exports
+ * plus its own enumerable keys as named exports, taken when it finishes. Its `require`
+ * (synchronous, through the same module_loader) returns module.exports — the partial one
+ * in a require cycle — a JSON file's value, or an ES module's namespace; a failing
+ * require throws a catchable Error naming the file. No Node built-ins (`fs`, `process`).
+ * The names `__jsp_*` are reserved in module code. Exported names
  * written with escape sequences are not supported (JSP_EMODULE);
  * top-level await is a syntax error. The source cannot leave its module scope: a top-level
  * `return`, an unmatched bracket, a source ending inside a comment or literal, and the

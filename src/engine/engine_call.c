@@ -105,10 +105,7 @@ static bool is_parse_error(JSContextRef js, JSStringRef source)
     return !JSCheckScriptSyntax(js, source, NULL, 1, NULL);
 }
 
-/* JSC reports a parse error's line but not its column. For "Unexpected token 'X'" the
- * token's first appearance on that line is the best guess; for an unexpected end, the
- * end of the line. Left 0 when there is nothing to go on. */
-static void guess_syntax_error_column(jsp_result *r, const char *source, size_t len)
+void guess_syntax_error_column(jsp_result *r, const char *source, size_t len)
 {
     if (r->error_column != 0 || r->error_line <= 0)
         return;

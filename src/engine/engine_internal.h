@@ -85,6 +85,10 @@ char *js_value_to_utf8(JSContextRef js, JSValueRef v, size_t *len_out); /* Strin
 int js_value_to_json(JSContextRef js, JSValueRef v, char **json, size_t *len_out);
 /* Evaluates NUL-terminated UTF-8 source (our own embedded scripts) under a URL for stacks;
  * the completion value, or NULL with *exception set. */
+/* JSC reports a parse error's line but not its column. For "Unexpected token 'X'" the
+ * token's first appearance on that line is the best guess; for an unexpected end, the
+ * end of the line. Left 0 when there is nothing to go on (engine_call.c). */
+void guess_syntax_error_column(jsp_result *r, const char *source, size_t len);
 JSValueRef js_evaluate_utf8(JSContextRef js, const char *source, const char *url, JSValueRef *exception);
 /* Parses JSON text; NULL on invalid JSON. */
 JSValueRef js_value_from_json(JSContextRef js, const char *json, size_t len);

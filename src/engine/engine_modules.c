@@ -28,7 +28,8 @@ static const char linker_source[] =
     "const apply = Reflect.apply, create = Object.create, define = Object.defineProperty;\n"
     "const defineAll = Object.defineProperties, descriptors = Object.getOwnPropertyDescriptors;\n"
     "const keys = Object.keys, freeze = Object.freeze, hasOwn = Object.prototype.hasOwnProperty;\n"
-    "const sort = Array.prototype.sort;\n"
+    "const sort = Array.prototype.sort, lastIndexOf = String.prototype.lastIndexOf;\n"
+    "const slice = String.prototype.slice;\n"
     "const call = Function.prototype.call, tag = Symbol.toStringTag;\n"
     "const resolved = Promise.resolve.bind(Promise), rejected = Promise.reject.bind(Promise);\n"
     "function record(name, c) {\n"
@@ -98,13 +99,49 @@ static const char linker_source[] =
     "    d(specifier) { return dynamicImport(specifier, rec.name); },\n"
     "  };\n"
     "}\n"
+    "function dirname(name) {\n"
+    "  const i = name === null ? -1 : apply(lastIndexOf, name, ['/']);\n"
+    "  return i > 0 ? apply(slice, name, [0, i]) : i === 0 ? '/' : '.';\n"
+    "}\n"
+    "function makeRequire(referrer) {\n"
+    "  return function require(specifier) {\n"
+    "    if (typeof specifier !== 'string') throw new TypeError('require: the specifier must be a string');\n"
+    "    const rec = load(specifier, referrer);\n"
+    "    if (apply(hasOwn, rec.c, ['cjs'])) {\n"
+    "      if (rec.state !== 1) evaluate(rec);\n"
+    "      return rec.module.exports;\n"
+    "    }\n"
+    "    fetchGraph(rec);\n"
+    "    evaluate(rec);\n"
+    "    return apply(hasOwn, rec.c, ['json']) ? rec.ns.default : rec.ns;\n"
+    "  };\n"
+    "}\n"
+    "function evaluateCommonJS(rec) {\n"
+    "  const module = {exports: {}, id: rec.name, filename: rec.name, loaded: false};\n"
+    "  rec.module = module;\n"
+    "  apply(rec.c.f, module.exports, [module.exports, makeRequire(rec.name), module, rec.name,\n"
+    "                                  dirname(rec.name)]);\n"
+    "  module.loaded = true;\n"
+    "  const e = module.exports;\n"
+    "  define(rec.ns, 'default', {value: e, enumerable: true, configurable: true});\n"
+    "  if (e !== null && (typeof e === 'object' || typeof e === 'function')) {\n"
+    "    const names = keys(e);\n"
+    "    for (let i = 0; i < names.length; i++) {\n"
+    "      const n = names[i];\n"
+    "      if (n !== 'default') define(rec.ns, n, {value: e[n], enumerable: true, configurable: true});\n"
+    "    }\n"
+    "  }\n"
+    "  rec.installed = true;\n"
+    "}\n"
     "function evaluate(rec) {\n"
     "  if (rec.state === 3) throw rec.error;\n"
     "  if (rec.state !== 0) return;\n"
     "  rec.state = 1;\n"
     "  try {\n"
     "    const c = rec.c;\n"
-    "    if (apply(hasOwn, c, ['json'])) {\n"
+    "    if (apply(hasOwn, c, ['cjs'])) {\n"
+    "      evaluateCommonJS(rec);\n"
+    "    } else if (apply(hasOwn, c, ['json'])) {\n"
     "      define(rec.ns, 'default', {value: c.json, enumerable: true, configurable: true});\n"
     "      rec.installed = true;\n"
     "    } else {\n"
@@ -273,6 +310,113 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* A dependency's syntax error: its line and column are the dependency's, so the message
+ * says which file ("lib/x.js:3:7: Unexpected token"). */
+static jsp_result *in_file(jsp_result *r, const char *name)
+{
+    char *message = r == result_out_of_memory() ? NULL
+                    : malloc(strlen(name) + strlen(r->error_message ? r->error_message : "") + 64);
+    if (message) {
+        sprintf(message, "%s:%d:%d: %s", name, r->error_line, r->error_column,
+                r->error_message ? r->error_message : "");
+        free(r->error_message);
+        r->error_message = message;
+    }
+    return r;
+}
+
+/* CommonJS, as Node decides for a file it imports: ".cjs" always, ".mjs" never, any other
+ * name when the source has no import or export form (Node's syntax detection for files
+ * outside a "type": "module" package; a side-effect-only ES module therefore runs as
+ * CommonJS, in sloppy mode — the one difference a user could see). */
+static bool is_commonjs(const char *name, const char *source, size_t len)
+{
+    if (ends_with(name, ".cjs"))
+        return true;
+    if (ends_with(name, ".mjs"))
+        return false;
+    module_script m;
+    bool plain = module_transform(source, len, &m) == MODULE_TRANSFORM_OK && !m.linked &&
+                 m.export_count == 0;
+    module_script_free(&m);
+    return plain;
+}
+
+/* {cjs: true, f, deps: [], lines: []}: f is function (exports, require, module, __filename,
+ * __dirname) with the file's text as its body. The body is first made into a function as
+ * the Function constructor makes one, which parses it alone as a function body (so
+ * `return` at top level is allowed and an unmatched `}` cannot close the function early);
+ * then the same text behind cjs_prefix on line 1 is evaluated, so that lines in errors and
+ * stack traces are the file's (the first parse puts the body two lines down). A body that
+ * parses alone followed by "\n})" can only be that function's body. */
+static const char cjs_prefix[] = "(function (exports, require, module, __filename, __dirname) {";
+
+static JSValueRef compile_commonjs(engine_ctx *ec, const char *name, const char *source,
+                                   size_t len, JSValueRef *exception)
+{
+    static const char *const params[] = {"exports", "require", "module", "__filename", "__dirname"};
+    JSContextRef js = ec->js;
+    size_t prefix_len = sizeof cjs_prefix - 1;
+    char *text = malloc(prefix_len + len + 4);
+    JSStringRef names[5] = {NULL}, url = NULL, body = NULL, wrapper = NULL;
+    JSValueRef value = NULL, thrown = NULL;
+    if (text) {
+        memcpy(text, cjs_prefix, prefix_len);
+        memcpy(text + prefix_len, source, len);
+        if (len >= 2 && source[0] == '#' && source[1] == '!') /* a hashbang line, as Node */
+            memcpy(text + prefix_len, "//", 2);
+        memcpy(text + prefix_len + len, "\n})", 3);
+        url = js_string_from_utf8(name, strlen(name));
+        body = url ? js_string_from_utf8(text + prefix_len, len) : NULL;
+        wrapper = body ? js_string_from_utf8(text, prefix_len + len + 3) : NULL;
+    }
+    bool ok = wrapper != NULL;
+    for (size_t i = 0; i < 5 && ok; i++)
+        ok = (names[i] = JSStringCreateWithUTF8CString(params[i])) != NULL;
+    if (!ok) {
+        natives_throw(js, exception, "RangeError", "out of memory loading a module");
+        goto out;
+    }
+    if (!JSObjectMakeFunction(js, NULL, 5, names, body, url, 1, &thrown)) {
+        /* Place the error with the wrapper's parse; failing that (the body would have
+         * closed the function), report the first parse's error at the file's line. */
+        JSValueRef placed = NULL;
+        bool shifted = JSCheckScriptSyntax(js, wrapper, url, 1, &placed) || !placed;
+        jsp_result *r = js_exception_result(ec->vm, js, shifted ? thrown : placed, JSP_ESYNTAX);
+        if (r->code == JSP_ESYNTAX) {
+            if (shifted)
+                r->error_line = r->error_line > 2 ? r->error_line - 2 : 1;
+            guess_syntax_error_column(r, source, len);
+        }
+        throw_module_error(ec, in_file(r, name), exception);
+        goto out;
+    }
+    JSValueRef f = JSEvaluateScript(js, wrapper, NULL, url, 1, &thrown);
+    if (!f || !JSValueIsObject(js, f) || !JSObjectIsFunction(js, (JSObjectRef)f)) {
+        throw_module_error(ec, result_error(JSP_ESYNTAX, "SyntaxError", "CommonJS module escaped its function"),
+                           exception);
+        goto out;
+    }
+    JSObjectRef record = JSObjectMake(js, NULL, NULL);
+    set_property(js, record, "cjs", JSValueMakeBoolean(js, true));
+    set_property(js, record, "f", f);
+    set_property(js, record, "deps", JSObjectMakeArray(js, 0, NULL, NULL));
+    set_property(js, record, "lines", JSObjectMakeArray(js, 0, NULL, NULL));
+    value = record;
+out:
+    for (size_t i = 0; i < 5; i++)
+        if (names[i])
+            JSStringRelease(names[i]);
+    if (wrapper)
+        JSStringRelease(wrapper);
+    if (body)
+        JSStringRelease(body);
+    if (url)
+        JSStringRelease(url);
+    free(text);
+    return value;
+}
+
 /* compile(name, source) -> {f, linked, deps} or {json}; a syntax error names the file. */
 static JSValueRef native_compile(JSContextRef js, JSObjectRef function, JSObjectRef self,
                                  size_t argc, const JSValueRef argv[], JSValueRef *exception)
@@ -301,20 +445,15 @@ static JSValueRef native_compile(JSContextRef js, JSObjectRef function, JSObject
         value = record;
         goto out;
     }
+    if (is_commonjs(name, source, len)) {
+        value = compile_commonjs(ec, name, source, len, exception);
+        goto out;
+    }
     module_script m;
     JSObjectRef factory;
     jsp_result *r = engine_module_compile(ec, name, source, len, &m, &factory);
     if (r) {
-        /* The line and column are the dependency's: the message says which file. */
-        char *message = r == result_out_of_memory() ? NULL
-                        : malloc(strlen(name) + strlen(r->error_message ? r->error_message : "") + 64);
-        if (message) {
-            sprintf(message, "%s:%d:%d: %s", name, r->error_line, r->error_column,
-                    r->error_message ? r->error_message : "");
-            free(r->error_message);
-            r->error_message = message;
-        }
-        throw_module_error(ec, r, exception);
+        throw_module_error(ec, in_file(r, name), exception);
     } else {
         value = module_record(js, &m, factory);
         if (!value)

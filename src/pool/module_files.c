@@ -46,8 +46,9 @@ static bool join(char *out, const char *dir, const char *rel)
 }
 
 /* An "exports" value for one subpath: a string, or conditions (nested) of which
- * "import", "module" and "default" apply, in the object's order. */
-static const char *exports_target(json_t *v)
+ * "import", "module" and "default" apply, in the object's order; with for_require, also
+ * "require" and "node" (the second look, for a package that exports only CommonJS). */
+static const char *exports_target(json_t *v, bool for_require)
 {
     if (json_is_string(v))
         return json_string_value(v);
@@ -55,7 +56,7 @@ static const char *exports_target(json_t *v)
         size_t i;
         json_t *e;
         json_array_foreach(v, i, e) {
-            const char *t = exports_target(e);
+            const char *t = exports_target(e, for_require);
             if (t)
                 return t;
         }
@@ -67,13 +68,21 @@ static const char *exports_target(json_t *v)
     json_t *e;
     json_object_foreach(v, key, e) {
         if (strcmp(key, "import") == 0 || strcmp(key, "module") == 0 ||
-            strcmp(key, "default") == 0) {
-            const char *t = exports_target(e);
+            strcmp(key, "default") == 0 ||
+            (for_require && (strcmp(key, "require") == 0 || strcmp(key, "node") == 0))) {
+            const char *t = exports_target(e, for_require);
             if (t)
                 return t;
         }
     }
     return NULL;
+}
+
+/* The ES module entry when the package has one, else its CommonJS one. */
+static const char *exports_entry(json_t *v)
+{
+    const char *t = exports_target(v, false);
+    return t ? t : exports_target(v, true);
 }
 
 /* The file a package's subpath (".", or "./x") names, relative to the package dir;
@@ -93,11 +102,11 @@ static const char *package_entry(json_t *pkg, const char *subpath, const char **
         }
         const char *t = NULL;
         if (has_subpaths)
-            t = exports_target(json_object_get(exports, subpath));
+            t = exports_entry(json_object_get(exports, subpath));
         else if (strcmp(subpath, ".") == 0)
-            t = exports_target(exports);
+            t = exports_entry(exports);
         if (!t)
-            *why = "the package's \"exports\" does not export this path for import";
+            *why = "the package's \"exports\" does not export this path";
         return t;
     }
     if (strcmp(subpath, ".") != 0)
@@ -227,7 +236,7 @@ static char *read_file(const char *path, size_t *len, char **error)
 
 /* Only source files are modules: an import('./.env') or import('./token') once ran the
  * file as JS and its text came back in the ReferenceError (an attacker's review). So a
- * module file ends in .js, .mjs or .json and no part of its path under the root starts
+ * module file ends in .js, .mjs, .cjs or .json and no part of its path under the root starts
  * with a dot (.env, .git/, .npmrc). */
 static bool is_module_file(const char *under_root)
 {
@@ -236,7 +245,8 @@ static bool is_module_file(const char *under_root)
             return false;
     const char *dot = strrchr(under_root, '.');
     return dot && strchr(dot, '/') == NULL &&
-           (strcmp(dot, ".js") == 0 || strcmp(dot, ".mjs") == 0 || strcmp(dot, ".json") == 0);
+           (strcmp(dot, ".js") == 0 || strcmp(dot, ".mjs") == 0 || strcmp(dot, ".cjs") == 0 ||
+            strcmp(dot, ".json") == 0);
 }
 
 /* One message for a missing file, a file outside the root and a file that is not a module,
@@ -244,7 +254,7 @@ static bool is_module_file(const char *under_root)
 static char *not_a_module_file(const char *specifier)
 {
     return format("'%s' is not a module file under the module root (missing, outside the module "
-                  "root, a dotfile, or not .js/.mjs/.json)", specifier);
+                  "root, a dotfile, or not .js/.mjs/.cjs/.json)", specifier);
 }
 
 int jsp_module_loader_files(void *root_dir, const char *specifier, const char *referrer,

@@ -327,3 +327,57 @@ Test(modules, a_files_module_root_is_its_project_directory)
     free(root);
     cr_expect_null(jsp_module_root_for_file(MODULES_DIR "/no/such/file.js"));
 }
+
+/* CommonJS, as Node 20 runs tests/fixtures/modules/cjs/main.mjs (the expected values are
+ * what `node -e "import('./main.mjs')..."` printed there): named and default imports of a
+ * .cjs file, a package's require() graph with a cycle and a JSON file, a UMD file (.js
+ * without import/export), import() of CommonJS. */
+static jsp_context *cjs_context(void)
+{
+    jsp_context *ctx = context_rooted_at(pool, MODULES_DIR "/cjs");
+    load_ok(ctx, "export * from './main.mjs';");
+    return ctx;
+}
+
+Test(modules, commonjs_files_and_packages_import_as_node_runs_them)
+{
+    jsp_context *ctx = cjs_context();
+    expect_call(ctx, "fromEsm", NULL, "[2,\"counter\",\"object\",\"cjspkg-b\"]");
+    expect_call(ctx, "umdShape", NULL, "[\"object\",\"1.0\",\"X\"]");
+    expect_call(ctx, "cycle", NULL, "[\"early/undefined\",\"-b\"]");
+    expect_call(ctx, "counterFacts", NULL, "[\"counter.cjs\",\"cjs\",true]");
+    expect_call(ctx, "dynamic", NULL, "true");
+    /* beyond Node: a package whose "exports" has only the require condition */
+    expect_call(ctx, "requireOnly", NULL, "42");
+    jsp_context_free(ctx);
+}
+
+Test(modules, require_errors_name_the_file_and_can_be_caught)
+{
+    jsp_context *ctx = context_rooted_at(pool, MODULES_DIR "/cjs");
+    load_ok(ctx, "import * as m from './errors.cjs'; export const r = () => m.results;");
+    expect_call(ctx, "r", NULL,
+                "[\"caught: cannot find module 'fs' imported by " MODULES_DIR
+                "/cjs/errors.cjs: no node_modules/fs in its directory or any parent up to the "
+                "module root\",\"TypeError\",\"SyntaxError\"]");
+    /* a syntax error in a CommonJS file names the file, line and column */
+    jsp_result *r = load(ctx, "import x from './bad.cjs';");
+    cr_assert_eq(r->code, JSP_ESYNTAX, "%s", r->error_message);
+    cr_expect(strstr(r->error_message, "/cjs/bad.cjs:3:") != NULL, "%s", r->error_message);
+    jsp_result_free(r);
+    /* the body cannot close its function early and run at top level */
+    r = load(ctx, "import x from './escape.cjs';");
+    cr_expect_eq(r->code, JSP_ESYNTAX, "%s", r->error_message);
+    jsp_result_free(r);
+    expect_eval(ctx, "typeof globalThis.escaped", "\"undefined\"");
+    /* a throw at top level: its stack names the file and line */
+    r = load(ctx, "import x from './throws.cjs';");
+    cr_assert_eq(r->code, JSP_EJS, "%s", r->error_message);
+    cr_expect(r->error_stack && strstr(r->error_stack, "/cjs/throws.cjs:2:") != NULL, "%s",
+              r->error_stack ? r->error_stack : "(no stack)");
+    jsp_result_free(r);
+    /* a hashbang line and a top-level return, as Node allows in CommonJS */
+    load_ok(ctx, "import e from './early_return.cjs'; export const keys = () => Object.keys(e);");
+    expect_call(ctx, "keys", NULL, "[\"a\"]");
+    jsp_context_free(ctx);
+}

@@ -326,7 +326,7 @@ typedef int (*jsp_module_loader_fn)(void *user, const char *specifier, const cha
  *     added, else a directory's package.json entry or index.js;
  *   - bare "pkg" or "pkg/sub/path": node_modules/pkg in the referrer's directory, then
  *     each parent up to the root; the package.json "exports" field (a string, "." or a
- *     "./sub" key, with conditions "import", "module", "default" — nested — and subpath
+ *     "./sub" key, with conditions "import", "module", "browser", "default" — nested — and subpath
  *     patterns ("./x/" + "*") are not supported), else "module", else "main", else index.js;
  *     a package whose "exports" has none of those conditions resolves through "require"
  *     or "node" instead (its CommonJS entry);

@@ -28,7 +28,8 @@ static void usage(FILE *out)
           "eval  evaluates CODE as a script and prints its value as JSON.\n"
           "run   loads FILE (as a script when it parses as one, else as an ES module);\n"
           "      with FUNCTION, calls it with ARGS_JSON (a JSON array, default []) and\n"
-          "      prints the result as JSON. Promises are awaited. console.log/info/debug\n"
+          "      prints the result as JSON (without FUNCTION it prints nothing, as node).\n"
+          "      Promises are awaited. console.log/info/debug\n"
           "      print to stdout, console.warn/error to stderr (eval too).\n"
           "--apis picks the web-API groups (\"events,encoding\", \"all\", \"none\"; default\n"
           "      console,timers).\n"
@@ -216,14 +217,15 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (argc >= 2 && strcmp(argv[1], "serve") == 0) {
-        for (int i = 2; i < argc; i++)
-            if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-                usage(stdout);
-                return 0;
-            }
+    /* `jspool serve --help`, `jspool run --help`: an option, never a value or a file name
+     * (run's FUNCTION and ARGS_JSON come after FILE, so a script named --help is ./--help) */
+    for (int i = 2; i < argc && argc >= 2 && (strcmp(argv[1], "serve") == 0 || i <= 4); i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return serve(argc, argv);
-    }
     /* eval/run [--apis LIST] [--data DIR] ...: the options go right after the command */
     const char *apis = NULL, *data = NULL;
     while (argc >= 4 && (strcmp(argv[2], "--apis") == 0 || strcmp(argv[2], "--data") == 0)) {
@@ -311,9 +313,10 @@ int main(int argc, char **argv)
     } else {
         int is_module;
         load_file(ctx, argv[2], source + bom, source_len - bom, &r, &is_module);
+        (void)is_module;
         if (r->code != JSP_OK || argc == 3) {
-            if (r->code == JSP_OK && argc == 3 && !is_module) {
-                jsp_result_free(r); /* a script run for its effects prints nothing */
+            if (r->code == JSP_OK && argc == 3) {
+                jsp_result_free(r); /* run for its effects, as `node FILE`: prints nothing */
                 status = 0;
             } else {
                 status = report(argv[2], r);

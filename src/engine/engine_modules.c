@@ -35,7 +35,8 @@ static const char linker_source[] =
     "function record(name, c) {\n"
     "  const ns = create(null);\n"
     "  define(ns, tag, {value: 'Module'});\n"
-    "  return {name, c, ns, state: 0, error: undefined, fetched: false, installed: false, m: []};\n"
+    "  return {name, c, ns, state: 0, error: undefined, fetched: false, installed: false, m: [],\n"
+    "          waiters: []};\n"
     "}\n"
     "function load(specifier, referrer, line) {\n"
     "  const found = resolve(specifier, referrer, line);\n"
@@ -74,6 +75,14 @@ static const char linker_source[] =
     "  freeze(ns);\n"
     "}\n"
     "function who(rec) { return rec.name === null ? 'the entry module' : rec.name; }\n"
+    "function provided(rec, dep, names) {\n"
+    "  if (dep.installed)\n"
+    "    for (let i = 0; i < names.length; i++)\n"
+    "      if (!(names[i] in dep.ns))\n"
+    "        throw fail(dep.name + ' does not provide an export named \\'' + names[i] +\n"
+    "                   '\\' (imported by ' + who(rec) + ')');\n"
+    "  return dep.ns;\n"
+    "}\n"
     "function linkRecord(rec) {\n"
     "  const namespaces = [];\n"
     "  for (let i = 0; i < rec.m.length; i++) namespaces[i] = rec.m[i].ns;\n"
@@ -87,14 +96,17 @@ static const char linker_source[] =
     "      for (let i = 0; i < rec.m.length; i++) evaluate(rec.m[i]);\n"
     "      for (let i = 0; i < r[1].length; i++) star(rec, rec.m[r[1][i]]);\n"
     "    },\n"
-    "    g(k, names) {\n"
-    "      const dep = rec.m[k];\n"
-    "      if (dep.installed)\n"
+    "    g(k, names) { return provided(rec, rec.m[k], names); },\n"
+    "    b(k, names, set) {\n"
+    "      const dep = rec.m[k], ns = provided(rec, dep, names);\n"
+    "      const read = function () {\n"
+    "        const v = create(null);\n"
     "        for (let i = 0; i < names.length; i++)\n"
-    "          if (!(names[i] in dep.ns))\n"
-    "            throw fail(dep.name + ' does not provide an export named \\'' + names[i] +\n"
-    "                       '\\' (imported by ' + who(rec) + ')');\n"
-    "      return dep.ns;\n"
+    "          try { v[names[i]] = ns[names[i]]; } catch (e) { /* not initialised yet */ }\n"
+    "        set(v);\n"
+    "      };\n"
+    "      read();\n"
+    "      if (dep.state === 1) dep.waiters[dep.waiters.length] = read;\n"
     "    },\n"
     "    d(specifier) { return dynamicImport(specifier, rec.name); },\n"
     "  };\n"
@@ -156,6 +168,9 @@ static const char linker_source[] =
     "    }\n"
     "    sortAndFreeze(rec.ns);\n"
     "    rec.state = 2;\n"
+    "    const waiters = rec.waiters;\n"
+    "    rec.waiters = [];\n"
+    "    for (let i = 0; i < waiters.length; i++) waiters[i]();\n"
     "  } catch (e) { rec.state = 3; rec.error = e; throw e; }\n"
     "}\n"
     "function dynamicImport(specifier, referrer) {\n"
@@ -336,8 +351,7 @@ static bool is_commonjs(const char *name, const char *source, size_t len)
     if (ends_with(name, ".mjs"))
         return false;
     module_script m;
-    bool plain = module_transform(source, len, &m) == MODULE_TRANSFORM_OK && !m.linked &&
-                 m.export_count == 0;
+    bool plain = module_transform(source, len, &m) == MODULE_TRANSFORM_OK && !m.module_syntax;
     module_script_free(&m);
     return plain;
 }

@@ -584,6 +584,7 @@ struct transformer {
     size_t *stars;           /* indices into imports of `export * from` */
     size_t n_stars, cap_stars;
     bool linked;             /* an import form was seen: the linked wrapper is needed */
+    bool module_syntax;      /* an import or export form was seen (`export {}` included) */
     module_script *result;
     int status;
 };
@@ -1186,6 +1187,7 @@ static void handle_export_declaration(struct transformer *t, struct token ex,
 static void handle_export(struct transformer *t, struct token ex)
 {
     size_t mark = t->n_exports;
+    t->module_syntax = true;
     struct token tok = next_token(t);
     if (is_word(&t->lx, &tok, "default")) {
         handle_export_default(t, ex, tok, mark);
@@ -1207,14 +1209,17 @@ static void handle_export(struct transformer *t, struct token ex)
 /* ---------------------------------------------------------------------------------------
  * Import recogniser. Static imports become reads of the namespaces the linker
  * (engine_modules.c) hands the module function as `__jsp_r`:
- *   import d, {a, b as c} from 'm'  ->  const {"default": d, "a": a, "b": c} = __jsp_r.g(k,["default","a","b"]);
+ *   import d, {a, b as c} from 'm'  ->  let d, a, c; __jsp_r.b(k,["default","a","b"],
+ *                                         (__jsp_v) => { ({"default": d, "a": a, "b": c} = __jsp_v); });
  *   import * as ns from 'm'          ->  const ns = __jsp_r.g(k,[]);
  *   import 'm'                       ->  __jsp_r.g(k,[]);
  * where k indexes the module's distinct specifiers (module_script.imports), evaluated
- * before the body runs; g checks that m provides the names. `import(x)` becomes
- * `__jsp_r.d(x)` and `import.meta` `__jsp_r.meta`. Imported names are constants bound
- * when the statement runs (a snapshot of the binding), not live bindings; `* as ns`
- * is the live namespace.
+ * before the body runs; g and b check that m provides the names, and b sets them
+ * through the arrow function: when the statement runs, and again when m finishes if m
+ * was still running (an import cycle), so a name not yet initialised then is bound
+ * once it is. `import(x)` becomes `__jsp_r.d(x)` and `import.meta` `__jsp_r.meta`.
+ * Imported names are otherwise a snapshot, not live bindings; `* as ns` is the live
+ * namespace.
  * ------------------------------------------------------------------------------------- */
 
 static void text_add_str(struct transformer *t, struct text *b, const char *s)
@@ -1353,7 +1358,7 @@ static void append_binding(struct transformer *t, struct text *b, const struct t
 /* `import ...` at statement start, not `import(` or `import.meta`. */
 static void handle_import_statement(struct transformer *t, struct token im)
 {
-    struct text pattern = {0}, names = {0}; /* `"a": b, ...` and `"a",...` */
+    struct text pattern = {0}, names = {0}, locals = {0}; /* `"a": b, ...`, `"a",...`, `b, ...` */
     struct token ns = {0}, tok = next_token(t);
     bool has_ns = false;
     if (tok.kind == T_STRING) { /* import 'm' */
@@ -1369,6 +1374,7 @@ static void handle_import_statement(struct transformer *t, struct token im)
     if (is_binding_name(t, &tok)) { /* default binding */
         text_add_str(t, &pattern, "\"default\": ");
         append_binding(t, &pattern, &tok);
+        append_binding(t, &locals, &tok);
         text_add_str(t, &names, "\"default\"");
         tok = next_token(t);
         if (!is_punct(&t->lx, &tok, ","))
@@ -1399,8 +1405,10 @@ static void handle_import_statement(struct transformer *t, struct token im)
             }
             if (!is_binding_name(t, &local))
                 goto malformed;
-            if (pattern.len)
+            if (pattern.len) {
                 text_add_str(t, &pattern, ", ");
+                text_add_str(t, &locals, ", ");
+            }
             if (names.len)
                 text_add_str(t, &names, ",");
             if (!add_name_literal(t, &pattern, t->lx.src + imported.start, imported.end - imported.start) ||
@@ -1408,6 +1416,7 @@ static void handle_import_statement(struct transformer *t, struct token im)
                 goto done;
             text_add_str(t, &pattern, ": ");
             append_binding(t, &pattern, &local);
+            append_binding(t, &locals, &local);
             if (is_punct(&t->lx, &tok, "}"))
                 break;
             if (!is_punct(&t->lx, &tok, ","))
@@ -1427,29 +1436,25 @@ from:
     size_t end = skip_import_attributes(t, tok.end);
     struct text out = {0};
     char call[64];
-    snprintf(call, sizeof call, "__jsp_r.g(%ld,[", k);
-    text_add_str(t, &out, "const ");
     if (has_ns) {
+        text_add_str(t, &out, "const ");
         append_binding(t, &out, &ns);
-        text_add_str(t, &out, " = ");
+        snprintf(call, sizeof call, " = __jsp_r.g(%ld,[]);", k);
         text_add_str(t, &out, call);
-        text_add(t, &out, names.p ? names.p : "", names.len);
-        text_add_str(t, &out, "])");
-        if (pattern.len) {
-            text_add_str(t, &out, ", {");
-            text_add(t, &out, pattern.p, pattern.len);
-            text_add_str(t, &out, "} = ");
-            append_binding(t, &out, &ns);
-        }
-    } else {
-        text_add_str(t, &out, "{");
-        text_add(t, &out, pattern.p ? pattern.p : "", pattern.len);
-        text_add_str(t, &out, "} = ");
-        text_add_str(t, &out, call);
-        text_add(t, &out, names.p ? names.p : "", names.len);
-        text_add_str(t, &out, "])");
     }
-    text_add_str(t, &out, ";");
+    if (pattern.len) {
+        text_add_str(t, &out, "let ");
+        text_add(t, &out, locals.p, locals.len);
+        snprintf(call, sizeof call, "; __jsp_r.b(%ld,[", k);
+        text_add_str(t, &out, call);
+        text_add(t, &out, names.p, names.len);
+        text_add_str(t, &out, "], (__jsp_v) => { ({");
+        text_add(t, &out, pattern.p, pattern.len);
+        text_add_str(t, &out, "} = __jsp_v); });");
+    } else if (!has_ns) { /* import {} from 'm' */
+        snprintf(call, sizeof call, "__jsp_r.g(%ld,[]);", k);
+        text_add_str(t, &out, call);
+    }
     if (t->status == MODULE_TRANSFORM_OK)
         replace_source(t, im.start, end, out.p);
     free(out.p);
@@ -1460,6 +1465,7 @@ malformed:
 done:
     free(pattern.p);
     free(names.p);
+    free(locals.p);
 }
 
 /* `export * from 'm'` and `export * as ns from 'm'`. */
@@ -1677,6 +1683,7 @@ int module_transform(const char *source, size_t len, module_script *out)
         out->body_start = body_start;
         out->body_end = body_end;
         out->linked = t.linked;
+        out->module_syntax = t.linked || t.module_syntax;
         out->imports = t.imports;
         out->import_lines = t.import_lines;
         out->import_count = t.n_imports;

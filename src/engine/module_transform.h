@@ -30,6 +30,8 @@ typedef struct module_script {
      * linker's record (engine_modules.c) and returns nothing; its prefix first calls
      * __jsp_r.x(f) where f() returns [getters object, [indices of `export *` imports]]. */
     int linked;
+    int module_syntax;       /* nonzero when the source has an import or export form, even
+                                one that exports nothing (`export {}`): it is an ES module */
     char **imports;          /* malloc'd distinct static import specifiers, in source
                                 order: the `k` of __jsp_r.g(k, names) / __jsp_r.m[k] */
     int *import_lines;       /* 1-based line of each one's first import */

@@ -46,7 +46,8 @@ static bool join(char *out, const char *dir, const char *rel)
 }
 
 /* An "exports" value for one subpath: a string, or conditions (nested) of which
- * "import", "module" and "default" apply, in the object's order; with for_require, also
+ * "import", "module", "browser" (jspool has web APIs, not Node's built-ins) and "default"
+ * apply, in the object's order; with for_require, also
  * "require" and "node" (the second look, for a package that exports only CommonJS). */
 static const char *exports_target(json_t *v, bool for_require)
 {
@@ -68,7 +69,7 @@ static const char *exports_target(json_t *v, bool for_require)
     json_t *e;
     json_object_foreach(v, key, e) {
         if (strcmp(key, "import") == 0 || strcmp(key, "module") == 0 ||
-            strcmp(key, "default") == 0 ||
+            strcmp(key, "browser") == 0 || strcmp(key, "default") == 0 ||
             (for_require && (strcmp(key, "require") == 0 || strcmp(key, "node") == 0))) {
             const char *t = exports_target(e, for_require);
             if (t)

@@ -317,20 +317,24 @@ static void expect_linked_body(const char *src, const char *expected_body)
 
 Test(module_transform, every_import_statement_form_reads_the_namespace)
 {
-    expect_linked_body("import x from 'y';", "const {\"default\": x} = __jsp_r.g(0,[\"default\"]);");
+    expect_linked_body("import x from 'y';",
+                       "let x; __jsp_r.b(0,[\"default\"], (__jsp_v) => { ({\"default\": x} = __jsp_v); });");
     expect_linked_body("import {a, b as c} from \"y\"",
-                       "const {\"a\": a, \"b\": c} = __jsp_r.g(0,[\"a\",\"b\"]);");
-    expect_linked_body("import * as ns from 'y'", "const ns = __jsp_r.g(0,[]);");
-    expect_linked_body("import 'side-effect'", "__jsp_r.g(0,[]);");
+                       "let a, c; __jsp_r.b(0,[\"a\",\"b\"], (__jsp_v) => { ({\"a\": a, \"b\": c} = __jsp_v); });");
+    expect_linked_body("import * as ns from 'y'",
+                       "const ns = __jsp_r.g(0,[]);");
+    expect_linked_body("import 'side-effect'",
+                       "__jsp_r.g(0,[]);");
     expect_linked_body("import x, {y} from 'z'",
-                       "const {\"default\": x, \"y\": y} = __jsp_r.g(0,[\"default\",\"y\"]);");
+                       "let x, y; __jsp_r.b(0,[\"default\",\"y\"], (__jsp_v) => { ({\"default\": x, \"y\": y} = __jsp_v); });");
     expect_linked_body("import x, * as ns from 'z'",
-                       "const ns = __jsp_r.g(0,[\"default\"]), {\"default\": x} = ns;");
+                       "const ns = __jsp_r.g(0,[]);let x; __jsp_r.b(0,[\"default\"], (__jsp_v) => { ({\"default\": x} = __jsp_v); });");
     expect_linked_body("import {default as d, \"a-b\" as e} from 'z'",
-                       "const {\"default\": d, \"a-b\": e} = __jsp_r.g(0,[\"default\",\"a-b\"]);");
-    expect_linked_body("foo()\nimport{a}from'y'", "foo()\nconst {\"a\": a} = __jsp_r.g(0,[\"a\"]);");
+                       "let d, e; __jsp_r.b(0,[\"default\",\"a-b\"], (__jsp_v) => { ({\"default\": d, \"a-b\": e} = __jsp_v); });");
+    expect_linked_body("foo()\nimport{a}from'y'",
+                       "foo()\nlet a; __jsp_r.b(0,[\"a\"], (__jsp_v) => { ({\"a\": a} = __jsp_v); });");
     expect_linked_body("import data from './d.json' with { type: 'json' };",
-                       "const {\"default\": data} = __jsp_r.g(0,[\"default\"]);");
+                       "let data; __jsp_r.b(0,[\"default\"], (__jsp_v) => { ({\"default\": data} = __jsp_v); });");
 }
 
 Test(module_transform, import_specifiers_are_listed_once_in_source_order)

@@ -1542,6 +1542,26 @@ Test(cli, run_takes_minified_modules_and_byte_order_marks)
     unlink(path);
 }
 
+Test(cli, help_on_every_command_and_a_module_run_for_its_effects_prints_only_its_output)
+{
+    const char *const *forms[] = {(const char *const[]){"--help", NULL},
+                                  (const char *const[]){"run", "--help", NULL},
+                                  (const char *const[]){"eval", "-h", NULL},
+                                  (const char *const[]){"serve", "--help", NULL}};
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        cli_output o = cli(forms[i]);
+        cr_expect_eq(o.status, 0, "form %zu: exit %d, stderr %s", i, o.status, o.err);
+        cr_expect(strncmp(o.out, "usage: jspool", 13) == 0, "form %zu printed %s", i, o.out);
+    }
+    static const char text[] = "export function f() { return 1 }\nconsole.log('ran');\n";
+    char path[32];
+    js_file(path, text, sizeof(text) - 1);
+    cli_output o = cli((const char *const[]){"run", path, NULL});
+    cr_expect_eq(o.status, 0, "stderr %s", o.err);
+    cr_expect_str_eq(o.out, "ran\n", "a module without FUNCTION printed more than its output");
+    unlink(path);
+}
+
 Test(cli, console_log_goes_to_stdout_and_warnings_to_stderr)
 {
     static const char text[] = "console.log('one', 1); console.warn('careful'); console.info('two');\n"

@@ -195,6 +195,24 @@ static void finish_read(pending *p)
     pending_free(p);
 }
 
+/* A setup "source" is a classic script: one that stopped at `export` or `import` was a
+ * module sent under the wrong key, so the message says which key to use. */
+static void hint_module_syntax(jsp_result *r)
+{
+    static const char hint[] = " (\"source\" runs as a classic script; send an ES module as \"module\")";
+    const char *m = r->error_message;
+    if (!m || (!strstr(m, "keyword 'export'") && !strstr(m, "keyword 'import'") &&
+               !strstr(m, "import call expects")))
+        return;
+    char *longer = malloc(strlen(m) + sizeof hint);
+    if (!longer)
+        return;
+    strcpy(longer, m);
+    strcat(longer, hint);
+    free(r->error_message);
+    r->error_message = longer;
+}
+
 void api_finish(server *srv, pending *p)
 {
     jsp_result *r = p->result;
@@ -212,6 +230,8 @@ void api_finish(server *srv, pending *p)
      * that JSON cannot hold (a function, a symbol, a cycle) does not fail the creation. */
     int code = p->kind == PENDING_CREATE && r->code == JSP_ENOTJSON ? 0 : r->code;
     served_context *sc = p->kind == PENDING_CREATE ? p->created : registry_find(&srv->contexts, p->context_id);
+    if (p->kind == PENDING_CREATE && code == JSP_ESYNTAX && sc && !sc->is_module)
+        hint_module_syntax(r);
     if (p->kind == PENDING_READ) { /* a read of the store, not a call: not counted in calls */
         if (sc)
             sc->in_flight--;

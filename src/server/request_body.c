@@ -56,6 +56,18 @@ static bool client_limit(const json_t *v, const char *key, long max, long minimu
     return true;
 }
 
+/* "module" is source text; "examples/bank.js" or "./app.mjs" there is a file name that a
+ * user meant the server to read (it would fail as `Can't find variable: examples`). A
+ * path: no whitespace or code punctuation, ends in .js/.mjs/.cjs, short. */
+static bool looks_like_a_file_path(const char *text)
+{
+    size_t n = strlen(text);
+    if (n < 4 || n > 1024 || strcspn(text, " \t\r\n;(){}=,'\"`+*") != n)
+        return false;
+    const char *dot = strrchr(text, '.');
+    return dot && (strcmp(dot, ".js") == 0 || strcmp(dot, ".mjs") == 0 || strcmp(dot, ".cjs") == 0);
+}
+
 int request_body_parse_create(const char *text, size_t len, const request_limit_maxima *max,
                               request_body *out)
 {
@@ -74,6 +86,13 @@ int request_body_parse_create(const char *text, size_t len, const request_limit_
         return refuse(out, "invalid_argument", error.text);
     if (out->module && out->source)
         return refuse(out, "invalid_argument", "give either module or source, not both");
+    const char *code = out->module ? out->module : out->source;
+    if (code && looks_like_a_file_path(code))
+        return refuse(out, "invalid_argument",
+                      out->module ? "\"module\" holds the module's source text, not a file name: send "
+                                    "the file's contents, or deploy the file with `jspool serve FILE.js`"
+                                  : "\"source\" holds script text, not a file name: send the file's "
+                                    "contents, or deploy a module file with `jspool serve FILE.js`");
     if (out->store && !out->name) /* a context is rebuilt from its name: no name, no file */
         return refuse(out, "invalid_argument", "store: true needs a name (the store's file is "
                       "named after the context, so a context of that name finds it again)");

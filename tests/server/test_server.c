@@ -279,6 +279,12 @@ Test(server, every_error_class_has_its_status_and_shape)
     expect(request("POST", "/v1/contexts/ev/eval", "{\"source\":\"new AbortController().signal.aborted\"}"), 200,
            "{\"result\":false}");
     expect(request("POST", "/v1/contexts", "{\"source\":\"1 +\"}"), 400, "\"code\":\"syntax_error\"");
+    /* a module sent as "source" is told which key to use; a file name is not source */
+    expect(request("POST", "/v1/contexts", "{\"source\":\"export const a = 1;\"}"), 400,
+           "send an ES module as \\\"module\\\"");
+    expect(request("POST", "/v1/contexts", "{\"module\":\"examples/bank.js\"}"), 400,
+           "not a file name: send the file's contents, or deploy the file with `jspool serve FILE.js`");
+    expect(request("POST", "/v1/contexts", "{\"source\":\"./setup.js\"}"), 400, "not a file name");
     /* a setup whose last value JSON cannot hold still creates the context */
     expect(request("POST", "/v1/contexts", "{\"name\":\"lib\",\"source\":\"function helper(x) { return x + 1 }\"}"),
            201, "\"name\":\"lib\"");

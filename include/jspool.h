@@ -138,7 +138,8 @@ enum jsp_placement {
 
 typedef struct jsp_pool_config {
     int threads;               /* runtime threads; 0 = number of online CPUs */
-    int max_contexts;          /* live contexts at most; 0 = 100000. Beyond: JSP_ETOO_MANY */
+    int max_contexts;          /* live contexts at most; 0 = 100000. Beyond: JSP_ETOO_MANY
+                                  (also for max_stores, below) */
     int max_queued_jobs;       /* jobs waiting per context at most; 0 = 10000. Beyond:
                                   JSP_EBUSY (back-pressure, never an unbounded queue) */
     size_t max_queued_bytes;   /* bytes of arguments, sources and messages waiting per
@@ -210,6 +211,14 @@ typedef struct jsp_pool_config {
                                        Beyond: host.call's Promise rejects and callSync
                                        throws, with an Error naming the cap; the handler
                                        is not run */
+
+    /* Contexts with a store (jsp_context_config.store_path) open at once, at most: each
+     * holds ~4 file descriptors (database, WAL, shared memory, sync), and a tenant that
+     * opened stores until the process ran out of descriptors would stop the server from
+     * accepting anyone's connections. 0 = (the soft RLIMIT_NOFILE at jsp_pool_new − 1024)
+     * / 4, at least 16. Beyond: jsp_context_new fails with JSP_ETOO_MANY (and logs the
+     * cap); a destroyed context's store counts until its runtime has closed the file. */
+    int max_stores;
 } jsp_pool_config;
 
 /* Creates a pool and starts its runtime threads. cfg may be NULL (all defaults).

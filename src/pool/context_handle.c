@@ -164,11 +164,14 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
     /* A destroyed context's runtime may still be closing this file: wait for it (5 s). */
     unsigned long long holder = 0;
     if (ctx->store_path && (rc = store_claims_take(&pool->stores, ctx, 5000, &holder)) != 0) {
-        if (rc == JSP_ESTORE) {
-            char line[200];
+        char line[200];
+        if (rc == JSP_ESTORE)
             snprintf(line, sizeof(line), "store %.120s: in use by context %llu", cfg->store_path, holder);
+        else if (rc == JSP_ETOO_MANY)
+            snprintf(line, sizeof(line), "store %.120s: refused, %d stores are open (max_stores)",
+                     cfg->store_path, pool->config.max_stores);
+        if (rc == JSP_ESTORE || rc == JSP_ETOO_MANY)
             pool_log(pool, JSP_LOG_ERROR, ctx->id, line);
-        }
         context_creation_failed(ctx, true);
         context_release(ctx);
         return rc;

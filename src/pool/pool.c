@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 void pool_retain(jsp_pool *pool)
@@ -86,6 +87,17 @@ static void services_init(jsp_pool *pool)
     };
 }
 
+/* Stores a process can hold open: ~4 descriptors each, leaving 1024 for connections and
+ * the rest (jsp_pool_config.max_stores). */
+static int default_max_stores(void)
+{
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY)
+        return 16;
+    rlim_t n = files.rlim_cur > 1024 + 64 ? (files.rlim_cur - 1024) / 4 : 16;
+    return n > 1000000 ? 1000000 : (int)n;
+}
+
 int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
 {
     if (!out)
@@ -94,7 +106,7 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
     jsp_pool_config config = cfg ? *cfg : (jsp_pool_config){0};
     if (config.threads < 0 || config.threads > 1024 || config.max_contexts < 0 ||
         config.max_queued_jobs < 0 || config.heap_growth_ratio < 0 ||
-        config.max_timers_per_context < 0 || config.max_host_calls_per_context < 0 ||
+        config.max_timers_per_context < 0 || config.max_host_calls_per_context < 0 || config.max_stores < 0 ||
         !(config.cpu_share >= 0) || config.cpu_share_window_ms > 3600000 ||
         (config.placement != JSP_PLACE_ROUND_ROBIN && config.placement != JSP_PLACE_LEAST_LOADED))
         return JSP_EINVAL;
@@ -108,6 +120,8 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
         config.log = log_to_stderr;
     if (config.max_contexts == 0)
         config.max_contexts = 100000;
+    if (config.max_stores == 0)
+        config.max_stores = default_max_stores();
     if (config.max_queued_jobs == 0)
         config.max_queued_jobs = 10000;
     if (config.max_timers_per_context == 0)
@@ -165,7 +179,7 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
     atomic_init(&pool->magic, POOL_MAGIC);
     atomic_init(&pool->next_context_id, 1);
     pthread_mutex_init(&pool->workers_lock, NULL);
-    store_claims_init(&pool->stores);
+    store_claims_init(&pool->stores, config.max_stores);
     pool->config = config;
     pool->thread_count = config.threads;
     services_init(pool);

@@ -18,11 +18,13 @@ struct store_claim {
     char key[];
 };
 
-void store_claims_init(store_claims *c)
+void store_claims_init(store_claims *c, int max)
 {
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->released, NULL);
     c->list = NULL;
+    c->count = 0;
+    c->max = max;
 }
 
 void store_claims_destroy(store_claims *c)
@@ -90,6 +92,15 @@ int store_claims_take(store_claims *c, struct jsp_context *ctx, int wait_ms, uns
             break;
         }
     }
+    /* At the cap: a destroyed context's claim goes once its file is closed, so wait for
+     * that as for the same file above; only live holders make it a refusal. */
+    while (!rc && c->count >= c->max) {
+        bool closing = false;
+        for (store_claim *k = c->list; k && !closing; k = k->next)
+            closing = atomic_load(&k->ctx->state) != CONTEXT_ALIVE;
+        if (!closing || pthread_cond_timedwait(&c->released, &c->lock, &until) == ETIMEDOUT)
+            rc = JSP_ETOO_MANY;
+    }
     store_claim *mine = rc ? NULL : malloc(sizeof(*mine) + strlen(key) + 1);
     if (!rc && !mine)
         rc = JSP_ENOMEM;
@@ -98,6 +109,7 @@ int store_claims_take(store_claims *c, struct jsp_context *ctx, int wait_ms, uns
         strcpy(mine->key, key);
         mine->next = c->list;
         c->list = mine;
+        c->count++;
     }
     pthread_mutex_unlock(&c->lock);
     free(key);
@@ -112,6 +124,7 @@ void store_claims_release(store_claims *c, struct jsp_context *ctx)
             store_claim *gone = *p;
             *p = gone->next;
             free(gone);
+            c->count--;
             pthread_cond_broadcast(&c->released);
             break;
         }

@@ -16,13 +16,15 @@ typedef struct store_claims {
     pthread_mutex_t lock;
     pthread_cond_t released;
     store_claim *list;
+    int count, max; /* claims held, and at most (jsp_pool_config.max_stores) */
 } store_claims;
 
-void store_claims_init(store_claims *c);
+void store_claims_init(store_claims *c, int max);
 void store_claims_destroy(store_claims *c);
 /* Claims ctx->store_path for ctx (any thread but a runtime's): 0; JSP_ESTORE when a live
  * context holds it (*holder_id gets its id); JSP_ETIMEOUT-like JSP_ESTORE when a destroyed
- * one still had it open after wait_ms; JSP_ENOMEM. */
+ * one still had it open after wait_ms; JSP_ETOO_MANY when max claims are held;
+ * JSP_ENOMEM. */
 int store_claims_take(store_claims *c, struct jsp_context *ctx, int wait_ms, unsigned long long *holder_id);
 /* Gives ctx's claim back (its store is closed, or was never opened); a no-op without one.
  * Any thread. */

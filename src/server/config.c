@@ -27,6 +27,7 @@ static const key_spec keys[] = {
     {"log_format", KIND_BOOL_LOG, AT(log_json)},
     {"modules", KIND_MODULES, AT(modules)},
     {"max_contexts", KIND_INT, AT(pool.max_contexts)},
+    {"max_stores", KIND_INT, AT(pool.max_stores)},
     {"max_queued_jobs", KIND_INT, AT(pool.max_queued_jobs)},
     {"max_timers_per_context", KIND_INT, AT(pool.max_timers_per_context)},
     {"max_host_calls_per_context", KIND_INT, AT(pool.max_host_calls_per_context)},

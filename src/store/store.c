@@ -51,7 +51,7 @@ struct store {
 
     store_stats stats;
 
-    sync_thread *sync; /* background_sync, else NULL */
+    sync_queue *sync; /* background_sync, else NULL */
     store_error broken; /* code != 0 after a failed fsync: the store refuses new calls */
     char *path;
 };
@@ -154,14 +154,14 @@ static int commit_batch(store *s)
         run_completions(s, NULL);
         return JSP_OK;
     }
-    /* The sync thread releases them after its fdatasync; without memory for the hand-over,
+    /* A sync worker releases them after its fdatasync; without memory for the hand-over,
      * sync here. */
-    if (sync_thread_queue(s->sync, s->completions, s->ncompletions)) {
+    if (sync_queue_add(s->sync, s->completions, s->ncompletions)) {
         s->ncompletions = 0;
         return JSP_OK;
     }
     store_error e = {0};
-    if (fdatasync(sync_thread_fd(s->sync)))
+    if (fdatasync(sync_queue_fd(s->sync)))
         fsync_failed(s, errno, &e);
     run_completions(s, e.code ? &e : NULL);
     return e.code;
@@ -173,7 +173,7 @@ int store_poll(store *s, bool wait)
     if (!s->sync)
         return 0;
     int ran = 0;
-    for (sync_batch *b = sync_thread_take(s->sync, wait), *next; b; b = next) {
+    for (sync_batch *b = sync_queue_take(s->sync, wait), *next; b; b = next) {
         next = b->next;
         if (b->err.code && !s->broken.code)
             s->broken = b->err;
@@ -189,7 +189,7 @@ static void sync_stop(store *s)
     if (!s->sync)
         return;
     store_poll(s, true);
-    sync_thread_stop(s->sync);
+    sync_queue_close(s->sync);
     s->sync = NULL;
 }
 
@@ -199,7 +199,7 @@ static int sync_start(store *s, store_error *err)
         return store_fail(err, JSP_EINVAL, "TypeError", "background_sync: the %s backend cannot sync apart",
                           s->ops->name);
     int fd = s->ops->sync_fd(s->b, err);
-    return fd < 0 ? err->code : sync_thread_start(fd, s->path, s->cfg.wake, s->cfg.wake_user, &s->sync, err);
+    return fd < 0 ? err->code : sync_queue_open(fd, s->path, s->cfg.wake, s->cfg.wake_user, &s->sync, err);
 }
 
 int store_flush(store *s)
@@ -408,7 +408,7 @@ int store_declare(store *s, const char *json, size_t len)
         s->ops->rollback(s->b);
         goto done;
     }
-    if (s->sync && !unchanged && fdatasync(sync_thread_fd(s->sync))) {
+    if (s->sync && !unchanged && fdatasync(sync_queue_fd(s->sync))) {
         fsync_failed(s, errno, &s->err);
         rc = s->err.code;
         s->broken = s->err;

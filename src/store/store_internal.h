@@ -77,30 +77,33 @@ typedef struct completion_entry {
     store_error outcome; /* the call's own verdict; overwritten if the batch fails */
 } completion_entry;
 
-/* The background sync thread (store_sync.c): committed batches go in, and come back out
- * once an fdatasync that started after their COMMIT has finished. */
+/* Background syncing (store_sync.c): committed batches go in, and come back out once an
+ * fdatasync that started after their COMMIT has finished. A store's queue is served by
+ * sync workers shared by every store of the process (at most a few threads in all). */
 typedef struct sync_batch {
     struct sync_batch *next;
     completion_entry *entries;
     int n;
     store_error err; /* the fsync's outcome */
 } sync_batch;
-typedef struct sync_thread sync_thread;
+typedef struct sync_queue sync_queue;
 
-/* Starts the thread; it owns fd (closed by sync_thread_stop). path is borrowed for messages
- * and must outlive the thread. wake runs on the thread after each sync. */
-int sync_thread_start(int fd, const char *path, store_wake_fn *wake, void *wake_user, sync_thread **out,
-                      store_error *err);
+/* Opens the store's queue (starting a shared worker if there are fewer than the maximum);
+ * it owns fd (closed by sync_queue_close). path is borrowed for messages and must outlive
+ * the queue. wake runs on a worker thread after each sync of this store. */
+int sync_queue_open(int fd, const char *path, store_wake_fn *wake, void *wake_user, sync_queue **out,
+                    store_error *err);
 /* Queues a copy of n completions of a committed batch; false when out of memory. */
-bool sync_thread_queue(sync_thread *st, const completion_entry *entries, int n);
+bool sync_queue_add(sync_queue *q, const completion_entry *entries, int n);
 /* The synced batches, oldest first (wait: after every queued batch is synced). The caller
  * frees each with sync_batch_free. */
-sync_batch *sync_thread_take(sync_thread *st, bool wait);
+sync_batch *sync_queue_take(sync_queue *q, bool wait);
 void sync_batch_free(sync_batch *b);
 /* The descriptor to fdatasync for an inline sync (declare, or no memory to queue). */
-int sync_thread_fd(const sync_thread *st);
-/* Syncs what is queued, joins the thread, closes fd. Take the batches first. */
-void sync_thread_stop(sync_thread *st);
+int sync_queue_fd(const sync_queue *q);
+/* Waits until what is queued is synced, closes fd, frees q (and the shared workers when
+ * q was the last queue). Take the batches first. */
+void sync_queue_close(sync_queue *q);
 
 /* A growable output buffer. */
 typedef struct out_buf {

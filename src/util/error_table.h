@@ -39,7 +39,7 @@
     X(JSP_ECPU_LIMIT,   -14, "cpu_limit",           408, CPU_LIMIT,  "the call ran past its CPU budget") \
     X(JSP_EWALL_LIMIT,  -15, "wall_limit",          504, WALL_LIMIT, "the call ran past its wall-time budget") \
     X(JSP_EBUSY,        -16, "busy",                429, JS_ERROR,   "too many jobs queued for the context") \
-    X(JSP_ETOO_MANY,    -17, "too_many_contexts",   429, JS_ERROR,   "the pool is at max_contexts")  \
+    X(JSP_ETOO_MANY,    -17, "too_many_contexts",   429, JS_ERROR,   "the pool is at max_contexts (or max_stores, for a context with a store)") \
     X(JSP_EOOM,         -18, "out_of_memory_limit", 413, OOM,        "the call exceeded the context's memory limit") \
     X(JSP_EMEMORY,      -19, "memory_budget",       503, JS_ERROR,   "the process is past the pool's memory budget (max_memory_bytes): no new context") \
     X(JSP_ESTORE,       -25, "store_error",         500, JS_ERROR,   "the store's database failed (disk full, read-only, corrupt or locked)") \

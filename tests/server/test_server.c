@@ -1801,7 +1801,7 @@ Test(server, data_dir_store_durability_and_write_limits_are_config_keys)
     char dir[] = "/tmp/jspool-conf-data-XXXXXX", conf[] = "/tmp/jspool-conf-XXXXXX", text[256];
     cr_assert(mkdtemp(dir));
     snprintf(text, sizeof(text), "data_dir = %s/made\nstore_durability = process\n"
-             "store_max_rows_per_call = 2\nstore_max_file_bytes = 262144\n", dir);
+             "store_max_rows_per_call = 2\nstore_max_file_bytes = 262144\nmax_stores = 3\n", dir);
     char fixture_dir[sizeof(data_dir)];
     strcpy(fixture_dir, data_dir);
     data_dir[0] = '\0'; /* no --data flag, which would override the file */
@@ -1837,6 +1837,13 @@ Test(server, data_dir_store_durability_and_write_limits_are_config_keys)
     char count[48];
     snprintf(count, sizeof(count), "{\"result\":%d}", added);
     expect(request("POST", "/v1/contexts/blobs/call/count", NULL), 200, count);
+    /* max_stores = 3: bank, blobs and one more; a fourth waits for one to go */
+    expect(request("POST", "/v1/contexts", "{\"name\":\"third\",\"store\":true}"), 201, NULL);
+    expect(request("POST", "/v1/contexts", "{\"name\":\"fourth\",\"store\":true}"), 429,
+           "\"code\":\"too_many_contexts\"");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"light\"}"), 201, NULL);
+    expect(request("DELETE", "/v1/contexts/third", NULL), 204, NULL);
+    expect(request("POST", "/v1/contexts", "{\"name\":\"fourth\",\"store\":true}"), 201, NULL);
     char made[64];
     snprintf(made, sizeof(made), "%s/made", dir);
     struct stat st;

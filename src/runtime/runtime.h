@@ -79,6 +79,13 @@ struct runtime {
                                      jobs: host replies (a sync one unblocks a context) */
     struct jsp_context *round_head, *round_tail; /* contexts with jobs that may run now */
     struct js_run *current_run;   /* innermost JS run, to charge nested runs correctly */
+    unsigned shared_vm_runs;      /* runs of light contexts on the stack: while > 0 (inside a
+                                     light context's host.callSync), no other light context
+                                     runs JS (runtime.c, "one context's JS per VM") */
+    bool has_vm_waiters;          /* a light context sat out for that: offered its turn
+                                     again when shared_vm_runs is back to 0 */
+    timer_entry *held_timers;     /* due timers of contexts that could not run JS, kept out
+                                     of the heap until the nested wait ends */
     unsigned throttled_count;     /* live contexts throttled now */
     uint64_t next_unthrottle_ns;  /* earliest throttled_until_ns among them */
     int64_t cpu_share_ppm;        /* pool config: share of the thread per context, ppm */
@@ -176,6 +183,7 @@ typedef struct js_run {
     engine_vm *vm;
     struct jsp_context *ctx;
     bool is_unmetered;         /* runtime_enter_js_unmetered: no memory limit on this run */
+    bool is_shared_vm;         /* a light context's run: counted in rt->shared_vm_runs */
 } js_run;
 /* False when the context may not run JS now (an isolated context still over its memory
  * limit after a collection): run->budget.tripped is then JSP_EOOM. */

@@ -245,7 +245,10 @@ void jsp_free(void *p);
 
 /* ---------------------------------------------------------------------------------------
  * Host functions: C code that JS calls as `host.call(name, ...args)` (returns a Promise)
- * or `host.callSync(name, ...args)` (returns the value, blocking only that context).
+ * or `host.callSync(name, ...args)` (returns the value, blocking that context and, while
+ * it waits, the other light contexts of its runtime: they share its VM and its one
+ * microtask queue; isolated contexts keep running. The wait ends at the caller's wall
+ * limit: callSync then throws and the call ends with JSP_EWALL_LIMIT).
  * ------------------------------------------------------------------------------------- */
 
 typedef struct jsp_host_call jsp_host_call;

@@ -774,11 +774,18 @@ void runtime_context_left(struct jsp_context *ctx)
         offer_turn(ctx->rt, ctx);
 }
 
-void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done)
+int runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done)
 {
     assert(runtime_is_thread_of(rt) && ctx->rt == rt && ctx->blocked_depth >= 0);
     ctx->blocked_depth++;
-    while (!*is_done && !rt->is_stopping && !ctx->is_dead && !atomic_load(&ctx->is_cancelled)) {
+    /* The waiter's call fails at its wall limit anyway (the watchdog's first tick after
+     * the callSync returns), and while it waits no light sibling runs: so the wait ends
+     * there rather than when the answer comes. */
+    const js_run *waiting = rt->current_run;
+    uint64_t wall_deadline = waiting && waiting->ctx == ctx ? waiting->budget.wall_deadline_ns : 0;
+    bool is_past_deadline = false;
+    while (!*is_done && !rt->is_stopping && !ctx->is_dead && !atomic_load(&ctx->is_cancelled) &&
+           !(is_past_deadline = wall_deadline && monotonic_ns() >= wall_deadline)) {
         release_throttled(rt);
         bool has_more = run_ready_jobs(rt);
         if (*is_done)
@@ -801,6 +808,8 @@ void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_do
                 deadline = rt->next_unthrottle_ns;
             if (rt->store_flush_due_ns && (!deadline || rt->store_flush_due_ns < deadline))
                 deadline = rt->store_flush_due_ns;
+            if (wall_deadline && (!deadline || wall_deadline < deadline))
+                deadline = wall_deadline;
             uint64_t idle_from = monotonic_ns();
             arrived = job_queue_wait_take_all(&rt->queue, deadline, &is_closed);
             if (rt->current_run) /* waiting holds nothing up: not charged to the waiter */
@@ -814,6 +823,11 @@ void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_do
     assert(ctx->blocked_depth > 0);
     if (--ctx->blocked_depth == 0)
         offer_turn(rt, ctx);
+    if (*is_done)
+        return 0;
+    if (ctx->is_dead || atomic_load(&ctx->is_cancelled))
+        return JSP_EDESTROYED;
+    return is_past_deadline ? JSP_EWALL_LIMIT : JSP_ECLOSED;
 }
 
 static void runtime_thread_main(void *arg)

@@ -160,8 +160,11 @@ void runtime_deliver(job *j, jsp_result *result);
 /* Puts ctx back in the round of runnable contexts if it has jobs that may run now. */
 void runtime_offer_turn(runtime *rt, struct jsp_context *ctx);
 void runtime_fail(job *j, int code);
-/* Runs jobs and timers of other contexts until *is_done, the queue closes, or ctx dies. */
-void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done);
+/* Runs jobs and timers of other contexts until *is_done, the queue closes, ctx dies, or
+ * the wall deadline of ctx's run passes (light siblings cannot run meanwhile: "one
+ * context's JS per VM" in runtime.c, so the wait is bounded by the waiter's wall limit).
+ * 0 when done, else why not: JSP_EDESTROYED, JSP_ECLOSED or JSP_EWALL_LIMIT. */
+int runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done);
 
 /* The locks group (lock_requests.c): runs a JOB_LOCK_EVENT; drops a context's locks and
  * lock requests when it dies or its VM is recycled (its JS can no longer release them). */

@@ -75,8 +75,8 @@ static void round_leave(runtime *rt, struct jsp_context *ctx)
  * context is on the stack — which, with one job at a time, only happens inside its
  * host.callSync — no other light context runs JS: had it run, its `await` continuations
  * would wait in the queue behind the waiter's and run when the waiter's entry ends, under
- * the waiter's budget, and be dropped if the waiter tripped or was destroyed (the gap
- * docs/security.md used to name). Isolated contexts have their own VM and queue and
+ * the waiter's budget, and be dropped if the waiter tripped or was destroyed
+ * (test_store_attacks.c, test_microtasks.c). Isolated contexts have their own VM and queue and
  * still run, as do jobs that run no JS (sync host replies, deadlines, store flushes,
  * creating a context). The others wait in order and rejoin the round when the stack is
  * free of light JS (runtime_leave_js). The cost is a sibling's latency: it waits for the
@@ -391,8 +391,8 @@ static bool unhold_timer(runtime *rt, timer_entry *t)
 
 /* Fires the timers due now that existed when this pass began (a setTimeout(f, 0) made by
  * a callback waits for the next pass, so a timer storm cannot starve the queue). Timers
- * of contexts that cannot run JS now are held (above). A pass is bounded like a job pass: it ends
- * after JOBS_SLICE_NS, or at a due timer of a context that already ran one in this pass
+ * of contexts that cannot run JS now are held (above). A pass is bounded like a job pass:
+ * it ends after JOBS_SLICE_NS, or at a due timer of a context that already ran one in this pass
  * (one callback per context per pass; the rest stay in the heap, in order, for the next
  * pass, after other contexts' jobs): ten due 300 ms timer callbacks of a hog held a
  * sibling's call 2.9 s when one pass ran them all, 0.25 s now (test_fairness). */

@@ -218,31 +218,27 @@ Test(host, isolated_siblings_keep_answering_while_one_context_waits_in_call_sync
         free(json);
     }
     /* the light sibling's calls queue behind the wait, in order */
-    eval_job first = {light, "(async () => { await null; seen.push('first'); return seen.length; })()", NULL};
-    eval_job second = {light, "seen.push('second'); seen.length", NULL};
-    pthread_t t1, t2;
-    pthread_create(&t1, NULL, eval_thread, &first);
-    sleep_ms(20);
-    pthread_create(&t2, NULL, eval_thread, &second);
+    later_eval *first = eval_later(light, "(async () => { await null; seen.push('first'); return seen.length; })()");
+    later_eval *second = eval_later(light, "seen.push('second'); seen.length");
     sleep_ms(30);
     char *ticks = eval_ok(isolated, "ticks > 5");
     cr_assert_str_eq(ticks, "true", "an isolated sibling's timers stalled during callSync");
     free(ticks);
-    cr_assert_null(__atomic_load_n(&first.json, __ATOMIC_ACQUIRE), "a light sibling ran JS inside the callSync");
+    cr_assert(!later_is_done(first, 0), "a light sibling ran JS inside the callSync");
     /* jobs for the waiting context queue up behind it, in order */
     cr_assert_eq(jsp_send(waiting, "1", -1), 0);
     jsp_host_call_resolve(parked_call, "\"released\"", 10);
     pthread_join(t, NULL);
-    pthread_join(t1, NULL);
-    pthread_join(t2, NULL);
     cr_assert_str_eq(job.json, "\"released\"");
-    cr_assert_str_eq(first.json, "1");
-    cr_assert_str_eq(second.json, "2");
+    cr_assert(later_is_done(first, 5000) && later_is_done(second, 5000));
+    /* each call ran to completion, its await included, before the next began */
+    cr_assert_str_eq(first->result->json, "1");
+    cr_assert_str_eq(second->result->json, "2");
     char *seen = eval_ok(light, "seen");
     cr_assert_str_eq(seen, "[\"first\",\"second\"]", "the light sibling's calls ran out of order: %s", seen);
     free(seen);
-    free(first.json);
-    free(second.json);
+    later_free(first);
+    later_free(second);
     free(job.json);
     jsp_context_free(waiting);
     jsp_context_free(isolated);

@@ -22,31 +22,34 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static void *answer_after_200_ms(void *call)
+/* A host function that answers from another thread after a delay: its user data. */
+typedef struct delayed_answer {
+    int ms;
+    const char *json;
+} delayed_answer;
+static const delayed_answer slow = {200, "\"slow\""}, soon = {50, "7"};
+
+typedef struct pending_answer {
+    jsp_host_call *call;
+    const delayed_answer *answer;
+} pending_answer;
+
+static void *answer_later(void *arg)
 {
-    sleep_ms(200);
-    jsp_host_call_resolve(call, "\"slow\"", 6);
+    pending_answer *p = arg;
+    sleep_ms(p->answer->ms);
+    jsp_host_call_resolve(p->call, p->answer->json, strlen(p->answer->json));
+    free(p);
     return NULL;
 }
 
-static void slow(jsp_host_call *call, void *user)
+static void answers_later(jsp_host_call *call, void *user)
 {
+    pending_answer *p = malloc(sizeof(*p));
+    cr_assert_not_null(p);
+    *p = (pending_answer){call, user};
     pthread_t t;
-    cr_assert_eq(pthread_create(&t, NULL, answer_after_200_ms, call), 0);
-    pthread_detach(t);
-}
-
-static void *answer_after_50_ms(void *call)
-{
-    sleep_ms(50);
-    jsp_host_call_resolve(call, "7", 1);
-    return NULL;
-}
-
-static void soon(jsp_host_call *call, void *user)
-{
-    pthread_t t;
-    cr_assert_eq(pthread_create(&t, NULL, answer_after_50_ms, call), 0);
+    cr_assert_eq(pthread_create(&t, NULL, answer_later, p), 0);
     pthread_detach(t);
 }
 
@@ -70,8 +73,8 @@ static jsp_host_call *wait_parked(void)
 static void setup(void)
 {
     suite_pool_setup();
-    cr_assert_eq(jsp_pool_register(pool, "slow", slow, NULL), 0);
-    cr_assert_eq(jsp_pool_register(pool, "soon", soon, NULL), 0);
+    cr_assert_eq(jsp_pool_register(pool, "slow", answers_later, (void *)&slow), 0);
+    cr_assert_eq(jsp_pool_register(pool, "soon", answers_later, (void *)&soon), 0);
     cr_assert_eq(jsp_pool_register(pool, "park", park, NULL), 0);
 }
 

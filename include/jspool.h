@@ -374,7 +374,8 @@ typedef struct jsp_context_config {
     long wall_limit_ms;        /* wall time per call, awaited Promises included. 0 =
                                   JSP_DEFAULT_WALL_LIMIT_MS, -1 = unlimited. Past it:
                                   JSP_EWALL_LIMIT. Also bounds how long a navigator.locks
-                                  lock stays held after it was granted (docs/apis.md). */
+                                  lock stays held after it was granted (docs/apis.md), and
+                                  a host.callSync's wait (its light siblings wait too). */
     uint64_t memory_limit_bytes; /* 0 = none: a light context sharing its runtime's VM.
                                   Otherwise an *isolated* context with a VM of its own
                                   (costlier: see the README), whose heap (capacity plus

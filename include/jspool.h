@@ -254,7 +254,10 @@ void jsp_free(void *p);
 
 /* ---------------------------------------------------------------------------------------
  * Host functions: C code that JS calls as `host.call(name, ...args)` (returns a Promise)
- * or `host.callSync(name, ...args)` (returns the value, blocking only that context).
+ * or `host.callSync(name, ...args)` (returns the value, blocking that context and, while
+ * it waits, the other light contexts of its runtime: they share its VM and its one
+ * microtask queue; isolated contexts keep running. The wait ends at the caller's wall
+ * limit: callSync then throws and the call ends with JSP_EWALL_LIMIT).
  * ------------------------------------------------------------------------------------- */
 
 typedef struct jsp_host_call jsp_host_call;
@@ -383,7 +386,8 @@ typedef struct jsp_context_config {
     long wall_limit_ms;        /* wall time per call, awaited Promises included. 0 =
                                   JSP_DEFAULT_WALL_LIMIT_MS, -1 = unlimited. Past it:
                                   JSP_EWALL_LIMIT. Also bounds how long a navigator.locks
-                                  lock stays held after it was granted (docs/apis.md). */
+                                  lock stays held after it was granted (docs/apis.md), and
+                                  a host.callSync's wait (its light siblings wait too). */
     uint64_t memory_limit_bytes; /* 0 = none: a light context sharing its runtime's VM.
                                   Otherwise an *isolated* context with a VM of its own
                                   (costlier: see the README), whose heap (capacity plus

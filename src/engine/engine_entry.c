@@ -29,8 +29,9 @@ static JSValueRef trampoline(JSContextRef js, JSObjectRef function, JSObjectRef 
     ec->entry = NULL;
     /* Only engine_entered calls it, outside any other entry of the VM. */
     assert(ec->vm->entry_depth == 0);
-    /* The VM drains every context's microtasks, so JS of other contexts may run below;
-     * the runtime keeps this one alive meanwhile (the host's context_entered). */
+    /* The drain runs this context's microtasks only: the host runs no other context's JS
+     * in this VM while this one is on the stack (see engine_entered). The runtime keeps
+     * this one alive meanwhile (the host's context_entered). */
     ec->vm->entry_depth++;
     /* Held across the work, the lock is never released to zero inside it, so nothing
      * drains early; the drain below runs the microtasks in the order JSC would. */
@@ -58,6 +59,13 @@ void engine_entered(engine_ctx *ec, engine_entry_work work, void *data, JSValueR
     int depth = vm->entry_depth;
     assert(depth >= 0 && !ec->entry);
     (void)depth;
+    /* The VM has one microtask queue for all its contexts, drained when the outermost
+     * entry ends and cleared whole by a termination: so only the entered context's own JS
+     * may nest (a native running its JS). The host never runs another context's JS in a
+     * VM that has JS on the stack (runtime.c, "one context's JS per VM"). */
+    assert(depth == 0 || vm->entered == ec);
+    if (depth == 0)
+        vm->entered = ec;
     /* Already inside: microtasks run when the outer one ends. Without an armed watchdog a
      * VM entry is cheap and the trampoline would only add its own cost (~0.4 us, 5-8% of
      * a trivial call measured with bench_calls), so JSC drains as usual. */

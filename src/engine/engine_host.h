@@ -6,9 +6,9 @@
  *
  * Every operation runs on the VM's runtime thread, from a JS native or from the engine's
  * entry into the VM, and must not re-enter the engine with JS of the same context except
- * where said (host_call_sync, which runs other contexts' work). A NULL host_ctx is the
- * VM's own context (names only, no guest JS): operations reached from it are the
- * entered/left pair and log, which must accept it.
+ * where said (host_call_sync, which runs other contexts' work: in other VMs, or without
+ * JS). A NULL host_ctx is the VM's own context (names only, no guest JS): operations
+ * reached from it are the entered/left pair and log, which must accept it.
  *
  * Cost: a trivial call goes through two operations (entered/left), each an indirect call;
  * bench_calls --only callback_refill measured no difference beyond the machine's noise
@@ -74,10 +74,11 @@ typedef struct engine_host_ops {
      * unregistered name (args are then freed, p is the engine's again). */
     int (*host_call)(engine_host_ctx *h, const char *name, char *args_json, size_t args_len,
                      engine_host_promise *p);
-    /* Blocks this context until answered (the host may run other contexts' work meanwhile).
-     * Takes ownership of args_json. 0 with *reply (malloc'd JSON), JSP_EJS with *reply
-     * (malloc'd message), or JSP_ENOTFOUND / JSP_ECLOSED / JSP_EDESTROYED / JSP_ENOMEM
-     * (no reply). */
+    /* Blocks this context until answered (the host may run other contexts' work meanwhile,
+     * but no JS in this VM: its one microtask queue holds this context's microtasks, see
+     * engine_entered). Takes ownership of args_json. 0 with *reply (malloc'd JSON), JSP_EJS
+     * with *reply (malloc'd message), or JSP_ENOTFOUND / JSP_ECLOSED / JSP_EDESTROYED /
+     * JSP_EWALL_LIMIT / JSP_ENOMEM (no reply). */
     int (*host_call_sync)(engine_host_ctx *h, const char *name, char *args_json,
                           size_t args_len, char **reply, size_t *reply_len);
     void (*host_send)(engine_host_ctx *h, const char *json, size_t len); /* json borrowed */

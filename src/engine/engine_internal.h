@@ -25,6 +25,7 @@ struct engine_vm {
     bool is_watchdog_armed;
     double armed_tick_seconds;   /* the period the watchdog was last armed with; 0 = never */
     int entry_depth;             /* > 0 while engine_entered work runs (engine_entry.c) */
+    engine_ctx *entered;         /* whose work runs at depth 1: a nested entry is its own */
     uint64_t reserved_bytes;     /* approved by the memory guard since the last collection
                                     (engine_memory_guard.c): JSC counts them lazily */
 };

@@ -157,15 +157,12 @@ int host_call_run_sync(struct jsp_context *ctx, const char *name, char *args_jso
         return JSP_ENOMEM;
     call->is_sync = true;
     fn(call, fn_user);
-    runtime_wait_nested(ctx->rt, ctx, &call->is_answered);
-    int rc;
-    if (call->is_answered) {
+    int rc = runtime_wait_nested(ctx->rt, ctx, &call->is_answered);
+    if (rc == 0) {
         rc = call->is_reply_ok ? 0 : JSP_EJS;
         *reply = call->reply;
         *reply_len = call->reply_len;
         call->reply = NULL;
-    } else {
-        rc = ctx->is_dead || atomic_load(&ctx->is_cancelled) ? JSP_EDESTROYED : JSP_ECLOSED;
     }
     if (call->ctx)
         unlink_from_context(call);

@@ -67,12 +67,52 @@ static void round_leave(runtime *rt, struct jsp_context *ctx)
     ctx->is_in_round = false;
 }
 
-static bool may_take_turn(const struct jsp_context *ctx)
+/* ---- one context's JS per VM ----
+ * JSC gives a VM one microtask queue for all its global objects (the C API's globals
+ * queue into the VM's default queue; VM::drainMicrotasks runs it in FIFO order, whoever
+ * queued what), and a termination that reaches a drain (a limit trip, a destroy, a close)
+ * clears the whole queue. Light contexts share the runtime's VM. So while JS of a light
+ * context is on the stack — which, with one job at a time, only happens inside its
+ * host.callSync — no other light context runs JS: had it run, its `await` continuations
+ * would wait in the queue behind the waiter's and run when the waiter's entry ends, under
+ * the waiter's budget, and be dropped if the waiter tripped or was destroyed
+ * (test_store_attacks.c, test_microtasks.c). Isolated contexts have their own VM and queue and
+ * still run, as do jobs that run no JS (sync host replies, deadlines, store flushes,
+ * creating a context). The others wait in order and rejoin the round when the stack is
+ * free of light JS (runtime_leave_js). The cost is a sibling's latency: it waits for the
+ * callSync to return (docs/architecture.md). */
+
+static void offer_turn(runtime *rt, struct jsp_context *ctx);
+
+/* Whether ctx would run JS in a VM that already has JS on the stack; notes that it then
+ * waits, so it is offered its turn again when the VM is free. */
+static bool waits_for_vm(runtime *rt, struct jsp_context *ctx)
+{
+    /* ec NULL: not created yet (creating one runs only our own scripts) or dead (its jobs
+     * fail without JS). An isolated context's VM is on the stack only with its own JS,
+     * and then it is blocked anyway. */
+    if (rt->shared_vm_runs == 0 || ctx->memory_limit_bytes || !ctx->ec || ctx->is_dead)
+        return false;
+    rt->has_vm_waiters = true;
+    return true;
+}
+
+/* The light contexts that sat out while the VM was on the stack take turns again. */
+static void offer_vm_waiters(runtime *rt)
+{
+    assert(rt->shared_vm_runs == 0);
+    rt->has_vm_waiters = false;
+    for (struct jsp_context *ctx = rt->contexts; ctx; ctx = ctx->next)
+        if (ctx->jobs_head && !ctx->is_in_round && !ctx->memory_limit_bytes)
+            offer_turn(rt, ctx);
+}
+
+static bool may_take_turn(struct jsp_context *ctx)
 {
     /* A context being destroyed is not held back by its share: its destroy job waits
      * behind its other jobs, which end fast (their JS is cancelled at its first tick). */
     return ctx->is_dead ||
-           (ctx->blocked_depth == 0 &&
+           (ctx->blocked_depth == 0 && !waits_for_vm(ctx->rt, ctx) &&
             (ctx->throttled_until_ns == 0 || atomic_load_explicit(&ctx->is_cancelled, memory_order_relaxed)));
 }
 
@@ -320,10 +360,39 @@ static void run_timer_callback(runtime *rt, timer_entry *t)
                                                                  : "timer callback stopped: memory limit");
 }
 
+/* Due timers of contexts that cannot run JS now (blocked in host.callSync, or light while
+ * the VM is on the stack) are held out of the heap until the nested wait ends, so that
+ * the wait sleeps until a timer that can run is due instead of spinning on them. */
+LIST_DLIST(held_list, timer_entry, held_prev, held_next)
+
+static void hold_timer(runtime *rt, timer_entry *t)
+{
+    held_list_push_front(&rt->held_timers, NULL, t);
+}
+
+static void release_held_timers(runtime *rt)
+{
+    timer_entry *t;
+    while ((t = rt->held_timers) != NULL) {
+        held_list_remove(&rt->held_timers, NULL, t);
+        if (timer_heap_push(&rt->timers, t) != 0)
+            free_timer(t->ctx, t);
+    }
+}
+
+/* Takes t out of the held list if it is there; true if it was. */
+static bool unhold_timer(runtime *rt, timer_entry *t)
+{
+    if (!held_list_is_linked(rt->held_timers, t))
+        return false;
+    held_list_remove(&rt->held_timers, NULL, t);
+    return true;
+}
+
 /* Fires the timers due now that existed when this pass began (a setTimeout(f, 0) made by
  * a callback waits for the next pass, so a timer storm cannot starve the queue). Timers
- * of blocked contexts are kept for later. A pass is bounded like a job pass: it ends
- * after JOBS_SLICE_NS, or at a due timer of a context that already ran one in this pass
+ * of contexts that cannot run JS now are held (above). A pass is bounded like a job pass:
+ * it ends after JOBS_SLICE_NS, or at a due timer of a context that already ran one in this pass
  * (one callback per context per pass; the rest stay in the heap, in order, for the next
  * pass, after other contexts' jobs): ten due 300 ms timer callbacks of a hog held a
  * sibling's call 2.9 s when one pass ran them all, 0.25 s now (test_fairness). */
@@ -332,8 +401,6 @@ static void fire_due_timers(runtime *rt)
     uint64_t now = monotonic_ns();
     uint64_t slice_end = now + JOBS_SLICE_NS;
     uint64_t seq_limit = rt->next_timer_seq;
-    timer_entry *parked_list[64]; /* due timers of blocked contexts, pushed back after */
-    size_t parked_count = 0;
     struct jsp_context *ran[16]; /* contexts whose callback ran in this pass (compared only) */
     size_t ran_count = 0;
     for (;;) {
@@ -363,13 +430,9 @@ static void fire_due_timers(runtime *rt)
                 free_timer(ctx, t);
             continue;
         }
-        if (ctx->blocked_depth > 0) {
-            if (parked_count < sizeof(parked_list) / sizeof(parked_list[0])) {
-                parked_list[parked_count++] = t;
-                continue;
-            }
-            timer_heap_push(&rt->timers, t); /* full: try again next pass */
-            break;
+        if (ctx->blocked_depth > 0 || waits_for_vm(rt, ctx)) {
+            hold_timer(rt, t);
+            continue;
         }
         if (ran_count == sizeof(ran) / sizeof(ran[0])) {
             timer_heap_push(&rt->timers, t); /* as many contexts as we track: next pass */
@@ -394,9 +457,6 @@ static void fire_due_timers(runtime *rt)
         if (is_slice_over)
             break; /* jobs and other timers get their turn in the next pass */
     }
-    for (size_t i = 0; i < parked_count; i++)
-        if (timer_heap_push(&rt->timers, parked_list[i]) != 0)
-            free_timer(parked_list[i]->ctx, parked_list[i]);
 }
 
 void runtime_arm_call_deadline(runtime *rt, job *j, uint64_t due_ns)
@@ -488,6 +548,8 @@ bool runtime_enter_js(runtime *rt, struct jsp_context *ctx, js_run *run)
     run->outer = engine_vm_set_budget(run->vm, &run->budget);
     run->parent = rt->current_run;
     rt->current_run = run;
+    run->is_shared_vm = !ctx->own_vm;
+    rt->shared_vm_runs += run->is_shared_vm;
     return true;
 }
 
@@ -503,6 +565,8 @@ void runtime_enter_js_unmetered(runtime *rt, struct jsp_context *ctx, js_run *ru
     run->nested_ns = 0;
     run->parent = rt->current_run;
     rt->current_run = run;
+    run->is_shared_vm = !ctx->own_vm;
+    rt->shared_vm_runs += run->is_shared_vm;
 }
 
 void runtime_leave_js(runtime *rt, js_run *run)
@@ -526,6 +590,10 @@ void runtime_leave_js(runtime *rt, js_run *run)
     if (parent)
         parent->nested_ns += held;
     rt->current_run = parent;
+    assert(rt->shared_vm_runs >= run->is_shared_vm);
+    rt->shared_vm_runs -= run->is_shared_vm;
+    if (rt->shared_vm_runs == 0 && rt->has_vm_waiters)
+        offer_vm_waiters(rt);
     if (rt->store_entries) /* transactions JS entries opened in this run end with it */
         store_calls_entries_left(rt, run);
     engine_vm_set_budget(run->vm, run->outer);
@@ -611,6 +679,10 @@ void runtime_clear_timer(struct jsp_context *ctx, uint64_t timer_id)
     timer_entry *t = u64_map_get(&ctx->timers, timer_id);
     if (!t)
         return;
+    if (unhold_timer(ctx->rt, t)) {
+        free_timer(ctx, t);
+        return;
+    }
     if (t->heap_index == SIZE_MAX) { /* its own callback is running: free it afterwards */
         t->is_cancelled = true;
         return;
@@ -627,7 +699,7 @@ void runtime_clear_context_timers(runtime *rt, struct jsp_context *ctx)
         if (slot->key == 0 || slot->key == UINT64_MAX)
             continue;
         timer_entry *t = slot->value;
-        if (t->heap_index != SIZE_MAX)
+        if (!unhold_timer(rt, t) && t->heap_index != SIZE_MAX)
             timer_heap_remove(&rt->timers, t);
         engine_callback_free(t->callback);
         free(t);
@@ -670,8 +742,8 @@ static void run_pass(runtime *rt)
         stop_loop(rt);
         return;
     }
-    if (has_more)
-        uv_async_send(&rt->wake); /* jobs left after the slice: another pass, right away */
+    if (has_more || rt->ready_head || rt->round_head) /* left after the slice, or offered by */
+        uv_async_send(&rt->wake); /* a timer callback's end: another pass, right away */
     arm_timer_wake(rt);
 }
 
@@ -702,11 +774,18 @@ void runtime_context_left(struct jsp_context *ctx)
         offer_turn(ctx->rt, ctx);
 }
 
-void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done)
+int runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done)
 {
     assert(runtime_is_thread_of(rt) && ctx->rt == rt && ctx->blocked_depth >= 0);
     ctx->blocked_depth++;
-    while (!*is_done && !rt->is_stopping && !ctx->is_dead && !atomic_load(&ctx->is_cancelled)) {
+    /* The waiter's call fails at its wall limit anyway (the watchdog's first tick after
+     * the callSync returns), and while it waits no light sibling runs: so the wait ends
+     * there rather than when the answer comes. */
+    const js_run *waiting = rt->current_run;
+    uint64_t wall_deadline = waiting && waiting->ctx == ctx ? waiting->budget.wall_deadline_ns : 0;
+    bool is_past_deadline = false;
+    while (!*is_done && !rt->is_stopping && !ctx->is_dead && !atomic_load(&ctx->is_cancelled) &&
+           !(is_past_deadline = wall_deadline && monotonic_ns() >= wall_deadline)) {
         release_throttled(rt);
         bool has_more = run_ready_jobs(rt);
         if (*is_done)
@@ -718,6 +797,8 @@ void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_do
             rt->store_flush_due_ns = store_calls_pump(rt, !has_more);
         bool is_closed;
         job *arrived;
+        /* a timer callback's end may have offered contexts their turn (offer_vm_waiters) */
+        has_more = has_more || rt->ready_head || rt->round_head;
         if (has_more) {
             arrived = job_queue_take_all(&rt->queue, &is_closed);
         } else {
@@ -727,6 +808,8 @@ void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_do
                 deadline = rt->next_unthrottle_ns;
             if (rt->store_flush_due_ns && (!deadline || rt->store_flush_due_ns < deadline))
                 deadline = rt->store_flush_due_ns;
+            if (wall_deadline && (!deadline || wall_deadline < deadline))
+                deadline = wall_deadline;
             uint64_t idle_from = monotonic_ns();
             arrived = job_queue_wait_take_all(&rt->queue, deadline, &is_closed);
             if (rt->current_run) /* waiting holds nothing up: not charged to the waiter */
@@ -736,9 +819,15 @@ void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_do
         if (is_closed && !arrived && !has_more)
             break; /* pool closing: the caller fails the sync call */
     }
+    release_held_timers(rt); /* the enclosing loop fires them, or holds them again */
     assert(ctx->blocked_depth > 0);
     if (--ctx->blocked_depth == 0)
         offer_turn(rt, ctx);
+    if (*is_done)
+        return 0;
+    if (ctx->is_dead || atomic_load(&ctx->is_cancelled))
+        return JSP_EDESTROYED;
+    return is_past_deadline ? JSP_EWALL_LIMIT : JSP_ECLOSED;
 }
 
 static void runtime_thread_main(void *arg)

@@ -79,6 +79,13 @@ struct runtime {
                                      jobs: host replies (a sync one unblocks a context) */
     struct jsp_context *round_head, *round_tail; /* contexts with jobs that may run now */
     struct js_run *current_run;   /* innermost JS run, to charge nested runs correctly */
+    unsigned shared_vm_runs;      /* runs of light contexts on the stack: while > 0 (inside a
+                                     light context's host.callSync), no other light context
+                                     runs JS (runtime.c, "one context's JS per VM") */
+    bool has_vm_waiters;          /* a light context sat out for that: offered its turn
+                                     again when shared_vm_runs is back to 0 */
+    timer_entry *held_timers;     /* due timers of contexts that could not run JS, kept out
+                                     of the heap until the nested wait ends */
     unsigned throttled_count;     /* live contexts throttled now */
     uint64_t next_unthrottle_ns;  /* earliest throttled_until_ns among them */
     int64_t cpu_share_ppm;        /* pool config: share of the thread per context, ppm */
@@ -153,8 +160,11 @@ void runtime_deliver(job *j, jsp_result *result);
 /* Puts ctx back in the round of runnable contexts if it has jobs that may run now. */
 void runtime_offer_turn(runtime *rt, struct jsp_context *ctx);
 void runtime_fail(job *j, int code);
-/* Runs jobs and timers of other contexts until *is_done, the queue closes, or ctx dies. */
-void runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done);
+/* Runs jobs and timers of other contexts until *is_done, the queue closes, ctx dies, or
+ * the wall deadline of ctx's run passes (light siblings cannot run meanwhile: "one
+ * context's JS per VM" in runtime.c, so the wait is bounded by the waiter's wall limit).
+ * 0 when done, else why not: JSP_EDESTROYED, JSP_ECLOSED or JSP_EWALL_LIMIT. */
+int runtime_wait_nested(runtime *rt, struct jsp_context *ctx, const bool *is_done);
 
 /* The locks group (lock_requests.c): runs a JOB_LOCK_EVENT; drops a context's locks and
  * lock requests when it dies or its VM is recycled (its JS can no longer release them). */
@@ -176,6 +186,7 @@ typedef struct js_run {
     engine_vm *vm;
     struct jsp_context *ctx;
     bool is_unmetered;         /* runtime_enter_js_unmetered: no memory limit on this run */
+    bool is_shared_vm;         /* a light context's run: counted in rt->shared_vm_runs */
 } js_run;
 /* False when the context may not run JS now (an isolated context still over its memory
  * limit after a collection): run->budget.tripped is then JSP_EOOM. */

@@ -20,7 +20,9 @@ typedef struct timer_entry {
                                          (call), or a held lock's (id = its request id,
                                          lock_requests.c) */
     struct job *call;      /* the parked call a deadline entry ends */
-    size_t heap_index;     /* SIZE_MAX when not in the heap (firing or parked) */
+    size_t heap_index;     /* SIZE_MAX when not in the heap (firing or held) */
+    struct timer_entry *held_prev, *held_next; /* in the runtime's held_timers: due while
+                                  its context could not run JS (runtime.c) */
     bool is_cancelled;     /* cleared while its callback runs */
 } timer_entry;
 

@@ -1,5 +1,6 @@
 /* Host functions: JS host.call / host.callSync reach C handlers, answers come back from
- * any thread, failures become JS exceptions, a waiting context never stalls others, a
+ * any thread, failures become JS exceptions, a waiting context stalls no isolated context
+ * (light siblings wait for it: they share its VM's microtask queue), a
  * context cannot pile up unanswered calls past its cap, and a second answer to one call
  * is refused instead of corrupting the process. */
 #include "support/support.h"
@@ -193,11 +194,18 @@ static void *eval_thread(void *arg)
     return NULL;
 }
 
-Test(host, siblings_keep_answering_while_one_context_waits_in_call_sync)
+/* Light contexts share their runtime's VM and its one microtask queue, so while one waits
+ * in host.callSync no other light context runs JS (runtime.c, "one context's JS per VM"):
+ * an isolated sibling (own VM) keeps answering and its timers keep firing; a light
+ * sibling's calls wait, in order, and answer as soon as the callSync returns. */
+Test(host, isolated_siblings_keep_answering_while_one_context_waits_in_call_sync)
 {
     jsp_context *waiting = context_for_test(pool);
-    jsp_context *sibling = context_for_test(pool); /* same (only) runtime */
-    free(eval_ok(sibling, "var ticks = 0; setInterval(() => ticks++, 1);"));
+    jsp_context_config cfg = {.memory_limit_bytes = 64u << 20};
+    jsp_context *isolated = NULL, *light = context_for_test(pool); /* same (only) runtime */
+    cr_assert_eq(jsp_context_new(pool, &cfg, &isolated), 0);
+    free(eval_ok(isolated, "var ticks = 0; setInterval(() => ticks++, 1);"));
+    free(eval_ok(light, "var seen = [];"));
     parked_call = NULL;
     eval_job job = {waiting, "host.callSync('park')", NULL};
     pthread_t t;
@@ -205,22 +213,36 @@ Test(host, siblings_keep_answering_while_one_context_waits_in_call_sync)
     while (!__atomic_load_n(&parked_call, __ATOMIC_ACQUIRE))
         sleep_ms(1);
     for (int i = 0; i < 50; i++) {
-        char *json = eval_ok(sibling, "1 + 1");
+        char *json = eval_ok(isolated, "1 + 1");
         cr_assert_str_eq(json, "2");
         free(json);
     }
+    /* the light sibling's calls queue behind the wait, in order */
+    later_eval *first = eval_later(light, "(async () => { await null; seen.push('first'); return seen.length; })()");
+    later_eval *second = eval_later(light, "seen.push('second'); seen.length");
     sleep_ms(30);
-    char *ticks = eval_ok(sibling, "ticks > 5");
-    cr_assert_str_eq(ticks, "true", "timers of siblings stalled during callSync");
+    char *ticks = eval_ok(isolated, "ticks > 5");
+    cr_assert_str_eq(ticks, "true", "an isolated sibling's timers stalled during callSync");
     free(ticks);
+    cr_assert(!later_is_done(first, 0), "a light sibling ran JS inside the callSync");
     /* jobs for the waiting context queue up behind it, in order */
     cr_assert_eq(jsp_send(waiting, "1", -1), 0);
     jsp_host_call_resolve(parked_call, "\"released\"", 10);
     pthread_join(t, NULL);
     cr_assert_str_eq(job.json, "\"released\"");
+    cr_assert(later_is_done(first, 5000) && later_is_done(second, 5000));
+    /* each call ran to completion, its await included, before the next began */
+    cr_assert_str_eq(first->result->json, "1");
+    cr_assert_str_eq(second->result->json, "2");
+    char *seen = eval_ok(light, "seen");
+    cr_assert_str_eq(seen, "[\"first\",\"second\"]", "the light sibling's calls ran out of order: %s", seen);
+    free(seen);
+    later_free(first);
+    later_free(second);
     free(job.json);
     jsp_context_free(waiting);
-    jsp_context_free(sibling);
+    jsp_context_free(isolated);
+    jsp_context_free(light);
 }
 
 Test(host, call_sync_is_serialised_per_thread_and_all_answer)

@@ -553,12 +553,22 @@ static void marker_done(jsp_result *r, void *user)
     tally_bump(&marker_tally);
 }
 
+/* An isolated context (own VM) on runtime 0: it runs while a light context of that
+ * runtime waits in host.callSync. A light sibling would not: light contexts share one VM
+ * and its microtask queue, so none runs JS inside another's callSync (runtime.c, "one
+ * context's JS per VM"; test_host_functions.c shows the light side). */
+static jsp_context *pinned_isolated(jsp_pool *p)
+{
+    jsp_context_config cfg = {.runtime = 1, .memory_limit_bytes = 64u << 20};
+    return context_with(p, &cfg);
+}
+
 Test(stress_concurrency, messages_sent_during_call_sync_arrive_after_it_returns_in_order_none_lost)
 {
     pool = concurrency_pool(2, 0, JSP_PLACE_ROUND_ROBIN);
     cr_assert_eq(jsp_pool_register(pool, "park", park, NULL), 0);
     jsp_context *ctx = pinned_context(pool, 0);
-    jsp_context *sibling = pinned_context(pool, 0);
+    jsp_context *sibling = pinned_isolated(pool);
     free(eval_ok(ctx, "var released = false; onmessage = e => host.send({n: e.data.n, released}); 0"));
     free(eval_ok(sibling, "onmessage = e => host.send({n: e.data.n}); 0"));
     tally_init(&marker_tally);
@@ -570,7 +580,7 @@ Test(stress_concurrency, messages_sent_during_call_sync_arrive_after_it_returns_
     jsp_host_call *call = wait_for_parked();
 
     /* messages, an async eval in the middle (jobs of any kind keep their order), more
-     * messages; and traffic to a sibling on the same runtime, which is not blocked */
+     * messages; and traffic to an isolated sibling on the same runtime, not blocked */
     for (int n = 0; n < WHILE_BLOCKED; n++) {
         char json[32];
         snprintf(json, sizeof(json), "{\"n\":%d}", n);
@@ -665,7 +675,7 @@ Test(stress_concurrency, slow_host_handler_does_not_stall_fast_siblings_on_its_r
     tally_init(&slow_tally);
     jsp_context *via_call = pinned_context(pool, 0);
     jsp_context *via_call_sync = pinned_context(pool, 0);
-    jsp_context *fast = pinned_context(pool, 0);
+    jsp_context *fast = pinned_isolated(pool);
     free(eval_ok(fast, "var calls = 0; function quick(x) { calls++; return x * x }; 0"));
 
     slow_outcome outcomes[2] = {0};
@@ -678,7 +688,8 @@ Test(stress_concurrency, slow_host_handler_does_not_stall_fast_siblings_on_its_r
         sleep_ms(1);
     cr_assert_eq(atomic_load(&slow_entered), 2, "the slow handler was not reached twice");
 
-    /* both slow calls are outstanding: the sibling on the same runtime answers anyway */
+    /* both slow calls are outstanding: the (isolated) sibling on the same runtime answers
+     * anyway; a light one would wait for the callSync (pinned_isolated) */
     uint64_t fast_start = now_ms();
     for (int i = 1; i <= FAST_CALLS; i++) {
         char args[16], expected[16];

@@ -187,16 +187,15 @@ static void call_done(jsp_result *result, void *user)
     tally_bump(&c->done);
 }
 
-/* Light contexts share their runtime's VM and its microtask queue. A store call run nested
- * inside a sibling's host.callSync (same VM) leaves its `await` continuation in the shared
- * queue, to be drained when the sibling's outer entry ends — under the sibling's budget —
- * and when a microtask the sibling queued first trips its CPU limit, JSC drops the queue.
- * The store call never settles: it holds its context's store (every later store call of
- * that context waits) until its wall limit (30 s by default; forever with -1). */
-/* KNOWN FAILURE, disabled so CI stays meaningful (issue 10 note): light contexts share
- * their VM's single microtask queue; fixing it needs a queue per context (isolated
- * contexts are not affected). Enable once fixed. */
-Test(store_attacks, a_siblings_limit_does_not_strand_a_store_call_that_ran_in_its_call_sync, .disabled = true)
+/* Light contexts share their runtime's VM and its one microtask queue. Had a store call
+ * run nested inside a sibling's host.callSync (same VM), its `await` continuation would
+ * wait in the shared queue behind the sibling's microtasks, to be drained when the
+ * sibling's outer entry ends — under the sibling's budget — and when a microtask the
+ * sibling queued first tripped its CPU limit, JSC would drop the queue: the store call
+ * would never settle and would hold its store until its wall limit (30 s by default).
+ * Now no light context runs JS inside a sibling's callSync (runtime.c, "one context's JS
+ * per VM"): the victim's call runs after it, in its own entry. */
+Test(store_attacks, a_siblings_limit_does_not_strand_a_store_call_that_ran_in_its_call_sync)
 {
     fresh_dir();
     jsp_pool *pool = pool_for_test(1, NULL, NULL);
@@ -235,13 +234,12 @@ Test(store_attacks, a_siblings_limit_does_not_strand_a_store_call_that_ran_in_it
     remove_dir();
 }
 
-/* The same crossing without a store: the continuation of a call run nested in a sibling's
- * callSync runs under the sibling's budget when the sibling's entry ends. A context whose
- * `await` continuation spins makes an innocent sibling's eval fail with JSP_ECPU_LIMIT,
- * and its own call, dropped with the queue, ends only at its wall limit (28.8 s later
- * here) instead of at its 300 ms CPU limit. */
-/* KNOWN FAILURE, disabled: the same shared microtask queue as above. */
-Test(store_attacks, a_nested_calls_continuation_is_not_charged_to_the_sibling_in_call_sync, .disabled = true)
+/* The same crossing without a store: a call run nested in a sibling's callSync would have
+ * its continuation run under the sibling's budget when the sibling's entry ends. A context
+ * whose `await` continuation spins made an innocent sibling's eval fail with
+ * JSP_ECPU_LIMIT, and its own call, dropped with the queue, ended only at its wall limit
+ * (28.8 s later) instead of at its 300 ms CPU limit. */
+Test(store_attacks, a_nested_calls_continuation_is_not_charged_to_the_sibling_in_call_sync)
 {
     jsp_pool *pool = pool_for_test(1, NULL, NULL);
     cr_assert_eq(jsp_pool_register(pool, "slow", slow_host, NULL), 0);

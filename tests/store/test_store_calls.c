@@ -588,7 +588,10 @@ Test(store_calls, results_are_delivered_while_a_sibling_waits_in_call_sync)
     jsp_pool *pool = pool_for_test(1, NULL, NULL);
     cr_assert_eq(jsp_pool_register(pool, "slow", slow_host, NULL), 0);
     jsp_context *waiter = context_for_test(pool);
-    jsp_context *ctx = store_context(pool, NULL);
+    /* isolated: a light sibling runs no JS while the waiter is in callSync (they share one
+     * microtask queue; test_store_attacks.c), but group commits still go out */
+    jsp_context_config isolated = {.memory_limit_bytes = 64u << 20};
+    jsp_context *ctx = store_context(pool, &isolated);
     load_ok(ctx, counter_module);
     later_eval *blocked = eval_later(waiter, "host.callSync('slow')");
     sleep_ms(100); /* the runtime thread is now inside the sibling's callSync */

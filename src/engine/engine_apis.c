@@ -47,6 +47,9 @@ static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef
     [API_LOCKS] = natives_locks_add,
     [API_COMPRESSION] = natives_compression_add,
     [API_URL] = natives_url_add,
+    [API_PERFORMANCE] = natives_performance_add,
+    [API_NAVIGATOR] = natives_navigator_add,
+    [API_STORAGE] = natives_storage_add,
     [API_STORE] = natives_store_add,
 };
 

@@ -54,6 +54,8 @@ struct engine_ctx {
     jsp_result *module_error;    /* the result for the link error last thrown, and ... */
     JSValueRef module_error_value; /* ... the value thrown (protected) */
     uint32_t apis;               /* the context's API groups (api_groups.h mask) */
+    uint64_t origin_monotonic_ns; /* performance.timeOrigin, CLOCK_MONOTONIC ... */
+    double origin_unix_ms;       /* ... and Unix time (ms, coarsened); set at creation */
 };
 
 /* A console.time() label; per-call host state (see engine_clear_call_spans). */
@@ -157,6 +159,11 @@ void natives_locks_add(JSContextRef js, JSObjectRef natives);
 void natives_compression_add(JSContextRef js, JSObjectRef natives);
 void natives_url_add(JSContextRef js, JSObjectRef natives);
 void natives_store_add(JSContextRef js, JSObjectRef natives);
+void natives_performance_add(JSContextRef js, JSObjectRef natives);
+void natives_navigator_add(JSContextRef js, JSObjectRef natives);
+void natives_storage_add(JSContextRef js, JSObjectRef natives);
+/* Records now as the context's performance.timeOrigin (natives_performance.c). */
+void engine_ctx_mark_time_origin(engine_ctx *ec);
 /* The engine_ctx whose global a native was called in. Contexts register per thread,
  * because natives receive only a JSContextRef and every VM of a runtime is on its thread. */
 engine_ctx *engine_ctx_of(JSContextRef js);

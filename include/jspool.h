@@ -389,7 +389,8 @@ typedef struct jsp_context_config {
     const char *apis;          /* web-API groups, comma-separated: "console,timers",
                                   "url,crypto", "all", "none" (only host.*); the groups
                                   and what each defines: docs/apis.md. NULL or "" =
-                                  "console,timers". Dependencies are added by themselves;
+                                  "console,timers,performance,navigator". Dependencies
+                                  are added by themselves;
                                   an unknown name is JSP_EINVAL (jsp_apis_resolve says
                                   why). Groups written in JS install on first use of one of
                                   their globals, so unused ones cost almost nothing. */

@@ -909,7 +909,8 @@ int store_local_set(store *s, const void *key, size_t key_bytes, const void *val
     int64_t units;
     if ((rc = local_units(s, &units)))
         return op_fault(s, rc);
-    if (units + change > quota_units) {
+    if (change > 0 && units + change > quota_units) { /* (a write that frees room always may:
+                                                          the quota may have been lowered) */
         ok(s);
         return 1;
     }

@@ -212,6 +212,14 @@ Test(storage, local_storage_in_a_store_outlives_the_context_and_session_storage_
     expect_eval(ctx, "[localStorage.kept, localStorage.getItem('n'), localStorage.length, sessionStorage.gone]",
                 "[\"yes\",\"42\",2,null]");
     jsp_context_free(ctx);
+    /* re-created under a quota its stored items already pass: what frees room is allowed,
+     * what adds is not */
+    ctx = storage_context(0, 40);
+    expect_eval(ctx, "localStorage.kept = 'y'; let added = 'stored';"
+                     "try { localStorage.more = ''; } catch (e) { added = e.name; }"
+                     "[localStorage.kept, added, localStorage.length]",
+                "[\"y\",\"QuotaExceededError\",2]");
+    jsp_context_free(ctx);
     /* without a store nothing survives */
     ctx = storage_context(-1, 0);
     free(eval_ok(ctx, "localStorage.kept = 'yes'; 0"));

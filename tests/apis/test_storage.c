@@ -270,3 +270,19 @@ Test(storage, contexts_without_the_group_have_no_storage)
                 "[\"undefined\",\"undefined\",\"undefined\"]");
     jsp_context_free(plain);
 }
+
+Test(storage, items_in_the_heap_count_against_an_isolated_contexts_memory_limit)
+{
+    /* 8 MiB of heap cannot hold 40 one-MiB values, though a 64 Mi-unit quota would allow
+     * them: the memory limit stops it first */
+    jsp_context_config cfg = {.apis = "storage", .memory_limit_bytes = 8u << 20, .storage_quota = 64u << 20};
+    jsp_context *ctx = context_with(pool, &cfg);
+    jsp_result *r = NULL;
+    /* (joined, so each value is a flat 1 MiB string, not a rope of a few cells) */
+    int rc = eval_error(ctx, "const kb = Array(1024).fill('\\u4e00').join('');"
+                             "for (let i = 0; i < 40; i++) sessionStorage.setItem('k' + i, Array(512).fill(kb).join('') + i); 0", &r);
+    cr_expect(rc == JSP_EOOM || (rc == JSP_EJS && !strcmp(r->error_name, "RangeError")), "%d %s: %s", rc,
+              r->error_name, r->error_message);
+    jsp_result_free(r);
+    jsp_context_free(ctx);
+}

@@ -174,6 +174,13 @@ void natives_define(JSContextRef js, JSObjectRef natives, const char *name,
     JSStringRelease(js_name);
 }
 
+void natives_set_value(JSContextRef js, JSObjectRef natives, const char *name, JSValueRef value)
+{
+    JSStringRef key = JSStringCreateWithUTF8CString(name);
+    JSObjectSetProperty(js, natives, key, value, kJSPropertyAttributeReadOnly | kJSPropertyAttributeDontDelete, NULL);
+    JSStringRelease(key);
+}
+
 JSValueRef natives_throw(JSContextRef js, JSValueRef *exception, const char *constructor, const char *message)
 {
     *exception = js_make_error(js, constructor, message);

@@ -137,6 +137,8 @@ void engine_apis_free(engine_ctx *ec);
 /* Sets natives[name] to a C function (read-only, not deletable). */
 void natives_define(JSContextRef js, JSObjectRef natives, const char *name,
                     JSObjectCallAsFunctionCallback fn);
+/* Sets natives[name] to a value (read-only, not deletable). */
+void natives_set_value(JSContextRef js, JSObjectRef natives, const char *name, JSValueRef value);
 /* Sets *exception to a new `constructor` error with message; returns undefined, for a
  * native to return. */
 JSValueRef natives_throw(JSContextRef js, JSValueRef *exception, const char *constructor, const char *message);
@@ -159,6 +161,10 @@ void natives_locks_add(JSContextRef js, JSObjectRef natives);
 void natives_compression_add(JSContextRef js, JSObjectRef natives);
 void natives_url_add(JSContextRef js, JSObjectRef natives);
 void natives_store_add(JSContextRef js, JSObjectRef natives);
+/* A refused store operation (db_* or local_* host operation) thrown as the error class the
+ * host names: TypeError and RangeError as themselves, others as an Error whose name says
+ * which (ConstraintError, NotFoundError, StoreError) (natives_store.c). */
+JSValueRef natives_throw_db(JSContextRef js, JSValueRef *exception, int rc, const engine_db_error *err);
 void natives_performance_add(JSContextRef js, JSObjectRef natives);
 void natives_navigator_add(JSContextRef js, JSObjectRef natives);
 void natives_storage_add(JSContextRef js, JSObjectRef natives);

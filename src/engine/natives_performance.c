@@ -42,19 +42,12 @@ static JSValueRef native_now(JSContextRef js, JSObjectRef function, JSObjectRef 
     return JSValueMakeNumber(js, coarsen((double)(clock_ns(CLOCK_MONOTONIC) - ec->origin_monotonic_ns) / 1e6));
 }
 
-static void set_value(JSContextRef js, JSObjectRef object, const char *name, JSValueRef value)
-{
-    JSStringRef key = JSStringCreateWithUTF8CString(name);
-    JSObjectSetProperty(js, object, key, value, kJSPropertyAttributeReadOnly | kJSPropertyAttributeDontDelete, NULL);
-    JSStringRelease(key);
-}
-
 void natives_performance_add(JSContextRef js, JSObjectRef natives)
 {
     engine_ctx *ec = engine_ctx_of(js);
     natives_define(js, natives, "now", native_now);
-    set_value(js, natives, "timeOrigin", JSValueMakeNumber(js, ec ? ec->origin_unix_ms : 0));
-    set_value(js, natives, "resolution", JSValueMakeNumber(js, 1.0 / PERFORMANCE_STEPS_PER_MS));
+    natives_set_value(js, natives, "timeOrigin", JSValueMakeNumber(js, ec ? ec->origin_unix_ms : 0));
+    natives_set_value(js, natives, "resolution", JSValueMakeNumber(js, 1.0 / PERFORMANCE_STEPS_PER_MS));
 }
 
 #define STRINGIFY(x) #x
@@ -65,8 +58,8 @@ void natives_navigator_add(JSContextRef js, JSObjectRef natives)
     engine_ctx *ec = engine_ctx_of(js);
     JSStringRef agent = JSStringCreateWithUTF8CString(
         "jspool/" VERSION_STRING(JSP_VERSION_MAJOR, JSP_VERSION_MINOR, JSP_VERSION_PATCH));
-    set_value(js, natives, "userAgent", JSValueMakeString(js, agent));
+    natives_set_value(js, natives, "userAgent", JSValueMakeString(js, agent));
     JSStringRelease(agent);
     /* navigator.locks exists only where the locks group was asked for */
-    set_value(js, natives, "hasLocks", JSValueMakeBoolean(js, ec && ec->apis & 1u << API_LOCKS));
+    natives_set_value(js, natives, "hasLocks", JSValueMakeBoolean(js, ec && ec->apis & 1u << API_LOCKS));
 }

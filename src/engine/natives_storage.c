@@ -9,25 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A store error as the JS error its host names (TypeError, RangeError, else an Error
- * whose name says which: StoreError). */
-static JSValueRef throw_store(JSContextRef js, JSValueRef *exception, int rc, const engine_db_error *err)
-{
-    const char *name = err->name ? err->name : "StoreError";
-    const char *message = err->message[0] ? err->message : jsp_strerror(rc);
-    if (!strcmp(name, "TypeError") || !strcmp(name, "RangeError"))
-        return natives_throw(js, exception, name, message);
-    JSValueRef error = js_make_error(js, "Error", message);
-    JSStringRef key = JSStringCreateWithUTF8CString("name");
-    JSStringRef value = JSStringCreateWithUTF8CString(name);
-    JSObjectSetProperty(js, (JSObjectRef)error, key, JSValueMakeString(js, value), kJSPropertyAttributeDontEnum,
-                        NULL);
-    JSStringRelease(key);
-    JSStringRelease(value);
-    *exception = error;
-    return JSValueMakeUndefined(js);
-}
-
 /* The context, when its localStorage is in its store; else NULL after throwing. */
 static engine_ctx *durable_ctx(JSContextRef js, JSValueRef *exception)
 {
@@ -82,7 +63,7 @@ static JSValueRef native_get(JSContextRef js, JSObjectRef function, JSObjectRef 
                                  &units, &err);
     JSStringRelease(key);
     if (rc < 0)
-        return throw_store(js, exception, rc, &err);
+        return natives_throw_db(js, exception, rc, &err);
     return rc ? make_string(js, value, units) : JSValueMakeNull(js);
 }
 
@@ -105,7 +86,7 @@ static JSValueRef native_set(JSContextRef js, JSObjectRef function, JSObjectRef 
     JSStringRelease(key);
     JSStringRelease(value);
     if (rc < 0)
-        return throw_store(js, exception, rc, &err);
+        return natives_throw_db(js, exception, rc, &err);
     return JSValueMakeBoolean(js, rc == 0);
 }
 
@@ -119,7 +100,7 @@ static JSValueRef native_remove(JSContextRef js, JSObjectRef function, JSObjectR
     engine_db_error err = {0};
     int rc = ec->host->local_remove(ec->host_ctx, JSStringGetCharactersPtr(key), JSStringGetLength(key), &err);
     JSStringRelease(key);
-    return rc < 0 ? throw_store(js, exception, rc, &err) : JSValueMakeUndefined(js);
+    return rc < 0 ? natives_throw_db(js, exception, rc, &err) : JSValueMakeUndefined(js);
 }
 
 static JSValueRef native_clear(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
@@ -130,7 +111,7 @@ static JSValueRef native_clear(JSContextRef js, JSObjectRef function, JSObjectRe
         return JSValueMakeUndefined(js);
     engine_db_error err = {0};
     int rc = ec->host->local_clear(ec->host_ctx, &err);
-    return rc < 0 ? throw_store(js, exception, rc, &err) : JSValueMakeUndefined(js);
+    return rc < 0 ? natives_throw_db(js, exception, rc, &err) : JSValueMakeUndefined(js);
 }
 
 static JSValueRef native_length(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
@@ -142,7 +123,7 @@ static JSValueRef native_length(JSContextRef js, JSObjectRef function, JSObjectR
     int64_t n = 0;
     engine_db_error err = {0};
     int rc = ec->host->local_count(ec->host_ctx, &n, &err);
-    return rc < 0 ? throw_store(js, exception, rc, &err) : JSValueMakeNumber(js, (double)n);
+    return rc < 0 ? natives_throw_db(js, exception, rc, &err) : JSValueMakeNumber(js, (double)n);
 }
 
 /* The keys a scan hands over, gathered into a JS array. */
@@ -182,7 +163,7 @@ static JSValueRef keys_between(JSContextRef js, engine_ctx *ec, int64_t first, i
     int rc = ec->host->local_keys(ec->host_ctx, first, max, add_key, &a, &err);
     JSValueRef result = NULL;
     if (rc < 0)
-        result = throw_store(js, exception, rc, &err);
+        result = natives_throw_db(js, exception, rc, &err);
     else if (a.failed)
         result = natives_throw(js, exception, "RangeError", "out of memory");
     else
@@ -218,22 +199,15 @@ static JSValueRef native_key(JSContextRef js, JSObjectRef function, JSObjectRef 
     return key && JSValueIsString(js, key) ? key : JSValueMakeNull(js);
 }
 
-static void set_value(JSContextRef js, JSObjectRef object, const char *name, JSValueRef value)
-{
-    JSStringRef key = JSStringCreateWithUTF8CString(name);
-    JSObjectSetProperty(js, object, key, value, kJSPropertyAttributeReadOnly | kJSPropertyAttributeDontDelete, NULL);
-    JSStringRelease(key);
-}
-
 void natives_storage_add(JSContextRef js, JSObjectRef natives)
 {
     engine_ctx *ec = engine_ctx_of(js);
     const engine_host_ops *host = ec ? ec->host : NULL;
     int64_t quota = host && host->storage_quota ? host->storage_quota(ec->host_ctx) : ENGINE_STORAGE_QUOTA;
-    set_value(js, natives, "quota", JSValueMakeNumber(js, (double)quota));
-    set_value(js, natives, "itemUnits", JSValueMakeNumber(js, ENGINE_STORAGE_ITEM_UNITS));
+    natives_set_value(js, natives, "quota", JSValueMakeNumber(js, (double)quota));
+    natives_set_value(js, natives, "itemUnits", JSValueMakeNumber(js, ENGINE_STORAGE_ITEM_UNITS));
     bool durable = host && host->local_is_durable && host->local_is_durable(ec->host_ctx);
-    set_value(js, natives, "isDurable", JSValueMakeBoolean(js, durable));
+    natives_set_value(js, natives, "isDurable", JSValueMakeBoolean(js, durable));
     natives_define(js, natives, "get", native_get);
     natives_define(js, natives, "set", native_set);
     natives_define(js, natives, "remove", native_remove);

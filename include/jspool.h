@@ -364,6 +364,8 @@ char *jsp_module_root_for_file(const char *path);
 
 #define JSP_DEFAULT_CPU_LIMIT_MS 5000
 #define JSP_DEFAULT_WALL_LIMIT_MS 30000
+/* jsp_context_config.storage_quota's default: 5 Mi UTF-16 code units per area. */
+#define JSP_DEFAULT_STORAGE_QUOTA ((uint64_t)5 << 20)
 
 typedef struct jsp_context_config {
     const char *name;          /* copied; NULL = "ctx-<id>". Rules (checked by
@@ -403,7 +405,8 @@ typedef struct jsp_context_config {
     const char *apis;          /* web-API groups, comma-separated: "console,timers",
                                   "url,crypto", "all", "none" (only host.*); the groups
                                   and what each defines: docs/apis.md. NULL or "" =
-                                  "console,timers". Dependencies are added by themselves;
+                                  "console,timers,performance,navigator". Dependencies
+                                  are added by themselves;
                                   an unknown name is JSP_EINVAL (jsp_apis_resolve says
                                   why). Groups written in JS install on first use of one of
                                   their globals, so unused ones cost almost nothing. */
@@ -449,6 +452,13 @@ typedef struct jsp_context_config {
                                   the disk under its neighbours: a call whose writes would
                                   grow the file past it fails with JSP_ESTORE ("full") and
                                   rolls back; reads and smaller writes go on. 0 = none */
+    uint64_t storage_quota;    /* localStorage and sessionStorage (the `storage` API group):
+                                  what each may hold, in UTF-16 code units of its keys and
+                                  values plus 32 per item (so many tiny items cannot hold
+                                  more memory than the quota says). A setItem past it
+                                  throws a QuotaExceededError DOMException and writes
+                                  nothing. 0 = JSP_DEFAULT_STORAGE_QUOTA. With a store,
+                                  localStorage is kept in it (docs/apis.md "storage"). */
 } jsp_context_config;
 
 /* When a store call's result is delivered (jsp_context_config.store_durability). */

@@ -18,6 +18,9 @@ extern const char api_source_locks[];
 extern const char api_source_streams[];
 extern const char api_source_compression[];
 extern const char api_source_url[];
+extern const char api_source_performance[];
+extern const char api_source_navigator[];
+extern const char api_source_storage[];
 extern const char api_source_store[];
 
 static const char *const console_globals[] = {"console", NULL};
@@ -31,7 +34,7 @@ static const char *const channel_globals[] = {"MessageChannel", "MessagePort", "
                                               "MessageEvent", NULL};
 static const char *const worker_globals[] = {"Worker", "ErrorEvent", NULL};
 static const char *const crypto_globals[] = {"crypto", "Crypto", "SubtleCrypto", "CryptoKey", NULL};
-static const char *const locks_globals[] = {"navigator", "LockManager", "Lock", NULL};
+static const char *const locks_globals[] = {"LockManager", "Lock", NULL};
 static const char *const streams_globals[] = {
     "ReadableStream", "ReadableStreamDefaultReader", "ReadableStreamDefaultController", "WritableStream",
     "WritableStreamDefaultWriter", "WritableStreamDefaultController", "TransformStream",
@@ -39,6 +42,10 @@ static const char *const streams_globals[] = {
     "TextEncoderStream", "TextDecoderStream", NULL};
 static const char *const compression_globals[] = {"CompressionStream", "DecompressionStream", NULL};
 static const char *const url_globals[] = {"URL", "URLSearchParams", NULL};
+static const char *const performance_globals[] = {"performance", "Performance", "PerformanceEntry",
+                                                  "PerformanceMark", "PerformanceMeasure", NULL};
+static const char *const navigator_globals[] = {"navigator", "Navigator", NULL};
+static const char *const storage_globals[] = {"localStorage", "sessionStorage", "Storage", NULL};
 static const char *const store_globals[] = {"db", NULL};
 static const char *const events_globals[] = {"Event", "EventTarget", "CustomEvent",
                                              "AbortController", "AbortSignal", NULL};
@@ -57,10 +64,14 @@ const api_group api_groups[API_GROUP_COUNT] = {
                      api_source_channel, false},
     [API_WORKER] = {"worker", 1u << API_CHANNEL, worker_globals, api_source_worker, false},
     [API_CRYPTO] = {"crypto", 1u << API_DOMEXCEPTION, crypto_globals, api_source_crypto, false},
-    [API_LOCKS] = {"locks", 1u << API_EVENTS | 1u << API_DOMEXCEPTION, locks_globals, api_source_locks, false},
+    [API_LOCKS] = {"locks", 1u << API_EVENTS | 1u << API_DOMEXCEPTION | 1u << API_NAVIGATOR, locks_globals,
+                   api_source_locks, false},
     [API_STREAMS] = {"streams", 1u << API_EVENTS | 1u << API_ENCODING, streams_globals, api_source_streams, false},
     [API_COMPRESSION] = {"compression", 1u << API_STREAMS, compression_globals, api_source_compression, false},
     [API_URL] = {"url", 0, url_globals, api_source_url, false},
+    [API_PERFORMANCE] = {"performance", 0, performance_globals, api_source_performance, false},
+    [API_NAVIGATOR] = {"navigator", 0, navigator_globals, api_source_navigator, false},
+    [API_STORAGE] = {"storage", 1u << API_DOMEXCEPTION, storage_globals, api_source_storage, false},
     [API_STORE] = {"store", 0, store_globals, api_source_store, true},
 };
 

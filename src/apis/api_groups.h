@@ -25,6 +25,9 @@ enum api_group_id {
     API_STREAMS,
     API_COMPRESSION,
     API_URL,
+    API_PERFORMANCE, /* performance (in the default set) */
+    API_NAVIGATOR,   /* navigator (in the default set; the locks group adds navigator.locks) */
+    API_STORAGE,     /* localStorage, sessionStorage */
     API_STORE, /* `db`: only in contexts with a store, which get it without asking */
     API_GROUP_COUNT
 };
@@ -45,7 +48,8 @@ typedef struct api_group {
 extern const api_group api_groups[API_GROUP_COUNT];
 
 /* What a context gets when it asks for nothing (apis NULL or ""). */
-#define API_DEFAULT_MASK ((1u << API_CONSOLE) | (1u << API_TIMERS))
+#define API_DEFAULT_MASK                                                                          \
+    ((1u << API_CONSOLE) | (1u << API_TIMERS) | (1u << API_PERFORMANCE) | (1u << API_NAVIGATOR))
 
 /* Parses "a,b", "all" or "none" (spaces allowed) into a dependency-closed mask. On an
  * unknown name returns false and writes "unknown API group 'x'; valid: ..." to error. */

@@ -32,7 +32,7 @@ static void usage(FILE *out)
           "      Promises are awaited. console.log/info/debug\n"
           "      print to stdout, console.warn/error to stderr (eval too).\n"
           "--apis picks the web-API groups (\"events,encoding\", \"all\", \"none\"; default\n"
-          "      console,timers).\n"
+          "      console,timers,performance,navigator).\n"
           "--data DIR gives FILE a store, DIR/STEM.jspdb (examples/bank.js: DIR/bank.jspdb),\n"
           "      so its tables (the global db) carry over from one run to the next.\n"
           "serve serves the pool over HTTP/JSON (default 127.0.0.1:8080); each MODULE.js is\n"

@@ -47,6 +47,9 @@ static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef
     [API_LOCKS] = natives_locks_add,
     [API_COMPRESSION] = natives_compression_add,
     [API_URL] = natives_url_add,
+    [API_PERFORMANCE] = natives_performance_add,
+    [API_NAVIGATOR] = natives_navigator_add,
+    [API_STORAGE] = natives_storage_add,
     [API_STORE] = natives_store_add,
 };
 
@@ -169,6 +172,13 @@ void natives_define(JSContextRef js, JSObjectRef natives, const char *name,
     JSObjectSetProperty(js, natives, js_name, JSObjectMakeFunctionWithCallback(js, js_name, fn),
                         kJSPropertyAttributeReadOnly | kJSPropertyAttributeDontDelete, NULL);
     JSStringRelease(js_name);
+}
+
+void natives_set_value(JSContextRef js, JSObjectRef natives, const char *name, JSValueRef value)
+{
+    JSStringRef key = JSStringCreateWithUTF8CString(name);
+    JSObjectSetProperty(js, natives, key, value, kJSPropertyAttributeReadOnly | kJSPropertyAttributeDontDelete, NULL);
+    JSStringRelease(key);
 }
 
 JSValueRef natives_throw(JSContextRef js, JSValueRef *exception, const char *constructor, const char *message)

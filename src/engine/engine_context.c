@@ -51,6 +51,7 @@ engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t ap
     ec->host = vm->host;
     ec->host_ctx = host_ctx;
     ec->apis = apis;
+    engine_ctx_mark_time_origin(ec);
     ec->js = JSGlobalContextCreateInGroup(vm->group, NULL);
     if (!ec->js) {
         free(ec);

@@ -148,6 +148,37 @@ typedef struct engine_host_ops {
     int (*db_next)(engine_host_ctx *h, uint64_t id, const char **row, size_t *row_len,
                    engine_db_error *err);
     void (*db_close)(engine_host_ctx *h, uint64_t id); /* unknown ids ignored */
+
+    /* ---- Web Storage (storage group; the runtime's store_calls.c) ----
+     * The context's quota per area in UTF-16 code units (NULL: ENGINE_STORAGE_QUOTA). */
+    int64_t (*storage_quota)(engine_host_ctx *h);
+    /* True when this context's localStorage is kept in its store (NULL or false: it lives
+     * in the context's heap, as sessionStorage always does). The local_* operations then
+     * work like the db ones: inside the running JS's transaction, 0 or a negative JSP_E*
+     * code with *err filled (what to throw). Keys and values are UTF-16 code units; a
+     * returned one is borrowed until the next operation and may be unaligned (copy it). */
+    bool (*local_is_durable)(engine_host_ctx *h);
+    /* 1 and the value, or 0 when key is absent. */
+    int (*local_get)(engine_host_ctx *h, const uint16_t *key, size_t key_units, const void **value,
+                     size_t *value_units, engine_db_error *err);
+    /* 0, or 1 when the area would pass quota units (nothing written: QuotaExceededError). */
+    int (*local_set)(engine_host_ctx *h, const uint16_t *key, size_t key_units, const uint16_t *value,
+                     size_t value_units, int64_t quota, engine_db_error *err);
+    int (*local_remove)(engine_host_ctx *h, const uint16_t *key, size_t key_units, engine_db_error *err);
+    int (*local_clear)(engine_host_ctx *h, engine_db_error *err);
+    int (*local_count)(engine_host_ctx *h, int64_t *n, engine_db_error *err);
+    /* each(user, key, units) for the keys in key() order from index first, at most max of
+     * them (max < 0: all). */
+    int (*local_keys)(engine_host_ctx *h, int64_t first, int64_t max,
+                      void (*each)(void *user, const void *key, size_t key_units), void *user,
+                      engine_db_error *err);
 } engine_host_ops;
+
+/* The Web Storage quota when the host names none: 5 Mi UTF-16 code units per area. */
+#define ENGINE_STORAGE_QUOTA ((int64_t)JSP_DEFAULT_STORAGE_QUOTA)
+/* What each item costs against the quota beyond its key and value (STORE_LOCAL_ITEM_UNITS
+ * too): a JSC Map entry with two strings holds ~100-150 bytes besides their characters,
+ * so without it 5 Mi one-unit items would be ~600 MiB of heap under a 5 Mi quota. */
+#define ENGINE_STORAGE_ITEM_UNITS 32
 
 #endif

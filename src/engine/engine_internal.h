@@ -55,6 +55,8 @@ struct engine_ctx {
     jsp_result *module_error;    /* the result for the link error last thrown, and ... */
     JSValueRef module_error_value; /* ... the value thrown (protected) */
     uint32_t apis;               /* the context's API groups (api_groups.h mask) */
+    uint64_t origin_monotonic_ns; /* performance.timeOrigin, CLOCK_MONOTONIC ... */
+    double origin_unix_ms;       /* ... and Unix time (ms, coarsened); set at creation */
 };
 
 /* A console.time() label; per-call host state (see engine_clear_call_spans). */
@@ -140,6 +142,8 @@ void engine_apis_free(engine_ctx *ec);
 /* Sets natives[name] to a C function (read-only, not deletable). */
 void natives_define(JSContextRef js, JSObjectRef natives, const char *name,
                     JSObjectCallAsFunctionCallback fn);
+/* Sets natives[name] to a value (read-only, not deletable). */
+void natives_set_value(JSContextRef js, JSObjectRef natives, const char *name, JSValueRef value);
 /* Sets *exception to a new `constructor` error with message; returns undefined, for a
  * native to return. */
 JSValueRef natives_throw(JSContextRef js, JSValueRef *exception, const char *constructor, const char *message);
@@ -162,6 +166,15 @@ void natives_locks_add(JSContextRef js, JSObjectRef natives);
 void natives_compression_add(JSContextRef js, JSObjectRef natives);
 void natives_url_add(JSContextRef js, JSObjectRef natives);
 void natives_store_add(JSContextRef js, JSObjectRef natives);
+/* A refused store operation (db_* or local_* host operation) thrown as the error class the
+ * host names: TypeError and RangeError as themselves, others as an Error whose name says
+ * which (ConstraintError, NotFoundError, StoreError) (natives_store.c). */
+JSValueRef natives_throw_db(JSContextRef js, JSValueRef *exception, int rc, const engine_db_error *err);
+void natives_performance_add(JSContextRef js, JSObjectRef natives);
+void natives_navigator_add(JSContextRef js, JSObjectRef natives);
+void natives_storage_add(JSContextRef js, JSObjectRef natives);
+/* Records now as the context's performance.timeOrigin (natives_performance.c). */
+void engine_ctx_mark_time_origin(engine_ctx *ec);
 /* The engine_ctx whose global a native was called in. Contexts register per thread,
  * because natives receive only a JSContextRef and every VM of a runtime is on its thread. */
 engine_ctx *engine_ctx_of(JSContextRef js);

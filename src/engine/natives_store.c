@@ -9,7 +9,7 @@
 
 /* TypeError and RangeError are the engine's; the store's own classes (ConstraintError,
  * NotFoundError, StoreError) are Errors whose name says which. */
-static JSValueRef throw_db(JSContextRef js, JSValueRef *exception, int rc, const engine_db_error *err)
+JSValueRef natives_throw_db(JSContextRef js, JSValueRef *exception, int rc, const engine_db_error *err)
 {
     const char *name = err->name ? err->name : "StoreError";
     const char *message = err->message[0] ? err->message : jsp_strerror(rc);
@@ -86,7 +86,7 @@ static JSValueRef native_schema(JSContextRef js, JSObjectRef function, JSObjectR
     engine_db_error err = {0};
     int rc = ec->host->db_schema(ec->host_ctx, &json, &err);
     if (rc)
-        return throw_db(js, exception, rc, &err);
+        return natives_throw_db(js, exception, rc, &err);
     JSValueRef v = json_string(js, json, strlen(json));
     free(json);
     return v;
@@ -103,7 +103,7 @@ static JSValueRef native_declare(JSContextRef js, JSObjectRef function, JSObject
     engine_db_error err = {0};
     int rc = a.s[0] ? ec->host->db_declare(ec->host_ctx, a.s[0], lens[0], &err) : JSP_EINVAL;
     args_free(&a);
-    return rc ? throw_db(js, exception, rc, &err) : JSValueMakeUndefined(js);
+    return rc ? natives_throw_db(js, exception, rc, &err) : JSValueMakeUndefined(js);
 }
 
 /* get(table, keyJson) -> row JSON text or undefined */
@@ -122,7 +122,7 @@ static JSValueRef native_get(JSContextRef js, JSObjectRef function, JSObjectRef 
                               : JSP_EINVAL;
     args_free(&a);
     if (rc)
-        return throw_db(js, exception, rc, &err);
+        return natives_throw_db(js, exception, rc, &err);
     return row ? json_string(js, row, row_len) : JSValueMakeUndefined(js);
 }
 
@@ -145,7 +145,7 @@ static JSValueRef native_write(JSContextRef js, JSObjectRef function, JSObjectRe
                  : JSP_EINVAL;
     args_free(&a);
     if (rc)
-        return throw_db(js, exception, rc, &err);
+        return natives_throw_db(js, exception, rc, &err);
     return op == ENGINE_DB_DELETE ? JSValueMakeBoolean(js, deleted) : JSValueMakeUndefined(js);
 }
 
@@ -184,7 +184,7 @@ static JSValueRef native_count(JSContextRef js, JSObjectRef function, JSObjectRe
     engine_db_error err = {0};
     int rc = ec->host->db_count(ec->host_ctx, a.s[0], a.s[1], &range, &n, &err);
     args_free(&a);
-    return rc ? throw_db(js, exception, rc, &err) : JSValueMakeNumber(js, (double)n);
+    return rc ? natives_throw_db(js, exception, rc, &err) : JSValueMakeNumber(js, (double)n);
 }
 
 static JSValueRef native_scan(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
@@ -199,7 +199,7 @@ static JSValueRef native_scan(JSContextRef js, JSObjectRef function, JSObjectRef
     engine_db_error err = {0};
     int rc = ec->host->db_scan(ec->host_ctx, a.s[0], a.s[1], &range, &id, &err);
     args_free(&a);
-    return rc ? throw_db(js, exception, rc, &err) : JSValueMakeNumber(js, (double)id);
+    return rc ? natives_throw_db(js, exception, rc, &err) : JSValueMakeNumber(js, (double)id);
 }
 
 /* Iterator ids are < 2^53 (one per scan in the runtime's life): exact as JS numbers. */
@@ -221,7 +221,7 @@ static JSValueRef native_next(JSContextRef js, JSObjectRef function, JSObjectRef
     engine_db_error err = {0};
     int rc = ec->host->db_next(ec->host_ctx, iterator_id(js, argc, argv), &row, &len, &err);
     if (rc < 0)
-        return throw_db(js, exception, rc, &err);
+        return natives_throw_db(js, exception, rc, &err);
     return rc == 1 ? json_string(js, row, len) : JSValueMakeUndefined(js);
 }
 

@@ -66,6 +66,8 @@ int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_m
     ctx->wall_limit_ms = wall == 0 ? JSP_DEFAULT_WALL_LIMIT_MS : wall < 0 ? 0 : (uint64_t)wall;
     ctx->memory_limit_bytes = cfg ? cfg->memory_limit_bytes : 0;
     ctx->apis_mask = apis_mask;
+    uint64_t quota = cfg && cfg->storage_quota ? cfg->storage_quota : JSP_DEFAULT_STORAGE_QUOTA;
+    ctx->storage_quota = quota > INT64_MAX ? INT64_MAX : (int64_t)quota;
     ctx->module_loader = cfg ? cfg->module_loader : NULL;
     ctx->module_loader_user = cfg ? cfg->module_loader_user : NULL;
     if (cfg && cfg->store_path) {

@@ -43,6 +43,7 @@ struct jsp_context {
     int64_t store_max_rows;    /* per call; 0 = the store's default */
     int64_t store_max_bytes;
     int64_t store_max_file_bytes; /* 0 = no cap */
+    int64_t storage_quota;     /* localStorage / sessionStorage, UTF-16 code units per area */
     char *namespace_key;       /* BroadcastChannel and locks scope: the operator's namespace
                                   name, or "#<id>" (private: '#' is not allowed in names) */
 

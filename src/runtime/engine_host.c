@@ -169,6 +169,50 @@ static void db_close(engine_host_ctx *h, uint64_t id)
     store_calls_close_iterator(host_context(h), id);
 }
 
+static int64_t storage_quota(engine_host_ctx *h)
+{
+    return host_context(h)->storage_quota;
+}
+
+static bool local_is_durable(engine_host_ctx *h)
+{
+    return store_calls_local_is_durable(host_context(h));
+}
+
+static int local_get(engine_host_ctx *h, const uint16_t *key, size_t key_units, const void **value,
+                     size_t *value_units, engine_db_error *err)
+{
+    return store_calls_local_get(host_context(h), key, key_units, value, value_units, err);
+}
+
+static int local_set(engine_host_ctx *h, const uint16_t *key, size_t key_units, const uint16_t *value,
+                     size_t value_units, int64_t quota, engine_db_error *err)
+{
+    return store_calls_local_set(host_context(h), key, key_units, value, value_units, quota, err);
+}
+
+static int local_remove(engine_host_ctx *h, const uint16_t *key, size_t key_units, engine_db_error *err)
+{
+    return store_calls_local_remove(host_context(h), key, key_units, err);
+}
+
+static int local_clear(engine_host_ctx *h, engine_db_error *err)
+{
+    return store_calls_local_clear(host_context(h), err);
+}
+
+static int local_count(engine_host_ctx *h, int64_t *n, engine_db_error *err)
+{
+    return store_calls_local_count(host_context(h), n, err);
+}
+
+static int local_keys(engine_host_ctx *h, int64_t first, int64_t max,
+                      void (*each)(void *user, const void *key, size_t key_units), void *user,
+                      engine_db_error *err)
+{
+    return store_calls_local_keys(host_context(h), first, max, each, user, err);
+}
+
 const engine_host_ops runtime_engine_host = {
     .call_settled = call_settled,
     .context_entered = context_entered,
@@ -200,4 +244,12 @@ const engine_host_ops runtime_engine_host = {
     .db_scan = db_scan,
     .db_next = db_next,
     .db_close = db_close,
+    .storage_quota = storage_quota,
+    .local_is_durable = local_is_durable,
+    .local_get = local_get,
+    .local_set = local_set,
+    .local_remove = local_remove,
+    .local_clear = local_clear,
+    .local_count = local_count,
+    .local_keys = local_keys,
 };

@@ -5,6 +5,7 @@
  * the thread leaves). Rules and reasons: docs/store.md "Calls". */
 #include "runtime/store_calls.h"
 
+#include "apis/api_groups.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
 #include "util/list.h"
@@ -48,6 +49,7 @@ int store_calls_open(runtime *rt, struct jsp_context *ctx, jsp_result **error)
         .background_sync = ctx->store_durability == STORE_DURABLE_SYNC,
         .wake = store_calls_synced,
         .wake_user = rt,
+        .local_storage = store_calls_local_is_durable(ctx),
     };
     store_error err = {0};
     int rc = store_open(ctx->store_path, &cfg, &ctx->store, &err);
@@ -170,8 +172,9 @@ bool store_calls_begin(runtime *rt, job *j)
     /* Until the context declares tables its calls are plain ones (a module that never uses
      * db keeps calls that await running side by side); a module load always begins one,
      * so the declaration and seeding at its top are one transaction with it. */
-    if (!ctx->store || (j->kind != JOB_LOAD_MODULE && store_declared_tables(ctx->store) == 0))
-        return true;
+    if (!ctx->store || (j->kind != JOB_LOAD_MODULE && store_declared_tables(ctx->store) == 0 &&
+                        !store_calls_local_is_durable(ctx)))
+        return true; /* (with localStorage in the store, every call is a transaction) */
     if (ctx->store_txn_open && !ctx->store_call) { /* an entry's, left by a nested run */
         unlink_entry(rt, ctx);
         end_entry(ctx, true);
@@ -397,6 +400,75 @@ void store_calls_close_iterator(struct jsp_context *ctx, uint64_t id)
     store_iter *it = u64_map_remove(&ctx->store_iters, id);
     if (it)
         store_iter_close(it);
+}
+
+/* ---- localStorage ---- */
+
+_Static_assert(STORE_LOCAL_ITEM_UNITS == ENGINE_STORAGE_ITEM_UNITS, "one cost per item, in memory or stored");
+
+bool store_calls_local_is_durable(const struct jsp_context *ctx)
+{
+    return ctx->store_path && ctx->apis_mask & 1u << API_STORAGE;
+}
+
+int store_calls_local_get(struct jsp_context *ctx, const uint16_t *key, size_t key_units, const void **value,
+                          size_t *value_units, engine_db_error *err)
+{
+    int rc = ensure_transaction(ctx, err);
+    if (rc)
+        return rc;
+    size_t bytes = 0;
+    rc = store_local_get(ctx->store, key, key_units * 2, value, &bytes);
+    *value_units = bytes / 2;
+    return rc < 0 ? op_result(ctx, rc, err) : rc;
+}
+
+int store_calls_local_set(struct jsp_context *ctx, const uint16_t *key, size_t key_units, const uint16_t *value,
+                          size_t value_units, int64_t quota, engine_db_error *err)
+{
+    int rc = ensure_transaction(ctx, err);
+    if (rc)
+        return rc;
+    rc = store_local_set(ctx->store, key, key_units * 2, value, value_units * 2, quota);
+    return rc < 0 ? op_result(ctx, rc, err) : rc;
+}
+
+int store_calls_local_remove(struct jsp_context *ctx, const uint16_t *key, size_t key_units, engine_db_error *err)
+{
+    int rc = ensure_transaction(ctx, err);
+    return rc ? rc : op_result(ctx, store_local_remove(ctx->store, key, key_units * 2), err);
+}
+
+int store_calls_local_clear(struct jsp_context *ctx, engine_db_error *err)
+{
+    int rc = ensure_transaction(ctx, err);
+    return rc ? rc : op_result(ctx, store_local_clear(ctx->store), err);
+}
+
+int store_calls_local_count(struct jsp_context *ctx, int64_t *n, engine_db_error *err)
+{
+    int rc = ensure_transaction(ctx, err);
+    return rc ? rc : op_result(ctx, store_local_count(ctx->store, n), err);
+}
+
+typedef struct key_relay {
+    void (*each)(void *user, const void *key, size_t key_units);
+    void *user;
+} key_relay;
+
+static void relay_key(void *user, const void *key, size_t key_bytes)
+{
+    key_relay *r = user;
+    r->each(r->user, key, key_bytes / 2);
+}
+
+int store_calls_local_keys(struct jsp_context *ctx, int64_t first, int64_t max,
+                           void (*each)(void *user, const void *key, size_t key_units), void *user,
+                           engine_db_error *err)
+{
+    int rc = ensure_transaction(ctx, err);
+    key_relay relay = {each, user};
+    return rc ? rc : op_result(ctx, store_local_keys(ctx->store, first, max, relay_key, &relay), err);
 }
 
 /* ---- outside reads ---- */

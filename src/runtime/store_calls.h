@@ -63,6 +63,19 @@ int store_calls_next(struct jsp_context *ctx, uint64_t id, const char **row, siz
                      engine_db_error *err);
 void store_calls_close_iterator(struct jsp_context *ctx, uint64_t id);
 
+/* localStorage in ctx's store (contracts in engine_host.h, local_*). */
+bool store_calls_local_is_durable(const struct jsp_context *ctx);
+int store_calls_local_get(struct jsp_context *ctx, const uint16_t *key, size_t key_units, const void **value,
+                          size_t *value_units, engine_db_error *err);
+int store_calls_local_set(struct jsp_context *ctx, const uint16_t *key, size_t key_units, const uint16_t *value,
+                          size_t value_units, int64_t quota, engine_db_error *err);
+int store_calls_local_remove(struct jsp_context *ctx, const uint16_t *key, size_t key_units, engine_db_error *err);
+int store_calls_local_clear(struct jsp_context *ctx, engine_db_error *err);
+int store_calls_local_count(struct jsp_context *ctx, int64_t *n, engine_db_error *err);
+int store_calls_local_keys(struct jsp_context *ctx, int64_t first, int64_t max,
+                           void (*each)(void *user, const void *key, size_t key_units), void *user,
+                           engine_db_error *err);
+
 /* Outside reads (jsp_store_tables / jsp_store_rows): run as a call of the context, in a
  * transaction that is rolled back; JSON into *out. */
 jsp_result *store_calls_read(struct jsp_context *ctx, const job *j);

@@ -379,7 +379,9 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
                               .store_durability = srv->store_durability,
                               .store_max_rows_per_call = srv->store_max_rows,
                               .store_max_bytes_per_call = srv->store_max_bytes,
-                              .store_max_file_bytes = srv->store_max_file_bytes};
+                              .store_max_file_bytes = srv->store_max_file_bytes,
+                              .storage_quota = parsed.storage_quota ? (uint64_t)parsed.storage_quota
+                                                                    : srv->storage_quota};
     served_context *sc = calloc(1, sizeof(*sc));
     create_work *cw = calloc(1, sizeof(*cw));
     pending *p = sc && cw && (!parsed.store || store_path)

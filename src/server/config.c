@@ -43,6 +43,8 @@ static const key_spec keys[] = {
     {"max_cpu_limit_ms", KIND_LIMIT, AT(max_cpu_limit_ms)},
     {"max_wall_limit_ms", KIND_LIMIT, AT(max_wall_limit_ms)},
     {"max_memory_limit_bytes", KIND_LIMIT, AT(max_memory_limit_bytes)},
+    {"storage_quota", KIND_U64, AT(storage_quota)},
+    {"max_storage_quota", KIND_LIMIT, AT(max_storage_quota)},
     {"ws_allowed_origins", KIND_STRING, AT(ws_allowed_origins)},
     {"max_memory_bytes", KIND_U64, AT(pool.max_memory_bytes)},
     {"module_memory_limit_bytes", KIND_U64, AT(module_memory_limit_bytes)},

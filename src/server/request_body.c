@@ -73,15 +73,15 @@ int request_body_parse_create(const char *text, size_t len, const request_limit_
 {
     if (load(text, len, out) != 0)
         return 400;
-    json_t *limits = NULL, *cpu = NULL, *wall = NULL, *memory = NULL;
+    json_t *limits = NULL, *cpu = NULL, *wall = NULL, *memory = NULL, *storage = NULL;
     json_error_t error;
     int rc = json_unpack_ex(out->json, &error, JSON_STRICT, "{s?s, s?s, s?s, s?o, s?s, s?s, s?b}",
                             "name", &out->name, "module", &out->module, "source", &out->source,
                             "limits", &limits, "apis", &out->apis, "namespace", &out->ns, "store",
                             &out->store);
     if (rc == 0 && limits)
-        rc = json_unpack_ex(limits, &error, JSON_STRICT, "{s?o, s?o, s?o}", "cpu_ms", &cpu,
-                            "wall_ms", &wall, "memory_bytes", &memory);
+        rc = json_unpack_ex(limits, &error, JSON_STRICT, "{s?o, s?o, s?o, s?o}", "cpu_ms", &cpu,
+                            "wall_ms", &wall, "memory_bytes", &memory, "storage_quota", &storage);
     if (rc != 0)
         return refuse(out, "invalid_argument", error.text);
     if (out->module && out->source)
@@ -100,7 +100,8 @@ int request_body_parse_create(const char *text, size_t len, const request_limit_
     if (!client_limit(cpu, "cpu_ms", max->cpu_ms, 1, &out->cpu_ms, why, sizeof(why)) ||
         !client_limit(wall, "wall_ms", max->wall_ms, 1, &out->wall_ms, why, sizeof(why)) ||
         !client_limit(memory, "memory_bytes", max->memory_bytes, 4L << 20, &out->memory_bytes, why,
-                      sizeof(why)))
+                      sizeof(why)) ||
+        !client_limit(storage, "storage_quota", max->storage_quota, 1, &out->storage_quota, why, sizeof(why)))
         return refuse(out, "invalid_argument", why);
     const char *ns = out->ns;
     if (ns && (!*ns || strlen(ns) > 64 || strspn(ns, JSP_NAMESPACE_CHARS) != strlen(ns)))

@@ -13,6 +13,7 @@ typedef struct request_body {
     json_t *json;           /* owns every string below; released by request_body_free */
     const char *name, *module, *source, *apis, *ns; /* NULL when absent */
     json_int_t cpu_ms, wall_ms, memory_bytes;  /* limits, clamped to the maxima; 0 when absent */
+    json_int_t storage_quota; /* limits.storage_quota (UTF-16 code units), clamped; 0 when absent */
     int store;              /* "store": true (then name is set); 0 when absent or false */
     const char *error_id;   /* on failure: "invalid_json" or "invalid_argument" */
     char message[300];      /* on failure: what is wrong */
@@ -21,10 +22,11 @@ typedef struct request_body {
 /* The most a client may ask for, set by the operator; -1 = no maximum. */
 typedef struct request_limit_maxima {
     long cpu_ms, wall_ms, memory_bytes;
+    long storage_quota; /* Web Storage quota per area, UTF-16 code units */
 } request_limit_maxima;
 
 /* POST /v1/contexts: {"name"?, "module"? | "source"?, "apis"?, "namespace"?, "store"?,
- * "limits"?: {"cpu_ms"?, "wall_ms"?, "memory_bytes"?}} — strings, and integers of at least 1
+ * "limits"?: {"cpu_ms"?, "wall_ms"?, "memory_bytes"?, "storage_quota"?}} — strings, and integers of at least 1
  * (memory: 4 MiB) clamped to max (no limit, -1, is for the operator's config file only); a
  * namespace of 1 to 64 JSP_NAMESPACE_CHARS; store a boolean, true only with a name (its file
  * is named after it); no other keys; not both module and source. text may be NULL (no

@@ -289,7 +289,8 @@ static int deploy_module(server *srv, const char *path)
                               .store_durability = srv->store_durability,
                               .store_max_rows_per_call = srv->store_max_rows,
                               .store_max_bytes_per_call = srv->store_max_bytes,
-                              .store_max_file_bytes = srv->store_max_file_bytes};
+                              .store_max_file_bytes = srv->store_max_file_bytes,
+                              .storage_quota = srv->storage_quota};
     jsp_result *r = NULL;
     int rc = store_path ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
     if (rc == JSP_ESTORE) /* the library logged the cause (locked, read-only...) above */
@@ -466,7 +467,9 @@ static bool check_limits(const server *srv)
                        srv->limit_maxima.cpu_ms) &&
            check_limit("wall_limit_ms", srv->wall_limit_ms ? srv->wall_limit_ms : JSP_DEFAULT_WALL_LIMIT_MS,
                        srv->limit_maxima.wall_ms) &&
-           check_limit("memory_limit_bytes", (long)srv->memory_limit_bytes, srv->limit_maxima.memory_bytes);
+           check_limit("memory_limit_bytes", (long)srv->memory_limit_bytes, srv->limit_maxima.memory_bytes) &&
+           check_limit("storage_quota", (long)(srv->storage_quota ? srv->storage_quota : JSP_DEFAULT_STORAGE_QUOTA),
+                       srv->limit_maxima.storage_quota);
 }
 
 /* "https://a.example, http://localhost:3000" -> srv->ws_origins. */
@@ -523,6 +526,11 @@ int server_run(const server_options *o)
     srv->limit_maxima.wall_ms = o->max_wall_limit_ms ? o->max_wall_limit_ms : DEFAULT_MAX_WALL_LIMIT_MS;
     srv->limit_maxima.memory_bytes = o->max_memory_limit_bytes ? o->max_memory_limit_bytes
                                                             : DEFAULT_MAX_MEMORY_LIMIT_BYTES;
+    srv->limit_maxima.storage_quota = o->max_storage_quota ? o->max_storage_quota : (long)JSP_DEFAULT_STORAGE_QUOTA;
+    srv->storage_quota = o->storage_quota;
+    if (!srv->storage_quota && srv->limit_maxima.storage_quota >= 0 &&
+        srv->limit_maxima.storage_quota < (long)JSP_DEFAULT_STORAGE_QUOTA)
+        srv->storage_quota = (uint64_t)srv->limit_maxima.storage_quota;
     /* an unset default follows a lower maximum; one set explicitly must fit under it */
     if (!srv->cpu_limit_ms && srv->limit_maxima.cpu_ms >= 0 && srv->limit_maxima.cpu_ms < JSP_DEFAULT_CPU_LIMIT_MS)
         srv->cpu_limit_ms = srv->limit_maxima.cpu_ms;

@@ -25,6 +25,9 @@ typedef struct server_options {
     long max_cpu_limit_ms;     /* the most a client may ask for; 0 = 30000, -1 = none */
     long max_wall_limit_ms;    /* 0 = 300000, -1 = none */
     long max_memory_limit_bytes; /* 0 = 1 GiB, -1 = none */
+    uint64_t storage_quota;    /* localStorage/sessionStorage quota per area (UTF-16 code
+                                  units) for contexts that ask none; 0 = the library's 5 Mi */
+    long max_storage_quota;    /* the most a client may ask for; 0 = 5 Mi, -1 = none */
     const char *ws_allowed_origins; /* comma-separated Origins allowed to upgrade; NULL = any */
     uint64_t module_memory_limit_bytes; /* modules' default; 0 = memory_limit_bytes, or 64 MiB */
     int ws_max_calls_in_flight; /* WebSocket calls in flight per socket; 0 = 1024 */

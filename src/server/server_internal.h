@@ -48,6 +48,7 @@ typedef struct server {
     int grace_ms;
     long cpu_limit_ms, wall_limit_ms; /* defaults for contexts created without limits */
     uint64_t memory_limit_bytes;
+    uint64_t storage_quota;  /* contexts' Web Storage quota when they ask none */
     request_limit_maxima limit_maxima; /* what clients may ask for; -1 = none */
     uint64_t module_memory_limit_bytes; /* modules are isolated by default (see server.c) */
     data_dir data;           /* where stores live, locked for this server (data_dir.h) */

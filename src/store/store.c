@@ -51,6 +51,9 @@ struct store {
 
     store_stats stats;
 
+    store_table local;  /* localStorage's reserved table (cfg.local_storage) ... */
+    bool local_bound;   /* ... once created and its statements prepared */
+
     sync_queue *sync; /* background_sync, else NULL */
     store_error broken; /* code != 0 after a failed fsync: the store refuses new calls */
     char *path;
@@ -235,6 +238,35 @@ int store_flush(store *s)
     return rc ? rc : ok(s);
 }
 
+/* localStorage's table: keys and values as raw UTF-16 code units (a bytes key keeps every
+ * string exact, lone surrogates included, with no conversion either way). */
+static store_column local_columns[2] = {{(char *)"key", STORE_T_BYTES, false},
+                                        {(char *)"value", STORE_T_BYTES, false}};
+#define LOCAL_UNITS_KEY "local_storage_units"
+
+/* Creates the table on the first open that wants it (one transaction with the meta row
+ * that marks it), then prepares its statements. */
+static int local_open(store *s, store_error *err)
+{
+    s->local = (store_table){.name = (char *)"_jsp_local_storage", .columns = local_columns, .ncolumns = 2};
+    char *units = NULL;
+    int rc = s->ops->meta_get(s->b, LOCAL_UNITS_KEY, &units, err);
+    if (!rc && !units) {
+        rc = s->ops->begin(s->b, err);
+        if (!rc && !(rc = s->ops->create_table(s->b, &s->local, err)))
+            rc = s->ops->meta_put(s->b, LOCAL_UNITS_KEY, "0", err);
+        if (rc)
+            s->ops->rollback(s->b);
+        else
+            rc = s->ops->commit(s->b, err);
+    }
+    free(units);
+    if (!rc)
+        rc = s->ops->bind_table(s->b, &s->local, err);
+    s->local_bound = !rc;
+    return rc;
+}
+
 int store_open(const char *path, const store_config *cfg, store **out, store_error *err)
 {
     store_error scratch;
@@ -302,10 +334,15 @@ int store_open(const char *path, const store_config *cfg, store **out, store_err
             s->sc.declared[i] = false;
     }
     free(stored);
+    if (!rc && c.local_storage)
+        rc = local_open(s, err);
     if (!rc && c.background_sync)
         rc = sync_start(s, err);
     if (rc) {
+        if (s->local_bound)
+            s->ops->unbind_table(s->b, &s->local);
         s->ops->close(s->b);
+        schema_free(&s->sc);
         free(s->completions);
         free(s->path);
         free(s);
@@ -359,6 +396,8 @@ void store_close(store *s)
     sync_stop(s);
     for (int i = 0; i < s->sc.ntables; i++)
         s->ops->unbind_table(s->b, &s->sc.tables[i]);
+    if (s->local_bound)
+        s->ops->unbind_table(s->b, &s->local);
     s->ops->close(s->b);
     schema_free(&s->sc);
     free(s->completions);
@@ -799,4 +838,194 @@ void store_iter_close(store_iter *it)
 {
     if (it)
         close_iter(it, false);
+}
+
+/* ---- localStorage ---- */
+
+static int local_enter(store *s)
+{
+    assert(s && s->magic == STORE_MAGIC && !s->in_done);
+    if (!s->local_bound)
+        return store_fail(&s->err, JSP_EINVAL, "TypeError", "this store keeps no localStorage");
+    if (!s->call_open)
+        return store_fail(&s->err, JSP_EINVAL, "TypeError", "no call is open on the store");
+    if (s->call_doom.code) {
+        s->err = s->call_doom;
+        return s->err.code;
+    }
+    return JSP_OK;
+}
+
+static int local_units(store *s, int64_t *units)
+{
+    char *text = NULL;
+    int rc = s->ops->meta_get(s->b, LOCAL_UNITS_KEY, &text, &s->err);
+    *units = text ? strtoll(text, NULL, 10) : 0;
+    free(text);
+    return rc;
+}
+
+static int local_put_units(store *s, int64_t units)
+{
+    char text[24];
+    snprintf(text, sizeof(text), "%lld", (long long)units);
+    return s->ops->meta_put(s->b, LOCAL_UNITS_KEY, text, &s->err);
+}
+
+static store_value local_bytes(const void *p, size_t len)
+{
+    return (store_value){.type = STORE_T_BYTES, .p = p, .len = len};
+}
+
+int store_local_get(store *s, const void *key, size_t key_bytes, const void **value, size_t *value_bytes)
+{
+    int rc = local_enter(s);
+    if (rc)
+        return rc;
+    store_value k = local_bytes(key, key_bytes), row[2];
+    rc = s->ops->get(s->b, &s->local, &k, row, &s->err);
+    if (rc < 0)
+        return op_fault(s, rc);
+    *value = rc ? row[1].p : NULL;
+    *value_bytes = rc ? row[1].len : 0;
+    ok(s);
+    return rc;
+}
+
+int store_local_set(store *s, const void *key, size_t key_bytes, const void *value, size_t value_bytes,
+                    int64_t quota_units)
+{
+    int rc = local_enter(s);
+    if (rc)
+        return rc;
+    store_value k = local_bytes(key, key_bytes), row[2];
+    int found = s->ops->get(s->b, &s->local, &k, row, &s->err);
+    if (found < 0)
+        return op_fault(s, found);
+    if (found && row[1].len == value_bytes && (!value_bytes || !memcmp(row[1].p, value, value_bytes)))
+        return ok(s); /* the same value: nothing to write (the standard's "return") */
+    int64_t change = (int64_t)(value_bytes / 2) -
+                     (found ? (int64_t)(row[1].len / 2) : -(int64_t)(key_bytes / 2) - STORE_LOCAL_ITEM_UNITS);
+    int64_t units;
+    if ((rc = local_units(s, &units)))
+        return op_fault(s, rc);
+    if (change > 0 && units + change > quota_units) { /* (a write that frees room always may:
+                                                          the quota may have been lowered) */
+        ok(s);
+        return 1;
+    }
+    if ((rc = charge_write(s, &s->local, key_bytes + value_bytes)))
+        return rc;
+    store_value put[2] = {k, local_bytes(value, value_bytes)};
+    if ((rc = s->ops->put(s->b, &s->local, put, STORE_PUT_UPSERT, &s->err)) ||
+        (rc = local_put_units(s, units + change)))
+        return op_fault(s, rc);
+    return ok(s);
+}
+
+int store_local_remove(store *s, const void *key, size_t key_bytes)
+{
+    int rc = local_enter(s);
+    if (rc)
+        return rc;
+    store_value k = local_bytes(key, key_bytes), row[2];
+    int found = s->ops->get(s->b, &s->local, &k, row, &s->err);
+    if (found <= 0)
+        return found < 0 ? op_fault(s, found) : ok(s);
+    int64_t freed = (int64_t)(key_bytes / 2 + row[1].len / 2) + STORE_LOCAL_ITEM_UNITS, units;
+    if ((rc = charge_write(s, &s->local, key_bytes)))
+        return rc;
+    if ((rc = local_units(s, &units)) || (rc = s->ops->del(s->b, &s->local, &k, &s->err)) < 0 ||
+        (rc = local_put_units(s, units - freed)))
+        return op_fault(s, rc);
+    return ok(s);
+}
+
+/* Keys copied out of a scan: each as its length then its bytes. */
+typedef struct key_list {
+    out_buf buf;
+    bool failed;
+} key_list;
+
+static void collect_key(void *user, const void *key, size_t key_bytes)
+{
+    key_list *l = user;
+    size_t need = l->buf.len + sizeof(size_t) + key_bytes;
+    if (l->failed || need > l->buf.cap) {
+        size_t cap = l->buf.cap ? l->buf.cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        char *p = l->failed ? NULL : realloc(l->buf.p, cap);
+        if (!p) {
+            l->failed = true;
+            return;
+        }
+        l->buf.p = p;
+        l->buf.cap = cap;
+    }
+    memcpy(l->buf.p + l->buf.len, &key_bytes, sizeof(size_t));
+    if (key_bytes)
+        memcpy(l->buf.p + l->buf.len + sizeof(size_t), key, key_bytes);
+    l->buf.len = need;
+}
+
+int store_local_clear(store *s)
+{
+    key_list keys = {0};
+    int rc = store_local_keys(s, 0, -1, collect_key, &keys);
+    if (!rc && keys.failed)
+        rc = store_fail(&s->err, JSP_ENOMEM, "OutOfMemory", "out of memory");
+    if (!rc && keys.buf.len)
+        rc = charge_write(s, &s->local, 0); /* one write, however many items */
+    for (size_t at = 0; !rc && at < keys.buf.len;) {
+        size_t len;
+        memcpy(&len, keys.buf.p + at, sizeof(size_t));
+        store_value k = local_bytes(keys.buf.p + at + sizeof(size_t), len);
+        at += sizeof(size_t) + len;
+        if ((rc = s->ops->del(s->b, &s->local, &k, &s->err)) > 0)
+            rc = JSP_OK;
+    }
+    if (!rc && keys.buf.len)
+        rc = local_put_units(s, 0);
+    free(keys.buf.p);
+    return rc ? (rc == JSP_EWRITE_LIMIT ? rc : op_fault(s, rc)) : ok(s);
+}
+
+int store_local_count(store *s, int64_t *n)
+{
+    int rc = local_enter(s);
+    if (rc)
+        return rc;
+    rc = s->ops->count(s->b, &s->local, -1, NULL, NULL, n, &s->err);
+    return rc ? op_fault(s, rc) : ok(s);
+}
+
+int store_local_units(store *s, int64_t *units)
+{
+    int rc = local_enter(s);
+    if (rc)
+        return rc;
+    rc = local_units(s, units);
+    return rc ? op_fault(s, rc) : ok(s);
+}
+
+int store_local_keys(store *s, int64_t first, int64_t max,
+                     void (*each)(void *user, const void *key, size_t key_bytes), void *user)
+{
+    int rc = local_enter(s);
+    if (rc)
+        return rc;
+    store_cursor *c = NULL;
+    if ((rc = s->ops->scan_open(s->b, &s->local, -1, NULL, NULL, false, &c, &s->err)))
+        return op_fault(s, rc);
+    store_value row[2];
+    for (int64_t i = 0; max < 0 || i < first + max; i++) {
+        if ((rc = s->ops->scan_next(c, row, &s->err)) <= 0)
+            break;
+        rc = JSP_OK;
+        if (i >= first)
+            each(user, row[0].p, row[0].len);
+    }
+    s->ops->scan_close(c);
+    return rc < 0 ? op_fault(s, rc) : ok(s);
 }

@@ -66,6 +66,9 @@ typedef struct store_config {
     bool background_sync;
     store_wake_fn *wake; /* background_sync: may be NULL (then poll) */
     void *wake_user;
+    /* true: the store keeps a localStorage area (store_local_*): the reserved table
+     * _jsp_local_storage is created on the first such open and its statements prepared. */
+    bool local_storage;
 } store_config;
 
 typedef struct store_error {
@@ -206,6 +209,30 @@ int store_scan(store *s, const char *table, const char *index, const store_range
 int store_iter_next(store_iter *it, const char **row, size_t *len);
 /* Closes the iterator; NULL is a no-op. */
 void store_iter_close(store_iter *it);
+
+/* ---- localStorage (the storage group's durable area; store opened with local_storage) ----
+ * Keys and values are strings as UTF-16 code units (bytes here: 2 per unit, the host's
+ * order), kept in the reserved table _jsp_local_storage; the area's size in code units
+ * (keys + values + STORE_LOCAL_ITEM_UNITS per item) is kept beside it in the store's meta
+ * table, in the same transaction. Only inside a call, like the row operations: writes
+ * join the call's transaction (rolled back with it) and count against its write limits
+ * (a set or a remove is one row, clear is one row whatever it removes). Errors as the row
+ * operations'; JSP_EINVAL when the store was not opened with local_storage. */
+#define STORE_LOCAL_ITEM_UNITS 32 /* bookkeeping each item is charged beyond its text */
+/* 1 and *value (borrowed until the next operation on s), or 0 when absent. */
+int store_local_get(store *s, const void *key, size_t key_bytes, const void **value, size_t *value_bytes);
+/* Sets key to value: 0, or 1 (nothing written) when the area would pass quota_units. */
+int store_local_set(store *s, const void *key, size_t key_bytes, const void *value, size_t value_bytes,
+                    int64_t quota_units);
+int store_local_remove(store *s, const void *key, size_t key_bytes);
+int store_local_clear(store *s);
+int store_local_count(store *s, int64_t *n);
+/* The area's size in code units as counted against the quota. */
+int store_local_units(store *s, int64_t *units);
+/* Calls each(user, key, bytes) for the keys in order (from index first, at most max;
+ * max < 0 = all); keys are borrowed for the callback's duration. */
+int store_local_keys(store *s, int64_t first, int64_t max,
+                     void (*each)(void *user, const void *key, size_t key_bytes), void *user);
 
 /* Counters since store_open. */
 void store_get_stats(const store *s, store_stats *out);

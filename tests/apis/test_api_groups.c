@@ -21,15 +21,15 @@ Test(api_groups, resolution_adds_dependencies_and_names_the_valid_groups)
     cr_expect_eq(jsp_apis_resolve("events", out, sizeof(out)), 0);
     cr_expect_str_eq(out, "timers,domexception,events");
     cr_expect_eq(jsp_apis_resolve(NULL, out, sizeof(out)), 0);
-    cr_expect_str_eq(out, "console,timers");
+    cr_expect_str_eq(out, "console,timers,performance,navigator");
     cr_expect_eq(jsp_apis_resolve(" console , none ", out, sizeof(out)), 0);
     cr_expect_str_eq(out, "console");
     cr_expect_eq(jsp_apis_resolve("all", out, sizeof(out)), 0);
-    cr_expect_str_eq(out, "console,timers,domexception,events,encoding,structured-clone,buffer,channel,worker,crypto,locks,streams,compression,url");
+    cr_expect_str_eq(out, "console,timers,domexception,events,encoding,structured-clone,buffer,channel,worker,crypto,locks,streams,compression,url,performance,navigator,storage");
     cr_expect_eq(jsp_apis_resolve("buffer", out, sizeof(out)), 0);
     cr_expect_str_eq(out, "domexception,encoding,buffer");
     cr_expect_eq(jsp_apis_resolve("events,urll", out, sizeof(out)), JSP_EINVAL);
-    cr_expect(strstr(out, "'urll'") && strstr(out, "valid: all, none, console, timers, events, encoding, structured-clone, buffer, channel, worker, crypto, locks, streams, compression, url"),
+    cr_expect(strstr(out, "'urll'") && strstr(out, "valid: all, none, console, timers, events, encoding, structured-clone, buffer, channel, worker, crypto, locks, streams, compression, url, performance, navigator, storage"),
               "%s", out);
     cr_expect_eq(jsp_apis_resolve("domexception", out, sizeof(out)), JSP_EINVAL, "internal groups are not names");
     jsp_context_config cfg = {.apis = "nope"};
@@ -69,11 +69,11 @@ Test(api_groups, a_missing_global_names_the_group_that_provides_it)
     jsp_context *plain = with_apis(NULL);
     char *m = missing_global_message(plain, "new TextEncoder().encode('x')");
     cr_expect_str_eq(m, "Can't find variable: TextEncoder (provided by the 'encoding' API group; "
-                        "this context has 'console,timers')");
+                        "this context has 'console,timers,performance,navigator')");
     free(m);
     m = missing_global_message(plain, "function digest() { return crypto.randomUUID() } digest()");
     cr_expect_str_eq(m, "Can't find variable: crypto (provided by the 'crypto' API group; "
-                        "this context has 'console,timers')");
+                        "this context has 'console,timers,performance,navigator')");
     free(m);
     /* a name no group defines keeps the engine's message */
     m = missing_global_message(plain, "notDefinedAnywhere + 1");

@@ -1194,6 +1194,30 @@ static int serve_refuses_config(const char *text)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+Test(server, clients_choose_a_storage_quota_under_the_operators_maximum)
+{
+    char path[] = "/tmp/jspool-conf-XXXXXX";
+    serve_with_config(path, "max_storage_quota = 1000\n");
+    const char *overflow = "{\"source\":\"localStorage.setItem('a', 'x'.repeat(500)); "
+                           "try { localStorage.setItem('b', 'x'.repeat(500)); 'stored' } catch (e) { e.name }\"}";
+    expect(request("POST", "/v1/contexts", "{\"name\":\"small\",\"apis\":\"storage\",\"source\":\"0\","
+                                            "\"limits\":{\"storage_quota\":100}}"), 201, NULL);
+    expect(request("POST", "/v1/contexts/small/eval", "{\"source\":\"try { localStorage.setItem('k', 'v'.repeat(100)); "
+                                                     "'stored' } catch (e) { e.name }\"}"),
+           200, "QuotaExceededError");
+    /* asking for more than the maximum gets the maximum; asking nothing gets it too (a
+     * default above a lower maximum follows it) */
+    expect(request("POST", "/v1/contexts", "{\"name\":\"greedy\",\"apis\":\"storage\",\"source\":\"0\","
+                                            "\"limits\":{\"storage_quota\":100000000}}"), 201, NULL);
+    expect(request("POST", "/v1/contexts/greedy/eval", overflow), 200, "QuotaExceededError");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"plain\",\"apis\":\"storage\",\"source\":\"0\"}"), 201, NULL);
+    expect(request("POST", "/v1/contexts/plain/eval", overflow), 200, "QuotaExceededError");
+    expect(request("POST", "/v1/contexts", "{\"limits\":{\"storage_quota\":0}}"), 400, "limits.storage_quota");
+    unlink(path);
+    cr_expect_eq(serve_refuses_config("storage_quota = 2000\nmax_storage_quota = 1000\n"), 2,
+                 "a default above its maximum");
+}
+
 Test(server, client_limits_are_clamped_to_the_operator_maxima)
 {
     char path[] = "/tmp/jspool-conf-XXXXXX";

@@ -4,7 +4,8 @@
 // and its request rejected, once held longer than the context's wall limit.
 // The queue and grant rules live in C (src/pool/lock_manager.c); this side checks
 // arguments, runs callbacks when the runtime delivers a grant, and releases the lock when
-// the callback's promise settles. Depends on `events` (AbortSignal) and `domexception`.
+// the callback's promise settles. Depends on `events` (AbortSignal), `domexception` and
+// `navigator` (whose navigator.locks getter loads this group).
 (function (global, natives) {
   'use strict';
   const DOMException = global.DOMException;
@@ -152,17 +153,10 @@
     }
   }
 
-  const locks = new LockManager(key);
-  class Navigator {
-    constructor(token) {
-      if (token !== key) throw new TypeError('Illegal constructor');
-    }
-    get locks() { return locks; }
-  }
-  const navigator = new Navigator(key);
+  const locks = new LockManager(key); // navigator.locks (navigator.js)
 
-  for (const cls of [Lock, LockManager, Navigator])
+  for (const cls of [Lock, LockManager])
     Object.defineProperty(cls.prototype, Symbol.toStringTag, { value: cls.name, configurable: true });
 
-  return { navigator, LockManager, Lock, deliver };
+  return { locks, LockManager, Lock, deliver };
 })

@@ -36,9 +36,8 @@ uint64_t host_memory_bytes(void)
  * regenerates its text on every read at 0): one pread instead of fopen's openat, fstat,
  * read and close. Called at the start of every call into a memory-limited context: the
  * four system calls were a quarter of the runtime thread's time serving the bank over
- * HTTP (bench/server/run.sh): 12.6 us -> 1.8 us a read on this machine at load 17. Opened
- * by the first caller;
- * a race opens it twice and closes the loser's copy. */
+ * HTTP (bench/server/run.sh): 12.6 us -> 1.8 us a read on this machine at load 17.
+ * Opened by the first caller; a race opens it twice and closes the loser's copy. */
 static _Atomic int statm_fd = -1;
 
 static int statm_open(void)

@@ -86,7 +86,7 @@ struct pending {
     served_context *created; /* PENDING_CREATE: the context being made */
     uint64_t context_id;
     uint64_t start_ns;
-    char *method, *path;     /* for the request log line */
+    char *method, *path;     /* for the request log line; in p's own block (pending_new) */
     jsp_result *result;      /* NULL for a PENDING_CREATE whose context was not made: */
     int create_rc;           /* ... then why (jsp_context_new's code) */
 };

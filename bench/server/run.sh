@@ -45,7 +45,12 @@ for run in $(seq 1 "$runs"); do
     sleep 0.5
     open_accounts http://127.0.0.1:18080
     measure jspool http://127.0.0.1:18080 "$run"
-    kill -TERM "$jsp"; wait "$jsp" || true
+    if ! kill -TERM "$jsp" 2>/dev/null; then # it died under load: say so, not a silent stop
+        status=0; wait "$jsp" || status=$?
+        echo "jspool serve exited with status $status during run $run (bench/out/server-run$run.log)" >&2
+        exit 1
+    fi
+    wait "$jsp" || true
 
     node bench/server/node_bank_server.js bench/server/bank.js 18081 &
     nd=$!

@@ -32,7 +32,12 @@ for run in $(seq 1 "$runs"); do
     jsp=$!
     sleep 0.5
     one_run jspool 18090 /v1/contexts/ws_echo/ws
-    kill -TERM "$jsp"; wait "$jsp" || true
+    if ! kill -TERM "$jsp" 2>/dev/null; then # it died under load: say so, not a silent stop
+        status=0; wait "$jsp" || status=$?
+        echo "jspool serve exited with status $status during run $run" >&2
+        exit 1
+    fi
+    wait "$jsp" || true
     node bench/server/node_ws_echo.js 18091 &
     nd=$!
     sleep 0.5

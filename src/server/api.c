@@ -104,7 +104,9 @@ static int answer_error(h2o_req_t *req, uint64_t start_ns, uint64_t context_id, 
 static pending *pending_new(server *srv, h2o_req_t *req, pending_kind kind, uint64_t context_id,
                             uint64_t start_ns)
 {
-    pending *p = calloc(1, sizeof(*p));
+    /* one block: the struct, then the method and path for the log line (NUL-terminated by
+     * calloc), one allocation per call where there were three */
+    pending *p = calloc(1, sizeof(*p) + req->method.len + 1 + req->path.len + 1);
     if (!p)
         return NULL;
     p->srv = srv;
@@ -112,8 +114,10 @@ static pending *pending_new(server *srv, h2o_req_t *req, pending_kind kind, uint
     p->req = req;
     p->context_id = context_id;
     p->start_ns = start_ns;
-    p->method = copy_iovec(req->method);
-    p->path = copy_iovec(req->path);
+    p->method = (char *)(p + 1);
+    memcpy(p->method, req->method.base, req->method.len);
+    p->path = p->method + req->method.len + 1;
+    memcpy(p->path, req->path.base, req->path.len);
     p->ref = h2o_mem_alloc_shared(&req->pool, sizeof(*p->ref), on_req_disposed);
     p->ref->p = p;
     return p;
@@ -123,9 +127,7 @@ static void pending_free(pending *p)
 {
     served_context_free(p->created);
     jsp_result_free(p->result);
-    free(p->method);
-    free(p->path);
-    free(p);
+    free(p); /* method and path with it */
 }
 
 /* Status and body of a successful call: {"result": <json>}. */
@@ -768,10 +770,17 @@ static int on_v1(h2o_handler_t *self, h2o_req_t *req)
             return create_context(srv, req, start_ns);
         return answer_error(req, start_ns, 0, 405, "method_not_allowed", "use GET or POST");
     }
-    char *rest = copy_iovec(h2o_iovec_init(path.base + prefix_len + 1, path.len - prefix_len - 1));
+    char short_rest[256]; /* most routes: no allocation */
+    h2o_iovec_t tail = h2o_iovec_init(path.base + prefix_len + 1, path.len - prefix_len - 1);
+    char *rest = tail.len < sizeof(short_rest) ? short_rest : copy_iovec(tail);
     if (!rest)
         return answer_error(req, start_ns, 0, 500, "out_of_memory", "out of memory");
+    if (rest == short_rest) {
+        memcpy(short_rest, tail.base, tail.len);
+        short_rest[tail.len] = '\0';
+    }
     rc = context_route(srv, req, rest, start_ns);
-    free(rest);
+    if (rest != short_rest)
+        free(rest);
     return rc;
 }

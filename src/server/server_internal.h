@@ -30,6 +30,7 @@ typedef struct server {
     uv_signal_t sigterm, sigint;
     uv_timer_t grace;
     uv_async_t done_wakeup;
+    uv_prepare_t log_flush;  /* writes the request log lines of a loop turn (server.c) */
     h2o_globalconf_t config;
     h2o_context_t h2o;
     h2o_accept_ctx_t accept;
@@ -86,7 +87,7 @@ struct pending {
     served_context *created; /* PENDING_CREATE: the context being made */
     uint64_t context_id;
     uint64_t start_ns;
-    char *method, *path;     /* for the request log line */
+    char *method, *path;     /* for the request log line; in p's own block (pending_new) */
     jsp_result *result;      /* NULL for a PENDING_CREATE whose context was not made: */
     int create_rc;           /* ... then why (jsp_context_new's code) */
 };

@@ -29,6 +29,8 @@ typedef struct served {
 } served;
 
 static served srv;
+/* When set, the next serve_start sends the server's stderr (its request log) there. */
+static const char *server_log_path;
 /* Each test's data directory (a fresh temporary one, removed by teardown): the bank keeps
  * its accounts in a store there, so tests do not see each other's accounts, and a restart
  * within a test finds them again. */
@@ -58,8 +60,9 @@ static bool serve_start(served *s, const char *const *args)
         dup2(out[1], STDOUT_FILENO);
         close(out[0]);
         close(out[1]);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0 && !getenv("JSP_TEST_SERVER_LOG"))
+        int devnull = server_log_path ? open(server_log_path, O_WRONLY | O_TRUNC)
+                                      : open("/dev/null", O_WRONLY);
+        if (devnull >= 0 && (server_log_path || !getenv("JSP_TEST_SERVER_LOG")))
             dup2(devnull, STDERR_FILENO); /* one request log line per request */
         execv(JSPOOL_BIN, (char *const *)argv);
         _exit(127);
@@ -731,6 +734,72 @@ Test(server, websocket_replies_go_to_their_socket_and_timer_sends_to_all)
     expect_frame(b, "b", "{\"echo\":4}");
     close(a);
     close(b);
+}
+
+static char *read_log(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text = calloc(1, 1 << 20);
+    if (f && text)
+        fread(text, 1, (1 << 20) - 1, f);
+    if (f)
+        fclose(f);
+    return text;
+}
+
+static size_t count_of(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *at = text; (at = strstr(at, needle)); at += strlen(needle))
+        n++;
+    return n;
+}
+
+/* The request log's lines of a loop turn are written together (server.c): each is still
+ * on stderr soon after its reply (not held until a buffer fills), one per request, in the
+ * order answered, and all of them before the server says it stopped. */
+Test(server, request_log_has_each_request_soon_and_in_order)
+{
+    serve_stop(&srv);
+    char path[] = "/tmp/jspool-log-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    server_log_path = path;
+    static const char *const args[] = {EXAMPLES_DIR "/bank.js", NULL};
+    bool is_started = serve_start(&srv, args);
+    server_log_path = NULL;
+    cr_assert(is_started);
+    expect(request("GET", "/v1/contexts/no-such-context", NULL), 404, NULL);
+    char *text = NULL;
+    for (int i = 0; i < 200; i++) { /* 2 s at most; a buffered line would wait for ever */
+        free(text);
+        text = read_log(path);
+        if (text && strstr(text, "path=\"/v1/contexts/no-such-context\" status=404"))
+            break;
+        usleep(10000);
+    }
+    cr_expect(text && strstr(text, "path=\"/v1/contexts/no-such-context\" status=404"),
+              "the 404's log line is not out 2 s after its reply: %s", text ? text : "");
+    free(text);
+    enum { CALLS = 300 };
+    for (int i = 0; i < CALLS; i++)
+        expect(request("POST", "/v1/contexts/bank/call/audit", "[]"), 200, "\"accounts\"");
+    expect(request("GET", "/healthz", NULL), 200, NULL);
+    cr_expect_eq(serve_stop(&srv), 0);
+    text = read_log(path);
+    cr_assert(text);
+    cr_expect_eq(count_of(text, "method=POST path=\"/v1/contexts/bank/call/audit\" status=200"), CALLS,
+                 "one line per call: %s", text);
+    const char *last_call = text, *at;
+    while ((at = strstr(last_call + 1, "call/audit")))
+        last_call = at;
+    const char *health = strstr(text, "path=\"/healthz\" status=200");
+    const char *stopped = strstr(text, "msg=\"stopped\"");
+    cr_expect(health && health > last_call, "the /healthz line comes after the calls' lines");
+    cr_expect(stopped && health && stopped > health, "every request line is out before 'stopped'");
+    free(text);
+    unlink(path);
 }
 
 Test(server, config_file_sets_defaults_and_unknown_keys_are_refused)

@@ -81,6 +81,22 @@ bool engine_budget_reserve(engine_vm *vm, uint64_t bytes, uint64_t *left);
  * (b->cancel) from another thread: JSC's watchdog can only be armed on the VM's thread. */
 engine_budget *engine_vm_set_budget(engine_vm *vm, engine_budget *b);
 uint64_t engine_thread_cpu_ns(void);
+/* A pass of host work run inside one entry into a VM (engine_entry.c): every
+ * engine_entered of that VM's contexts during run(data) shares the entry, so JSC's
+ * per-entry watchdog cost (a thread-CPU-clock read) is paid once per pass. run must stop
+ * when engine_vm_batch_is_ended says so: a budget tripped and JSC is terminating, which
+ * only leaving the entry clears. Runtime thread; not nested (inside an entry, run simply
+ * runs). No batch happens before a budget armed the watchdog. */
+typedef struct engine_batch {
+    void (*run)(void *data);
+    void *data;
+    bool is_ended; /* a job's budget tripped: leave now */
+} engine_batch;
+void engine_vm_batch(engine_vm *vm, engine_batch *batch);
+bool engine_vm_batch_is_ended(const engine_vm *vm);
+/* True inside a batch's run, outside any work it runs: where a job would join the batch. */
+bool engine_vm_batch_is_open(const engine_vm *vm);
+
 /* CPU the budget's run has used so far (wall time for runs shorter than a tick). */
 uint64_t engine_budget_cpu_used_ns(engine_budget *b);
 /* The run's CPU clock at start, reading the clock now if no tick has yet. */

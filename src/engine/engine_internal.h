@@ -25,6 +25,8 @@ struct engine_vm {
     bool is_watchdog_armed;
     double armed_tick_seconds;   /* the period the watchdog was last armed with; 0 = never */
     int entry_depth;             /* > 0 while engine_entered work runs (engine_entry.c) */
+    engine_batch *batch;         /* the pass running inside one entry; NULL = none */
+    bool is_terminating;         /* a batch ended on a trip: the trampoline must not drain */
     uint64_t reserved_bytes;     /* approved by the memory guard since the last collection
                                     (engine_memory_guard.c): JSC counts them lazily */
 };

@@ -79,6 +79,8 @@ struct runtime {
                                      jobs: host replies (a sync one unblocks a context) */
     struct jsp_context *round_head, *round_tail; /* contexts with jobs that may run now */
     struct js_run *current_run;   /* innermost JS run, to charge nested runs correctly */
+    job *held_job;                /* taken in its turn but not batchable: runs next, outside
+                                     the batch that was open (runtime.c, is_batchable) */
     unsigned throttled_count;     /* live contexts throttled now */
     uint64_t next_unthrottle_ns;  /* earliest throttled_until_ns among them */
     int64_t cpu_share_ppm;        /* pool config: share of the thread per context, ppm */

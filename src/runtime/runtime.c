@@ -845,7 +845,7 @@ int runtime_start(runtime *rt, const runtime_services *services, int index)
         job_queue_destroy(&rt->queue);
         return JSP_ESYSTEM;
     }
-    int rc = (int)(intptr_t)completion_wait(&rt->started);
+    int rc = (int)(intptr_t)completion_wait(&rt->started, COMPLETION_SLEEP);
     if (rc != 0) {
         uv_thread_join(&rt->thread);
         job_queue_destroy(&rt->queue);

@@ -27,6 +27,11 @@ void engine_vm_free(engine_vm *vm); /* all its contexts must be freed first */
 typedef struct engine_heap_stats {
     uint64_t size_bytes, capacity_bytes, extra_bytes, objects;
 } engine_heap_stats;
+/* Builds one global ahead (JSC's global, our natives, the lazy groups of the last context
+ * made on vm, nothing else) for the next engine_ctx_new asking for the same groups, if
+ * fewer than ENGINE_SPARE_GLOBALS are ready; true when more are wanted. Runtime thread,
+ * when idle (engine_context.c says why a spare is as pristine as a fresh global). */
+bool engine_vm_prepare_spare(engine_vm *vm);
 /* Reads the VM heap's statistics: walks the heap, milliseconds on a large one. */
 void engine_vm_heap_stats(engine_vm *vm, engine_heap_stats *out);
 /* Asks for a garbage collection (JSC may defer it). */

@@ -728,6 +728,8 @@ static void run_pass(runtime *rt)
     }
     if (has_more)
         uv_async_send(&rt->wake); /* jobs left after the slice: another pass, right away */
+    else if (!job_queue_maybe_has_jobs(&rt->queue) && engine_vm_prepare_spare(rt->vm))
+        uv_async_send(&rt->wake); /* idle: one spare global per pass until the stock is full */
     arm_timer_wake(rt);
 }
 

@@ -10,12 +10,22 @@
  * once in every context (say `new TextEncoder()`, to load one lazy group) and reports
  * that eval's median and the RSS it added per context.
  *
- *   usage: bench_contexts [--runtimes R] [--creators T] [--apis LIST] [--touch CODE] [N ...]
+ * --raw-jsc adds the engine's floor as a peer, measured the same way in the same run: N
+ * bare globals made with JSGlobalContextCreateInGroup in one context group on the calling
+ * thread (what jspool's creation costs at least), median and RSS per global.
+ *
+ * --pause-us U waits U microseconds after each creation, as an application that creates
+ * contexts now and then does: the runtime is idle meanwhile and prepares spare globals
+ * (ENGINE_SPARE_GLOBALS per runtime), so the median then shows a creation that found one.
+ *
+ *   usage: bench_contexts [--runtimes R] [--creators T] [--apis LIST] [--touch CODE]
+ *                         [--raw-jsc] [--pause-us U] [N ...]
  */
 #include "bench_common.h"
 
 #include <jspool.h>
 
+#include <JavaScriptCore/JavaScript.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -58,6 +68,72 @@ typedef struct measurement {
 
 static const char *apis;  /* --apis: NULL = the default groups */
 static const char *touch; /* --touch: code evaluated once in every context, or NULL */
+static bool has_raw_jsc;  /* --raw-jsc: also measure bare JSC globals (the floor) */
+static long pause_us;     /* --pause-us: idle time after each creation */
+
+/* The peer: count bare globals in one group, made and timed on this thread. */
+static void measure_raw_jsc(size_t count, measurement *m)
+{
+    JSContextGroupRef group = JSContextGroupCreate();
+    JSGlobalContextRef *globals = calloc(count, sizeof(*globals));
+    uint64_t *latency_ns = calloc(count, sizeof(*latency_ns));
+    if (!globals || !latency_ns) {
+        m->failures = (int)count;
+        free(globals);
+        free(latency_ns);
+        return;
+    }
+    JSGlobalContextRelease(JSGlobalContextCreateInGroup(group, NULL)); /* the VM's own set-up */
+    bench_sleep_ms(SETTLE_MS);
+    uint64_t rss_before = bench_rss_bytes();
+    uint64_t start = bench_now_ns();
+    for (size_t i = 0; i < count; i++) {
+        uint64_t t = bench_now_ns();
+        globals[i] = JSGlobalContextCreateInGroup(group, NULL);
+        latency_ns[i] = bench_now_ns() - t;
+        m->failures += globals[i] == NULL;
+    }
+    m->create_wall_ns = bench_now_ns() - start;
+    bench_sleep_ms(SETTLE_MS);
+    m->rss_delta_bytes = (int64_t)bench_rss_bytes() - (int64_t)rss_before;
+    start = bench_now_ns();
+    for (size_t i = 0; i < count; i++)
+        if (globals[i])
+            JSGlobalContextRelease(globals[i]);
+    m->destroy_wall_ns = bench_now_ns() - start;
+    qsort(latency_ns, count, sizeof(uint64_t), bench_compare_u64);
+    m->median_ns = bench_percentile(latency_ns, count, 0.50);
+    m->p99_ns = bench_percentile(latency_ns, count, 0.99);
+    m->max_ns = latency_ns[count - 1];
+    free(globals);
+    free(latency_ns);
+    JSContextGroupRelease(group);
+}
+
+static void run_raw_jsc_isolated(size_t count)
+{
+    fflush(stdout);
+    pid_t child = fork();
+    if (child < 0) {
+        perror("fork");
+        return;
+    }
+    if (child == 0) {
+        measurement m = {0};
+        measure_raw_jsc(count, &m);
+        printf("{\"bench\":\"contexts_raw_jsc\",\"n\":%zu,\"create_median_us\":%.1f,"
+               "\"create_p99_us\":%.1f,\"create_wall_per_ctx_us\":%.1f,\"rss_per_ctx_kb\":%.1f,"
+               "\"destroy_per_ctx_us\":%.1f,\"failures\":%d}\n",
+               count, (double)m.median_ns / 1e3, (double)m.p99_ns / 1e3,
+               (double)m.create_wall_ns / 1e3 / (double)count,
+               (double)m.rss_delta_bytes / 1024.0 / (double)count,
+               (double)m.destroy_wall_ns / 1e3 / (double)count, m.failures);
+        fflush(stdout);
+        _exit(0);
+    }
+    int status;
+    waitpid(child, &status, 0);
+}
 
 /* Evaluates `touch` in every context from this thread; returns the failures. */
 static int touch_contexts(jsp_context **contexts, uint64_t *latency_ns, size_t count)
@@ -83,6 +159,10 @@ static void *create_contexts(void *arg)
         uint64_t start = bench_now_ns();
         int rc = jsp_context_new(c->pool, &cfg, &c->contexts[i]);
         c->latency_ns[i] = bench_now_ns() - start;
+        if (pause_us > 0) {
+            struct timespec ts = {.tv_sec = pause_us / 1000000, .tv_nsec = (pause_us % 1000000) * 1000L};
+            nanosleep(&ts, NULL);
+        }
         if (rc != 0) {
             c->contexts[i] = NULL;
             if (c->failures++ == 0)
@@ -198,7 +278,7 @@ static void print_measurement(const shape *s, size_t count, const measurement *m
 {
     double median_us = (double)m->median_ns / 1e3;
     double rss_kb = (double)m->rss_delta_bytes / 1024.0 / (double)count;
-    printf("{\"bench\":\"contexts\",\"apis\":\"%s\",\"n\":%zu,\"runtimes\":%d,\"creator_threads\":%d,"
+    printf("{\"bench\":\"contexts\",\"apis\":\"%s\",\"pause_us\":%ld,\"n\":%zu,\"runtimes\":%d,\"creator_threads\":%d,"
            "\"create_median_us\":%.1f,\"create_p99_us\":%.1f,\"create_max_us\":%.1f,"
            "\"create_wall_per_ctx_us\":%.1f,\"create_total_ms\":%.1f,"
            "\"rss_per_ctx_kb\":%.1f,\"rss_left_after_destroy_per_ctx_kb\":%.1f,"
@@ -206,7 +286,7 @@ static void print_measurement(const shape *s, size_t count, const measurement *m
            "\"touch_median_us\":%.1f,\"touch_rss_per_ctx_kb\":%.1f,"
            "\"target_median_us\":%d,\"median_met\":%s,"
            "\"target_rss_per_ctx_kb\":%d,\"rss_met\":%s}\n",
-           apis ? apis : "default", count, s->runtimes, s->creator_threads, median_us, (double)m->p99_ns / 1e3,
+           apis ? apis : "default", pause_us, count, s->runtimes, s->creator_threads, median_us, (double)m->p99_ns / 1e3,
            (double)m->max_ns / 1e3, (double)m->create_wall_ns / 1e3 / (double)count,
            (double)m->create_wall_ns / 1e6, rss_kb,
            (double)m->rss_left_after_destroy_bytes / 1024.0 / (double)count,
@@ -289,6 +369,12 @@ static bool parse_options(int argc, char **argv, options *o)
             if (!has_value)
                 return false;
             touch = argv[++i];
+        } else if (strcmp(argv[i], "--pause-us") == 0) {
+            if (!has_value)
+                return false;
+            pause_us = strtol(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--raw-jsc") == 0) {
+            has_raw_jsc = true;
         } else if (strcmp(argv[i], "--creators") == 0) {
             if (!parse_thread_count(has_value ? argv[++i] : NULL, &o->only.creator_threads))
                 return false;
@@ -313,7 +399,7 @@ int main(int argc, char **argv)
 {
     options o;
     if (!parse_options(argc, argv, &o)) {
-        fprintf(stderr, "usage: %s [--runtimes R] [--creators T] [--apis LIST] [--touch CODE] [N ...]\n"
+        fprintf(stderr, "usage: %s [--runtimes R] [--creators T] [--apis LIST] [--touch CODE] [--raw-jsc] [--pause-us U] [N ...]\n"
                         "  N: context counts (default 1000 10000); R, T: run only that shape\n",
                 argv[0]);
         return 2;
@@ -324,8 +410,11 @@ int main(int argc, char **argv)
         shapes[0] = o.only;
     else
         shape_total = list_default_shapes(shapes);
-    for (size_t c = 0; c < o.count_total; c++)
+    for (size_t c = 0; c < o.count_total; c++) {
+        if (has_raw_jsc)
+            run_raw_jsc_isolated(o.counts[c]);
         for (size_t s = 0; s < shape_total; s++)
             run_shape_isolated(&shapes[s], o.counts[c]);
+    }
     return 0;
 }

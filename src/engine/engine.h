@@ -27,6 +27,11 @@ void engine_vm_free(engine_vm *vm); /* all its contexts must be freed first */
 typedef struct engine_heap_stats {
     uint64_t size_bytes, capacity_bytes, extra_bytes, objects;
 } engine_heap_stats;
+/* Builds one global ahead (JSC's global, our natives, the lazy groups of the last context
+ * made on vm, nothing else) for the next engine_ctx_new asking for the same groups, if
+ * fewer than ENGINE_SPARE_GLOBALS are ready; true when more are wanted. Runtime thread,
+ * when idle (engine_context.c says why a spare is as pristine as a fresh global). */
+bool engine_vm_prepare_spare(engine_vm *vm);
 /* Reads the VM heap's statistics: walks the heap, milliseconds on a large one. */
 void engine_vm_heap_stats(engine_vm *vm, engine_heap_stats *out);
 /* Asks for a garbage collection (JSC may defer it). */
@@ -81,6 +86,22 @@ bool engine_budget_reserve(engine_vm *vm, uint64_t bytes, uint64_t *left);
  * (b->cancel) from another thread: JSC's watchdog can only be armed on the VM's thread. */
 engine_budget *engine_vm_set_budget(engine_vm *vm, engine_budget *b);
 uint64_t engine_thread_cpu_ns(void);
+/* A pass of host work run inside one entry into a VM (engine_entry.c): every
+ * engine_entered of that VM's contexts during run(data) shares the entry, so JSC's
+ * per-entry watchdog cost (a thread-CPU-clock read) is paid once per pass. run must stop
+ * when engine_vm_batch_is_ended says so: a budget tripped and JSC is terminating, which
+ * only leaving the entry clears. Runtime thread; not nested (inside an entry, run simply
+ * runs). No batch happens before a budget armed the watchdog. */
+typedef struct engine_batch {
+    void (*run)(void *data);
+    void *data;
+    bool is_ended; /* a job's budget tripped: leave now */
+} engine_batch;
+void engine_vm_batch(engine_vm *vm, engine_batch *batch);
+bool engine_vm_batch_is_ended(const engine_vm *vm);
+/* True inside a batch's run, outside any work it runs: where a job would join the batch. */
+bool engine_vm_batch_is_open(const engine_vm *vm);
+
 /* CPU the budget's run has used so far (wall time for runs shorter than a tick). */
 uint64_t engine_budget_cpu_used_ns(engine_budget *b);
 /* The run's CPU clock at start, reading the clock now if no tick has yet. */

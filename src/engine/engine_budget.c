@@ -7,8 +7,10 @@
  * JS holds), so a budget without deadlines still leaves it armed at the plain tick, and
  * the tick ends the run once its cancel flag is set (a destroy or a pool close, from any
  * thread). Re-arming per call costs about 1.3 us (0.18 -> 1.5 us for a trivial call), so
- * a deadline-free budget re-arms only when the previous tick was a different one: what
- * remains per entry is JSC's own timer restart (a thread-CPU-clock read).
+ * a budget re-arms only when its first tick differs from the armed one (a deadline or a
+ * CPU limit closer than a tick): what remains per entry is JSC's own timer restart (a
+ * thread-CPU-clock read), paid once per pass of calls when the runtime batches them in
+ * one entry (engine_vm_batch, engine_entry.c).
  *
  * Reading the thread CPU clock is a system call (~0.7 us here, against 30 ns for the
  * monotonic clock), so a budget starts from the monotonic clock alone and reads the CPU
@@ -179,10 +181,13 @@ engine_budget *engine_vm_set_budget(engine_vm *vm, engine_budget *b)
 {
     engine_budget *previous = vm->budget;
     vm->budget = b;
-    if (b && has_deadline(b))
-        arm_watchdog(vm, next_tick_seconds(b, 0));
-    else if (b && vm->armed_tick_seconds != TICK_SECONDS)
-        arm_watchdog(vm, TICK_SECONDS);
+    if (vm->batch && previous && previous->tripped)
+        vm->batch->is_ended = true; /* JSC is terminating until the batch's entry ends */
+    /* Armed already with the same period: re-arming would change nothing but take the
+     * API lock (and, inside an entry, restart JSC's timer with a thread-CPU-clock read). */
+    double tick = b && has_deadline(b) ? next_tick_seconds(b, 0) : TICK_SECONDS;
+    if (b && vm->armed_tick_seconds != tick)
+        arm_watchdog(vm, tick);
     /* Never disarmed (between budgets the tick finds none and lets JS run): one armed
      * watchdog keeps every run cancellable. */
     vm->is_watchdog_armed = vm->armed_tick_seconds != 0;

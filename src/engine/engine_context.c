@@ -42,6 +42,80 @@ static JSObjectRef capture_get_own_names(JSGlobalContextRef js)
     return (JSObjectRef)fn;
 }
 
+/* ---- spare globals ----
+ * Building a context's global costs ~80 us of JSC plus as much again for our natives and
+ * the groups' installer (bench_contexts --pause-us: 130 of 150 us on the runtime thread
+ * were the latter, under load). A VM keeps ENGINE_SPARE_GLOBALS globals built ahead, while
+ * its runtime is idle, for the API groups the last context asked for. A spare holds JSC's
+ * global, our natives and the groups' lazy accessors, and nothing else: no guest code ran
+ * in it, no host state refers to it (natives find their context through the registry,
+ * filled when a context takes the global), so whoever takes it starts as a global made on
+ * demand would. Only a context asking for exactly the same groups takes one; limits,
+ * names, loader and store are the runtime's, applied to every context alike. */
+
+static void release_spare(engine_vm *vm, int i)
+{
+    engine_spare *s = &vm->spares[i];
+    JSValueUnprotect(s->js, s->get_own_names);
+    JSGlobalContextRelease(s->js);
+    vm->spares[i] = vm->spares[--vm->spare_count];
+}
+
+void engine_vm_free_spares(engine_vm *vm)
+{
+    while (vm->spare_count > 0)
+        release_spare(vm, vm->spare_count - 1);
+}
+
+/* A fresh global with the natives and groups of apis; 0 or -1 (nothing left behind). */
+static int build_global(engine_vm *vm, uint32_t apis, JSGlobalContextRef *js_out, JSObjectRef *names_out)
+{
+    JSGlobalContextRef js = JSGlobalContextCreateInGroup(vm->group, NULL);
+    if (!js)
+        return -1;
+    JSObjectRef names = capture_get_own_names(js);
+    engine_ctx installing = {.vm = vm, .js = js, .host = vm->host, .apis = apis};
+    if (natives_install(&installing, apis) != 0 || engine_apis_install(&installing, apis) != 0) {
+        JSValueUnprotect(js, names);
+        JSGlobalContextRelease(js);
+        return -1;
+    }
+    *js_out = js;
+    *names_out = names;
+    return 0;
+}
+
+bool engine_vm_prepare_spare(engine_vm *vm)
+{
+    if (!vm->is_spare_apis_set)
+        return false; /* no context yet: nothing known to prepare for */
+    for (int i = vm->spare_count - 1; i >= 0; i--)
+        if (vm->spares[i].apis != vm->spare_apis)
+            release_spare(vm, i); /* the groups asked for changed */
+    if (vm->spare_count >= ENGINE_SPARE_GLOBALS)
+        return false;
+    engine_spare *s = &vm->spares[vm->spare_count];
+    if (build_global(vm, vm->spare_apis, &s->js, &s->get_own_names) != 0)
+        return false;
+    s->apis = vm->spare_apis;
+    vm->spare_count++;
+    return vm->spare_count < ENGINE_SPARE_GLOBALS;
+}
+
+/* Takes a spare built for apis into ec; false when there is none. */
+static bool take_spare(engine_vm *vm, uint32_t apis, engine_ctx *ec)
+{
+    for (int i = vm->spare_count - 1; i >= 0; i--) {
+        if (vm->spares[i].apis != apis)
+            continue;
+        ec->js = vm->spares[i].js;
+        ec->get_own_names = vm->spares[i].get_own_names;
+        vm->spares[i] = vm->spares[--vm->spare_count];
+        return true;
+    }
+    return false;
+}
+
 engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t apis)
 {
     engine_ctx *ec = calloc(1, sizeof(*ec));
@@ -52,6 +126,17 @@ engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t ap
     ec->host_ctx = host_ctx;
     ec->apis = apis;
     engine_ctx_mark_time_origin(ec);
+    if (host_ctx) { /* a tenant's context (not the VM's home): spares follow its groups */
+        vm->spare_apis = apis;
+        vm->is_spare_apis_set = true;
+        if (take_spare(vm, apis, ec)) {
+            if (engine_ctx_register(ec) != 0) {
+                engine_ctx_free(ec);
+                return NULL;
+            }
+            return ec;
+        }
+    }
     ec->js = JSGlobalContextCreateInGroup(vm->group, NULL);
     if (!ec->js) {
         free(ec);

@@ -13,6 +13,17 @@ typedef struct engine_names {
     JSStringRef eval_url, module_url; /* source names that stack traces show */
 } engine_names;
 
+/* How many globals a VM keeps ready for new contexts (~90 KB each). */
+#define ENGINE_SPARE_GLOBALS 4
+
+/* A global made ahead, with the natives and API groups of `apis` installed and nothing
+ * else run in it (engine_vm_prepare_spare, engine_context.c). */
+typedef struct engine_spare {
+    JSGlobalContextRef js;
+    JSObjectRef get_own_names; /* protected */
+    uint32_t apis;
+} engine_spare;
+
 struct engine_vm {
     JSContextGroupRef group;
     const engine_host_ops *host; /* what its contexts call up with (engine_host.h) */
@@ -26,6 +37,14 @@ struct engine_vm {
     double armed_tick_seconds;   /* the period the watchdog was last armed with; 0 = never */
     int entry_depth;             /* > 0 while engine_entered work runs (engine_entry.c) */
     engine_ctx *entered;         /* whose work runs at depth 1: a nested entry is its own */
+    engine_batch *batch;         /* the pass running inside one entry; NULL = none */
+    /* Globals made ahead while the runtime was idle, for the API groups the last context
+     * asked for (spare_apis; is_spare_apis_set once one did). */
+    engine_spare spares[ENGINE_SPARE_GLOBALS];
+    int spare_count;
+    uint32_t spare_apis;
+    bool is_spare_apis_set;
+    bool is_terminating;         /* a batch ended on a trip: the trampoline must not drain */
     uint64_t reserved_bytes;     /* approved by the memory guard since the last collection
                                     (engine_memory_guard.c): JSC counts them lazily */
 };
@@ -111,6 +130,8 @@ typedef void (*engine_entry_work)(engine_ctx *ec, void *data, JSValueRef *except
 /* Runs work inside one VM entry, then the microtasks it queued, still inside (nested
  * calls just run work). *exception is what work set, or a termination that ended the
  * microtasks. */
+/* Releases the VM's spare globals (engine_vm_free). */
+void engine_vm_free_spares(engine_vm *vm);
 void engine_entered(engine_ctx *ec, engine_entry_work work, void *data, JSValueRef *exception);
 void engine_entry_free(engine_ctx *ec);
 /* JSObjectCallAsFunction / JSEvaluateScript as engine_entered work (engine_call.c): what

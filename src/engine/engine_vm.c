@@ -104,6 +104,7 @@ void engine_vm_free(engine_vm *vm)
 {
     if (!vm)
         return;
+    engine_vm_free_spares(vm);
     engine_ctx_free(vm->home);
     js_free_names(vm->builtin_names, vm->builtin_count);
     release_names(&vm->names);

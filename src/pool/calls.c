@@ -101,7 +101,7 @@ static int submit_and_wait(jsp_context *ctx, const call_input *in, jsp_result **
                                           : NULL);
         return rc;
     }
-    *out = completion_wait(&done);
+    *out = completion_wait(&done, ctx->pool->wait_spin);
     return (*out)->code;
 }
 

@@ -183,7 +183,7 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
     rc = context_queue_create(ctx, signal_completion, &done);
     bool is_runtime_counted = rc != 0; /* never reached the runtime */
     if (rc == 0) {
-        jsp_result *r = completion_wait(&done);
+        jsp_result *r = completion_wait(&done, COMPLETION_SLEEP); /* 80+ us: no spin */
         rc = r->code;
         jsp_result_free(r);
         /* the runtime uncounts a context it failed to build, but not one refused as closing */

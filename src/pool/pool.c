@@ -182,6 +182,7 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
     store_claims_init(&pool->stores, config.max_stores);
     pool->config = config;
     pool->thread_count = config.threads;
+    pool->wait_spin = completion_spin_for(config.threads);
     services_init(pool);
     for (int i = 0; i < config.threads; i++) {
         int rc = runtime_start(&pool->runtimes[i], &pool->services, i);

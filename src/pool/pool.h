@@ -14,6 +14,7 @@
 #include "pool/store_claims.h"
 #include "pool/lock_manager.h"
 #include "runtime/runtime.h"
+#include "util/completion.h"
 
 typedef struct host_entry {
     char *name;
@@ -33,6 +34,7 @@ struct jsp_pool {
     atomic_bool is_closed;
     jsp_pool_config config;    /* callbacks and settings as given (threads resolved) */
     int thread_count;
+    completion_spin wait_spin; /* how a synchronous caller waits (completion_spin_for) */
     runtime *runtimes;
     int started_count;         /* runtimes whose thread started */
     atomic_uint_fast64_t next_context_id;

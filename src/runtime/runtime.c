@@ -193,12 +193,24 @@ void runtime_drop_context_jobs(runtime *rt, struct jsp_context *ctx, int code)
     }
 }
 
-/* Runs jobs, one per context in turn, taking new arrivals between jobs, until none may
- * run now or JOBS_SLICE_NS passed. Returns true when runnable jobs remain. */
-static bool run_ready_jobs(runtime *rt)
+/* A job that may run inside a batch (engine_vm_batch): a call or eval of a light context
+ * without a store, whose work after a trip runs no JS. Any other job (a timer's, a lock's
+ * or a host reply's settlement, a store call's transaction...) may run JS after its own
+ * budget tripped — rejecting a Promise, say — which inside the batch's entry JSC would
+ * terminate too; those run outside a batch, in an entry of their own. */
+static bool is_batchable(const job *j)
 {
-    uint64_t slice_end = monotonic_ns() + JOBS_SLICE_NS;
+    return (j->kind == JOB_CALL || j->kind == JOB_EVAL) && j->ctx && !j->ctx->store && !j->ctx->own_vm;
+}
+
+/* Runs jobs, one per context in turn, taking new arrivals between jobs, until none may
+ * run now or slice_end passed. Returns true when runnable jobs remain. Inside a batch it
+ * also returns when the batch must end: a budget tripped, or the next job is not
+ * batchable (kept in rt->held_job, run next, outside the batch). */
+static bool run_ready_jobs_until(runtime *rt, uint64_t slice_end)
+{
     for (;;) {
+        assert(!rt->held_job); /* run_ready_jobs_batched runs it as soon as it is held */
         if (job_queue_maybe_has_jobs(&rt->queue)) {
             bool is_closed;
             distribute(rt, job_queue_take_all(&rt->queue, &is_closed));
@@ -217,8 +229,52 @@ static bool run_ready_jobs(runtime *rt)
             if (ctx->jobs_head)
                 round_push(rt, ctx); /* before running: the job may free ctx */
         }
+        if (engine_vm_batch_is_open(rt->vm) && !is_batchable(j)) {
+            rt->held_job = j;
+            return true;
+        }
         runtime_run_job(rt, j);
-        if (monotonic_ns() >= slice_end)
+        /* A budget that tripped inside a batch ends it (see run_ready_jobs_batched). */
+        if (monotonic_ns() >= slice_end || engine_vm_batch_is_ended(rt->vm))
+            return rt->ready_head || rt->round_head;
+    }
+}
+
+static bool run_ready_jobs(runtime *rt)
+{
+    return run_ready_jobs_until(rt, monotonic_ns() + JOBS_SLICE_NS);
+}
+
+typedef struct ready_jobs_pass {
+    runtime *rt;
+    uint64_t slice_end;
+    bool has_more;
+} ready_jobs_pass;
+
+static void run_ready_jobs_pass(void *data)
+{
+    ready_jobs_pass *pass = data;
+    pass->has_more = run_ready_jobs_until(pass->rt, pass->slice_end);
+}
+
+/* run_ready_jobs inside one entry into the runtime's VM (engine_vm_batch): JSC's
+ * watchdog reads the thread CPU clock (a system call, ~0.4 us here) and the date cache
+ * is reset once per pass instead of once per call. Every call keeps its own budget: the
+ * watchdog's callback checks whichever is current. A pass cut short by a tripped budget
+ * reports more work, so the loop comes straight back. */
+static bool run_ready_jobs_batched(runtime *rt)
+{
+    ready_jobs_pass pass = {.rt = rt, .slice_end = monotonic_ns() + JOBS_SLICE_NS};
+    for (;;) {
+        engine_batch batch = {.run = run_ready_jobs_pass, .data = &pass};
+        engine_vm_batch(rt->vm, &batch);
+        job *held = rt->held_job;
+        rt->held_job = NULL;
+        if (held) /* not batchable: in an entry of its own, now that the batch's is left */
+            runtime_run_job(rt, held);
+        else if (!pass.has_more)
+            return false;
+        if (monotonic_ns() >= pass.slice_end)
             return rt->ready_head || rt->round_head;
     }
 }
@@ -724,7 +780,7 @@ static void run_pass(runtime *rt)
     bool is_closed;
     release_throttled(rt);
     distribute(rt, job_queue_take_all(&rt->queue, &is_closed));
-    bool has_more = run_ready_jobs(rt);
+    bool has_more = run_ready_jobs_batched(rt);
     fire_due_timers(rt);
     if (rt->store_contexts) /* group commit: now if nothing else is runnable */
         rt->store_flush_due_ns = store_calls_pump(rt, !has_more);
@@ -744,6 +800,8 @@ static void run_pass(runtime *rt)
     }
     if (has_more || rt->ready_head || rt->round_head) /* left after the slice, or offered by */
         uv_async_send(&rt->wake); /* a timer callback's end: another pass, right away */
+    else if (!job_queue_maybe_has_jobs(&rt->queue) && engine_vm_prepare_spare(rt->vm))
+        uv_async_send(&rt->wake); /* idle: one spare global per pass until the stock is full */
     arm_timer_wake(rt);
 }
 
@@ -878,7 +936,7 @@ int runtime_start(runtime *rt, const runtime_services *services, int index)
         job_queue_destroy(&rt->queue);
         return JSP_ESYSTEM;
     }
-    int rc = (int)(intptr_t)completion_wait(&rt->started);
+    int rc = (int)(intptr_t)completion_wait(&rt->started, COMPLETION_SLEEP);
     if (rc != 0) {
         uv_thread_join(&rt->thread);
         job_queue_destroy(&rt->queue);

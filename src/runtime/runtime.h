@@ -86,6 +86,8 @@ struct runtime {
                                      again when shared_vm_runs is back to 0 */
     timer_entry *held_timers;     /* due timers of contexts that could not run JS, kept out
                                      of the heap until the nested wait ends */
+    job *held_job;                /* taken in its turn but not batchable: runs next, outside
+                                     the batch that was open (runtime.c, is_batchable) */
     unsigned throttled_count;     /* live contexts throttled now */
     uint64_t next_unthrottle_ns;  /* earliest throttled_until_ns among them */
     int64_t cpu_share_ppm;        /* pool config: share of the thread per context, ppm */

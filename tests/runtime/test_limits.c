@@ -635,3 +635,62 @@ Test(limits, for_loops_in_timer_callbacks_always_end)
         jsp_pool_free(own);
     }
 }
+
+/* Calls queued together run in one pass, inside one entry into the VM (engine_vm_batch):
+ * a call that hits its limit there must end only itself. JSC keeps terminating until
+ * that entry is left, so the pass has to end at the trip; a call behind it that ran in
+ * the same entry would fail too, with the neighbour's limit. */
+typedef struct batch_call {
+    tally *done;
+    int code;
+    char json[32];
+} batch_call;
+
+static void note_batch_call(jsp_result *r, void *user)
+{
+    batch_call *c = user;
+    c->code = r->code;
+    snprintf(c->json, sizeof(c->json), "%s", r->json ? r->json : "");
+    jsp_result_free(r);
+    tally_bump(c->done);
+}
+
+Test(limits, a_limit_hit_in_a_pass_of_queued_calls_ends_only_that_call)
+{
+    jsp_context *hog = limited(3, -1); /* well inside a pass's 10 ms slice */
+    jsp_context *other = limited(0, 0);
+    tally done;
+    tally_init(&done);
+    enum { CALLS = 60 };
+    static batch_call calls[CALLS];
+    char source[64];
+    /* Every fifth call of the hog loops (half of them in a microtask, so the limit hits
+     * while microtasks drain); all else, on both contexts, answers its index. */
+    for (int i = 0; i < CALLS; i++) {
+        calls[i] = (batch_call){.done = &done};
+        jsp_context *ctx = i % 2 ? other : hog;
+        if (i % 5 == 0)
+            snprintf(source, sizeof(source), i % 10 ? "while (true) {}"
+                                                    : "Promise.resolve().then(() => { for (;;) {} }); 0");
+        else
+            snprintf(source, sizeof(source), "%d", i);
+        ctx = i % 5 == 0 ? hog : ctx;
+        cr_assert_eq(jsp_eval_async(ctx, source, -1, note_batch_call, &calls[i]), 0);
+    }
+    cr_assert_eq(tally_wait(&done, CALLS, 30000), CALLS);
+    for (int i = 0; i < CALLS; i++) {
+        if (i % 5 == 0) {
+            cr_expect_eq(calls[i].code, JSP_ECPU_LIMIT, "call %d: %s", i, jsp_error_id(calls[i].code));
+            continue;
+        }
+        char want[16];
+        snprintf(want, sizeof(want), "%d", i);
+        cr_expect_eq(calls[i].code, 0, "call %d, behind a limit hit: %s", i, jsp_error_id(calls[i].code));
+        cr_expect_str_eq(calls[i].json, want, "call %d", i);
+    }
+    assert_answers(hog);
+    assert_answers(other);
+    tally_destroy(&done);
+    jsp_context_free(hog);
+    jsp_context_free(other);
+}

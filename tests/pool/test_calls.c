@@ -1,8 +1,10 @@
 /* Calls: eval, modules, calls by name with JSON, Promises awaited, async completion. */
 #include "support/support.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 SUITE_POOL(2)
 static jsp_context *ctx;
@@ -256,4 +258,51 @@ Test(calls, a_tagged_message_tags_what_its_handler_sends)
     jsp_context_free(c);
     jsp_pool_free(tagged_pool);
     collector_free(&sent);
+}
+
+/* Calls run inside a host entry that belongs to the runtime (a pass of calls in one VM
+ * entry, or the per-call trampoline): a tenant's sloppy function must not reach anything
+ * of it through `.caller` — a function of another realm would hand out that realm's
+ * Function constructor. Many calls queued at once, so they run in one pass. */
+typedef struct caller_probe {
+    pthread_mutex_t lock;
+    int done, leaked;
+    char first[200];
+} caller_probe;
+
+static void caller_done(jsp_result *r, void *user)
+{
+    caller_probe *p = user;
+    pthread_mutex_lock(&p->lock);
+    if (r->code != 0 || strcmp(r->json, "\"null\"") != 0) {
+        if (!p->leaked++)
+            snprintf(p->first, sizeof(p->first), "%s", r->code ? r->error_message : r->json);
+    }
+    p->done++;
+    pthread_mutex_unlock(&p->lock);
+    jsp_result_free(r);
+}
+
+Test(calls, a_function_called_by_the_host_sees_no_caller)
+{
+    jsp_context *probed = NULL;
+    jsp_context_config cfg = {.cpu_limit_ms = 1000}; /* the watchdog armed: batched entries */
+    cr_assert_eq(jsp_context_new(pool, &cfg, &probed), 0);
+    expect_eval(probed, "function probe() { const c = probe.caller;"
+                     " return c === null ? 'null' : typeof c + ':' + String(c).slice(0, 60) +"
+                     " ':' + (c.constructor === Function); } 1", "1");
+    caller_probe p = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    for (int i = 0; i < 200; i++)
+        cr_assert_eq(jsp_call_async(probed, "probe", "[]", -1, caller_done, &p), 0);
+    for (int waited = 0; waited < 5000; waited++) {
+        pthread_mutex_lock(&p.lock);
+        int done = p.done;
+        pthread_mutex_unlock(&p.lock);
+        if (done == 200)
+            break;
+        usleep(1000);
+    }
+    cr_expect_eq(p.done, 200);
+    cr_expect_eq(p.leaked, 0, "%d calls saw a caller, first: %s", p.leaked, p.first);
+    jsp_context_free(probed);
 }

@@ -24,6 +24,14 @@ typedef struct engine_host_promise engine_host_promise; /* a pending host.call()
 engine_vm *engine_vm_new(const engine_host_ops *host);
 void engine_vm_free(engine_vm *vm); /* all its contexts must be freed first */
 
+/* Turns the VM's cache of compiled sources on with room for max_bytes (0 = off, the
+ * default; entries dropped). What it holds and why: engine_code_cache.c. */
+void engine_vm_set_code_cache(engine_vm *vm, size_t max_bytes);
+typedef struct engine_code_cache_stats {
+    uint64_t entries, bytes, hits, misses, evictions;
+} engine_code_cache_stats;
+void engine_vm_code_cache_stats(const engine_vm *vm, engine_code_cache_stats *out);
+
 typedef struct engine_heap_stats {
     uint64_t size_bytes, capacity_bytes, extra_bytes, objects;
 } engine_heap_stats;

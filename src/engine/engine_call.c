@@ -304,10 +304,36 @@ static JSValueRef call_with_undefined_this(JSContextRef js, JSObjectRef fn, JSVa
     return JSObjectCallAsFunction(js, (JSObjectRef)call, fn, 1, &undefined, exception);
 }
 
+/* Evaluates a cached module script: defines the module function (no guest code runs). */
+static jsp_result *factory_from_script(engine_ctx *ec, JSScriptRef script, JSObjectRef *factory_out)
+{
+    JSValueRef exception = NULL;
+    JSValueRef factory = JSScriptEvaluate(ec->js, script, NULL, &exception);
+    if (exception)
+        return js_exception_result(ec->vm, ec->js, exception, JSP_EJS);
+    if (!JSValueIsObject(ec->js, factory) || !JSObjectIsFunction(ec->js, (JSObjectRef)factory))
+        return result_error(JSP_ESYNTAX, "SyntaxError", "module source escaped its wrapper");
+    *factory_out = (JSObjectRef)factory;
+    return NULL;
+}
+
 jsp_result *engine_module_compile(engine_ctx *ec, const char *name, const char *source,
                                   size_t len, module_script *m, JSObjectRef *factory_out)
 {
     *factory_out = NULL;
+    code_cache *cache = &ec->vm->code_cache;
+    const module_script *cached_meta = NULL;
+    JSScriptRef cached = code_cache_find(cache, CODE_MODULE, name, source, len, &cached_meta);
+    if (cached) {
+        /* The same name and bytes compiled before in this VM: no transform, no body check,
+         * no parse (engine_code_cache.c). */
+        if (module_script_copy_meta(cached_meta, m) != MODULE_TRANSFORM_OK)
+            return result_out_of_memory();
+        JSScriptRetain(cached);
+        jsp_result *r = factory_from_script(ec, cached, factory_out);
+        JSScriptRelease(cached);
+        return r;
+    }
     int rc = module_transform(source, len, m);
     if (rc == MODULE_TRANSFORM_NOMEM)
         return result_out_of_memory();
@@ -325,20 +351,34 @@ jsp_result *engine_module_compile(engine_ctx *ec, const char *name, const char *
     JSStringRef script = body ? js_string_from_utf8(m->script, m->script_len) : NULL;
     JSValueRef exception = NULL;
     JSValueRef factory = NULL;
+    JSScriptRef compiled = NULL;
     /* The body must parse as a script on its own, or it could close the wrapper early
      * (module_transform.h). Then the script only defines the module function, so anything
      * thrown while evaluating it is a parse error of the module source too. Costs a second
-     * syntax-only parse of the source, once per load. */
-    if (script && JSCheckScriptSyntax(js, body, url, 1, &exception))
-        factory = JSEvaluateScript(js, script, NULL, url, 1, &exception);
-    if (!script)
-        r = result_out_of_memory();
-    else if (exception)
-        r = module_syntax_error(ec, exception, m, source, len);
-    else if (!JSValueIsObject(js, factory) || !JSObjectIsFunction(js, (JSObjectRef)factory))
-        r = result_error(JSP_ESYNTAX, "SyntaxError", "module source escaped its wrapper");
-    else
-        *factory_out = (JSObjectRef)factory;
+     * syntax-only parse of the source, once per load — once per VM when cached, where
+     * JSScriptCreateFromString's own syntax check is a third. */
+    bool is_body_ok = script && JSCheckScriptSyntax(js, body, url, 1, &exception);
+    if (is_body_ok && code_cache_wants(cache, CODE_MODULE, name, source, len))
+        compiled = JSScriptCreateFromString(ec->vm->group, url, 1, script, NULL, NULL);
+    if (compiled) {
+        r = factory_from_script(ec, compiled, factory_out);
+        if (!r)
+            code_cache_put(cache, CODE_MODULE, name, source, len, m,
+                           JSStringGetLength(script) * sizeof(JSChar), compiled);
+        else
+            JSScriptRelease(compiled);
+    } else {
+        if (is_body_ok)
+            factory = JSEvaluateScript(js, script, NULL, url, 1, &exception);
+        if (!script)
+            r = result_out_of_memory();
+        else if (exception)
+            r = module_syntax_error(ec, exception, m, source, len);
+        else if (!JSValueIsObject(js, factory) || !JSObjectIsFunction(js, (JSObjectRef)factory))
+            r = result_error(JSP_ESYNTAX, "SyntaxError", "module source escaped its wrapper");
+        else
+            *factory_out = (JSObjectRef)factory;
+    }
     if (script)
         JSStringRelease(script);
     if (body)

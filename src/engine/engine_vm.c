@@ -104,6 +104,7 @@ void engine_vm_free(engine_vm *vm)
 {
     if (!vm)
         return;
+    code_cache_free(&vm->code_cache); /* its scripts need the VM */
     engine_ctx_free(vm->home);
     js_free_names(vm->builtin_names, vm->builtin_count);
     release_names(&vm->names);
@@ -112,6 +113,19 @@ void engine_vm_free(engine_vm *vm)
     if (vm->group)
         JSContextGroupRelease(vm->group);
     free(vm);
+}
+
+void engine_vm_set_code_cache(engine_vm *vm, size_t max_bytes)
+{
+    code_cache_free(&vm->code_cache);
+    code_cache_init(&vm->code_cache, max_bytes);
+}
+
+void engine_vm_code_cache_stats(const engine_vm *vm, engine_code_cache_stats *out)
+{
+    const code_cache *c = &vm->code_cache;
+    *out = (engine_code_cache_stats){.entries = c->count, .bytes = c->bytes, .hits = c->hits,
+                                     .misses = c->misses, .evictions = c->evictions};
 }
 
 static double number_property(JSContextRef js, JSObjectRef o, const char *name)

@@ -161,7 +161,8 @@ static void guess_syntax_error_column(jsp_result *r, const char *source, size_t 
 
 /* A JS function call or script run as engine_entered work; value is NULL on exception. */
 typedef struct run_js {
-    JSObjectRef function;        /* or NULL: evaluate script */
+    JSObjectRef function;        /* or NULL: evaluate compiled, or else script */
+    JSScriptRef compiled;
     JSStringRef script;
     JSStringRef source_url;
     JSObjectRef self;
@@ -177,6 +178,8 @@ static void run_js_work(engine_ctx *ec, void *data, JSValueRef *exception)
     run_js *run = data;
     if (run->function)
         run->value = JSObjectCallAsFunction(ec->js, run->function, run->self, run->argc, run->argv, exception);
+    else if (run->compiled)
+        run->value = JSScriptEvaluate(ec->js, run->compiled, run->self, exception);
     else
         run->value = JSEvaluateScript(ec->js, run->script, run->self, run->source_url, 1, exception);
     /* Promise reactions attached here run with the microtasks, in the same entry. */
@@ -220,9 +223,49 @@ static void release_source_url(JSStringRef url, JSStringRef fallback)
         JSStringRelease(url);
 }
 
+/* An eval of a script the VM's code cache holds (or now takes: its second sighting), by
+ * its compiled form; NULL when not cached. Such a script compiled, so an error it throws is
+ * never a parse error. */
+static jsp_result *eval_cached(engine_ctx *ec, const char *source, size_t len, const char *source_name,
+                               uint64_t call_id, bool *is_done)
+{
+    code_cache *cache = &ec->vm->code_cache;
+    *is_done = false;
+    if (!cache->max_bytes || len < CODE_CACHE_MIN_SCRIPT)
+        return NULL;
+    JSScriptRef compiled = code_cache_find(cache, CODE_SCRIPT, source_name, source, len, NULL);
+    if (compiled) {
+        JSScriptRetain(compiled);
+    } else if (code_cache_wants(cache, CODE_SCRIPT, source_name, source, len)) {
+        JSStringRef url = source_url(ec->vm->names.eval_url, source_name);
+        JSStringRef text = url ? js_string_from_utf8(source, len) : NULL;
+        compiled = text ? JSScriptCreateFromString(ec->vm->group, url, 1, text, NULL, NULL) : NULL;
+        if (compiled) {
+            JSScriptRetain(compiled); /* one for the cache, one for this run */
+            code_cache_put(cache, CODE_SCRIPT, source_name, source, len, NULL,
+                           JSStringGetLength(text) * sizeof(JSChar), compiled);
+        }
+        if (text)
+            JSStringRelease(text);
+        release_source_url(url, ec->vm->names.eval_url);
+    }
+    if (!compiled)
+        return NULL; /* a syntax error is reported by the plain path */
+    JSValueRef exception = NULL;
+    run_js run = {.compiled = compiled, .call_id = call_id};
+    run_entered(ec, &run, &exception);
+    JSScriptRelease(compiled);
+    *is_done = true;
+    return exception ? js_exception_result(ec->vm, ec->js, exception, JSP_EJS) : run.result;
+}
+
 jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, const char *source_name,
                         uint64_t call_id)
 {
+    bool is_done;
+    jsp_result *cached = eval_cached(ec, source, len, source_name, call_id, &is_done);
+    if (is_done)
+        return cached;
     JSContextRef js = ec->js;
     JSStringRef script = js_string_from_utf8(source, len);
     JSStringRef url = source_url(ec->vm->names.eval_url, source_name);

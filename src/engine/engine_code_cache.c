@@ -25,13 +25,21 @@
 
 #include "util/list.h"
 
+/* The key's bytes, shared with every context that loaded them (engine_text_*): a context
+ * keeps its module's source for a VM recycle, and 100 contexts of one library then keep
+ * one copy. Outlives its entry while a context holds it. */
+struct engine_text {
+    size_t refs;
+    size_t name_len, source_len;
+    bool has_name;
+    char bytes[];            /* name (or empty) '\0' source bytes '\0' */
+};
+
 struct code_entry {
     struct code_entry *prev, *next; /* LRU: most recent first */
     uint64_t hash;
     int kind;                /* CODE_MODULE or CODE_SCRIPT */
-    char *key;               /* name (or empty) '\0' source bytes: what a hit must equal */
-    size_t name_len, source_len;
-    bool has_name;
+    engine_text *key;        /* what a hit must equal */
     JSScriptRef script;
     module_script meta;      /* modules: the transform's findings, without its text */
     size_t cost;             /* what the entry counts against the bound */
@@ -73,10 +81,42 @@ static uint64_t key_hash(int kind, const char *name, const char *source, size_t 
 static bool entry_matches(const code_entry *e, int kind, const char *name, const char *source,
                           size_t len)
 {
+    const engine_text *t = e->key;
     size_t name_len = name ? strlen(name) : 0;
-    return e->kind == kind && e->has_name == (name != NULL) && e->name_len == name_len &&
-           e->source_len == len && memcmp(e->key, name ? name : "", name_len) == 0 &&
-           memcmp(e->key + name_len + 1, source, len) == 0;
+    return e->kind == kind && t->has_name == (name != NULL) && t->name_len == name_len &&
+           t->source_len == len && memcmp(t->bytes, name ? name : "", name_len) == 0 &&
+           memcmp(t->bytes + name_len + 1, source, len) == 0;
+}
+
+static engine_text *text_new(const char *name, const char *source, size_t len)
+{
+    size_t name_len = name ? strlen(name) : 0;
+    engine_text *t = malloc(sizeof *t + name_len + 1 + len + 1);
+    if (!t)
+        return NULL;
+    *t = (engine_text){.refs = 1, .name_len = name_len, .source_len = len, .has_name = name != NULL};
+    memcpy(t->bytes, name ? name : "", name_len);
+    t->bytes[name_len] = '\0';
+    memcpy(t->bytes + name_len + 1, source, len);
+    t->bytes[name_len + 1 + len] = '\0';
+    return t;
+}
+
+void engine_text_release(engine_text *t)
+{
+    if (t && --t->refs == 0)
+        free(t);
+}
+
+const char *engine_text_source(const engine_text *t, size_t *len)
+{
+    *len = t->source_len;
+    return t->bytes + t->name_len + 1;
+}
+
+const char *engine_text_name(const engine_text *t)
+{
+    return t->has_name ? t->bytes : NULL;
 }
 
 static void entry_free(code_entry *e)
@@ -84,7 +124,7 @@ static void entry_free(code_entry *e)
     if (e->script)
         JSScriptRelease(e->script);
     module_script_free(&e->meta);
-    free(e->key);
+    engine_text_release(e->key);
     free(e);
 }
 
@@ -130,6 +170,16 @@ JSScriptRef code_cache_find(code_cache *c, int kind, const char *name, const cha
     return e->script;
 }
 
+engine_text *code_cache_text(code_cache *c, int kind, const char *name, const char *source,
+                            size_t len)
+{
+    code_entry *e = c->max_bytes ? u64_map_get(&c->by_hash, key_hash(kind, name, source, len)) : NULL;
+    if (!e || !entry_matches(e, kind, name, source, len))
+        return NULL;
+    e->key->refs++;
+    return e->key;
+}
+
 bool code_cache_wants(code_cache *c, int kind, const char *name, const char *source, size_t len)
 {
     if (!c->max_bytes || len + (name ? strlen(name) : 0) > c->max_bytes / 4)
@@ -152,27 +202,21 @@ void code_cache_put(code_cache *c, int kind, const char *name, const char *sourc
 {
     size_t name_len = name ? strlen(name) : 0;
     code_entry *e = calloc(1, sizeof *e);
-    char *key = e ? malloc(name_len + 1 + len) : NULL;
+    engine_text *key = e ? text_new(name, source, len) : NULL;
     if (!key) {
         free(e);
         JSScriptRelease(script);
         return; /* no memory: the load worked, it just is not cached */
     }
-    memcpy(key, name ? name : "", name_len);
-    key[name_len] = '\0';
-    memcpy(key + name_len + 1, source, len);
     e->hash = key_hash(kind, name, source, len);
     e->kind = kind;
     e->key = key;
-    e->name_len = name_len;
-    e->has_name = name != NULL;
-    e->source_len = len;
     e->script = script;
     if (meta && module_script_copy_meta(meta, &e->meta) != MODULE_TRANSFORM_OK) {
         entry_free(e); /* releases the script */
         return;
     }
-    e->cost = sizeof *e + name_len + 1 + len + compiled_bytes;
+    e->cost = sizeof *e + sizeof *key + name_len + len + 2 + compiled_bytes;
     for (size_t i = 0; i < e->meta.export_count; i++)
         e->cost += strlen(e->meta.export_names[i]) + 1 + sizeof(char *);
     for (size_t i = 0; i < e->meta.import_count; i++)

@@ -150,6 +150,9 @@ void code_cache_free(code_cache *c);
  * cache's next put: retain the script and copy meta first. Counts a hit or a miss. */
 JSScriptRef code_cache_find(code_cache *c, int kind, const char *name, const char *source,
                             size_t len, const struct module_script **meta);
+/* The cached key text of exactly (kind, name, source), retained, or NULL (not counted). */
+engine_text *code_cache_text(code_cache *c, int kind, const char *name, const char *source,
+                            size_t len);
 /* Whether a compile of (kind, name, source) that just missed should be put: caching on,
  * the source small enough, and for a script its second sighting. */
 bool code_cache_wants(code_cache *c, int kind, const char *name, const char *source, size_t len);

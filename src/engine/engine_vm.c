@@ -121,6 +121,11 @@ void engine_vm_set_code_cache(engine_vm *vm, size_t max_bytes)
     code_cache_init(&vm->code_cache, max_bytes);
 }
 
+engine_text *engine_module_text(engine_ctx *ec, const char *source, size_t len, const char *name)
+{
+    return code_cache_text(&ec->vm->code_cache, CODE_MODULE, name, source, len);
+}
+
 void engine_vm_code_cache_stats(const engine_vm *vm, engine_code_cache_stats *out)
 {
     const code_cache *c = &vm->code_cache;

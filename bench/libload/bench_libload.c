@@ -5,8 +5,10 @@
  * before the first, / N). A check call on the first and last context proves the library
  * works there; its output is printed so run.sh can compare it with Node's.
  *
- *   bench_libload [--eval] [--isolated MIB] [--n N] [--label L] FILE CHECK
+ *   bench_libload [--eval] [--isolated MIB] [--no-cache] [--n N] [--label L] FILE CHECK
  *
+ * --no-cache sets code_cache_bytes = (size_t)-1: every load transforms, checks and parses
+ * as before the cache existed (the same-run "before").
  * FILE: the bundle; CHECK: with a module, the exported function to call ("check"); with
  * --eval, an expression evaluated after the bundle ("lib.check()"). One JSON line on
  * stdout. Public API only. */
@@ -61,13 +63,15 @@ static char *check(jsp_context *ctx, int is_eval, const char *what)
 
 int main(int argc, char **argv)
 {
-    int is_eval = 0, n = 100;
+    int is_eval = 0, n = 100, no_cache = 0;
     uint64_t isolated_mib = 0;
     const char *label = NULL;
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         if (strcmp(argv[i], "--eval") == 0)
             is_eval = 1;
+        else if (strcmp(argv[i], "--no-cache") == 0)
+            no_cache = 1;
         else if (strcmp(argv[i], "--isolated") == 0 && i + 1 < argc)
             isolated_mib = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--n") == 0 && i + 1 < argc)
@@ -78,7 +82,7 @@ int main(int argc, char **argv)
             break;
     }
     if (argc - i != 2 || n <= 0) {
-        fprintf(stderr, "usage: bench_libload [--eval] [--isolated MIB] [--n N] [--label L] FILE CHECK\n");
+        fprintf(stderr, "usage: bench_libload [--eval] [--isolated MIB] [--no-cache] [--n N] [--label L] FILE CHECK\n");
         return 2;
     }
     const char *path = argv[i], *what = argv[i + 1];
@@ -88,7 +92,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_libload: cannot read %s\n", path);
         return 1;
     }
-    jsp_pool_config pc = {.threads = 1, .log = bench_log_quietly};
+    jsp_pool_config pc = {.threads = 1, .log = bench_log_quietly,
+                          .code_cache_bytes = no_cache ? (size_t)-1 : 0};
     jsp_pool *pool;
     if (jsp_pool_new(&pc, &pool) != 0)
         return 1;
@@ -131,12 +136,12 @@ int main(int argc, char **argv)
     int same = first && last && strcmp(first, last) == 0;
     /* first load alone: the cold cost (parse and compile from nothing) */
     double first_load_ms = (double)load_ns[0] / 1e6;
-    printf("{\"engine\":\"jspool\",\"label\":\"%s\",\"mode\":\"%s\",\"n\":%d,"
+    printf("{\"engine\":\"jspool\",\"label\":\"%s\",\"mode\":\"%s%s\",\"n\":%d,"
            "\"first_load_ms\":%.3f,\"create_ms\":%.3f,\"load_ms\":%.3f,\"total_ms\":%.3f,"
            "\"wall_per_ctx_ms\":%.3f,\"rss_per_ctx_kb\":%.1f,\"failures\":%d,\"check\":%s}\n",
            label ? label : path,
            is_eval ? (isolated_mib ? "eval-isolated" : "eval") : (isolated_mib ? "module-isolated" : "module"),
-           n, first_load_ms, median_ms(create_ns, (size_t)n), median_ms(load_ns, (size_t)n),
+           no_cache ? " no-cache" : "", n, first_load_ms, median_ms(create_ns, (size_t)n), median_ms(load_ns, (size_t)n),
            median_ms(total_ns, (size_t)n), (double)wall / 1e6 / n,
            ((double)rss_after - (double)rss_before) / 1024.0 / n, failures + !same,
            first ? first : "null");

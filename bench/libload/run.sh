@@ -5,6 +5,8 @@
 # jsp_load_module) and one classic IIFE script defining `lib` (for jsp_eval, Node's vm and
 # isolated-vm). Then, RUNS times, alternating engines within each run:
 #   jspool module / eval        N light contexts on one runtime (bench_libload.c)
+#   jspool module / eval no-cache  the same with code_cache_bytes = (size_t)-1: the cost
+#                               before the code cache existed, in the same run
 #   jspool module-isolated      N isolated contexts (64 MiB limit each), ISOLATED=1 only
 #   node-vm                     vm.createContext + new vm.Script(...).runInContext (peers.js)
 #   ivm                         isolated-vm: one Isolate, N contexts
@@ -50,7 +52,9 @@ for run in $(seq 1 "$RUNS"); do
     size=$(wc -c < "out/$lib.js")
     {
       "$bin" --n "$N" --label "$lib" "out/$lib.mjs" check
+      "$bin" --n "$N" --label "$lib" --no-cache "out/$lib.mjs" check
       "$bin" --n "$N" --label "$lib" --eval "out/$lib.js" "lib.check()"
+      "$bin" --n "$N" --label "$lib" --eval --no-cache "out/$lib.js" "lib.check()"
       node peers.js vm "$N" "$lib" "out/$lib.js" "lib.check()"
       node peers.js ivm "$N" "$lib" "out/$lib.js" "lib.check()"
       if [ "$ISOLATED" = 1 ]; then

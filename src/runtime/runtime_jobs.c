@@ -239,6 +239,7 @@ static void run_call(runtime *rt, job *j)
     if (!park(j))
         return;
     uint64_t call_id = j->call_id; /* j may be completed and freed inside the engine */
+    bool is_eval = j->kind == JOB_EVAL;
     j->start_ns = monotonic_ns();
     uint64_t outer_call = ctx->current_call_id;
     ctx->current_call_id = call_id;
@@ -246,10 +247,10 @@ static void run_call(runtime *rt, job *j)
     js_run run;
     jsp_result *r = NULL;
     if (runtime_enter_js(rt, ctx, &run)) {
-        r = j->kind == JOB_EVAL ? engine_eval(ctx->ec, j->text, j->text_len, j->name, call_id)
-                                : engine_call(ctx->ec, j->name, j->text, j->text_len, call_id);
+        r = is_eval ? engine_eval(ctx->ec, j->text, j->text_len, j->name, call_id)
+                    : engine_call(ctx->ec, j->name, j->text, j->text_len, call_id);
         runtime_leave_js(rt, &run);
-        if (j->kind == JOB_EVAL && !ctx->own_vm)
+        if (is_eval && !ctx->own_vm)
             note_code_cache(rt);
     }
     ctx->current_call_id = outer_call;

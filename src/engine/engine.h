@@ -27,6 +27,9 @@ void engine_vm_free(engine_vm *vm); /* all its contexts must be freed first */
 /* Turns the VM's cache of compiled sources on with room for max_bytes (0 = off, the
  * default; entries dropped). What it holds and why: engine_code_cache.c. */
 void engine_vm_set_code_cache(engine_vm *vm, size_t max_bytes);
+/* Lets the VM's module loads use the process-wide cache of module transforms (off by
+ * default): a module another VM already transformed and checked skips both. */
+void engine_vm_share_transforms(engine_vm *vm, bool on);
 typedef struct engine_code_cache_stats {
     uint64_t entries, bytes, hits, misses, evictions;
 } engine_code_cache_stats;

@@ -3,6 +3,7 @@
  * comes back (value, exception, Promise) into a jsp_result. */
 #include "engine/engine_internal.h"
 #include "engine/module_transform.h"
+#include "engine/transform_cache.h"
 #include "util/result.h"
 
 #include <math.h>
@@ -377,30 +378,45 @@ jsp_result *engine_module_compile(engine_ctx *ec, const char *name, const char *
         JSScriptRelease(cached);
         return r;
     }
-    int rc = module_transform(source, len, m);
-    if (rc == MODULE_TRANSFORM_NOMEM)
-        return result_out_of_memory();
-    if (rc != MODULE_TRANSFORM_OK) {
-        jsp_result *r = result_error(rc == MODULE_TRANSFORM_SYNTAX ? JSP_ESYNTAX : JSP_EMODULE,
-                                     "SyntaxError", m->error_message);
-        r->error_line = m->error_line;
-        r->error_column = m->error_column;
-        return r;
+    /* Another VM may have transformed and checked these bytes already (isolated contexts,
+     * other runtimes, a recycled VM): transform_cache.c. */
+    const shared_transform *shared = ec->vm->share_transforms ? transform_cache_get(source, len) : NULL;
+    const module_script *text = shared ? shared_transform_script(shared) : m;
+    if (shared) {
+        if (module_script_copy_meta(text, m) != MODULE_TRANSFORM_OK) {
+            transform_cache_release(shared);
+            return result_out_of_memory();
+        }
+    } else {
+        int rc = module_transform(source, len, m);
+        if (rc == MODULE_TRANSFORM_NOMEM)
+            return result_out_of_memory();
+        if (rc != MODULE_TRANSFORM_OK) {
+            jsp_result *r = result_error(rc == MODULE_TRANSFORM_SYNTAX ? JSP_ESYNTAX : JSP_EMODULE,
+                                         "SyntaxError", m->error_message);
+            r->error_line = m->error_line;
+            r->error_column = m->error_column;
+            return r;
+        }
     }
     JSContextRef js = ec->js;
     jsp_result *r = NULL;
     JSStringRef url = name ? js_string_from_utf8(name, strlen(name)) : JSStringRetain(ec->vm->names.module_url);
-    JSStringRef body = url ? js_string_from_utf8(m->script + m->body_start, m->body_end - m->body_start) : NULL;
-    JSStringRef script = body ? js_string_from_utf8(m->script, m->script_len) : NULL;
+    JSStringRef body = url && !shared ? js_string_from_utf8(text->script + text->body_start,
+                                                            text->body_end - text->body_start) : NULL;
+    JSStringRef script = url && (body || shared) ? js_string_from_utf8(text->script, text->script_len) : NULL;
     JSValueRef exception = NULL;
     JSValueRef factory = NULL;
     JSScriptRef compiled = NULL;
     /* The body must parse as a script on its own, or it could close the wrapper early
      * (module_transform.h). Then the script only defines the module function, so anything
      * thrown while evaluating it is a parse error of the module source too. Costs a second
-     * syntax-only parse of the source, once per load — once per VM when cached, where
-     * JSScriptCreateFromString's own syntax check is a third. */
-    bool is_body_ok = script && JSCheckScriptSyntax(js, body, url, 1, &exception);
+     * syntax-only parse of the source, once per load — once per process for a source the
+     * transform cache holds (it keeps only checked ones); JSScriptCreateFromString's own
+     * syntax check, when the VM's code cache takes the module, is another, once per VM. */
+    bool is_body_ok = script && (shared || JSCheckScriptSyntax(js, body, url, 1, &exception));
+    if (is_body_ok && !shared && ec->vm->share_transforms)
+        transform_cache_put(source, len, m);
     if (is_body_ok && code_cache_wants(cache, CODE_MODULE, name, source, len))
         compiled = JSScriptCreateFromString(ec->vm->group, url, 1, script, NULL, NULL);
     if (compiled) {
@@ -428,6 +444,7 @@ jsp_result *engine_module_compile(engine_ctx *ec, const char *name, const char *
         JSStringRelease(body);
     if (url)
         JSStringRelease(url);
+    transform_cache_release(shared);
     return r;
 }
 

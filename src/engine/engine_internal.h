@@ -43,6 +43,7 @@ struct engine_vm {
     uint64_t reserved_bytes;     /* approved by the memory guard since the last collection
                                     (engine_memory_guard.c): JSC counts them lazily */
     code_cache code_cache;       /* compiled sources shared by its contexts */
+    bool share_transforms;       /* use the process-wide transform cache (transform_cache.c) */
 };
 
 #define ENGINE_MAX_API_GROUPS 32 /* api_groups masks are uint32_t */

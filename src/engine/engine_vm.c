@@ -149,6 +149,11 @@ engine_text *engine_module_text(engine_ctx *ec, const char *source, size_t len, 
     return code_cache_text(&ec->vm->code_cache, CODE_MODULE, name, source, len);
 }
 
+void engine_vm_share_transforms(engine_vm *vm, bool on)
+{
+    vm->share_transforms = on;
+}
+
 void engine_vm_code_cache_stats(const engine_vm *vm, engine_code_cache_stats *out)
 {
     const code_cache *c = &vm->code_cache;

@@ -66,6 +66,7 @@ static void recycle(runtime *rt, const engine_heap_stats *before)
         return;
     }
     engine_vm_set_code_cache(vm, rt->services->config->code_cache_bytes);
+    engine_vm_share_transforms(vm, rt->services->config->code_cache_bytes != 0);
     engine_vm *old = rt->vm;
     rt->vm = vm;
     for (struct jsp_context *ctx = rt->contexts, *next; ctx; ctx = next) {

@@ -754,6 +754,7 @@ static void runtime_thread_main(void *arg)
         rt->vm = engine_vm_new(&runtime_engine_host);
         if (rt->vm) {
             engine_vm_set_code_cache(rt->vm, rt->services->config->code_cache_bytes);
+            engine_vm_share_transforms(rt->vm, rt->services->config->code_cache_bytes != 0);
             heap_policy_start(rt);
         }
     }

@@ -94,8 +94,10 @@ static void create_context(runtime *rt, job *j)
     struct jsp_context *ctx = j->ctx;
     if (ctx->memory_limit_bytes) {
         ctx->own_vm = engine_vm_new(&runtime_engine_host);
-        if (ctx->own_vm)
+        if (ctx->own_vm) {
             ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
+            engine_vm_share_transforms(ctx->own_vm, services_of(ctx)->config->code_cache_bytes != 0);
+        }
     }
     ctx->ec = ctx->memory_limit_bytes && !ctx->own_vm
                   ? NULL

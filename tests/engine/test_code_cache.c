@@ -6,6 +6,8 @@
  * and what it evicts still loads correctly; errors are reported as without a cache; a VM
  * recycle rebuilds contexts that share one cached text. */
 #include "support/support.h"
+#include "engine/module_transform.h"
+#include "engine/transform_cache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,18 +309,78 @@ Test(code_cache, a_recycle_rebuilds_contexts_that_share_a_cached_module)
     jsp_pool_free(pool);
 }
 
-/* Isolated contexts have their own VM and no cache: each compiles on its own. */
-Test(code_cache, isolated_contexts_load_without_the_cache)
+/* Isolated contexts have their own VM and no code cache; they share only the module
+ * transform (process-wide, by source bytes): state stays theirs, names stay theirs, and a
+ * source that failed is never taken from it. */
+Test(code_cache, isolated_contexts_share_transforms_but_not_state_or_names)
 {
     jsp_pool *pool = pool_with_cache(0);
     jsp_context_config cfg = {.memory_limit_bytes = 32u << 20};
-    jsp_context *a = context_with(pool, &cfg), *b = context_with(pool, &cfg);
+    jsp_context *a = context_with(pool, &cfg), *b = context_with(pool, &cfg), *c = context_with(pool, &cfg);
+    transform_cache_stats_t before, after;
+    transform_cache_stats(&before);
     load_ok(a, counter_module, "counter.js");
     load_ok(b, counter_module, "counter.js");
+    transform_cache_stats(&after);
+    cr_expect_geq(after.hits, before.hits + 1, "the second isolated load did not reuse the transform");
     expect_call(a, "bump", "1");
+    expect_call(a, "bump", "2");
     expect_call(b, "bump", "1");
     expect_call(a, "loads", "1");
+    const char *boom = "export function boom() {\n  throw new Error('boom');\n}\n";
+    load_ok(a, boom, "first.js");
+    load_ok(c, boom, "second.js");
+    jsp_result *r = NULL;
+    cr_assert_eq(jsp_call(c, "boom", NULL, 0, &r), JSP_EJS);
+    cr_expect(r->error_stack && strstr(r->error_stack, "second.js"), "stack: %s", r->error_stack);
+    jsp_result_free(r);
+    /* a module escaping its wrapper is refused on every VM, however often it is tried */
+    for (int i = 0; i < 2; i++) {
+        r = load_named(i ? c : b, "export function f() {}\n}); globalThis.escaped = 1; ({\n", "escape.js");
+        cr_expect_eq(r->code, JSP_ESYNTAX, "try %d: %d", i, r->code);
+        jsp_result_free(r);
+    }
+    expect_eval(b, "typeof escaped", "\"undefined\"");
     jsp_context_free(a);
     jsp_context_free(b);
+    jsp_context_free(c);
     jsp_pool_free(pool);
+}
+
+/* The process-wide transform cache stays within its bound however many distinct sources
+ * arrive, and an entry someone holds survives its eviction intact. */
+Test(code_cache, the_transform_cache_stays_within_its_bound_and_held_entries_survive)
+{
+    transform_cache_clear();
+    const size_t size = 1u << 20; /* 40 x ~2 MiB (source + rewritten text) past 32 MiB */
+    char *first = module_of_size(-1, size);
+    module_script m;
+    cr_assert_eq(module_transform(first, strlen(first), &m), MODULE_TRANSFORM_OK);
+    transform_cache_put(first, strlen(first), &m);
+    module_script_free(&m);
+    const shared_transform *held = transform_cache_get(first, strlen(first));
+    cr_assert_not_null(held);
+    transform_cache_stats_t st;
+    for (int i = 0; i < 40; i++) {
+        char *src = module_of_size(i, size);
+        cr_assert_eq(module_transform(src, strlen(src), &m), MODULE_TRANSFORM_OK);
+        transform_cache_put(src, strlen(src), &m);
+        module_script_free(&m);
+        free(src);
+        transform_cache_stats(&st);
+        cr_assert_leq(st.bytes, TRANSFORM_CACHE_BYTES, "after %d: %llu bytes", i, (unsigned long long)st.bytes);
+        cr_assert_leq(st.entries, TRANSFORM_CACHE_MAX_ENTRIES);
+    }
+    cr_expect_gt(st.evictions, 0);
+    cr_expect_null(transform_cache_get(first, strlen(first)), "the first entry was not evicted");
+    /* still readable, and still the transform of `first` */
+    const module_script *kept = shared_transform_script(held);
+    cr_expect(strstr(kept->script, "return -1;") != NULL);
+    cr_expect_eq(kept->export_count, 1);
+    transform_cache_release(held);
+    /* one byte different is another source */
+    first[strlen(first) - 4] = 'y';
+    cr_expect_null(transform_cache_get(first, strlen(first)));
+    free(first);
+    transform_cache_clear();
 }

@@ -217,8 +217,9 @@ typedef struct jsp_pool_config {
      * contexts parses and compiles it once (zod into 100 contexts: bench/libload/run.sh).
      * Only code is shared: each context runs it in its own global. Least recently used
      * entries go first past the bound; a source over a quarter of it is never cached.
-     * Isolated contexts (own VM) get none. What it holds: docs/architecture.md. 0 = 32 MiB
-     * per runtime; (size_t)-1 = off. */
+     * Isolated contexts (own VM) get none, but share with every VM of the process the
+     * rewritten module text (32 MiB at most, process-wide). What both hold:
+     * docs/architecture.md. 0 = 32 MiB per runtime; (size_t)-1 = both off. */
     size_t code_cache_bytes;
 } jsp_pool_config;
 

@@ -10,19 +10,20 @@
  *
  * Bounded: at most max_bytes of entries (source + name + JSC's copy of the compiled text)
  * and CODE_CACHE_MAX_ENTRIES, least recently used evicted first; a source larger than a
- * quarter of the bound is not cached at all. A scripts (jsp_eval) is cached only from its
+ * quarter of the bound is not cached at all. A script (jsp_eval) is cached only from its
  * second sighting and only from CODE_CACHE_MIN_SCRIPT bytes: one-off evals would pay an
  * extra syntax check (JSScriptCreateFromString parses) and churn the cache.
  * Runtime thread only, like the VM. Not for: resolving or linking modules
  * (engine_modules.c), or anything across VMs (isolated contexts have their own VM and
- * get no cache: a cache there would only hold a second copy of their one module). */
+ * get no cache: a cache there would only hold a second copy of their one module; what
+ * crosses VMs is the transform's text, transform_cache.c). */
 #include "engine/engine_internal.h"
 #include "engine/module_transform.h"
 
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hash.h"
 #include "util/list.h"
 
 /* The key's bytes, shared with every context that loaded them (engine_text_*): a context
@@ -47,35 +48,13 @@ struct code_entry {
 
 LIST_DLIST(entry_list, code_entry, prev, next)
 
-/* 64-bit multiply-xorshift over 8-byte words (~20 us for 130 KB): picks the slot only,
- * a hit compares every byte. */
-static uint64_t mix(uint64_t h, uint64_t w)
-{
-    h ^= w;
-    h *= 0x9e3779b97f4a7c15ull;
-    return h ^ (h >> 29);
-}
-
-static uint64_t hash_bytes(uint64_t h, const char *p, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = mix(h, w);
-    }
-    uint64_t tail = 0;
-    memcpy(&tail, p + i, n - i);
-    return mix(mix(h, tail), n);
-}
-
 static uint64_t key_hash(int kind, const char *name, const char *source, size_t len)
 {
-    uint64_t h = mix(0x243f6a8885a308d3ull, (uint64_t)kind + (name ? 2 : 0));
+    uint64_t h = hash_mix(0x243f6a8885a308d3ull, (uint64_t)kind + (name ? 2 : 0));
     if (name)
         h = hash_bytes(h, name, strlen(name));
     h = hash_bytes(h, source, len);
-    return h == 0 || h == UINT64_MAX ? 1 : h; /* u64_map reserves both */
+    return h == 0 || h == UINT64_MAX ? 1 : h; /* u64_map reserves both; a hit compares every byte */
 }
 
 static bool entry_matches(const code_entry *e, int kind, const char *name, const char *source,

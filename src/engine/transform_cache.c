@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hash.h"
 #include "util/list.h"
 #include "util/u64_map.h"
 
@@ -40,19 +41,8 @@ static struct {
 
 static uint64_t hash_source(const char *p, size_t n)
 {
-    uint64_t h = 0x13198a2e03707344ull ^ n;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-        h ^= h >> 29;
-    }
-    uint64_t tail = 0;
-    memcpy(&tail, p + i, n - i);
-    h = (h ^ tail) * 0x9e3779b97f4a7c15ull;
-    h ^= h >> 29;
-    return h == 0 || h == UINT64_MAX ? 1 : h;
+    uint64_t h = hash_bytes(0x13198a2e03707344ull, p, n);
+    return h == 0 || h == UINT64_MAX ? 1 : h; /* u64_map reserves both */
 }
 
 static void entry_free(shared_transform *t)

@@ -47,6 +47,7 @@ check_jsc_symbols(JSP_JSC_MISSING_C
   JSSynchronousGarbageCollectForDebugging
   JSScriptCreateFromString
   JSScriptEvaluate
+  JSScriptRetain
   JSScriptRelease)
 if(JSP_JSC_MISSING_C)
   message(FATAL_ERROR

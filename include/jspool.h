@@ -219,6 +219,17 @@ typedef struct jsp_pool_config {
      * / 4, at least 16. Beyond: jsp_context_new fails with JSP_ETOO_MANY (and logs the
      * cap); a destroyed context's store counts until its runtime has closed the file. */
     int max_stores;
+
+    /* Code cache, per runtime: the compiled form of each module (and of each script of
+     * 4 KiB or more, from its second eval) loaded into the runtime's light contexts,
+     * keyed by its exact source bytes and name, so that loading one library into many
+     * contexts parses and compiles it once (zod into 100 contexts: bench/libload/run.sh).
+     * Only code is shared: each context runs it in its own global. Least recently used
+     * entries go first past the bound; a source over a quarter of it is never cached.
+     * Isolated contexts (own VM) get none, but share with every VM of the process the
+     * rewritten module text (32 MiB at most, process-wide). What both hold:
+     * docs/architecture.md. 0 = 32 MiB per runtime; (size_t)-1 = both off. */
+    size_t code_cache_bytes;
 } jsp_pool_config;
 
 /* Creates a pool and starts its runtime threads. cfg may be NULL (all defaults).

@@ -24,6 +24,28 @@ typedef struct engine_host_promise engine_host_promise; /* a pending host.call()
 engine_vm *engine_vm_new(const engine_host_ops *host);
 void engine_vm_free(engine_vm *vm); /* all its contexts must be freed first */
 
+/* Turns the VM's cache of compiled sources on with room for max_bytes (0 = off, the
+ * default; entries dropped). What it holds and why: engine_code_cache.c. */
+void engine_vm_set_code_cache(engine_vm *vm, size_t max_bytes);
+/* Lets the VM's module loads use the process-wide cache of module transforms (off by
+ * default): a module another VM already transformed and checked skips both. */
+void engine_vm_share_transforms(engine_vm *vm, bool on);
+typedef struct engine_code_cache_stats {
+    uint64_t entries, bytes, hits, misses, evictions;
+} engine_code_cache_stats;
+void engine_vm_code_cache_stats(const engine_vm *vm, engine_code_cache_stats *out);
+
+/* A module's source and name as the VM's code cache keeps them, shared (reference-counted)
+ * by every context that loaded those exact bytes: what a context keeps to be rebuilt
+ * from on a VM recycle, once per runtime instead of once per context. */
+typedef struct engine_text engine_text;
+/* The cached text of the module (source, len, name) that ec just loaded, retained for the
+ * caller; NULL when the cache does not hold it (caching off, too large): keep a copy. */
+engine_text *engine_module_text(engine_ctx *ec, const char *source, size_t len, const char *name);
+const char *engine_text_source(const engine_text *t, size_t *len); /* NUL-terminated */
+const char *engine_text_name(const engine_text *t);                /* NULL = unnamed */
+void engine_text_release(engine_text *t); /* NULL is a no-op */
+
 typedef struct engine_heap_stats {
     uint64_t size_bytes, capacity_bytes, extra_bytes, objects;
 } engine_heap_stats;

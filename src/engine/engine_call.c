@@ -3,6 +3,7 @@
  * comes back (value, exception, Promise) into a jsp_result. */
 #include "engine/engine_internal.h"
 #include "engine/module_transform.h"
+#include "engine/transform_cache.h"
 #include "util/result.h"
 
 #include <math.h>
@@ -158,7 +159,8 @@ void guess_syntax_error_column(jsp_result *r, const char *source, size_t len)
 
 /* A JS function call or script run as engine_entered work; value is NULL on exception. */
 typedef struct run_js {
-    JSObjectRef function;        /* or NULL: evaluate script */
+    JSObjectRef function;        /* or NULL: evaluate compiled, or else script */
+    JSScriptRef compiled;
     JSStringRef script;
     JSStringRef source_url;
     JSObjectRef self;
@@ -174,6 +176,8 @@ static void run_js_work(engine_ctx *ec, void *data, JSValueRef *exception)
     run_js *run = data;
     if (run->function)
         run->value = JSObjectCallAsFunction(ec->js, run->function, run->self, run->argc, run->argv, exception);
+    else if (run->compiled)
+        run->value = JSScriptEvaluate(ec->js, run->compiled, run->self, exception);
     else
         run->value = JSEvaluateScript(ec->js, run->script, run->self, run->source_url, 1, exception);
     /* Promise reactions attached here run with the microtasks, in the same entry. */
@@ -217,9 +221,49 @@ static void release_source_url(JSStringRef url, JSStringRef fallback)
         JSStringRelease(url);
 }
 
+/* An eval of a script the VM's code cache holds (or now takes: its second sighting), by
+ * its compiled form; NULL when not cached. Such a script compiled, so an error it throws is
+ * never a parse error. */
+static jsp_result *eval_cached(engine_ctx *ec, const char *source, size_t len, const char *source_name,
+                               uint64_t call_id, bool *is_done)
+{
+    code_cache *cache = &ec->vm->code_cache;
+    *is_done = false;
+    if (!cache->max_bytes || len < CODE_CACHE_MIN_SCRIPT)
+        return NULL;
+    JSScriptRef compiled = code_cache_find(cache, CODE_SCRIPT, source_name, source, len, NULL);
+    if (compiled) {
+        JSScriptRetain(compiled);
+    } else if (code_cache_wants(cache, CODE_SCRIPT, source_name, source, len)) {
+        JSStringRef url = source_url(ec->vm->names.eval_url, source_name);
+        JSStringRef text = url ? js_string_from_utf8(source, len) : NULL;
+        compiled = text ? JSScriptCreateFromString(ec->vm->group, url, 1, text, NULL, NULL) : NULL;
+        if (compiled) {
+            JSScriptRetain(compiled); /* one for the cache, one for this run */
+            code_cache_put(cache, CODE_SCRIPT, source_name, source, len, NULL,
+                           JSStringGetLength(text) * sizeof(JSChar), compiled);
+        }
+        if (text)
+            JSStringRelease(text);
+        release_source_url(url, ec->vm->names.eval_url);
+    }
+    if (!compiled)
+        return NULL; /* a syntax error is reported by the plain path */
+    JSValueRef exception = NULL;
+    run_js run = {.compiled = compiled, .call_id = call_id};
+    run_entered(ec, &run, &exception);
+    JSScriptRelease(compiled);
+    *is_done = true;
+    return exception ? js_exception_result(ec->vm, ec->js, exception, JSP_EJS) : run.result;
+}
+
 jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, const char *source_name,
                         uint64_t call_id)
 {
+    bool is_done;
+    jsp_result *cached = eval_cached(ec, source, len, source_name, call_id, &is_done);
+    if (is_done)
+        return cached;
     JSContextRef js = ec->js;
     JSStringRef script = js_string_from_utf8(source, len);
     JSStringRef url = source_url(ec->vm->names.eval_url, source_name);
@@ -301,47 +345,103 @@ static JSValueRef call_with_undefined_this(JSContextRef js, JSObjectRef fn, JSVa
     return JSObjectCallAsFunction(js, (JSObjectRef)call, fn, 1, &undefined, exception);
 }
 
+/* Evaluates a cached module script: defines the module function (no guest code runs). */
+static jsp_result *factory_from_script(engine_ctx *ec, JSScriptRef script, JSObjectRef *factory_out)
+{
+    JSValueRef exception = NULL;
+    JSValueRef factory = JSScriptEvaluate(ec->js, script, NULL, &exception);
+    if (exception)
+        return js_exception_result(ec->vm, ec->js, exception, JSP_EJS);
+    if (!JSValueIsObject(ec->js, factory) || !JSObjectIsFunction(ec->js, (JSObjectRef)factory))
+        return result_error(JSP_ESYNTAX, "SyntaxError", "module source escaped its wrapper");
+    *factory_out = (JSObjectRef)factory;
+    return NULL;
+}
+
 jsp_result *engine_module_compile(engine_ctx *ec, const char *name, const char *source,
                                   size_t len, module_script *m, JSObjectRef *factory_out)
 {
     *factory_out = NULL;
-    int rc = module_transform(source, len, m);
-    if (rc == MODULE_TRANSFORM_NOMEM)
-        return result_out_of_memory();
-    if (rc != MODULE_TRANSFORM_OK) {
-        jsp_result *r = result_error(rc == MODULE_TRANSFORM_SYNTAX ? JSP_ESYNTAX : JSP_EMODULE,
-                                     "SyntaxError", m->error_message);
-        r->error_line = m->error_line;
-        r->error_column = m->error_column;
+    code_cache *cache = &ec->vm->code_cache;
+    const module_script *cached_meta = NULL;
+    JSScriptRef cached = code_cache_find(cache, CODE_MODULE, name, source, len, &cached_meta);
+    if (cached) {
+        /* The same name and bytes compiled before in this VM: no transform, no body check,
+         * no parse (engine_code_cache.c). */
+        if (module_script_copy_meta(cached_meta, m) != MODULE_TRANSFORM_OK)
+            return result_out_of_memory();
+        JSScriptRetain(cached);
+        jsp_result *r = factory_from_script(ec, cached, factory_out);
+        JSScriptRelease(cached);
         return r;
+    }
+    /* Another VM may have transformed and checked these bytes already (isolated contexts,
+     * other runtimes, a recycled VM): transform_cache.c. */
+    const shared_transform *shared = ec->vm->share_transforms ? transform_cache_get(source, len) : NULL;
+    const module_script *text = shared ? shared_transform_script(shared) : m;
+    if (shared) {
+        if (module_script_copy_meta(text, m) != MODULE_TRANSFORM_OK) {
+            transform_cache_release(shared);
+            return result_out_of_memory();
+        }
+    } else {
+        int rc = module_transform(source, len, m);
+        if (rc == MODULE_TRANSFORM_NOMEM)
+            return result_out_of_memory();
+        if (rc != MODULE_TRANSFORM_OK) {
+            jsp_result *r = result_error(rc == MODULE_TRANSFORM_SYNTAX ? JSP_ESYNTAX : JSP_EMODULE,
+                                         "SyntaxError", m->error_message);
+            r->error_line = m->error_line;
+            r->error_column = m->error_column;
+            return r;
+        }
     }
     JSContextRef js = ec->js;
     jsp_result *r = NULL;
     JSStringRef url = name ? js_string_from_utf8(name, strlen(name)) : JSStringRetain(ec->vm->names.module_url);
-    JSStringRef body = url ? js_string_from_utf8(m->script + m->body_start, m->body_end - m->body_start) : NULL;
-    JSStringRef script = body ? js_string_from_utf8(m->script, m->script_len) : NULL;
+    JSStringRef body = url && !shared ? js_string_from_utf8(text->script + text->body_start,
+                                                            text->body_end - text->body_start) : NULL;
+    JSStringRef script = url && (body || shared) ? js_string_from_utf8(text->script, text->script_len) : NULL;
     JSValueRef exception = NULL;
     JSValueRef factory = NULL;
+    JSScriptRef compiled = NULL;
     /* The body must parse as a script on its own, or it could close the wrapper early
      * (module_transform.h). Then the script only defines the module function, so anything
      * thrown while evaluating it is a parse error of the module source too. Costs a second
-     * syntax-only parse of the source, once per load. */
-    if (script && JSCheckScriptSyntax(js, body, url, 1, &exception))
-        factory = JSEvaluateScript(js, script, NULL, url, 1, &exception);
-    if (!script)
-        r = result_out_of_memory();
-    else if (exception)
-        r = module_syntax_error(ec, exception, m, source, len);
-    else if (!JSValueIsObject(js, factory) || !JSObjectIsFunction(js, (JSObjectRef)factory))
-        r = result_error(JSP_ESYNTAX, "SyntaxError", "module source escaped its wrapper");
-    else
-        *factory_out = (JSObjectRef)factory;
+     * syntax-only parse of the source, once per load — once per process for a source the
+     * transform cache holds (it keeps only checked ones); JSScriptCreateFromString's own
+     * syntax check, when the VM's code cache takes the module, is another, once per VM. */
+    bool is_body_ok = script && (shared || JSCheckScriptSyntax(js, body, url, 1, &exception));
+    if (is_body_ok && !shared && ec->vm->share_transforms)
+        transform_cache_put(source, len, m);
+    if (is_body_ok && code_cache_wants(cache, CODE_MODULE, name, source, len))
+        compiled = JSScriptCreateFromString(ec->vm->group, url, 1, script, NULL, NULL);
+    if (compiled) {
+        r = factory_from_script(ec, compiled, factory_out);
+        if (!r)
+            code_cache_put(cache, CODE_MODULE, name, source, len, m,
+                           JSStringGetLength(script) * sizeof(JSChar), compiled);
+        else
+            JSScriptRelease(compiled);
+    } else {
+        if (is_body_ok)
+            factory = JSEvaluateScript(js, script, NULL, url, 1, &exception);
+        if (!script)
+            r = result_out_of_memory();
+        else if (exception)
+            r = module_syntax_error(ec, exception, m, source, len);
+        else if (!JSValueIsObject(js, factory) || !JSObjectIsFunction(js, (JSObjectRef)factory))
+            r = result_error(JSP_ESYNTAX, "SyntaxError", "module source escaped its wrapper");
+        else
+            *factory_out = (JSObjectRef)factory;
+    }
     if (script)
         JSStringRelease(script);
     if (body)
         JSStringRelease(body);
     if (url)
         JSStringRelease(url);
+    transform_cache_release(shared);
     return r;
 }
 

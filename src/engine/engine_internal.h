@@ -23,6 +23,20 @@ typedef struct engine_spare {
     JSObjectRef get_own_names; /* protected */
     uint32_t apis;
 } engine_spare;
+/* A VM's cache of compiled sources (engine_code_cache.c). */
+enum { CODE_MODULE = 1, CODE_SCRIPT = 2 };
+#define CODE_CACHE_MAX_ENTRIES 256
+#define CODE_CACHE_MIN_SCRIPT 4096 /* bytes: smaller scripts are not worth an entry */
+typedef struct code_entry code_entry;
+typedef struct code_cache {
+    u64_map by_hash;                /* key hash -> entry (one per slot) */
+    code_entry *lru_head, *lru_tail; /* most recently used first */
+    size_t bytes, max_bytes;        /* max_bytes 0 = caching off */
+    size_t count;
+    uint64_t hits, misses, inserts, evictions;
+    uint64_t seen[32];              /* hashes of scripts seen once (code_cache_wants) */
+    unsigned seen_next;
+} code_cache;
 
 struct engine_vm {
     JSContextGroupRef group;
@@ -47,6 +61,8 @@ struct engine_vm {
     bool is_terminating;         /* a batch ended on a trip: the trampoline must not drain */
     uint64_t reserved_bytes;     /* approved by the memory guard since the last collection
                                     (engine_memory_guard.c): JSC counts them lazily */
+    code_cache code_cache;       /* compiled sources shared by its contexts */
+    bool share_transforms;       /* use the process-wide transform cache (transform_cache.c) */
 };
 
 #define ENGINE_MAX_API_GROUPS 32 /* api_groups masks are uint32_t */
@@ -153,6 +169,26 @@ jsp_result *engine_module_compile(engine_ctx *ec, const char *name, const char *
 jsp_result *engine_module_link_entry(engine_ctx *ec, const struct module_script *m,
                                      JSObjectRef factory, JSObjectRef *exports);
 void engine_modules_free(engine_ctx *ec);
+
+/* ---- engine_code_cache.c ---- */
+void code_cache_init(code_cache *c, size_t max_bytes);
+void code_cache_free(code_cache *c);
+/* The cached script for exactly (kind, name, source) — NULL = none — and, for a module,
+ * *meta its transform's findings (without the text). Both stay valid only until the
+ * cache's next put: retain the script and copy meta first. Counts a hit or a miss. */
+JSScriptRef code_cache_find(code_cache *c, int kind, const char *name, const char *source,
+                            size_t len, const struct module_script **meta);
+/* The cached key text of exactly (kind, name, source), retained, or NULL (not counted). */
+engine_text *code_cache_text(code_cache *c, int kind, const char *name, const char *source,
+                            size_t len);
+/* Whether a compile of (kind, name, source) that just missed should be put: caching on,
+ * the source small enough, and for a script its second sighting. */
+bool code_cache_wants(code_cache *c, int kind, const char *name, const char *source, size_t len);
+/* Adds a successful compile, taking the script reference and copying *meta's findings
+ * (meta NULL for a script); compiled_bytes is what JSC holds for the compiled text.
+ * Evicts least recently used entries to stay within the bounds. */
+void code_cache_put(code_cache *c, int kind, const char *name, const char *source, size_t len,
+                    const struct module_script *meta, size_t compiled_bytes, JSScriptRef script);
 
 /* ---- engine_natives.c ---- */
 int natives_install(engine_ctx *ec, uint32_t apis);

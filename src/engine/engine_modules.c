@@ -8,9 +8,11 @@
  * classic scripts (jsp_eval has no imports). */
 #include "engine/engine_internal.h"
 #include "engine/module_transform.h"
+#include "engine/transform_cache.h"
 #include "util/result.h"
 #include "util/utf8.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,6 +342,23 @@ static jsp_result *in_file(jsp_result *r, const char *name)
     return r;
 }
 
+/* Whether the words `import` or `export` occur at all (not as part of a longer name such
+ * as `exports`): without them a file has no module syntax, and the transform is skipped. */
+static bool mentions_import_or_export(const char *source, size_t len)
+{
+    static const char *const words[] = {"import", "export"};
+    for (size_t w = 0; w < 2; w++)
+        for (const char *p = source, *end = source + len; (p = memmem(p, (size_t)(end - p), words[w], 6)); p += 6) {
+            char before = p > source ? p[-1] : ' ', after = p + 6 < end ? p[6] : ' ';
+            bool part_of_name = isalnum((unsigned char)before) || before == '_' || before == '$' ||
+                                before == '.' || isalnum((unsigned char)after) || after == '_' ||
+                                after == '$';
+            if (!part_of_name)
+                return true;
+        }
+    return false;
+}
+
 /* CommonJS, as Node decides for a file it imports: ".cjs" always, ".mjs" never, any other
  * name when the source has no import or export form (Node's syntax detection for files
  * outside a "type": "module" package; a side-effect-only ES module therefore runs as
@@ -350,6 +369,14 @@ static bool is_commonjs(const char *name, const char *source, size_t len)
         return true;
     if (ends_with(name, ".mjs"))
         return false;
+    if (!mentions_import_or_export(source, len))
+        return true; /* no transform needed: `exports`, `module.exports` are not the words */
+    const shared_transform *cached = transform_cache_get(source, len);
+    if (cached) { /* a module already compiled somewhere in the process */
+        bool plain = !shared_transform_script(cached)->module_syntax;
+        transform_cache_release(cached);
+        return plain;
+    }
     module_script m;
     bool plain = module_transform(source, len, &m) == MODULE_TRANSFORM_OK && !m.module_syntax;
     module_script_free(&m);

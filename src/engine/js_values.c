@@ -9,10 +9,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Whether text is all ASCII without a NUL (8 bytes at a time). */
+static bool is_plain_ascii(const char *text, size_t len)
+{
+    const uint64_t high = 0x8080808080808080ull, ones = 0x0101010101010101ull;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, text + i, 8);
+        if ((w & high) || ((w - ones) & ~w & high)) /* a byte >= 0x80, or a zero byte */
+            return false;
+    }
+    for (; i < len; i++)
+        if (text[i] == 0 || (unsigned char)text[i] >= 0x80)
+            return false;
+    return true;
+}
+
 JSStringRef js_string_from_utf8(const char *text, size_t len)
 {
-    /* JSStringCreateWithUTF8CString stops at NUL; widening ourselves keeps the explicit
-     * length, so embedded NULs survive. Small strings use the stack. */
+    /* Long ASCII text (sources, mostly) becomes a Latin-1 engine string through
+     * JSStringCreateWithUTF8CString: half the memory of UTF-16 for every copy JSC keeps
+     * (a script's SourceProvider), and JSC's lexer runs its 8-bit path. It stops at NUL,
+     * so it gets a terminated copy of text without any. */
+    if (len >= 1024 && is_plain_ascii(text, len)) {
+        char *copy = malloc(len + 1);
+        if (!copy)
+            return NULL;
+        memcpy(copy, text, len);
+        copy[len] = '\0';
+        JSStringRef s = JSStringCreateWithUTF8CString(copy);
+        free(copy);
+        return s;
+    }
+    /* Otherwise widening ourselves keeps the explicit length, so embedded NULs survive.
+     * Small strings use the stack. */
     uint16_t small[256];
     uint16_t *units = len <= 256 ? small : malloc(len * sizeof(uint16_t));
     if (!units)

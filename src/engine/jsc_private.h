@@ -36,13 +36,17 @@ JS_EXPORT void JSGlobalContextSetUnhandledRejectionCallback(JSGlobalContextRef c
 JS_EXPORT void JSSynchronousGarbageCollectForDebugging(JSContextRef ctx);
 
 /* A parsed script that can be evaluated in any context of its group without re-reading
- * the source; NULL with *errorMessage and *errorLine on a syntax error. */
+ * the source; NULL with *errorMessage and *errorLine on a syntax error. One script is one
+ * SourceProvider: every evaluation shares its text and hits the VM's CodeCache
+ * (engine_code_cache.c). Reference-counted (Retain / Release); evaluating it in a context
+ * of another group aborts. */
 typedef struct OpaqueJSScript *JSScriptRef;
 JS_EXPORT JSScriptRef JSScriptCreateFromString(JSContextGroupRef contextGroup, JSStringRef url,
                                                int startingLineNumber, JSStringRef source,
                                                JSStringRef *errorMessage, int *errorLine);
 JS_EXPORT JSValueRef JSScriptEvaluate(JSContextRef ctx, JSScriptRef script,
                                       JSValueRef thisValue, JSValueRef *exception);
+JS_EXPORT void JSScriptRetain(JSScriptRef script);
 JS_EXPORT void JSScriptRelease(JSScriptRef script);
 
 /* Three C++ members JSC exports under their Itanium-mangled names, used by engine_entry.c

@@ -1704,6 +1704,38 @@ int module_transform(const char *source, size_t len, module_script *out)
     return t.status;
 }
 
+static char **copy_strings(char *const *from, size_t count)
+{
+    char **to = calloc(count ? count : 1, sizeof *to);
+    for (size_t i = 0; to && i < count; i++)
+        if (!(to[i] = strdup(from[i]))) {
+            while (i--)
+                free(to[i]);
+            free(to);
+            return NULL;
+        }
+    return to;
+}
+
+int module_script_copy_meta(const module_script *from, module_script *to)
+{
+    memset(to, 0, sizeof *to);
+    to->linked = from->linked;
+    to->module_syntax = from->module_syntax;
+    to->imports = copy_strings(from->imports, from->import_count);
+    to->import_count = to->imports ? from->import_count : 0;
+    to->import_lines = malloc((from->import_count ? from->import_count : 1) * sizeof(int));
+    to->export_names = copy_strings(from->export_names, from->export_count);
+    to->export_count = to->export_names ? from->export_count : 0;
+    if (!to->imports || !to->import_lines || !to->export_names) {
+        module_script_free(to);
+        return MODULE_TRANSFORM_NOMEM;
+    }
+    if (from->import_count)
+        memcpy(to->import_lines, from->import_lines, from->import_count * sizeof(int));
+    return MODULE_TRANSFORM_OK;
+}
+
 void module_script_free(module_script *m)
 {
     if (!m)

@@ -68,6 +68,11 @@ enum {
  * through and the engine reports them. */
 int module_transform(const char *source, size_t len, module_script *out);
 
+/* Copies from's findings — linked, imports, import lines, export names — into *to
+ * (zeroed first), without the script text or positions: what a cached module
+ * (engine_code_cache.c) hands each load. 0, or MODULE_TRANSFORM_NOMEM (*to then freed). */
+int module_script_copy_meta(const module_script *from, module_script *to);
+
 /* Frees the fields, not m; safe on a zeroed or failed one. */
 void module_script_free(module_script *m);
 

@@ -68,6 +68,11 @@ static uint64_t get_recycles(runtime *rt) { return load(&rt->metrics.recycles); 
 static uint64_t get_heap_checks(runtime *rt) { return load(&rt->metrics.heap_checks); }
 static uint64_t get_heap_reads(runtime *rt) { return load(&rt->metrics.heap_reads); }
 static uint64_t get_throttles(runtime *rt) { return load(&rt->metrics.throttles); }
+static uint64_t get_code_entries(runtime *rt) { return load(&rt->metrics.code_cache_entries); }
+static uint64_t get_code_bytes(runtime *rt) { return load(&rt->metrics.code_cache_bytes); }
+static uint64_t get_code_hits(runtime *rt) { return load(&rt->metrics.code_cache_hits); }
+static uint64_t get_code_misses(runtime *rt) { return load(&rt->metrics.code_cache_misses); }
+static uint64_t get_code_evictions(runtime *rt) { return load(&rt->metrics.code_cache_evictions); }
 static uint64_t get_contexts(runtime *rt) { return (uint64_t)atomic_load(&rt->live_contexts); }
 static uint64_t get_queued(runtime *rt) { return job_queue_length(&rt->queue); }
 
@@ -135,6 +140,17 @@ char *jsp_pool_metrics(jsp_pool *pool)
     per_runtime(&t, pool, "jspool_heap_extra_memory_bytes", "gauge",
                 "Memory outside the VM heap owned by JS objects, at the last heap read.", get_heap_extra);
     per_runtime(&t, pool, "jspool_heap_objects", "gauge", "Live objects at the last heap read.", get_heap_objects);
+    per_runtime(&t, pool, "jspool_code_cache_entries", "gauge",
+                "Compiled sources in the runtime's code cache (modules, scripts of 4 KiB+).", get_code_entries);
+    per_runtime(&t, pool, "jspool_code_cache_bytes", "gauge",
+                "Bytes the runtime's code cache counts against code_cache_bytes.", get_code_bytes);
+    per_runtime(&t, pool, "jspool_code_cache_hits_total", "counter",
+                "Loads served compiled by the code cache (since the VM's last recycle).", get_code_hits);
+    per_runtime(&t, pool, "jspool_code_cache_misses_total", "counter",
+                "Cacheable loads the code cache did not hold (since the VM's last recycle).", get_code_misses);
+    per_runtime(&t, pool, "jspool_code_cache_evictions_total", "counter",
+                "Entries the code cache dropped to stay within its bounds (since the VM's last recycle).",
+                get_code_evictions);
     per_runtime(&t, pool, "jspool_context_throttled_total", "counter",
                 "Times a context ran out of its CPU share and was throttled.", get_throttles);
     header(&t, "jspool_context_throttled_seconds_total", "counter",

@@ -128,6 +128,10 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
         config.max_timers_per_context = 10000;
     if (config.max_host_calls_per_context == 0)
         config.max_host_calls_per_context = 1000;
+    if (config.code_cache_bytes == 0)
+        config.code_cache_bytes = (size_t)32 << 20;
+    else if (config.code_cache_bytes == (size_t)-1)
+        config.code_cache_bytes = 0; /* off: engine_vm_set_code_cache takes 0 */
     if (config.heap_check_request_interval == 0)
         config.heap_check_request_interval = 4096;
     if (config.heap_check_time_interval_ms == 0)

@@ -87,9 +87,13 @@ struct jsp_context {
     uint64_t next_timer_id;
     u64_map pending_calls;     /* call id -> job awaiting a Promise */
     _Atomic uint64_t generation; /* times a VM recycle rebuilt it (jsp_context_generation) */
-    char *module_source;       /* the last module loaded: rebuilt from on VM recycle */
+    const char *module_source; /* the last module loaded: rebuilt from on VM recycle; in
+                                  module_text or module_copy */
     size_t module_source_len;
-    const char *module_source_name; /* in module_source's allocation; NULL = unnamed */
+    const char *module_source_name; /* likewise; NULL = unnamed */
+    engine_text *module_text;  /* the code cache's text, shared by the contexts that loaded
+                                  the same bytes; or NULL and ... */
+    char *module_copy;         /* ... a copy of our own (source '\0' name) */
     jsp_host_call *host_calls; /* outstanding host.call()s, for cleanup */
     atomic_uint host_calls_held; /* host calls made and not yet let go by both owners (the
                                     handler may hold one after the guest's call ended): any

@@ -65,6 +65,8 @@ static void recycle(runtime *rt, const engine_heap_stats *before)
                           "heap policy: cannot create a new VM; recycle skipped");
         return;
     }
+    engine_vm_set_code_cache(vm, rt->services->config->code_cache_bytes);
+    engine_vm_share_transforms(vm, rt->services->config->code_cache_bytes != 0);
     engine_vm *old = rt->vm;
     rt->vm = vm;
     for (struct jsp_context *ctx = rt->contexts, *next; ctx; ctx = next) {

@@ -899,8 +899,11 @@ static void runtime_thread_main(void *arg)
         rt->wake.data = rt;
         rt->timer_wake.data = rt;
         rt->vm = engine_vm_new(&runtime_engine_host);
-        if (rt->vm)
+        if (rt->vm) {
+            engine_vm_set_code_cache(rt->vm, rt->services->config->code_cache_bytes);
+            engine_vm_share_transforms(rt->vm, rt->services->config->code_cache_bytes != 0);
             heap_policy_start(rt);
+        }
     }
     if (rc != 0 || !rt->vm) {
         if (rc == 0) {

@@ -61,6 +61,9 @@ typedef struct runtime_metrics {
     atomic_uint_fast64_t leaked_iterators; /* row iterators a transaction left open */
     atomic_uint_fast64_t store_commits;    /* store calls delivered durable */
     atomic_uint_fast64_t store_rollbacks;  /* store calls delivered rolled back */
+    /* The shared VM's code cache (engine_code_cache.c), after its last eval or module load. */
+    atomic_uint_fast64_t code_cache_entries, code_cache_bytes;
+    atomic_uint_fast64_t code_cache_hits, code_cache_misses, code_cache_evictions;
 } runtime_metrics;
 
 extern const double call_duration_bounds[CALL_DURATION_BUCKETS];

@@ -74,6 +74,18 @@ void runtime_fail(job *j, int code)
     runtime_complete(j, result_error(code, NULL, NULL));
 }
 
+/* Drops the context's remembered module (remember_module). */
+static void forget_module(struct jsp_context *ctx)
+{
+    engine_text_release(ctx->module_text);
+    free(ctx->module_copy);
+    ctx->module_text = NULL;
+    ctx->module_copy = NULL;
+    ctx->module_source = NULL;
+    ctx->module_source_len = 0;
+    ctx->module_source_name = NULL;
+}
+
 /* The runtime's live contexts (rt->contexts), newest first. */
 LIST_DLIST(context_list, struct jsp_context, prev, next)
 
@@ -82,8 +94,10 @@ static void create_context(runtime *rt, job *j)
     struct jsp_context *ctx = j->ctx;
     if (ctx->memory_limit_bytes) {
         ctx->own_vm = engine_vm_new(&runtime_engine_host);
-        if (ctx->own_vm)
+        if (ctx->own_vm) {
             ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
+            engine_vm_share_transforms(ctx->own_vm, services_of(ctx)->config->code_cache_bytes != 0);
+        }
     }
     ctx->ec = ctx->memory_limit_bytes && !ctx->own_vm
                   ? NULL
@@ -145,9 +159,7 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
     ctx->ec = NULL;
     engine_vm_free(ctx->own_vm);
     ctx->own_vm = NULL;
-    free(ctx->module_source);
-    ctx->module_source = NULL;
-    ctx->module_source_name = NULL;
+    forget_module(ctx);
     assert(context_list_is_linked(rt->contexts, ctx) && !ctx->is_in_round);
     context_list_remove(&rt->contexts, NULL, ctx);
     atomic_fetch_sub(&rt->live_contexts, 1);
@@ -209,12 +221,27 @@ static jsp_result *limit_result(jsp_result *engine_result, int tripped)
                                                      : "call exceeded its memory limit");
 }
 
+/* Publishes the shared VM's code cache counters (after the loads that may change them).
+ * A recycle starts a fresh cache: its counters restart with it. */
+static void note_code_cache(runtime *rt)
+{
+    engine_code_cache_stats st;
+    engine_vm_code_cache_stats(rt->vm, &st);
+    runtime_metrics *m = &rt->metrics;
+    atomic_store_explicit(&m->code_cache_entries, st.entries, memory_order_relaxed);
+    atomic_store_explicit(&m->code_cache_bytes, st.bytes, memory_order_relaxed);
+    atomic_store_explicit(&m->code_cache_hits, st.hits, memory_order_relaxed);
+    atomic_store_explicit(&m->code_cache_misses, st.misses, memory_order_relaxed);
+    atomic_store_explicit(&m->code_cache_evictions, st.evictions, memory_order_relaxed);
+}
+
 static void run_call(runtime *rt, job *j)
 {
     struct jsp_context *ctx = j->ctx;
     if (!park(j))
         return;
     uint64_t call_id = j->call_id; /* j may be completed and freed inside the engine */
+    bool is_eval = j->kind == JOB_EVAL;
     j->start_ns = monotonic_ns();
     uint64_t outer_call = ctx->current_call_id;
     ctx->current_call_id = call_id;
@@ -222,9 +249,11 @@ static void run_call(runtime *rt, job *j)
     js_run run;
     jsp_result *r = NULL;
     if (runtime_enter_js(rt, ctx, &run)) {
-        r = j->kind == JOB_EVAL ? engine_eval(ctx->ec, j->text, j->text_len, j->name, call_id)
-                                : engine_call(ctx->ec, j->name, j->text, j->text_len, call_id);
+        r = is_eval ? engine_eval(ctx->ec, j->text, j->text_len, j->name, call_id)
+                    : engine_call(ctx->ec, j->name, j->text, j->text_len, call_id);
         runtime_leave_js(rt, &run);
+        if (is_eval && !ctx->own_vm)
+            note_code_cache(rt);
     }
     ctx->current_call_id = outer_call;
     engine_set_current_call(ctx->ec, outer_call);
@@ -243,11 +272,20 @@ static void run_call(runtime *rt, job *j)
     finish_unless_pending(ctx, call_id, r);
 }
 
-/* The context's definition: what a VM recycle rebuilds it from. Its source name (NULL:
- * none) lives in the same allocation, after the source. */
+/* The context's definition: what a VM recycle rebuilds it from. The code cache's shared
+ * text when it holds the module (100 contexts of one library: one copy), else a copy of
+ * our own with the source name (NULL: none) after the source. */
 static void remember_module(struct jsp_context *ctx, const char *source, size_t len,
                             const char *source_name)
 {
+    engine_text *text = engine_module_text(ctx->ec, source, len, source_name);
+    if (text) {
+        forget_module(ctx);
+        ctx->module_text = text;
+        ctx->module_source = engine_text_source(text, &ctx->module_source_len);
+        ctx->module_source_name = engine_text_name(text);
+        return;
+    }
     size_t name_size = source_name ? strlen(source_name) + 1 : 0;
     char *copy = malloc(len + 1 + name_size);
     if (!copy)
@@ -255,7 +293,8 @@ static void remember_module(struct jsp_context *ctx, const char *source, size_t 
     memcpy(copy, source, len + 1);
     if (source_name)
         memcpy(copy + len + 1, source_name, name_size);
-    free(ctx->module_source);
+    forget_module(ctx);
+    ctx->module_copy = copy;
     ctx->module_source = copy;
     ctx->module_source_len = len;
     ctx->module_source_name = source_name ? copy + len + 1 : NULL;
@@ -282,6 +321,8 @@ static jsp_result *run_bounded(runtime *rt, job *j)
         r = engine_load_module(ec, j->text, j->text_len, j->name);
         if (r->code == 0)
             remember_module(ctx, j->text, j->text_len, j->name);
+        if (!ctx->own_vm)
+            note_code_cache(rt);
         break;
     case JOB_SEND: {
         /* host.send from the handler (and the microtasks drained in its turn) is tagged

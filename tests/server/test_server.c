@@ -1239,6 +1239,39 @@ Test(server, client_limits_are_clamped_to_the_operator_maxima)
     cr_expect_eq(serve_refuses_config("max_wall_limit_ms = -7\n"), 2);
 }
 
+Test(server, egress_is_the_operators_and_a_client_may_only_narrow_it)
+{
+    char path[] = "/tmp/jspool-conf-XXXXXX";
+    serve_with_config(path, "egress_allow = *.example.test, 127.0.0.1\negress_timeout_ms = 500\n");
+    /* the operator's list applies to a context that asks for nothing: loopback stays off */
+    expect(request("POST", "/v1/contexts", "{\"name\":\"plain\",\"apis\":\"fetch\"}"), 201, NULL);
+    expect(request("POST", "/v1/contexts/plain/eval",
+                   "{\"source\":\"fetch('http://127.0.0.1:9/').catch((e) => e.message)\"}"),
+           200, "127.0.0.1 is a loopback address (egress_allow_loopback is off)");
+    /* narrowed: a.example.test only */
+    expect(request("POST", "/v1/contexts", "{\"name\":\"narrow\",\"apis\":\"fetch\",\"egress\":"
+                                            "{\"allow\":\"a.example.test\",\"max_requests\":1000}}"),
+           201, NULL);
+    expect(request("POST", "/v1/contexts/narrow/eval",
+                   "{\"source\":\"fetch('http://b.example.test/').catch((e) => e.message)\"}"),
+           200, "http://b.example.test:80 is not in this context's egress allow-list");
+    static const char *const refused[][2] = {
+        {"{\"egress\":{\"allow\":\"evil.test\"}}",
+         "egress.allow: egress allow-list entry 'evil.test' is not within the operator's egress allow-list"},
+        {"{\"egress\":{\"allow\":\"*\"}}", "'*' is not within the operator's"},
+        {"{\"egress\":{\"allow\":\"ftp://a.example.test\"}}", "only http:// and https://"},
+        {"{\"egress\":{\"allow_loopback\":true}}", "egress.allow_loopback: the operator does not allow it"},
+        {"{\"egress\":{\"allow_private\":true}}", "egress.allow_private: the operator does not allow it"},
+        {"{\"egress\":{\"timeout_ms\":0}}", "egress.timeout_ms must be an integer of at least 1"},
+        {"{\"egress\":{\"proxy\":\"x\"}}", "egress:"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        expect(request("POST", "/v1/contexts", refused[i][0]), 400, refused[i][1]);
+    unlink(path);
+    cr_expect_eq(serve_refuses_config("egress_allow = ftp://x\n"), 2);
+    cr_expect_eq(serve_refuses_config("egress_max_requests = -1\n"), 2);
+}
+
 Test(server, context_names_breaking_a_rule_get_400_naming_it)
 {
     expect(request("POST", "/v1/contexts", "{\"name\":\"5\"}"), 400, "all digits");

@@ -366,3 +366,31 @@ Test(fetch, bad_egress_configs_are_refused)
     cr_expect_eq(jsp_egress_check("a.example.com, *", "*.example.com", why, sizeof(why)), JSP_EINVAL);
     cr_expect(strstr(why, "'*' is not within the operator's"), "%s", why);
 }
+
+Test(fetch, a_vm_recycle_drops_the_transfers_of_the_contexts_it_rebuilds)
+{
+    jsp_pool_config pc = {.threads = 1, .heap_limit_bytes = 1, .heap_check_request_interval = 20,
+                          .log = collect_log, .log_user = &logs};
+    jsp_pool *small = NULL;
+    cr_assert_eq(jsp_pool_new(&pc, &small), 0);
+    char allow[64], base[96];
+    snprintf(allow, sizeof(allow), "127.0.0.1:%d", server_port);
+    snprintf(base, sizeof(base), "globalThis.BASE = 'http://127.0.0.1:%d'", server_port);
+    jsp_context *ctx = context_with(small, &(jsp_context_config){.apis = "fetch", .egress_allow = allow,
+                                                                 .egress_allow_loopback = 1, .egress_max_requests = 1});
+    jsp_context *other = context_with(small, NULL);
+    free(eval_ok(ctx, base));
+    /* started by a timer, outside any call: only the recycle can end it before its 5 s */
+    free(eval_ok(ctx, "setTimeout(() => { fetch(BASE + '/slow?ms=5000').catch(() => 0); }, 0); 1"));
+    sleep_ms(200);
+    expect_rejection(ctx, "fetch(BASE + '/json')", "already has 1 requests in flight");
+    uint64_t generation = jsp_context_generation(ctx);
+    for (int n = 0; n < 3000 && jsp_context_generation(ctx) == generation; n++)
+        free(eval_ok(other, "Array.from({length: 1000}, (_, i) => ({i})).length"));
+    cr_assert_gt(jsp_context_generation(ctx), generation, "no recycle");
+    free(eval_ok(ctx, base)); /* an ad-hoc global: gone with the old VM */
+    expect_eval(ctx, "fetch(BASE + '/json').then((r) => r.status)", "200"); /* its slot is free again */
+    jsp_context_free(ctx);
+    jsp_context_free(other);
+    jsp_pool_free(small);
+}

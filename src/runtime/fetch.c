@@ -38,6 +38,8 @@
 /* A response head (status line and headers of the final response) may not exceed this. */
 #define FETCH_HEAD_MAX ((size_t)256 << 10)
 #define FETCH_MAX_REDIRECTS 20
+/* Responses held per request slot (egress_max_requests) at most, read or not. */
+#define FETCH_UNREAD_FACTOR 64
 
 typedef struct fetch_socket {
     uv_poll_t poll;
@@ -551,6 +553,13 @@ int fetch_start(struct jsp_context *ctx, const engine_fetch_request *req, uint64
                  "its egress_max_requests", req->url, ctx->egress_max_requests);
         return -1;
     }
+    /* Finished responses whose bodies nobody read stay until read, cancelled, collected
+     * (fetch.js lets go of a collected Response), or their call ends: bounded here. */
+    if (ctx->fetches.count >= (size_t)ctx->egress_max_requests * FETCH_UNREAD_FACTOR) {
+        snprintf(error, error_len, "Failed to fetch %.200s: this context holds %zu responses whose bodies were "
+                 "not read; read them or cancel them (response.body.cancel())", req->url, ctx->fetches.count);
+        return -1;
+    }
     if (!text_allowed(ctx, NULL, req->url, why, sizeof(why))) {
         snprintf(error, error_len, "Failed to fetch %.200s: %s", req->url, why);
         return -1;
@@ -708,7 +717,7 @@ void fetch_run_job(runtime *rt, job *j)
         if (!head.headers)
             head.headers = "";
         deliver_head = &head;
-    } else if (t->is_failed && !t->is_head_delivered) {
+    } else if (t->is_failed) { /* before the head: fetch() rejects; after: the body's next read */
         snprintf(error, sizeof(error), "%s", t->error);
         deliver_error = error;
     } else if (!(t->is_head_delivered && t->is_wanted && (t->data_len || t->is_done || t->is_failed))) {
@@ -750,13 +759,13 @@ size_t fetch_cancel_for_call(struct jsp_context *ctx, uint64_t call_id)
         if (slot->key == 0 || slot->key == UINT64_MAX)
             continue;
         fetch_transfer *t = slot->value;
-        if (t->call_id != call_id || t->is_done)
+        if (t->call_id != call_id || t->is_failed)
             continue;
+        cancelled += !t->is_done; /* a body complete but unread is let go without a word */
         fail(t, "%s", "cancelled: the call that started it ended");
         t->is_done = true;
         detach(t);
         queue_event(t);
-        cancelled++;
     }
     return cancelled;
 }

@@ -3,6 +3,7 @@
 # test: binds 127.0.0.1 on a free port, prints the port, serves until killed. Standard
 # library only (hermetic: nothing leaves the machine).
 #   /json                      {"hello": "world"}
+#   /small                     {"small": true}, head and body in one write
 #   /echo                      {method, headers, body} of the request (body as latin-1 text)
 #   /redirect?n=N&to=PATH      N 302s, then to PATH (status from ?status=)
 #   /redirect-to?url=URL       one 302 to URL
@@ -47,6 +48,11 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         if url.path == "/json":
             return self.send_body(200, b'{"hello":"world"}')
+        if url.path == "/small":  # head and body in one write: complete when its head is read
+            body = b'{"small":true}'
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(body), body))
+            return
         if url.path == "/echo":
             out = {"method": self.command, "headers": {k.lower(): v for k, v in self.headers.items()},
                    "body": body.decode("latin-1")}

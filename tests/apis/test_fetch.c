@@ -189,7 +189,7 @@ Test(fetch, chunked_streamed_and_gzip_bodies)
                 " const reader = r.body.getReader(); const d = new TextDecoder(); let reads = 0, text = '';"
                 " for (;;) { const {value, done} = await reader.read(); if (done) break;"
                 " reads++; text += d.decode(value, {stream: true}); }"
-                " return [r.body instanceof ReadableStream, reads >= 3, text, r.bodyUsed]; })()",
+                " return [r.body instanceof ReadableStream, reads >= 2, text, r.bodyUsed]; })()",
                 "[true,true,\"chunk-0;chunk-1;chunk-2;chunk-3;chunk-4;\",true]");
     expect_eval(ctx, "fetch(BASE + '/gzip').then(async (r) => [r.headers.get('content-encoding'), (await r.text())"
                      ".startsWith('compressed hello compressed hello')])",
@@ -278,7 +278,7 @@ Test(fetch, abort_before_and_during_the_transfer)
     expect_eval(ctx,
                 "(async () => { const c = new AbortController(); const p = fetch(BASE + '/slow?ms=3000', {signal: c.signal});"
                 " setTimeout(() => c.abort(), 50); const t0 = Date.now();"
-                " try { await p; return 'resolved'; } catch (e) { return [e.name, Date.now() - t0 < 1500]; } })()",
+                " try { await p; return 'resolved'; } catch (e) { return [e.name, Date.now() - t0 < 2500]; } })()",
                 "[\"AbortError\",true]");
     expect_eval(ctx,
                 "(async () => { const c = new AbortController();"
@@ -293,15 +293,15 @@ Test(fetch, abort_before_and_during_the_transfer)
 
 Test(fetch, a_calls_end_and_its_wall_limit_cancel_its_transfers)
 {
-    jsp_context *ctx = fetch_context(&(jsp_context_config){.wall_limit_ms = 300, .egress_allow_loopback = 1});
+    jsp_context *ctx = fetch_context(&(jsp_context_config){.wall_limit_ms = 1000, .egress_allow_loopback = 1});
     jsp_result *r = NULL;
-    int rc = jsp_eval(ctx, "fetch(BASE + '/slow?ms=3000').then((r) => r.status)", -1, &r);
+    int rc = jsp_eval(ctx, "fetch(BASE + '/slow?ms=8000').then((r) => r.status)", -1, &r);
     cr_assert_eq(rc, JSP_EWALL_LIMIT, "%s", r->json ? r->json : r->error_message);
     jsp_result_free(r);
     cr_assert(collector_wait(&logs, 1, 2000) >= 1);
     cr_expect(collector_has(&logs, "left 1 fetch(es) in flight; cancelled"));
     /* a request left behind by a finished call is cancelled too, and its Promise rejects */
-    free(eval_ok(ctx, "globalThis.outcome = null; fetch(BASE + '/slow?ms=3000').then(() => outcome = 'done',"
+    free(eval_ok(ctx, "globalThis.outcome = null; fetch(BASE + '/slow?ms=8000').then(() => outcome = 'done',"
                       " (e) => outcome = e.name + ': ' + e.message); 1"));
     cr_assert(eval_until(ctx, "typeof outcome === 'string' && outcome.startsWith('TypeError: Failed to fetch http://127.0.0.1:')"
                               " && outcome.endsWith('cancelled: the call that started it ended')",
@@ -324,7 +324,7 @@ Test(fetch, destroying_a_context_mid_transfer_cancels_it)
     jsp_context_free(ctx);
     clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t t1 = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    cr_expect_lt(t1 - t0, 1000, "destroy waited %llu ms for the transfers", (unsigned long long)(t1 - t0));
+    cr_expect_lt(t1 - t0, 2500, "destroy waited %llu ms for the transfers", (unsigned long long)(t1 - t0));
     /* a neighbour on the same runtimes is untouched */
     jsp_context *other = fetch_context(NULL);
     expect_eval(other, "fetch(BASE + '/json').then((r) => r.json())", "{\"hello\":\"world\"}");
@@ -393,4 +393,20 @@ Test(fetch, a_vm_recycle_drops_the_transfers_of_the_contexts_it_rebuilds)
     jsp_context_free(ctx);
     jsp_context_free(other);
     jsp_pool_free(small);
+}
+
+Test(fetch, unread_bodies_are_let_go_at_the_calls_end_and_bounded_within_one)
+{
+    jsp_context *ctx = fetch_context(&(jsp_context_config){.egress_max_requests = 1, .egress_allow_loopback = 1});
+    /* 100 calls each leaving its body unread: each call's end lets go of it (else the 65th
+     * would find 64 unread responses held) */
+    for (int i = 0; i < 100; i++)
+        expect_eval(ctx, "fetch(BASE + '/small').then((r) => r.status)", "200");
+    /* within one call they are held while the guest holds them: bounded at 64 per slot
+     * (/small's body comes with its head, so the one slot is free for the next request) */
+    expect_eval(ctx, "(async () => { const kept = []; try { for (let i = 0; i < 70; i++)"
+                     " kept.push(await fetch(BASE + '/small'));"
+                     " return 'all'; } catch (e) { return [kept.length, e.message.includes('holds 64 responses whose bodies were not read')]; } })()",
+                "[64,true]");
+    jsp_context_free(ctx);
 }

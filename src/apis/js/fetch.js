@@ -233,6 +233,7 @@
       const t = record.transfer;
       record.stream = new ReadableStream({
         async pull(controller) {
+          record.pulled = true; // (the stream keeps the record, and so the transfer, alive)
           const chunk = await readChunk(t);
           if (chunk === null) controller.close();
           else controller.enqueue(chunk);
@@ -478,8 +479,16 @@
   Object.defineProperty(Response.prototype, Symbol.toStringTag, { value: 'Response', configurable: true });
 
   // ---- transfers ----
-  // id -> {id, resolve, reject, response, wake, error, ended, signal, onAbort}
+  // id -> {id, resolve, reject, wake, error, ended, signal, onAbort}
   const transfers = new Map();
+  // A Response (and its body stream) collected with the body unread lets go of its transfer (as a browser's
+  // would): otherwise the host would keep it, and its buffered bytes, until the call ends.
+  const collected = new FinalizationRegistry((t) => {
+    if (t.ended || t.error) return;
+    natives.abort(t.id);
+    t.error = new TypeError('the response was collected');
+    finish(t);
+  });
 
   function finish(t) {
     transfers.delete(t.id);
@@ -526,7 +535,9 @@
     if (!t) return false;
     if (head !== undefined) {
       const response = new Response(internal);
-      responseInit(response, head, { bytes: null, stream: null, transfer: t, used: false, type: null });
+      const record = { bytes: null, stream: null, transfer: t, used: false, type: null };
+      responseInit(response, head, record);
+      collected.register(record, t); // alive while the Response or its body stream is
       const resolve = t.resolve;
       t.resolve = t.reject = null;
       if (resolve) resolve(response);

@@ -471,6 +471,10 @@ typedef struct jsp_context_config {
                                   it a TypeError. 0 = JSP_DEFAULT_EGRESS_TIMEOUT_MS, -1 =
                                   none (the call's wall limit still applies: a call's
                                   requests are cancelled when it ends); < -1 is JSP_EINVAL */
+    const char *egress_ca_file; /* copied; a PEM file of the certificate authorities its
+                                  https requests trust instead of the system's store (a
+                                  private CA); NULL = the system's store. Read at each
+                                  request: an unreadable file fails the request. */
 } jsp_context_config;
 
 /* When a store call's result is delivered (jsp_context_config.store_durability). */

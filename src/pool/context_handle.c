@@ -126,8 +126,12 @@ int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_m
     }
     if (cfg && cfg->store_path)
         ctx->store_path = strdup(cfg->store_path);
-    if (!ctx->name || !ctx->namespace_key || (cfg && cfg->store_path && !ctx->store_path)) {
+    if (cfg && cfg->egress_ca_file)
+        ctx->egress_ca_file = strdup(cfg->egress_ca_file);
+    if (!ctx->name || !ctx->namespace_key || (cfg && cfg->store_path && !ctx->store_path) ||
+        (cfg && cfg->egress_ca_file && !ctx->egress_ca_file)) {
         egress_policy_free(&ctx->egress);
+        free(ctx->egress_ca_file);
         free(ctx->name);
         free(ctx->namespace_key);
         free(ctx->store_path);

@@ -48,6 +48,7 @@ struct jsp_context {
     int egress_max_requests;   /* fetches in flight at once */
     uint64_t egress_max_response_bytes; /* per response body */
     uint64_t egress_timeout_ms; /* per request, whole transfer; 0 = none */
+    char *egress_ca_file;      /* NULL: the system's CA store */
     char *namespace_key;       /* BroadcastChannel and locks scope: the operator's namespace
                                   name, or "#<id>" (private: '#' is not allowed in names) */
 

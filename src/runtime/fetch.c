@@ -643,6 +643,8 @@ int fetch_start(struct jsp_context *ctx, const engine_fetch_request *req, uint64
     curl_easy_setopt(easy, CURLOPT_PREREQDATA, t);
     if (ctx->egress_timeout_ms)
         curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)ctx->egress_timeout_ms);
+    if (ctx->egress_ca_file)
+        curl_easy_setopt(easy, CURLOPT_CAINFO, ctx->egress_ca_file);
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ctx->egress_max_response_bytes);
     set_body(easy, req->method, t, req->body_len);
     if (curl_multi_add_handle(rf->multi, easy) != CURLM_OK) {

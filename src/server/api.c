@@ -365,7 +365,8 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
                               .egress_allow_private = parsed.egress.allow_private,
                               .egress_max_requests = parsed.egress.max_requests,
                               .egress_max_response_bytes = parsed.egress.max_response_bytes,
-                              .egress_timeout_ms = parsed.egress.timeout_ms};
+                              .egress_timeout_ms = parsed.egress.timeout_ms,
+                              .egress_ca_file = parsed.egress.ca_file};
     served_context *sc = calloc(1, sizeof(*sc));
     create_work *cw = calloc(1, sizeof(*cw));
     pending *p = sc && cw && (!parsed.store || store_path)

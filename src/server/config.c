@@ -59,6 +59,7 @@ static const key_spec keys[] = {
     {"egress_max_requests", KIND_INT, AT(egress_max_requests)},
     {"egress_max_response_bytes", KIND_U64, AT(egress_max_response_bytes)},
     {"egress_timeout_ms", KIND_LIMIT, AT(egress_timeout_ms)},
+    {"egress_ca_file", KIND_STRING, AT(egress_ca_file)},
 };
 
 static char *trim(char *s)

@@ -17,6 +17,7 @@ typedef struct request_egress {
     int max_requests;         /* 0 = the library's default */
     uint64_t max_response_bytes;
     long timeout_ms;          /* -1 = none (operators only) */
+    const char *ca_file;      /* the operator's only: NULL = the system's CA store */
 } request_egress;
 
 /* What a request body said, or why it was refused. */

@@ -295,7 +295,8 @@ static int deploy_module(server *srv, const char *path)
                               .egress_allow_private = srv->limit_maxima.egress.allow_private,
                               .egress_max_requests = srv->limit_maxima.egress.max_requests,
                               .egress_max_response_bytes = srv->limit_maxima.egress.max_response_bytes,
-                              .egress_timeout_ms = srv->limit_maxima.egress.timeout_ms};
+                              .egress_timeout_ms = srv->limit_maxima.egress.timeout_ms,
+                              .egress_ca_file = srv->limit_maxima.egress.ca_file};
     jsp_result *r = NULL;
     int rc = store_path ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
     if (rc == JSP_ESTORE) /* the library logged the cause (locked, read-only...) above */
@@ -544,7 +545,8 @@ int server_run(const server_options *o)
                                                 .allow_private = o->egress_allow_private != 0,
                                                 .max_requests = o->egress_max_requests,
                                                 .max_response_bytes = o->egress_max_response_bytes,
-                                                .timeout_ms = o->egress_timeout_ms};
+                                                .timeout_ms = o->egress_timeout_ms,
+                                                .ca_file = o->egress_ca_file};
     char egress_why[300];
     int rc = check_limits(srv) && parse_origins(srv, o->ws_allowed_origins) ? 0 : 2;
     if (rc == 0 && (jsp_egress_check(o->egress_allow, NULL, egress_why, sizeof(egress_why)) != 0 ||

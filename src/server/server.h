@@ -44,6 +44,7 @@ typedef struct server_options {
     int egress_max_requests;   /* 0 = the library's default (16) */
     uint64_t egress_max_response_bytes; /* 0 = the library's default (64 MiB) */
     long egress_timeout_ms;    /* 0 = the library's default (30000), -1 = none */
+    const char *egress_ca_file; /* PEM CAs https requests trust; NULL = the system's */
     char *owned[64];           /* strings a config file allocated (freed by server_options_free) */
     size_t owned_count;
 } server_options;

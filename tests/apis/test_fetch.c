@@ -20,28 +20,36 @@ SUITE_POOL(2)
 static pid_t server_pid;
 static int server_port;
 
-static void start_server(void)
+/* Starts argv (a server printing its port on its first line); *port gets it. */
+static pid_t spawn_server(char *const argv[], int *port)
 {
     int out[2];
     cr_assert_eq(pipe(out), 0);
-    server_pid = fork();
-    cr_assert_geq(server_pid, 0);
-    if (server_pid == 0) {
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
         dup2(out[1], 1);
         int null_fd = open("/dev/null", O_WRONLY);
         dup2(null_fd, 2); /* its tracebacks for connections the tests cut */
         close(out[0]);
         close(out[1]);
-        execlp("python3", "python3", FETCH_SERVER, (char *)NULL);
+        execvp(argv[0], argv);
         _exit(127);
     }
     close(out[1]);
     char line[32] = "";
     FILE *f = fdopen(out[0], "r");
-    cr_assert(f && fgets(line, sizeof(line), f), "the test server did not start (python3 %s)", FETCH_SERVER);
+    cr_assert(f && fgets(line, sizeof(line), f), "the test server did not start (%s %s)", argv[0], argv[1]);
     fclose(f);
-    server_port = atoi(line);
-    cr_assert_gt(server_port, 0);
+    *port = atoi(line);
+    cr_assert_gt(*port, 0);
+    return pid;
+}
+
+static void start_server(void)
+{
+    char *argv[] = {"python3", FETCH_SERVER, NULL};
+    server_pid = spawn_server(argv, &server_port);
 }
 
 static void setup(void)
@@ -409,4 +417,48 @@ Test(fetch, unread_bodies_are_let_go_at_the_calls_end_and_bounded_within_one)
                      " return 'all'; } catch (e) { return [kept.length, e.message.includes('holds 64 responses whose bodies were not read')]; } })()",
                 "[64,true]");
     jsp_context_free(ctx);
+}
+
+/* HTTP/2 over TLS (ALPN) against Node's http2 server with a certificate made for the test:
+ * trusted through egress_ca_file, refused against the system's store. Needs the openssl
+ * and node commands (the benchmarks need Node 20 too); skipped, saying so, without them. */
+Test(fetch, https_and_http2_with_a_test_ca)
+{
+    if (system("command -v openssl >/dev/null && command -v node >/dev/null") != 0)
+        cr_skip_test("openssl or node is not installed: HTTP/2 and TLS untested");
+    char dir[] = "/tmp/jspool-fetch-tls-XXXXXX";
+    cr_assert(mkdtemp(dir));
+    char command[512], key[64], cert[64];
+    snprintf(key, sizeof(key), "%s/key.pem", dir);
+    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+    snprintf(command, sizeof(command),
+             "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s -days 1 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1", key, cert);
+    cr_assert_eq(system(command), 0, "openssl could not make a test certificate");
+    int port = 0;
+    char *argv[] = {"node", FETCH_TLS_SERVER, key, cert, NULL};
+    pid_t pid = spawn_server(argv, &port);
+    char allow[64], source[256];
+    snprintf(allow, sizeof(allow), "https://127.0.0.1:%d", port);
+    jsp_context *ctx = context_with(pool, &(jsp_context_config){.apis = "fetch", .egress_allow = allow,
+                                                                .egress_allow_loopback = 1, .egress_ca_file = cert});
+    snprintf(source, sizeof(source), "fetch('https://127.0.0.1:%d/json').then((r) => r.json())", port);
+    expect_eval(ctx, source, "{\"version\":\"2.0\",\"path\":\"/json\"}");
+    /* two at once (HTTP/2 streams) */
+    snprintf(source, sizeof(source), "Promise.all([1, 2].map((i) => fetch('https://127.0.0.1:%d/' + i).then((r) => r.json())))"
+             ".then((a) => a.map((j) => j.version + j.path))", port);
+    expect_eval(ctx, source, "[\"2.0/1\",\"2.0/2\"]");
+    jsp_context_free(ctx);
+    /* the same server against the system's CA store: the certificate is refused */
+    jsp_context *strict = context_with(pool, &(jsp_context_config){.apis = "fetch", .egress_allow = allow,
+                                                                   .egress_allow_loopback = 1});
+    snprintf(source, sizeof(source), "fetch('https://127.0.0.1:%d/json')", port);
+    expect_rejection(strict, source, "TypeError: Failed to fetch https://127.0.0.1:");
+    expect_rejection(strict, source, "certificate");
+    jsp_context_free(strict);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    unlink(key);
+    unlink(cert);
+    rmdir(dir);
 }

@@ -4,6 +4,7 @@
 # library only (hermetic: nothing leaves the machine).
 #   /json                      {"hello": "world"}
 #   /small                     {"small": true}, head and body in one write
+#   /drop                      a Content-Length of 1000, 10 bytes, then the connection closes
 #   /echo                      {method, headers, body} of the request (body as latin-1 text)
 #   /redirect?n=N&to=PATH      N 302s, then to PATH (status from ?status=)
 #   /redirect-to?url=URL       one 302 to URL
@@ -52,6 +53,11 @@ class Handler(BaseHTTPRequestHandler):
             body = b'{"small":true}'
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
                              % (len(body), body))
+            return
+        if url.path == "/drop":  # promises 1000 bytes, sends 10, hangs up
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
+            self.wfile.flush()
+            self.close_connection = True
             return
         if url.path == "/echo":
             out = {"method": self.command, "headers": {k.lower(): v for k, v in self.headers.items()},

@@ -167,6 +167,15 @@ Test(fetch, methods_headers_and_request_bodies)
     jsp_context_free(ctx);
 }
 
+Test(fetch, a_server_that_hangs_up_mid_body_fails_the_read)
+{
+    jsp_context *ctx = fetch_context(NULL);
+    expect_rejection(ctx, "fetch(BASE + '/drop').then((r) => r.text())", "TypeError: Failed to fetch http://127.0.0.1:");
+    expect_rejection(ctx, "fetch(BASE + '/drop').then((r) => r.text())", "partial file");
+    expect_eval(ctx, "fetch(BASE + '/json').then((r) => r.status)", "200"); /* and fetches on */
+    jsp_context_free(ctx);
+}
+
 Test(fetch, redirects_follow_manual_error)
 {
     jsp_context *ctx = fetch_context(NULL);
@@ -448,6 +457,9 @@ Test(fetch, https_and_http2_with_a_test_ca)
     snprintf(source, sizeof(source), "Promise.all([1, 2].map((i) => fetch('https://127.0.0.1:%d/' + i).then((r) => r.json())))"
              ".then((a) => a.map((j) => j.version + j.path))", port);
     expect_eval(ctx, source, "[\"2.0/1\",\"2.0/2\"]");
+    snprintf(source, sizeof(source), "fetch('https://127.0.0.1:%d/br').then(async (r) => [r.headers.get('content-encoding'),"
+             " await r.json()])", port);
+    expect_eval(ctx, source, "[\"br\",{\"version\":\"2.0\",\"path\":\"/br\"}]");
     jsp_context_free(ctx);
     /* the same server against the system's CA store: the certificate is refused */
     jsp_context *strict = context_with(pool, &(jsp_context_config){.apis = "fetch", .egress_allow = allow,

@@ -6,6 +6,7 @@
 #include "engine/engine_fetch.h"
 #include "engine/engine_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,14 @@ static JSValueRef native_read(JSContextRef js, JSObjectRef function, JSObjectRef
     int rc = ec->host->fetch_read(ec->host_ctx, id, &data, &len, error, sizeof(error));
     switch (rc) {
     case ENGINE_FETCH_DATA: {
+        uint64_t left = 0; /* an isolated context's limit: JSC counts these bytes only later */
+        if (!engine_budget_reserve(ec->vm, len, &left)) {
+            free(data);
+            ec->host->fetch_abort(ec->host_ctx, id);
+            snprintf(error, sizeof(error), "fetch: %zu more bytes of the response body do not fit in this context's "
+                     "memory limit (%llu bytes left); the request was cancelled", len, (unsigned long long)left);
+            return natives_throw(js, exception, "RangeError", error);
+        }
         JSObjectRef buffer = JSObjectMakeArrayBufferWithBytesNoCopy(js, data, len, free_bytes, NULL, exception);
         if (!buffer)
             free(data);

@@ -474,3 +474,13 @@ Test(fetch, https_and_http2_with_a_test_ca)
     unlink(cert);
     rmdir(dir);
 }
+
+Test(fetch, a_body_past_an_isolated_contexts_memory_limit_is_a_range_error)
+{
+    jsp_context *ctx = fetch_context(&(jsp_context_config){.memory_limit_bytes = 16u << 20, .egress_allow_loopback = 1,
+                                                           .egress_max_response_bytes = 256u << 20});
+    expect_rejection(ctx, "fetch(BASE + '/huge?bytes=48000000').then((r) => r.arrayBuffer())", "RangeError: fetch: ");
+    /* the context answers again, and fetches a body that fits */
+    expect_eval(ctx, "fetch(BASE + '/huge?bytes=100000').then(async (r) => (await r.arrayBuffer()).byteLength)", "100000");
+    jsp_context_free(ctx);
+}

@@ -1591,6 +1591,26 @@ Test(cli, console_log_goes_to_stdout_and_warnings_to_stderr)
     cr_expect_str_eq(o.out, "piped\n2\n");
 }
 
+Test(cli, eval_takes_the_egress_options)
+{
+    /* nothing allowed by default; the refusal names the rule */
+    cli_output o = cli((const char *const[]){"eval", "--apis", "fetch", "fetch('http://127.0.0.1:9/')", NULL});
+    cr_expect_eq(o.status, 1);
+    cr_expect(strstr(o.err, "egress_allow is empty"), "stderr: %s", o.err);
+    /* allowed by the list, refused by the address: loopback needs its flag */
+    o = cli((const char *const[]){"eval", "--apis", "fetch", "--egress-allow", "127.0.0.1:9",
+                                  "fetch('http://127.0.0.1:9/')", NULL});
+    cr_expect(strstr(o.err, "loopback address (egress_allow_loopback is off)"), "stderr: %s", o.err);
+    /* with it, the connection is tried (and refused: nothing listens on port 9) */
+    o = cli((const char *const[]){"eval", "--egress-allow-loopback", "--apis", "fetch", "--egress-allow",
+                                  "127.0.0.1:9", "fetch('http://127.0.0.1:9/').catch((e) => e.message)", NULL});
+    cr_expect_eq(o.status, 0, "stderr: %s", o.err);
+    cr_expect(strstr(o.out, "Failed to fetch http://127.0.0.1:9/") && !strstr(o.out, "egress"), "stdout: %s", o.out);
+    o = cli((const char *const[]){"eval", "--egress-allow", "ftp://x", "1", NULL});
+    cr_expect_eq(o.status, 2);
+    cr_expect(strstr(o.err, "--egress-allow: egress allow-list entry 'ftp://x'"), "stderr: %s", o.err);
+}
+
 Test(cli, stack_traces_name_the_file)
 {
     static const struct {

@@ -12,12 +12,6 @@
 
 enum { ERROR_MAX = 700, HEADERS_MAX = 1000 };
 
-static uint64_t id_arg(JSContextRef js, size_t argc, const JSValueRef argv[])
-{
-    double id = argc ? JSValueToNumber(js, argv[0], NULL) : 0;
-    return id >= 1 && id <= 9007199254740991.0 ? (uint64_t)id : 0;
-}
-
 static bool has_host(engine_ctx *ec)
 {
     return ec && ec->host->fetch_start && ec->apis & 1u << API_FETCH;
@@ -93,7 +87,7 @@ static JSValueRef native_read(JSContextRef js, JSObjectRef function, JSObjectRef
                               const JSValueRef argv[], JSValueRef *exception)
 {
     engine_ctx *ec = engine_ctx_of(js);
-    uint64_t id = id_arg(js, argc, argv);
+    uint64_t id = natives_id_arg(js, argc, argv);
     if (!has_host(ec) || !id)
         return natives_throw(js, exception, "TypeError", "fetch: bad native call");
     char *data = NULL;
@@ -128,7 +122,7 @@ static JSValueRef native_abort(JSContextRef js, JSObjectRef function, JSObjectRe
                                const JSValueRef argv[], JSValueRef *exception)
 {
     engine_ctx *ec = engine_ctx_of(js);
-    uint64_t id = id_arg(js, argc, argv);
+    uint64_t id = natives_id_arg(js, argc, argv);
     if (has_host(ec) && id)
         ec->host->fetch_abort(ec->host_ctx, id);
     return JSValueMakeUndefined(js);
@@ -188,19 +182,13 @@ static JSObjectRef head_object(JSContextRef js, const engine_fetch_head *head)
 
 bool engine_fetch_deliver(engine_ctx *ec, uint64_t id, const engine_fetch_head *head, const char *error)
 {
-    JSObjectRef exports = ec->api_exports[API_FETCH];
-    if (!exports)
+    if (!ec->api_exports[API_FETCH])
         return false; /* the group never loaded in this VM: it made no request */
     JSContextRef js = ec->js;
-    JSStringRef key = JSStringCreateWithUTF8CString("deliver");
-    JSValueRef deliver = JSObjectGetProperty(js, exports, key, NULL);
-    JSStringRelease(key);
-    if (!deliver || !JSValueIsObject(js, deliver) || !JSObjectIsFunction(js, (JSObjectRef)deliver))
-        return false;
     JSValueRef args[3] = {JSValueMakeNumber(js, (double)id),
                           head ? (JSValueRef)head_object(js, head) : JSValueMakeUndefined(js),
                           error ? utf8_value(js, error, strlen(error)) : JSValueMakeUndefined(js)};
     JSValueRef exception = NULL;
-    JSValueRef known = engine_call_function(ec, (JSObjectRef)deliver, NULL, 3, args, &exception);
+    JSValueRef known = engine_apis_call_export(ec, API_FETCH, "deliver", 3, args, &exception);
     return known && !exception && JSValueToBoolean(js, known);
 }

@@ -23,7 +23,6 @@
 #include "runtime/runtime.h"
 #include "util/egress_policy.h"
 
-#include <arpa/inet.h>
 #include <assert.h>
 #include <curl/curl.h>
 #include <stdio.h>
@@ -325,13 +324,8 @@ static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose, struct 
 static int on_prereq(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port)
 {
     fetch_transfer *t = clientp;
-    struct sockaddr_storage ss = {0};
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, primary_ip, &v4->sin_addr) == 1)
-        v4->sin_family = AF_INET;
-    else if (inet_pton(AF_INET6, primary_ip, &v6->sin6_addr) == 1)
-        v6->sin6_family = AF_INET6;
+    struct sockaddr_storage ss;
+    egress_address_from_text(primary_ip, &ss); /* not an address: family 0, refused below */
     char why[300];
     char *url = NULL;
     if (!egress_allows_address(&t->ctx->egress, (struct sockaddr *)&ss, why, sizeof(why)) ||

@@ -277,6 +277,18 @@ int egress_classify(const struct sockaddr *sa)
     return EGRESS_NEVER;
 }
 
+bool egress_address_from_text(const char *text, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+    if (inet_pton(AF_INET, text, &v4->sin_addr) == 1)
+        v4->sin_family = AF_INET;
+    else if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1)
+        v6->sin6_family = AF_INET6;
+    return out->ss_family != 0;
+}
+
 bool egress_allows_address(const egress_policy *p, const struct sockaddr *sa, char *why, size_t why_len)
 {
     int c = egress_classify(sa);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 struct sockaddr;
+struct sockaddr_storage;
 
 enum egress_scheme { EGRESS_ANY_SCHEME = 0, EGRESS_HTTP = 1, EGRESS_HTTPS = 2 };
 
@@ -59,6 +60,9 @@ enum egress_address_class {
  * (mapped ::ffff:a.b.c.d, compatible ::a.b.c.d, NAT64 64:ff9b::/96, 6to4 2002::/16,
  * Teredo 2001::/32) are classed by that address. Other families: EGRESS_NEVER. */
 int egress_classify(const struct sockaddr *sa);
+/* An IPv4 or IPv6 address in text form (no brackets) as a socket address: true, or false
+ * (out zeroed) when it is neither. */
+bool egress_address_from_text(const char *text, struct sockaddr_storage *out);
 /* Whether the policy lets a connection go to sa. True, or false with why naming the
  * address, its class and the setting that would permit it. */
 bool egress_allows_address(const egress_policy *p, const struct sockaddr *sa, char *why,

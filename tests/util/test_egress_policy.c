@@ -33,15 +33,8 @@ static bool allows(const egress_policy *p, const char *scheme, const char *host,
 
 static struct sockaddr_storage address(const char *text)
 {
-    struct sockaddr_storage ss = {0};
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, text, &v4->sin_addr) == 1)
-        v4->sin_family = AF_INET;
-    else if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1)
-        v6->sin6_family = AF_INET6;
-    else
-        cr_assert_fail("bad test address %s", text);
+    struct sockaddr_storage ss;
+    cr_assert(egress_address_from_text(text, &ss), "bad test address %s", text);
     return ss;
 }
 

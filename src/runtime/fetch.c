@@ -558,6 +558,13 @@ int fetch_start(struct jsp_context *ctx, const engine_fetch_request *req, uint64
         snprintf(error, error_len, "Failed to fetch %.200s: %s", req->url, why);
         return -1;
     }
+    /* fetch.js checked the headers; a line break here would be a second header (or a
+     * second request) on the wire, so it is checked once more where the lines are made */
+    for (size_t i = 0; i < 2 * req->header_count; i++)
+        if (strpbrk(req->headers[i], "\r\n") || (i % 2 == 0 && (!req->headers[i][0] || strchr(req->headers[i], ':')))) {
+            snprintf(error, error_len, "Failed to fetch %.200s: a request header is malformed", req->url);
+            return -1;
+        }
     struct runtime_fetch *rf = runtime_fetch_of(ctx->rt);
     fetch_transfer *t = rf ? calloc(1, sizeof(*t)) : NULL;
     CURL *easy = t ? curl_easy_init() : NULL;

@@ -240,6 +240,16 @@ Test(fetch, egress_refusals_name_their_rule)
     expect_rejection(ctx, "fetch('/relative')", "is not an absolute URL");
     jsp_context_free(ctx);
 
+    /* "*" allows any host, never an address range: each is refused at connect time */
+    ctx = context_with(pool, &(jsp_context_config){.apis = "fetch", .egress_allow = "*"});
+    expect_rejection(ctx, "fetch('http://0.0.0.0:9/')", "0.0.0.0 is a loopback address");
+    expect_rejection(ctx, "fetch('http://[::ffff:127.0.0.1]:9/')", "::ffff:127.0.0.1 is a loopback address");
+    expect_rejection(ctx, "fetch('http://169.254.169.254/latest/meta-data/')",
+                     "169.254.169.254 is a private or link-local address (egress_allow_private is off)");
+    expect_rejection(ctx, "fetch('http://[fd00::1]:9/')", "fd00::1 is a private or link-local address");
+    expect_rejection(ctx, "fetch('http://224.0.0.1:9/')", "a multicast, broadcast or reserved address (never reachable)");
+    jsp_context_free(ctx);
+
     /* deny by default: a context given nothing reaches nothing */
     ctx = context_with(pool, &(jsp_context_config){.apis = "fetch"});
     expect_rejection(ctx, "fetch('http://127.0.0.1:9/')", "egress_allow is empty: nothing may be reached");

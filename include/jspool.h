@@ -377,6 +377,10 @@ char *jsp_module_root_for_file(const char *path);
 #define JSP_DEFAULT_WALL_LIMIT_MS 30000
 /* jsp_context_config.storage_quota's default: 5 Mi UTF-16 code units per area. */
 #define JSP_DEFAULT_STORAGE_QUOTA ((uint64_t)5 << 20)
+/* The egress limits a context gets when its config leaves them 0 (jsp_context_config). */
+#define JSP_DEFAULT_EGRESS_MAX_REQUESTS 16
+#define JSP_DEFAULT_EGRESS_MAX_RESPONSE_BYTES ((uint64_t)64 << 20)
+#define JSP_DEFAULT_EGRESS_TIMEOUT_MS 30000
 
 typedef struct jsp_context_config {
     const char *name;          /* copied; NULL = "ctx-<id>". Rules (checked by
@@ -470,6 +474,44 @@ typedef struct jsp_context_config {
                                   throws a QuotaExceededError DOMException and writes
                                   nothing. 0 = JSP_DEFAULT_STORAGE_QUOTA. With a store,
                                   localStorage is kept in it (docs/apis.md "storage"). */
+    /* ---- egress: what the context's `fetch` may reach (docs/security.md). Only the
+     * embedder or operator should choose these; a refused request is a TypeError
+     * "Failed to fetch URL: <the rule that refused it>" in the guest. ---- */
+    const char *egress_allow;  /* copied; the destinations allowed, separated by commas or
+                                  spaces, each `[http://|https://]host[:port]`: host is a
+                                  name ("api.example.com"), "*.example.com" (any name
+                                  below example.com, not example.com itself), an IPv4
+                                  address, an IPv6 one in brackets, or "*" (any host);
+                                  no scheme = both, no port or ":*" = any port. NULL or
+                                  "" = nothing: deny by default. At most 256 entries of
+                                  255 bytes; a bad entry is JSP_EINVAL (jsp_egress_check
+                                  says why). Checked on the URL, on every redirect before
+                                  it is followed, and on every address connected to. */
+    int egress_allow_loopback; /* 0 (default): a connection to 127.0.0.0/8,
+                                  0.0.0.0/8, ::1 or :: (also IPv4-mapped and other IPv6
+                                  forms embedding them) is refused even when the host is
+                                  allowed — checked on the address the name RESOLVED to,
+                                  so "localhost" or a public name pointing at 127.0.0.1
+                                  is refused too; non-zero allows them */
+    int egress_allow_private;  /* 0 (default): likewise for 10/8, 172.16/12,
+                                  192.168/16, 100.64/10, 169.254/16 (link-local, cloud
+                                  metadata), 192.0.0/24, 198.18/15, fc00::/7, fe80::/10.
+                                  Multicast, broadcast and reserved addresses are never
+                                  reachable */
+    int egress_max_requests;   /* requests in flight at once; more is a TypeError at
+                                  fetch(). 0 = JSP_DEFAULT_EGRESS_MAX_REQUESTS; < 0 is
+                                  JSP_EINVAL */
+    uint64_t egress_max_response_bytes; /* per response body (decoded); past it the
+                                  transfer stops and reading the body throws a TypeError.
+                                  0 = JSP_DEFAULT_EGRESS_MAX_RESPONSE_BYTES */
+    long egress_timeout_ms;    /* per request, from fetch() to the body's last byte; past
+                                  it a TypeError. 0 = JSP_DEFAULT_EGRESS_TIMEOUT_MS, -1 =
+                                  none (the call's wall limit still applies: a call's
+                                  requests are cancelled when it ends); < -1 is JSP_EINVAL */
+    const char *egress_ca_file; /* copied; a PEM file of the certificate authorities its
+                                  https requests trust instead of the system's store (a
+                                  private CA); NULL = the system's store. Read at each
+                                  request: an unreadable file fails the request. */
 } jsp_context_config;
 
 /* When a store call's result is delivered (jsp_context_config.store_durability). */
@@ -492,6 +534,14 @@ enum jsp_durability {
  * list in registry order ("events" gives "timers,domexception,events") into out, or on an unknown group a message
  * naming it and the valid ones, and returns 0 or JSP_EINVAL. Any thread. */
 int jsp_apis_resolve(const char *apis, char *out, size_t out_len);
+
+/* Checks an egress allow-list (jsp_context_config.egress_allow) without creating
+ * anything: 0, or JSP_EINVAL with the bad entry and why written into why (NUL-terminated,
+ * truncated to why_len; why may be NULL). NULL and "" are valid (nothing allowed). When
+ * within is not NULL, every entry of allow must also lie within it (an operator's list a
+ * client narrows: "a.example.com" lies within "*.example.com", "*" within "*" only), else
+ * JSP_EINVAL naming the first entry that does not. Any thread. */
+int jsp_egress_check(const char *allow, const char *within, char *why, size_t why_len);
 
 /* Checks a context name against the rules at jsp_context_config.name, without creating
  * anything and without looking at the names in use: 0, or JSP_EUTF8 / JSP_EINVAL with the

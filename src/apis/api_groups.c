@@ -21,6 +21,7 @@ extern const char api_source_url[];
 extern const char api_source_performance[];
 extern const char api_source_navigator[];
 extern const char api_source_storage[];
+extern const char api_source_fetch[];
 extern const char api_source_store[];
 
 static const char *const console_globals[] = {"console", NULL};
@@ -46,6 +47,7 @@ static const char *const performance_globals[] = {"performance", "Performance", 
                                                   "PerformanceMark", "PerformanceMeasure", NULL};
 static const char *const navigator_globals[] = {"navigator", "Navigator", NULL};
 static const char *const storage_globals[] = {"localStorage", "sessionStorage", "Storage", NULL};
+static const char *const fetch_globals[] = {"fetch", "Headers", "Request", "Response", "FormData", NULL};
 static const char *const store_globals[] = {"db", NULL};
 static const char *const events_globals[] = {"Event", "EventTarget", "CustomEvent",
                                              "AbortController", "AbortSignal", NULL};
@@ -72,6 +74,8 @@ const api_group api_groups[API_GROUP_COUNT] = {
     [API_PERFORMANCE] = {"performance", 0, performance_globals, api_source_performance, false},
     [API_NAVIGATOR] = {"navigator", 0, navigator_globals, api_source_navigator, false},
     [API_STORAGE] = {"storage", 1u << API_DOMEXCEPTION, storage_globals, api_source_storage, false},
+    [API_FETCH] = {"fetch", 1u << API_EVENTS | 1u << API_STREAMS | 1u << API_BUFFER | 1u << API_URL,
+                   fetch_globals, api_source_fetch, false},
     [API_STORE] = {"store", 0, store_globals, api_source_store, true},
 };
 

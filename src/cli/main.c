@@ -16,8 +16,8 @@ enum { EXIT_JS_FAILED = 1, EXIT_USAGE = 2, EXIT_IO = 3, EXIT_POOL = 4 };
 
 static void usage(FILE *out)
 {
-    fputs("usage: jspool eval [--apis LIST] CODE\n"
-          "       jspool run [--apis LIST] [--data DIR] FILE [FUNCTION [ARGS_JSON]]\n"
+    fputs("usage: jspool eval [--apis LIST] [EGRESS] CODE\n"
+          "       jspool run [--apis LIST] [EGRESS] [--data DIR] FILE [FUNCTION [ARGS_JSON]]\n"
           "       jspool serve [MODULE.js ...] [--config FILE] [--listen HOST:PORT]\n"
           "                    [--threads N] [--token-file FILE] [--max-body BYTES]\n"
           "                    [--grace-ms MS] [--log-format logfmt|json]\n"
@@ -33,6 +33,9 @@ static void usage(FILE *out)
           "      print to stdout, console.warn/error to stderr (eval too).\n"
           "--apis picks the web-API groups (\"events,encoding\", \"all\", \"none\"; default\n"
           "      console,timers,performance,navigator).\n"
+          "EGRESS: --egress-allow LIST (what fetch may reach: \"api.example.com,*.cdn.test:443\";\n"
+          "      default nothing), --egress-allow-loopback, --egress-allow-private (those\n"
+          "      address ranges, checked after DNS; default refused). docs/apis.md#fetch\n"
           "--data DIR gives FILE a store, DIR/STEM.jspdb (examples/bank.js: DIR/bank.jspdb),\n"
           "      so its tables (the global db) carry over from one run to the next.\n"
           "serve serves the pool over HTTP/JSON (default 127.0.0.1:8080); each MODULE.js is\n"
@@ -226,11 +229,32 @@ int main(int argc, char **argv)
         }
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return serve(argc, argv);
-    /* eval/run [--apis LIST] [--data DIR] ...: the options go right after the command */
-    const char *apis = NULL, *data = NULL;
-    while (argc >= 4 && (strcmp(argv[2], "--apis") == 0 || strcmp(argv[2], "--data") == 0)) {
+    /* eval/run [--apis LIST] [EGRESS] [--data DIR] ...: the options go right after the command */
+    const char *apis = NULL, *data = NULL, *egress_allow = NULL;
+    int egress_loopback = 0, egress_private = 0;
+    for (;;) {
+        if (argc >= 3 && (strcmp(argv[2], "--egress-allow-loopback") == 0 ||
+                          strcmp(argv[2], "--egress-allow-private") == 0)) { /* flags: no value */
+            if (strcmp(argv[2], "--egress-allow-loopback") == 0)
+                egress_loopback = 1;
+            else
+                egress_private = 1;
+            argv[2] = argv[1];
+            argv += 1;
+            argc -= 1;
+            continue;
+        }
+        if (!(argc >= 4 && (strcmp(argv[2], "--apis") == 0 || strcmp(argv[2], "--data") == 0 ||
+                            strcmp(argv[2], "--egress-allow") == 0)))
+            break;
         char problem[256];
-        if (strcmp(argv[2], "--data") == 0) {
+        if (strcmp(argv[2], "--egress-allow") == 0) {
+            if (jsp_egress_check(argv[3], NULL, problem, sizeof(problem)) != 0) {
+                fprintf(stderr, "jspool: --egress-allow: %s\n", problem);
+                return EXIT_USAGE;
+            }
+            egress_allow = argv[3];
+        } else if (strcmp(argv[2], "--data") == 0) {
             data = argv[3];
         } else if (jsp_apis_resolve(argv[3], problem, sizeof(problem)) != 0) {
             fprintf(stderr, "jspool: %s\n", problem);
@@ -290,7 +314,10 @@ int main(int argc, char **argv)
     jsp_context_config context_config = {.apis = apis,
                                          .module_loader = module_root ? jsp_module_loader_files : NULL,
                                          .module_loader_user = module_root,
-                                         .store_path = store_path};
+                                         .store_path = store_path,
+                                         .egress_allow = egress_allow,
+                                         .egress_allow_loopback = egress_loopback,
+                                         .egress_allow_private = egress_private};
     if (rc == 0)
         rc = jsp_context_new(pool, &context_config, &ctx);
     if (rc != 0) {

@@ -50,6 +50,7 @@ static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef
     [API_PERFORMANCE] = natives_performance_add,
     [API_NAVIGATOR] = natives_navigator_add,
     [API_STORAGE] = natives_storage_add,
+    [API_FETCH] = natives_fetch_add,
     [API_STORE] = natives_store_add,
 };
 
@@ -185,6 +186,27 @@ JSValueRef natives_throw(JSContextRef js, JSValueRef *exception, const char *con
 {
     *exception = js_make_error(js, constructor, message);
     return JSValueMakeUndefined(js);
+}
+
+JSValueRef engine_apis_call_export(engine_ctx *ec, int g, const char *name, size_t argc, const JSValueRef argv[],
+                                   JSValueRef *exception)
+{
+    JSObjectRef exports = ec->api_exports[g];
+    if (!exports)
+        return NULL; /* the group never loaded in this VM */
+    JSContextRef js = ec->js;
+    JSStringRef key = JSStringCreateWithUTF8CString(name);
+    JSValueRef fn = JSObjectGetProperty(js, exports, key, NULL);
+    JSStringRelease(key);
+    if (!fn || !JSValueIsObject(js, fn) || !JSObjectIsFunction(js, (JSObjectRef)fn))
+        return NULL;
+    return engine_call_function(ec, (JSObjectRef)fn, NULL, argc, argv, exception);
+}
+
+uint64_t natives_id_arg(JSContextRef js, size_t argc, const JSValueRef argv[])
+{
+    double id = argc ? JSValueToNumber(js, argv[0], NULL) : 0;
+    return id >= 1 && id <= 9007199254740991.0 ? (uint64_t)id : 0;
 }
 
 char *natives_string_arg(JSContextRef js, size_t argc, const JSValueRef argv[], size_t i, size_t *len)

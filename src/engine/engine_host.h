@@ -28,6 +28,7 @@ typedef struct engine_host_ctx engine_host_ctx;
 typedef struct engine_callback engine_callback;         /* a kept JS function (engine.h) */
 typedef struct engine_host_promise engine_host_promise; /* a pending host.call() Promise */
 typedef struct engine_lock_snapshot engine_lock_snapshot; /* engine_locks.h */
+typedef struct engine_fetch_request engine_fetch_request; /* engine_fetch.h */
 
 /* ---- db (store group): a context's durable tables ----
  * What a refused operation throws: a JS error class (TypeError, RangeError,
@@ -172,6 +173,18 @@ typedef struct engine_host_ops {
     int (*local_keys)(engine_host_ctx *h, int64_t first, int64_t max,
                       void (*each)(void *user, const void *key, size_t key_units), void *user,
                       engine_db_error *err);
+    /* ---- fetch (fetch group; engine_fetch.h has the types; src/runtime/fetch.c) ----
+     * Transfers run on the host's loop; their events come back through
+     * engine_fetch_deliver, never synchronously. */
+    /* Starts a request: 0 and *id (> 0), or -1 with error filled: why the context's egress
+     * policy or limits refuse it, or what is wrong with it (thrown as a TypeError). */
+    int (*fetch_start)(engine_host_ctx *h, const engine_fetch_request *req, uint64_t *id,
+                       char *error, size_t error_len);
+    /* The next piece of a response's body: an enum engine_fetch_read. */
+    int (*fetch_read)(engine_host_ctx *h, uint64_t id, char **data, size_t *len, char *error,
+                      size_t error_len);
+    /* Stops a transfer and forgets it; unknown ids are ignored. */
+    void (*fetch_abort)(engine_host_ctx *h, uint64_t id);
 } engine_host_ops;
 
 /* The Web Storage quota when the host names none: 5 Mi UTF-16 code units per area. */

@@ -204,6 +204,13 @@ void natives_set_value(JSContextRef js, JSObjectRef natives, const char *name, J
 /* Sets *exception to a new `constructor` error with message; returns undefined, for a
  * native to return. */
 JSValueRef natives_throw(JSContextRef js, JSValueRef *exception, const char *constructor, const char *message);
+/* Calls exports[name](...argv) of JS group g in ec (one VM entry, microtasks drained):
+ * its value, or NULL when the group never loaded in this VM or has no such function, or
+ * the call threw (*exception set). How a host event reaches a group's JS (deliver). */
+JSValueRef engine_apis_call_export(engine_ctx *ec, int g, const char *name, size_t argc, const JSValueRef argv[],
+                                   JSValueRef *exception);
+/* Argument 0 as an id: an integer from 1 to 2^53 - 1, else 0. */
+uint64_t natives_id_arg(JSContextRef js, size_t argc, const JSValueRef argv[]);
 /* Argument i as UTF-8 (malloc'd) when it is a string, else NULL. */
 char *natives_string_arg(JSContextRef js, size_t argc, const JSValueRef argv[], size_t i, size_t *len);
 /* Per-group C fast paths, one file each (src/engine/natives_<group>.c): each adds its
@@ -232,6 +239,7 @@ void natives_navigator_add(JSContextRef js, JSObjectRef natives);
 void natives_storage_add(JSContextRef js, JSObjectRef natives);
 /* Records now as the context's performance.timeOrigin (natives_performance.c). */
 void engine_ctx_mark_time_origin(engine_ctx *ec);
+void natives_fetch_add(JSContextRef js, JSObjectRef natives);
 /* The engine_ctx whose global a native was called in. Contexts register per thread,
  * because natives receive only a JSContextRef and every VM of a runtime is on its thread. */
 engine_ctx *engine_ctx_of(JSContextRef js);

@@ -13,12 +13,6 @@ static JSValueRef throw_error(JSContextRef js, JSValueRef *exception, const char
     return JSValueMakeUndefined(js);
 }
 
-/* Request ids are < 2^53 (one per request in the pool's life): exact as JS numbers. */
-static uint64_t request_id_arg(JSContextRef js, size_t argc, const JSValueRef argv[])
-{
-    double id = argc ? JSValueToNumber(js, argv[0], NULL) : 0;
-    return id >= 1 && id <= 9007199254740991.0 ? (uint64_t)id : 0;
-}
 
 /* request(name, isShared, ifAvailable, steal) -> request id, or 0 when ifAvailable and
  * not grantable now. The grant comes later through deliver(). */
@@ -60,7 +54,7 @@ static JSValueRef native_release(JSContextRef js, JSObjectRef function, JSObject
                                  const JSValueRef argv[], JSValueRef *exception)
 {
     engine_ctx *ec = engine_ctx_of(js);
-    uint64_t id = request_id_arg(js, argc, argv);
+    uint64_t id = natives_id_arg(js, argc, argv) /* < 2^53: one per request in the pool's life */;
     if (ec && id)
         ec->host->lock_release(ec->host_ctx, id);
     return JSValueMakeUndefined(js);
@@ -70,7 +64,7 @@ static JSValueRef native_abort(JSContextRef js, JSObjectRef function, JSObjectRe
                                const JSValueRef argv[], JSValueRef *exception)
 {
     engine_ctx *ec = engine_ctx_of(js);
-    uint64_t id = request_id_arg(js, argc, argv);
+    uint64_t id = natives_id_arg(js, argc, argv);
     return JSValueMakeBoolean(js, ec && id && ec->host->lock_abort(ec->host_ctx, id));
 }
 
@@ -137,18 +131,10 @@ void natives_locks_add(JSContextRef js, JSObjectRef natives)
 
 bool engine_locks_deliver(engine_ctx *ec, uint64_t request_id, int event)
 {
-    JSObjectRef exports = ec->api_exports[API_LOCKS];
-    if (!exports)
-        return false; /* the group never loaded in this VM: it made no request */
     JSContextRef js = ec->js;
-    JSStringRef key = JSStringCreateWithUTF8CString("deliver");
-    JSValueRef deliver = JSObjectGetProperty(js, exports, key, NULL);
-    JSStringRelease(key);
-    if (!deliver || !JSValueIsObject(js, deliver) || !JSObjectIsFunction(js, (JSObjectRef)deliver))
-        return false;
     JSValueRef args[2] = {JSValueMakeNumber(js, (double)request_id), JSValueMakeNumber(js, event)};
-    JSValueRef exception = NULL;
-    JSValueRef known = engine_call_function(ec, (JSObjectRef)deliver, NULL, 2, args, &exception);
+    JSValueRef exception = NULL; /* NULL known: the group never loaded here, so made no request */
+    JSValueRef known = engine_apis_call_export(ec, API_LOCKS, "deliver", 2, args, &exception);
     /* deliver catches what the guest's callback throws; only a limit's termination gets
      * here, and the runtime sees that in its budget. */
     return known && !exception && JSValueToBoolean(js, known);

@@ -5,6 +5,7 @@
 #include "apis/api_groups.h"
 #include "pool/api_guard.h"
 #include "util/list.h"
+#include "util/egress_policy.h"
 #include "util/process_memory.h"
 #include "util/result.h"
 
@@ -34,6 +35,25 @@ int jsp_apis_resolve(const char *apis, char *out, size_t out_len)
             n += (size_t)snprintf(out + (n < out_len ? n : out_len - 1), n < out_len ? out_len - n : 1,
                                   "%s%s", n ? "," : "", api_groups[g].name);
     return 0;
+}
+
+int jsp_egress_check(const char *allow, const char *within, char *why, size_t why_len)
+{
+    char text[300] = "";
+    egress_policy policy, outer = {0};
+    int rc = 0;
+    if (egress_policy_parse(allow, &policy, text, sizeof(text)) != 0)
+        rc = JSP_EINVAL;
+    else if (within && egress_policy_parse(within, &outer, text, sizeof(text)) != 0)
+        rc = JSP_EINVAL;
+    for (size_t i = 0; rc == 0 && within && i < policy.count; i++)
+        if (!egress_rule_covered(&outer, &policy.rules[i], text, sizeof(text)))
+            rc = JSP_EINVAL;
+    egress_policy_free(&policy);
+    egress_policy_free(&outer);
+    if (why && why_len)
+        snprintf(why, why_len, "%s", rc ? text : "");
+    return rc;
 }
 
 enum { ISOLATED_CONTEXT_BYTES = 1200 << 10, LIGHT_CONTEXT_BYTES = 110 << 10 };
@@ -77,6 +97,20 @@ int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_m
         ctx->store_max_file_bytes = cfg->store_max_file_bytes > INT64_MAX ? INT64_MAX : (int64_t)cfg->store_max_file_bytes;
         ctx->apis_mask |= 1u << API_STORE;
     }
+    char why[300];
+    if (egress_policy_parse(cfg ? cfg->egress_allow : NULL, &ctx->egress, why, sizeof(why)) != 0) {
+        free(ctx);
+        atomic_fetch_sub(&pool->live_contexts, 1);
+        return JSP_EINVAL; /* checked by jsp_context_new first: out of memory, really */
+    }
+    ctx->egress.allow_loopback = cfg && cfg->egress_allow_loopback;
+    ctx->egress.allow_private = cfg && cfg->egress_allow_private;
+    ctx->egress_max_requests = cfg && cfg->egress_max_requests ? cfg->egress_max_requests
+                                                               : JSP_DEFAULT_EGRESS_MAX_REQUESTS;
+    ctx->egress_max_response_bytes = cfg && cfg->egress_max_response_bytes ? cfg->egress_max_response_bytes
+                                                                           : JSP_DEFAULT_EGRESS_MAX_RESPONSE_BYTES;
+    long timeout = cfg ? cfg->egress_timeout_ms : 0;
+    ctx->egress_timeout_ms = timeout == 0 ? JSP_DEFAULT_EGRESS_TIMEOUT_MS : timeout < 0 ? 0 : (uint64_t)timeout;
     ctx->id = atomic_fetch_add(&pool->next_context_id, 1);
     if (cfg && cfg->name) {
         ctx->name = strdup(cfg->name);
@@ -94,7 +128,12 @@ int context_alloc(jsp_pool *pool, const jsp_context_config *cfg, uint32_t apis_m
     }
     if (cfg && cfg->store_path)
         ctx->store_path = strdup(cfg->store_path);
-    if (!ctx->name || !ctx->namespace_key || (cfg && cfg->store_path && !ctx->store_path)) {
+    if (cfg && cfg->egress_ca_file)
+        ctx->egress_ca_file = strdup(cfg->egress_ca_file);
+    if (!ctx->name || !ctx->namespace_key || (cfg && cfg->store_path && !ctx->store_path) ||
+        (cfg && cfg->egress_ca_file && !ctx->egress_ca_file)) {
+        egress_policy_free(&ctx->egress);
+        free(ctx->egress_ca_file);
         free(ctx->name);
         free(ctx->namespace_key);
         free(ctx->store_path);
@@ -142,7 +181,9 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
                           (cfg->store_path && (!*cfg->store_path || cfg->store_durability < JSP_DURABLE_DISK ||
                                                cfg->store_durability > JSP_DURABLE_PROCESS ||
                                                cfg->store_max_rows_per_call < 0 ||
-                                               cfg->store_max_bytes_per_call < 0)))) ||
+                                               cfg->store_max_bytes_per_call < 0)) ||
+                          cfg->egress_max_requests < 0 || cfg->egress_timeout_ms < -1 ||
+                          jsp_egress_check(cfg->egress_allow, NULL, NULL, 0) != 0)) ||
         runtime_is_current_thread())
         return JSP_EINVAL;
     if (cfg && cfg->name) {

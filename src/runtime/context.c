@@ -28,6 +28,8 @@ void context_release(struct jsp_context *ctx)
     free(ctx->name);
     free(ctx->namespace_key);
     free(ctx->store_path);
+    egress_policy_free(&ctx->egress);
+    free(ctx->egress_ca_file);
     free(ctx);
     services->release(pool); /* may free services: its pointer was read before the call */
 }

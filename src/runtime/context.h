@@ -12,6 +12,7 @@
 
 #include "engine/engine.h"
 #include "jspool.h"
+#include "util/egress_policy.h"
 #include "util/u64_map.h"
 
 typedef struct runtime runtime;
@@ -44,6 +45,11 @@ struct jsp_context {
     int64_t store_max_bytes;
     int64_t store_max_file_bytes; /* 0 = no cap */
     int64_t storage_quota;     /* localStorage / sessionStorage, UTF-16 code units per area */
+    egress_policy egress;      /* what its fetches may reach (util/egress_policy.h) */
+    int egress_max_requests;   /* fetches in flight at once */
+    uint64_t egress_max_response_bytes; /* per response body */
+    uint64_t egress_timeout_ms; /* per request, whole transfer; 0 = none */
+    char *egress_ca_file;      /* NULL: the system's CA store */
     char *namespace_key;       /* BroadcastChannel and locks scope: the operator's namespace
                                   name, or "#<id>" (private: '#' is not allowed in names) */
 
@@ -113,6 +119,10 @@ struct jsp_context {
     struct jsp_context *store_prev, *store_next; /* rt->store_contexts */
     struct jsp_context *store_entry_next; /* rt->store_entries: an entry's transaction */
     struct js_run *store_entry_run; /* the run that opened it: ended when that run leaves */
+    /* the fetch group (fetch.c) */
+    u64_map fetches;           /* transfer id -> fetch_transfer, until its JS let go */
+    uint64_t next_fetch_id;
+    int fetches_active;        /* of them, still on the network: against egress_max_requests */
 };
 
 void context_retain(struct jsp_context *ctx);

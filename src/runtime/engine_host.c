@@ -4,6 +4,7 @@
  * (runtime.c: timers, entry, log, send; runtime_jobs.c: settled calls; host_calls.c;
  * messaging.c; lock_requests.c), where the contract is implemented. Not for logic. */
 #include "engine/engine_locks.h"
+#include "runtime/fetch.h"
 #include "runtime/messaging.h"
 #include "runtime/runtime.h"
 #include "runtime/store_calls.h"
@@ -213,6 +214,22 @@ static int local_keys(engine_host_ctx *h, int64_t first, int64_t max,
     return store_calls_local_keys(host_context(h), first, max, each, user, err);
 }
 
+static int fetch_start_op(engine_host_ctx *h, const engine_fetch_request *req, uint64_t *id, char *error,
+                          size_t error_len)
+{
+    return fetch_start(host_context(h), req, id, error, error_len);
+}
+
+static int fetch_read_op(engine_host_ctx *h, uint64_t id, char **data, size_t *len, char *error, size_t error_len)
+{
+    return fetch_read(host_context(h), id, data, len, error, error_len);
+}
+
+static void fetch_abort_op(engine_host_ctx *h, uint64_t id)
+{
+    fetch_abort(host_context(h), id);
+}
+
 const engine_host_ops runtime_engine_host = {
     .call_settled = call_settled,
     .context_entered = context_entered,
@@ -252,4 +269,7 @@ const engine_host_ops runtime_engine_host = {
     .local_clear = local_clear,
     .local_count = local_count,
     .local_keys = local_keys,
+    .fetch_start = fetch_start_op,
+    .fetch_read = fetch_read_op,
+    .fetch_abort = fetch_abort_op,
 };

@@ -1,6 +1,7 @@
 /* heap_policy.c — the per-runtime heap check (every N calls or T ms) and the VM recycle it
  * may trigger: a fresh VM, every context rebuilt from its definition, transparently to
  * callers. Not for per-call limits (engine_budget.c) or metrics formatting. */
+#include "runtime/fetch.h"
 #include "runtime/messaging.h"
 #include "runtime/runtime.h"
 
@@ -37,6 +38,7 @@ static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
     engine_ctx_set_module_loader(fresh, ctx->module_loader, ctx->module_loader_user);
     runtime_clear_context_timers(rt, ctx); /* they hold values of the old VM */
     lock_requests_drop_context(ctx);       /* their callbacks die with the old VM */
+    fetch_drop_context(ctx);               /* so do their Promises and streams */
     engine_ctx_free(ctx->ec);
     ctx->ec = fresh;
     ctx->next_timer_id = 0;

@@ -31,6 +31,7 @@ typedef enum job_kind {
     JOB_CHANNEL_MESSAGE,  /* a BroadcastChannel or worker message: name = target, text = data */
     JOB_WORKER_START,     /* a new worker's source (text) and name (name) */
     JOB_LOCK_EVENT,            /* a Web Locks grant or steal for ctx (lock_requests.c) */
+    JOB_FETCH_EVENT,      /* a fetch transfer has news for its JS (fetch.c): fetch_id */
     JOB_STORE_READ,       /* jsp_store_tables (name NULL) / jsp_store_rows (name = table,
                              text = the key to start after, read_limit) */
 } job_kind;
@@ -48,6 +49,7 @@ struct job {
     bool is_reply_ok;          /* JOB_HOST_REPLY: resolve (true) or reject */
     uint64_t lock_request_id;  /* JOB_LOCK_EVENT: the request, and ... */
     int lock_event;            /* ... what happened to it (enum engine_lock_event) */
+    uint64_t fetch_id;         /* JOB_FETCH_EVENT: the transfer (per context) */
     const char *name;          /* JOB_CALL function / JOB_GLOBAL_GET name, in text[] */
     timer_entry *deadline;     /* wall-limit entry in the timer heap while a call runs */
     size_t message_bytes;      /* counted in ctx->queued_message_bytes until freed */

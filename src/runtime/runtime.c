@@ -1,6 +1,7 @@
 /* runtime.c — the runtime thread: its libuv loop, the order in which queued jobs and due
  * timers run (including inside host.callSync), and orderly stop. What each job does is
  * in runtime_jobs.c; host calls in host_calls.c. */
+#include "runtime/fetch.h"
 #include "runtime/runtime.h"
 #include "runtime/store_calls.h"
 #include "util/process_memory.h"
@@ -771,6 +772,7 @@ static void stop_loop(runtime *rt)
     struct jsp_context *ctx;
     while ((ctx = rt->contexts) != NULL)
         runtime_kill_context(rt, ctx, JSP_ECLOSED);
+    fetch_runtime_close(rt);
     uv_close((uv_handle_t *)&rt->wake, NULL);
     uv_close((uv_handle_t *)&rt->timer_wake, NULL);
 }

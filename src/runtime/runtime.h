@@ -115,6 +115,8 @@ struct runtime {
     atomic_bool stores_synced;          /* a sync thread finished: poll the stores */
     uint64_t next_iterator_id;
     uint64_t store_flush_due_ns;        /* when store_calls_pump must run again; 0 = never */
+    struct runtime_fetch *fetch;        /* the fetch group's multi handle (fetch.c); NULL
+                                           until a context's first request */
 };
 
 /* Starts the thread; returns once its VM exists. 0 or JSP_ESYSTEM / JSP_ENOMEM. services

@@ -1,6 +1,7 @@
 /* runtime_jobs.c — what each job does on the runtime thread, how a call's completion is
  * delivered (now, or when its Promise settles), and how a context dies. Scheduling is
  * in runtime.c. */
+#include "runtime/fetch.h"
 #include "runtime/messaging.h"
 #include "runtime/runtime.h"
 #include "runtime/store_calls.h"
@@ -29,6 +30,13 @@ static void close_call_scope(struct jsp_context *ctx, uint64_t call_id)
         return;
     size_t host_calls = host_calls_clear_for_call(ctx, call_id);
     size_t spans = engine_clear_call_spans(ctx->ec, call_id);
+    size_t fetches = fetch_cancel_for_call(ctx, call_id);
+    if (fetches) {
+        char line[160];
+        snprintf(line, sizeof(line), "call %llu left %zu fetch(es) in flight; cancelled",
+                 (unsigned long long)call_id, fetches);
+        runtime_log(ctx, JSP_LOG_WARN, line);
+    }
     if (host_calls + spans == 0)
         return;
     runtime_metrics *m = &ctx->rt->metrics;
@@ -67,7 +75,7 @@ void runtime_deliver(job *j, jsp_result *result)
 
 void runtime_fail(job *j, int code)
 {
-    if (j->kind == JOB_HOST_REPLY || j->kind == JOB_LOCK_EVENT) { /* nobody waits on these */
+    if (j->kind == JOB_HOST_REPLY || j->kind == JOB_LOCK_EVENT || j->kind == JOB_FETCH_EVENT) { /* nobody waits */
         job_free(j);
         return;
     }
@@ -143,6 +151,7 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
         services_of(ctx)->unlist_worker(ctx);
     messaging_context_dying(ctx);
     lock_requests_drop_context(ctx); /* so other contexts are not left waiting */
+    fetch_drop_context(ctx);
     /* Everything that holds JS values goes before the global context is released. */
     runtime_clear_context_timers(rt, ctx);
     while (ctx->host_calls)
@@ -368,6 +377,10 @@ void runtime_run_job(runtime *rt, job *j)
     }
     if (j->kind == JOB_LOCK_EVENT) { /* not counted in queued_jobs: never refused */
         lock_requests_run_job(rt, j);
+        return;
+    }
+    if (j->kind == JOB_FETCH_EVENT) { /* likewise */
+        fetch_run_job(rt, j);
         return;
     }
     atomic_fetch_sub(&ctx->queued_jobs, 1);

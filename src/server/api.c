@@ -383,7 +383,14 @@ static int create_context(server *srv, h2o_req_t *req, uint64_t start_ns)
                               .store_max_bytes_per_call = srv->store_max_bytes,
                               .store_max_file_bytes = srv->store_max_file_bytes,
                               .storage_quota = parsed.storage_quota ? (uint64_t)parsed.storage_quota
-                                                                    : srv->storage_quota};
+                                                                    : srv->storage_quota,
+                              .egress_allow = parsed.egress.allow,
+                              .egress_allow_loopback = parsed.egress.allow_loopback,
+                              .egress_allow_private = parsed.egress.allow_private,
+                              .egress_max_requests = parsed.egress.max_requests,
+                              .egress_max_response_bytes = parsed.egress.max_response_bytes,
+                              .egress_timeout_ms = parsed.egress.timeout_ms,
+                              .egress_ca_file = parsed.egress.ca_file};
     served_context *sc = calloc(1, sizeof(*sc));
     create_work *cw = calloc(1, sizeof(*cw));
     pending *p = sc && cw && (!parsed.store || store_path)

@@ -56,6 +56,13 @@ static const key_spec keys[] = {
     {"store_max_rows_per_call", KIND_U64, AT(store_max_rows_per_call)},
     {"store_max_bytes_per_call", KIND_U64, AT(store_max_bytes_per_call)},
     {"store_max_file_bytes", KIND_U64, AT(store_max_file_bytes)},
+    {"egress_allow", KIND_STRING, AT(egress_allow)},
+    {"egress_allow_loopback", KIND_INT, AT(egress_allow_loopback)},
+    {"egress_allow_private", KIND_INT, AT(egress_allow_private)},
+    {"egress_max_requests", KIND_INT, AT(egress_max_requests)},
+    {"egress_max_response_bytes", KIND_U64, AT(egress_max_response_bytes)},
+    {"egress_timeout_ms", KIND_LIMIT, AT(egress_timeout_ms)},
+    {"egress_ca_file", KIND_STRING, AT(egress_ca_file)},
 };
 
 static char *trim(char *s)

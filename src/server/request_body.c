@@ -4,6 +4,7 @@
 
 #include "jspool.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@ static int refuse(request_body *out, const char *error_id, const char *message)
     json_decref(out->json);
     out->json = NULL;
     out->name = out->module = out->source = out->apis = out->ns = NULL;
+    out->egress = (request_egress){0};
     out->store = 0;
     return 400;
 }
@@ -46,7 +48,7 @@ static bool client_limit(const json_t *v, const char *key, long max, long minimu
     if (!v)
         return true;
     if (!json_is_integer(v) || json_integer_value(v) < minimum) {
-        snprintf(why, why_len, "limits.%s must be an integer of at least %ld (no limit, -1, is for "
+        snprintf(why, why_len, "%s must be an integer of at least %ld (no limit, -1, is for "
                  "the operator's config only)", key, minimum);
         return false;
     }
@@ -68,17 +70,71 @@ static bool looks_like_a_file_path(const char *text)
     return dot && (strcmp(dot, ".js") == 0 || strcmp(dot, ".mjs") == 0 || strcmp(dot, ".cjs") == 0);
 }
 
+/* "egress": {...} within the operator's (max). NULL, or what is wrong (in why). */
+static const char *narrow_egress(const json_t *egress, const request_egress *max, request_egress *out, char *why,
+                                 size_t why_len)
+{
+    *out = *max;
+    if (!egress)
+        return NULL;
+    const char *allow = NULL;
+    int loopback = -1, private_ = -1;
+    json_t *requests = NULL, *bytes = NULL, *timeout = NULL;
+    json_error_t error;
+    if (json_unpack_ex((json_t *)egress, &error, JSON_STRICT, "{s?s, s?b, s?b, s?o, s?o, s?o}", "allow", &allow,
+                       "allow_loopback", &loopback, "allow_private", &private_, "max_requests", &requests,
+                       "max_response_bytes", &bytes, "timeout_ms", &timeout) != 0) {
+        snprintf(why, why_len, "egress: %s", error.text);
+        return why;
+    }
+    char text[240];
+    if (allow && jsp_egress_check(allow, max->allow ? max->allow : "", text, sizeof(text)) != 0) {
+        snprintf(why, why_len, "egress.allow: %s", text);
+        return why;
+    }
+    if ((loopback > 0 && !max->allow_loopback) || (private_ > 0 && !max->allow_private)) {
+        snprintf(why, why_len, "egress.%s: the operator does not allow it (egress_%s in the server's config)",
+                 loopback > 0 && !max->allow_loopback ? "allow_loopback" : "allow_private",
+                 loopback > 0 && !max->allow_loopback ? "allow_loopback" : "allow_private");
+        return why;
+    }
+    if (allow)
+        out->allow = allow;
+    if (loopback >= 0)
+        out->allow_loopback = loopback;
+    if (private_ >= 0)
+        out->allow_private = private_;
+    json_int_t n;
+    if (!client_limit(requests, "egress.max_requests", max->max_requests ? max->max_requests : JSP_DEFAULT_EGRESS_MAX_REQUESTS,
+                      1, &n, why, why_len))
+        return why;
+    if (n)
+        out->max_requests = (int)n;
+    uint64_t max_bytes_u = max->max_response_bytes ? max->max_response_bytes : JSP_DEFAULT_EGRESS_MAX_RESPONSE_BYTES;
+    long max_bytes = max_bytes_u > LONG_MAX ? LONG_MAX : (long)max_bytes_u;
+    if (!client_limit(bytes, "egress.max_response_bytes", max_bytes, 1, &n, why, why_len))
+        return why;
+    if (n)
+        out->max_response_bytes = (uint64_t)n;
+    long max_timeout = max->timeout_ms ? max->timeout_ms : JSP_DEFAULT_EGRESS_TIMEOUT_MS;
+    if (!client_limit(timeout, "egress.timeout_ms", max_timeout, 1, &n, why, why_len))
+        return why;
+    if (n)
+        out->timeout_ms = (long)n;
+    return NULL;
+}
+
 int request_body_parse_create(const char *text, size_t len, const request_limit_maxima *max,
                               request_body *out)
 {
     if (load(text, len, out) != 0)
         return 400;
-    json_t *limits = NULL, *cpu = NULL, *wall = NULL, *memory = NULL, *storage = NULL;
+    json_t *limits = NULL, *cpu = NULL, *wall = NULL, *memory = NULL, *storage = NULL, *egress = NULL;
     json_error_t error;
-    int rc = json_unpack_ex(out->json, &error, JSON_STRICT, "{s?s, s?s, s?s, s?o, s?s, s?s, s?b}",
+    int rc = json_unpack_ex(out->json, &error, JSON_STRICT, "{s?s, s?s, s?s, s?o, s?s, s?s, s?b, s?o}",
                             "name", &out->name, "module", &out->module, "source", &out->source,
                             "limits", &limits, "apis", &out->apis, "namespace", &out->ns, "store",
-                            &out->store);
+                            &out->store, "egress", &egress);
     if (rc == 0 && limits)
         rc = json_unpack_ex(limits, &error, JSON_STRICT, "{s?o, s?o, s?o, s?o}", "cpu_ms", &cpu,
                             "wall_ms", &wall, "memory_bytes", &memory, "storage_quota", &storage);
@@ -97,11 +153,14 @@ int request_body_parse_create(const char *text, size_t len, const request_limit_
         return refuse(out, "invalid_argument", "store: true needs a name (the store's file is "
                       "named after the context, so a context of that name finds it again)");
     char why[sizeof(out->message)] = "";
-    if (!client_limit(cpu, "cpu_ms", max->cpu_ms, 1, &out->cpu_ms, why, sizeof(why)) ||
-        !client_limit(wall, "wall_ms", max->wall_ms, 1, &out->wall_ms, why, sizeof(why)) ||
-        !client_limit(memory, "memory_bytes", max->memory_bytes, 4L << 20, &out->memory_bytes, why,
+    if (!client_limit(cpu, "limits.cpu_ms", max->cpu_ms, 1, &out->cpu_ms, why, sizeof(why)) ||
+        !client_limit(wall, "limits.wall_ms", max->wall_ms, 1, &out->wall_ms, why, sizeof(why)) ||
+        !client_limit(memory, "limits.memory_bytes", max->memory_bytes, 4L << 20, &out->memory_bytes, why,
                       sizeof(why)) ||
-        !client_limit(storage, "storage_quota", max->storage_quota, 1, &out->storage_quota, why, sizeof(why)))
+        !client_limit(storage, "limits.storage_quota", max->storage_quota, 1, &out->storage_quota, why,
+                      sizeof(why)))
+        return refuse(out, "invalid_argument", why);
+    if (narrow_egress(egress, &max->egress, &out->egress, why, sizeof(why)))
         return refuse(out, "invalid_argument", why);
     const char *ns = out->ns;
     if (ns && (!*ns || strlen(ns) > 64 || strspn(ns, JSP_NAMESPACE_CHARS) != strlen(ns)))

@@ -337,7 +337,14 @@ static int deploy_module(server *srv, const char *path)
                               .store_max_rows_per_call = srv->store_max_rows,
                               .store_max_bytes_per_call = srv->store_max_bytes,
                               .store_max_file_bytes = srv->store_max_file_bytes,
-                              .storage_quota = srv->storage_quota};
+                              .storage_quota = srv->storage_quota,
+                              .egress_allow = srv->limit_maxima.egress.allow,
+                              .egress_allow_loopback = srv->limit_maxima.egress.allow_loopback,
+                              .egress_allow_private = srv->limit_maxima.egress.allow_private,
+                              .egress_max_requests = srv->limit_maxima.egress.max_requests,
+                              .egress_max_response_bytes = srv->limit_maxima.egress.max_response_bytes,
+                              .egress_timeout_ms = srv->limit_maxima.egress.timeout_ms,
+                              .egress_ca_file = srv->limit_maxima.egress.ca_file};
     jsp_result *r = NULL;
     int rc = store_path ? jsp_context_new(srv->pool, &cfg, &sc->ctx) : JSP_ENOMEM;
     if (rc == JSP_ESTORE) /* the library logged the cause (locked, read-only...) above */
@@ -590,7 +597,21 @@ int server_run(const server_options *o)
     srv->module_memory_limit_bytes = o->module_memory_limit_bytes ? o->module_memory_limit_bytes
                                      : o->memory_limit_bytes ? o->memory_limit_bytes
                                                              : DEFAULT_MODULE_MEMORY_LIMIT;
+    srv->limit_maxima.egress = (request_egress){.allow = o->egress_allow,
+                                                .allow_loopback = o->egress_allow_loopback != 0,
+                                                .allow_private = o->egress_allow_private != 0,
+                                                .max_requests = o->egress_max_requests,
+                                                .max_response_bytes = o->egress_max_response_bytes,
+                                                .timeout_ms = o->egress_timeout_ms,
+                                                .ca_file = o->egress_ca_file};
+    char egress_why[300];
     int rc = check_limits(srv) && parse_origins(srv, o->ws_allowed_origins) ? 0 : 2;
+    if (rc == 0 && (jsp_egress_check(o->egress_allow, NULL, egress_why, sizeof(egress_why)) != 0 ||
+                    o->egress_max_requests < 0)) {
+        fprintf(stderr, "jspool serve: egress_allow: %s\n",
+                o->egress_max_requests < 0 ? "egress_max_requests must not be negative" : egress_why);
+        rc = 2;
+    }
     if (rc == 0 && o->token_file && !(srv->token = read_token(o->token_file))) {
         fprintf(stderr, "jspool serve: cannot read the token file %s\n", o->token_file);
         rc = 3;

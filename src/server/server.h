@@ -40,6 +40,14 @@ typedef struct server_options {
     uint64_t store_max_file_bytes; /* every store file's size cap; 0 = 1 GiB */
     uint64_t store_max_rows_per_call, store_max_bytes_per_call; /* every store's; 0 = the
                                   library's defaults (10,000 rows, 16 MiB) */
+    /* what contexts may reach with fetch (jsp_context_config.egress_*): deployed modules
+     * get these, and a client's POST /v1/contexts may only narrow them */
+    const char *egress_allow;  /* NULL = nothing */
+    int egress_allow_loopback, egress_allow_private; /* 0 or 1 */
+    int egress_max_requests;   /* 0 = the library's default (16) */
+    uint64_t egress_max_response_bytes; /* 0 = the library's default (64 MiB) */
+    long egress_timeout_ms;    /* 0 = the library's default (30000), -1 = none */
+    const char *egress_ca_file; /* PEM CAs https requests trust; NULL = the system's */
     char *owned[64];           /* strings a config file allocated (freed by server_options_free) */
     size_t owned_count;
 } server_options;

@@ -1338,6 +1338,39 @@ Test(server, client_limits_are_clamped_to_the_operator_maxima)
     cr_expect_eq(serve_refuses_config("max_wall_limit_ms = -7\n"), 2);
 }
 
+Test(server, egress_is_the_operators_and_a_client_may_only_narrow_it)
+{
+    char path[] = "/tmp/jspool-conf-XXXXXX";
+    serve_with_config(path, "egress_allow = *.example.test, 127.0.0.1\negress_timeout_ms = 500\n");
+    /* the operator's list applies to a context that asks for nothing: loopback stays off */
+    expect(request("POST", "/v1/contexts", "{\"name\":\"plain\",\"apis\":\"fetch\"}"), 201, NULL);
+    expect(request("POST", "/v1/contexts/plain/eval",
+                   "{\"source\":\"fetch('http://127.0.0.1:9/').catch((e) => e.message)\"}"),
+           200, "127.0.0.1 is a loopback address (egress_allow_loopback is off)");
+    /* narrowed: a.example.test only */
+    expect(request("POST", "/v1/contexts", "{\"name\":\"narrow\",\"apis\":\"fetch\",\"egress\":"
+                                            "{\"allow\":\"a.example.test\",\"max_requests\":1000}}"),
+           201, NULL);
+    expect(request("POST", "/v1/contexts/narrow/eval",
+                   "{\"source\":\"fetch('http://b.example.test/').catch((e) => e.message)\"}"),
+           200, "http://b.example.test:80 is not in this context's egress allow-list");
+    static const char *const refused[][2] = {
+        {"{\"egress\":{\"allow\":\"evil.test\"}}",
+         "egress.allow: egress allow-list entry 'evil.test' is not within the operator's egress allow-list"},
+        {"{\"egress\":{\"allow\":\"*\"}}", "'*' is not within the operator's"},
+        {"{\"egress\":{\"allow\":\"ftp://a.example.test\"}}", "only http:// and https://"},
+        {"{\"egress\":{\"allow_loopback\":true}}", "egress.allow_loopback: the operator does not allow it"},
+        {"{\"egress\":{\"allow_private\":true}}", "egress.allow_private: the operator does not allow it"},
+        {"{\"egress\":{\"timeout_ms\":0}}", "egress.timeout_ms must be an integer of at least 1"},
+        {"{\"egress\":{\"proxy\":\"x\"}}", "egress:"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        expect(request("POST", "/v1/contexts", refused[i][0]), 400, refused[i][1]);
+    unlink(path);
+    cr_expect_eq(serve_refuses_config("egress_allow = ftp://x\n"), 2);
+    cr_expect_eq(serve_refuses_config("egress_max_requests = -1\n"), 2);
+}
+
 Test(server, context_names_breaking_a_rule_get_400_naming_it)
 {
     expect(request("POST", "/v1/contexts", "{\"name\":\"5\"}"), 400, "all digits");
@@ -1675,6 +1708,26 @@ Test(cli, console_log_goes_to_stdout_and_warnings_to_stderr)
     unlink(path);
     o = cli((const char *const[]){"eval", "console.log('piped'); 2", NULL});
     cr_expect_str_eq(o.out, "piped\n2\n");
+}
+
+Test(cli, eval_takes_the_egress_options)
+{
+    /* nothing allowed by default; the refusal names the rule */
+    cli_output o = cli((const char *const[]){"eval", "--apis", "fetch", "fetch('http://127.0.0.1:9/')", NULL});
+    cr_expect_eq(o.status, 1);
+    cr_expect(strstr(o.err, "egress_allow is empty"), "stderr: %s", o.err);
+    /* allowed by the list, refused by the address: loopback needs its flag */
+    o = cli((const char *const[]){"eval", "--apis", "fetch", "--egress-allow", "127.0.0.1:9",
+                                  "fetch('http://127.0.0.1:9/')", NULL});
+    cr_expect(strstr(o.err, "loopback address (egress_allow_loopback is off)"), "stderr: %s", o.err);
+    /* with it, the connection is tried (and refused: nothing listens on port 9) */
+    o = cli((const char *const[]){"eval", "--egress-allow-loopback", "--apis", "fetch", "--egress-allow",
+                                  "127.0.0.1:9", "fetch('http://127.0.0.1:9/').catch((e) => e.message)", NULL});
+    cr_expect_eq(o.status, 0, "stderr: %s", o.err);
+    cr_expect(strstr(o.out, "Failed to fetch http://127.0.0.1:9/") && !strstr(o.out, "egress"), "stdout: %s", o.out);
+    o = cli((const char *const[]){"eval", "--egress-allow", "ftp://x", "1", NULL});
+    cr_expect_eq(o.status, 2);
+    cr_expect(strstr(o.err, "--egress-allow: egress allow-list entry 'ftp://x'"), "stderr: %s", o.err);
 }
 
 Test(cli, stack_traces_name_the_file)

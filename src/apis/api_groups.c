@@ -18,6 +18,7 @@ extern const char api_source_locks[];
 extern const char api_source_streams[];
 extern const char api_source_compression[];
 extern const char api_source_url[];
+extern const char api_source_dom[];
 extern const char api_source_store[];
 
 static const char *const console_globals[] = {"console", NULL};
@@ -39,6 +40,10 @@ static const char *const streams_globals[] = {
     "TextEncoderStream", "TextDecoderStream", NULL};
 static const char *const compression_globals[] = {"CompressionStream", "DecompressionStream", NULL};
 static const char *const url_globals[] = {"URL", "URLSearchParams", NULL};
+static const char *const dom_globals[] = {"document", "DOMParser", "Node", "Element", "HTMLElement", "Text",
+                                         "Comment", "Document", "DocumentFragment", "DocumentType",
+                                         "CharacterData", "Attr", "NodeList", "HTMLCollection",
+                                         "DOMTokenList", "XMLSerializer", NULL};
 static const char *const store_globals[] = {"db", NULL};
 static const char *const events_globals[] = {"Event", "EventTarget", "CustomEvent",
                                              "AbortController", "AbortSignal", NULL};
@@ -61,6 +66,7 @@ const api_group api_groups[API_GROUP_COUNT] = {
     [API_STREAMS] = {"streams", 1u << API_EVENTS | 1u << API_ENCODING, streams_globals, api_source_streams, false},
     [API_COMPRESSION] = {"compression", 1u << API_STREAMS, compression_globals, api_source_compression, false},
     [API_URL] = {"url", 0, url_globals, api_source_url, false},
+    [API_DOM] = {"dom", 1u << API_EVENTS, dom_globals, api_source_dom, false},
     [API_STORE] = {"store", 0, store_globals, api_source_store, true},
 };
 

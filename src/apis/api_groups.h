@@ -25,6 +25,7 @@ enum api_group_id {
     API_STREAMS,
     API_COMPRESSION,
     API_URL,
+    API_DOM,
     API_STORE, /* `db`: only in contexts with a store, which get it without asking */
     API_GROUP_COUNT
 };

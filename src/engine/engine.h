@@ -85,6 +85,11 @@ uint64_t engine_thread_cpu_ns(void);
 uint64_t engine_budget_cpu_used_ns(engine_budget *b);
 /* The run's CPU clock at start, reading the clock now if no tick has yet. */
 uint64_t engine_budget_cpu_start_ns(engine_budget *b);
+/* For natives that run long in C without returning to JS (an HTML parse): the checks a
+ * watchdog tick makes — cancel, CPU and wall deadlines, not memory — on the budget current
+ * on vm; sets and returns its tripped code (0: go on; none current: 0). The native then
+ * unwinds and throws; the next tick ends the run with that code. Runtime thread. */
+int engine_budget_poll(engine_vm *vm);
 
 /* host_ctx is the host's object for this context, handed back in every operation of the
  * VM's engine_host_ops. apis: bit mask of apis/api_groups.h groups to install (natives

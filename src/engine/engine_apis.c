@@ -47,6 +47,7 @@ static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef
     [API_LOCKS] = natives_locks_add,
     [API_COMPRESSION] = natives_compression_add,
     [API_URL] = natives_url_add,
+    [API_DOM] = natives_dom_add,
     [API_STORE] = natives_store_add,
 };
 

@@ -123,6 +123,10 @@ void engine_deliver_message(engine_ctx *ec, const char *json, size_t len);
 /* Globals without eval (see jspool.h for the contracts). */
 jsp_result *engine_global_get(engine_ctx *ec, const char *name);
 jsp_result *engine_globals_list(engine_ctx *ec);
+/* The host's DOM queries (jsp_dom_*, engine_dom.c): selector on the context's
+ * globalThis.document, answered as JSON; JSP_ENOTFOUND when the context lacks the dom group. */
+enum engine_dom_query { ENGINE_DOM_FIND, ENGINE_DOM_FIND_ALL, ENGINE_DOM_TEXT, ENGINE_DOM_HTML };
+jsp_result *engine_dom_query(engine_ctx *ec, const char *selector, int mode, int64_t limit);
 jsp_result *engine_globals_snapshot(engine_ctx *ec);
 jsp_result *engine_globals_reset(engine_ctx *ec);
 

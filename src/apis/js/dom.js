@@ -163,19 +163,16 @@
     isSameNode(other) { return this === other; }
     isEqualNode(other) {
       if (!(other instanceof Node)) return false;
-      let a = this, b = other;
-      for (;;) {
-        if (!shallowEqual(a, b)) return false;
-        if ((a._first === null) !== (b._first === null)) return false;
-        if (a._content && !a._content.isEqualNode(b._content)) return false;
-        const na = following(a, this), nb = following(b, other);
-        if (na === null || nb === null) return na === nb;
-        // the same shape: both moved down, or both moved across/up the same way
-        if ((na._parent === a) !== (nb._parent === b)) return false;
-        a = na;
-        b = nb;
-        if (depthFrom(a, this) !== depthFrom(b, other)) return false;
+      const pairs = [this, other];
+      while (pairs.length) {
+        const b = pairs.pop(), a = pairs.pop();
+        if (!shallowEqual(a, b) || !a._content !== !b._content) return false;
+        if (a._content) pairs.push(a._content, b._content);
+        let x = a._first, y = b._first;
+        for (; x && y; x = x._next, y = y._next) pairs.push(x, y);
+        if (x || y) return false;
       }
+      return true;
     }
     compareDocumentPosition(other) {
       if (!(other instanceof Node)) throw new TypeError('Node.compareDocumentPosition: argument is not a Node');
@@ -241,7 +238,6 @@
     Object.defineProperty(Node, k, { value: v, enumerable: true });
     Object.defineProperty(Node.prototype, k, { value: v, enumerable: true });
   }
-  function depthFrom(n, root) { let d = 0; for (; n && n !== root; n = n._parent) d++; return d; }
   function shallowEqual(a, b) {
     if (a.nodeType !== b.nodeType) return false;
     switch (a.nodeType) {
@@ -266,7 +262,8 @@
     const pt = parent.nodeType;
     if (pt !== ELEMENT_NODE && pt !== DOCUMENT_NODE && pt !== DOCUMENT_FRAGMENT_NODE)
       throw domError(`Node.${what}: this node cannot have children`, 'HierarchyRequestError');
-    if (isInclusiveAncestor(node, parent))
+    // a node without children can only contain itself: building a deep chain stays linear
+    if (node._first === null ? node === parent : isInclusiveAncestor(node, parent))
       throw domError(`Node.${what}: the new child contains the parent`, 'HierarchyRequestError');
     const t = node.nodeType;
     if (t === DOCUMENT_NODE || (t === DOCUMENT_TYPE_NODE && pt !== DOCUMENT_NODE))
@@ -1077,7 +1074,8 @@
   const MAX_SELECTOR_NESTING = 32, MAX_COMPOUNDS = 256, SELECTOR_CACHE = 512;
   const selectorCache = new Map();
   function syntaxError(selector, why) {
-    return domError(`'${selector}' is not a valid selector: ${why}`, 'SyntaxError');
+    const shown = selector.length > 100 ? selector.slice(0, 100) + '...' : selector;
+    return domError(`'${shown}' is not a valid selector: ${why}`, 'SyntaxError');
   }
   function compile(selectors) {
     const text = String(selectors);

@@ -1,6 +1,7 @@
-// page.js — makes the benchmark's HTML page (deterministic, ~1 MB): a news-site-like
-// document with nested sections, lists, tables, links, attributes and entities. Shared
-// by the jspool and Node runs (bench/apis/dom/run.sh) so both parse the same bytes.
+// dom_bench.js — the DOM benchmark's page and timing loop, shared by the jspool run and
+// the Node runs (linkedom, jsdom) of bench/apis/dom/run.sh so all parse the same bytes
+// and run the same queries. makePage: a deterministic ~1 MB news-site-like document
+// (nested sections, lists, tables, links, attributes, entities).
 function makePage(targetBytes) {
   let seed = 42;
   const rand = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
@@ -37,4 +38,21 @@ function makePage(targetBytes) {
 // The queries timed after the parse: one querySelectorAll each.
 const QUERIES = ['a', 'section.card > h2.title', 'ul.tags li:nth-child(2n+1) a.tag', '[data-id$="7"] img',
   'main section:not(.cat-3) p.lead a[rel~=nofollow]', 'td + td'];
-if (typeof module !== 'undefined') module.exports = { makePage, QUERIES };
+// parse(html) -> a document; `rounds` parses, each followed by the queries: medians in ms
+// and the match counts (the same for every implementation, or the comparison is off).
+function runBench(parse, rounds) {
+  const html = makePage(1 << 20);
+  const median = (a) => { const s = a.slice().sort((x, y) => x - y); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+  const parseMs = [], queryMs = [];
+  let counts = null;
+  for (let i = 0; i < rounds; i++) {
+    const t0 = Date.now();
+    const doc = parse(html);
+    const t1 = Date.now();
+    counts = QUERIES.map((q) => doc.querySelectorAll(q).length);
+    queryMs.push(Date.now() - t1);
+    parseMs.push(t1 - t0);
+  }
+  return { bytes: html.length, parse_ms: median(parseMs), query_ms: median(queryMs), counts: counts.join('/') };
+}
+if (typeof module !== 'undefined') module.exports = { makePage, QUERIES, runBench };

@@ -20,54 +20,6 @@ static jsp_context *dom_context(void)
     return context_with(pool, &cfg);
 }
 
-static char *read_whole(const char *path, size_t *len_out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)len + 1);
-    if (text && fread(text, 1, (size_t)len, f) != (size_t)len) {
-        free(text);
-        text = NULL;
-    }
-    if (text)
-        text[len] = '\0';
-    if (len_out)
-        *len_out = (size_t)len;
-    fclose(f);
-    return text;
-}
-
-/* len bytes of text (NULs included: html5lib's *-unsafe cases have them) as a JSON
- * string literal (malloc'd). */
-static char *json_string_n(const char *text, size_t len)
-{
-    size_t at = 0;
-    char *out = malloc(len * 6 + 3);
-    out[at++] = '"';
-    for (const unsigned char *p = (const unsigned char *)text; p < (const unsigned char *)text + len; p++) {
-        if (*p == '"' || *p == '\\') {
-            out[at++] = '\\';
-            out[at++] = (char)*p;
-        } else if (*p < 0x20) {
-            at += (size_t)sprintf(out + at, "\\u%04x", *p);
-        } else {
-            out[at++] = (char)*p;
-        }
-    }
-    out[at++] = '"';
-    out[at] = '\0';
-    return out;
-}
-
-static char *json_string(const char *text)
-{
-    return json_string_n(text, strlen(text));
-}
-
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -91,7 +43,7 @@ Test(dom, builds_the_html5lib_tree_construction_cases_like_the_html_standard)
     qsort(names, count, sizeof(char *), compare_names);
     cr_assert_gt(count, 40, "only %zu .dat files in %s", count, HTML5LIB_TREE_DIR);
 
-    char *runner = read_whole(DOM_HTML5LIB_JS, NULL);
+    char *runner = read_file(DOM_HTML5LIB_JS, NULL);
     cr_assert(runner, "cannot read %s", DOM_HTML5LIB_JS);
     jsp_context *ctx = dom_context();
     jsp_result *r = NULL;
@@ -107,9 +59,9 @@ Test(dom, builds_the_html5lib_tree_construction_cases_like_the_html_standard)
         char path[1024];
         snprintf(path, sizeof(path), "%s/%s", HTML5LIB_TREE_DIR, names[i]);
         size_t len = 0;
-        char *data = read_whole(path, &len);
+        char *data = read_file(path, &len);
         cr_assert(data, "cannot read %s", path);
-        char *quoted = json_string_n(data, len);
+        char *quoted = json_quote(data, len); /* html5lib's *-unsafe cases hold NULs */
         size_t args_len = strlen(quoted) + 3;
         char *args = malloc(args_len);
         snprintf(args, args_len, "[%s]", quoted);
@@ -213,7 +165,7 @@ Test(dom, selects_with_css_selectors_level_3_and_is_where_has)
     };
     size_t n = sizeof(cases) / sizeof(cases[0]);
     for (size_t i = 0; i < n; i++) {
-        char *quoted = json_string(cases[i][0]);
+        char *quoted = json_quote(cases[i][0], strlen(cases[i][0]));
         char source[512], want[256];
         snprintf(source, sizeof(source), "ids(%s)", quoted);
         snprintf(want, sizeof(want), "\"%s\"", cases[i][1]);
@@ -239,7 +191,7 @@ Test(dom, malformed_selectors_throw_a_syntax_error_domexception)
                                       "a::", "a[b=c d]", "a[b~~c]", "ns|a", "1a", "#1a", ".-1", "a!b", "a{}",
                                       "::before()"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *quoted = json_string(bad[i]);
+        char *quoted = json_quote(bad[i], strlen(bad[i]));
         char source[512];
         snprintf(source, sizeof(source),
                  "(() => { try { document.querySelector(%s); return 'no error'; } catch (e) { "
@@ -279,7 +231,7 @@ Test(dom, serializes_per_the_html_standard_and_round_trips)
         "<p>caf\u00e9 \u2603 \xf0\x9f\x98\x80</p>",
     };
     for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
-        char *quoted = json_string(same[i]);
+        char *quoted = json_quote(same[i], strlen(same[i]));
         char source[1024];
         snprintf(source, sizeof(source), "{ const d = document.createElement('div'); d.innerHTML = %s; d.innerHTML }",
                  quoted);

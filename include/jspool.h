@@ -711,7 +711,9 @@ int jsp_dom_find(jsp_context *ctx, const char *selector, jsp_result **out);
 
 /* Every element matching selector, in document order, at most limit (1..
  * JSP_DOM_MAX_FIND_ALL; 0 = 100), as a JSON array of {"tag", "attributes", "text"} as
- * jsp_dom_find gives (no "html": nested matches would repeat their descendants). */
+ * jsp_dom_find gives (no "html": nested matches would repeat their descendants; each
+ * "text" still walks its element's subtree until it has 4096 characters, so many nested
+ * matches cost their depth each, within the context's CPU limit). */
 int jsp_dom_find_all(jsp_context *ctx, const char *selector, long limit, jsp_result **out);
 
 /* The textContent of the first element matching selector, as a JSON string, whole; JSON

@@ -4,11 +4,12 @@
 # ROUNDS parses (each followed by the six queries of dom_bench.js) per run, RUNS runs
 # alternating the three, medians printed as JSON lines with the ratios.
 # linkedom and jsdom are installed from npm at bench time into bench/out/dom-node
-# (gitignored).  usage: bench/apis/dom/run.sh   (RUNS=3 ROUNDS=2; jsdom takes ~10 s a round here)
+# (gitignored).  usage: bench/apis/dom/run.sh   (RUNS=3 ROUNDS=1: under a minute; jsdom takes ~10 s a round
+# here; the README's numbers are RUNS=3 ROUNDS=5)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 runs=${RUNS:-3}
-rounds=${ROUNDS:-2}
+rounds=${ROUNDS:-1}
 command -v node >/dev/null || { echo "node is not installed" >&2; exit 2; }
 modules=bench/out/dom-node
 if [ ! -d "$modules/node_modules/jsdom" ] || [ ! -d "$modules/node_modules/linkedom" ]; then

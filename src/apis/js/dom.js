@@ -462,9 +462,9 @@
     if (node._parent === parent) unlink(node);
     insert(parent, replacement, next, 'replaceWith');
   }
-  function textOf(root) {
+  function textOf(root, max = Infinity) {
     let s = '';
-    for (let n = root._first; n; n = following(n, root)) if (n.nodeType === TEXT_NODE) s += n._data;
+    for (let n = root._first; n && s.length < max; n = following(n, root)) if (n.nodeType === TEXT_NODE) s += n._data;
     return s;
   }
   function removeChildren(node) {
@@ -1502,7 +1502,7 @@
   function describe(el, withHTML) {
     const attributes = {};
     if (el._attrs) for (const a of el._attrs) attributes[a.name] = a._value;
-    const text = textOf(el);
+    const text = textOf(el, TEXT_CUT); // stops once it has enough
     const d = { tag: el._local, attributes, text: text.length > TEXT_CUT ? text.slice(0, TEXT_CUT) : text };
     if (withHTML) d.html = serialize(el, true);
     return d;

@@ -194,6 +194,11 @@ static void emit(out *o, int32_t v)
 /* Appends UTF-8 (gumbo's output is valid UTF-8) as UTF-16; emits offset and length. */
 static void emit_text(out *o, const char *s, size_t len)
 {
+    if (!len) { /* the buffer may not exist yet: no pointer arithmetic on NULL */
+        emit(o, (int32_t)o->text_len);
+        emit(o, 0);
+        return;
+    }
     if (!out_grow(o, (void **)&o->text, &o->text_cap, o->text_len + len, sizeof(uint16_t))) {
         o->failed = true;
         emit(o, 0);

@@ -781,6 +781,53 @@ int jsp_store_rows(jsp_context *ctx, const char *table, const char *after_json, 
 int jsp_store_rows_async(jsp_context *ctx, const char *table, const char *after_json, long limit,
                          jsp_done_fn done, void *user);
 
+/* ---- a context's DOM, read from outside (the `dom` API group) ----
+ * A CSS selector (Selectors level 3 plus :is/:where/:has/:scope, as querySelector takes)
+ * is run on the context's current globalThis.document — what the guest parsed or built:
+ * `document.body.innerHTML = html`, or `globalThis.document = new
+ * DOMParser().parseFromString(html, "text/html")` — without evaluating any host text:
+ * the selector is passed as a string value. Each runs as a job of the context, after the
+ * calls queued before it, under the context's CPU and wall limits (the document and its
+ * getters are the guest's), and changes nothing. Sync; any thread except a runtime thread.
+ * Errors: JSP_EINVAL (NULL selector, limit out of range), JSP_EUTF8, JSP_ENOTFOUND (the
+ * context was created without the dom group), JSP_EJS with error_name "SyntaxError" for a
+ * malformed selector (a DOMException, as querySelector throws) or "TypeError" when the
+ * guest replaced document with something else; the calls' limit codes (JSP_ECPU_LIMIT,
+ * JSP_EWALL_LIMIT, JSP_EOOM, JSP_EDESTROYED, JSP_ECLOSED, JSP_EBUSY). The caller frees
+ * *out with jsp_result_free. */
+
+/* The most elements jsp_dom_find_all returns in one answer. */
+#define JSP_DOM_MAX_FIND_ALL 10000
+
+/* The first element matching selector, in document order, as
+ * {"tag": local name, "attributes": {name: value}, "text": textContent (its first 4096
+ * characters), "html": outerHTML}; JSON null when none matches. */
+int jsp_dom_find(jsp_context *ctx, const char *selector, jsp_result **out);
+
+/* Every element matching selector, in document order, at most limit (1..
+ * JSP_DOM_MAX_FIND_ALL; 0 = 100), as a JSON array of {"tag", "attributes", "text"} as
+ * jsp_dom_find gives (no "html": nested matches would repeat their descendants; each
+ * "text" still walks its element's subtree until it has 4096 characters, so many nested
+ * matches cost their depth each, within the context's CPU limit). */
+int jsp_dom_find_all(jsp_context *ctx, const char *selector, long limit, jsp_result **out);
+
+/* The textContent of the first element matching selector, as a JSON string, whole; JSON
+ * null when none matches. */
+int jsp_dom_text(jsp_context *ctx, const char *selector, jsp_result **out);
+
+/* The outerHTML of the first element matching selector (the HTML standard's
+ * serialization), as a JSON string; JSON null when none matches. */
+int jsp_dom_html(jsp_context *ctx, const char *selector, jsp_result **out);
+
+/* The four above as one asynchronous call (the server's form): what picks the answer,
+ * limit is jsp_dom_find_all's (ignored otherwise); returns 0 and later runs done(result,
+ * user) once on the runtime thread, or returns JSP_EINVAL (NULL done or selector, limit
+ * or what out of range) / JSP_EUTF8 / JSP_EDESTROYED / JSP_ECLOSED / JSP_EBUSY at once and
+ * done never runs. Any thread. */
+typedef enum jsp_dom_answer { JSP_DOM_FIND, JSP_DOM_FIND_ALL, JSP_DOM_TEXT, JSP_DOM_HTML } jsp_dom_answer;
+int jsp_dom_query_async(jsp_context *ctx, const char *selector, jsp_dom_answer what, long limit,
+                        jsp_done_fn done, void *user);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,7 +2,7 @@
 # deps.sh — installs the Debian 12 packages jspool builds and tests with, skipping those
 # already present (so a second run costs nothing). Run as root.
 set -eu
-packages="build-essential clang libclang-rt-14-dev cmake pkg-config libjavascriptcoregtk-4.1-dev libuv1-dev libh2o-dev libwslay-dev libjansson-dev libcriterion-dev libcurl4-openssl-dev libssl-dev zlib1g-dev gjs-tests librust-data-url-dev libicu-dev librust-url-dev librust-idna-dev libsqlite3-dev curl ca-certificates python3"
+packages="build-essential clang libclang-rt-14-dev cmake pkg-config libjavascriptcoregtk-4.1-dev libuv1-dev libh2o-dev libwslay-dev libjansson-dev libcriterion-dev libcurl4-openssl-dev libssl-dev zlib1g-dev gjs-tests librust-data-url-dev libicu-dev librust-url-dev librust-idna-dev libsqlite3-dev curl ca-certificates python3 libgumbo-dev librust-markup5ever-rcdom-dev"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -22,6 +22,7 @@ extern const char api_source_performance[];
 extern const char api_source_navigator[];
 extern const char api_source_storage[];
 extern const char api_source_fetch[];
+extern const char api_source_dom[];
 extern const char api_source_store[];
 
 static const char *const console_globals[] = {"console", NULL};
@@ -48,6 +49,10 @@ static const char *const performance_globals[] = {"performance", "Performance", 
 static const char *const navigator_globals[] = {"navigator", "Navigator", NULL};
 static const char *const storage_globals[] = {"localStorage", "sessionStorage", "Storage", NULL};
 static const char *const fetch_globals[] = {"fetch", "Headers", "Request", "Response", "FormData", NULL};
+static const char *const dom_globals[] = {"document", "DOMParser", "Node", "Element", "HTMLElement", "Text",
+                                         "Comment", "Document", "DocumentFragment", "DocumentType",
+                                         "CharacterData", "Attr", "NodeList", "HTMLCollection",
+                                         "DOMTokenList", "XMLSerializer", NULL};
 static const char *const store_globals[] = {"db", NULL};
 static const char *const events_globals[] = {"Event", "EventTarget", "CustomEvent",
                                              "AbortController", "AbortSignal", NULL};
@@ -76,6 +81,7 @@ const api_group api_groups[API_GROUP_COUNT] = {
     [API_STORAGE] = {"storage", 1u << API_DOMEXCEPTION, storage_globals, api_source_storage, false},
     [API_FETCH] = {"fetch", 1u << API_EVENTS | 1u << API_STREAMS | 1u << API_BUFFER | 1u << API_URL,
                    fetch_globals, api_source_fetch, false},
+    [API_DOM] = {"dom", 1u << API_EVENTS, dom_globals, api_source_dom, false},
     [API_STORE] = {"store", 0, store_globals, api_source_store, true},
 };
 

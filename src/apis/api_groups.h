@@ -29,6 +29,7 @@ enum api_group_id {
     API_NAVIGATOR,   /* navigator (in the default set; the locks group adds navigator.locks) */
     API_STORAGE,     /* localStorage, sessionStorage */
     API_FETCH,
+    API_DOM,
     API_STORE, /* `db`: only in contexts with a store, which get it without asking */
     API_GROUP_COUNT
 };

@@ -128,6 +128,11 @@ bool engine_vm_batch_is_open(const engine_vm *vm);
 uint64_t engine_budget_cpu_used_ns(engine_budget *b);
 /* The run's CPU clock at start, reading the clock now if no tick has yet. */
 uint64_t engine_budget_cpu_start_ns(engine_budget *b);
+/* For natives that run long in C without returning to JS (an HTML parse): the checks a
+ * watchdog tick makes — cancel, CPU and wall deadlines, not memory — on the budget current
+ * on vm; sets and returns its tripped code (0: go on; none current: 0). The native then
+ * unwinds and throws; the next tick ends the run with that code. Runtime thread. */
+int engine_budget_poll(engine_vm *vm);
 
 /* host_ctx is the host's object for this context, handed back in every operation of the
  * VM's engine_host_ops. apis: bit mask of apis/api_groups.h groups to install (natives
@@ -161,6 +166,10 @@ void engine_deliver_message(engine_ctx *ec, const char *json, size_t len);
 /* Globals without eval (see jspool.h for the contracts). */
 jsp_result *engine_global_get(engine_ctx *ec, const char *name);
 jsp_result *engine_globals_list(engine_ctx *ec);
+/* The host's DOM queries (jsp_dom_*, engine_dom.c): selector on the context's
+ * globalThis.document, answered as JSON; JSP_ENOTFOUND when the context lacks the dom group. */
+enum engine_dom_query { ENGINE_DOM_FIND, ENGINE_DOM_FIND_ALL, ENGINE_DOM_TEXT, ENGINE_DOM_HTML };
+jsp_result *engine_dom_query(engine_ctx *ec, const char *selector, int mode, int64_t limit);
 jsp_result *engine_globals_snapshot(engine_ctx *ec);
 jsp_result *engine_globals_reset(engine_ctx *ec);
 

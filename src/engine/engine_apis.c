@@ -51,6 +51,7 @@ static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef
     [API_NAVIGATOR] = natives_navigator_add,
     [API_STORAGE] = natives_storage_add,
     [API_FETCH] = natives_fetch_add,
+    [API_DOM] = natives_dom_add,
     [API_STORE] = natives_store_add,
 };
 

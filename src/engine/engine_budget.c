@@ -169,6 +169,22 @@ static bool on_watchdog_tick(JSContextRef js, void *data)
     return false;
 }
 
+int engine_budget_poll(engine_vm *vm)
+{
+    engine_budget *b = vm->budget;
+    if (!b || b->tripped)
+        return b ? b->tripped : 0;
+    if (b->cancel_all && atomic_load_explicit(b->cancel_all, memory_order_relaxed))
+        b->tripped = JSP_ECLOSED;
+    else if (b->cancel && atomic_load_explicit(b->cancel, memory_order_relaxed))
+        b->tripped = JSP_EDESTROYED;
+    else if (b->cpu_limit_ns && (engine_budget_cpu_start_ns(b), engine_thread_cpu_ns() >= b->cpu_deadline_ns))
+        b->tripped = JSP_ECPU_LIMIT;
+    else if (b->wall_deadline_ns && clock_ns(CLOCK_MONOTONIC) >= b->wall_deadline_ns)
+        b->tripped = JSP_EWALL_LIMIT;
+    return b->tripped;
+}
+
 void engine_budget_limit_memory(engine_budget *b, uint64_t limit_bytes, uint64_t held_bytes)
 {
     b->memory_limit_bytes = limit_bytes;

@@ -15,7 +15,8 @@ typedef struct call_input {
     const char *name;  /* function or global name, or NULL */
     bool is_text_required; /* source or message: NULL is an error, not "nothing" */
     uint64_t message_tag;  /* JOB_SEND: jsp_send_tagged's tag */
-    int64_t read_limit;    /* JOB_STORE_READ: rows per page */
+    int64_t read_limit;    /* JOB_STORE_READ: rows per page; JOB_DOM_QUERY: elements */
+    int query_mode;        /* JOB_DOM_QUERY: enum job_dom_mode */
 } call_input;
 
 static int check_context(jsp_context *ctx)
@@ -72,6 +73,7 @@ static int submit(jsp_context *ctx, const call_input *in, jsp_done_fn done, void
     j->user = user;
     j->message_tag = in->message_tag;
     j->read_limit = in->read_limit;
+    j->query_mode = in->query_mode;
     rc = job_queue_push(&ctx->rt->queue, j);
     if (rc != 0) {
         atomic_fetch_sub(&ctx->queued_jobs, 1);
@@ -259,4 +261,49 @@ int jsp_store_rows_async(jsp_context *ctx, const char *table, const char *after_
         return JSP_EINVAL;
     call_input in;
     return submit(ctx, rows_input(&in, table, after_json, limit), done, user);
+}
+
+/* ---- the DOM from outside ---- */
+
+static int dom_query(jsp_context *ctx, const char *selector, int mode, long limit, jsp_result **out)
+{
+    if (!selector || limit < 0 || limit > JSP_DOM_MAX_FIND_ALL) {
+        if (out)
+            *out = result_error(JSP_EINVAL, NULL, !selector ? "selector is NULL" : "limit is out of range");
+        return JSP_EINVAL;
+    }
+    call_input in = {.kind = JOB_DOM_QUERY, .text = selector, .text_len = -1, .is_text_required = true,
+                     .query_mode = mode, .read_limit = limit ? limit : 100};
+    return submit_and_wait(ctx, &in, out);
+}
+
+int jsp_dom_query_async(jsp_context *ctx, const char *selector, jsp_dom_answer what, long limit,
+                        jsp_done_fn done, void *user)
+{
+    if (!done || !selector || (int)what < JSP_DOM_FIND || what > JSP_DOM_HTML || limit < 0 ||
+        limit > JSP_DOM_MAX_FIND_ALL)
+        return JSP_EINVAL;
+    call_input in = {.kind = JOB_DOM_QUERY, .text = selector, .text_len = -1, .is_text_required = true,
+                     .query_mode = (int)what, .read_limit = what != JSP_DOM_FIND_ALL ? 1 : limit ? limit : 100};
+    return submit(ctx, &in, done, user);
+}
+
+int jsp_dom_find(jsp_context *ctx, const char *selector, jsp_result **out)
+{
+    return dom_query(ctx, selector, JOB_DOM_FIND, 1, out);
+}
+
+int jsp_dom_find_all(jsp_context *ctx, const char *selector, long limit, jsp_result **out)
+{
+    return dom_query(ctx, selector, JOB_DOM_FIND_ALL, limit, out);
+}
+
+int jsp_dom_text(jsp_context *ctx, const char *selector, jsp_result **out)
+{
+    return dom_query(ctx, selector, JOB_DOM_TEXT, 1, out);
+}
+
+int jsp_dom_html(jsp_context *ctx, const char *selector, jsp_result **out)
+{
+    return dom_query(ctx, selector, JOB_DOM_HTML, 1, out);
 }

@@ -34,7 +34,12 @@ typedef enum job_kind {
     JOB_FETCH_EVENT,      /* a fetch transfer has news for its JS (fetch.c): fetch_id */
     JOB_STORE_READ,       /* jsp_store_tables (name NULL) / jsp_store_rows (name = table,
                              text = the key to start after, read_limit) */
+    JOB_DOM_QUERY,        /* jsp_dom_*: text = selector, query_mode, read_limit = limit */
 } job_kind;
+
+/* What a JOB_DOM_QUERY answers (jspool.h's jsp_dom_answer and engine.h's enum
+ * engine_dom_query, same order). */
+enum job_dom_mode { JOB_DOM_FIND, JOB_DOM_FIND_ALL, JOB_DOM_TEXT, JOB_DOM_HTML };
 
 /* One unit of work for a runtime thread. Created by any thread, run and freed by the
  * runtime thread. Text payloads live in the same allocation. */
@@ -56,7 +61,8 @@ struct job {
     uint64_t message_tag;      /* JOB_SEND: jsp_send_tagged's tag (0 = none) */
     uint64_t start_ns;         /* monotonic, when a call started running (0: never ran) */
     jsp_result *held_result;   /* a store call's result while its batch becomes durable */
-    int64_t read_limit;        /* JOB_STORE_READ: rows per page */
+    int64_t read_limit;        /* JOB_STORE_READ: rows per page; JOB_DOM_QUERY: elements */
+    int query_mode;            /* JOB_DOM_QUERY: enum job_dom_mode */
     size_t text_len;
     char text[];               /* source, JSON or reply text, NUL-terminated */
 };

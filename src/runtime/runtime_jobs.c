@@ -309,6 +309,12 @@ static void remember_module(struct jsp_context *ctx, const char *source, size_t 
     ctx->module_source_name = source_name ? copy + len + 1 : NULL;
 }
 
+_Static_assert((int)JOB_DOM_FIND == (int)ENGINE_DOM_FIND && (int)JOB_DOM_FIND_ALL == (int)ENGINE_DOM_FIND_ALL &&
+                   (int)JOB_DOM_TEXT == (int)ENGINE_DOM_TEXT && (int)JOB_DOM_HTML == (int)ENGINE_DOM_HTML &&
+                   (int)JSP_DOM_FIND == (int)JOB_DOM_FIND && (int)JSP_DOM_FIND_ALL == (int)JOB_DOM_FIND_ALL &&
+                   (int)JSP_DOM_TEXT == (int)JOB_DOM_TEXT && (int)JSP_DOM_HTML == (int)JOB_DOM_HTML,
+               "job.h's DOM query modes are engine.h's");
+
 /* Jobs that run guest code but cannot be left pending (getters, module bodies). */
 static jsp_result *run_bounded(runtime *rt, job *j)
 {
@@ -352,6 +358,9 @@ static jsp_result *run_bounded(runtime *rt, job *j)
         break;
     case JOB_GLOBALS_RESET:
         r = engine_globals_reset(ec);
+        break;
+    case JOB_DOM_QUERY:
+        r = engine_dom_query(ec, j->text, j->query_mode, j->read_limit);
         break;
     default:
         abort(); /* the caller dispatches only the kinds above */

@@ -176,8 +176,9 @@ static char *context_json(const served_context *sc)
     return text;
 }
 
-/* The tables routes: the library's JSON as is. A key that is not JSON or not of the
- * primary key's type (JSP_EJSON, JSP_EJS TypeError) is the client's mistake: 400. */
+/* The tables and dom routes: the library's JSON as is. A key that is not JSON or not of
+ * the primary key's type (JSP_EJSON, JSP_EJS TypeError), or a malformed selector (JSP_EJS
+ * SyntaxError), is the client's mistake: 400. */
 static void finish_read(pending *p)
 {
     const jsp_result *r = p->result;
@@ -611,6 +612,53 @@ static int read_tables(server *srv, h2o_req_t *req, served_context *sc, const ch
     return submitted(srv, req, sc, p, rc, start_ns);
 }
 
+/* GET /v1/contexts/{id}/dom?selector=S[&as=find|all|text|html][&limit=N]: the context's
+ * document queried from outside (jsp_dom_query_async) — S percent-encoded (a '+' stays
+ * the CSS combinator, not a space); as defaults to find; limit (all only) 1..10000,
+ * default 100. A malformed selector is the client's mistake: 400. */
+static int read_dom(server *srv, h2o_req_t *req, served_context *sc, uint64_t start_ns)
+{
+    char *query = req->query_at != SIZE_MAX
+                      ? copy_iovec(h2o_iovec_init(req->path.base + req->query_at + 1,
+                                                  req->path.len - req->query_at - 1))
+                      : NULL;
+    const char *selector = NULL, *problem = NULL;
+    jsp_dom_answer what = JSP_DOM_FIND;
+    long limit = 0;
+    static const char *const answers[] = {"find", "all", "text", "html"};
+    for (char *save = NULL, *part = query ? strtok_r(query, "&", &save) : NULL; part && !problem;
+         part = strtok_r(NULL, "&", &save)) {
+        if (strncmp(part, "selector=", 9) == 0) {
+            selector = part + 9;
+            if (!percent_decode(part + 9))
+                problem = "selector: a bad %-escape";
+        } else if (strncmp(part, "as=", 3) == 0) {
+            int found = -1;
+            for (int i = 0; i < 4; i++)
+                if (strcmp(part + 3, answers[i]) == 0)
+                    found = i;
+            if (found < 0)
+                problem = "as: one of find, all, text, html";
+            what = (jsp_dom_answer)(found < 0 ? 0 : found);
+        } else if (strncmp(part, "limit=", 6) == 0) {
+            char *end = NULL;
+            limit = strtol(part + 6, &end, 10);
+            if (end == part + 6 || *end || limit < 1 || limit > JSP_DOM_MAX_FIND_ALL)
+                problem = "limit: an integer from 1 to 10000";
+        }
+    }
+    if (!problem && (!selector || !*selector))
+        problem = "selector: a CSS selector is required (?selector=...)";
+    if (problem) {
+        free(query);
+        return answer_error(req, start_ns, sc->id, 400, "invalid_argument", problem);
+    }
+    pending *p = pending_new(srv, req, PENDING_READ, sc->id, start_ns);
+    int rc = p ? jsp_dom_query_async(sc->ctx, selector, what, limit, server_call_done, p) : JSP_ENOMEM;
+    free(query); /* the library copied the selector */
+    return submitted(srv, req, sc, p, rc, start_ns);
+}
+
 /* {id} may be a context id or its name. */
 static served_context *find_context(server *srv, const char *key)
 {
@@ -630,7 +678,7 @@ static bool is_safe_segment(const char *s)
     return true;
 }
 
-/* /v1/contexts/{id}[/eval | /call/{fn} | /messages | /reset | /ws | /tables[/{table}]] */
+/* /v1/contexts/{id}[/eval | /call/{fn} | /messages | /reset | /ws | /tables[/{table}] | /dom] */
 static int context_route(server *srv, h2o_req_t *req, char *rest, uint64_t start_ns)
 {
     char *save = NULL;
@@ -668,6 +716,11 @@ static int context_route(server *srv, h2o_req_t *req, char *rest, uint64_t start
         if (function && !is_safe_segment(function))
             return answer_error(req, start_ns, sc->id, 404, "not_found", "no such route");
         return read_tables(srv, req, sc, function, start_ns);
+    }
+    if (strcmp(action, "dom") == 0 && !function) {
+        if (!is_method(req, "GET"))
+            return answer_error(req, start_ns, sc->id, 405, "method_not_allowed", "use GET");
+        return read_dom(srv, req, sc, start_ns);
     }
     if (!is_method(req, "POST"))
         return answer_error(req, start_ns, sc->id, 405, "method_not_allowed", "use POST");

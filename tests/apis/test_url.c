@@ -17,46 +17,6 @@ static jsp_context *url_context(void)
     return context_with(pool, &cfg);
 }
 
-static char *read_whole(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)len + 1);
-    if (text && fread(text, 1, (size_t)len, f) != (size_t)len) {
-        free(text);
-        text = NULL;
-    }
-    if (text)
-        text[len] = '\0';
-    fclose(f);
-    return text;
-}
-
-/* The text as a JSON string literal (malloc'd). */
-static char *json_string(const char *text)
-{
-    size_t len = strlen(text), at = 0;
-    char *out = malloc(len * 6 + 3);
-    out[at++] = '"';
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            out[at++] = '\\';
-            out[at++] = (char)*p;
-        } else if (*p < 0x20) {
-            at += (size_t)sprintf(out + at, "\\u%04x", *p);
-        } else {
-            out[at++] = (char)*p;
-        }
-    }
-    out[at++] = '"';
-    out[at] = '\0';
-    return out;
-}
-
 /* Runs one conformance data file through url_conformance.js's runner (as parsed JSON, or
  * as a string when as_text); prints and logs the counts and the failing inputs. */
 static void run_data_file(const char *data_path, const char *package, bool as_text, const char *runner,
@@ -65,14 +25,14 @@ static void run_data_file(const char *data_path, const char *package, bool as_te
     cr_assert(data_path[0] && !strstr(data_path, "NOTFOUND"),
               "the conformance data file for %s was not found at configure time: install the Debian package "
               "%s (scripts/deps.sh) and re-run cmake", label, package);
-    char *data = read_whole(data_path);
+    char *data = read_file(data_path, NULL);
     cr_assert(data, "cannot read %s (from the Debian package %s)", data_path, package);
     if (as_text) {
-        char *quoted = json_string(data);
+        char *quoted = json_quote(data, strlen(data));
         free(data);
         data = quoted;
     }
-    char *driver = read_whole(URL_CONFORMANCE_JS);
+    char *driver = read_file(URL_CONFORMANCE_JS, NULL);
     cr_assert(driver, "cannot read %s", URL_CONFORMANCE_JS);
 
     jsp_context *ctx = url_context();

@@ -2160,3 +2160,40 @@ Test(server_limits, ws_unread_answers_are_bounded_across_sockets)
         close(fds[i]);
     expect(request("GET", "/healthz", NULL), 200, NULL);
 }
+
+/* ---- the dom routes (issue 14): the context's document queried by CSS selector ---- */
+
+Test(server, dom_route_answers_find_all_text_and_html_by_selector)
+{
+    expect(request("POST", "/v1/contexts",
+                   "{\"name\":\"page\",\"apis\":\"dom\",\"source\":\"document.body.innerHTML = "
+                   "'<ul id=l><li class=a>one</li><li class=b data-x=1>two &amp; <b>2</b></li></ul>'\"}"),
+           201, NULL);
+    expect(request("GET", "/v1/contexts/page/dom?selector=li.b", NULL), 200,
+           "{\"tag\":\"li\",\"attributes\":{\"class\":\"b\",\"data-x\":\"1\"},\"text\":\"two & 2\","
+           "\"html\":\"<li class=\\\"b\\\" data-x=\\\"1\\\">two &amp; <b>2</b></li>\"}");
+    expect(request("GET", "/v1/contexts/page/dom?selector=%23l%20%3E%20li&as=all", NULL), 200,
+           "[{\"tag\":\"li\",\"attributes\":{\"class\":\"a\"},\"text\":\"one\"},{\"tag\":\"li\"");
+    expect(request("GET", "/v1/contexts/page/dom?selector=li&as=all&limit=1", NULL), 200,
+           "[{\"tag\":\"li\",\"attributes\":{\"class\":\"a\"},\"text\":\"one\"}]");
+    expect(request("GET", "/v1/contexts/page/dom?selector=li.a+li&as=text", NULL), 200, "\"two & 2\"");
+    expect(request("GET", "/v1/contexts/page/dom?selector=ul&as=html", NULL), 200, "\"<ul id=\\\"l\\\"><li");
+    expect(request("GET", "/v1/contexts/page/dom?selector=table", NULL), 200, "null");
+    /* the guest's own document changes are what the host sees */
+    expect(request("POST", "/v1/contexts/page/eval", "{\"source\":\"document.querySelector('li.a').remove()\"}"), 200,
+           NULL);
+    expect(request("GET", "/v1/contexts/page/dom?selector=li&as=text", NULL), 200, "\"two & 2\"");
+    static const char *const bad[] = {"?selector=li%5B", "?selector=%3Afoo", "?selector=a%2C", "?as=text",
+                                      "?selector=li&as=xml", "?selector=li&as=all&limit=0",
+                                      "?selector=li&as=all&limit=10001", "?selector=%zz", NULL};
+    for (const char *const *q = bad; *q; q++) {
+        char path[128];
+        snprintf(path, sizeof(path), "/v1/contexts/page/dom%s", *q);
+        expect(request("GET", path, NULL), 400, "\"code\":\"invalid_argument\"");
+    }
+    expect(request("GET", "/v1/contexts/page/dom?selector=li%5B", NULL), 400, "not a valid selector");
+    expect(request("POST", "/v1/contexts/page/dom?selector=li", NULL), 405, "method_not_allowed");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"plain\",\"source\":\"1\"}"), 201, NULL);
+    expect(request("GET", "/v1/contexts/plain/dom?selector=li", NULL), 404, "no 'dom' API group");
+    expect(request("GET", "/v1/contexts/nobody/dom?selector=li", NULL), 404, "no such context");
+}

@@ -276,3 +276,47 @@ int call_code(jsp_context *ctx, const char *fn, const char *args, char *message,
     jsp_result_free(r);
     return rc;
 }
+
+char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = size >= 0 ? malloc((size_t)size + 1) : NULL;
+    if (text && fread(text, 1, (size_t)size, f) != (size_t)size) {
+        free(text);
+        text = NULL;
+    }
+    if (text) {
+        text[size] = '\0';
+        if (len)
+            *len = (size_t)size;
+    }
+    fclose(f);
+    return text;
+}
+
+char *json_quote(const char *text, size_t len)
+{
+    size_t at = 0;
+    char *out = malloc(len * 6 + 3);
+    if (!out)
+        return NULL;
+    out[at++] = '"';
+    for (const unsigned char *p = (const unsigned char *)text; p < (const unsigned char *)text + len; p++) {
+        if (*p == '"' || *p == '\\') {
+            out[at++] = '\\';
+            out[at++] = (char)*p;
+        } else if (*p < 0x20) {
+            at += (size_t)sprintf(out + at, "\\u%04x", *p);
+        } else {
+            out[at++] = (char)*p;
+        }
+    }
+    out[at++] = '"';
+    out[at] = '\0';
+    return out;
+}

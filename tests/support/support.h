@@ -77,6 +77,11 @@ char *call_ok(jsp_context *ctx, const char *fn, const char *args);
 int eval_error(jsp_context *ctx, const char *source, jsp_result **out);
 
 void sleep_ms(int ms);
+/* A whole file, NUL-terminated (malloc'd; NULL when unreadable); its length in *len
+ * when len is not NULL (the file may hold NULs). */
+char *read_file(const char *path, size_t *len);
+/* len bytes of text as a JSON string literal, control bytes and NULs escaped (malloc'd). */
+char *json_quote(const char *text, size_t len);
 /* Polls `expression` in ctx (eval_ok every 5 ms) until its JSON is `json`; false when
  * timeout_ms passed first. For effects that arrive from other threads on their own time. */
 bool eval_until(jsp_context *ctx, const char *expression, const char *json, int timeout_ms);

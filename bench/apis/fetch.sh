@@ -2,7 +2,8 @@
 # fetch.sh — fetch of a small JSON response from a loopback server (bench/apis/fetch_server.js,
 # Node's http), by jspool's fetch group (bench_fetch: one runtime) and by Node 20's fetch
 # (undici), side by side in one run: requests/s with 1 and 64 requests in flight, SECONDS
-# each, RUNS alternating runs; medians and the ratio as JSON lines.
+# each, then a streamed download of DOWNLOAD_MB (default 100) MiB read chunk by chunk from
+# response.body (MB/s); RUNS alternating runs; medians and the ratio as JSON lines.
 #   usage: bench/apis/fetch.sh        (RUNS=3 SECONDS_EACH=1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -40,3 +41,19 @@ for inflight in 1 64; do
     awk -v k="$inflight" -v j="$j" -v n="$n" -v runs="$runs" -v js="${jsp[*]}" -v ns="${nd[*]}" 'BEGIN {
         printf "{\"bench\":\"fetch_vs_node\",\"in_flight\":%d,\"unit\":\"req/s\",\"runs\":%d,\"jspool\":%d,\"node\":%d,\"ratio\":%.2f,\"jspool_runs\":\"%s\",\"node_runs\":\"%s\"}\n", k, runs, j, n, j / n, js, ns }'
 done
+
+# A streamed download: the body read chunk by chunk, bytes counted; MB/s (one warm-up of 8 MiB).
+mb=${DOWNLOAD_MB:-100}
+download="(async () => { const read = async (n) => { const r = await fetch('http://127.0.0.1:$port/big?mb=' + n);"
+download+=" const reader = r.body.getReader(); let bytes = 0; for (;;) { const { done, value } = await reader.read();"
+download+=" if (done) return bytes; bytes += value.length; } }; await read(8); const t = Date.now();"
+download+=" const bytes = await read($mb); if (bytes !== $mb * 1048576) throw new Error('got ' + bytes);"
+download+=" return Math.round(bytes / 1048576 / ((Date.now() - t) / 1000)); })()"
+jsp=(); nd=()
+for run in $(seq 1 "$runs"); do
+    jsp+=("$(build-bench/bench/bench_fetch "$port" "$download")")
+    nd+=("$(node -e "Promise.resolve($download).then((v) => console.log(v))")")
+done
+j=$(median "${jsp[@]}"); n=$(median "${nd[@]}")
+awk -v mb="$mb" -v j="$j" -v n="$n" -v runs="$runs" -v js="${jsp[*]}" -v ns="${nd[*]}" 'BEGIN {
+    printf "{\"bench\":\"fetch_download_vs_node\",\"mib\":%d,\"unit\":\"MB/s\",\"runs\":%d,\"jspool\":%d,\"node\":%d,\"ratio\":%.2f,\"jspool_runs\":\"%s\",\"node_runs\":\"%s\"}\n", mb, runs, j, n, j / n, js, ns }'

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 TestSuite(store_attacks, .timeout = 240);
@@ -276,6 +277,13 @@ Test(store_attacks, a_nested_calls_continuation_is_not_charged_to_the_sibling_in
 #else
 #define MAX_MS 250
 #endif
+static double process_cpu_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return now.tv_sec * 1e3 + now.tv_nsec / 1e6;
+}
+
 Test(store_attacks, the_largest_declaration_stays_within_the_cpu_limit)
 {
     fresh_dir();
@@ -294,24 +302,22 @@ Test(store_attacks, the_largest_declaration_stays_within_the_cpu_limit)
                                  -1, &r),
                  0);
     jsp_result_free(r);
-    /* CPU time, not wall time: the bound is about the work one declaration does on the
-     * runtime thread, which a loaded machine (CI, parallel tests) would only stretch. */
+    /* The process's CPU time, not wall time: the bound is about the work one declaration
+     * does on the runtime thread, which a loaded machine (CI, parallel tests) would only
+     * stretch in wall time. (The context's own CPU figure will not do: a short run is
+     * charged its wall time, to spare a system call per call.) This thread only waits. */
     char message[300];
-    jsp_cpu_usage before, after;
-    jsp_context_cpu(ctx, &before);
+    double t0 = process_cpu_ms();
     int rc = call_code(ctx, "declare", "[\"a\"]", message, sizeof(message));
-    jsp_context_cpu(ctx, &after);
-    double ms = (after.cpu_seconds - before.cpu_seconds) * 1e3;
+    double ms = process_cpu_ms() - t0;
     cr_log_info("200 tables x 200 columns x 16 indexes: %d %s in %.0f ms of CPU (CPU limit 50 ms)", rc, message, ms);
     cr_expect_lt(ms, MAX_MS, "one declaration held the runtime thread for %.0f ms of CPU with a 50 ms CPU limit", ms);
     /* the same declaration again changes nothing (no write, no sync) but rebinds every table */
-    jsp_context_cpu(ctx, &before);
+    t0 = process_cpu_ms();
     rc = call_code(ctx, "declare", "[\"a\"]", message, sizeof(message));
-    jsp_context_cpu(ctx, &after);
-    ms = (after.cpu_seconds - before.cpu_seconds) * 1e3;
+    ms = process_cpu_ms() - t0;
     cr_log_info("the same declaration again: %d %s in %.0f ms of CPU", rc, message, ms);
     cr_expect_lt(ms, MAX_MS, "an unchanged declaration held the runtime thread for %.0f ms of CPU with a 50 ms CPU limit", ms);
-    cr_expect_gt(after.cpu_seconds, 0, "the declarations' CPU was not counted");
     jsp_context_free(ctx);
     jsp_pool_free(pool);
     remove_dir();

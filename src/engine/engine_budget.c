@@ -21,27 +21,28 @@
 #include <time.h>
 #include <unistd.h>
 
-/* 10 ms: the reaction time to a runaway, a cancel or a heap past its limit, and 100
- * checks a second at most per VM, memory-limited (isolated) ones included: they ticked
- * every 1 ms until a race inside JSC 2.50's VMTraps aborted `jspool serve` under load.
- * A watchdog timer fires on JSC's one timer thread (shared by every VM) in two steps: it
- * sets the VM's trap bit, then takes the traps lock to record a thread-stop request
- * (requestThreadStopIfNeeded). The runtime thread clears the bit under that lock when it
- * handles the trap, and cancels the request when done (cancelThreadStopIfNeeded). If a
- * second timer of the VM sets the bit while the first one's request is still recorded,
- * and the runtime thread clears the bit before that timer takes the lock, the timer finds
- * "no trap pending, but a stop requested" and fails a RELEASE_ASSERT: SIGABRT, with the
- * runtime thread waiting in cancelThreadStopIfNeeded (the mirror case aborts there).
- * Polling traps (engine_vm.c) change nothing: the bit and the request are the same. What
- * brings two timers close together: JSC never cancels one, starts a new one whenever the
- * VM is entered after the newest one's deadline (fired or not), and its timer thread,
- * late under CPU contention, then fires the overdue ones back to back. With 1 ms between
- * deadlines a 1 ms stall of that thread sufficed; with 10 ms it takes a 10 ms stall.
- * Measured with bench/server/vmtraps.sh on this shared 2-core machine: see the commit
- * that made this change. */
+/* 10 ms: the reaction time to a runaway or a cancel, and 100 checks a second at most per VM. */
 static const double TICK_SECONDS = ENGINE_TICK_MS / 1000.0;
-/* The shortest re-arm when a CPU or wall deadline is near (once per budget, at its end).
- * 0.2 ms here aborted ~1% of memory-limit runs under contention: the race above. */
+/* A memory-limited (isolated) VM ticks every 1 ms, and faster when near its limit. */
+static const double MEMORY_TICK_SECONDS = 0.001;
+/* The shortest re-arm when a deadline or the memory limit is near. Shorter ticks make a
+ * race inside JSC 2.50's VMTraps more likely (~1% of memory-limit runs under contention at
+ * 0.2 ms); no tick length removes it. A watchdog timer fires on JSC's one timer thread in
+ * two steps: it sets the VM's trap bit (an atomic OR), then requestThreadStopIfNeeded
+ * takes the traps lock to record a thread-stop request. The runtime thread clears the bit
+ * under that lock when it handles the trap and cancels the request when done
+ * (cancelThreadStopIfNeeded). When a second timer of the VM sets the bit while the first
+ * one's request is still recorded, and the runtime thread clears the bit before that
+ * timer reaches the lock, the timer finds "no trap pending, stop requested" and fails a
+ * RELEASE_ASSERT: SIGABRT, the runtime thread waiting in cancelThreadStopIfNeeded (a core
+ * of `jspool serve`; the mirror case aborts in cancelThreadStopIfNeeded). Polling traps
+ * (engine_vm.c) share that bookkeeping. Two timers come close because JSC never cancels
+ * one, starts a new one on any entry after the newest one's deadline, restarts one for
+ * the CPU time still owed when the wall timer fires first, and its timer thread runs late
+ * under load. bench/server/vmtraps.sh (4 s runs, loaded machine): 5 of 93 died with the
+ * 1 ms memory tick, 1 of 75 in the runs interleaved with a 10 ms tick for every VM, which
+ * died in 1 of 104 and overshot memory limits 10x more: only a fixed JSC closes it
+ * (docs/security.md). */
 static const double MIN_TICK_SECONDS = 0.001;
 /* The fastest JS allocates, with margin: arrays filled in a loop reach ~4 MB/ms here. */
 static const double ALLOCATION_BYTES_PER_SECOND = 8e9;
@@ -117,8 +118,12 @@ uint64_t engine_budget_cpu_used_ns(engine_budget *b)
  * a budget ends within about a millisecond of its expiry instead of at the next period. */
 static double next_tick_seconds(const engine_budget *b, uint64_t cpu_now)
 {
-    double tick = TICK_SECONDS;
+    double tick = b->memory_limit_bytes ? MEMORY_TICK_SECONDS : TICK_SECONDS;
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    if (b->memory_limit_bytes) { /* near the limit: wake up for the next heap read */
+        double left = b->next_heap_read_ns > now ? (double)(b->next_heap_read_ns - now) / 1e9 : 0;
+        tick = left < tick ? left : tick;
+    }
     if (b->wall_deadline_ns) {
         double left = b->wall_deadline_ns > now ? (double)(b->wall_deadline_ns - now) / 1e9 : 0;
         tick = left < tick ? left : tick;

@@ -40,8 +40,8 @@ static const double MEMORY_TICK_SECONDS = 0.001;
  * one, starts a new one on any entry after the newest one's deadline, restarts one for
  * the CPU time still owed when the wall timer fires first, and its timer thread runs late
  * under load. bench/server/vmtraps.sh (4 s runs, loaded machine): 5 of 93 died with the
- * 1 ms memory tick, 1 of 75 in the runs interleaved with a 10 ms tick for every VM, which
- * died in 1 of 104 and overshot memory limits 10x more: only a fixed JSC closes it
+ * 1 ms memory tick (1 of 48 in the runs interleaved with a 10 ms tick for every VM, which
+ * died in 1 of 104 and overshot memory limits 10x more): only a fixed JSC closes it
  * (WebKit bug 302605, "Fix VMTraps race condition in fireTrap() for async events", merged
  * upstream 2025-11-18, not in Debian 12's 2.50.6; docs/security.md). */
 static const double MIN_TICK_SECONDS = 0.001;

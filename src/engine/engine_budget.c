@@ -27,10 +27,25 @@
 static const double TICK_SECONDS = ENGINE_TICK_MS / 1000.0;
 /* A memory-limited (isolated) VM ticks every 1 ms, and faster when near its limit. */
 static const double MEMORY_TICK_SECONDS = 0.001;
-/* The shortest re-arm when a deadline or the memory limit is near. Not shorter: a tick
- * that fires while the VM is still handling the previous one can hit a race inside JSC's
- * VMTraps (requestThreadStopIfNeeded against cancelThreadStopIfNeeded: abort), seen in
- * ~1% of memory-limit runs under CPU contention with 0.2 ms ticks. */
+/* The shortest re-arm when a deadline or the memory limit is near. Shorter ticks make a
+ * race inside JSC 2.50's VMTraps more likely (~1% of memory-limit runs under contention at
+ * 0.2 ms); no tick length removes it. A watchdog timer fires on JSC's one timer thread in
+ * two steps: it sets the VM's trap bit (an atomic OR), then requestThreadStopIfNeeded
+ * takes the traps lock to record a thread-stop request. The runtime thread clears the bit
+ * under that lock when it handles the trap and cancels the request when done
+ * (cancelThreadStopIfNeeded). When a second timer of the VM sets the bit while the first
+ * one's request is still recorded, and the runtime thread clears the bit before that
+ * timer reaches the lock, the timer finds "no trap pending, stop requested" and fails a
+ * RELEASE_ASSERT: SIGABRT, the runtime thread waiting in cancelThreadStopIfNeeded (a core
+ * of `jspool serve`; the mirror case aborts in cancelThreadStopIfNeeded). Polling traps
+ * (engine_vm.c) share that bookkeeping. Two timers come close because JSC never cancels
+ * one, starts a new one on any entry after the newest one's deadline, restarts one for
+ * the CPU time still owed when the wall timer fires first, and its timer thread runs late
+ * under load. bench/server/vmtraps.sh (4 s runs, loaded machine): 5 of 93 died with the
+ * 1 ms memory tick (1 of 48 in the runs interleaved with a 10 ms tick for every VM, which
+ * died in 1 of 104 and overshot memory limits 10x more): only a fixed JSC closes it
+ * (WebKit bug 302605, "Fix VMTraps race condition in fireTrap() for async events", merged
+ * upstream 2025-11-18, not in Debian 12's 2.50.6; docs/security.md). */
 static const double MIN_TICK_SECONDS = 0.001;
 /* The fastest JS allocates, with margin: arrays filled in a loop reach ~4 MB/ms here. */
 static const double ALLOCATION_BYTES_PER_SECOND = 8e9;

@@ -19,6 +19,8 @@ extern const char api_source_streams[];
 extern const char api_source_compression[];
 extern const char api_source_url[];
 extern const char api_source_fetch[];
+extern const char api_source_websocket[];
+extern const char api_source_eventsource[];
 extern const char api_source_store[];
 
 static const char *const console_globals[] = {"console", NULL};
@@ -41,6 +43,8 @@ static const char *const streams_globals[] = {
 static const char *const compression_globals[] = {"CompressionStream", "DecompressionStream", NULL};
 static const char *const url_globals[] = {"URL", "URLSearchParams", NULL};
 static const char *const fetch_globals[] = {"fetch", "Headers", "Request", "Response", "FormData", NULL};
+static const char *const websocket_globals[] = {"WebSocket", "CloseEvent", NULL};
+static const char *const eventsource_globals[] = {"EventSource", NULL};
 static const char *const store_globals[] = {"db", NULL};
 static const char *const events_globals[] = {"Event", "EventTarget", "CustomEvent",
                                              "AbortController", "AbortSignal", NULL};
@@ -65,6 +69,10 @@ const api_group api_groups[API_GROUP_COUNT] = {
     [API_URL] = {"url", 0, url_globals, api_source_url, false},
     [API_FETCH] = {"fetch", 1u << API_EVENTS | 1u << API_STREAMS | 1u << API_BUFFER | 1u << API_URL,
                    fetch_globals, api_source_fetch, false},
+    [API_WEBSOCKET] = {"websocket", 1u << API_CHANNEL | 1u << API_BUFFER | 1u << API_URL, websocket_globals,
+                       api_source_websocket, false},
+    [API_EVENTSOURCE] = {"eventsource", 1u << API_FETCH | 1u << API_CHANNEL, eventsource_globals,
+                         api_source_eventsource, false},
     [API_STORE] = {"store", 0, store_globals, api_source_store, true},
 };
 

@@ -26,6 +26,8 @@ enum api_group_id {
     API_COMPRESSION,
     API_URL,
     API_FETCH,
+    API_WEBSOCKET,
+    API_EVENTSOURCE,
     API_STORE, /* `db`: only in contexts with a store, which get it without asking */
     API_GROUP_COUNT
 };

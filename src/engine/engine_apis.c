@@ -48,6 +48,7 @@ static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef
     [API_COMPRESSION] = natives_compression_add,
     [API_URL] = natives_url_add,
     [API_FETCH] = natives_fetch_add,
+    [API_WEBSOCKET] = natives_websocket_add,
     [API_STORE] = natives_store_add,
 };
 

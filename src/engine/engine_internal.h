@@ -165,6 +165,7 @@ void natives_compression_add(JSContextRef js, JSObjectRef natives);
 void natives_url_add(JSContextRef js, JSObjectRef natives);
 void natives_store_add(JSContextRef js, JSObjectRef natives);
 void natives_fetch_add(JSContextRef js, JSObjectRef natives);
+void natives_websocket_add(JSContextRef js, JSObjectRef natives);
 /* The engine_ctx whose global a native was called in. Contexts register per thread,
  * because natives receive only a JSContextRef and every VM of a runtime is on its thread. */
 engine_ctx *engine_ctx_of(JSContextRef js);

@@ -568,7 +568,7 @@ int fetch_start(struct jsp_context *ctx, const engine_fetch_request *req, uint64
     }
     t->ctx = ctx;
     t->id = ++ctx->next_fetch_id;
-    t->call_id = ctx->current_call_id;
+    t->call_id = req->is_context_owned ? 0 : ctx->current_call_id;
     t->redirect = req->redirect;
     t->easy = easy;
     t->url = strdup(req->url);

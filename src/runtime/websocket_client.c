@@ -211,7 +211,8 @@ static void finish(ws_client *c, int code, const char *reason, bool was_clean, b
 
 static void fail(ws_client *c, const char *why)
 {
-    snprintf(c->failure, sizeof(c->failure), "%s", why);
+    if (why != c->failure)
+        snprintf(c->failure, sizeof(c->failure), "%s", why);
     finish(c, 1006, c->failure, false, true);
 }
 

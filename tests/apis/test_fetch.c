@@ -20,32 +20,6 @@ SUITE_POOL(2)
 static pid_t server_pid;
 static int server_port;
 
-/* Starts argv (a server printing its port on its first line); *port gets it. */
-static pid_t spawn_server(char *const argv[], int *port)
-{
-    int out[2];
-    cr_assert_eq(pipe(out), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        dup2(out[1], 1);
-        int null_fd = open("/dev/null", O_WRONLY);
-        dup2(null_fd, 2); /* its tracebacks for connections the tests cut */
-        close(out[0]);
-        close(out[1]);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(out[1]);
-    char line[32] = "";
-    FILE *f = fdopen(out[0], "r");
-    cr_assert(f && fgets(line, sizeof(line), f), "the test server did not start (%s %s)", argv[0], argv[1]);
-    fclose(f);
-    *port = atoi(line);
-    cr_assert_gt(*port, 0);
-    return pid;
-}
-
 static void start_server(void)
 {
     char *argv[] = {"python3", FETCH_SERVER, NULL};

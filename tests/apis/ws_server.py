@@ -13,6 +13,7 @@
 #   /bad-accept      answers 101 with a wrong Sec-WebSocket-Accept
 #   /extension       answers 101 choosing an extension nobody offered
 #   /mute            answers 101, then ignores every frame (a close is never answered)
+# With --tls KEY CERT it serves the same over TLS (wss:).
 # SSE paths:
 #   /sse/basic       events with fields, multi-line data, a comment, CRLF and CR line ends
 #   /sse/reconnect   first request: id 1 and 2, retry 100, then the stream ends; later
@@ -200,5 +201,11 @@ class Server(ThreadingHTTPServer):
 
 
 server = Server(("127.0.0.1", 0), Handler)
+if len(sys.argv) == 4 and sys.argv[1] == "--tls":  # --tls KEY CERT: wss: and https:
+    import ssl
+
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(sys.argv[3], sys.argv[2])
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
 print(server.server_address[1], flush=True)
 server.serve_forever()

@@ -1,6 +1,8 @@
 /* support.c — see support.h. */
 #include "support/support.h"
 
+#include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -123,7 +125,7 @@ char *eval_ok(jsp_context *ctx, const char *source)
 void expect_eval(jsp_context *ctx, const char *source, const char *json)
 {
     char *got = eval_ok(ctx, source);
-    cr_expect_str_eq(got, json, "%s", source);
+    cr_expect_str_eq(got, json, "%s\n  gave %s", source, got);
     free(got);
 }
 
@@ -275,4 +277,29 @@ int call_code(jsp_context *ctx, const char *fn, const char *args, char *message,
         snprintf(message, len, "%s: %s", rc ? r->error_name : "ok", rc ? r->error_message : r->json);
     jsp_result_free(r);
     return rc;
+}
+
+pid_t spawn_server(char *const argv[], int *port)
+{
+    int out[2];
+    cr_assert_eq(pipe(out), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        int null_fd = open("/dev/null", O_WRONLY);
+        dup2(null_fd, 2); /* its tracebacks for connections the tests cut */
+        close(out[0]);
+        close(out[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(out[1]);
+    char line[32] = "";
+    FILE *f = fdopen(out[0], "r");
+    cr_assert(f && fgets(line, sizeof(line), f), "the test server did not start (%s %s)", argv[0], argv[1]);
+    fclose(f);
+    *port = atoi(line);
+    cr_assert_gt(*port, 0);
+    return pid;
 }

@@ -5,6 +5,7 @@
 
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -120,5 +121,9 @@ void temp_store_remove(temp_store *t);
 /* Calls fn and returns its code (0 on success); message (may be NULL) gets "ok: <json>" or
  * "<error name>: <message>". */
 int call_code(jsp_context *ctx, const char *fn, const char *args, char *message, size_t len);
+
+/* Starts argv (a test server printing its port on its first line, its stderr to
+ * /dev/null); *port gets the port. The caller kills and reaps the pid. */
+pid_t spawn_server(char *const argv[], int *port);
 
 #endif

@@ -1,6 +1,6 @@
-/* bench_fetch.c — runs one JS snippet (argv[2]) in a context whose egress policy allows
- * 127.0.0.1:PORT (argv[1]) with up to 64 requests in flight and no time limits, and prints
- * what it evaluates to (awaited). bench/apis/fetch.sh runs it against Node's fetch. */
+/* bench_fetch.c — runs one JS snippet (argv[2]) in a context with the fetch and websocket
+ * groups whose egress policy allows 127.0.0.1:PORT (argv[1]) with up to 64 requests in
+ * flight and no time limits, and prints what it evaluates to (awaited). bench/apis/fetch.sh and websocket.sh run it against Node. */
 #include <jspool.h>
 #include <stdio.h>
 
@@ -19,7 +19,7 @@ int main(int argc, char **argv)
     jsp_result *r = NULL;
     if (jsp_pool_new(&pc, &pool) != 0)
         return 1;
-    jsp_context_config cfg = {.apis = "fetch", .cpu_limit_ms = -1, .wall_limit_ms = -1, .egress_allow = allow,
+    jsp_context_config cfg = {.apis = "fetch,websocket", .cpu_limit_ms = -1, .wall_limit_ms = -1, .egress_allow = allow,
                               .egress_allow_loopback = 1, .egress_max_requests = 64};
     int rc = jsp_context_new(pool, &cfg, &ctx);
     if (rc == 0 && (rc = jsp_eval(ctx, base, -1, &r)) == 0) {

@@ -39,8 +39,8 @@ static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
     engine_ctx_set_module_loader(fresh, ctx->module_loader, ctx->module_loader_user);
     runtime_clear_context_timers(rt, ctx); /* they hold values of the old VM */
     lock_requests_drop_context(ctx);       /* their callbacks die with the old VM */
+    ws_client_drop_context(ctx);           /* its WebSockets (no events: that JS is gone) */
     fetch_drop_context(ctx);               /* so do their Promises and streams */
-    ws_client_drop_context(ctx);           /* and its WebSockets (no events: that JS is gone) */
     engine_ctx_free(ctx->ec);
     ctx->ec = fresh;
     ctx->next_timer_id = 0;

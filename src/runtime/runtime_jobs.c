@@ -139,8 +139,8 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
         services_of(ctx)->unlist_worker(ctx);
     messaging_context_dying(ctx);
     lock_requests_drop_context(ctx); /* so other contexts are not left waiting */
+    ws_client_drop_context(ctx); /* first: its sockets count in fetches_active too */
     fetch_drop_context(ctx);
-    ws_client_drop_context(ctx);
     /* Everything that holds JS values goes before the global context is released. */
     runtime_clear_context_timers(rt, ctx);
     while (ctx->host_calls)

@@ -867,7 +867,10 @@ int ws_client_send(struct jsp_context *ctx, uint64_t id, const void *data, size_
     }
     struct wslay_event_msg msg = {.opcode = is_binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME,
                                   .msg = data, .msg_length = len};
-    if (wslay_event_queue_msg(c->ws, &msg) != 0) {
+    int rc = wslay_event_queue_msg(c->ws, &msg);
+    if (rc == WSLAY_ERR_NO_MORE_MSG)
+        return 1; /* the server's close frame came first: dropped, as after close() */
+    if (rc != 0) {
         snprintf(error, error_len, "out of memory");
         fail(c, error);
         return -1;

@@ -233,19 +233,35 @@ Test(websocket, sockets_outlive_their_call_and_die_with_their_context)
     jsp_context_free(other);
 }
 
+Test(websocket, a_vm_recycle_closes_the_sockets_of_the_contexts_it_rebuilds)
+{
+    jsp_pool *small = recycling_pool(&logs);
+    char allow[64], base[96];
+    snprintf(allow, sizeof(allow), "127.0.0.1:%d", server_port);
+    snprintf(base, sizeof(base), "globalThis.BASE = 'ws://127.0.0.1:%d'", server_port);
+    jsp_context *ctx = context_with(small, &(jsp_context_config){.apis = "websocket", .egress_allow = allow,
+                                                                 .egress_allow_loopback = 1, .egress_max_requests = 1});
+    jsp_context *other = context_with(small, NULL);
+    free(eval_ok(ctx, base));
+    free(eval_ok(ctx, "globalThis.ws = new WebSocket(BASE + '/echo'); globalThis.opened = false;"
+                      " ws.onopen = () => opened = true; 1"));
+    cr_assert(eval_until(ctx, "opened", "true", 5000));
+    force_recycle(ctx, other);
+    free(eval_ok(ctx, base)); /* an ad-hoc global: gone with the old VM */
+    free(eval_ok(ctx, RUN));
+    /* its request slot is free again: the old socket is gone */
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.close())", "[\"open\",\"close:1005:true:\",3]");
+    jsp_context_free(ctx);
+    jsp_context_free(other);
+    jsp_pool_free(small);
+}
+
 Test(websocket, wss_with_a_test_ca)
 {
-    if (system("command -v openssl >/dev/null") != 0)
+    test_cert tc;
+    if (!test_cert_make(&tc))
         cr_skip_test("openssl is not installed: wss: untested");
-    char dir[] = "/tmp/jspool-ws-tls-XXXXXX";
-    cr_assert(mkdtemp(dir));
-    char command[512], key[64], cert[64];
-    snprintf(key, sizeof(key), "%s/key.pem", dir);
-    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
-    snprintf(command, sizeof(command),
-             "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s -days 1 -subj /CN=127.0.0.1 "
-             "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1", key, cert);
-    cr_assert_eq(system(command), 0, "openssl could not make a test certificate");
+    char *key = tc.key, *cert = tc.cert;
     int port = 0;
     char *argv[] = {"python3", WS_SERVER, "--tls", key, cert, NULL};
     pid_t pid = spawn_server(argv, &port);
@@ -267,9 +283,7 @@ Test(websocket, wss_with_a_test_ca)
     jsp_context_free(strict);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
-    unlink(key);
-    unlink(cert);
-    rmdir(dir);
+    test_cert_remove(&tc);
 }
 
 /* ---- EventSource ---- */

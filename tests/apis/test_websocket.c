@@ -305,12 +305,15 @@ Test(eventsource, fields_multi_line_data_comments_and_line_ends)
 
 Test(eventsource, reconnects_after_retry_with_last_event_id)
 {
-    jsp_context *ctx = ws_context(NULL);
+    /* egress_timeout_ms bounds the connection, not the stream (held open below) */
+    jsp_context *ctx = ws_context(&(jsp_context_config){.egress_allow_loopback = 1, .egress_timeout_ms = 300});
     /* opened by a call that ends at once: the stream outlives it */
     free(eval_ok(ctx, "globalThis.log = []; globalThis.es = new EventSource(HTTP + '/sse/reconnect');"
                       " es.onmessage = (e) => log.push(e.data + '|' + e.lastEventId);"
                       " es.onerror = () => log.push('error:' + es.readyState); 1"));
     cr_assert(eval_until(ctx, "log", "[\"a|1\",\"b|2\",\"error:0\",\"last=2|2\"]", 5000));
+    sleep_ms(700);
+    expect_eval(ctx, "[es.readyState, log.length]", "[1,4]");
     free(eval_ok(ctx, "es.close(); 1"));
     expect_eval(ctx, "fetch(HTTP + '/sse/count').then((r) => r.text())", "\"2\"");
     /* close() between attempts stops them */

@@ -17,9 +17,10 @@
   const { setTimeout, clearTimeout } = global;
 
   const CONNECTING = 0, OPEN = 1, CLOSED = 2;
-  // A refusal by the egress policy or the limits will not change by retrying: the
-  // connection fails instead of being re-established (the standard's "futile" case).
-  const futileRe = /not allowed|egress_|is not on|allow-list|refused/;
+  // A refusal by the egress policy will not change by retrying: the connection fails
+  // instead of being re-established (the standard's "futile" case). A full request slot
+  // (egress_max_requests) or a timeout is retried.
+  const futileRe = /egress_allow|never reachable|is not allowed|redirect refused/;
 
   class EventSource extends EventTarget {
     #url; #withCredentials; #state = CONNECTING;

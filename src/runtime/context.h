@@ -122,6 +122,8 @@ struct jsp_context {
     /* the websocket group (websocket_client.c) */
     u64_map websockets;        /* socket id -> ws_client, until its close event ran */
     uint64_t next_ws_id;
+    bool ws_dirty;             /* a socket has sent messages not yet written */
+    bool ws_in_job;            /* its socket events are being delivered: written after */
 };
 
 void context_retain(struct jsp_context *ctx);

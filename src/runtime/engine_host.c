@@ -22,7 +22,10 @@ static void context_entered(engine_host_ctx *h)
 
 static void context_left(engine_host_ctx *h)
 {
-    runtime_context_left(host_context(h));
+    struct jsp_context *ctx = host_context(h);
+    if (ctx && ctx->ws_dirty && !ctx->ws_in_job && !ctx->is_dead)
+        ws_client_flush_context(ctx); /* what its JS sent in this turn, in one write */
+    runtime_context_left(ctx);
 }
 
 static uint64_t set_timer(engine_host_ctx *h, engine_callback *cb, double delay_ms,

@@ -85,6 +85,9 @@ typedef struct ws_client {
     size_t in_len, in_off, in_cap;
     wslay_event_context_ptr ws;
     uint64_t writing;        /* bytes handed to uv_write, not yet written */
+    char *out;               /* bytes to write, gathered: one uv_write per flush_out */
+    size_t out_len, out_cap;
+    bool is_dirty;           /* messages queued in wslay since the last pump */
     ws_event *events, *events_tail;
     size_t events_bytes;
     char protocol[128];
@@ -118,6 +121,7 @@ static void maybe_free(ws_client *c)
     free(c->protocols);
     free(c->head);
     free(c->in);
+    free(c->out);
     free(c);
 }
 
@@ -258,20 +262,53 @@ static int raw_write(ws_client *c, const void *data, size_t len)
     return 0;
 }
 
+/* Gathers bytes for the next flush_out: the frames of one pump (a burst of sends from one
+ * JS turn included) leave in one write(2). */
+static int out_append(ws_client *c, const void *data, size_t len)
+{
+    if (c->out_len + len > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 4096;
+        while (cap < c->out_len + len)
+            cap *= 2;
+        char *grown = realloc(c->out, cap);
+        if (!grown)
+            return -1;
+        c->out = grown;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, data, len);
+    c->out_len += len;
+    return 0;
+}
+
+static int flush_out(ws_client *c)
+{
+    if (!c->out_len)
+        return 0;
+    int rc = raw_write(c, c->out, c->out_len);
+    c->out_len = 0;
+    if (c->out_cap > ((size_t)1 << 20)) { /* a big message passed: give its buffer back */
+        free(c->out);
+        c->out = NULL;
+        c->out_cap = 0;
+    }
+    return rc;
+}
+
 static int flush_tls(ws_client *c)
 {
     char buf[16384];
     int n;
     while ((n = BIO_read(c->wbio, buf, sizeof(buf))) > 0)
-        if (raw_write(c, buf, (size_t)n) != 0)
+        if (out_append(c, buf, (size_t)n) != 0)
             return -1;
-    return 0;
+    return flush_out(c);
 }
 
 static int net_write(ws_client *c, const void *data, size_t len)
 {
     if (!c->ssl)
-        return raw_write(c, data, len);
+        return out_append(c, data, len);
     if (len && SSL_write(c->ssl, data, (int)len) <= 0) /* memory BIO: all or an error */
         return -1;
     return flush_tls(c);
@@ -355,7 +392,8 @@ static void pump(ws_client *c)
 {
     if (c->is_finished || !c->ws)
         return;
-    if (wslay_event_recv(c->ws) != 0 || wslay_event_send(c->ws) != 0) {
+    c->is_dirty = false;
+    if (wslay_event_recv(c->ws) != 0 || wslay_event_send(c->ws) != 0 || flush_out(c) != 0) {
         fail(c, "the connection was lost");
         return;
     }
@@ -423,7 +461,7 @@ static void send_upgrade(ws_client *c)
                      c->resource, c->host_header, key, *c->protocols ? "Sec-WebSocket-Protocol: " : "", c->protocols,
                      *c->protocols ? "\r\n" : "");
     c->state = WS_HANDSHAKE;
-    if (net_write(c, request, (size_t)n) != 0)
+    if (net_write(c, request, (size_t)n) != 0 || flush_out(c) != 0)
         fail(c, "the connection was lost");
     free(request);
 }
@@ -844,7 +882,7 @@ int ws_client_open(struct jsp_context *ctx, const engine_ws_request *req, uint64
 
 static uint64_t buffered_of(const ws_client *c)
 {
-    return c->writing + (c->ws ? wslay_event_get_queued_msg_length(c->ws) : 0);
+    return c->writing + c->out_len + (c->ws ? wslay_event_get_queued_msg_length(c->ws) : 0);
 }
 
 int ws_client_send(struct jsp_context *ctx, uint64_t id, const void *data, size_t len, bool is_binary, char *error,
@@ -875,8 +913,24 @@ int ws_client_send(struct jsp_context *ctx, uint64_t id, const void *data, size_
         fail(c, error);
         return -1;
     }
-    pump(c);
+    /* Written when the JS turn ends (ws_client_flush_context), so that a burst of sends
+     * leaves in one write(2): 64 echoes in flight went from 15.6k to NN k round trips/s. */
+    c->is_dirty = true;
+    ctx->ws_dirty = true;
     return 0;
+}
+
+void ws_client_flush_context(struct jsp_context *ctx)
+{
+    ctx->ws_dirty = false;
+    for (size_t i = 0; i < ctx->websockets.capacity; i++) {
+        u64_map_slot *slot = &ctx->websockets.slots[i];
+        if (slot->key == 0 || slot->key == UINT64_MAX)
+            continue;
+        ws_client *c = slot->value;
+        if (c->is_dirty)
+            pump(c); /* may finish c: it stays in the map until its close event ran */
+    }
 }
 
 void ws_client_close(struct jsp_context *ctx, uint64_t id, int code, const char *reason, size_t reason_len)
@@ -923,6 +977,7 @@ void ws_client_run_job(runtime *rt, job *j)
     c->events = c->events_tail = NULL;
     c->events_bytes = 0;
     bool is_over = false;
+    ctx->ws_in_job = true; /* sends of its handlers leave together, after the loop */
     while (list) {
         ws_event *e = list;
         list = e->next;
@@ -967,6 +1022,9 @@ void ws_client_run_job(runtime *rt, job *j)
         }
         free(e);
     }
+    ctx->ws_in_job = false;
+    if (!ctx->is_dead && ctx->ws_dirty)
+        ws_client_flush_context(ctx);
     if (!ctx->is_dead && !is_over && (c = u64_map_get(&ctx->websockets, id)) != NULL && c->is_read_paused &&
         c->events_bytes <= WS_EVENTS_MAX && c->has_tcp && !c->is_finished) {
         c->is_read_paused = false;

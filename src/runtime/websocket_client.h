@@ -26,6 +26,9 @@ int ws_client_send(struct jsp_context *ctx, uint64_t id, const void *data, size_
 void ws_client_close(struct jsp_context *ctx, uint64_t id, int code, const char *reason, size_t reason_len);
 uint64_t ws_client_buffered(struct jsp_context *ctx, uint64_t id);
 
+/* Writes what the context's JS sent in its last turn (runtime_context_left calls it when
+ * ctx->ws_dirty). */
+void ws_client_flush_context(struct jsp_context *ctx);
 /* Runs a JOB_WS_EVENT: the socket's queued events, in order, to its JS. */
 void ws_client_run_job(struct runtime *rt, struct job *j);
 /* Closes every socket of a context that dies or whose VM is recycled, with no events (its

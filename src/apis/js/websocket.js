@@ -34,7 +34,7 @@
   const sockets = new Map(); // id -> WebSocket, until its close event
 
   class WebSocket extends EventTarget {
-    #id = 0; #url; #state = CONNECTING; #protocol = ''; #binaryType = 'blob'; #dropped = 0;
+    #id = 0; #url; #origin; #state = CONNECTING; #protocol = ''; #binaryType = 'blob'; #dropped = 0;
     constructor(url, protocols = []) {
       super();
       if (arguments.length === 0) throw new TypeError("WebSocket: the 'url' argument is required");
@@ -62,6 +62,7 @@
         seen.add(lower);
       }
       this.#url = parsed.href;
+      this.#origin = parsed.origin; // (per message, a URL parse cost more than the rest of the event)
       const isTls = parsed.protocol === 'wss:';
       const port = parsed.port ? Number(parsed.port) : isTls ? 443 : 80;
       let host = parsed.hostname;
@@ -82,7 +83,8 @@
       if (arguments.length === 0) throw new TypeError("WebSocket.send: the 'data' argument is required");
       if (this.#state === CONNECTING) throw new DOMException('WebSocket.send: the socket is still connecting', 'InvalidStateError');
       let payload, size;
-      if (data instanceof ArrayBuffer) { payload = data.slice(0); size = data.byteLength; }
+      if (typeof data === 'string') { payload = data; size = -1; }
+      else if (data instanceof ArrayBuffer) { payload = data.slice(0); size = data.byteLength; }
       else if (ArrayBuffer.isView(data)) {
         payload = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
         size = data.byteLength;
@@ -129,7 +131,7 @@
       } else if (kind === 1 || kind === 2) {
         if (socket.#state !== OPEN) return;
         const data = kind === 1 ? a : socket.#binaryType === 'blob' ? new Blob([a]) : a;
-        socket.dispatchEvent(new MessageEvent('message', { data, origin: new URL(socket.#url).origin }));
+        socket.dispatchEvent(new MessageEvent('message', { data, origin: socket.#origin }));
       } else {
         sockets.delete(socket.#id);
         socket.#state = CLOSED;

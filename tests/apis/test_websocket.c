@@ -51,6 +51,8 @@ static jsp_context *ws_context(jsp_context_config *cfg)
         cfg->apis = "websocket,eventsource";
     if (!cfg->egress_allow)
         cfg->egress_allow = allow;
+    if (!cfg->egress_timeout_ms) /* a stalled handshake says so before the call's wall limit */
+        cfg->egress_timeout_ms = 10000;
     jsp_context *ctx = context_with(pool, cfg);
     char source[160];
     snprintf(source, sizeof(source),

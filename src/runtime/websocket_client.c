@@ -25,13 +25,13 @@
 #include "runtime/runtime.h"
 #include "util/egress_policy.h"
 #include "util/utf8.h"
+#include "util/ws_handshake.h"
 
 #include <assert.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -432,23 +432,16 @@ static void on_timer(uv_timer_t *timer)
     }
 }
 
-static void base64(const unsigned char *in, int len, char *out)
-{
-    EVP_EncodeBlock((unsigned char *)out, in, len);
-}
-
 static void send_upgrade(ws_client *c)
 {
-    unsigned char nonce[16], digest[SHA_DIGEST_LENGTH];
-    char key[32], concat[80];
+    unsigned char nonce[16];
+    char key[32];
     if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
         fail(c, "no random bytes for the handshake key");
         return;
     }
-    base64(nonce, sizeof(nonce), key);
-    snprintf(concat, sizeof(concat), "%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", key);
-    SHA1((const unsigned char *)concat, strlen(concat), digest);
-    base64(digest, sizeof(digest), c->accept);
+    EVP_EncodeBlock((unsigned char *)key, nonce, sizeof(nonce));
+    ws_handshake_accept(key, c->accept);
     size_t cap = strlen(c->resource) + strlen(c->host_header) + strlen(c->protocols) + 400;
     char *request = malloc(cap);
     if (!request) {
@@ -466,72 +459,16 @@ static void send_upgrade(ws_client *c)
     free(request);
 }
 
-static bool has_token(const char *list, const char *token)
-{
-    size_t n = strlen(token);
-    for (const char *p = list; *p;) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        size_t len = strcspn(p, ",");
-        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-            len--;
-        if (len == n && strncasecmp(p, token, n) == 0)
-            return true;
-        p += strcspn(p, ",");
-    }
-    return false;
-}
-
-/* The server's answer to the Upgrade request, complete in c->head (NUL-terminated lines):
- * true (the socket is open) or false (failed). */
+/* The server's answer to the Upgrade request, complete in c->head (cut in place): true
+ * (the socket is open) or false (failed). */
 static bool check_answer(ws_client *c)
 {
-    char *line = c->head, *end;
-    char why[300];
-    end = strstr(line, "\r\n");
-    *end = '\0';
-    if (strncmp(line, "HTTP/1.1 101", 12) != 0) {
-        snprintf(why, sizeof(why), "the server answered '%.100s' instead of 101 Switching Protocols", line);
-        fail(c, why);
-        return false;
-    }
-    bool upgrade = false, connection = false, accepted = false;
-    const char *protocol = NULL, *extensions = NULL;
-    for (line = end + 2; *line && (end = strstr(line, "\r\n")) != NULL; line = end + 2) {
-        *end = '\0';
-        char *colon = strchr(line, ':');
-        if (!colon)
-            continue;
-        *colon = '\0';
-        char *value = colon + 1;
-        while (*value == ' ' || *value == '\t')
-            value++;
-        for (char *t = value + strlen(value); t > value && (t[-1] == ' ' || t[-1] == '\t');)
-            *--t = '\0';
-        if (strcasecmp(line, "upgrade") == 0)
-            upgrade = strcasecmp(value, "websocket") == 0;
-        else if (strcasecmp(line, "connection") == 0)
-            connection = has_token(value, "upgrade");
-        else if (strcasecmp(line, "sec-websocket-accept") == 0)
-            accepted = strcmp(value, c->accept) == 0;
-        else if (strcasecmp(line, "sec-websocket-protocol") == 0)
-            protocol = value;
-        else if (strcasecmp(line, "sec-websocket-extensions") == 0)
-            extensions = value;
-    }
-    const char *problem = !upgrade ? "no 'Upgrade: websocket' in the server's answer"
-                          : !connection ? "no 'Connection: Upgrade' in the server's answer"
-                          : !accepted ? "the server's Sec-WebSocket-Accept does not match the key sent"
-                          : extensions && *extensions ? "the server chose an extension, but none was offered"
-                          : protocol && (!*c->protocols || !has_token(c->protocols, protocol) || strchr(protocol, ','))
-                              ? "the server chose a subprotocol that was not offered"
-                              : NULL;
-    if (problem) {
+    char why[200];
+    const char *problem = ws_handshake_check(c->head, c->accept, c->protocols, c->protocol, sizeof(c->protocol), why,
+                                             sizeof(why));
+    if (problem)
         fail(c, problem);
-        return false;
-    }
-    snprintf(c->protocol, sizeof(c->protocol), "%s", protocol ? protocol : "");
-    return true;
+    return !problem;
 }
 
 static bool start_frames(ws_client *c)

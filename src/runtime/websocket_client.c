@@ -28,7 +28,9 @@
 #include "util/ws_handshake.h"
 
 #include <assert.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -72,6 +74,8 @@ typedef struct ws_client {
     int handles;             /* open libuv handles and a pending resolve: freed at 0 */
     uv_getaddrinfo_t resolve;
     struct addrinfo *addrs, *next_addr;
+    struct addrinfo literal;  /* an IP literal host: its one address, no resolver */
+    struct sockaddr_storage literal_addr;
     uv_tcp_t tcp;
     bool has_tcp;
     uv_connect_t connect;
@@ -801,6 +805,19 @@ int ws_client_open(struct jsp_context *ctx, const engine_ws_request *req, uint64
         c->has_timer = true;
         c->handles++;
         uv_timer_start(&c->timer, on_timer, ctx->egress_timeout_ms, 0);
+    }
+    if (egress_address_from_text(c->host, &c->literal_addr)) { /* no trip to libuv's threadpool */
+        struct sockaddr *sa = (struct sockaddr *)&c->literal_addr;
+        if (sa->sa_family == AF_INET)
+            ((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)req->port);
+        else
+            ((struct sockaddr_in6 *)sa)->sin6_port = htons((uint16_t)req->port);
+        c->literal = (struct addrinfo){.ai_family = sa->sa_family, .ai_socktype = SOCK_STREAM, .ai_addr = sa,
+                                       .ai_addrlen = sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                                                                              : sizeof(struct sockaddr_in6)};
+        c->next_addr = &c->literal;
+        try_connect(c);
+        return 0;
     }
     char port[16];
     snprintf(port, sizeof(port), "%d", req->port);

@@ -22,7 +22,7 @@
 /* Public group names (docs/apis.md) and the internal one jsp_apis_resolve may add. */
 static const char *const public_groups[] = {
     "console", "timers", "events", "encoding", "structured-clone", "buffer", "channel",
-    "worker", "crypto", "locks", "streams", "compression", "url", NULL,
+    "worker", "crypto", "locks", "streams", "compression", "url", "fetch", "websocket", "eventsource", NULL,
 };
 
 static bool is_public(const char *name, size_t len)

@@ -3,8 +3,11 @@
  * Oracle: the verdict agrees with an independent reading of the same JSON through
  * jansson's object iteration (accepted exactly when the body is an object of known keys
  * with the right types and ranges, and not both module and source, nor "store": true without a
- * name; limits clamped to the maxima), accepted fields are the JSON's
+ * name; limits clamped to the maxima; "egress" only narrowing the operator's: its allow
+ * list within the operator's (jsp_egress_check, fuzzed on its own by fuzz_egress_policy),
+ * a range only if the operator allows it, numbers clamped), accepted fields are the JSON's
  * own strings, and a refusal names one of the two error ids with a message. */
+#include "jspool.h"
 #include "server/request_body.h"
 
 #include <jansson.h>
@@ -37,6 +40,33 @@ static bool limits_ok(json_t *limits)
     return true;
 }
 
+/* The operator's egress the bodies are checked against. */
+static const request_egress operator_egress = {.allow = "*.example.com, 127.0.0.1", .allow_loopback = 1,
+                                               .max_requests = 8, .max_response_bytes = 1000, .timeout_ms = -1};
+
+static bool egress_ok(json_t *egress)
+{
+    if (!json_is_object(egress))
+        return false;
+    const char *key;
+    json_t *v;
+    json_object_foreach(egress, key, v) {
+        if (!strcmp(key, "allow")) {
+            if (!json_is_string(v) || jsp_egress_check(json_string_value(v), operator_egress.allow, NULL, 0) != 0)
+                return false;
+        } else if (!strcmp(key, "allow_loopback") || !strcmp(key, "allow_private")) {
+            if (!json_is_boolean(v) || (json_is_true(v) && !strcmp(key, "allow_private")))
+                return false; /* the operator allows loopback, not private */
+        } else if (!strcmp(key, "max_requests") || !strcmp(key, "max_response_bytes") || !strcmp(key, "timeout_ms")) {
+            if (!json_is_integer(v) || json_integer_value(v) < 1)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Whether a create body should be accepted, read independently of json_unpack. */
 static bool create_ok(json_t *body)
 {
@@ -47,6 +77,9 @@ static bool create_ok(json_t *body)
     json_object_foreach(body, key, v) {
         if (strcmp(key, "limits") == 0) {
             if (!limits_ok(v))
+                return false;
+        } else if (strcmp(key, "egress") == 0) {
+            if (!egress_ok(v))
                 return false;
         } else if (!strcmp(key, "name") || !strcmp(key, "module") || !strcmp(key, "source") ||
                    !strcmp(key, "apis")) {
@@ -88,7 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data + 1, len);
     request_body parsed;
     /* small maxima so that clamping happens often */
-    static const request_limit_maxima max = {.cpu_ms = 1000, .wall_ms = -1, .memory_bytes = 64L << 20};
+    static request_limit_maxima max = {.cpu_ms = 1000, .wall_ms = -1, .memory_bytes = 64L << 20};
+    max.egress = operator_egress;
     int rc = is_create ? request_body_parse_create(data[0] & 2 ? NULL : text, len, &max, &parsed)
                        : request_body_parse_eval(text, len, &parsed);
     CHECK(rc == 0 || rc == 400);
@@ -113,6 +147,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(parsed.memory_bytes == (asked > max.memory_bytes ? max.memory_bytes : asked));
             CHECK(same_string(reference, "namespace", parsed.ns));
             CHECK(parsed.store == json_is_true(json_object_get(reference, "store")));
+            /* egress: the operator's, narrowed */
+            json_t *egress = json_object_get(reference, "egress");
+            json_t *allow = egress ? json_object_get(egress, "allow") : NULL;
+            CHECK(allow ? parsed.egress.allow && !strcmp(parsed.egress.allow, json_string_value(allow))
+                        : parsed.egress.allow == operator_egress.allow);
+            json_t *loopback = egress ? json_object_get(egress, "allow_loopback") : NULL;
+            CHECK(parsed.egress.allow_loopback == (loopback ? json_is_true(loopback) : 1));
+            CHECK(parsed.egress.allow_private == 0);
+            json_t *n = egress ? json_object_get(egress, "max_requests") : NULL;
+            asked = n ? json_integer_value(n) : 8;
+            CHECK(parsed.egress.max_requests == (asked > 8 ? 8 : asked));
+            n = egress ? json_object_get(egress, "max_response_bytes") : NULL;
+            asked = n ? json_integer_value(n) : 1000;
+            CHECK(parsed.egress.max_response_bytes == (uint64_t)(asked > 1000 ? 1000 : asked));
+            n = egress ? json_object_get(egress, "timeout_ms") : NULL;
+            CHECK(parsed.egress.timeout_ms == (n ? (long)json_integer_value(n) : -1)); /* no maximum */
         }
     } else {
         CHECK(!parsed.json && !parsed.name && !parsed.source && !parsed.module && !parsed.apis && !parsed.ns &&

@@ -17,9 +17,13 @@ server_pid=$SERVER_PID
 trap 'kill $server_pid 2>/dev/null || true' EXIT
 read -r port <&"${SERVER[0]}"
 
-# K workers, each fetching and reading the JSON until MS passed: requests per second.
+# K workers, each fetching and reading the JSON until MS passed: requests per second. 50
+# requests first, untimed (Node loads undici on its first fetch; both warm their JIT and
+# open their connections).
 snippet() {
-    echo "(async () => { const url = 'http://127.0.0.1:$port/'; let n = 0; const t = Date.now();" \
+    echo "(async () => { const url = 'http://127.0.0.1:$port/';" \
+         "await Promise.all(Array.from({ length: $1 }, async () => { for (let i = 0; i < 50 / $1 + 1; i++) await (await fetch(url)).json(); }));" \
+         "let n = 0; const t = Date.now();" \
          "const worker = async () => { while (Date.now() - t < $ms) { const r = await fetch(url); await r.json(); n++; } };" \
          "await Promise.all(Array.from({ length: $1 }, worker)); return Math.round(n / ((Date.now() - t) / 1000)); })()"
 }

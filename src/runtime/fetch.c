@@ -558,6 +558,13 @@ int fetch_start(struct jsp_context *ctx, const engine_fetch_request *req, uint64
         snprintf(error, error_len, "Failed to fetch %.200s: %s", req->url, why);
         return -1;
     }
+    /* fetch.js checked the headers; a line break here would be a second header (or a
+     * second request) on the wire, so it is checked once more where the lines are made */
+    for (size_t i = 0; i < 2 * req->header_count; i++)
+        if (strpbrk(req->headers[i], "\r\n") || (i % 2 == 0 && (!req->headers[i][0] || strchr(req->headers[i], ':')))) {
+            snprintf(error, error_len, "Failed to fetch %.200s: a request header is malformed", req->url);
+            return -1;
+        }
     struct runtime_fetch *rf = runtime_fetch_of(ctx->rt);
     fetch_transfer *t = rf ? calloc(1, sizeof(*t)) : NULL;
     CURL *easy = t ? curl_easy_init() : NULL;
@@ -739,8 +746,35 @@ void fetch_run_job(runtime *rt, job *j)
     ctx->current_call_id = outer;
     if (!ctx->is_dead)
         engine_set_current_call(ctx->ec, outer);
-    if (run.budget.tripped && run.budget.tripped != JSP_EDESTROYED && run.budget.tripped != JSP_ECLOSED)
-        runtime_log(ctx, JSP_LOG_ERROR, "fetch event handler stopped by a limit");
+    int tripped = run.budget.tripped;
+    if (tripped && tripped != JSP_EDESTROYED && tripped != JSP_ECLOSED && !ctx->is_dead) {
+        /* Its JS did not run (an isolated context over its memory limit) or was stopped
+         * mid-way: it may never hear of this transfer again, so the transfer ends here, and
+         * the call awaiting it ends with that limit instead of waiting for its wall limit. */
+        char line[160];
+        snprintf(line, sizeof(line), "fetch event stopped: %s limit; its request was cancelled",
+                 tripped == JSP_ECPU_LIMIT ? "CPU" : tripped == JSP_EWALL_LIMIT ? "wall" : "memory");
+        runtime_log(ctx, JSP_LOG_ERROR, line);
+        if ((t = u64_map_get(&ctx->fetches, id)) != NULL)
+            free_transfer(t);
+        job *call = call_id ? u64_map_remove(&ctx->pending_calls, call_id) : NULL;
+        if (call)
+            runtime_fail(call, tripped);
+        /* Its JS lets go of what it held for the request (a half-read body can be most of
+         * a memory limit): the failure in a run of its own — unmetered when the memory
+         * limit is what stopped it, as the globals jobs that free memory run. */
+        if (!ctx->is_dead) {
+            snprintf(error, sizeof(error), "Failed to fetch: stopped by this context's %s limit; the request was "
+                     "cancelled", tripped == JSP_ECPU_LIMIT ? "CPU" : tripped == JSP_EWALL_LIMIT ? "wall" : "memory");
+            if (tripped == JSP_EOOM)
+                runtime_enter_js_unmetered(rt, ctx, &run);
+            if (tripped == JSP_EOOM || runtime_enter_js(rt, ctx, &run)) {
+                engine_fetch_deliver(ctx->ec, id, NULL, error);
+                runtime_leave_js(rt, &run);
+            }
+        }
+        is_known = true; /* gone already */
+    }
     if (!is_known && !ctx->is_dead && (t = u64_map_get(&ctx->fetches, id)) != NULL)
         free_transfer(t); /* its JS is gone (the group did not load, or the VM was recycled) */
     job_free(j); /* last: its reference keeps ctx */

@@ -23,7 +23,7 @@
 static const char *const public_groups[] = {
     "console", "timers", "events", "encoding", "structured-clone", "buffer", "channel",
     "worker", "crypto", "locks", "streams", "compression", "url", "performance", "navigator",
-    "storage", "fetch", "dom", NULL,
+    "storage", "fetch", "dom", "websocket", "eventsource", NULL,
 };
 
 static bool is_public(const char *name, size_t len)

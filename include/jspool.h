@@ -499,19 +499,25 @@ typedef struct jsp_context_config {
                                   Multicast, broadcast and reserved addresses are never
                                   reachable */
     int egress_max_requests;   /* requests in flight at once; more is a TypeError at
-                                  fetch(). 0 = JSP_DEFAULT_EGRESS_MAX_REQUESTS; < 0 is
-                                  JSP_EINVAL */
+                                  fetch(). An open WebSocket or EventSource counts as one
+                                  for its whole life (a WebSocket past it fails: error
+                                  and close events). 0 = JSP_DEFAULT_EGRESS_MAX_REQUESTS;
+                                  < 0 is JSP_EINVAL */
     uint64_t egress_max_response_bytes; /* per response body (decoded); past it the
                                   transfer stops and reading the body throws a TypeError.
+                                  Also the largest WebSocket message received (past it
+                                  the socket fails, close 1009 sent).
                                   0 = JSP_DEFAULT_EGRESS_MAX_RESPONSE_BYTES */
     long egress_timeout_ms;    /* per request, from fetch() to the body's last byte; past
                                   it a TypeError. 0 = JSP_DEFAULT_EGRESS_TIMEOUT_MS, -1 =
                                   none (the call's wall limit still applies: a call's
-                                  requests are cancelled when it ends); < -1 is JSP_EINVAL */
+                                  requests are cancelled when it ends); < -1 is JSP_EINVAL.
+                                  For a WebSocket: its handshake (DNS to the 101) only */
     const char *egress_ca_file; /* copied; a PEM file of the certificate authorities its
                                   https requests trust instead of the system's store (a
                                   private CA); NULL = the system's store. Read at each
-                                  request: an unreadable file fails the request. */
+                                  request (and wss: connection): an unreadable file fails
+                                  it. */
 } jsp_context_config;
 
 /* When a store call's result is delivered (jsp_context_config.store_durability). */

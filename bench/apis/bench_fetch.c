@@ -1,7 +1,7 @@
-/* bench_fetch.c — runs one JS snippet (argv[2]) in a context whose egress policy allows
- * 127.0.0.1:PORT (argv[1]) with up to 64 requests in flight, 1 GiB responses and no time
- * limits, and prints
- * what it evaluates to (awaited). bench/apis/fetch.sh runs it against Node's fetch. */
+/* bench_fetch.c — runs one JS snippet (argv[2]) in a context with the fetch and websocket
+ * groups whose egress policy allows 127.0.0.1:PORT (argv[1]) with up to 64 requests in
+ * flight, 1 GiB responses and no time limits, and prints what it evaluates to (awaited).
+ * bench/apis/fetch.sh and websocket.sh run it against Node. */
 #include <jspool.h>
 #include <stdio.h>
 
@@ -20,7 +20,7 @@ int main(int argc, char **argv)
     jsp_result *r = NULL;
     if (jsp_pool_new(&pc, &pool) != 0)
         return 1;
-    jsp_context_config cfg = {.apis = "fetch", .cpu_limit_ms = -1, .wall_limit_ms = -1, .egress_allow = allow,
+    jsp_context_config cfg = {.apis = "fetch,websocket", .cpu_limit_ms = -1, .wall_limit_ms = -1, .egress_allow = allow,
                               .egress_allow_loopback = 1, .egress_max_requests = 64,
                               .egress_max_response_bytes = (uint64_t)1 << 30, .egress_timeout_ms = -1};
     int rc = jsp_context_new(pool, &cfg, &ctx);

@@ -23,6 +23,8 @@ extern const char api_source_navigator[];
 extern const char api_source_storage[];
 extern const char api_source_fetch[];
 extern const char api_source_dom[];
+extern const char api_source_websocket[];
+extern const char api_source_eventsource[];
 extern const char api_source_store[];
 
 static const char *const console_globals[] = {"console", NULL};
@@ -53,6 +55,8 @@ static const char *const dom_globals[] = {"document", "DOMParser", "Node", "Elem
                                          "Comment", "Document", "DocumentFragment", "DocumentType",
                                          "CharacterData", "Attr", "NodeList", "HTMLCollection",
                                          "DOMTokenList", "XMLSerializer", NULL};
+static const char *const websocket_globals[] = {"WebSocket", "CloseEvent", NULL};
+static const char *const eventsource_globals[] = {"EventSource", NULL};
 static const char *const store_globals[] = {"db", NULL};
 static const char *const events_globals[] = {"Event", "EventTarget", "CustomEvent",
                                              "AbortController", "AbortSignal", NULL};
@@ -82,6 +86,10 @@ const api_group api_groups[API_GROUP_COUNT] = {
     [API_FETCH] = {"fetch", 1u << API_EVENTS | 1u << API_STREAMS | 1u << API_BUFFER | 1u << API_URL,
                    fetch_globals, api_source_fetch, false},
     [API_DOM] = {"dom", 1u << API_EVENTS, dom_globals, api_source_dom, false},
+    [API_WEBSOCKET] = {"websocket", 1u << API_CHANNEL | 1u << API_BUFFER | 1u << API_URL, websocket_globals,
+                       api_source_websocket, false},
+    [API_EVENTSOURCE] = {"eventsource", 1u << API_FETCH | 1u << API_CHANNEL, eventsource_globals,
+                         api_source_eventsource, false},
     [API_STORE] = {"store", 0, store_globals, api_source_store, true},
 };
 

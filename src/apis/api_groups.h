@@ -30,6 +30,8 @@ enum api_group_id {
     API_STORAGE,     /* localStorage, sessionStorage */
     API_FETCH,
     API_DOM,
+    API_WEBSOCKET,
+    API_EVENTSOURCE,
     API_STORE, /* `db`: only in contexts with a store, which get it without asking */
     API_GROUP_COUNT
 };

@@ -52,6 +52,7 @@ static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef
     [API_STORAGE] = natives_storage_add,
     [API_FETCH] = natives_fetch_add,
     [API_DOM] = natives_dom_add,
+    [API_WEBSOCKET] = natives_websocket_add,
     [API_STORE] = natives_store_add,
 };
 

@@ -24,6 +24,9 @@ typedef struct engine_fetch_request {
     const void *body;            /* NULL = none */
     size_t body_len;
     int redirect;                /* enum engine_fetch_redirect */
+    bool is_context_owned;       /* outlives the call that started it (EventSource's
+                                    streams): cancelled only by abort, destroy or recycle;
+                                    egress_timeout_ms bounds its connection, not its length */
 } engine_fetch_request;
 
 /* The head of the final response, borrowed for the duration of engine_fetch_deliver. */

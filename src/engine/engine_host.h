@@ -29,6 +29,7 @@ typedef struct engine_callback engine_callback;         /* a kept JS function (e
 typedef struct engine_host_promise engine_host_promise; /* a pending host.call() Promise */
 typedef struct engine_lock_snapshot engine_lock_snapshot; /* engine_locks.h */
 typedef struct engine_fetch_request engine_fetch_request; /* engine_fetch.h */
+typedef struct engine_ws_request engine_ws_request;       /* engine_websocket.h */
 
 /* ---- db (store group): a context's durable tables ----
  * What a refused operation throws: a JS error class (TypeError, RangeError,
@@ -185,6 +186,26 @@ typedef struct engine_host_ops {
                       size_t error_len);
     /* Stops a transfer and forgets it; unknown ids are ignored. */
     void (*fetch_abort)(engine_host_ctx *h, uint64_t id);
+
+    /* ---- WebSocket clients (websocket group; engine_websocket.h has the types;
+     * src/runtime/websocket_client.c) ----
+     * A socket lives until its close event was delivered (a call's end does not close it;
+     * the context's destroy or VM recycle does, without events). Its events come back
+     * through engine_ws_deliver, never synchronously. */
+    /* Opens a connection: 0 and *id (> 0), or -1 with error filled (out of memory only:
+     * refusals by the egress policy or limits arrive as an error and close event). */
+    int (*ws_open)(engine_host_ctx *h, const engine_ws_request *req, uint64_t *id, char *error,
+                   size_t error_len);
+    /* Queues a message (text: is_binary false, valid UTF-8). 0; 1 when the socket is no
+     * longer open (the bytes are dropped, as the standard says: only bufferedAmount grows);
+     * -1 with error when the context's send buffer is full (the socket is then failed). */
+    int (*ws_send)(engine_host_ctx *h, uint64_t id, const void *data, size_t len, bool is_binary,
+                   char *error, size_t error_len);
+    /* Starts the closing handshake (code 0: none), or abandons a connection not open yet.
+     * Unknown ids are ignored. */
+    void (*ws_close)(engine_host_ctx *h, uint64_t id, int code, const char *reason, size_t reason_len);
+    /* Bytes of sent messages not yet handed to the network (0 for unknown ids). */
+    uint64_t (*ws_buffered)(engine_host_ctx *h, uint64_t id);
 } engine_host_ops;
 
 /* The Web Storage quota when the host names none: 5 Mi UTF-16 code units per area. */

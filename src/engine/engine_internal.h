@@ -241,6 +241,7 @@ void natives_storage_add(JSContextRef js, JSObjectRef natives);
 void engine_ctx_mark_time_origin(engine_ctx *ec);
 void natives_fetch_add(JSContextRef js, JSObjectRef natives);
 void natives_dom_add(JSContextRef js, JSObjectRef natives);
+void natives_websocket_add(JSContextRef js, JSObjectRef natives);
 /* The engine_ctx whose global a native was called in. Contexts register per thread,
  * because natives receive only a JSContextRef and every VM of a runtime is on its thread. */
 engine_ctx *engine_ctx_of(JSContextRef js);

@@ -17,7 +17,7 @@ static bool has_host(engine_ctx *ec)
     return ec && ec->host->fetch_start && ec->apis & 1u << API_FETCH;
 }
 
-/* start(method, url, headers [n, v, ...], body ArrayBuffer | undefined, redirect) -> id;
+/* start(method, url, headers [n, v, ...], body ArrayBuffer | undefined, redirect, contextOwned) -> id;
  * a refusal is thrown as a TypeError with the host's reason. */
 static JSValueRef native_start(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
                                const JSValueRef argv[], JSValueRef *exception)
@@ -62,6 +62,7 @@ static JSValueRef native_start(JSContextRef js, JSObjectRef function, JSObjectRe
             req.body_len = 0;
     }
     req.redirect = (int)JSValueToNumber(js, argv[4], NULL);
+    req.is_context_owned = argc > 5 && JSValueToBoolean(js, argv[5]);
     uint64_t id = 0;
     if (ec->host->fetch_start(ec->host_ctx, &req, &id, error, sizeof(error)) != 0)
         result = natives_throw(js, exception, "TypeError", error);

@@ -5,6 +5,7 @@
  * messaging.c; lock_requests.c), where the contract is implemented. Not for logic. */
 #include "engine/engine_locks.h"
 #include "runtime/fetch.h"
+#include "runtime/websocket_client.h"
 #include "runtime/messaging.h"
 #include "runtime/runtime.h"
 #include "runtime/store_calls.h"
@@ -21,7 +22,10 @@ static void context_entered(engine_host_ctx *h)
 
 static void context_left(engine_host_ctx *h)
 {
-    runtime_context_left(host_context(h));
+    struct jsp_context *ctx = host_context(h);
+    if (ctx && ctx->ws_dirty && !ctx->ws_in_job && !ctx->is_dead)
+        ws_client_flush_context(ctx); /* what its JS sent in this turn, in one write */
+    runtime_context_left(ctx);
 }
 
 static uint64_t set_timer(engine_host_ctx *h, engine_callback *cb, double delay_ms,
@@ -230,6 +234,27 @@ static void fetch_abort_op(engine_host_ctx *h, uint64_t id)
     fetch_abort(host_context(h), id);
 }
 
+static int ws_open_op(engine_host_ctx *h, const engine_ws_request *req, uint64_t *id, char *error, size_t error_len)
+{
+    return ws_client_open(host_context(h), req, id, error, error_len);
+}
+
+static int ws_send_op(engine_host_ctx *h, uint64_t id, const void *data, size_t len, bool is_binary, char *error,
+                      size_t error_len)
+{
+    return ws_client_send(host_context(h), id, data, len, is_binary, error, error_len);
+}
+
+static void ws_close_op(engine_host_ctx *h, uint64_t id, int code, const char *reason, size_t reason_len)
+{
+    ws_client_close(host_context(h), id, code, reason, reason_len);
+}
+
+static uint64_t ws_buffered_op(engine_host_ctx *h, uint64_t id)
+{
+    return ws_client_buffered(host_context(h), id);
+}
+
 const engine_host_ops runtime_engine_host = {
     .call_settled = call_settled,
     .context_entered = context_entered,
@@ -272,4 +297,8 @@ const engine_host_ops runtime_engine_host = {
     .fetch_start = fetch_start_op,
     .fetch_read = fetch_read_op,
     .fetch_abort = fetch_abort_op,
+    .ws_open = ws_open_op,
+    .ws_send = ws_send_op,
+    .ws_close = ws_close_op,
+    .ws_buffered = ws_buffered_op,
 };

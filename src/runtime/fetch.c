@@ -575,7 +575,7 @@ int fetch_start(struct jsp_context *ctx, const engine_fetch_request *req, uint64
     }
     t->ctx = ctx;
     t->id = ++ctx->next_fetch_id;
-    t->call_id = ctx->current_call_id;
+    t->call_id = req->is_context_owned ? 0 : ctx->current_call_id;
     t->redirect = req->redirect;
     t->easy = easy;
     t->url = strdup(req->url);
@@ -642,8 +642,9 @@ int fetch_start(struct jsp_context *ctx, const engine_fetch_request *req, uint64
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, t);
     curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(easy, CURLOPT_PREREQDATA, t);
-    if (ctx->egress_timeout_ms)
-        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)ctx->egress_timeout_ms);
+    if (ctx->egress_timeout_ms) /* an event stream may stay open: only its connection is bounded */
+        curl_easy_setopt(easy, req->is_context_owned ? CURLOPT_CONNECTTIMEOUT_MS : CURLOPT_TIMEOUT_MS,
+                         (long)ctx->egress_timeout_ms);
     if (ctx->egress_ca_file)
         curl_easy_setopt(easy, CURLOPT_CAINFO, ctx->egress_ca_file);
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ctx->egress_max_response_bytes);

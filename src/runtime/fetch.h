@@ -2,7 +2,8 @@
  * driven by the runtime's libuv loop (curl_multi_socket_action from a uv_poll per socket
  * and one uv_timer; no thread per request), checked against the context's egress policy
  * (util/egress_policy.h) at every step, bounded by its egress limits, and cancelled with
- * the call that started them, the context, or its VM. Runtime thread only. */
+ * the call that started them (unless context-owned: EventSource's), the context, or its
+ * VM. Runtime thread only. */
 #ifndef JSP_RUNTIME_FETCH_H
 #define JSP_RUNTIME_FETCH_H
 

@@ -2,6 +2,7 @@
  * may trigger: a fresh VM, every context rebuilt from its definition, transparently to
  * callers. Not for per-call limits (engine_budget.c) or metrics formatting. */
 #include "runtime/fetch.h"
+#include "runtime/websocket_client.h"
 #include "runtime/messaging.h"
 #include "runtime/runtime.h"
 
@@ -38,6 +39,7 @@ static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
     engine_ctx_set_module_loader(fresh, ctx->module_loader, ctx->module_loader_user);
     runtime_clear_context_timers(rt, ctx); /* they hold values of the old VM */
     lock_requests_drop_context(ctx);       /* their callbacks die with the old VM */
+    ws_client_drop_context(ctx);           /* its WebSockets (no events: that JS is gone) */
     fetch_drop_context(ctx);               /* so do their Promises and streams */
     engine_ctx_free(ctx->ec);
     ctx->ec = fresh;

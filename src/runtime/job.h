@@ -32,6 +32,7 @@ typedef enum job_kind {
     JOB_WORKER_START,     /* a new worker's source (text) and name (name) */
     JOB_LOCK_EVENT,            /* a Web Locks grant or steal for ctx (lock_requests.c) */
     JOB_FETCH_EVENT,      /* a fetch transfer has news for its JS (fetch.c): fetch_id */
+    JOB_WS_EVENT,         /* a WebSocket has events for its JS (websocket_client.c): fetch_id = its id */
     JOB_STORE_READ,       /* jsp_store_tables (name NULL) / jsp_store_rows (name = table,
                              text = the key to start after, read_limit) */
     JOB_DOM_QUERY,        /* jsp_dom_*: text = selector, query_mode, read_limit = limit */

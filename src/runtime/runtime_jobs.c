@@ -2,6 +2,7 @@
  * delivered (now, or when its Promise settles), and how a context dies. Scheduling is
  * in runtime.c. */
 #include "runtime/fetch.h"
+#include "runtime/websocket_client.h"
 #include "runtime/messaging.h"
 #include "runtime/runtime.h"
 #include "runtime/store_calls.h"
@@ -75,7 +76,8 @@ void runtime_deliver(job *j, jsp_result *result)
 
 void runtime_fail(job *j, int code)
 {
-    if (j->kind == JOB_HOST_REPLY || j->kind == JOB_LOCK_EVENT || j->kind == JOB_FETCH_EVENT) { /* nobody waits */
+    if (j->kind == JOB_HOST_REPLY || j->kind == JOB_LOCK_EVENT || j->kind == JOB_FETCH_EVENT ||
+        j->kind == JOB_WS_EVENT) { /* nobody waits */
         job_free(j);
         return;
     }
@@ -151,6 +153,7 @@ void runtime_kill_context(runtime *rt, struct jsp_context *ctx, int code)
         services_of(ctx)->unlist_worker(ctx);
     messaging_context_dying(ctx);
     lock_requests_drop_context(ctx); /* so other contexts are not left waiting */
+    ws_client_drop_context(ctx); /* first: its sockets count in fetches_active too */
     fetch_drop_context(ctx);
     /* Everything that holds JS values goes before the global context is released. */
     runtime_clear_context_timers(rt, ctx);
@@ -390,6 +393,10 @@ void runtime_run_job(runtime *rt, job *j)
     }
     if (j->kind == JOB_FETCH_EVENT) { /* likewise */
         fetch_run_job(rt, j);
+        return;
+    }
+    if (j->kind == JOB_WS_EVENT) { /* likewise */
+        ws_client_run_job(rt, j);
         return;
     }
     atomic_fetch_sub(&ctx->queued_jobs, 1);

@@ -25,11 +25,11 @@ Test(api_groups, resolution_adds_dependencies_and_names_the_valid_groups)
     cr_expect_eq(jsp_apis_resolve(" console , none ", out, sizeof(out)), 0);
     cr_expect_str_eq(out, "console");
     cr_expect_eq(jsp_apis_resolve("all", out, sizeof(out)), 0);
-    cr_expect_str_eq(out, "console,timers,domexception,events,encoding,structured-clone,buffer,channel,worker,crypto,locks,streams,compression,url,performance,navigator,storage,fetch,dom");
+    cr_expect_str_eq(out, "console,timers,domexception,events,encoding,structured-clone,buffer,channel,worker,crypto,locks,streams,compression,url,performance,navigator,storage,fetch,dom,websocket,eventsource");
     cr_expect_eq(jsp_apis_resolve("buffer", out, sizeof(out)), 0);
     cr_expect_str_eq(out, "domexception,encoding,buffer");
     cr_expect_eq(jsp_apis_resolve("events,urll", out, sizeof(out)), JSP_EINVAL);
-    cr_expect(strstr(out, "'urll'") && strstr(out, "valid: all, none, console, timers, events, encoding, structured-clone, buffer, channel, worker, crypto, locks, streams, compression, url, performance, navigator, storage, fetch, dom"),
+    cr_expect(strstr(out, "'urll'") && strstr(out, "valid: all, none, console, timers, events, encoding, structured-clone, buffer, channel, worker, crypto, locks, streams, compression, url, performance, navigator, storage, fetch, dom, websocket, eventsource"),
               "%s", out);
     cr_expect_eq(jsp_apis_resolve("domexception", out, sizeof(out)), JSP_EINVAL, "internal groups are not names");
     jsp_context_config cfg = {.apis = "nope"};

@@ -20,32 +20,6 @@ SUITE_POOL(2)
 static pid_t server_pid;
 static int server_port;
 
-/* Starts argv (a server printing its port on its first line); *port gets it. */
-static pid_t spawn_server(char *const argv[], int *port)
-{
-    int out[2];
-    cr_assert_eq(pipe(out), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        dup2(out[1], 1);
-        int null_fd = open("/dev/null", O_WRONLY);
-        dup2(null_fd, 2); /* its tracebacks for connections the tests cut */
-        close(out[0]);
-        close(out[1]);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(out[1]);
-    char line[32] = "";
-    FILE *f = fdopen(out[0], "r");
-    cr_assert(f && fgets(line, sizeof(line), f), "the test server did not start (%s %s)", argv[0], argv[1]);
-    fclose(f);
-    *port = atoi(line);
-    cr_assert_gt(*port, 0);
-    return pid;
-}
-
 static void start_server(void)
 {
     char *argv[] = {"python3", FETCH_SERVER, NULL};
@@ -396,10 +370,7 @@ Test(fetch, bad_egress_configs_are_refused)
 
 Test(fetch, a_vm_recycle_drops_the_transfers_of_the_contexts_it_rebuilds)
 {
-    jsp_pool_config pc = {.threads = 1, .heap_limit_bytes = 1, .heap_check_request_interval = 20,
-                          .log = collect_log, .log_user = &logs};
-    jsp_pool *small = NULL;
-    cr_assert_eq(jsp_pool_new(&pc, &small), 0);
+    jsp_pool *small = recycling_pool(&logs);
     char allow[64], base[96];
     snprintf(allow, sizeof(allow), "127.0.0.1:%d", server_port);
     snprintf(base, sizeof(base), "globalThis.BASE = 'http://127.0.0.1:%d'", server_port);
@@ -411,10 +382,7 @@ Test(fetch, a_vm_recycle_drops_the_transfers_of_the_contexts_it_rebuilds)
     free(eval_ok(ctx, "setTimeout(() => { fetch(BASE + '/slow?ms=5000').catch(() => 0); }, 0); 1"));
     sleep_ms(200);
     expect_rejection(ctx, "fetch(BASE + '/json')", "already has 1 requests in flight");
-    uint64_t generation = jsp_context_generation(ctx);
-    for (int n = 0; n < 3000 && jsp_context_generation(ctx) == generation; n++)
-        free(eval_ok(other, "Array.from({length: 1000}, (_, i) => ({i})).length"));
-    cr_assert_gt(jsp_context_generation(ctx), generation, "no recycle");
+    force_recycle(ctx, other);
     free(eval_ok(ctx, base)); /* an ad-hoc global: gone with the old VM */
     expect_eval(ctx, "fetch(BASE + '/json').then((r) => r.status)", "200"); /* its slot is free again */
     jsp_context_free(ctx);
@@ -443,17 +411,10 @@ Test(fetch, unread_bodies_are_let_go_at_the_calls_end_and_bounded_within_one)
  * and node commands (the benchmarks need Node 20 too); skipped, saying so, without them. */
 Test(fetch, https_and_http2_with_a_test_ca)
 {
-    if (system("command -v openssl >/dev/null && command -v node >/dev/null") != 0)
+    test_cert tc;
+    if (system("command -v node >/dev/null") != 0 || !test_cert_make(&tc))
         cr_skip_test("openssl or node is not installed: HTTP/2 and TLS untested");
-    char dir[] = "/tmp/jspool-fetch-tls-XXXXXX";
-    cr_assert(mkdtemp(dir));
-    char command[512], key[64], cert[64];
-    snprintf(key, sizeof(key), "%s/key.pem", dir);
-    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
-    snprintf(command, sizeof(command),
-             "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s -days 1 -subj /CN=127.0.0.1 "
-             "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1", key, cert);
-    cr_assert_eq(system(command), 0, "openssl could not make a test certificate");
+    char *key = tc.key, *cert = tc.cert;
     int port = 0;
     char *argv[] = {"node", FETCH_TLS_SERVER, key, cert, NULL};
     pid_t pid = spawn_server(argv, &port);
@@ -480,9 +441,7 @@ Test(fetch, https_and_http2_with_a_test_ca)
     jsp_context_free(strict);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
-    unlink(key);
-    unlink(cert);
-    rmdir(dir);
+    test_cert_remove(&tc);
 }
 
 Test(fetch, a_body_past_an_isolated_contexts_memory_limit_is_a_range_error)

@@ -1,6 +1,8 @@
 /* support.c — see support.h. */
 #include "support/support.h"
 
+#include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -123,7 +125,7 @@ char *eval_ok(jsp_context *ctx, const char *source)
 void expect_eval(jsp_context *ctx, const char *source, const char *json)
 {
     char *got = eval_ok(ctx, source);
-    cr_expect_str_eq(got, json, "%s", source);
+    cr_expect_str_eq(got, json, "%s\n  gave %s", source, got);
     free(got);
 }
 
@@ -319,4 +321,69 @@ char *json_quote(const char *text, size_t len)
     out[at++] = '"';
     out[at] = '\0';
     return out;
+}
+
+pid_t spawn_server(char *const argv[], int *port)
+{
+    int out[2];
+    cr_assert_eq(pipe(out), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        int null_fd = open("/dev/null", O_WRONLY);
+        dup2(null_fd, 2); /* its tracebacks for connections the tests cut */
+        close(out[0]);
+        close(out[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(out[1]);
+    char line[32] = "";
+    FILE *f = fdopen(out[0], "r");
+    cr_assert(f && fgets(line, sizeof(line), f), "the test server did not start (%s %s)", argv[0], argv[1]);
+    fclose(f);
+    *port = atoi(line);
+    cr_assert_gt(*port, 0);
+    return pid;
+}
+
+bool test_cert_make(test_cert *tc)
+{
+    if (system("command -v openssl >/dev/null") != 0)
+        return false;
+    snprintf(tc->dir, sizeof(tc->dir), "/tmp/jspool-tls-XXXXXX");
+    cr_assert(mkdtemp(tc->dir));
+    snprintf(tc->key, sizeof(tc->key), "%s/key.pem", tc->dir);
+    snprintf(tc->cert, sizeof(tc->cert), "%s/cert.pem", tc->dir);
+    char command[512];
+    snprintf(command, sizeof(command),
+             "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s -days 1 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1", tc->key, tc->cert);
+    cr_assert_eq(system(command), 0, "openssl could not make a test certificate");
+    return true;
+}
+
+void test_cert_remove(test_cert *tc)
+{
+    unlink(tc->key);
+    unlink(tc->cert);
+    rmdir(tc->dir);
+}
+
+jsp_pool *recycling_pool(collector *logs)
+{
+    jsp_pool_config pc = {.threads = 1, .heap_limit_bytes = 1, .heap_check_request_interval = 20,
+                          .log = collect_log, .log_user = logs};
+    jsp_pool *pool = NULL;
+    cr_assert_eq(jsp_pool_new(&pc, &pool), 0);
+    return pool;
+}
+
+void force_recycle(jsp_context *ctx, jsp_context *other)
+{
+    uint64_t generation = jsp_context_generation(ctx);
+    for (int n = 0; n < 3000 && jsp_context_generation(ctx) == generation; n++)
+        free(eval_ok(other, "Array.from({length: 1000}, (_, i) => ({i})).length"));
+    cr_assert_gt(jsp_context_generation(ctx), generation, "no recycle");
 }

@@ -5,6 +5,7 @@
 
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -125,5 +126,23 @@ void temp_store_remove(temp_store *t);
 /* Calls fn and returns its code (0 on success); message (may be NULL) gets "ok: <json>" or
  * "<error name>: <message>". */
 int call_code(jsp_context *ctx, const char *fn, const char *args, char *message, size_t len);
+
+/* Starts argv (a test server printing its port on its first line, its stderr to
+ * /dev/null); *port gets the port. The caller kills and reaps the pid. */
+pid_t spawn_server(char *const argv[], int *port);
+
+/* A self-signed certificate for 127.0.0.1 (IP SAN) made by `openssl` in a fresh temporary
+ * directory: false (nothing made) when openssl is missing; asserts it works otherwise. */
+typedef struct test_cert {
+    char dir[64], key[96], cert[96];
+} test_cert;
+bool test_cert_make(test_cert *tc);
+void test_cert_remove(test_cert *tc);
+
+/* A one-runtime pool whose heap policy recycles its VM within a few thousand small evals
+ * (heap_limit_bytes 1), logs to *logs; and the loop that forces a recycle of ctx's VM
+ * through evals in other (asserts it happened). */
+jsp_pool *recycling_pool(collector *logs);
+void force_recycle(jsp_context *ctx, jsp_context *other);
 
 #endif

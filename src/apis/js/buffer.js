@@ -153,5 +153,5 @@
   }
   function toBuffer(bytes) { return new Buffer(bytes.buffer, bytes.byteOffset, bytes.length); }
 
-  return { Blob, File, Buffer };
+  return { Blob, File, Buffer, blobBytes }; // blobBytes: for the websocket group's send(blob)
 })

@@ -227,5 +227,5 @@
     Object.defineProperty(cls.prototype, Symbol.toStringTag, { value: cls.name, configurable: true });
 
   // deliver is for the host (not a global): engine_messaging_deliver calls it.
-  return { MessageChannel, MessagePort, BroadcastChannel, MessageEvent, deliver };
+  return { MessageChannel, MessagePort, BroadcastChannel, MessageEvent, deliver, defineHandler }; // defineHandler: for websocket, eventsource
 })

@@ -553,7 +553,11 @@
     return true;
   }
 
-  function fetch(input, init = undefined) {
+  function fetch(input, init = undefined) { return fetchWith(input, init, false); }
+
+  // contextOwned: the transfer outlives the call that started it (the eventsource group's
+  // streams); only an abort, the context's destroy or a VM recycle cancel it.
+  function fetchWith(input, init, contextOwned) {
     return new Promise((resolve, reject) => {
       let request;
       try {
@@ -573,7 +577,8 @@
         if (signal && signal.aborted) { reject(abortReason(signal)); return; }
         let id;
         try {
-          id = natives.start(method, url, list, bytes ? bytes.slice().buffer : undefined, redirects.get(redirect));
+          id = natives.start(method, url, list, bytes ? bytes.slice().buffer : undefined, redirects.get(redirect),
+            contextOwned);
         } catch (e) {
           reject(e);
           return;
@@ -591,5 +596,6 @@
     });
   }
 
-  return { fetch, Headers, Request, Response, FormData, deliver };
+  const fetchContextOwned = (input, init) => fetchWith(input, init, true);
+  return { fetch, Headers, Request, Response, FormData, deliver, fetchContextOwned };
 })

@@ -1,0 +1,345 @@
+/* test_websocket.c — the websocket and eventsource groups against a loopback server
+ * started by each test (tests/apis/ws_server.py, Python's standard library on 127.0.0.1):
+ * text and binary echo, events and on* handlers, close codes and their checks, a server
+ * that drops the connection or breaks the protocol, handshake failures, every egress
+ * refusal, the limits (message size, handshake timeout, sockets per context), sockets that
+ * outlive their call and die with their context, wss: with a test CA; EventSource's
+ * fields, reconnection with Last-Event-ID and retry, close(), failures. */
+#include "support/support.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+SUITE_POOL(2)
+
+static pid_t server_pid;
+static int server_port;
+
+static void setup(void)
+{
+    suite_pool_setup();
+    char *argv[] = {"python3", WS_SERVER, NULL};
+    server_pid = spawn_server(argv, &server_port);
+}
+
+static void teardown(void)
+{
+    suite_pool_teardown();
+    kill(server_pid, SIGTERM);
+    waitpid(server_pid, NULL, 0);
+}
+
+TestSuite(websocket, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(eventsource, .init = setup, .fini = teardown, .timeout = 60);
+
+/* A context with the groups that may reach the test server; BASE = ws://127.0.0.1:port. */
+static jsp_context *ws_context(jsp_context_config *cfg)
+{
+    char allow[64];
+    snprintf(allow, sizeof(allow), "127.0.0.1:%d", server_port);
+    jsp_context_config base = {.egress_allow_loopback = 1};
+    if (!cfg)
+        cfg = &base;
+    if (!cfg->apis)
+        cfg->apis = "websocket,eventsource";
+    if (!cfg->egress_allow)
+        cfg->egress_allow = allow;
+    if (!cfg->egress_timeout_ms) /* a stalled handshake says so before the call's wall limit */
+        cfg->egress_timeout_ms = 10000;
+    jsp_context *ctx = context_with(pool, cfg);
+    char source[160];
+    snprintf(source, sizeof(source),
+             "globalThis.BASE = 'ws://127.0.0.1:%d'; globalThis.HTTP = 'http://127.0.0.1:%d'", server_port,
+             server_port);
+    free(eval_ok(ctx, source));
+    return ctx;
+}
+
+/* A helper in the context: run(url, opened(ws, log), protocols, closeAfter) → the events'
+ * log once closed; after closeAfter messages it calls ws.close(). */
+static const char *const RUN =
+    "globalThis.run = (url, opened, protocols, closeAfter = -1) => new Promise((resolve) => {"
+    "  const log = []; let n = 0; const ws = new WebSocket(url, protocols);"
+    "  ws.onopen = () => { log.push('open'); opened && opened(ws, log); };"
+    "  ws.onmessage = (e) => { log.push(typeof e.data === 'string' ? e.data : e.data instanceof Blob ? 'blob:' + e.data.size"
+    "    : 'ab:' + [...new Uint8Array(e.data)].join('.')); if (++n === closeAfter) ws.close(); };"
+    "  ws.onerror = (e) => log.push('error');"
+    "  ws.onclose = (e) => { log.push('close:' + e.code + ':' + e.wasClean + ':' + e.reason, ws.readyState); resolve(log); };"
+    "}); 1";
+
+Test(websocket, text_and_binary_echo)
+{
+    jsp_context *ctx = ws_context(NULL);
+    free(eval_ok(ctx, RUN));
+    expect_eval(ctx,
+                "run(BASE + '/echo', (ws, log) => { log.push(ws.readyState, ws.protocol, ws.extensions, ws.binaryType,"
+                " ws.url === BASE + '/echo', typeof ws.bufferedAmount); ws.send('h\\u00e9llo \\u2603');"
+                " ws.send(new Uint8Array([1, 2, 3])); ws.send(new Blob(['ab'])); ws.binaryType = 'nope';"
+                " ws.binaryType = 'arraybuffer'; ws.send(new Uint16Array([258, 772]).subarray(1)); ws.send('');"
+                " ws.send(new ArrayBuffer(0)); }, undefined, 6)",
+                "[\"open\",1,\"\",\"\",\"blob\",true,\"number\",\"h\u00e9llo \u2603\",\"ab:1.2.3\",\"ab:97.98\",\"ab:4.3\",\"\",\"ab:\","
+                "\"close:1005:true:\",3]");
+    /* binaryType is read when a message arrives: the default gives Blobs */
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.send(new Uint8Array([1, 2, 3])), undefined, 1)",
+                "[\"open\",\"blob:3\",\"close:1005:true:\",3]");
+    /* a big message both ways, and the constants */
+    expect_eval(ctx,
+                "new Promise((resolve) => { const ws = new WebSocket(BASE + '/echo'); const big = 'x'.repeat(300000);"
+                " ws.onopen = () => { ws.send(big); }; ws.onmessage = (e) => { resolve([e.data === big, ws.bufferedAmount,"
+                " WebSocket.OPEN, ws.CLOSING, WebSocket.CLOSED]); ws.close(1000, 'done'); }; })",
+                "[true,0,1,2,3]");
+    jsp_context_free(ctx);
+}
+
+Test(websocket, close_codes_reasons_and_their_checks)
+{
+    jsp_context *ctx = ws_context(NULL);
+    free(eval_ok(ctx, RUN));
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => { ws.close(3001, 'bye \\u2603'); ws.close(); ws.send('dropped');"
+                     " globalThis.after = [ws.readyState, ws.bufferedAmount >= 7]; })",
+                "[\"open\",\"close:3001:true:bye \u2603\",3]");
+    expect_eval(ctx, "after", "[2,true]");
+    /* the server closes */
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.send('close:4000:server says'))",
+                "[\"open\",\"close:4000:true:server says\",3]");
+    /* the standard's checks */
+    expect_eval(ctx,
+                "(() => { const out = []; const ws = new WebSocket(BASE + '/echo');"
+                " for (const args of [[999], [1001], [5000], [2999], [1000, 'x'.repeat(124)], [1000, '\\u2603'.repeat(42)]])"
+                "   try { ws.close(...args); out.push('ok'); } catch (e) { out.push(e.name); }"
+                " try { ws.send('x'); } catch (e) { out.push(e.name); }"
+                " ws.close(1000, 'x'.repeat(123)); out.push(ws.readyState); return out; })()",
+                "[\"InvalidAccessError\",\"InvalidAccessError\",\"InvalidAccessError\",\"InvalidAccessError\","
+                "\"SyntaxError\",\"SyntaxError\",\"InvalidStateError\",2]");
+    /* the URL and subprotocol checks */
+    expect_eval(ctx,
+                "[BASE + '/x#frag', 'ftp://127.0.0.1/', 'not a url', [BASE, ['a', 'A']], [BASE, ['a b']]].map((a) => {"
+                " try { const ws = Array.isArray(a) ? new WebSocket(...a) : new WebSocket(a); ws.close(); return ws.url; }"
+                " catch (e) { return e.name; } })",
+                "[\"SyntaxError\",\"SyntaxError\",\"SyntaxError\",\"SyntaxError\",\"SyntaxError\"]");
+    expect_eval(ctx, "(() => { const ws = new WebSocket(HTTP + '/echo'); ws.close(); return ws.url.startsWith('ws://'); })()",
+                "true");
+    jsp_context_free(ctx);
+}
+
+Test(websocket, a_server_that_drops_or_breaks_the_protocol)
+{
+    jsp_context *ctx = ws_context(NULL);
+    free(eval_ok(ctx, RUN));
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.send('drop'))",
+                "[\"open\",\"error\",\"close:1006:false:the server closed the connection without a close frame\",3]");
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.send('masked'))",
+                "[\"open\",\"error\",\"close:1006:false:the server broke the WebSocket protocol\",3]");
+    expect_eval(ctx, "run(BASE + '/bad-accept')",
+                "[\"error\",\"close:1006:false:the server's Sec-WebSocket-Accept does not match the key sent\",3]");
+    expect_eval(ctx, "run(BASE + '/extension')",
+                "[\"error\",\"close:1006:false:the server chose an extension, but none was offered\",3]");
+    expect_eval(ctx, "run(BASE + '/nowhere')",
+                "[\"error\",\"close:1006:false:the server answered 'HTTP/1.1 404 Not Found' instead of 101 Switching "
+                "Protocols\",3]");
+    /* subprotocols: the server picks the last one offered */
+    expect_eval(ctx, "run(BASE + '/protocol', (ws, log) => { log.push(ws.protocol); ws.close(); }, ['chat', 'superchat'])",
+                "[\"open\",\"superchat\",\"close:1005:true:\",3]");
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.send('headers'), 'v1', 1).then((log) => {"
+                     " const h = JSON.parse(log[1]); return [h['sec-websocket-version'], h['sec-websocket-protocol'],"
+                     " h['user-agent'], h.host === BASE.slice(5), h['sec-websocket-key'].length]; })",
+                "[\"13\",\"v1\",\"jspool-websocket\",true,24]");
+    jsp_context_free(ctx);
+}
+
+Test(websocket, egress_refusals_and_limits)
+{
+    char allow[64];
+    snprintf(allow, sizeof(allow), "127.0.0.1:%d", server_port);
+    /* loopback not allowed */
+    jsp_context *strict = ws_context(&(jsp_context_config){.egress_allow = allow});
+    free(eval_ok(strict, RUN));
+    char *got = eval_ok(strict, "run(BASE + '/echo')");
+    cr_expect(strstr(got, "\"error\",\"close:1006:false:") && strstr(got, "loopback"), "%s", got);
+    free(got);
+    cr_expect(collector_has(&logs, "WebSocket ws://127.0.0.1:"));
+    /* not on the list, and a name that resolves to loopback */
+    jsp_context *ctx = ws_context(NULL);
+    free(eval_ok(ctx, RUN));
+    got = eval_ok(ctx, "run('ws://127.0.0.1:1/echo')");
+    cr_expect(strstr(got, "close:1006:false:") && strstr(got, "allow"), "%s", got);
+    free(got);
+    jsp_context *by_name = ws_context(&(jsp_context_config){.egress_allow = "localhost"});
+    free(eval_ok(by_name, RUN));
+    char source[128];
+    snprintf(source, sizeof(source), "run('ws://localhost:%d/echo')", server_port);
+    got = eval_ok(by_name, source);
+    cr_expect(strstr(got, "close:1006:false:") && strstr(got, "loopback"), "%s", got);
+    free(got);
+    /* a message past egress_max_response_bytes */
+    jsp_context *small = ws_context(&(jsp_context_config){.egress_allow_loopback = 1, .egress_max_response_bytes = 1000});
+    free(eval_ok(small, RUN));
+    expect_eval(small, "run(BASE + '/echo', (ws) => { ws.send('big:900'); ws.send('big:5000'); })",
+                "[\"open\",\"blob:900\",\"error\",\"close:1006:false:a message was larger than this context's "
+                "egress_max_response_bytes (1000 bytes)\",3]");
+    /* sockets count against egress_max_requests */
+    jsp_context *one = ws_context(&(jsp_context_config){.egress_allow_loopback = 1, .egress_max_requests = 1});
+    free(eval_ok(one, RUN));
+    expect_eval(one, "new Promise((resolve) => { const a = new WebSocket(BASE + '/echo'); a.onopen = () =>"
+                     " run(BASE + '/echo').then((log) => { a.onclose = () => resolve(log); a.close(); }); })",
+                "[\"error\",\"close:1006:false:this context already has 1 requests and sockets open, its "
+                "egress_max_requests\",3]");
+    expect_eval(one, "run(BASE + '/echo', (ws) => ws.close())", "[\"open\",\"close:1005:true:\",3]");
+    jsp_context_free(strict);
+    jsp_context_free(ctx);
+    jsp_context_free(by_name);
+    jsp_context_free(small);
+    jsp_context_free(one);
+}
+
+Test(websocket, the_handshake_is_bounded_by_egress_timeout_ms)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0); /* accepts connections (backlog), never answers */
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    cr_assert_eq(listen(fd, 4), 0);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    jsp_context *ctx = ws_context(&(jsp_context_config){.egress_allow = "127.0.0.1", .egress_allow_loopback = 1,
+                                                        .egress_timeout_ms = 300});
+    free(eval_ok(ctx, RUN));
+    char source[128];
+    snprintf(source, sizeof(source), "run('ws://127.0.0.1:%d/')", ntohs(sa.sin_port));
+    expect_eval(ctx, source, "[\"error\",\"close:1006:false:no connection within this context's egress_timeout_ms (300 ms)\",3]");
+    close(fd);
+    jsp_context_free(ctx);
+}
+
+Test(websocket, sockets_outlive_their_call_and_die_with_their_context)
+{
+    jsp_context *ctx = ws_context(NULL);
+    free(eval_ok(ctx, "globalThis.got = []; globalThis.ws = new WebSocket(BASE + '/echo');"
+                      " ws.onopen = () => ws.send('later'); ws.onmessage = (e) => got.push(e.data); 1"));
+    cr_assert(eval_until(ctx, "got", "[\"later\"]", 5000));
+    free(eval_ok(ctx, "ws.send('again'); 1"));
+    cr_assert(eval_until(ctx, "got", "[\"later\",\"again\"]", 5000));
+    /* destroyed with sockets open (and one still connecting): no events, nothing leaks */
+    free(eval_ok(ctx, "globalThis.more = [new WebSocket(BASE + '/mute'), new WebSocket(BASE + '/echo')]; 1"));
+    jsp_context_destroy(ctx);
+    jsp_context_free(ctx);
+    jsp_context *other = ws_context(NULL);
+    free(eval_ok(other, RUN));
+    expect_eval(other, "run(BASE + '/echo', (ws) => ws.send('x'), undefined, 1)", "[\"open\",\"x\",\"close:1005:true:\",3]");
+    jsp_context_free(other);
+}
+
+Test(websocket, a_vm_recycle_closes_the_sockets_of_the_contexts_it_rebuilds)
+{
+    jsp_pool *small = recycling_pool(&logs);
+    char allow[64], base[96];
+    snprintf(allow, sizeof(allow), "127.0.0.1:%d", server_port);
+    snprintf(base, sizeof(base), "globalThis.BASE = 'ws://127.0.0.1:%d'", server_port);
+    jsp_context *ctx = context_with(small, &(jsp_context_config){.apis = "websocket", .egress_allow = allow,
+                                                                 .egress_allow_loopback = 1, .egress_max_requests = 1});
+    jsp_context *other = context_with(small, NULL);
+    free(eval_ok(ctx, base));
+    free(eval_ok(ctx, "globalThis.ws = new WebSocket(BASE + '/echo'); globalThis.opened = false;"
+                      " ws.onopen = () => opened = true; 1"));
+    cr_assert(eval_until(ctx, "opened", "true", 5000));
+    force_recycle(ctx, other);
+    free(eval_ok(ctx, base)); /* an ad-hoc global: gone with the old VM */
+    free(eval_ok(ctx, RUN));
+    /* its request slot is free again: the old socket is gone */
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.close())", "[\"open\",\"close:1005:true:\",3]");
+    jsp_context_free(ctx);
+    jsp_context_free(other);
+    jsp_pool_free(small);
+}
+
+Test(websocket, wss_with_a_test_ca)
+{
+    test_cert tc;
+    if (!test_cert_make(&tc))
+        cr_skip_test("openssl is not installed: wss: untested");
+    char *key = tc.key, *cert = tc.cert;
+    int port = 0;
+    char *argv[] = {"python3", WS_SERVER, "--tls", key, cert, NULL};
+    pid_t pid = spawn_server(argv, &port);
+    char allow[64], source[200];
+    snprintf(allow, sizeof(allow), "https://127.0.0.1:%d", port);
+    jsp_context *ctx = ws_context(&(jsp_context_config){.egress_allow = allow, .egress_allow_loopback = 1,
+                                                        .egress_ca_file = cert});
+    free(eval_ok(ctx, RUN));
+    snprintf(source, sizeof(source), "run('wss://127.0.0.1:%d/echo', (ws) => { ws.send('secret'); ws.send('x'.repeat(70000)); },"
+             " undefined, 2).then((l) => [l[1], l[2].length, l[3]])", port);
+    expect_eval(ctx, source, "[\"secret\",70000,\"close:1005:true:\"]");
+    jsp_context *strict = ws_context(&(jsp_context_config){.egress_allow = allow, .egress_allow_loopback = 1});
+    free(eval_ok(strict, RUN));
+    snprintf(source, sizeof(source), "run('wss://127.0.0.1:%d/echo')", port);
+    char *got = eval_ok(strict, source);
+    cr_expect(strstr(got, "\"error\",\"close:1006:false:TLS: the server's certificate was refused"), "%s", got);
+    free(got);
+    jsp_context_free(ctx);
+    jsp_context_free(strict);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    test_cert_remove(&tc);
+}
+
+/* ---- EventSource ---- */
+
+Test(eventsource, fields_multi_line_data_comments_and_line_ends)
+{
+    jsp_context *ctx = ws_context(NULL);
+    expect_eval(ctx,
+                "new Promise((resolve) => { const log = []; const es = new EventSource(HTTP + '/sse/basic');"
+                " log.push(es.readyState, es.withCredentials, es.url === HTTP + '/sse/basic');"
+                " es.onopen = () => log.push('open', es.readyState);"
+                " es.onmessage = (e) => log.push(e.data + '|' + e.lastEventId + '|' + (e.origin === HTTP));"
+                " es.addEventListener('custom', (e) => log.push('custom:' + e.data));"
+                " es.onerror = () => { log.push('error', es.readyState); es.close(); log.push(es.readyState); resolve(log); }; })",
+                "[0,false,true,\"open\",1,\"one||true\",\"custom:two\\n three\",\"crlf||true\",\"cr||true\","
+                "\"no-space|7|true\",\"|7|true\",\"last|7|true\",\"error\",0,2]");
+    jsp_context_free(ctx);
+}
+
+Test(eventsource, reconnects_after_retry_with_last_event_id)
+{
+    /* egress_timeout_ms bounds the connection, not the stream (held open below) */
+    jsp_context *ctx = ws_context(&(jsp_context_config){.egress_allow_loopback = 1, .egress_timeout_ms = 300});
+    jsp_context *counter = ws_context(NULL); /* asks the server how many requests it had */
+    /* opened by a call that ends at once: the stream outlives it */
+    free(eval_ok(ctx, "globalThis.log = []; globalThis.es = new EventSource(HTTP + '/sse/reconnect');"
+                      " es.onmessage = (e) => log.push(e.data + '|' + e.lastEventId);"
+                      " es.onerror = () => log.push('error:' + es.readyState); 1"));
+    cr_assert(eval_until(ctx, "log", "[\"a|1\",\"b|2\",\"error:0\",\"last=2|2\"]", 5000));
+    sleep_ms(700);
+    expect_eval(ctx, "[es.readyState, log.length]", "[1,4]");
+    free(eval_ok(ctx, "es.close(); 1"));
+    expect_eval(counter, "fetch(HTTP + '/sse/count').then((r) => r.text())", "\"2\"");
+    /* close() between attempts stops them */
+    free(eval_ok(ctx, "globalThis.second = new EventSource(HTTP + '/sse/reconnect');"
+                      " second.onerror = () => second.close(); 1"));
+    cr_assert(eval_until(ctx, "second.readyState", "2", 5000));
+    sleep_ms(400); /* its retry (100 ms) would have fired by now */
+    expect_eval(counter, "fetch(HTTP + '/sse/count').then((r) => r.text())", "\"3\"");
+    jsp_context_free(ctx);
+    jsp_context_free(counter);
+}
+
+Test(eventsource, failures_do_not_reconnect)
+{
+    jsp_context *ctx = ws_context(NULL);
+    const char *wait_error = "new Promise((resolve) => { const es = new EventSource(%s); const log = [];"
+                             " es.onopen = () => log.push('open'); es.onerror = () => { log.push('error', es.readyState);"
+                             " setTimeout(() => resolve(log.concat(es.readyState)), 300); }; })";
+    char source[512];
+    snprintf(source, sizeof(source), wait_error, "HTTP + '/sse/status'");
+    expect_eval(ctx, source, "[\"error\",2,2]");
+    snprintf(source, sizeof(source), wait_error, "'http://127.0.0.1:1/'"); /* not on the allow-list */
+    expect_eval(ctx, source, "[\"error\",2,2]");
+    expect_eval(ctx, "(() => { try { new EventSource('http://[bad'); } catch (e) { return e.name; } })()", "\"SyntaxError\"");
+    jsp_context_free(ctx);
+}

@@ -17,7 +17,7 @@ typedef struct settle_closure {
     bool is_fulfil;
 } settle_closure;
 
-static jsp_result *value_result(JSContextRef js, JSValueRef value)
+jsp_result *js_value_result(JSContextRef js, JSValueRef value)
 {
     char *json;
     size_t len;
@@ -31,7 +31,7 @@ static jsp_result *value_result(JSContextRef js, JSValueRef value)
 
 /* Every call crosses the engine lock once per C API call, so the common results (an
  * integer, a boolean, null) are written here instead of through JSON.stringify: two
- * crossings instead of five. Anything else takes value_result. */
+ * crossings instead of five. Anything else takes js_value_result. */
 static jsp_result *primitive_result(JSContextRef js, JSValueRef value, JSType type)
 {
     char text[32];
@@ -48,7 +48,7 @@ static jsp_result *primitive_result(JSContextRef js, JSValueRef value, JSType ty
             json = text, snprintf(text, sizeof(text), "%lld", (long long)d);
     }
     if (!json)
-        return value_result(js, value); /* fractions, strings, symbols, BigInts */
+        return js_value_result(js, value); /* fractions, strings, symbols, BigInts */
     char *copy = strdup(json);
     return copy ? result_ok_take(copy, strlen(copy)) : result_out_of_memory();
 }
@@ -60,7 +60,7 @@ JSValueRef engine_settle_call(JSContextRef js, JSObjectRef function, JSObjectRef
     engine_ctx *ec = engine_ctx_of(js);
     JSValueRef value = argc ? argv[0] : JSValueMakeUndefined(js);
     if (closure && ec) {
-        jsp_result *r = closure->is_fulfil ? value_result(js, value)
+        jsp_result *r = closure->is_fulfil ? js_value_result(js, value)
                                            : js_exception_result(ec->vm, js, value, JSP_EJS);
         ec->host->call_settled(ec->host_ctx, closure->call_id, r);
     }
@@ -88,7 +88,7 @@ jsp_result *js_settle_or_defer(engine_ctx *ec, JSValueRef value, uint64_t call_i
     if (exception)
         return js_exception_result(ec->vm, js, exception, JSP_EJS);
     if (!JSValueIsObject(js, then) || !JSObjectIsFunction(js, (JSObjectRef)then))
-        return value_result(js, value);
+        return js_value_result(js, value);
     JSValueRef handlers[2] = {make_settle_handler(ec, call_id, true),
                               make_settle_handler(ec, call_id, false)};
     if (!handlers[0] || !handlers[1])

@@ -186,14 +186,7 @@ jsp_result *engine_global_get(engine_ctx *ec, const char *name)
         return result_error(JSP_ENOTFOUND, "ReferenceError", "no global by that name");
     if (exception) /* a getter threw */
         return js_exception_result(ec->vm, js, exception, JSP_EJS);
-    char *json;
-    size_t len;
-    int rc = js_value_to_json(js, value, &json, &len);
-    if (rc == 0)
-        return result_ok_take(json, len);
-    jsp_result *r = result_error(rc, "TypeError", json);
-    free(json);
-    return r;
+    return js_value_result(js, value);
 }
 
 /* Appends names as a JSON array of strings to a growing buffer. */

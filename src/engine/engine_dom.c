@@ -37,12 +37,5 @@ jsp_result *engine_dom_query(engine_ctx *ec, const char *selector, int mode, int
     JSValueRef value = engine_call_function(ec, (JSObjectRef)query, NULL, 3, args, &exception);
     if (exception || !value)
         return js_exception_result(ec->vm, js, exception, JSP_EJS);
-    char *json;
-    size_t len;
-    int rc = js_value_to_json(js, value, &json, &len);
-    if (rc == 0)
-        return result_ok_take(json, len);
-    jsp_result *r = result_error(rc, "TypeError", json);
-    free(json);
-    return r;
+    return js_value_result(js, value);
 }

@@ -131,6 +131,9 @@ JSValueRef js_evaluate_utf8(JSContextRef js, const char *source, const char *url
 /* Parses JSON text; NULL on invalid JSON. */
 JSValueRef js_value_from_json(JSContextRef js, const char *json, size_t len);
 /* Builds a failed result (code JSP_EJS or JSP_ESYNTAX) from a thrown value. */
+/* The value as a result's JSON, or the serialization error (JSP_ENOTJSON...) as a
+ * TypeError result (engine_call.c). */
+jsp_result *js_value_result(JSContextRef js, JSValueRef value);
 jsp_result *js_exception_result(engine_vm *vm, JSContextRef js, JSValueRef exception, int code);
 /* A JS Error object of the given constructor name ("TypeError") with message. */
 JSValueRef js_make_error(JSContextRef js, const char *constructor, const char *message);

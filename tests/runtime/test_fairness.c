@@ -224,7 +224,9 @@ Test(fairness, a_loop_call_hog_is_throttled_and_its_calls_wait_not_fail)
     free(json);
     cr_assert_gt(waited, 200, "its next call waited for its share (%.0f ms)", waited);
     cr_assert_eq(jsp_context_cpu(hog, &cpu), 0);
-    cr_assert_eq(cpu.is_throttled, 0);
+    /* Released with a 2 ms margin: "1 + 1" fits in it, unless a loaded machine (CI under
+     * ASan) holds the thread longer; then it sits out once more, and that is all. */
+    cr_assert_leq(cpu.throttle_count, 2, "throttled %llu times", (unsigned long long)cpu.throttle_count);
     cr_assert_geq(cpu.cpu_seconds, 0.25);
     jsp_context_free(hog);
     jsp_pool_free(pool);

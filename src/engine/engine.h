@@ -128,6 +128,9 @@ bool engine_vm_batch_is_open(const engine_vm *vm);
 uint64_t engine_budget_cpu_used_ns(engine_budget *b);
 /* The run's CPU clock at start, reading the clock now if no tick has yet. */
 uint64_t engine_budget_cpu_start_ns(engine_budget *b);
+/* Reads the calling thread's CPU clock (~0.7 us) as a bound for the runs that begin after
+ * it: the runtime calls it once per pass. */
+void engine_budget_mark_thread_cpu(void);
 /* For natives that run long in C without returning to JS (an HTML parse): the checks a
  * watchdog tick makes — cancel, CPU and wall deadlines, not memory — on the budget current
  * on vm; sets and returns its tripped code (0: go on; none current: 0). The native then

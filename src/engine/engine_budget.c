@@ -15,7 +15,12 @@
  * Reading the thread CPU clock is a system call (~0.7 us here, against 30 ns for the
  * monotonic clock), so a budget starts from the monotonic clock alone and reads the CPU
  * clock only at its first tick — 10 ms into a call that is still running — taking
- * "CPU used so far" as the wall time so far (an upper bound: one thread, one call). */
+ * "CPU used so far" as the smaller of two upper bounds: the wall time so far (one thread,
+ * one call) and the CPU the thread used since its last mark (engine_budget_mark_thread_cpu,
+ * once per runtime pass, before the run began). The wall bound alone charged a run every
+ * millisecond its thread sat blocked or descheduled before the first tick (JSC's watchdog
+ * ticks by CPU time, so that tick comes late exactly then): a call blocked 400 ms in a host
+ * handler that then computed 50 ms ended at a 300 ms CPU limit. */
 #include "engine/engine_internal.h"
 #include "util/process_memory.h"
 
@@ -98,12 +103,25 @@ uint64_t engine_thread_cpu_ns(void)
     return clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
+/* The thread's CPU clock read at a known time (per thread: a runtime's VMs share one). */
+static _Thread_local uint64_t mark_wall_ns, mark_cpu_ns;
+
+void engine_budget_mark_thread_cpu(void)
+{
+    mark_wall_ns = clock_ns(CLOCK_MONOTONIC);
+    mark_cpu_ns = engine_thread_cpu_ns();
+}
+
 uint64_t engine_budget_cpu_start_ns(engine_budget *b)
 {
     if (!b->cpu_start_ns) {
         uint64_t wall_elapsed = clock_ns(CLOCK_MONOTONIC) - b->wall_start_ns;
         uint64_t cpu_now = engine_thread_cpu_ns();
-        b->cpu_start_ns = cpu_now > wall_elapsed ? cpu_now - wall_elapsed : 1;
+        uint64_t start = cpu_now > wall_elapsed ? cpu_now - wall_elapsed : 1;
+        /* A mark taken before the run began: the run used at most the CPU since. */
+        if (mark_wall_ns && mark_wall_ns <= b->wall_start_ns && mark_cpu_ns > start)
+            start = mark_cpu_ns;
+        b->cpu_start_ns = start;
         if (b->cpu_limit_ns)
             b->cpu_deadline_ns = b->cpu_start_ns + b->cpu_limit_ns;
     }

@@ -780,6 +780,7 @@ static void stop_loop(runtime *rt)
 static void run_pass(runtime *rt)
 {
     bool is_closed;
+    engine_budget_mark_thread_cpu(); /* what bounds the CPU of this pass's runs */
     release_throttled(rt);
     distribute(rt, job_queue_take_all(&rt->queue, &is_closed));
     bool has_more = run_ready_jobs_batched(rt);

@@ -332,9 +332,8 @@ Test(fairness, a_hogs_due_timers_take_turns_with_a_siblings_call)
     /* A timer pass is bounded like a job pass: one callback per context, then the slice
      * ends. When one pass ran every due timer, the sibling waited 10 x 300 ms (3.0 s). */
     jsp_pool *pool = pool_with(0, 0, 0, NULL);
-    /* Each callback busy-waits 300 ms rather than for(;;) under a 300 ms cpu limit: a
-     * for(;;) timer callback was sometimes never stopped (runtime thread spinning in
-     * JIT code, about 1 run in 5 here, before and after this change): a separate bug. */
+    /* Each callback busy-waits 300 ms (for(;;) timer callbacks under a CPU limit:
+     * test_limits, since JSC's polling traps ended a hang in about 1 run in 5). */
     jsp_context_config cfg = {.cpu_limit_ms = 1000};
     jsp_context *hog = NULL;
     cr_assert_eq(jsp_context_new(pool, &cfg, &hog), 0);

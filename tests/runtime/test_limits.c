@@ -3,6 +3,7 @@
  * bounded with clear errors; siblings keep answering. */
 #include "support/support.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -94,6 +95,61 @@ Test(limits, wall_limit_counts_time_blocked_in_js)
     jsp_context *ctx = limited(-1, 100);
     time_error(ctx, "const end = Date.now() + 10000; while (Date.now() < end) {}", JSP_EWALL_LIMIT);
     assert_answers(ctx);
+    jsp_context_free(ctx);
+}
+
+static void block_the_thread(jsp_host_call *call, void *user)
+{
+    (void)user;
+    sleep_ms(400); /* on the runtime thread: time, but no CPU */
+    jsp_host_call_resolve(call, "1", 1);
+}
+
+static void *answer_after_400_ms(void *call)
+{
+    sleep_ms(400);
+    jsp_host_call_resolve(call, "1", 1);
+    return NULL;
+}
+
+static pthread_t answering_thread;
+
+static void answer_from_another_thread(jsp_host_call *call, void *user)
+{
+    (void)user;
+    pthread_create(&answering_thread, NULL, answer_after_400_ms, call);
+}
+
+Test(limits, time_blocked_outside_js_is_not_cpu_time)
+{
+    /* A CPU limit counts CPU: a call whose thread sat 400 ms in a blocking host handler
+     * (or, in CI, waited for a loaded disk or CPU) and then computed 50 ms is within a
+     * 300 ms CPU limit. Before, a run's CPU until its first watchdog tick was taken as
+     * its wall time, so this call ended with "CPU limit". */
+    cr_assert_eq(jsp_pool_register(pool, "block", block_the_thread, NULL), 0);
+    /* a runtime thread that has worked a while (a young thread's total CPU hid this) */
+    jsp_context *busy = limited(-1, -1);
+    free(eval_ok(busy, "const end = Date.now() + 600; while (Date.now() < end); 0"));
+    jsp_context_free(busy);
+    jsp_context *ctx = limited(300, 5000);
+    jsp_result *r = NULL;
+    int rc = jsp_eval(ctx, "host.callSync('block'); const end = Date.now() + 50; while (Date.now() < end); 7",
+                      -1, &r);
+    cr_assert_eq(rc, 0, "%s: %s", r->error_name, r->error_message);
+    cr_assert_str_eq(r->json, "7");
+    cr_assert_lt(r->cpu_time_us, 250000, "reported %llu us of CPU", (unsigned long long)r->cpu_time_us);
+    jsp_result_free(r);
+    /* the same when the answer comes from another thread (the runtime waits meanwhile) */
+    cr_assert_eq(jsp_pool_register(pool, "elsewhere", answer_from_another_thread, NULL), 0);
+    rc = jsp_eval(ctx, "host.callSync('elsewhere'); const end2 = Date.now() + 50; while (Date.now() < end2); 8",
+                  -1, &r);
+    pthread_join(answering_thread, NULL);
+    cr_assert_eq(rc, 0, "%s: %s", r->error_name, r->error_message);
+    cr_assert_str_eq(r->json, "8");
+    cr_assert_lt(r->cpu_time_us, 250000, "reported %llu us of CPU", (unsigned long long)r->cpu_time_us);
+    jsp_result_free(r);
+    /* and a real loop after a block still ends at the limit */
+    time_error(ctx, "host.callSync('block'); for (;;);", JSP_ECPU_LIMIT);
     jsp_context_free(ctx);
 }
 

@@ -5,18 +5,8 @@
 # each, then a streamed download of DOWNLOAD_MB (default 100) MiB read chunk by chunk from
 # response.body (MB/s); RUNS alternating runs; medians and the ratio as JSON lines.
 #   usage: bench/apis/fetch.sh        (RUNS=3 SECONDS_EACH=1)
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-runs=${RUNS:-3}
-ms=$(( ${SECONDS_EACH:-1} * 1000 ))
-command -v node >/dev/null || { echo "node is not installed" >&2; exit 2; }
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DJSP_BUILD_TESTS=OFF >&2
-cmake --build build-bench -j2 --target bench_fetch >&2
-
-coproc SERVER { exec node bench/apis/fetch_server.js; }
-server_pid=$SERVER_PID
-trap 'kill $server_pid 2>/dev/null || true' EXIT
-read -r port <&"${SERVER[0]}"
+source "$(dirname "$0")/common.sh"
+start_server bench/apis/fetch_server.js
 
 # K workers, each fetching and reading the JSON until MS passed: requests per second. 50
 # requests first, untimed (Node loads undici on its first fetch; both warm their JIT and
@@ -28,18 +18,9 @@ snippet() {
          "const worker = async () => { while (Date.now() - t < $ms) { const r = await fetch(url); await r.json(); n++; } };" \
          "await Promise.all(Array.from({ length: $1 }, worker)); return Math.round(n / ((Date.now() - t) / 1000)); })()"
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 for inflight in 1 64; do
-    s=$(snippet "$inflight")
-    jsp=(); nd=()
-    for run in $(seq 1 "$runs"); do
-        jsp+=("$(build-bench/bench/bench_fetch "$port" "$s")")
-        nd+=("$(node -e "Promise.resolve($s).then((v) => console.log(v))")")
-    done
-    j=$(median "${jsp[@]}"); n=$(median "${nd[@]}")
-    awk -v k="$inflight" -v j="$j" -v n="$n" -v runs="$runs" -v js="${jsp[*]}" -v ns="${nd[*]}" 'BEGIN {
-        printf "{\"bench\":\"fetch_vs_node\",\"in_flight\":%d,\"unit\":\"req/s\",\"runs\":%d,\"jspool\":%d,\"node\":%d,\"ratio\":%.2f,\"jspool_runs\":\"%s\",\"node_runs\":\"%s\"}\n", k, runs, j, n, j / n, js, ns }'
+    compare "\"bench\":\"fetch_vs_node\",\"in_flight\":$inflight,\"unit\":\"req/s\"" "$(snippet "$inflight")"
 done
 
 # A streamed download: the body read chunk by chunk, bytes counted; MB/s (one warm-up of 8 MiB).
@@ -49,11 +30,4 @@ download+=" const reader = r.body.getReader(); let bytes = 0; for (;;) { const {
 download+=" if (done) return bytes; bytes += value.length; } }; await read(8); const t = Date.now();"
 download+=" const bytes = await read($mb); if (bytes !== $mb * 1048576) throw new Error('got ' + bytes);"
 download+=" return Math.round(bytes / 1048576 / ((Date.now() - t) / 1000)); })()"
-jsp=(); nd=()
-for run in $(seq 1 "$runs"); do
-    jsp+=("$(build-bench/bench/bench_fetch "$port" "$download")")
-    nd+=("$(node -e "Promise.resolve($download).then((v) => console.log(v))")")
-done
-j=$(median "${jsp[@]}"); n=$(median "${nd[@]}")
-awk -v mb="$mb" -v j="$j" -v n="$n" -v runs="$runs" -v js="${jsp[*]}" -v ns="${nd[*]}" 'BEGIN {
-    printf "{\"bench\":\"fetch_download_vs_node\",\"mib\":%d,\"unit\":\"MB/s\",\"runs\":%d,\"jspool\":%d,\"node\":%d,\"ratio\":%.2f,\"jspool_runs\":\"%s\",\"node_runs\":\"%s\"}\n", mb, runs, j, n, j / n, js, ns }'
+compare "\"bench\":\"fetch_download_vs_node\",\"mib\":$mb,\"unit\":\"MB/s\"" "$download"

@@ -691,22 +691,41 @@ static void log_exception(engine_ctx *ec, const char *where, JSValueRef exceptio
     jsp_result_free(r);
 }
 
-void engine_deliver_message(engine_ctx *ec, const char *json, size_t len)
+/* A message's delivery, from the handler's lookup to its return, as one piece of
+ * engine_entered work, for the reason call_by_name gives: outside the entry the lookup,
+ * the JSON parse and the event object each took the VM's lock from zero. */
+typedef struct message_delivery {
+    const char *json;
+    size_t len;
+    bool has_handler;
+} message_delivery;
+
+static void deliver_message_work(engine_ctx *ec, void *data, JSValueRef *exception)
 {
+    message_delivery *d = data;
     JSContextRef js = ec->js;
     JSObjectRef global = JSContextGetGlobalObject(js);
     JSValueRef handler = JSObjectGetProperty(js, global, ec->vm->names.onmessage, NULL);
-    if (!JSValueIsObject(js, handler) || !JSObjectIsFunction(js, (JSObjectRef)handler)) {
+    if (!JSValueIsObject(js, handler) || !JSObjectIsFunction(js, (JSObjectRef)handler))
+        return;
+    d->has_handler = true;
+    JSValueRef value = js_value_from_json(js, d->json, d->len);
+    JSObjectRef event = JSObjectMake(js, NULL, NULL);
+    JSObjectSetProperty(js, event, ec->vm->names.data, value, kJSPropertyAttributeNone, NULL);
+    JSValueRef arg = event;
+    run_js run = {.function = (JSObjectRef)handler, .self = global, .argc = 1, .argv = &arg};
+    run_js_work(ec, &run, exception);
+}
+
+void engine_deliver_message(engine_ctx *ec, const char *json, size_t len)
+{
+    message_delivery d = {.json = json, .len = len};
+    JSValueRef exception = NULL;
+    engine_entered(ec, deliver_message_work, &d, &exception);
+    if (!d.has_handler && !exception) {
         ec->host->log(ec->host_ctx, JSP_LOG_DEBUG, "message dropped: no onmessage handler");
         return;
     }
-    JSValueRef data = js_value_from_json(js, json, len);
-    JSObjectRef event = JSObjectMake(js, NULL, NULL);
-    JSObjectSetProperty(js, event, ec->vm->names.data, data, kJSPropertyAttributeNone, NULL);
-    JSValueRef arg = event;
-    JSValueRef exception = NULL;
-    run_js run = {.function = (JSObjectRef)handler, .self = global, .argc = 1, .argv = &arg};
-    run_entered(ec, &run, &exception);
     if (exception)
         log_exception(ec, "onmessage", exception);
 }

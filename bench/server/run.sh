@@ -7,6 +7,7 @@
 #   bench/server/run.sh                 # RUNS=3, 10 s each, 64 connections
 #   RUNS=5 SECONDS_EACH=20 CONNECTIONS=128 bench/server/run.sh
 #   JSPOOL=/path/to/jspool bench/server/run.sh   # another build (e.g. before a change)
+#   PERF=1 bench/server/run.sh          # also each server's CPU per request (perf stat)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -32,14 +33,16 @@ open_accounts() {
     curl -sf -X POST "$1/v1/contexts/bank/call/open" -d '["bob",1000000]' >/dev/null
 }
 
-# wrk --latency output -> one JSON line; with perf installed, also the server's CPU per
-# request (all its threads, `perf stat -p` over the wrk run): less sensitive to other load
-# on the machine than requests/s.
+# wrk --latency output -> one JSON line; with PERF=1 (and perf installed), also the
+# server's CPU per request (all its threads, `perf stat -p` over the wrk run): much less
+# sensitive to other load on the machine than requests/s. Off by default: with perf
+# attached, JSC's VMTraps abort (README, known limits) ended 5 of 16 loaded runs of the
+# bank here, against 0 of 54 without it (2026-11-30, load 10-14).
 measure() {
     local name=$1 url=$2 run=$3 pid=$4 cpu_file
     cpu_file=$(mktemp)
     local stat=
-    if command -v perf >/dev/null; then
+    if [ "${PERF:-0}" = 1 ] && command -v perf >/dev/null; then
         perf stat -x, -e task-clock -p "$pid" -o "$cpu_file" -- sleep "$seconds" 2>/dev/null &
         stat=$!
     fi

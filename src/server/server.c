@@ -130,34 +130,30 @@ void server_log_request(const char *method, const char *path, int status, uint64
     if (log_len + MAX_LINE > sizeof(log_buffer))
         log_flush();
     char *line = log_buffer + log_len, *at = line;
-    const char *m = method ? method : "?";
-    if (is_log_json) { /* the quoted path has no quote or control character left to escape */
-        at = put_text(at, "{\"level\":\"info\",\"method\":\"");
-        at = put_quoted(at, m, MAX_METHOD);
-        at = put_text(at, "\",\"path\":\"");
-        at = put_quoted(at, path, MAX_PATH);
-        at = put_text(at, "\",\"status\":");
-        at = put_uint(at, (uint64_t)(status < 0 ? 0 : status));
-        at = put_text(at, ",\"duration_ms\":");
-        at = put_ms(at, elapsed);
-        at = put_text(at, ",\"context\":");
+    /* the words around the values, logfmt and JSON (the quoted path and method have no
+     * quote or control character left to escape) */
+    static const struct log_words {
+        const char *method, *path, *status, *duration, *context, *end;
+        bool has_context_always;
+    } formats[2] = {
+        {"level=info method=", " path=\"", "\" status=", " duration_ms=", " context=", "\n", false},
+        {"{\"level\":\"info\",\"method\":\"", "\",\"path\":\"", "\",\"status\":", ",\"duration_ms\":",
+         ",\"context\":", "}\n", true},
+    };
+    const struct log_words *w = &formats[is_log_json];
+    at = put_text(at, w->method);
+    at = put_quoted(at, method ? method : "?", MAX_METHOD);
+    at = put_text(at, w->path);
+    at = put_quoted(at, path, MAX_PATH);
+    at = put_text(at, w->status);
+    at = put_uint(at, (uint64_t)(status < 0 ? 0 : status));
+    at = put_text(at, w->duration);
+    at = put_ms(at, elapsed);
+    if (context_id || w->has_context_always) {
+        at = put_text(at, w->context);
         at = put_uint(at, context_id);
-        at = put_text(at, "}\n");
-    } else {
-        at = put_text(at, "level=info method=");
-        at = put_quoted(at, m, MAX_METHOD);
-        at = put_text(at, " path=\"");
-        at = put_quoted(at, path, MAX_PATH);
-        at = put_text(at, "\" status=");
-        at = put_uint(at, (uint64_t)(status < 0 ? 0 : status));
-        at = put_text(at, " duration_ms=");
-        at = put_ms(at, elapsed);
-        if (context_id) {
-            at = put_text(at, " context=");
-            at = put_uint(at, context_id);
-        }
-        *at++ = '\n';
     }
+    at = put_text(at, w->end);
     assert((size_t)(at - line) < MAX_LINE);
     bool was_empty = log_len == 0;
     log_len += (size_t)(at - line);

@@ -755,21 +755,28 @@ static size_t count_of(const char *text, const char *needle)
     return n;
 }
 
+/* Restarts the server with ARGS, its stderr (the request log) in a new file named from
+ * path_template (mkstemp's XXXXXX, replaced in place). */
+static void restart_logging_to(char *path_template, const char *const *args)
+{
+    serve_stop(&srv);
+    int fd = mkstemp(path_template);
+    cr_assert(fd >= 0);
+    close(fd);
+    server_log_path = path_template;
+    bool is_started = serve_start(&srv, args);
+    server_log_path = NULL;
+    cr_assert(is_started);
+}
+
 /* The request log's lines are written together at most 5 ms apart (server.c): each is still
  * on stderr soon after its reply (not held until a buffer fills), one per request, in the
  * order answered, and all of them before the server says it stopped. */
 Test(server, request_log_has_each_request_soon_and_in_order)
 {
-    serve_stop(&srv);
     char path[] = "/tmp/jspool-log-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert(fd >= 0);
-    close(fd);
-    server_log_path = path;
     static const char *const args[] = {EXAMPLES_DIR "/bank.js", NULL};
-    bool is_started = serve_start(&srv, args);
-    server_log_path = NULL;
-    cr_assert(is_started);
+    restart_logging_to(path, args);
     expect(request("GET", "/v1/contexts/no-such-context", NULL), 404, NULL);
     char *text = NULL;
     for (int i = 0; i < 200; i++) { /* 2 s at most; a buffered line would wait for ever */
@@ -810,16 +817,9 @@ static char *raw_exchange(const char *bytes, bool *closed);
  * in it cannot break the JSON. */
 Test(server, json_request_log_lines_are_whole_objects_and_long_paths_are_cut)
 {
-    serve_stop(&srv);
     char path[] = "/tmp/jspool-log-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert(fd >= 0);
-    close(fd);
-    server_log_path = path;
     static const char *const args[] = {EXAMPLES_DIR "/bank.js", "--log-format", "json", NULL};
-    bool is_started = serve_start(&srv, args);
-    server_log_path = NULL;
-    cr_assert(is_started);
+    restart_logging_to(path, args);
     expect(request("POST", "/v1/contexts/bank/call/audit", "[]"), 200, "\"accounts\"");
     char long_path[400] = "/v1/contexts/";
     memset(long_path + strlen(long_path), 'a', 300);

@@ -6,6 +6,7 @@
 # the medians and jspool / Node.
 #
 #   bench/server/ws_rtt.sh              # RUNS=3, N=5000 round trips, 5 s of throughput
+#   JSPOOL=/path/to/jspool bench/server/ws_rtt.sh   # another build's server (e.g. before a change)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${RUNS:-3}
@@ -28,7 +29,7 @@ one_run() { # name port path
 }
 
 for run in $(seq 1 "$runs"); do
-    build-bench/jspool serve bench/server/ws_echo.js --data "$data" --listen 127.0.0.1:18090 >/dev/null 2>&1 &
+    "${JSPOOL:-build-bench/jspool}" serve bench/server/ws_echo.js --data "$data" --listen 127.0.0.1:18090 >/dev/null 2>&1 &
     jsp=$!
     sleep 0.5
     one_run jspool 18090 /v1/contexts/ws_echo/ws

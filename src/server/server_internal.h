@@ -30,7 +30,7 @@ typedef struct server {
     uv_signal_t sigterm, sigint;
     uv_timer_t grace;
     uv_async_t done_wakeup;
-    uv_prepare_t log_flush;  /* writes the request log lines of a loop turn (server.c) */
+    uv_timer_t log_flush;    /* writes the buffered request log lines (server.c) */
     h2o_globalconf_t config;
     h2o_context_t h2o;
     h2o_accept_ctx_t accept;

@@ -755,21 +755,28 @@ static size_t count_of(const char *text, const char *needle)
     return n;
 }
 
-/* The request log's lines of a loop turn are written together (server.c): each is still
+/* Restarts the server with ARGS, its stderr (the request log) in a new file named from
+ * path_template (mkstemp's XXXXXX, replaced in place). */
+static void restart_logging_to(char *path_template, const char *const *args)
+{
+    serve_stop(&srv);
+    int fd = mkstemp(path_template);
+    cr_assert(fd >= 0);
+    close(fd);
+    server_log_path = path_template;
+    bool is_started = serve_start(&srv, args);
+    server_log_path = NULL;
+    cr_assert(is_started);
+}
+
+/* The request log's lines are written together at most 5 ms apart (server.c): each is still
  * on stderr soon after its reply (not held until a buffer fills), one per request, in the
  * order answered, and all of them before the server says it stopped. */
 Test(server, request_log_has_each_request_soon_and_in_order)
 {
-    serve_stop(&srv);
     char path[] = "/tmp/jspool-log-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert(fd >= 0);
-    close(fd);
-    server_log_path = path;
     static const char *const args[] = {EXAMPLES_DIR "/bank.js", NULL};
-    bool is_started = serve_start(&srv, args);
-    server_log_path = NULL;
-    cr_assert(is_started);
+    restart_logging_to(path, args);
     expect(request("GET", "/v1/contexts/no-such-context", NULL), 404, NULL);
     char *text = NULL;
     for (int i = 0; i < 200; i++) { /* 2 s at most; a buffered line would wait for ever */
@@ -798,6 +805,62 @@ Test(server, request_log_has_each_request_soon_and_in_order)
     const char *stopped = strstr(text, "msg=\"stopped\"");
     cr_expect(health && health > last_call, "the /healthz line comes after the calls' lines");
     cr_expect(stopped && health && stopped > health, "every request line is out before 'stopped'");
+    free(text);
+    unlink(path);
+}
+
+static char *raw_exchange(const char *bytes, bool *closed);
+
+/* The JSON request log (--log-format json), put together by hand (server.c, put_*): each
+ * line is one object with the call's context and its duration in milliseconds with three
+ * decimals; a path longer than 250 characters is cut with "..." and a quote or backslash
+ * in it cannot break the JSON. */
+Test(server, json_request_log_lines_are_whole_objects_and_long_paths_are_cut)
+{
+    char path[] = "/tmp/jspool-log-XXXXXX";
+    static const char *const args[] = {EXAMPLES_DIR "/bank.js", "--log-format", "json", NULL};
+    restart_logging_to(path, args);
+    expect(request("POST", "/v1/contexts/bank/call/audit", "[]"), 200, "\"accounts\"");
+    char long_path[400] = "/v1/contexts/";
+    memset(long_path + strlen(long_path), 'a', 300);
+    expect(request("GET", long_path, NULL), 404, NULL);
+    bool closed = false; /* a raw quote and backslash: curl would encode them */
+    char *out = raw_exchange("GET /v1/contexts/q\"u\\te HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &closed);
+    cr_expect(strncmp(out, "HTTP/1.1 404 ", 13) == 0, "got: %s", out);
+    free(out);
+    cr_expect_eq(serve_stop(&srv), 0);
+    char *text = read_log(path);
+    cr_assert(text);
+    const char *call = strstr(text, "{\"level\":\"info\",\"method\":\"POST\",\"path\":\"/v1/contexts/bank/call/audit\","
+                                    "\"status\":200,\"duration_ms\":");
+    cr_assert(call, "the call's line: %s", text);
+    const char *ms = call + strlen("{\"level\":\"info\",\"method\":\"POST\",\"path\":\"/v1/contexts/bank/call/audit\","
+                                   "\"status\":200,\"duration_ms\":");
+    size_t whole = strspn(ms, "0123456789");
+    cr_expect(whole >= 1 && ms[whole] == '.' && strspn(ms + whole + 1, "0123456789") == 3,
+              "duration_ms has three decimals: %.40s", ms);
+    const char *context = ms + whole + 4;
+    cr_expect(strncmp(context, ",\"context\":", 11) == 0 && context[11] >= '1' && context[11] <= '9' &&
+                  strchr(context, '}') && strchr(context, '}')[1] == '\n',
+              "then the context's id, and the object ends the line: %.40s", context);
+    char cut[300] = "\"path\":\"/v1/contexts/";
+    memset(cut + strlen(cut), 'a', 250 - strlen("/v1/contexts/"));
+    strcat(cut, "...\",\"status\":404,");
+    cr_expect(strstr(text, cut), "a 313-character path is logged as its first 250 and ...: %s", text);
+    cr_expect(strstr(text, "\"path\":\"/v1/contexts/q?u?te\",\"status\":404,"), "quote and backslash as '?': %s", text);
+    /* every line is an object: no raw quote or backslash from a path got in */
+    for (const char *line = text; *line; line = strchr(line, '\n') + 1) {
+        const char *end = strchr(line, '\n');
+        cr_assert(end, "every line ends with a newline");
+        if (line[0] != '{')
+            continue; /* the start-up and stop messages are logfmt */
+        cr_expect(end[-1] == '}', "%.*s", (int)(end - line), line);
+        size_t quotes = 0;
+        for (const char *c = line; c < end; c++)
+            quotes += *c == '"';
+        cr_expect_eq(quotes % 2, 0, "balanced quotes: %.*s", (int)(end - line), line);
+        cr_expect(!memchr(line, '\\', (size_t)(end - line)), "no backslash: %.*s", (int)(end - line), line);
+    }
     free(text);
     unlink(path);
 }

@@ -201,6 +201,11 @@ static struct runtime_fetch *runtime_fetch_of(runtime *rt)
     curl_multi_setopt(rf->multi, CURLMOPT_SOCKETDATA, rf);
     curl_multi_setopt(rf->multi, CURLMOPT_TIMERFUNCTION, on_timeout_change);
     curl_multi_setopt(rf->multi, CURLMOPT_TIMERDATA, rf);
+    /* Idle keep-alive connections hold descriptors too: the runtimes' caches together keep
+     * at most max_egress_connections (curl's default grows with the transfers it saw). */
+    const jsp_pool_config *pc = rt->services->config;
+    long idle = pc->max_egress_connections / (pc->threads > 0 ? pc->threads : 1);
+    curl_multi_setopt(rf->multi, CURLMOPT_MAXCONNECTS, idle > 4 ? idle : 4L);
     rt->fetch = rf;
     return rf;
 }
@@ -249,8 +254,30 @@ static void detach(fetch_transfer *t)
     curl_multi_remove_handle(rf->multi, t->easy);
     curl_easy_cleanup(t->easy);
     t->easy = NULL;
-    t->ctx->fetches_active--;
-    assert(t->ctx->fetches_active >= 0);
+    fetch_slot_give(t->ctx);
+}
+
+bool fetch_slot_take(struct jsp_context *ctx, char *why, size_t why_len)
+{
+    const runtime_services *s = services_of(ctx);
+    int cap = s->config->max_egress_connections;
+    if (atomic_fetch_add_explicit(s->egress_open, 1, memory_order_relaxed) >= cap) {
+        atomic_fetch_sub_explicit(s->egress_open, 1, memory_order_relaxed);
+        snprintf(why, why_len, "the process already has %d connections open for its contexts, "
+                 "its max_egress_connections", cap);
+        return false;
+    }
+    ctx->fetches_active++;
+    return true;
+}
+
+void fetch_slot_give(struct jsp_context *ctx)
+{
+    ctx->fetches_active--;
+    assert(ctx->fetches_active >= 0);
+    int before = atomic_fetch_sub_explicit(services_of(ctx)->egress_open, 1, memory_order_relaxed);
+    assert(before > 0);
+    (void)before;
 }
 
 /* Frees t (out of the multi handle first), leaving the context's map alone. */
@@ -649,14 +676,17 @@ int fetch_start(struct jsp_context *ctx, const engine_fetch_request *req, uint64
         curl_easy_setopt(easy, CURLOPT_CAINFO, ctx->egress_ca_file);
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ctx->egress_max_response_bytes);
     set_body(easy, req->method, t, req->body_len);
-    if (curl_multi_add_handle(rf->multi, easy) != CURLM_OK) {
+    bool has_slot = fetch_slot_take(ctx, why, sizeof(why));
+    if (!has_slot || curl_multi_add_handle(rf->multi, easy) != CURLM_OK) {
+        if (has_slot)
+            fetch_slot_give(ctx);
         t->easy = NULL;
         curl_easy_cleanup(easy);
         free_transfer(t);
-        snprintf(error, error_len, "Failed to fetch %.200s: the transfer could not start", req->url);
+        snprintf(error, error_len, "Failed to fetch %.200s: %s", req->url,
+                 has_slot ? "the transfer could not start" : why);
         return -1;
     }
-    ctx->fetches_active++;
     *id = t->id;
     return 0;
 }

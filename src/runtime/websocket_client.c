@@ -22,6 +22,7 @@
  * hides it from the page: the tenant is the operator's, and the same line is logged). */
 #include "runtime/websocket_client.h"
 
+#include "runtime/fetch.h"
 #include "runtime/runtime.h"
 #include "util/egress_policy.h"
 #include "util/utf8.h"
@@ -144,10 +145,8 @@ static void on_handle_closed(uv_handle_t *handle)
  * reads hold the socket.) */
 static void teardown(ws_client *c)
 {
-    if (c->is_counted && c->ctx) {
-        c->ctx->fetches_active--;
-        assert(c->ctx->fetches_active >= 0);
-    }
+    if (c->is_counted && c->ctx)
+        fetch_slot_give(c->ctx);
     c->is_counted = false;
     if (c->has_timer && !uv_is_closing((uv_handle_t *)&c->timer))
         uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -797,7 +796,10 @@ int ws_client_open(struct jsp_context *ctx, const engine_ws_request *req, uint64
         fail(c, why);
         return 0;
     }
-    ctx->fetches_active++;
+    if (!fetch_slot_take(ctx, why, sizeof(why))) {
+        fail(c, why);
+        return 0;
+    }
     c->is_counted = true;
     if (ctx->egress_timeout_ms) {
         uv_timer_init(&c->rt->loop, &c->timer);

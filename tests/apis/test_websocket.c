@@ -8,11 +8,14 @@
 #include "support/support.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -342,4 +345,85 @@ Test(eventsource, failures_do_not_reconnect)
     expect_eval(ctx, source, "[\"error\",2,2]");
     expect_eval(ctx, "(() => { try { new EventSource('http://[bad'); } catch (e) { return e.name; } })()", "\"SyntaxError\"");
     jsp_context_free(ctx);
+}
+
+/* Attacker review: sockets a tenant opens are process file descriptors. 16 per context
+ * (egress_max_requests) times any number of contexts used to reach the descriptor limit,
+ * after which nobody's store, socket or accepted connection could open (EMFILE). A
+ * pool-wide cap (max_egress_connections, 256 by default: inside the 1,024 descriptors
+ * max_stores leaves) stops them first, with a refusal that names it. */
+static int open_descriptors(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 4096; fd++)
+        if (fcntl(fd, F_GETFD) != -1)
+            n++;
+    return n;
+}
+
+Test(egress_descriptors, sockets_of_many_contexts_cannot_use_up_the_process_descriptors, .timeout = 60)
+{
+    struct rlimit files;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &files), 0);
+    files.rlim_cur = 700;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &files), 0);
+    /* a server that accepts nothing: every handshake stays pending, holding its socket */
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(listener, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    cr_assert_eq(listen(listener, 4096), 0);
+    socklen_t addr_len = sizeof(addr);
+    getsockname(listener, (struct sockaddr *)&addr, &addr_len);
+    char allow[64], source[400];
+    snprintf(allow, sizeof(allow), "127.0.0.1:%d", ntohs(addr.sin_port));
+
+    jsp_pool *own = pool_for_test(1, NULL, NULL);
+    int before = open_descriptors();
+    enum { CONTEXTS = 45 };
+    jsp_context *ctx[CONTEXTS];
+    for (int i = 0; i < CONTEXTS; i++) { /* 45 x 16 = 720 sockets asked for */
+        ctx[i] = context_with(own, &(jsp_context_config){.apis = "websocket,fetch", .egress_allow = allow,
+                                                         .egress_allow_loopback = 1, .egress_timeout_ms = 20000});
+        snprintf(source, sizeof(source),
+                 "globalThis.reasons = []; globalThis.sockets = [];"
+                 " for (let i = 0; i < 16; i++) { const ws = new WebSocket('ws://%s/');"
+                 "   ws.onclose = (e) => reasons.push(e.reason); sockets.push(ws); } 1",
+                 allow);
+        free(eval_ok(ctx[i], source));
+    }
+    sleep_ms(500); /* the connects run on the runtime's loop */
+    int during = open_descriptors();
+    /* the process can still open files, and the sockets are at most the cap */
+    int fd = open("/dev/null", O_RDONLY);
+    cr_expect_geq(fd, 0, "the process ran out of descriptors: %s", strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    cr_expect_leq(during - before, 256 + 16, "%d descriptors held by 720 pending sockets", during - before);
+    /* the sockets past the cap were refused, saying why; a fetch too */
+    size_t refused = 0;
+    for (int i = 0; i < CONTEXTS; i++) {
+        char *n = eval_ok(ctx[i], "reasons.filter((r) => r.includes('max_egress_connections')).length");
+        refused += strtoul(n, NULL, 10);
+        free(n);
+    }
+    cr_expect_geq(refused, (size_t)(CONTEXTS * 16 - 256), "%zu refused", refused);
+    jsp_context *late = context_with(own, &(jsp_context_config){.apis = "fetch", .egress_allow = allow,
+                                                                .egress_allow_loopback = 1, .egress_timeout_ms = 2000});
+    snprintf(source, sizeof(source),
+             "fetch('http://%s/').then(() => 'fetched', (e) => e.message.includes('max_egress_connections')"
+             " || e.message)", allow);
+    expect_eval(late, source, "true");
+    jsp_context_free(late);
+    /* destroying the contexts gives every descriptor back */
+    for (int i = 0; i < CONTEXTS; i++)
+        jsp_context_free(ctx[i]);
+    bool back = false;
+    for (int waited = 0; waited < 5000 && !back; waited += 50) {
+        back = open_descriptors() <= before + 8; /* the runtime's CURLM (the fetch) stays */
+        if (!back)
+            sleep_ms(50);
+    }
+    cr_expect(back, "%d descriptors still open after the contexts died (%d before)", open_descriptors(), before);
+    jsp_pool_free(own);
+    close(listener);
 }

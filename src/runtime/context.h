@@ -128,6 +128,8 @@ struct jsp_context {
     u64_map websockets;        /* socket id -> ws_client, until its close event ran */
     uint64_t next_ws_id;
     bool ws_dirty;             /* a socket has sent messages not yet written */
+    uint64_t ws_received_bytes; /* its sockets' received messages not yet given to its JS,
+                                   wslay's buffers included (websocket_client.c) */
     bool ws_in_job;            /* its socket events are being delivered: written after */
 };
 

@@ -202,6 +202,55 @@ Test(websocket, egress_refusals_and_limits)
     jsp_context_free(one);
 }
 
+/* Attacker review: a message is buffered whole (by wslay, which allocates each frame's
+ * declared length at its start) before its JS sees a byte, and that was bounded per socket
+ * only (egress_max_response_bytes, 64 MiB): a context limited to 32 MiB could have its
+ * own server make the host hold 16 x 64 MiB. Now the context's sockets together hold at
+ * most its egress_max_response_bytes, and no more than an isolated context's memory
+ * limit; a socket whose frame would pass it fails saying so, and the others go on
+ * (16 x 10 MB: peak RSS +186 MB before, ~+105 MB now, most of it the delivered copies). */
+Test(websocket, messages_being_received_are_bounded_per_context_not_per_socket)
+{
+    jsp_context *ctx = ws_context(&(jsp_context_config){.egress_allow_loopback = 1, .memory_limit_bytes = 32u << 20});
+    free(eval_ok(ctx, RUN));
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    /* 10 MB each: one fits the 32 MiB limit, sixteen at once do not */
+    char *got = eval_ok(ctx, "Promise.all(Array.from({length: 16}, () =>"
+                             " run(BASE + '/echo', (ws) => ws.send('big:10000000'),"
+                             " undefined, 1))).then((logs) => logs.map((log) => log[log.length - 2]))");
+    getrusage(RUSAGE_SELF, &after);
+    cr_expect(strstr(got, "close:1006:false:messages being received by this context's sockets would hold more than "
+                          "33554432 bytes"), "%s", got);
+    cr_expect(strstr(got, "close:1005:true:"), "no message arrived whole: %s", got);
+    free(got);
+#ifndef __SANITIZE_ADDRESS__ /* its quarantine keeps freed copies */
+    long grown_mb = (after.ru_maxrss - before.ru_maxrss) / 1024;
+    cr_expect(grown_mb < 150, "16 sockets receiving 10 MB each grew the process %ld MB", grown_mb);
+#endif
+    /* the context goes on: small messages still arrive */
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.send('small'), undefined, 1)",
+                "[\"open\",\"small\",\"close:1005:true:\",3]");
+    jsp_context_free(ctx);
+}
+
+/* Found on the way: a binary message whose Blob copy did not fit an isolated context's
+ * memory limit vanished — no message, no error, no close — and the socket stayed OPEN for
+ * its JS forever; a message over what was left of the limit did the same. Now the socket
+ * fails with a close event saying why. */
+Test(websocket, a_message_past_the_memory_limit_closes_the_socket_saying_so)
+{
+    jsp_context *ctx = ws_context(&(jsp_context_config){.egress_allow_loopback = 1, .memory_limit_bytes = 32u << 20,
+                                                        .wall_limit_ms = 10000});
+    free(eval_ok(ctx, RUN));
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.send('big:30000000'), undefined, 1)",
+                "[\"open\",\"error\",\"close:1006:false:a message of 30000000 bytes does not fit in this context's "
+                "memory limit\",3]");
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.send('small'), undefined, 1)",
+                "[\"open\",\"small\",\"close:1005:true:\",3]");
+    jsp_context_free(ctx);
+}
+
 Test(websocket, the_handshake_is_bounded_by_egress_timeout_ms)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0); /* accepts connections (backlog), never answers */

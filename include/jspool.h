@@ -516,7 +516,11 @@ typedef struct jsp_context_config {
     uint64_t egress_max_response_bytes; /* per response body (decoded); past it the
                                   transfer stops and reading the body throws a TypeError.
                                   Also the largest WebSocket message received (past it
-                                  the socket fails, close 1009 sent).
+                                  the socket fails, close 1009 sent), and what all of the
+                                  context's unread responses and messages being received
+                                  may hold in host memory together (no more than
+                                  memory_limit_bytes when set): past it fetch() rejects
+                                  and the socket receiving fails, saying so.
                                   0 = JSP_DEFAULT_EGRESS_MAX_RESPONSE_BYTES */
     long egress_timeout_ms;    /* per request, from fetch() to the body's last byte; past
                                   it a TypeError. 0 = JSP_DEFAULT_EGRESS_TIMEOUT_MS, -1 =

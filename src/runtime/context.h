@@ -122,6 +122,8 @@ struct jsp_context {
     /* the fetch group (fetch.c) */
     u64_map fetches;           /* transfer id -> fetch_transfer, until its JS let go */
     uint64_t next_fetch_id;
+    uint64_t fetch_held_bytes; /* their heads and unread bodies in C: against
+                                  fetch_hold_budget (fetch.c) */
     int fetches_active;        /* of them, still on the network, and open WebSockets
                                   (websocket_client.c): against egress_max_requests */
     /* the websocket group (websocket_client.c) */

@@ -76,6 +76,7 @@ typedef struct fetch_transfer {
     /* the body */
     char *data;
     size_t data_len, data_cap;
+    size_t held;               /* head_cap + data_cap, as counted in ctx->fetch_held_bytes */
     uint64_t received;
     bool is_paused;
     bool is_wanted;            /* the JS awaits a readable event */
@@ -280,10 +281,28 @@ void fetch_slot_give(struct jsp_context *ctx)
     (void)before;
 }
 
+uint64_t fetch_hold_budget(const struct jsp_context *ctx)
+{
+    uint64_t budget = ctx->egress_max_response_bytes;
+    if (ctx->memory_limit_bytes && ctx->memory_limit_bytes < budget)
+        budget = ctx->memory_limit_bytes;
+    return budget;
+}
+
+/* Brings ctx->fetch_held_bytes up to date after t's buffers grew or went. */
+static void update_held(fetch_transfer *t)
+{
+    size_t now = t->head_cap + t->data_cap;
+    t->ctx->fetch_held_bytes = t->ctx->fetch_held_bytes - t->held + now;
+    t->held = now;
+}
+
 /* Frees t (out of the multi handle first), leaving the context's map alone. */
 static void release_transfer(fetch_transfer *t)
 {
     detach(t);
+    t->head_cap = t->data_cap = 0;
+    update_held(t);
     curl_slist_free_all(t->request_headers);
     free(t->body);
     free(t->url);
@@ -382,6 +401,7 @@ static bool head_append(fetch_transfer *t, const char *text, size_t len)
             return false;
         t->head = grown;
         t->head_cap = cap;
+        update_held(t);
     }
     memcpy(t->head + t->head_len, text, len);
     t->head[t->head_len + len] = '\0';
@@ -502,6 +522,7 @@ static size_t on_write(char *data, size_t size, size_t count, void *userp)
         }
         t->data = grown;
         t->data_cap = cap;
+        update_held(t);
     }
     memcpy(t->data + t->data_len, data, len);
     t->data_len += len;
@@ -579,6 +600,16 @@ int fetch_start(struct jsp_context *ctx, const engine_fetch_request *req, uint64
     if (ctx->fetches.count >= (size_t)ctx->egress_max_requests * FETCH_UNREAD_FACTOR) {
         snprintf(error, error_len, "Failed to fetch %.200s: this context holds %zu responses whose bodies were "
                  "not read; read them or cancel them (response.body.cancel())", req->url, ctx->fetches.count);
+        return -1;
+    }
+    /* What unread responses hold in C is no heap's: bounded per context in bytes too (1,024
+     * unread 200 KB bodies held 213 MB in a context limited to 32 MiB: attacker review).
+     * Transfers in flight may each add one buffer (FETCH_BUFFER_BYTES) and a head past it. */
+    if (ctx->fetch_held_bytes >= fetch_hold_budget(ctx)) {
+        snprintf(error, error_len, "Failed to fetch %.200s: this context holds %llu bytes of responses it has not "
+                 "read (at most %llu: its egress_max_response_bytes, or its memory limit); read them or cancel them "
+                 "(response.body.cancel())", req->url, (unsigned long long)ctx->fetch_held_bytes,
+                 (unsigned long long)fetch_hold_budget(ctx));
         return -1;
     }
     if (!text_allowed(ctx, NULL, req->url, why, sizeof(why))) {
@@ -703,6 +734,7 @@ int fetch_read(struct jsp_context *ctx, uint64_t id, char **data, size_t *len, c
         *len = t->data_len;
         t->data = NULL;
         t->data_len = t->data_cap = 0;
+        update_held(t);
         t->is_wanted = false;
         if (t->is_paused && t->easy) {
             t->is_paused = false;
@@ -841,4 +873,5 @@ void fetch_drop_context(struct jsp_context *ctx)
     }
     u64_map_free(&ctx->fetches);
     assert(ctx->fetches_active == 0);
+    assert(ctx->fetch_held_bytes == 0);
 }

@@ -31,6 +31,11 @@ void fetch_abort(struct jsp_context *ctx, uint64_t id);
 bool fetch_slot_take(struct jsp_context *ctx, char *why, size_t why_len);
 void fetch_slot_give(struct jsp_context *ctx);
 
+/* Bytes a context's guest connections may hold for it in host memory, responses and
+ * messages it has not read (fetch bodies and heads, WebSocket messages being received):
+ * its egress_max_response_bytes, and no more than an isolated context's memory limit. */
+uint64_t fetch_hold_budget(const struct jsp_context *ctx);
+
 /* Runs a JOB_FETCH_EVENT: tells the context's JS what its transfer has now. */
 void fetch_run_job(struct runtime *rt, struct job *j);
 /* Fails the transfers the call started ("the call that started it ended"); 0 = none.

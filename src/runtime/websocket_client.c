@@ -97,7 +97,7 @@ typedef struct ws_client {
     size_t events_bytes;
     size_t partial_bytes;    /* wslay's buffers for the message being received (it allocates
                                 each frame's declared length at the frame's start) */
-    bool is_over_budget;     /* a frame would take the context past ws_receive_budget */
+    bool is_over_budget;     /* a frame would take the context past fetch_hold_budget */
     char protocol[128];
     uint16_t close_code;     /* from the server's close frame */
     char close_reason[124];
@@ -162,18 +162,9 @@ static void teardown(ws_client *c)
 
 /* ---- what received messages hold ---- */
 
-/* Bytes a context's sockets may hold for messages received and not yet given to its JS,
- * all sockets together: its egress_max_response_bytes, and no more than an isolated
- * context's memory limit. (Per socket, 16 sockets held 16 x 64 MiB of host memory that no
- * limit counted before the JS saw a byte: attacker review.) */
-static uint64_t receive_budget(const struct jsp_context *ctx)
-{
-    uint64_t budget = ctx->egress_max_response_bytes;
-    if (ctx->memory_limit_bytes && ctx->memory_limit_bytes < budget)
-        budget = ctx->memory_limit_bytes;
-    return budget;
-}
-
+/* Messages received and not yet given to its JS count against fetch_hold_budget, all of
+ * a context's sockets together (per socket, 16 sockets held 16 x 64 MiB of host memory
+ * that no limit counted before the JS saw a byte: attacker review). */
 /* c lets go of its context: what it held no longer counts there. */
 static void uncount_received(ws_client *c)
 {
@@ -392,7 +383,7 @@ static void on_ws_frame_start(wslay_event_context_ptr ws, const struct wslay_eve
     ws_client *c = user;
     if (wslay_is_ctrl_frame(arg->opcode) || !c->ctx || c->is_over_budget)
         return;
-    if (c->ctx->ws_received_bytes + arg->payload_length > receive_budget(c->ctx)) {
+    if (c->ctx->ws_received_bytes + arg->payload_length > fetch_hold_budget(c->ctx)) {
         c->is_over_budget = true;
         return;
     }
@@ -456,7 +447,7 @@ static void pump(ws_client *c)
         if (c->is_over_budget && c->ctx)
             snprintf(why, sizeof(why), "messages being received by this context's sockets would hold more than "
                      "%llu bytes (its egress_max_response_bytes, or its memory limit)",
-                     (unsigned long long)receive_budget(c->ctx));
+                     (unsigned long long)fetch_hold_budget(c->ctx));
         fail(c, c->is_over_budget ? why : "the connection was lost");
         return;
     }

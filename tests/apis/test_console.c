@@ -165,8 +165,10 @@ Test(console, open_timers_are_capped_in_number_and_label_length)
     getrusage(RUSAGE_SELF, &before);
     expect_eval(ctx, "const big = 'x'.repeat(1 << 20); for (let i = 0; i < 300; i++) console.time(i + big); 1", "1");
     getrusage(RUSAGE_SELF, &after);
+#ifndef __SANITIZE_ADDRESS__ /* its quarantine keeps the engine's freed string copies */
     long grown_mb = (after.ru_maxrss - before.ru_maxrss) / 1024;
     cr_expect(grown_mb < 100, "300 timers with 1 MiB labels grew the process %ld MB", grown_mb);
+#endif
     cr_expect(collector_has(&logs, "console.time: a label is at most 4096 bytes"));
     /* a label of 4,096 bytes still works, and 1,000 open timers; the 1,001st is refused */
     expect_eval(ctx, "console.time('y'.repeat(4096)); console.timeEnd('y'.repeat(4096));"

@@ -219,6 +219,16 @@ typedef struct jsp_pool_config {
      * / 4, at least 16. Beyond: jsp_context_new fails with JSP_ETOO_MANY (and logs the
      * cap); a destroyed context's store counts until its runtime has closed the file. */
     int max_stores;
+    /* Network connections guest code holds open at once across the pool: fetches in
+     * flight, open WebSockets and EventSource streams (each counts until its socket is
+     * closed). Each holds a file descriptor, and contexts x egress_max_requests is not
+     * bounded by the descriptors a process has: a tenant that opened sockets from many
+     * contexts until they ran out stopped every store, socket and accepted connection of
+     * the process. 0 = 256 (with as many idle keep-alive connections at most, this stays
+     * inside the 1,024 descriptors max_stores leaves); raise it with the descriptor
+     * limit. Beyond: fetch rejects and a WebSocket fails (error and close events) with a
+     * message naming max_egress_connections; the context stays usable. */
+    int max_egress_connections;
 
     /* Code cache, per runtime: the compiled form of each module (and of each script of
      * 4 KiB or more, from its second eval) loaded into the runtime's light contexts,
@@ -506,7 +516,11 @@ typedef struct jsp_context_config {
     uint64_t egress_max_response_bytes; /* per response body (decoded); past it the
                                   transfer stops and reading the body throws a TypeError.
                                   Also the largest WebSocket message received (past it
-                                  the socket fails, close 1009 sent).
+                                  the socket fails, close 1009 sent), and what all of the
+                                  context's unread responses and messages being received
+                                  may hold in host memory together (no more than
+                                  memory_limit_bytes when set): past it fetch() rejects
+                                  and the socket receiving fails, saying so.
                                   0 = JSP_DEFAULT_EGRESS_MAX_RESPONSE_BYTES */
     long egress_timeout_ms;    /* per request, from fetch() to the body's last byte; past
                                   it a TypeError. 0 = JSP_DEFAULT_EGRESS_TIMEOUT_MS, -1 =

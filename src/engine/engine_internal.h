@@ -77,7 +77,8 @@ struct engine_ctx {
     char **baseline_names;       /* sorted; NULL = vm->builtin_names */
     size_t baseline_count;
     uint64_t current_call_id;    /* the call whose JS runs now; 0 between calls */
-    struct console_span *spans;  /* open console.time() spans, newest first */
+    struct console_span *spans;  /* open console.time() spans, newest first ... */
+    size_t span_count;           /* ... how many (natives_console.c caps them) */
     char *last_function;         /* name of the last function called, and ... */
     JSStringRef last_function_js; /* ... its engine string, kept to skip the conversion */
     JSObjectRef trampoline;      /* protected; NULL until engine_entered first runs */
@@ -242,6 +243,9 @@ void natives_navigator_add(JSContextRef js, JSObjectRef natives);
 void natives_storage_add(JSContextRef js, JSObjectRef natives);
 /* Records now as the context's performance.timeOrigin (natives_performance.c). */
 void engine_ctx_mark_time_origin(engine_ctx *ec);
+/* ms floored to the resolution of every sub-millisecond time a guest can read (100 µs,
+ * natives_performance.c): performance.now() and console.time's elapsed times. */
+double engine_coarsen_ms(double ms);
 void natives_fetch_add(JSContextRef js, JSObjectRef natives);
 void natives_dom_add(JSContextRef js, JSObjectRef natives);
 void natives_websocket_add(JSContextRef js, JSObjectRef natives);

@@ -43,7 +43,9 @@ typedef struct engine_ws_event {
 
 /* Runs the group's JS for an event of socket id. False when the JS did not know the id
  * (the group never loaded in this VM, or the VM was rebuilt). A message that does not fit
- * in an isolated context's memory limit is not delivered: false with *is_too_big set. */
+ * in an isolated context's memory limit (its bytes, or the Blob copy of them) is not
+ * delivered: *is_too_big is set, and the caller fails the socket so that its close event
+ * tells the JS why. */
 bool engine_ws_deliver(engine_ctx *ec, uint64_t id, const engine_ws_event *ev, bool *is_too_big);
 
 #endif

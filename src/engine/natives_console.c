@@ -39,13 +39,33 @@ static console_span **find_span(engine_ctx *ec, const char *label)
     return NULL;
 }
 
-/* spanStart(label) -> false when a span of that label is open already. */
+/* Open spans are host memory no memory limit sees, and each console.time scans them: a
+ * call making spans with 1 MiB labels held 500 MB of it (attacker review). */
+#define CONSOLE_MAX_SPANS 1000
+#define CONSOLE_MAX_LABEL_BYTES 4096
+
+/* spanStart(label) -> true when started, false when a span of that label is open already,
+ * or a warning naming the cap that refused it. */
 static JSValueRef native_span_start(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
                                     const JSValueRef argv[], JSValueRef *exception)
 {
     engine_ctx *ec = engine_ctx_of(js);
-    char *label = argc ? js_value_to_utf8(js, argv[0], NULL) : NULL;
-    bool is_new = ec && label && !find_span(ec, label);
+    if (!ec || !argc)
+        return JSValueMakeBoolean(js, false);
+    const char *refusal = NULL;
+    if (JSValueIsString(js, argv[0])) {
+        JSStringRef s = JSValueToStringCopy(js, argv[0], NULL);
+        if (s && JSStringGetLength(s) > CONSOLE_MAX_LABEL_BYTES) /* before copying it */
+            refusal = "console.time: a label is at most 4096 bytes";
+        if (s)
+            JSStringRelease(s);
+    }
+    if (!refusal && ec->span_count >= CONSOLE_MAX_SPANS)
+        refusal = "console.time: 1000 timers are open already (end some with console.timeEnd)";
+    char *label = refusal ? NULL : js_value_to_utf8(js, argv[0], NULL);
+    if (label && strlen(label) > CONSOLE_MAX_LABEL_BYTES)
+        refusal = "console.time: a label is at most 4096 bytes";
+    bool is_new = !refusal && label && !find_span(ec, label);
     if (is_new) {
         size_t n = strlen(label) + 1;
         console_span *span = malloc(sizeof(*span) + n);
@@ -55,9 +75,16 @@ static JSValueRef native_span_start(JSContextRef js, JSObjectRef function, JSObj
             span->start_ns = monotonic_ns();
             span->next = ec->spans;
             ec->spans = span;
+            ec->span_count++;
         }
     }
     free(label);
+    if (refusal) {
+        JSStringRef text = JSStringCreateWithUTF8CString(refusal);
+        JSValueRef value = JSValueMakeString(js, text);
+        JSStringRelease(text);
+        return value;
+    }
     return JSValueMakeBoolean(js, is_new);
 }
 
@@ -73,10 +100,12 @@ static JSValueRef native_span_elapsed(JSContextRef js, JSObjectRef function, JSO
     if (!at)
         return JSValueMakeNumber(js, -1);
     console_span *span = *at;
-    double ms = (double)(monotonic_ns() - span->start_ns) / 1e6;
+    /* as coarse as performance.now(): the guest can read what console.js formats */
+    double ms = engine_coarsen_ms((double)(monotonic_ns() - span->start_ns) / 1e6);
     if (argc > 1 && JSValueToBoolean(js, argv[1])) {
         *at = span->next;
         free(span);
+        ec->span_count--;
     }
     return JSValueMakeNumber(js, ms);
 }
@@ -101,6 +130,7 @@ size_t engine_clear_call_spans(engine_ctx *ec, uint64_t call_id)
         if (span->call_id == call_id || call_id == 0) {
             *at = span->next;
             free(span);
+            ec->span_count--;
             cleared++;
         } else {
             at = &span->next;

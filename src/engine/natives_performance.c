@@ -13,7 +13,7 @@
  * attacks on a neighbour (docs/security.md). */
 #define PERFORMANCE_STEPS_PER_MS 10 /* 100 µs */
 
-static double coarsen(double ms)
+double engine_coarsen_ms(double ms)
 {
     /* divided last, so a step reads as the shortest decimal (2.1, not 2.1000000000000001) */
     return floor(ms * PERFORMANCE_STEPS_PER_MS) / PERFORMANCE_STEPS_PER_MS;
@@ -29,7 +29,7 @@ static uint64_t clock_ns(clockid_t clock)
 void engine_ctx_mark_time_origin(engine_ctx *ec)
 {
     ec->origin_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
-    ec->origin_unix_ms = coarsen((double)clock_ns(CLOCK_REALTIME) / 1e6);
+    ec->origin_unix_ms = engine_coarsen_ms((double)clock_ns(CLOCK_REALTIME) / 1e6);
 }
 
 /* now() -> milliseconds since the context was created (monotonic, 100 µs steps) */
@@ -39,7 +39,7 @@ static JSValueRef native_now(JSContextRef js, JSObjectRef function, JSObjectRef 
     engine_ctx *ec = engine_ctx_of(js);
     if (!ec)
         return JSValueMakeNumber(js, 0);
-    return JSValueMakeNumber(js, coarsen((double)(clock_ns(CLOCK_MONOTONIC) - ec->origin_monotonic_ns) / 1e6));
+    return JSValueMakeNumber(js, engine_coarsen_ms((double)(clock_ns(CLOCK_MONOTONIC) - ec->origin_monotonic_ns) / 1e6));
 }
 
 void natives_performance_add(JSContextRef js, JSObjectRef natives)

@@ -140,7 +140,7 @@ bool engine_ws_deliver(engine_ctx *ec, uint64_t id, const engine_ws_event *ev, b
         uint64_t left = 0; /* an isolated context's limit: JSC counts these bytes only later */
         if (!engine_budget_reserve(ec->vm, ev->kind == ENGINE_WS_TEXT ? 2 * ev->len : ev->len, &left)) {
             *is_too_big = true;
-            return false;
+            return true;
         }
     }
     switch (ev->kind) {
@@ -173,5 +173,9 @@ bool engine_ws_deliver(engine_ctx *ec, uint64_t id, const engine_ws_event *ev, b
     }
     JSValueRef exception = NULL;
     JSValueRef known = engine_apis_call_export(ec, API_WEBSOCKET, "deliver", 6, args, &exception);
+    if (known && !exception && JSValueIsNumber(js, known) && JSValueToNumber(js, known, NULL) == 2) {
+        *is_too_big = true; /* websocket.js's TOO_BIG: its Blob copy did not fit */
+        return true;
+    }
     return known && !exception && JSValueToBoolean(js, known);
 }

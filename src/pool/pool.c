@@ -79,6 +79,7 @@ static void services_init(jsp_pool *pool)
         .names_release = context_names_release,
         .stores = &pool->stores,
         .store_released = store_claims_release,
+        .egress_open = &pool->egress_open,
         .list_worker = pool_list_worker,
         .unlist_worker = pool_unlist_worker,
         .context_alloc = context_alloc,
@@ -107,6 +108,7 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
     if (config.threads < 0 || config.threads > 1024 || config.max_contexts < 0 ||
         config.max_queued_jobs < 0 || config.heap_growth_ratio < 0 ||
         config.max_timers_per_context < 0 || config.max_host_calls_per_context < 0 || config.max_stores < 0 ||
+        config.max_egress_connections < 0 ||
         !(config.cpu_share >= 0) || config.cpu_share_window_ms > 3600000 ||
         (config.placement != JSP_PLACE_ROUND_ROBIN && config.placement != JSP_PLACE_LEAST_LOADED))
         return JSP_EINVAL;
@@ -122,6 +124,8 @@ int jsp_pool_new(const jsp_pool_config *cfg, jsp_pool **out)
         config.max_contexts = 100000;
     if (config.max_stores == 0)
         config.max_stores = default_max_stores();
+    if (config.max_egress_connections == 0)
+        config.max_egress_connections = 256;
     if (config.max_queued_jobs == 0)
         config.max_queued_jobs = 10000;
     if (config.max_timers_per_context == 0)

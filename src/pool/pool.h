@@ -45,6 +45,8 @@ struct jsp_pool {
     lock_manager locks;        /* navigator.locks, per namespace */
     context_names names;       /* names of live contexts, unique in the pool */
     store_claims stores;       /* store files of live contexts: one context each */
+    atomic_int egress_open;    /* guest network connections open, all runtimes
+                                  (runtime_services.egress_open) */
     host_call_quarantine host_calls; /* released host calls (runtime.h) */
     runtime_services services;     /* what the runtimes get from the pool (pool.c) */
     pthread_mutex_t workers_lock; /* guards workers and each listed context's pool_* links */

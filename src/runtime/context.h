@@ -122,12 +122,16 @@ struct jsp_context {
     /* the fetch group (fetch.c) */
     u64_map fetches;           /* transfer id -> fetch_transfer, until its JS let go */
     uint64_t next_fetch_id;
+    uint64_t fetch_held_bytes; /* their heads and unread bodies in C: against
+                                  fetch_hold_budget (fetch.c) */
     int fetches_active;        /* of them, still on the network, and open WebSockets
                                   (websocket_client.c): against egress_max_requests */
     /* the websocket group (websocket_client.c) */
     u64_map websockets;        /* socket id -> ws_client, until its close event ran */
     uint64_t next_ws_id;
     bool ws_dirty;             /* a socket has sent messages not yet written */
+    uint64_t ws_received_bytes; /* its sockets' received messages not yet given to its JS,
+                                   wslay's buffers included (websocket_client.c) */
     bool ws_in_job;            /* its socket events are being delivered: written after */
 };
 

@@ -76,6 +76,7 @@ typedef struct fetch_transfer {
     /* the body */
     char *data;
     size_t data_len, data_cap;
+    size_t held;               /* head_cap + data_cap, as counted in ctx->fetch_held_bytes */
     uint64_t received;
     bool is_paused;
     bool is_wanted;            /* the JS awaits a readable event */
@@ -201,6 +202,11 @@ static struct runtime_fetch *runtime_fetch_of(runtime *rt)
     curl_multi_setopt(rf->multi, CURLMOPT_SOCKETDATA, rf);
     curl_multi_setopt(rf->multi, CURLMOPT_TIMERFUNCTION, on_timeout_change);
     curl_multi_setopt(rf->multi, CURLMOPT_TIMERDATA, rf);
+    /* Idle keep-alive connections hold descriptors too: the runtimes' caches together keep
+     * at most max_egress_connections (curl's default grows with the transfers it saw). */
+    const jsp_pool_config *pc = rt->services->config;
+    long idle = pc->max_egress_connections / (pc->threads > 0 ? pc->threads : 1);
+    curl_multi_setopt(rf->multi, CURLMOPT_MAXCONNECTS, idle > 4 ? idle : 4L);
     rt->fetch = rf;
     return rf;
 }
@@ -249,14 +255,54 @@ static void detach(fetch_transfer *t)
     curl_multi_remove_handle(rf->multi, t->easy);
     curl_easy_cleanup(t->easy);
     t->easy = NULL;
-    t->ctx->fetches_active--;
-    assert(t->ctx->fetches_active >= 0);
+    fetch_slot_give(t->ctx);
+}
+
+bool fetch_slot_take(struct jsp_context *ctx, char *why, size_t why_len)
+{
+    const runtime_services *s = services_of(ctx);
+    int cap = s->config->max_egress_connections;
+    if (atomic_fetch_add_explicit(s->egress_open, 1, memory_order_relaxed) >= cap) {
+        atomic_fetch_sub_explicit(s->egress_open, 1, memory_order_relaxed);
+        snprintf(why, why_len, "the process already has %d connections open for its contexts, "
+                 "its max_egress_connections", cap);
+        return false;
+    }
+    ctx->fetches_active++;
+    return true;
+}
+
+void fetch_slot_give(struct jsp_context *ctx)
+{
+    ctx->fetches_active--;
+    assert(ctx->fetches_active >= 0);
+    int before = atomic_fetch_sub_explicit(services_of(ctx)->egress_open, 1, memory_order_relaxed);
+    assert(before > 0);
+    (void)before;
+}
+
+uint64_t fetch_hold_budget(const struct jsp_context *ctx)
+{
+    uint64_t budget = ctx->egress_max_response_bytes;
+    if (ctx->memory_limit_bytes && ctx->memory_limit_bytes < budget)
+        budget = ctx->memory_limit_bytes;
+    return budget;
+}
+
+/* Brings ctx->fetch_held_bytes up to date after t's buffers grew or went. */
+static void update_held(fetch_transfer *t)
+{
+    size_t now = t->head_cap + t->data_cap;
+    t->ctx->fetch_held_bytes = t->ctx->fetch_held_bytes - t->held + now;
+    t->held = now;
 }
 
 /* Frees t (out of the multi handle first), leaving the context's map alone. */
 static void release_transfer(fetch_transfer *t)
 {
     detach(t);
+    t->head_cap = t->data_cap = 0;
+    update_held(t);
     curl_slist_free_all(t->request_headers);
     free(t->body);
     free(t->url);
@@ -355,6 +401,7 @@ static bool head_append(fetch_transfer *t, const char *text, size_t len)
             return false;
         t->head = grown;
         t->head_cap = cap;
+        update_held(t);
     }
     memcpy(t->head + t->head_len, text, len);
     t->head[t->head_len + len] = '\0';
@@ -475,6 +522,7 @@ static size_t on_write(char *data, size_t size, size_t count, void *userp)
         }
         t->data = grown;
         t->data_cap = cap;
+        update_held(t);
     }
     memcpy(t->data + t->data_len, data, len);
     t->data_len += len;
@@ -552,6 +600,16 @@ int fetch_start(struct jsp_context *ctx, const engine_fetch_request *req, uint64
     if (ctx->fetches.count >= (size_t)ctx->egress_max_requests * FETCH_UNREAD_FACTOR) {
         snprintf(error, error_len, "Failed to fetch %.200s: this context holds %zu responses whose bodies were "
                  "not read; read them or cancel them (response.body.cancel())", req->url, ctx->fetches.count);
+        return -1;
+    }
+    /* What unread responses hold in C is no heap's: bounded per context in bytes too (1,024
+     * unread 200 KB bodies held 213 MB in a context limited to 32 MiB: attacker review).
+     * Transfers in flight may each add one buffer (FETCH_BUFFER_BYTES) and a head past it. */
+    if (ctx->fetch_held_bytes >= fetch_hold_budget(ctx)) {
+        snprintf(error, error_len, "Failed to fetch %.200s: this context holds %llu bytes of responses it has not "
+                 "read (at most %llu: its egress_max_response_bytes, or its memory limit); read them or cancel them "
+                 "(response.body.cancel())", req->url, (unsigned long long)ctx->fetch_held_bytes,
+                 (unsigned long long)fetch_hold_budget(ctx));
         return -1;
     }
     if (!text_allowed(ctx, NULL, req->url, why, sizeof(why))) {
@@ -649,14 +707,17 @@ int fetch_start(struct jsp_context *ctx, const engine_fetch_request *req, uint64
         curl_easy_setopt(easy, CURLOPT_CAINFO, ctx->egress_ca_file);
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ctx->egress_max_response_bytes);
     set_body(easy, req->method, t, req->body_len);
-    if (curl_multi_add_handle(rf->multi, easy) != CURLM_OK) {
+    bool has_slot = fetch_slot_take(ctx, why, sizeof(why));
+    if (!has_slot || curl_multi_add_handle(rf->multi, easy) != CURLM_OK) {
+        if (has_slot)
+            fetch_slot_give(ctx);
         t->easy = NULL;
         curl_easy_cleanup(easy);
         free_transfer(t);
-        snprintf(error, error_len, "Failed to fetch %.200s: the transfer could not start", req->url);
+        snprintf(error, error_len, "Failed to fetch %.200s: %s", req->url,
+                 has_slot ? "the transfer could not start" : why);
         return -1;
     }
-    ctx->fetches_active++;
     *id = t->id;
     return 0;
 }
@@ -673,6 +734,7 @@ int fetch_read(struct jsp_context *ctx, uint64_t id, char **data, size_t *len, c
         *len = t->data_len;
         t->data = NULL;
         t->data_len = t->data_cap = 0;
+        update_held(t);
         t->is_wanted = false;
         if (t->is_paused && t->easy) {
             t->is_paused = false;
@@ -811,4 +873,5 @@ void fetch_drop_context(struct jsp_context *ctx)
     }
     u64_map_free(&ctx->fetches);
     assert(ctx->fetches_active == 0);
+    assert(ctx->fetch_held_bytes == 0);
 }

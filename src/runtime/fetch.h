@@ -23,6 +23,19 @@ int fetch_start(struct jsp_context *ctx, const engine_fetch_request *req, uint64
 int fetch_read(struct jsp_context *ctx, uint64_t id, char **data, size_t *len, char *error, size_t error_len);
 void fetch_abort(struct jsp_context *ctx, uint64_t id);
 
+/* A guest connection's request slot (a fetch in flight, an open WebSocket or event stream),
+ * after the caller checked the context's own egress_max_requests: takes one of the pool's
+ * max_egress_connections (every socket is a process file descriptor) and counts it in
+ * ctx->fetches_active. False, with why set naming the cap, when the pool has none left.
+ * Every slot taken is given back exactly once. */
+bool fetch_slot_take(struct jsp_context *ctx, char *why, size_t why_len);
+void fetch_slot_give(struct jsp_context *ctx);
+
+/* Bytes a context's guest connections may hold for it in host memory, responses and
+ * messages it has not read (fetch bodies and heads, WebSocket messages being received):
+ * its egress_max_response_bytes, and no more than an isolated context's memory limit. */
+uint64_t fetch_hold_budget(const struct jsp_context *ctx);
+
 /* Runs a JOB_FETCH_EVENT: tells the context's JS what its transfer has now. */
 void fetch_run_job(struct runtime *rt, struct job *j);
 /* Fails the transfers the call started ("the call that started it ended"); 0 = none.

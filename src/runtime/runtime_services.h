@@ -9,6 +9,7 @@
 #ifndef JSP_RUNTIME_SERVICES_H
 #define JSP_RUNTIME_SERVICES_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,10 @@ typedef struct runtime_services {
     /* Store files of live contexts: the runtime gives a context's back once it closed it. */
     struct store_claims *stores;
     void (*store_released)(struct store_claims *c, struct jsp_context *ctx);
+
+    /* Guest connections open across the pool (fetch.h: fetch_slot_take), against
+     * config->max_egress_connections. */
+    atomic_int *egress_open;
 
     /* Workers: listed by jsp_pool_workers from creation to death. */
     void (*list_worker)(struct jsp_context *ctx);

@@ -22,6 +22,7 @@
  * hides it from the page: the tenant is the operator's, and the same line is logged). */
 #include "runtime/websocket_client.h"
 
+#include "runtime/fetch.h"
 #include "runtime/runtime.h"
 #include "util/egress_policy.h"
 #include "util/utf8.h"
@@ -94,6 +95,9 @@ typedef struct ws_client {
     bool is_dirty;           /* messages queued in wslay since the last pump */
     ws_event *events, *events_tail;
     size_t events_bytes;
+    size_t partial_bytes;    /* wslay's buffers for the message being received (it allocates
+                                each frame's declared length at the frame's start) */
+    bool is_over_budget;     /* a frame would take the context past fetch_hold_budget */
     char protocol[128];
     uint16_t close_code;     /* from the server's close frame */
     char close_reason[124];
@@ -144,10 +148,8 @@ static void on_handle_closed(uv_handle_t *handle)
  * reads hold the socket.) */
 static void teardown(ws_client *c)
 {
-    if (c->is_counted && c->ctx) {
-        c->ctx->fetches_active--;
-        assert(c->ctx->fetches_active >= 0);
-    }
+    if (c->is_counted && c->ctx)
+        fetch_slot_give(c->ctx);
     c->is_counted = false;
     if (c->has_timer && !uv_is_closing((uv_handle_t *)&c->timer))
         uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -156,6 +158,21 @@ static void teardown(ws_client *c)
         uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     }
     c->state = WS_CLOSED;
+}
+
+/* ---- what received messages hold ---- */
+
+/* Messages received and not yet given to its JS count against fetch_hold_budget, all of
+ * a context's sockets together (per socket, 16 sockets held 16 x 64 MiB of host memory
+ * that no limit counted before the JS saw a byte: attacker review). */
+/* c lets go of its context: what it held no longer counts there. */
+static void uncount_received(ws_client *c)
+{
+    if (c->ctx) {
+        assert(c->ctx->ws_received_bytes >= c->partial_bytes + c->events_bytes);
+        c->ctx->ws_received_bytes -= c->partial_bytes + c->events_bytes;
+    }
+    c->partial_bytes = c->events_bytes = 0;
 }
 
 /* ---- events for the JS ---- */
@@ -190,6 +207,8 @@ static bool queue_event(ws_client *c, int kind, const void *data, size_t len, in
         c->events = e;
     c->events_tail = e;
     c->events_bytes += len;
+    if (c->ctx)
+        c->ctx->ws_received_bytes += len;
     if (c->events_bytes > WS_EVENTS_MAX && c->has_tcp && !c->is_read_paused) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->is_read_paused = true;
@@ -212,6 +231,7 @@ static void finish(ws_client *c, int code, const char *reason, bool was_clean, b
     teardown(c);
     if (c->ctx && !queue_event(c, ENGINE_WS_CLOSE, reason, strlen(reason), code, was_clean, is_error)) {
         u64_map_remove(&c->ctx->websockets, c->id); /* out of memory: forgotten without its event */
+        uncount_received(c);
         c->ctx = NULL;
         maybe_free(c);
     }
@@ -323,6 +343,10 @@ static int net_write(ws_client *c, const void *data, size_t len)
 static ssize_t on_ws_recv(wslay_event_context_ptr ws, uint8_t *buf, size_t len, int flags, void *user)
 {
     ws_client *c = user;
+    if (c->is_over_budget) { /* pump() fails the socket, naming the budget */
+        wslay_event_set_error(ws, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
     size_t left = c->in_len - c->in_off;
     if (!left) {
         wslay_event_set_error(ws, WSLAY_ERR_WOULDBLOCK);
@@ -351,9 +375,30 @@ static int on_ws_genmask(wslay_event_context_ptr ws, uint8_t *buf, size_t len, v
     return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
 }
 
+/* A frame starts: wslay is about to allocate its whole declared length (a data frame's),
+ * so that is what it counts against the context's receive budget, from now on. */
+static void on_ws_frame_start(wslay_event_context_ptr ws, const struct wslay_event_on_frame_recv_start_arg *arg,
+                              void *user)
+{
+    ws_client *c = user;
+    if (wslay_is_ctrl_frame(arg->opcode) || !c->ctx || c->is_over_budget)
+        return;
+    if (c->ctx->ws_received_bytes + arg->payload_length > fetch_hold_budget(c->ctx)) {
+        c->is_over_budget = true;
+        return;
+    }
+    c->partial_bytes += arg->payload_length;
+    c->ctx->ws_received_bytes += arg->payload_length;
+}
+
 static void on_ws_message(wslay_event_context_ptr ws, const struct wslay_event_on_msg_recv_arg *arg, void *user)
 {
     ws_client *c = user;
+    if (arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME) {
+        if (c->ctx) /* wslay's buffers go; a queued event counts its own copy */
+            c->ctx->ws_received_bytes -= c->partial_bytes;
+        c->partial_bytes = 0;
+    }
     if (c->is_finished)
         return;
     if (arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME) {
@@ -398,7 +443,12 @@ static void pump(ws_client *c)
         return;
     c->is_dirty = false;
     if (wslay_event_recv(c->ws) != 0 || wslay_event_send(c->ws) != 0 || flush_out(c) != 0) {
-        fail(c, "the connection was lost");
+        char why[200];
+        if (c->is_over_budget && c->ctx)
+            snprintf(why, sizeof(why), "messages being received by this context's sockets would hold more than "
+                     "%llu bytes (its egress_max_response_bytes, or its memory limit)",
+                     (unsigned long long)fetch_hold_budget(c->ctx));
+        fail(c, c->is_over_budget ? why : "the connection was lost");
         return;
     }
     bool sent = wslay_event_get_close_sent(c->ws), received = wslay_event_get_close_received(c->ws);
@@ -415,7 +465,8 @@ static void pump(ws_client *c)
                      c->ctx ? (unsigned long long)c->ctx->egress_max_response_bytes : 0ULL);
         else
             snprintf(why, sizeof(why), "%s", code_meaning(code));
-        fail(c, why); /* wslay failed it (close frame sent): its frame is flushed first */
+        fail(c, c->failure[0] ? c->failure : why); /* wslay failed it (close frame sent): its frame is
+                                                      flushed first; a reason set before wins */
     }
 }
 
@@ -479,7 +530,8 @@ static bool start_frames(ws_client *c)
 {
     struct wslay_event_callbacks callbacks = {.recv_callback = on_ws_recv, .send_callback = on_ws_send,
                                               .genmask_callback = on_ws_genmask,
-                                              .on_msg_recv_callback = on_ws_message};
+                                              .on_msg_recv_callback = on_ws_message,
+                                              .on_frame_recv_start_callback = on_ws_frame_start};
     if (wslay_event_context_client_init(&c->ws, &callbacks, c) != 0) {
         fail(c, "out of memory");
         return false;
@@ -797,7 +849,10 @@ int ws_client_open(struct jsp_context *ctx, const engine_ws_request *req, uint64
         fail(c, why);
         return 0;
     }
-    ctx->fetches_active++;
+    if (!fetch_slot_take(ctx, why, sizeof(why))) {
+        fail(c, why);
+        return 0;
+    }
     c->is_counted = true;
     if (ctx->egress_timeout_ms) {
         uv_timer_init(&c->rt->loop, &c->timer);
@@ -930,6 +985,7 @@ void ws_client_run_job(runtime *rt, job *j)
     c->is_event_queued = false;
     ws_event *list = c->events;
     c->events = c->events_tail = NULL;
+    ctx->ws_received_bytes -= c->events_bytes;
     c->events_bytes = 0;
     bool is_over = false;
     ctx->ws_in_job = true; /* sends of its handlers leave together, after the loop */
@@ -963,15 +1019,16 @@ void ws_client_run_job(runtime *rt, job *j)
         if (is_too_big) {
             char why[160];
             snprintf(why, sizeof(why), "a message of %zu bytes does not fit in this context's memory limit", e->len);
+            snprintf(c->failure, sizeof(c->failure), "%s", why); /* pump() fails with it */
             if (c->ws && !c->is_finished)
                 wslay_event_queue_close(c->ws, WSLAY_CODE_MESSAGE_TOO_BIG, NULL, 0), pump(c);
-            fail(c, why);
-        }
-        if (e->kind == ENGINE_WS_CLOSE || !is_known) {
+            fail(c, c->failure); /* its close event follows, in the next job */
+        } else if (e->kind == ENGINE_WS_CLOSE || !is_known) {
             is_over = true; /* its JS has heard the end, or is gone: let go */
             c->is_finished = true;
             teardown(c);
             u64_map_remove(&ctx->websockets, id);
+            uncount_received(c);
             c->ctx = NULL;
             maybe_free(c);
         }
@@ -997,6 +1054,7 @@ void ws_client_drop_context(struct jsp_context *ctx)
         ws_client *c = slot->value;
         c->is_finished = true; /* no events: its JS is gone */
         teardown(c);
+        uncount_received(c);
         c->ctx = NULL;
         maybe_free(c);
     }

@@ -28,6 +28,7 @@ static const key_spec keys[] = {
     {"modules", KIND_MODULES, AT(modules)},
     {"max_contexts", KIND_INT, AT(pool.max_contexts)},
     {"max_stores", KIND_INT, AT(pool.max_stores)},
+    {"max_egress_connections", KIND_INT, AT(pool.max_egress_connections)},
     {"max_queued_jobs", KIND_INT, AT(pool.max_queued_jobs)},
     {"max_timers_per_context", KIND_INT, AT(pool.max_timers_per_context)},
     {"max_host_calls_per_context", KIND_INT, AT(pool.max_host_calls_per_context)},

@@ -4,6 +4,7 @@
 #include "support/support.h"
 
 #include <stdio.h>
+#include <sys/resource.h>
 
 SUITE_POOL(1)
 
@@ -132,5 +133,50 @@ Test(console, is_a_lazy_namespace_and_absent_with_none)
     got = eval_ok(ctx, "typeof console");
     cr_expect_str_eq(got, "\"undefined\"");
     free(got);
+    jsp_context_free(ctx);
+}
+
+/* Attacker review: console.time's elapsed time was the monotonic clock to the nanosecond,
+ * and a guest reads what console.js formats (Number.prototype.toFixed is the guest's), so
+ * it was a timer 1,000 times finer than performance.now()'s 100 µs (docs/security.md).
+ * Now it has the same resolution. */
+Test(console, elapsed_times_are_as_coarse_as_performance_now)
+{
+    jsp_context *ctx = context_for_test(pool);
+    expect_eval(ctx,
+                "const seen = []; const toFixed = Number.prototype.toFixed;"
+                " Number.prototype.toFixed = function (d) { seen.push(+this); return toFixed.call(this, d); };"
+                " console.time('t'); const until = Date.now() + 30;"
+                " while (Date.now() < until) { console.timeLog('t'); for (let i = 0; i < 2000; i++); }"
+                " console.timeEnd('t'); Number.prototype.toFixed = toFixed;"
+                " const fine = seen.filter((ms) => Math.abs(ms * 10 - Math.round(ms * 10)) > 1e-6);"
+                " [seen.length > 10, fine.slice(0, 3)]",
+                "[true,[]]");
+    jsp_context_free(ctx);
+}
+
+/* Attacker review: open console.time spans are host memory that no memory limit counts
+ * (kept until the call ends): 500 spans with 1 MiB labels held ~500 MB, in a context
+ * limited to 32 MiB. Now at most 1,000 spans of at most 4,096 bytes each. */
+Test(console, open_timers_are_capped_in_number_and_label_length)
+{
+    jsp_context *ctx = context_with(pool, &(jsp_context_config){.memory_limit_bytes = 32u << 20});
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    expect_eval(ctx, "const big = 'x'.repeat(1 << 20); for (let i = 0; i < 300; i++) console.time(i + big); 1", "1");
+    getrusage(RUSAGE_SELF, &after);
+#ifndef __SANITIZE_ADDRESS__ /* its quarantine keeps the engine's freed string copies */
+    long grown_mb = (after.ru_maxrss - before.ru_maxrss) / 1024;
+    cr_expect(grown_mb < 100, "300 timers with 1 MiB labels grew the process %ld MB", grown_mb);
+#endif
+    cr_expect(collector_has(&logs, "console.time: a label is at most 4096 bytes"));
+    /* a label of 4,096 bytes still works, and 1,000 open timers; the 1,001st is refused */
+    expect_eval(ctx, "console.time('y'.repeat(4096)); console.timeEnd('y'.repeat(4096));"
+                     " for (let i = 0; i < 1001; i++) console.time('t' + i); console.timeEnd('t0'); console.time('again'); 1",
+                "1");
+    size_t refusals = 0; /* the 1,001st only: 'again' had the slot timeEnd gave back */
+    for (size_t i = 0; i < logs.count; i++)
+        refusals += strcmp(logs.texts[i], "console.time: 1000 timers are open already (end some with console.timeEnd)") == 0;
+    cr_expect_eq(refusals, 1);
     jsp_context_free(ctx);
 }

@@ -483,3 +483,32 @@ Test(dom, the_group_loads_lazily_and_only_when_asked_for)
                 "1");
     jsp_context_free(ctx);
 }
+
+/* Attacker review: markup that makes gumbo loop without building much — end tags that
+ * scan a deep stack of open elements, a tag with millions of attributes, formatting
+ * elements reconstructed for every paragraph, comments under a deep stack — still stops
+ * at the call's CPU limit (each ran ~300 ms of CPU for a 300 ms limit; unlimited, the
+ * first runs ~2 s per 6 MB). */
+Test(dom, pathological_markup_stops_at_the_cpu_limit)
+{
+    const char *cases[] = {
+        "'<div>'.repeat(20000) + '</foo>'.repeat(2700000)",
+        "'<p ' + 'a '.repeat(8000000) + '>'",
+        "'<b>' + '<p><b>'.repeat(2000000)",
+        "'<div>'.repeat(20000) + '<!---->'.repeat(2000000)",
+    };
+    jsp_context_config cfg = {.apis = "dom", .cpu_limit_ms = 300};
+    jsp_context *ctx = context_with(pool, &cfg);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        char source[300];
+        snprintf(source, sizeof(source), "globalThis.s = %s; s.length > 8e6", cases[i]);
+        free(eval_ok(ctx, source));
+        jsp_result *r = NULL;
+        int rc = jsp_eval(ctx, "new DOMParser().parseFromString(s, 'text/html'); 'parsed'", -1, &r);
+        cr_expect_eq(rc, JSP_ECPU_LIMIT, "%s: rc %d %s", cases[i], rc, r->json ? r->json : r->error_message);
+        cr_expect_lt(r->cpu_time_us, 1000000, "%s: %llu us of CPU", cases[i], (unsigned long long)r->cpu_time_us);
+        jsp_result_free(r);
+    }
+    expect_eval(ctx, "s = null; new DOMParser().parseFromString('<p>ok', 'text/html').body.textContent", "\"ok\"");
+    jsp_context_free(ctx);
+}

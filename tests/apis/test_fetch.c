@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -460,5 +461,39 @@ Test(fetch, a_body_past_an_isolated_contexts_memory_limit_is_a_range_error)
     jsp_result_free(r);
     /* the context answers again, and fetches a body that fits */
     expect_eval(ctx, "fetch(BASE + '/huge?bytes=100000').then(async (r) => (await r.arrayBuffer()).byteLength)", "100000");
+    jsp_context_free(ctx);
+}
+
+/* Attacker review: unread bodies were bounded per response (256 KiB buffered, curl paused)
+ * and in count (64 per request slot: 1,024), not in bytes: a context limited to 32 MiB held
+ * 1,024 unread 200 KB bodies, 213 MB of host memory no limit counted. Now what its unread
+ * responses hold in C is bounded by its egress_max_response_bytes and its memory limit;
+ * past it fetch rejects saying so, and reading or cancelling them gives the room back. */
+Test(fetch, unread_responses_are_bounded_in_bytes_per_context)
+{
+    jsp_context *ctx = fetch_context(&(jsp_context_config){.egress_allow_loopback = 1, .memory_limit_bytes = 32u << 20,
+                                                           .wall_limit_ms = 30000});
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    /* one at a time, waiting for a slot when all 16 are still receiving */
+    char *got = eval_ok(ctx, "(async () => { globalThis.kept = []; const until = Date.now() + 20000; let last = '';"
+                             " while (kept.length < 1100 && Date.now() < until) {"
+                             "  try { kept.push(await fetch(BASE + '/huge?cl=1&bytes=200000')); }"
+                             "  catch (e) { last = e.message; if (!last.includes('in flight')) break;"
+                             "   await new Promise((r) => setTimeout(r, 20)); } }"
+                             " return [kept.length < 200, last.replace(/.*: this context holds \\d+ bytes/, 'holds N bytes')]; })()");
+    getrusage(RUSAGE_SELF, &after);
+    cr_expect_str_eq(got, "[true,\"holds N bytes of responses it has not read (at most 33554432: its "
+                          "egress_max_response_bytes, or its memory limit); read them or cancel them "
+                          "(response.body.cancel())\"]");
+    free(got);
+#ifndef __SANITIZE_ADDRESS__
+    long grown_mb = (after.ru_maxrss - before.ru_maxrss) / 1024;
+    cr_expect(grown_mb < 100, "unread responses grew the process %ld MB", grown_mb);
+#endif
+    /* cancelling them gives the room back */
+    expect_eval(ctx, "Promise.all(kept.map((r) => r.body.cancel())).then(() => { kept = null;"
+                     " return fetch(BASE + '/small').then((r) => r.status); })",
+                "200");
     jsp_context_free(ctx);
 }

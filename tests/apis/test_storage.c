@@ -115,6 +115,13 @@ static void conversions(jsp_context *ctx, const char *area)
                 "  try { f(); errors.push('none'); } catch (e) { errors.push(e.name); }"
                 "return [errors, s.length];",
                 "[[\"TypeError\",\"TypeError\",\"TypeError\",\"TypeError\",\"TypeError\",\"TypeError\"],0]");
+    /* attacker review: NUL and lone surrogates in keys cut nothing short and merge nothing */
+    expect_area(ctx, area,
+                "s.setItem('a\\0b', '1'); s.setItem('a\\0c', '2'); s.setItem('a', '3'); s.setItem('\\0', 'v\\0w');"
+                "s.setItem('\\ud800', '4'); s.setItem('\\udc00', '5'); s.setItem('\\ufffd', '6');"
+                "return [s.length, s.getItem('a\\0b'), s.getItem('a\\0c'), s.getItem('a'), s.getItem(''),"
+                "        s.getItem('\\0') === 'v\\0w', s.getItem('\\ud800'), s.getItem('\\udc00'), s.getItem('\\ufffd')];",
+                "[7,\"1\",\"2\",\"3\",null,true,\"4\",\"5\",\"6\"]");
     /* key(i) walks every key once, in an order that stays put while nothing changes */
     expect_area(ctx, area,
                 "for (let i = 0; i < 50; i++) s.setItem('k' + i, String(i));"

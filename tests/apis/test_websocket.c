@@ -8,11 +8,14 @@
 #include "support/support.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -199,6 +202,55 @@ Test(websocket, egress_refusals_and_limits)
     jsp_context_free(one);
 }
 
+/* Attacker review: a message is buffered whole (by wslay, which allocates each frame's
+ * declared length at its start) before its JS sees a byte, and that was bounded per socket
+ * only (egress_max_response_bytes, 64 MiB): a context limited to 32 MiB could have its
+ * own server make the host hold 16 x 64 MiB. Now the context's sockets together hold at
+ * most its egress_max_response_bytes, and no more than an isolated context's memory
+ * limit; a socket whose frame would pass it fails saying so, and the others go on
+ * (16 x 10 MB: peak RSS +186 MB before, ~+105 MB now, most of it the delivered copies). */
+Test(websocket, messages_being_received_are_bounded_per_context_not_per_socket)
+{
+    jsp_context *ctx = ws_context(&(jsp_context_config){.egress_allow_loopback = 1, .memory_limit_bytes = 32u << 20});
+    free(eval_ok(ctx, RUN));
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    /* 10 MB each: one fits the 32 MiB limit, sixteen at once do not */
+    char *got = eval_ok(ctx, "Promise.all(Array.from({length: 16}, () =>"
+                             " run(BASE + '/echo', (ws) => ws.send('big:10000000'),"
+                             " undefined, 1))).then((logs) => logs.map((log) => log[log.length - 2]))");
+    getrusage(RUSAGE_SELF, &after);
+    cr_expect(strstr(got, "close:1006:false:messages being received by this context's sockets would hold more than "
+                          "33554432 bytes"), "%s", got);
+    cr_expect(strstr(got, "close:1005:true:"), "no message arrived whole: %s", got);
+    free(got);
+#ifndef __SANITIZE_ADDRESS__ /* its quarantine keeps freed copies */
+    long grown_mb = (after.ru_maxrss - before.ru_maxrss) / 1024;
+    cr_expect(grown_mb < 150, "16 sockets receiving 10 MB each grew the process %ld MB", grown_mb);
+#endif
+    /* the context goes on: small messages still arrive */
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.send('small'), undefined, 1)",
+                "[\"open\",\"small\",\"close:1005:true:\",3]");
+    jsp_context_free(ctx);
+}
+
+/* Found on the way: a binary message whose Blob copy did not fit an isolated context's
+ * memory limit vanished — no message, no error, no close — and the socket stayed OPEN for
+ * its JS forever; a message over what was left of the limit did the same. Now the socket
+ * fails with a close event saying why. */
+Test(websocket, a_message_past_the_memory_limit_closes_the_socket_saying_so)
+{
+    jsp_context *ctx = ws_context(&(jsp_context_config){.egress_allow_loopback = 1, .memory_limit_bytes = 32u << 20,
+                                                        .wall_limit_ms = 10000});
+    free(eval_ok(ctx, RUN));
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.send('big:30000000'), undefined, 1)",
+                "[\"open\",\"error\",\"close:1006:false:a message of 30000000 bytes does not fit in this context's "
+                "memory limit\",3]");
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.send('small'), undefined, 1)",
+                "[\"open\",\"small\",\"close:1005:true:\",3]");
+    jsp_context_free(ctx);
+}
+
 Test(websocket, the_handshake_is_bounded_by_egress_timeout_ms)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0); /* accepts connections (backlog), never answers */
@@ -342,4 +394,85 @@ Test(eventsource, failures_do_not_reconnect)
     expect_eval(ctx, source, "[\"error\",2,2]");
     expect_eval(ctx, "(() => { try { new EventSource('http://[bad'); } catch (e) { return e.name; } })()", "\"SyntaxError\"");
     jsp_context_free(ctx);
+}
+
+/* Attacker review: sockets a tenant opens are process file descriptors. 16 per context
+ * (egress_max_requests) times any number of contexts used to reach the descriptor limit,
+ * after which nobody's store, socket or accepted connection could open (EMFILE). A
+ * pool-wide cap (max_egress_connections, 256 by default: inside the 1,024 descriptors
+ * max_stores leaves) stops them first, with a refusal that names it. */
+static int open_descriptors(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 4096; fd++)
+        if (fcntl(fd, F_GETFD) != -1)
+            n++;
+    return n;
+}
+
+Test(egress_descriptors, sockets_of_many_contexts_cannot_use_up_the_process_descriptors, .timeout = 60)
+{
+    struct rlimit files;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &files), 0);
+    files.rlim_cur = 700;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &files), 0);
+    /* a server that accepts nothing: every handshake stays pending, holding its socket */
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(listener, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    cr_assert_eq(listen(listener, 4096), 0);
+    socklen_t addr_len = sizeof(addr);
+    getsockname(listener, (struct sockaddr *)&addr, &addr_len);
+    char allow[64], source[400];
+    snprintf(allow, sizeof(allow), "127.0.0.1:%d", ntohs(addr.sin_port));
+
+    jsp_pool *own = pool_for_test(1, NULL, NULL);
+    int before = open_descriptors();
+    enum { CONTEXTS = 45 };
+    jsp_context *ctx[CONTEXTS];
+    for (int i = 0; i < CONTEXTS; i++) { /* 45 x 16 = 720 sockets asked for */
+        ctx[i] = context_with(own, &(jsp_context_config){.apis = "websocket,fetch", .egress_allow = allow,
+                                                         .egress_allow_loopback = 1, .egress_timeout_ms = 20000});
+        snprintf(source, sizeof(source),
+                 "globalThis.reasons = []; globalThis.sockets = [];"
+                 " for (let i = 0; i < 16; i++) { const ws = new WebSocket('ws://%s/');"
+                 "   ws.onclose = (e) => reasons.push(e.reason); sockets.push(ws); } 1",
+                 allow);
+        free(eval_ok(ctx[i], source));
+    }
+    sleep_ms(500); /* the connects run on the runtime's loop */
+    int during = open_descriptors();
+    /* the process can still open files, and the sockets are at most the cap */
+    int fd = open("/dev/null", O_RDONLY);
+    cr_expect_geq(fd, 0, "the process ran out of descriptors: %s", strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    cr_expect_leq(during - before, 256 + 16, "%d descriptors held by 720 pending sockets", during - before);
+    /* the sockets past the cap were refused, saying why; a fetch too */
+    size_t refused = 0;
+    for (int i = 0; i < CONTEXTS; i++) {
+        char *n = eval_ok(ctx[i], "reasons.filter((r) => r.includes('max_egress_connections')).length");
+        refused += strtoul(n, NULL, 10);
+        free(n);
+    }
+    cr_expect_geq(refused, (size_t)(CONTEXTS * 16 - 256), "%zu refused", refused);
+    jsp_context *late = context_with(own, &(jsp_context_config){.apis = "fetch", .egress_allow = allow,
+                                                                .egress_allow_loopback = 1, .egress_timeout_ms = 2000});
+    snprintf(source, sizeof(source),
+             "fetch('http://%s/').then(() => 'fetched', (e) => e.message.includes('max_egress_connections')"
+             " || e.message)", allow);
+    expect_eval(late, source, "true");
+    jsp_context_free(late);
+    /* destroying the contexts gives every descriptor back */
+    for (int i = 0; i < CONTEXTS; i++)
+        jsp_context_free(ctx[i]);
+    bool back = false;
+    for (int waited = 0; waited < 5000 && !back; waited += 50) {
+        back = open_descriptors() <= before + 8; /* the runtime's CURLM (the fetch) stays */
+        if (!back)
+            sleep_ms(50);
+    }
+    cr_expect(back, "%d descriptors still open after the contexts died (%d before)", open_descriptors(), before);
+    jsp_pool_free(own);
+    close(listener);
 }

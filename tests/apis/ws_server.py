@@ -100,7 +100,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(101)
         self.send_header("Upgrade", "websocket")
         self.send_header("Connection", "Upgrade")
-        self.send_header("Sec-WebSocket-Accept", "x" + accept[1:] if path == "/bad-accept" else accept)
+        # a wrong accept: its first character changed (a fixed "x" was the right one 1 time in 64)
+        wrong = ("y" if accept[0] == "x" else "x") + accept[1:]
+        self.send_header("Sec-WebSocket-Accept", wrong if path == "/bad-accept" else accept)
         if path == "/protocol":
             offered = [p.strip() for p in self.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
             if offered:

@@ -256,7 +256,9 @@
     dirxml(...args) { print(LEVEL_INFO, format(args)); },
     time(label) {
       const key = labelOf(label);
-      if (!spanStart(key)) print(LEVEL_WARN, "Timer '" + key + "' already exists");
+      const started = spanStart(key);
+      if (started === false) print(LEVEL_WARN, "Timer '" + key + "' already exists");
+      else if (started !== true) print(LEVEL_WARN, started);
     },
     timeLog(label, ...data) {
       const key = labelOf(label);

@@ -30,6 +30,7 @@
   }
 
   const CONNECTING = 0, OPEN = 1, CLOSING = 2, CLOSED = 3;
+  const TOO_BIG = 2; // deliver()'s answer for a message past the memory limit (natives_websocket.c)
   const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
   const sockets = new Map(); // id -> WebSocket, until its close event
 
@@ -130,7 +131,12 @@
         socket.dispatchEvent(new Event('open'));
       } else if (kind === 1 || kind === 2) {
         if (socket.#state !== OPEN) return;
-        const data = kind === 1 ? a : socket.#binaryType === 'blob' ? new Blob([a]) : a;
+        let data = a;
+        if (kind === 2 && socket.#binaryType === 'blob') {
+          // its copy past an isolated context's memory limit (memory-guard.js): the host
+          // fails the socket saying so, rather than the event vanishing
+          try { data = new Blob([a]); } catch (e) { if (e instanceof RangeError) return TOO_BIG; throw e; }
+        }
         socket.dispatchEvent(new MessageEvent('message', { data, origin: socket.#origin }));
       } else {
         sockets.delete(socket.#id);
@@ -153,12 +159,12 @@
 
   // The host's events for socket id (src/engine/natives_websocket.c): kind 0 open
   // (protocol, extensions), 1 text / 2 binary message (data), 3 close (code, reason,
-  // wasClean, error first). False for an unknown id.
+  // wasClean, error first). False for an unknown id, TOO_BIG for a message that did not
+  // fit the context's memory limit.
   function deliver(id, kind, a, b, c, d) {
     const socket = sockets.get(id);
     if (!socket) return false;
-    deliverTo(socket, kind, a, b, c, d);
-    return true;
+    return deliverTo(socket, kind, a, b, c, d) === TOO_BIG ? TOO_BIG : true;
   }
 
   return { WebSocket, CloseEvent, deliver };

@@ -670,8 +670,11 @@ void runtime_leave_js(runtime *rt, js_run *run)
     } else if (++ctx->runs_since_measure >= MEASURE_EVERY_RUNS || run->budget.cpu_start_ns) {
         /* (cpu_start_ns is set once a run reached a tick: a longer run, worth a look) */
         if (look_at_isolated(ctx) && ctx->held_bytes > ctx->memory_limit_bytes && !run->budget.tripped) {
-            run->budget.tripped = JSP_EOOM;
+            /* the look counts garbage: over only if what it keeps still is once swept (a
+             * small call after a refused big parse was failed for the parse's garbage) */
             measure_isolated(ctx, true);
+            if (ctx->held_bytes > ctx->memory_limit_bytes)
+                run->budget.tripped = JSP_EOOM;
         }
     }
 }

@@ -11,6 +11,8 @@
 typedef struct engine_names {
     JSStringRef then, name, message, stack, line, column, data, onmessage, length;
     JSStringRef eval_url, module_url; /* source names that stack traces show */
+    JSStringRef object, get_own_property_names, define_property; /* captured per global */
+    JSStringRef value, writable, configurable, enumerable, get, set; /* property descriptors */
 } engine_names;
 
 /* How many globals a VM keeps ready for new contexts (~90 KB each). */
@@ -20,7 +22,8 @@ typedef struct engine_names {
  * else run in it (engine_vm_prepare_spare, engine_context.c). */
 typedef struct engine_spare {
     JSGlobalContextRef js;
-    JSObjectRef get_own_names; /* protected */
+    JSObjectRef get_own_names;   /* protected */
+    JSObjectRef define_property; /* protected */
     uint32_t apis;
 } engine_spare;
 /* A VM's cache of compiled sources (engine_code_cache.c). */
@@ -74,6 +77,7 @@ struct engine_ctx {
     engine_host_ctx *host_ctx;   /* handed back in every host operation; NULL: vm->home */
     JSObjectRef exports;         /* protected; NULL until a module is loaded */
     JSObjectRef get_own_names;   /* protected Object.getOwnPropertyNames, tamper-proof */
+    JSObjectRef define_property; /* protected Object.defineProperty, likewise (engine_apis.c) */
     char **baseline_names;       /* sorted; NULL = vm->builtin_names */
     size_t baseline_count;
     uint64_t current_call_id;    /* the call whose JS runs now; 0 between calls */

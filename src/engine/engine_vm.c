@@ -36,13 +36,24 @@ static void intern_names(engine_names *n)
     n->length = JSStringCreateWithUTF8CString("length");
     n->eval_url = JSStringCreateWithUTF8CString("eval");
     n->module_url = JSStringCreateWithUTF8CString("module");
+    n->object = JSStringCreateWithUTF8CString("Object");
+    n->get_own_property_names = JSStringCreateWithUTF8CString("getOwnPropertyNames");
+    n->define_property = JSStringCreateWithUTF8CString("defineProperty");
+    n->value = JSStringCreateWithUTF8CString("value");
+    n->writable = JSStringCreateWithUTF8CString("writable");
+    n->configurable = JSStringCreateWithUTF8CString("configurable");
+    n->enumerable = JSStringCreateWithUTF8CString("enumerable");
+    n->get = JSStringCreateWithUTF8CString("get");
+    n->set = JSStringCreateWithUTF8CString("set");
 }
 
 static void release_names(engine_names *n)
 {
     JSStringRef all[] = {n->then, n->name, n->message, n->stack, n->line,
                          n->column, n->data, n->onmessage, n->length,
-                         n->eval_url, n->module_url};
+                         n->eval_url, n->module_url, n->object, n->get_own_property_names,
+                         n->define_property, n->value, n->writable, n->configurable,
+                         n->enumerable, n->get, n->set};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         if (all[i])
             JSStringRelease(all[i]);

@@ -94,23 +94,34 @@ void engine_vm_free_spares(engine_vm *vm)
         release_spare(vm, vm->spare_count - 1);
 }
 
-bool engine_vm_prepare_spare(engine_vm *vm)
+bool engine_vm_prepare_spare(engine_vm *vm, uint32_t apis)
 {
-    if (!vm->is_spare_apis_set)
-        return false; /* no context yet: nothing known to prepare for */
-    for (int i = vm->spare_count - 1; i >= 0; i--)
-        if (vm->spares[i].apis != vm->spare_apis)
-            release_spare(vm, i); /* the groups asked for changed */
     if (vm->spare_count >= ENGINE_SPARE_GLOBALS)
         return false;
-    engine_ctx installing = {.vm = vm, .host = vm->host, .apis = vm->spare_apis};
-    if (build_global(&installing, vm->spare_apis) != 0)
+    engine_ctx installing = {.vm = vm, .host = vm->host, .apis = apis};
+    if (build_global(&installing, apis) != 0)
         return false;
     vm->spares[vm->spare_count++] = (engine_spare){.js = installing.js,
                                                    .get_own_names = installing.get_own_names,
                                                    .define_property = installing.define_property,
-                                                   .apis = vm->spare_apis};
-    return vm->spare_count < ENGINE_SPARE_GLOBALS;
+                                                   .apis = apis};
+    return true;
+}
+
+int engine_vm_release_spares(engine_vm *vm, uint32_t apis, int count)
+{
+    int released = 0;
+    for (int i = vm->spare_count - 1; i >= 0 && released < count; i--)
+        if (vm->spares[i].apis == apis) {
+            release_spare(vm, i);
+            released++;
+        }
+    return released;
+}
+
+int engine_vm_spare_count(const engine_vm *vm)
+{
+    return vm->spare_count;
 }
 
 /* Takes a spare built for apis into ec; false when there is none. */
@@ -128,7 +139,7 @@ static bool take_spare(engine_vm *vm, uint32_t apis, engine_ctx *ec)
     return false;
 }
 
-engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t apis)
+engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t apis, bool may_take_spare)
 {
     engine_ctx *ec = calloc(1, sizeof(*ec));
     if (!ec)
@@ -138,13 +149,7 @@ engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t ap
     ec->host_ctx = host_ctx;
     ec->apis = apis;
     engine_ctx_mark_time_origin(ec);
-    bool is_spare = false;
-    if (host_ctx) { /* a tenant's context (not the VM's home): spares follow its groups */
-        vm->spare_apis = apis;
-        vm->is_spare_apis_set = true;
-        is_spare = take_spare(vm, apis, ec);
-    }
-    if (!is_spare && build_global(ec, apis) != 0) {
+    if (!(may_take_spare && take_spare(vm, apis, ec)) && build_global(ec, apis) != 0) {
         free(ec);
         return NULL;
     }

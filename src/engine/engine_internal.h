@@ -15,9 +15,6 @@ typedef struct engine_names {
     JSStringRef value, writable, configurable, enumerable, get, set; /* property descriptors */
 } engine_names;
 
-/* How many globals a VM keeps ready for new contexts (~90 KB each). */
-#define ENGINE_SPARE_GLOBALS 4
-
 /* A global made ahead, with the natives and API groups of `apis` installed and nothing
  * else run in it (engine_vm_prepare_spare, engine_context.c). */
 typedef struct engine_spare {
@@ -55,12 +52,9 @@ struct engine_vm {
     int entry_depth;             /* > 0 while engine_entered work runs (engine_entry.c) */
     engine_ctx *entered;         /* whose work runs at depth 1: a nested entry is its own */
     engine_batch *batch;         /* the pass running inside one entry; NULL = none */
-    /* Globals made ahead while the runtime was idle, for the API groups the last context
-     * asked for (spare_apis; is_spare_apis_set once one did). */
+    /* Globals made ahead while the runtime was idle (engine_vm_prepare_spare). */
     engine_spare spares[ENGINE_SPARE_GLOBALS];
     int spare_count;
-    uint32_t spare_apis;
-    bool is_spare_apis_set;
     bool is_terminating;         /* a batch ended on a trip: the trampoline must not drain */
     uint64_t reserved_bytes;     /* approved by the memory guard since the last collection
                                     (engine_memory_guard.c): JSC counts them lazily */

@@ -63,7 +63,7 @@ static void release_names(engine_names *n)
  * probe context stays as the VM's home, where heap statistics are read. */
 static int record_builtin_names(engine_vm *vm)
 {
-    vm->home = engine_ctx_new(vm, NULL, (1u << API_GROUP_COUNT) - 1); /* every group's names */
+    vm->home = engine_ctx_new(vm, NULL, (1u << API_GROUP_COUNT) - 1, false); /* every group's names */
     if (!vm->home)
         return -1;
     int rc = js_global_names(vm->home, &vm->builtin_names, &vm->builtin_count);

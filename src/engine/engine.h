@@ -22,6 +22,10 @@ typedef struct engine_host_promise engine_host_promise; /* a pending host.call()
 /* host: the operations the VM's contexts call up with (engine_host.h); not copied, it must
  * outlive the VM. */
 engine_vm *engine_vm_new(const engine_host_ops *host);
+/* A VM for one isolated context: no global of its own, its first context answers the
+ * VM-wide questions (heap statistics, collections: zeros and no-ops before that context
+ * exists and after it is freed). */
+engine_vm *engine_vm_new_isolated(const engine_host_ops *host);
 void engine_vm_free(engine_vm *vm); /* all its contexts must be freed first */
 
 /* Turns the VM's cache of compiled sources on with room for max_bytes (0 = off, the

@@ -153,6 +153,8 @@ engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t ap
         free(ec);
         return NULL;
     }
+    if (vm->is_home_borrowed && !vm->home)
+        vm->home = ec; /* an isolated VM's first context answers for it */
     if (engine_ctx_register(ec) != 0) {
         engine_ctx_free(ec);
         return NULL;
@@ -164,6 +166,8 @@ void engine_ctx_free(engine_ctx *ec)
 {
     if (!ec)
         return;
+    if (ec->vm->is_home_borrowed && ec->vm->home == ec)
+        ec->vm->home = NULL;
     engine_ctx_unregister(ec);
     engine_clear_call_spans(ec, 0);
     if (ec->exports)

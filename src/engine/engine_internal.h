@@ -43,10 +43,13 @@ struct engine_vm {
     const engine_host_ops *host; /* what its contexts call up with (engine_host.h) */
     JSClassRef settle_class;     /* callable objects that finish a pending call */
     engine_names names;
-    char **builtin_names;        /* sorted globals of a fresh context: default baseline */
+    char **builtin_names;        /* sorted globals of a fresh context: default baseline
+                                    (process-wide, engine_vm.c; not the VM's to free) */
     size_t builtin_count;
     engine_budget *budget;       /* what running JS is checked against; NULL = none */
-    engine_ctx *home;            /* a context of our own, for VM-wide questions */
+    engine_ctx *home;            /* a context of our own, for VM-wide questions; in an
+                                    isolated VM its first context (is_home_borrowed) */
+    bool is_home_borrowed;
     bool is_watchdog_armed;
     double armed_tick_seconds;   /* the period the watchdog was last armed with; 0 = never */
     int entry_depth;             /* > 0 while engine_entered work runs (engine_entry.c) */

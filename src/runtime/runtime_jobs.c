@@ -103,11 +103,9 @@ static void create_context(runtime *rt, job *j)
 {
     struct jsp_context *ctx = j->ctx;
     if (ctx->memory_limit_bytes) {
-        ctx->own_vm = engine_vm_new(&runtime_engine_host);
-        if (ctx->own_vm) {
-            ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
+        ctx->own_vm = engine_vm_new_isolated(&runtime_engine_host);
+        if (ctx->own_vm)
             engine_vm_share_transforms(ctx->own_vm, services_of(ctx)->config->code_cache_bytes != 0);
-        }
     }
     if (!ctx->memory_limit_bytes) /* light: a spare global will do */
         ctx->ec = engine_ctx_new(rt->vm, context_host(ctx), ctx->apis_mask,
@@ -116,6 +114,8 @@ static void create_context(runtime *rt, job *j)
         ctx->ec = ctx->own_vm ? engine_ctx_new(ctx->own_vm, context_host(ctx), ctx->apis_mask, false) : NULL;
     if (ctx->ec)
         engine_ctx_set_module_loader(ctx->ec, ctx->module_loader, ctx->module_loader_user);
+    if (ctx->ec && ctx->own_vm)
+        ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm); /* its context answers for it */
     if (ctx->ec && ctx->own_vm && engine_ctx_guard_memory(ctx->ec, ctx->memory_limit_bytes) != 0) {
         engine_ctx_free(ctx->ec);
         ctx->ec = NULL;

@@ -14,12 +14,16 @@
  * bare globals made with JSGlobalContextCreateInGroup in one context group on the calling
  * thread (what jspool's creation costs at least), median and RSS per global.
  *
+ * --memory-limit MIB makes isolated contexts (a VM each, memory_limit_bytes = MIB MiB); the
+ * --raw-jsc peer then makes one JSContextGroupCreate + JSGlobalContextCreateInGroup per
+ * global (the engine's own-VM floor).
+ *
  * --pause-us U waits U microseconds after each creation, as an application that creates
  * contexts now and then does: the runtime is idle meanwhile and prepares spare globals
  * (ENGINE_SPARE_GLOBALS per runtime), so the median then shows a creation that found one.
  *
  *   usage: bench_contexts [--runtimes R] [--creators T] [--apis LIST] [--touch CODE]
- *                         [--raw-jsc] [--pause-us U] [N ...]
+ *                         [--raw-jsc] [--memory-limit MIB] [--pause-us U] [N ...]
  */
 #include "bench_common.h"
 
@@ -70,17 +74,21 @@ static const char *apis;  /* --apis: NULL = the default groups */
 static const char *touch; /* --touch: code evaluated once in every context, or NULL */
 static bool has_raw_jsc;  /* --raw-jsc: also measure bare JSC globals (the floor) */
 static long pause_us;     /* --pause-us: idle time after each creation */
+static long memory_mib;   /* --memory-limit: isolated contexts (own VM) of that limit; 0 = light */
 
-/* The peer: count bare globals in one group, made and timed on this thread. */
+/* The peer: count bare globals in one group (or, for --memory-limit, each in a group of
+ * its own), made and timed on this thread. */
 static void measure_raw_jsc(size_t count, measurement *m)
 {
     JSContextGroupRef group = JSContextGroupCreate();
+    JSContextGroupRef *own_groups = memory_mib ? calloc(count, sizeof(*own_groups)) : NULL;
     JSGlobalContextRef *globals = calloc(count, sizeof(*globals));
     uint64_t *latency_ns = calloc(count, sizeof(*latency_ns));
-    if (!globals || !latency_ns) {
+    if (!globals || !latency_ns || (memory_mib && !own_groups)) {
         m->failures = (int)count;
         free(globals);
         free(latency_ns);
+        free(own_groups);
         return;
     }
     JSGlobalContextRelease(JSGlobalContextCreateInGroup(group, NULL)); /* the VM's own set-up */
@@ -89,7 +97,9 @@ static void measure_raw_jsc(size_t count, measurement *m)
     uint64_t start = bench_now_ns();
     for (size_t i = 0; i < count; i++) {
         uint64_t t = bench_now_ns();
-        globals[i] = JSGlobalContextCreateInGroup(group, NULL);
+        if (own_groups)
+            own_groups[i] = JSContextGroupCreate();
+        globals[i] = JSGlobalContextCreateInGroup(own_groups ? own_groups[i] : group, NULL);
         latency_ns[i] = bench_now_ns() - t;
         m->failures += globals[i] == NULL;
     }
@@ -97,10 +107,14 @@ static void measure_raw_jsc(size_t count, measurement *m)
     bench_sleep_ms(SETTLE_MS);
     m->rss_delta_bytes = (int64_t)bench_rss_bytes() - (int64_t)rss_before;
     start = bench_now_ns();
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++) {
         if (globals[i])
             JSGlobalContextRelease(globals[i]);
+        if (own_groups)
+            JSContextGroupRelease(own_groups[i]);
+    }
     m->destroy_wall_ns = bench_now_ns() - start;
+    free(own_groups);
     qsort(latency_ns, count, sizeof(uint64_t), bench_compare_u64);
     m->median_ns = bench_percentile(latency_ns, count, 0.50);
     m->p99_ns = bench_percentile(latency_ns, count, 0.99);
@@ -121,10 +135,10 @@ static void run_raw_jsc_isolated(size_t count)
     if (child == 0) {
         measurement m = {0};
         measure_raw_jsc(count, &m);
-        printf("{\"bench\":\"contexts_raw_jsc\",\"n\":%zu,\"create_median_us\":%.1f,"
+        printf("{\"bench\":\"contexts_raw_jsc\",\"own_vm\":%s,\"n\":%zu,\"create_median_us\":%.1f,"
                "\"create_p99_us\":%.1f,\"create_wall_per_ctx_us\":%.1f,\"rss_per_ctx_kb\":%.1f,"
                "\"destroy_per_ctx_us\":%.1f,\"failures\":%d}\n",
-               count, (double)m.median_ns / 1e3, (double)m.p99_ns / 1e3,
+               bench_bool(memory_mib != 0), count, (double)m.median_ns / 1e3, (double)m.p99_ns / 1e3,
                (double)m.create_wall_ns / 1e3 / (double)count,
                (double)m.rss_delta_bytes / 1024.0 / (double)count,
                (double)m.destroy_wall_ns / 1e3 / (double)count, m.failures);
@@ -154,7 +168,7 @@ static int touch_contexts(jsp_context **contexts, uint64_t *latency_ns, size_t c
 static void *create_contexts(void *arg)
 {
     creator *c = arg;
-    jsp_context_config cfg = {.apis = apis};
+    jsp_context_config cfg = {.apis = apis, .memory_limit_bytes = (uint64_t)memory_mib << 20};
     for (size_t i = c->first; i < c->count; i += c->stride) {
         uint64_t start = bench_now_ns();
         int rc = jsp_context_new(c->pool, &cfg, &c->contexts[i]);
@@ -278,7 +292,7 @@ static void print_measurement(const shape *s, size_t count, const measurement *m
 {
     double median_us = (double)m->median_ns / 1e3;
     double rss_kb = (double)m->rss_delta_bytes / 1024.0 / (double)count;
-    printf("{\"bench\":\"contexts\",\"apis\":\"%s\",\"pause_us\":%ld,\"n\":%zu,\"runtimes\":%d,\"creator_threads\":%d,"
+    printf("{\"bench\":\"contexts\",\"apis\":\"%s\",\"memory_limit_mib\":%ld,\"pause_us\":%ld,\"n\":%zu,\"runtimes\":%d,\"creator_threads\":%d,"
            "\"create_median_us\":%.1f,\"create_p99_us\":%.1f,\"create_max_us\":%.1f,"
            "\"create_wall_per_ctx_us\":%.1f,\"create_total_ms\":%.1f,"
            "\"rss_per_ctx_kb\":%.1f,\"rss_left_after_destroy_per_ctx_kb\":%.1f,"
@@ -286,7 +300,7 @@ static void print_measurement(const shape *s, size_t count, const measurement *m
            "\"touch_median_us\":%.1f,\"touch_rss_per_ctx_kb\":%.1f,"
            "\"target_median_us\":%d,\"median_met\":%s,"
            "\"target_rss_per_ctx_kb\":%d,\"rss_met\":%s}\n",
-           apis ? apis : "default", pause_us, count, s->runtimes, s->creator_threads, median_us, (double)m->p99_ns / 1e3,
+           apis ? apis : "default", memory_mib, pause_us, count, s->runtimes, s->creator_threads, median_us, (double)m->p99_ns / 1e3,
            (double)m->max_ns / 1e3, (double)m->create_wall_ns / 1e3 / (double)count,
            (double)m->create_wall_ns / 1e6, rss_kb,
            (double)m->rss_left_after_destroy_bytes / 1024.0 / (double)count,
@@ -373,6 +387,9 @@ static bool parse_options(int argc, char **argv, options *o)
             if (!has_value)
                 return false;
             pause_us = strtol(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--memory-limit") == 0) {
+            if (!has_value || (memory_mib = strtol(argv[++i], NULL, 10)) < 4)
+                return false;
         } else if (strcmp(argv[i], "--raw-jsc") == 0) {
             has_raw_jsc = true;
         } else if (strcmp(argv[i], "--creators") == 0) {
@@ -399,7 +416,7 @@ int main(int argc, char **argv)
 {
     options o;
     if (!parse_options(argc, argv, &o)) {
-        fprintf(stderr, "usage: %s [--runtimes R] [--creators T] [--apis LIST] [--touch CODE] [--raw-jsc] [--pause-us U] [N ...]\n"
+        fprintf(stderr, "usage: %s [--runtimes R] [--creators T] [--apis LIST] [--touch CODE] [--raw-jsc] [--memory-limit MIB] [--pause-us U] [N ...]\n"
                         "  N: context counts (default 1000 10000); R, T: run only that shape\n",
                 argv[0]);
         return 2;

@@ -572,6 +572,11 @@ int jsp_context_name_check(const char *name, char *why, size_t why_len);
 /* Creates a context and waits until it is ready. cfg may be NULL. Any thread except a
  * runtime thread. Returns 0 and sets *out, or JSP_EINVAL / JSP_EUTF8 (a bad name or
  * limit) / JSP_EEXIST (the name is in use) / JSP_ENOMEM / JSP_ECLOSED.
+ * A light context without a store, when its runtime has a global of the same groups
+ * built ahead (it does while idle), takes that global without waiting for the runtime
+ * thread (~10 us): its calls run after its creation, with its limits, as always. Only
+ * running out of memory could still fail such a creation; it is then logged and the
+ * context's calls fail with JSP_EDESTROYED.
  *
  * Every context has these globals:
  *   host.call(name, ...args) -> Promise   host.callSync(name, ...args) -> value

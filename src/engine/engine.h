@@ -22,6 +22,10 @@ typedef struct engine_host_promise engine_host_promise; /* a pending host.call()
 /* host: the operations the VM's contexts call up with (engine_host.h); not copied, it must
  * outlive the VM. */
 engine_vm *engine_vm_new(const engine_host_ops *host);
+/* A VM for one isolated context: no global of its own, its first context answers the
+ * VM-wide questions (heap statistics, collections: zeros and no-ops before that context
+ * exists and after it is freed). */
+engine_vm *engine_vm_new_isolated(const engine_host_ops *host);
 void engine_vm_free(engine_vm *vm); /* all its contexts must be freed first */
 
 /* Turns the VM's cache of compiled sources on with room for max_bytes (0 = off, the
@@ -49,11 +53,18 @@ void engine_text_release(engine_text *t); /* NULL is a no-op */
 typedef struct engine_heap_stats {
     uint64_t size_bytes, capacity_bytes, extra_bytes, objects;
 } engine_heap_stats;
-/* Builds one global ahead (JSC's global, our natives, the lazy groups of the last context
- * made on vm, nothing else) for the next engine_ctx_new asking for the same groups, if
- * fewer than ENGINE_SPARE_GLOBALS are ready; true when more are wanted. Runtime thread,
- * when idle (engine_context.c says why a spare is as pristine as a fresh global). */
-bool engine_vm_prepare_spare(engine_vm *vm);
+/* Builds one global ahead (JSC's global, our natives, the lazy accessors of apis,
+ * nothing else) for an engine_ctx_new that may take a spare of the same groups, if fewer
+ * than ENGINE_SPARE_GLOBALS are ready (of any groups); true when one was built. Runtime
+ * thread, when idle (engine_context.c says why a spare is as pristine as a fresh
+ * global). Which creation takes which spare is the caller's to decide (runtime.c). */
+bool engine_vm_prepare_spare(engine_vm *vm, uint32_t apis);
+/* Releases up to count spares built for apis; returns how many it released. */
+int engine_vm_release_spares(engine_vm *vm, uint32_t apis, int count);
+/* How many spares vm holds (all groups). */
+int engine_vm_spare_count(const engine_vm *vm);
+/* How many globals a VM keeps ready for new contexts (~80 KB each). */
+#define ENGINE_SPARE_GLOBALS 4
 /* Reads the VM heap's statistics: walks the heap, milliseconds on a large one. */
 void engine_vm_heap_stats(engine_vm *vm, engine_heap_stats *out);
 /* Asks for a garbage collection (JSC may defer it). */
@@ -139,8 +150,9 @@ int engine_budget_poll(engine_vm *vm);
 
 /* host_ctx is the host's object for this context, handed back in every operation of the
  * VM's engine_host_ops. apis: bit mask of apis/api_groups.h groups to install (natives
- * now, JS ones lazily). */
-engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t apis);
+ * now, JS ones lazily). take_spare: use a spare global built for apis if vm has one
+ * (engine_vm_prepare_spare), else build one now. */
+engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t apis, bool take_spare);
 void engine_ctx_free(engine_ctx *ec);
 /* The loader that resolves and reads the imports of ec's modules (NULL: imports are
  * refused with JSP_EMODULE). Set before the first module loads. */

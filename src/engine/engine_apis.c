@@ -13,29 +13,6 @@
 
 _Static_assert(API_GROUP_COUNT <= ENGINE_MAX_API_GROUPS, "engine_ctx.api_exports is too small");
 
-/* Run once per context; JSC's code cache makes every run after the VM's first cheap. */
-static const char installer_source[] =
-    "(function (load, groups) {\n"
-    "  'use strict';\n"
-    "  const defineProperty = Object.defineProperty;\n"
-    "  for (const [group, names] of groups) {\n"
-    "    for (const name of names) {\n"
-    "      defineProperty(globalThis, name, {\n"
-    "        configurable: true, enumerable: false,\n"
-    "        get() {\n"
-    "          const exports = load(group);\n"
-    "          for (const n of names)\n"
-    "            defineProperty(globalThis, n, { value: exports[n], writable: true, configurable: true, enumerable: false });\n"
-    "          return exports[name];\n"
-    "        },\n"
-    "        set(value) {\n"
-    "          defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });\n"
-    "        },\n"
-    "      });\n"
-    "    }\n"
-    "  }\n"
-    "})";
-
 /* Each JS group's C fast paths, passed to its factory as `natives` (NULL: none). One
  * file per group: src/engine/natives_<group>.c. */
 static void (*const group_natives[API_GROUP_COUNT])(JSContextRef js, JSObjectRef natives) = {
@@ -90,24 +67,6 @@ JSValueRef engine_apis_load(engine_ctx *ec, int g, JSValueRef *exception)
     return exports;
 }
 
-/* Appends formatted text at *n, stopping (and leaving *n past size) once it does not fit. */
-static void append(char *buffer, size_t size, size_t *n, const char *format, const char *text)
-{
-    if (*n < size)
-        *n += (size_t)snprintf(buffer + *n, size - *n, format, text);
-}
-
-/* load(group): runs the group's source once per context and returns its exports. */
-static JSValueRef load_group(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
-                             const JSValueRef argv[], JSValueRef *exception)
-{
-    engine_ctx *ec = engine_ctx_of(js);
-    double index = argc ? JSValueToNumber(js, argv[0], NULL) : -1;
-    if (!ec || !(index >= 0 && index < API_GROUP_COUNT) || !api_groups[(int)index].source)
-        return JSValueMakeUndefined(js);
-    return engine_apis_load(ec, (int)index, exception);
-}
-
 /* dependency(name): the exports of another JS group, loaded if need be; a group's factory
  * gets it as its third argument to share internals that are not globals (compression
  * builds on the streams group's TransformStream internals this way). */
@@ -127,37 +86,114 @@ static JSValueRef load_dependency(JSContextRef js, JSObjectRef function, JSObjec
     return JSValueMakeUndefined(js);
 }
 
+/* ---- the lazy accessors ----
+ * Defined from C, not by running an installer script in every new global: the script
+ * (its closures, the group list parsed from JSON, one descriptor literal per name) cost
+ * 50-80 us and 14 KB per context (bench_contexts --apis console,timers, 3,000 contexts:
+ * issue 13); the accessors below cost a few microseconds. Each accessor is a C function
+ * named after its global; on first use it defines the group's globals with the
+ * Object.defineProperty captured before any guest code ran (ec->define_property). */
+
+/* Defines globalThis[key] as a plain writable, configurable, non-enumerable value. */
+static void define_value(engine_ctx *ec, JSStringRef key, JSValueRef value, JSValueRef *exception)
+{
+    JSContextRef js = ec->js;
+    const engine_names *k = &ec->vm->names;
+    JSObjectRef descriptor = JSObjectMake(js, NULL, NULL);
+    JSObjectSetProperty(js, descriptor, k->value, value, 0, NULL);
+    JSObjectSetProperty(js, descriptor, k->writable, JSValueMakeBoolean(js, true), 0, NULL);
+    JSObjectSetProperty(js, descriptor, k->configurable, JSValueMakeBoolean(js, true), 0, NULL);
+    JSObjectSetProperty(js, descriptor, k->enumerable, JSValueMakeBoolean(js, false), 0, NULL);
+    JSValueRef args[3] = {JSContextGetGlobalObject(js), JSValueMakeString(js, key), descriptor};
+    JSObjectCallAsFunction(js, ec->define_property, NULL, 3, args, exception);
+}
+
+/* The group of ec that defines the global an accessor was named after, or -1. The name
+ * is the accessor function's own `name`, which guest code can redefine: it then still
+ * names one of ec's own groups or none. */
+static int accessor_group(engine_ctx *ec, JSObjectRef accessor, char *name, size_t name_size)
+{
+    JSValueRef value = JSObjectGetProperty(ec->js, accessor, ec->vm->names.name, NULL);
+    JSStringRef s = value && JSValueIsString(ec->js, value) ? JSValueToStringCopy(ec->js, value, NULL) : NULL;
+    if (!s)
+        return -1;
+    JSStringGetUTF8CString(s, name, name_size);
+    JSStringRelease(s);
+    for (int g = 0; g < API_GROUP_COUNT; g++) {
+        if (!(ec->apis & 1u << g) || !api_groups[g].source)
+            continue;
+        for (const char *const *n = api_groups[g].globals; *n; n++)
+            if (strcmp(*n, name) == 0)
+                return g;
+    }
+    return -1;
+}
+
+/* get(): loads the group, replaces each of its accessors by the value, returns ours. */
+static JSValueRef lazy_get(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
+                           const JSValueRef argv[], JSValueRef *exception)
+{
+    engine_ctx *ec = engine_ctx_of(js);
+    char name[64];
+    int g = ec ? accessor_group(ec, function, name, sizeof(name)) : -1;
+    if (g < 0)
+        return JSValueMakeUndefined(js);
+    JSValueRef exports = engine_apis_load(ec, g, exception);
+    if (*exception)
+        return JSValueMakeUndefined(js);
+    if (!JSValueIsObject(js, exports))
+        return natives_throw(js, exception, "TypeError", "API group did not load");
+    JSValueRef result = JSValueMakeUndefined(js);
+    for (const char *const *n = api_groups[g].globals; *n && !*exception; n++) {
+        JSStringRef key = JSStringCreateWithUTF8CString(*n);
+        JSValueRef value = JSObjectGetProperty(js, (JSObjectRef)exports, key, exception);
+        if (!*exception)
+            define_value(ec, key, value, exception);
+        if (strcmp(*n, name) == 0)
+            result = value;
+        JSStringRelease(key);
+    }
+    return *exception ? JSValueMakeUndefined(js) : result;
+}
+
+/* set(value): assigning before use just defines the value, without loading the group. */
+static JSValueRef lazy_set(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
+                           const JSValueRef argv[], JSValueRef *exception)
+{
+    engine_ctx *ec = engine_ctx_of(js);
+    char name[64];
+    if (!ec || accessor_group(ec, function, name, sizeof(name)) < 0)
+        return JSValueMakeUndefined(js);
+    JSStringRef key = JSStringCreateWithUTF8CString(name);
+    define_value(ec, key, argc ? argv[0] : JSValueMakeUndefined(js), exception);
+    JSStringRelease(key);
+    return JSValueMakeUndefined(js);
+}
+
 int engine_apis_install(engine_ctx *ec, uint32_t apis)
 {
-    char groups[4096] = "[";
-    size_t n = 1;
-    for (int g = 0; g < API_GROUP_COUNT; g++) {
+    JSContextRef js = ec->js;
+    const engine_names *k = &ec->vm->names;
+    JSObjectRef global = JSContextGetGlobalObject(js);
+    JSObjectRef descriptor = NULL;
+    JSValueRef exception = NULL;
+    for (int g = 0; g < API_GROUP_COUNT && !exception; g++) {
         if (!(apis & 1u << g) || !api_groups[g].source)
             continue;
-        char index[16];
-        snprintf(index, sizeof(index), "%d", g);
-        append(groups, sizeof(groups), &n, n > 1 ? ",[%s,[" : "[%s,[", index);
-        for (const char *const *name = api_groups[g].globals; *name; name++)
-            append(groups, sizeof(groups), &n, name == api_groups[g].globals ? "\"%s\"" : ",\"%s\"", *name);
-        append(groups, sizeof(groups), &n, "%s", "]]");
+        if (!descriptor) { /* one descriptor for every name: only get and set change */
+            descriptor = JSObjectMake(js, NULL, NULL);
+            JSObjectSetProperty(js, descriptor, k->configurable, JSValueMakeBoolean(js, true), 0, NULL);
+            JSObjectSetProperty(js, descriptor, k->enumerable, JSValueMakeBoolean(js, false), 0, NULL);
+        }
+        for (const char *const *n = api_groups[g].globals; *n && !exception; n++) {
+            JSStringRef key = JSStringCreateWithUTF8CString(*n);
+            JSObjectSetProperty(js, descriptor, k->get, JSObjectMakeFunctionWithCallback(js, key, lazy_get), 0, NULL);
+            JSObjectSetProperty(js, descriptor, k->set, JSObjectMakeFunctionWithCallback(js, key, lazy_set), 0, NULL);
+            JSValueRef args[3] = {global, JSValueMakeString(js, key), descriptor};
+            JSObjectCallAsFunction(js, ec->define_property, NULL, 3, args, &exception);
+            JSStringRelease(key);
+        }
     }
-    if (n == 1)
-        return 0; /* no JS group asked for */
-    append(groups, sizeof(groups), &n, "%s", "]");
-    if (n >= sizeof(groups))
-        return -1; /* more globals than fit: raise the buffer */
-    JSContextRef js = ec->js;
-    JSValueRef exception = NULL;
-    JSValueRef installer = js_evaluate_utf8(js, installer_source, "jspool:apis-installer.js", &exception);
-    JSStringRef load_name = JSStringCreateWithUTF8CString("load");
-    JSStringRef groups_json = JSStringCreateWithUTF8CString(groups);
-    JSValueRef args[2] = {JSObjectMakeFunctionWithCallback(js, load_name, load_group),
-                          JSValueMakeFromJSONString(js, groups_json)};
-    JSStringRelease(load_name);
-    JSStringRelease(groups_json);
-    if (exception || !installer || !JSValueIsObject(js, installer) || !args[1])
-        return -1;
-    JSObjectCallAsFunction(js, (JSObjectRef)installer, NULL, 2, args, &exception);
     return exception ? -1 : 0;
 }
 

@@ -28,35 +28,62 @@ engine_ctx *engine_ctx_of(JSContextRef js)
     return u64_map_get(&contexts_by_global, (uint64_t)(uintptr_t)JSContextGetGlobalContext(js));
 }
 
-/* Object.getOwnPropertyNames as it was at creation: guest code can replace the global
- * one, and host inspection must not run guest code. */
-static JSObjectRef capture_get_own_names(JSGlobalContextRef js)
+/* Object.getOwnPropertyNames and Object.defineProperty as they were at creation: guest
+ * code can replace the global ones, and host inspection and the lazy API accessors must
+ * not run guest code. */
+static void capture_builtins(engine_ctx *ec)
 {
-    JSStringRef object_name = JSStringCreateWithUTF8CString("Object");
-    JSStringRef fn_name = JSStringCreateWithUTF8CString("getOwnPropertyNames");
-    JSValueRef object = JSObjectGetProperty(js, JSContextGetGlobalObject(js), object_name, NULL);
-    JSValueRef fn = JSObjectGetProperty(js, (JSObjectRef)object, fn_name, NULL);
-    JSStringRelease(object_name);
-    JSStringRelease(fn_name);
-    JSValueProtect(js, fn);
-    return (JSObjectRef)fn;
+    JSContextRef js = ec->js;
+    const engine_names *k = &ec->vm->names;
+    JSValueRef object = JSObjectGetProperty(js, JSContextGetGlobalObject(js), k->object, NULL);
+    ec->get_own_names = (JSObjectRef)JSObjectGetProperty(js, (JSObjectRef)object, k->get_own_property_names, NULL);
+    ec->define_property = (JSObjectRef)JSObjectGetProperty(js, (JSObjectRef)object, k->define_property, NULL);
+    JSValueProtect(js, ec->get_own_names);
+    JSValueProtect(js, ec->define_property);
+}
+
+static void release_builtins(engine_ctx *ec)
+{
+    if (ec->get_own_names)
+        JSValueUnprotect(ec->js, ec->get_own_names);
+    if (ec->define_property)
+        JSValueUnprotect(ec->js, ec->define_property);
+    ec->get_own_names = ec->define_property = NULL;
+}
+
+/* A fresh global in ec->js with the natives and the lazy accessors of apis; 0, or -1
+ * with nothing left behind. */
+static int build_global(engine_ctx *ec, uint32_t apis)
+{
+    ec->js = JSGlobalContextCreateInGroup(ec->vm->group, NULL);
+    if (!ec->js)
+        return -1;
+    capture_builtins(ec);
+    if (natives_install(ec, apis) != 0 || engine_apis_install(ec, apis) != 0) {
+        release_builtins(ec);
+        JSGlobalContextRelease(ec->js);
+        ec->js = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- spare globals ----
- * Building a context's global costs ~80 us of JSC plus as much again for our natives and
- * the groups' installer (bench_contexts --pause-us: 130 of 150 us on the runtime thread
- * were the latter, under load). A VM keeps ENGINE_SPARE_GLOBALS globals built ahead, while
- * its runtime is idle, for the API groups the last context asked for. A spare holds JSC's
- * global, our natives and the groups' lazy accessors, and nothing else: no guest code ran
- * in it, no host state refers to it (natives find their context through the registry,
- * filled when a context takes the global), so whoever takes it starts as a global made on
- * demand would. Only a context asking for exactly the same groups takes one; limits,
- * names, loader and store are the runtime's, applied to every context alike. */
+ * Building a context's global costs ~80 us of JSC plus our natives and the groups' lazy
+ * accessors (a few us since they are defined from C; 50-80 us when a script defined
+ * them). A VM keeps ENGINE_SPARE_GLOBALS globals built ahead, while its runtime is idle,
+ * for the API groups the last context asked for. A spare holds JSC's global, our natives
+ * and the groups' lazy accessors, and nothing else: no guest code ran in it, no host
+ * state refers to it (natives find their context through the registry, filled when a
+ * context takes the global), so whoever takes it starts as a global made on demand
+ * would. Only a context asking for exactly the same groups takes one; limits, names,
+ * loader and store are the runtime's, applied to every context alike. */
 
 static void release_spare(engine_vm *vm, int i)
 {
     engine_spare *s = &vm->spares[i];
     JSValueUnprotect(s->js, s->get_own_names);
+    JSValueUnprotect(s->js, s->define_property);
     JSGlobalContextRelease(s->js);
     vm->spares[i] = vm->spares[--vm->spare_count];
 }
@@ -67,39 +94,34 @@ void engine_vm_free_spares(engine_vm *vm)
         release_spare(vm, vm->spare_count - 1);
 }
 
-/* A fresh global with the natives and groups of apis; 0 or -1 (nothing left behind). */
-static int build_global(engine_vm *vm, uint32_t apis, JSGlobalContextRef *js_out, JSObjectRef *names_out)
+bool engine_vm_prepare_spare(engine_vm *vm, uint32_t apis)
 {
-    JSGlobalContextRef js = JSGlobalContextCreateInGroup(vm->group, NULL);
-    if (!js)
-        return -1;
-    JSObjectRef names = capture_get_own_names(js);
-    engine_ctx installing = {.vm = vm, .js = js, .host = vm->host, .apis = apis};
-    if (natives_install(&installing, apis) != 0 || engine_apis_install(&installing, apis) != 0) {
-        JSValueUnprotect(js, names);
-        JSGlobalContextRelease(js);
-        return -1;
-    }
-    *js_out = js;
-    *names_out = names;
-    return 0;
-}
-
-bool engine_vm_prepare_spare(engine_vm *vm)
-{
-    if (!vm->is_spare_apis_set)
-        return false; /* no context yet: nothing known to prepare for */
-    for (int i = vm->spare_count - 1; i >= 0; i--)
-        if (vm->spares[i].apis != vm->spare_apis)
-            release_spare(vm, i); /* the groups asked for changed */
     if (vm->spare_count >= ENGINE_SPARE_GLOBALS)
         return false;
-    engine_spare *s = &vm->spares[vm->spare_count];
-    if (build_global(vm, vm->spare_apis, &s->js, &s->get_own_names) != 0)
+    engine_ctx installing = {.vm = vm, .host = vm->host, .apis = apis};
+    if (build_global(&installing, apis) != 0)
         return false;
-    s->apis = vm->spare_apis;
-    vm->spare_count++;
-    return vm->spare_count < ENGINE_SPARE_GLOBALS;
+    vm->spares[vm->spare_count++] = (engine_spare){.js = installing.js,
+                                                   .get_own_names = installing.get_own_names,
+                                                   .define_property = installing.define_property,
+                                                   .apis = apis};
+    return true;
+}
+
+int engine_vm_release_spares(engine_vm *vm, uint32_t apis, int count)
+{
+    int released = 0;
+    for (int i = vm->spare_count - 1; i >= 0 && released < count; i--)
+        if (vm->spares[i].apis == apis) {
+            release_spare(vm, i);
+            released++;
+        }
+    return released;
+}
+
+int engine_vm_spare_count(const engine_vm *vm)
+{
+    return vm->spare_count;
 }
 
 /* Takes a spare built for apis into ec; false when there is none. */
@@ -110,13 +132,14 @@ static bool take_spare(engine_vm *vm, uint32_t apis, engine_ctx *ec)
             continue;
         ec->js = vm->spares[i].js;
         ec->get_own_names = vm->spares[i].get_own_names;
+        ec->define_property = vm->spares[i].define_property;
         vm->spares[i] = vm->spares[--vm->spare_count];
         return true;
     }
     return false;
 }
 
-engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t apis)
+engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t apis, bool may_take_spare)
 {
     engine_ctx *ec = calloc(1, sizeof(*ec));
     if (!ec)
@@ -126,24 +149,13 @@ engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t ap
     ec->host_ctx = host_ctx;
     ec->apis = apis;
     engine_ctx_mark_time_origin(ec);
-    if (host_ctx) { /* a tenant's context (not the VM's home): spares follow its groups */
-        vm->spare_apis = apis;
-        vm->is_spare_apis_set = true;
-        if (take_spare(vm, apis, ec)) {
-            if (engine_ctx_register(ec) != 0) {
-                engine_ctx_free(ec);
-                return NULL;
-            }
-            return ec;
-        }
-    }
-    ec->js = JSGlobalContextCreateInGroup(vm->group, NULL);
-    if (!ec->js) {
+    if (!(may_take_spare && take_spare(vm, apis, ec)) && build_global(ec, apis) != 0) {
         free(ec);
         return NULL;
     }
-    ec->get_own_names = capture_get_own_names(ec->js);
-    if (engine_ctx_register(ec) != 0 || natives_install(ec, apis) != 0 || engine_apis_install(ec, apis) != 0) {
+    if (vm->is_home_borrowed && !vm->home)
+        vm->home = ec; /* an isolated VM's first context answers for it */
+    if (engine_ctx_register(ec) != 0) {
         engine_ctx_free(ec);
         return NULL;
     }
@@ -154,12 +166,13 @@ void engine_ctx_free(engine_ctx *ec)
 {
     if (!ec)
         return;
+    if (ec->vm->is_home_borrowed && ec->vm->home == ec)
+        ec->vm->home = NULL;
     engine_ctx_unregister(ec);
     engine_clear_call_spans(ec, 0);
     if (ec->exports)
         JSValueUnprotect(ec->js, ec->exports);
-    if (ec->get_own_names)
-        JSValueUnprotect(ec->js, ec->get_own_names);
+    release_builtins(ec);
     js_free_names(ec->baseline_names, ec->baseline_count);
     engine_apis_free(ec);
     engine_modules_free(ec);

@@ -146,7 +146,7 @@ void engine_vm_batch(engine_vm *vm, engine_batch *batch)
 {
     batch->is_ended = false;
 #if JSP_JSC_VM_ENTRY
-    if (vm->entry_depth == 0 && !vm->batch && vm->is_watchdog_armed) {
+    if (vm->entry_depth == 0 && !vm->batch && vm->is_watchdog_armed && vm->home) {
         JSValueRef exception;
         engine_entered(vm->home, run_batch_work, batch, &exception);
         return; /* a termination's exception ends here: its job already failed for it */

@@ -11,16 +11,16 @@
 typedef struct engine_names {
     JSStringRef then, name, message, stack, line, column, data, onmessage, length;
     JSStringRef eval_url, module_url; /* source names that stack traces show */
+    JSStringRef object, get_own_property_names, define_property; /* captured per global */
+    JSStringRef value, writable, configurable, enumerable, get, set; /* property descriptors */
 } engine_names;
-
-/* How many globals a VM keeps ready for new contexts (~90 KB each). */
-#define ENGINE_SPARE_GLOBALS 4
 
 /* A global made ahead, with the natives and API groups of `apis` installed and nothing
  * else run in it (engine_vm_prepare_spare, engine_context.c). */
 typedef struct engine_spare {
     JSGlobalContextRef js;
-    JSObjectRef get_own_names; /* protected */
+    JSObjectRef get_own_names;   /* protected */
+    JSObjectRef define_property; /* protected */
     uint32_t apis;
 } engine_spare;
 /* A VM's cache of compiled sources (engine_code_cache.c). */
@@ -43,21 +43,21 @@ struct engine_vm {
     const engine_host_ops *host; /* what its contexts call up with (engine_host.h) */
     JSClassRef settle_class;     /* callable objects that finish a pending call */
     engine_names names;
-    char **builtin_names;        /* sorted globals of a fresh context: default baseline */
+    char **builtin_names;        /* sorted globals of a fresh context: default baseline
+                                    (process-wide, engine_vm.c; not the VM's to free) */
     size_t builtin_count;
     engine_budget *budget;       /* what running JS is checked against; NULL = none */
-    engine_ctx *home;            /* a context of our own, for VM-wide questions */
+    engine_ctx *home;            /* a context of our own, for VM-wide questions; in an
+                                    isolated VM its first context (is_home_borrowed) */
+    bool is_home_borrowed;
     bool is_watchdog_armed;
     double armed_tick_seconds;   /* the period the watchdog was last armed with; 0 = never */
     int entry_depth;             /* > 0 while engine_entered work runs (engine_entry.c) */
     engine_ctx *entered;         /* whose work runs at depth 1: a nested entry is its own */
     engine_batch *batch;         /* the pass running inside one entry; NULL = none */
-    /* Globals made ahead while the runtime was idle, for the API groups the last context
-     * asked for (spare_apis; is_spare_apis_set once one did). */
+    /* Globals made ahead while the runtime was idle (engine_vm_prepare_spare). */
     engine_spare spares[ENGINE_SPARE_GLOBALS];
     int spare_count;
-    uint32_t spare_apis;
-    bool is_spare_apis_set;
     bool is_terminating;         /* a batch ended on a trip: the trampoline must not drain */
     uint64_t reserved_bytes;     /* approved by the memory guard since the last collection
                                     (engine_memory_guard.c): JSC counts them lazily */
@@ -74,6 +74,7 @@ struct engine_ctx {
     engine_host_ctx *host_ctx;   /* handed back in every host operation; NULL: vm->home */
     JSObjectRef exports;         /* protected; NULL until a module is loaded */
     JSObjectRef get_own_names;   /* protected Object.getOwnPropertyNames, tamper-proof */
+    JSObjectRef define_property; /* protected Object.defineProperty, likewise (engine_apis.c) */
     char **baseline_names;       /* sorted; NULL = vm->builtin_names */
     size_t baseline_count;
     uint64_t current_call_id;    /* the call whose JS runs now; 0 between calls */

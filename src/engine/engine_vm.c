@@ -36,30 +36,86 @@ static void intern_names(engine_names *n)
     n->length = JSStringCreateWithUTF8CString("length");
     n->eval_url = JSStringCreateWithUTF8CString("eval");
     n->module_url = JSStringCreateWithUTF8CString("module");
+    n->object = JSStringCreateWithUTF8CString("Object");
+    n->get_own_property_names = JSStringCreateWithUTF8CString("getOwnPropertyNames");
+    n->define_property = JSStringCreateWithUTF8CString("defineProperty");
+    n->value = JSStringCreateWithUTF8CString("value");
+    n->writable = JSStringCreateWithUTF8CString("writable");
+    n->configurable = JSStringCreateWithUTF8CString("configurable");
+    n->enumerable = JSStringCreateWithUTF8CString("enumerable");
+    n->get = JSStringCreateWithUTF8CString("get");
+    n->set = JSStringCreateWithUTF8CString("set");
 }
 
 static void release_names(engine_names *n)
 {
     JSStringRef all[] = {n->then, n->name, n->message, n->stack, n->line,
                          n->column, n->data, n->onmessage, n->length,
-                         n->eval_url, n->module_url};
+                         n->eval_url, n->module_url, n->object, n->get_own_property_names,
+                         n->define_property, n->value, n->writable, n->configurable,
+                         n->enumerable, n->get, n->set};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         if (all[i])
             JSStringRelease(all[i]);
 }
 
-/* The globals a fresh context has (built-ins plus our natives), sorted for bsearch. The
- * probe context stays as the VM's home, where heap statistics are read. */
-static int record_builtin_names(engine_vm *vm)
+/* The globals a fresh context has (built-ins plus our natives), sorted for bsearch: the
+ * same in every VM of the process, so listed once (by the first VM) and shared. */
+static pthread_mutex_t builtin_mutex = PTHREAD_MUTEX_INITIALIZER;
+static char **builtin_names;
+static size_t builtin_count;
+
+static engine_ctx *probe_context(engine_vm *vm)
 {
-    vm->home = engine_ctx_new(vm, NULL, (1u << API_GROUP_COUNT) - 1); /* every group's names */
-    if (!vm->home)
-        return -1;
-    int rc = js_global_names(vm->home, &vm->builtin_names, &vm->builtin_count);
-    if (rc != 0)
-        return -1;
-    qsort(vm->builtin_names, vm->builtin_count, sizeof(char *), compare_names);
-    return 0;
+    return engine_ctx_new(vm, NULL, (1u << API_GROUP_COUNT) - 1, false); /* every group's names */
+}
+
+/* Lists the builtin names with probe (a context of every group) if nobody has yet. */
+static int record_builtin_names(engine_vm *vm, engine_ctx *probe)
+{
+    pthread_mutex_lock(&builtin_mutex);
+    int rc = 0;
+    if (!builtin_names) {
+        char **names = NULL;
+        size_t count = 0;
+        rc = probe ? js_global_names(probe, &names, &count) : -1;
+        if (rc == 0) {
+            qsort(names, count, sizeof(char *), compare_names);
+            builtin_count = count;
+            builtin_names = names;
+        }
+    }
+    vm->builtin_names = builtin_names;
+    vm->builtin_count = builtin_count;
+    pthread_mutex_unlock(&builtin_mutex);
+    return rc;
+}
+
+static bool has_builtin_names(void)
+{
+    pthread_mutex_lock(&builtin_mutex);
+    bool has = builtin_names != NULL;
+    pthread_mutex_unlock(&builtin_mutex);
+    return has;
+}
+
+/* A VM with a context of its own (vm->home) for VM-wide questions, or, isolated, without:
+ * its first context answers them (engine_ctx_new), which saves an isolated context a
+ * second global (one JSC global, our natives and every group's accessors). */
+static int set_up_home(engine_vm *vm, bool is_isolated)
+{
+    if (!is_isolated) {
+        vm->home = probe_context(vm);
+        return vm->home ? record_builtin_names(vm, vm->home) : -1;
+    }
+    vm->is_home_borrowed = true;
+    if (has_builtin_names())
+        return record_builtin_names(vm, NULL);
+    engine_ctx *probe = probe_context(vm); /* once per process at most */
+    int rc = probe ? record_builtin_names(vm, probe) : -1;
+    vm->home = NULL;
+    engine_ctx_free(probe);
+    return rc;
 }
 
 /* JSC stops running JS (watchdog, termination) through VM traps. By default a trap
@@ -100,7 +156,7 @@ static void set_engine_options(void)
     delay_baseline_jit();
 }
 
-engine_vm *engine_vm_new(const engine_host_ops *host)
+static engine_vm *vm_new(const engine_host_ops *host, bool is_isolated)
 {
     assert(host);
     static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -116,11 +172,21 @@ engine_vm *engine_vm_new(const engine_host_ops *host)
     def.finalize = settle_finalize;
     vm->settle_class = JSClassCreate(&def);
     intern_names(&vm->names);
-    if (!vm->group || !vm->settle_class || record_builtin_names(vm) != 0) {
+    if (!vm->group || !vm->settle_class || set_up_home(vm, is_isolated) != 0) {
         engine_vm_free(vm);
         return NULL;
     }
     return vm;
+}
+
+engine_vm *engine_vm_new(const engine_host_ops *host)
+{
+    return vm_new(host, false);
+}
+
+engine_vm *engine_vm_new_isolated(const engine_host_ops *host)
+{
+    return vm_new(host, true);
 }
 
 void engine_vm_free(engine_vm *vm)
@@ -129,8 +195,9 @@ void engine_vm_free(engine_vm *vm)
         return;
     engine_vm_free_spares(vm);
     code_cache_free(&vm->code_cache); /* its scripts need the VM */
-    engine_ctx_free(vm->home);
-    js_free_names(vm->builtin_names, vm->builtin_count);
+    assert(!vm->is_home_borrowed || !vm->home); /* its contexts are freed first */
+    if (!vm->is_home_borrowed)
+        engine_ctx_free(vm->home);
     release_names(&vm->names);
     if (vm->settle_class)
         JSClassRelease(vm->settle_class);
@@ -172,6 +239,9 @@ static double number_property(JSContextRef js, JSObjectRef o, const char *name)
 
 void engine_vm_heap_stats(engine_vm *vm, engine_heap_stats *out)
 {
+    *out = (engine_heap_stats){0};
+    if (!vm->home)
+        return; /* an isolated VM before its context or after: nothing to ask */
     JSContextRef js = vm->home->js;
     JSObjectRef stats = JSGetMemoryUsageStatistics(js);
     out->size_bytes = (uint64_t)number_property(js, stats, "heapSize");
@@ -197,12 +267,14 @@ void engine_vm_heap_stats(engine_vm *vm, engine_heap_stats *out)
 
 void engine_vm_collect(engine_vm *vm)
 {
-    JSGarbageCollect(vm->home->js);
+    if (vm->home)
+        JSGarbageCollect(vm->home->js);
 }
 
 void engine_vm_collect_now(engine_vm *vm)
 {
-    JSSynchronousGarbageCollectForDebugging(vm->home->js);
+    if (vm->home)
+        JSSynchronousGarbageCollectForDebugging(vm->home->js);
     vm->reserved_bytes = 0; /* what was approved is now either counted or freed */
 }
 
@@ -210,6 +282,8 @@ uint64_t engine_vm_held_bytes(engine_vm *vm)
 {
     /* JSC's heapCapacity already includes extraMemorySize (JSBasePrivate.h): adding the
      * two counted every ArrayBuffer twice, halving an isolated context's real limit. */
+    if (!vm->home)
+        return 0;
     JSContextRef js = vm->home->js;
     JSObjectRef stats = JSGetMemoryUsageStatistics(js);
     return (uint64_t)number_property(js, stats, "heapCapacity");

@@ -219,9 +219,24 @@ int jsp_context_new(jsp_pool *pool, const jsp_context_config *cfg, jsp_context *
         context_release(ctx);
         return rc;
     }
+    /* A light context without a store, when its runtime has a spare global of its groups
+     * ready, is built by taking that spare: nothing in it can fail short of memory, so
+     * the caller reserves the spare and returns without waiting (runtime.c, "spare
+     * globals"); the context's first call queues behind that job. */
+    if (!ctx->memory_limit_bytes && !ctx->store_path && runtime_reserve_spare(ctx->rt, ctx->apis_mask)) {
+        rc = context_queue_create(ctx, NULL, NULL, true);
+        if (rc != 0) {
+            runtime_return_spare(ctx->rt, ctx->apis_mask);
+            context_creation_failed(ctx, true);
+            context_release(ctx);
+            return rc;
+        }
+        *out = ctx;
+        return 0;
+    }
     completion done;
     completion_init(&done);
-    rc = context_queue_create(ctx, signal_completion, &done);
+    rc = context_queue_create(ctx, signal_completion, &done, false);
     bool is_runtime_counted = rc != 0; /* never reached the runtime */
     if (rc == 0) {
         jsp_result *r = completion_wait(&done, COMPLETION_SLEEP); /* 80+ us: no spin */

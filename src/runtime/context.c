@@ -68,7 +68,7 @@ void job_free(job *j)
     free(j);
 }
 
-int context_queue_create(struct jsp_context *ctx, jsp_done_fn done, void *user)
+int context_queue_create(struct jsp_context *ctx, jsp_done_fn done, void *user, bool has_spare)
 {
     job *j = job_new(JOB_CREATE, ctx, NULL, 0, NULL);
     if (!j)
@@ -76,6 +76,7 @@ int context_queue_create(struct jsp_context *ctx, jsp_done_fn done, void *user)
     atomic_init(&ctx->queued_jobs, 1);
     j->done = done;
     j->user = user;
+    j->has_spare = has_spare;
     int rc = job_queue_push(&ctx->rt->queue, j);
     if (rc != 0)
         job_free(j);

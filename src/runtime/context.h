@@ -142,8 +142,9 @@ void context_release(struct jsp_context *ctx);
 /* Sends a context allocated by the pool (context_alloc in pool/pool.h, or the services'
  * context_alloc from a runtime thread) to its runtime, where done runs with the outcome:
  * 0, or JSP_ECLOSED / JSP_ENOMEM and done never runs (then the pool's
- * context_creation_failed undoes the counts). */
-int context_queue_create(struct jsp_context *ctx, jsp_done_fn done, void *user);
+ * context_creation_failed undoes the counts). has_spare: the caller reserved a spare
+ * global for it (runtime_reserve_spare); done is then NULL, nobody waits. */
+int context_queue_create(struct jsp_context *ctx, jsp_done_fn done, void *user, bool has_spare);
 
 /* A context is the engine's engine_host_ctx: these two convert, and nothing else does. */
 static inline engine_host_ctx *context_host(struct jsp_context *ctx)

@@ -32,7 +32,7 @@ static bool is_idle(runtime *rt)
 
 static bool rebuild_context(runtime *rt, engine_vm *vm, struct jsp_context *ctx)
 {
-    engine_ctx *fresh = engine_ctx_new(vm, context_host(ctx), ctx->apis_mask);
+    engine_ctx *fresh = engine_ctx_new(vm, context_host(ctx), ctx->apis_mask, false);
     if (!fresh)
         return false;
     /* Imports are read again through the loader: the module map is rebuilt with it. */
@@ -73,6 +73,7 @@ static void recycle(runtime *rt, const engine_heap_stats *before)
     engine_vm_share_transforms(vm, rt->services->config->code_cache_bytes != 0);
     engine_vm *old = rt->vm;
     rt->vm = vm;
+    runtime_spares_dropped(rt); /* they go with the old VM */
     for (struct jsp_context *ctx = rt->contexts, *next; ctx; ctx = next) {
         next = ctx->next; /* a kill unlinks ctx */
         if (!ctx->own_vm && !rebuild_context(rt, vm, ctx)) /* isolated VMs are exact */

@@ -64,6 +64,7 @@ struct job {
     jsp_result *held_result;   /* a store call's result while its batch becomes durable */
     int64_t read_limit;        /* JOB_STORE_READ: rows per page; JOB_DOM_QUERY: elements */
     int query_mode;            /* JOB_DOM_QUERY: enum job_dom_mode */
+    bool has_spare;            /* JOB_CREATE: a spare global was reserved for it (nobody waits) */
     size_t text_len;
     char text[];               /* source, JSON or reply text, NUL-terminated */
 };

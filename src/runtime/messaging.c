@@ -371,7 +371,7 @@ int messaging_worker_spawn(struct jsp_context *parent, const char *source, size_
     cm->tree = tree;
     atomic_fetch_add(&tree->refs, 1);
     child->messaging = cm; /* before the child's thread can see it: the queue orders it */
-    rc = context_queue_create(child, worker_created, link);
+    rc = context_queue_create(child, worker_created, link, false);
     if (rc != 0) {
         services_of(child)->context_creation_failed(child, true);
         child->messaging = NULL;

@@ -117,6 +117,12 @@ struct runtime {
     uint64_t store_flush_due_ns;        /* when store_calls_pump must run again; 0 = never */
     struct runtime_fetch *fetch;        /* the fetch group's multi handle (fetch.c); NULL
                                            until a context's first request */
+    /* Spare globals (runtime.c, "spare globals"): the groups the light contexts made last
+     * asked for, which the idle runtime builds spares for, and what it offers to creating
+     * threads: those groups (high 32 bits) and how many spares nobody reserved (low). */
+    uint32_t spare_apis;
+    bool is_spare_apis_set;
+    _Atomic uint64_t spare_offer;
 };
 
 /* Starts the thread; returns once its VM exists. 0 or JSP_ESYSTEM / JSP_ENOMEM. services
@@ -124,6 +130,18 @@ struct runtime {
 int runtime_start(runtime *rt, const runtime_services *services, int index);
 /* Closes the queue, lets queued jobs finish, kills remaining contexts, joins. */
 void runtime_stop(runtime *rt);
+/* Reserves one of rt's spare globals built for apis, if one is offered: the JOB_CREATE
+ * the caller queues next (context_queue_create with has_spare) takes it, so the caller
+ * need not wait for the runtime. Any thread; lock-free, touches no engine object (those
+ * stay on rt's thread). runtime_return_spare gives it back when that job was not queued. */
+bool runtime_reserve_spare(runtime *rt, uint32_t apis);
+void runtime_return_spare(runtime *rt, uint32_t apis);
+/* The VM's spares are gone (a recycle freed it): nothing is offered until new ones are
+ * built. Runtime thread. */
+void runtime_spares_dropped(runtime *rt);
+/* Whether a light context created now on rt (JOB_CREATE, is_reserved = job.has_spare)
+ * takes a spare global; notes apis as the groups spares are built for. Runtime thread. */
+bool runtime_takes_spare(runtime *rt, uint32_t apis, bool is_reserved);
 /* True on a runtime thread (sync API calls from there would deadlock). */
 bool runtime_is_current_thread(void);
 /* Whether the calling thread is rt's own; for asserts on runtime-thread-only functions. */

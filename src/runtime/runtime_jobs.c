@@ -103,17 +103,19 @@ static void create_context(runtime *rt, job *j)
 {
     struct jsp_context *ctx = j->ctx;
     if (ctx->memory_limit_bytes) {
-        ctx->own_vm = engine_vm_new(&runtime_engine_host);
-        if (ctx->own_vm) {
-            ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
+        ctx->own_vm = engine_vm_new_isolated(&runtime_engine_host);
+        if (ctx->own_vm)
             engine_vm_share_transforms(ctx->own_vm, services_of(ctx)->config->code_cache_bytes != 0);
-        }
     }
-    ctx->ec = ctx->memory_limit_bytes && !ctx->own_vm
-                  ? NULL
-                  : engine_ctx_new(context_vm(ctx), context_host(ctx), ctx->apis_mask);
+    if (!ctx->memory_limit_bytes) /* light: a spare global will do */
+        ctx->ec = engine_ctx_new(rt->vm, context_host(ctx), ctx->apis_mask,
+                                 runtime_takes_spare(rt, ctx->apis_mask, j->has_spare));
+    else
+        ctx->ec = ctx->own_vm ? engine_ctx_new(ctx->own_vm, context_host(ctx), ctx->apis_mask, false) : NULL;
     if (ctx->ec)
         engine_ctx_set_module_loader(ctx->ec, ctx->module_loader, ctx->module_loader_user);
+    if (ctx->ec && ctx->own_vm)
+        ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm); /* its context answers for it */
     if (ctx->ec && ctx->own_vm && engine_ctx_guard_memory(ctx->ec, ctx->memory_limit_bytes) != 0) {
         engine_ctx_free(ctx->ec);
         ctx->ec = NULL;
@@ -126,6 +128,8 @@ static void create_context(runtime *rt, job *j)
         ctx->own_vm = NULL;
         ctx->is_dead = true;
         atomic_fetch_sub(&rt->live_contexts, 1);
+        if (!j->done) /* a creator that took a spare did not wait: say it here */
+            runtime_log(ctx, JSP_LOG_ERROR, "context could not be built (out of memory): its calls fail with JSP_EDESTROYED");
         if (store_error) { /* jsp_context_new only returns the code: say why, naming the file */
             runtime_log(ctx, JSP_LOG_ERROR, store_error->error_message);
             runtime_complete(j, store_error);

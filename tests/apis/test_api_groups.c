@@ -115,6 +115,28 @@ Test(api_groups, lazy_globals_look_present_from_the_start)
     jsp_context_free(other);
 }
 
+/* The accessors load with the Object.defineProperty the context started with: a guest
+ * that replaces it first does not see the group's globals pass through its function, and
+ * renaming an accessor cannot make it load a group the context lacks. */
+Test(api_groups, lazy_globals_ignore_a_replaced_define_property)
+{
+    jsp_context *ctx = with_apis("events");
+    expect_eval(ctx, "globalThis.seen = []; const define = Object.defineProperty;"
+                     " Object.defineProperty = (o, n, d) => { if (o === globalThis) seen.push(n); return define(o, n, d); };"
+                     " typeof EventTarget",
+                "\"function\"");
+    expect_eval(ctx, "const d = Reflect.getOwnPropertyDescriptor(globalThis, 'AbortSignal');"
+                     " [seen, typeof d.value, 'get' in d]",
+                "[[],\"function\",false]");
+    jsp_context *other = with_apis("events");
+    expect_eval(other, "const get = Reflect.getOwnPropertyDescriptor(globalThis, 'Event').get;"
+                       " Reflect.defineProperty(get, 'name', {value: 'TextEncoder'});"
+                       " [get(), typeof TextEncoder, typeof Reflect.getOwnPropertyDescriptor(globalThis, 'Event').get]",
+                "[null,\"undefined\",\"function\"]");
+    jsp_context_free(ctx);
+    jsp_context_free(other);
+}
+
 Test(api_groups, event_target_dispatch_follows_the_dom_standard)
 {
     jsp_context *ctx = with_apis("events");

@@ -215,7 +215,7 @@ static void setup(void)
     uint32_t apis = 0;
     char error[256];
     cr_assert(api_groups_resolve("console,timers,channel,worker,locks", &apis, error, sizeof(error)), "%s", error);
-    ec = engine_ctx_new(vm, &fake, apis);
+    ec = engine_ctx_new(vm, &fake, apis, false);
     cr_assert_not_null(ec);
 }
 

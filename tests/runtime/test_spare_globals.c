@@ -2,11 +2,21 @@
  * groups the last context asked for (engine_vm_prepare_spare). What a tenant must see is
  * what a global made on demand gives: nothing of any earlier tenant, exactly its own
  * groups, working natives, and the same global names. Each test lets the runtime idle
- * (50 ms) before creating, so the contexts it checks come from the stock. */
+ * (50 ms) before creating, so the contexts it checks come from the stock. A creator takes
+ * a spare without waiting for the runtime (runtime.c): the context is usable at once, its
+ * limits hold from its first call, and a busy runtime does not hold the creator up. */
 #include "support/support.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 SUITE_POOL(1)
 
@@ -75,4 +85,43 @@ Test(spare_globals, a_context_from_the_stock_has_the_same_globals_and_working_na
     free(got);
     jsp_context_free(made);
     jsp_context_free(taken);
+}
+
+/* A busy runtime (one thread, a call spinning 600 ms) does not hold up a creation that
+ * finds a spare: it returns at once, and the new context's first call runs after the
+ * busy one, under its own limits. */
+Test(spare_globals, a_creator_takes_a_spare_without_waiting_for_a_busy_runtime)
+{
+    jsp_context *busy = with_apis(NULL);
+    sleep_ms(50); /* spares for the default groups */
+    later_eval *spin = eval_later(busy, "const end = Date.now() + 600; while (Date.now() < end); 1");
+    sleep_ms(50); /* the spin runs */
+    uint64_t start = now_ms();
+    jsp_context_config cfg = {.cpu_limit_ms = 50, .wall_limit_ms = 5000};
+    jsp_context *quick = context_with(pool, &cfg);
+    uint64_t took = now_ms() - start;
+    cr_expect_lt(took, 300, "creation waited %llu ms for the busy runtime", (unsigned long long)took);
+    jsp_result *r = NULL;
+    cr_expect_eq(jsp_eval(quick, "for (;;);", -1, &r), JSP_ECPU_LIMIT); /* limits from the first call */
+    jsp_result_free(r);
+    expect_eval(quick, "typeof setTimeout + typeof console.log", "\"functionfunction\"");
+    cr_expect(later_is_done(spin, 5000));
+    later_free(spin);
+    jsp_context_free(quick);
+    jsp_context_free(busy);
+}
+
+/* Freed the moment it exists (its creation job may not have run yet): nothing leaks
+ * (the sanitizers check), and its name is free again at once. */
+Test(spare_globals, a_context_freed_before_its_runtime_took_its_spare)
+{
+    jsp_context *first = with_apis(NULL);
+    sleep_ms(50);
+    for (int i = 0; i < 8; i++) {
+        jsp_context_config cfg = {.name = "short-lived"};
+        jsp_context *ctx = context_with(pool, &cfg);
+        jsp_context_free(ctx);
+    }
+    expect_eval(first, "1 + 1", "2");
+    jsp_context_free(first);
 }

@@ -8,7 +8,9 @@
  * with locks held and requests queued, and pool close with lock requests still waiting;
  * and messaging between contexts: BroadcastChannel posts through the pool's registry from
  * both runtimes while subscribers come and go, and workers spawned, messaged and
- * terminated across runtimes. */
+ * terminated across runtimes; contexts created from several threads at once, taking
+ * spare globals the runtimes refill while idle (and switch when the groups asked for
+ * change), some freed the moment they exist. */
 #include <jspool.h>
 
 #include <pthread.h>
@@ -227,6 +229,44 @@ static void messaging_phase(jsp_pool *pool)
         contexts_messaging[i - 2] = ctxs[i]; /* released after the pool closes */
 }
 
+/* Creators: each makes contexts with short pauses (the runtimes build spares meanwhile),
+ * alternating two group sets so the stocks switch, calls each once or frees it at once. */
+enum { CREATOR_THREADS = 4, CREATIONS_PER_THREAD = 40 };
+
+static void *creator(void *arg)
+{
+    jsp_pool *pool = arg;
+    for (int i = 0; i < CREATIONS_PER_THREAD; i++) {
+        jsp_context_config cfg = {.apis = i % 8 < 6 ? NULL : "none", .cpu_limit_ms = 500};
+        jsp_context *ctx;
+        int rc = jsp_context_new(pool, &cfg, &ctx);
+        if (rc != 0) {
+            fail("create", jsp_strerror(rc));
+            continue;
+        }
+        if (i % 3 != 0) {
+            jsp_result *r = NULL;
+            if (jsp_eval(ctx, "globalThis.mine = (globalThis.mine || 0) + 1; mine", -1, &r) != 0 ||
+                strcmp(r->json, "1") != 0)
+                fail("fresh global", r ? r->json : NULL);
+            jsp_result_free(r);
+        }
+        jsp_context_free(ctx);
+        struct timespec ts = {0, (i % 4) * 300 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+static void creation_phase(jsp_pool *pool)
+{
+    pthread_t creators[CREATOR_THREADS];
+    for (int i = 0; i < CREATOR_THREADS; i++)
+        pthread_create(&creators[i], NULL, creator, pool);
+    for (int i = 0; i < CREATOR_THREADS; i++)
+        pthread_join(creators[i], NULL);
+}
+
 int main(void)
 {
     jsp_pool_config cfg = {.threads = 2, .on_message = on_message};
@@ -266,6 +306,7 @@ int main(void)
     pthread_create(&poller, NULL, poll_stats, pool);
     destroy_running_loop(pool);
     messaging_phase(pool);
+    creation_phase(pool);
     atomic_store(&is_polling, false);
     pthread_join(poller, NULL);
     for (int i = 0; i < LOCKER_THREADS; i++)

@@ -135,7 +135,7 @@ bool engine_vm_batch_is_ended(const engine_vm *vm);
 /* True inside a batch's run, outside any work it runs: where a job would join the batch. */
 bool engine_vm_batch_is_open(const engine_vm *vm);
 
-/* CPU the budget's run has used so far (wall time for runs shorter than a tick). */
+/* CPU the budget's run has used so far (its wall time while that is shorter than a tick). */
 uint64_t engine_budget_cpu_used_ns(engine_budget *b);
 /* The run's CPU clock at start, reading the clock now if no tick has yet. */
 uint64_t engine_budget_cpu_start_ns(engine_budget *b);

@@ -130,8 +130,13 @@ uint64_t engine_budget_cpu_start_ns(engine_budget *b)
 
 uint64_t engine_budget_cpu_used_ns(engine_budget *b)
 {
-    if (!b->cpu_start_ns) /* never reached a tick: short, so wall time bounds it */
-        return clock_ns(CLOCK_MONOTONIC) - b->wall_start_ns;
+    if (!b->cpu_start_ns) {
+        uint64_t wall = clock_ns(CLOCK_MONOTONIC) - b->wall_start_ns;
+        if (wall < (uint64_t)ENGINE_TICK_MS * 1000000u)
+            return wall; /* short: the wall time bounds it, without a clock read */
+        /* no tick yet in a longer run: blocked or descheduled (JSC ticks by CPU time) */
+        engine_budget_cpu_start_ns(b);
+    }
     return engine_thread_cpu_ns() - b->cpu_start_ns;
 }
 

@@ -396,10 +396,7 @@
 
   // Returns url (a new record when none is given), or FAILURE.
   function basicParse(input, base, url, stateOverride) {
-    fastHref = null;
     if (!url) {
-      const fast = fastParse(input, base);
-      if (fast !== undefined) return fast;
       url = newRecord();
       if (needsCleaning.test(input)) input = input.replace(trimControlAndSpace, '').replace(tabOrNewline, '');
     } else if (input.indexOf('\t') >= 0 || input.indexOf('\n') >= 0 || input.indexOf('\r') >= 0) {
@@ -798,124 +795,178 @@
     return url;
   }
 
-  // Fast path for the common case: an absolute http(s)/ws(s)/ftp URL of printable ASCII
-  // with a plain domain host, no userinfo, no dot segments and nothing to percent-encode.
-  // Returns the record the basic parser would, or undefined to take the full parser.
-  const FAST_HOST = new Uint8Array(128); // 1: lowercase letter/digit/-, 2: uppercase, 3: '.'
+  // ---- the fast path ----
+  // The common case — an absolute http(s)/ws(s)/ftp URL of printable ASCII with a plain
+  // domain or dotted-decimal IPv4 host and nothing to percent-encode, or a path-absolute
+  // reference against such a base — is scanned once with charCodeAt and yields only the
+  // href: the input itself when it is already its own serialization (no string is made),
+  // else the few pieces that change, concatenated. The URL record is built from that href
+  // the first time a getter or setter needs it (recordFromHref). Anything else returns
+  // undefined and takes the basic parser. Measured on the 8 URLs of bench/apis/vs_node.sh:
+  // see README.md (a record per URL, with its path segments and substrings, had cost about
+  // half of the time).
+  const FAST_HOST = new Uint8Array(128); // 1: lowercase letter, 2: uppercase, 3: '.', 4: digit, 5: '-'
   for (let c = 0x61; c <= 0x7A; c++) FAST_HOST[c] = 1;
-  for (let c = 0x30; c <= 0x39; c++) FAST_HOST[c] = 1;
-  FAST_HOST[0x2D] = 1;
-  FAST_HOST[0x2E] = 3;
   for (let c = 0x41; c <= 0x5A; c++) FAST_HOST[c] = 2;
-  // fastParse sets this to the input when the input is already its own serialization
-  // (lowercase host, no default or padded port, no dot segments): href then costs nothing.
-  let fastHref = null;
-  function fastParse(input, base) {
+  FAST_HOST[0x2E] = 3;
+  for (let c = 0x30; c <= 0x39; c++) FAST_HOST[c] = 4;
+  FAST_HOST[0x2D] = 5;
+
+  // A dotted-decimal IPv4 address already in its serialized form ("192.168.0.1": four
+  // parts, 0-255, no leading zeros) — the only IPv4 form the fast path keeps.
+  function isPlainIPv4(s) {
+    let parts = 0, value = 0, digits = 0;
+    for (let i = 0; i <= s.length; i++) {
+      const c = i < s.length ? s.charCodeAt(i) : 0x2E;
+      if (c === 0x2E) {
+        if (digits === 0 || value > 255 || (digits > 1 && s.charCodeAt(i - digits) === 0x30)) return false;
+        parts++;
+        value = digits = 0;
+      } else {
+        value = value * 10 + (c - 0x30);
+        if (++digits > 3) return false;
+      }
+    }
+    return parts === 4;
+  }
+
+  // Resolves the dot segments of a path (from '/', without query or fragment) of a special
+  // non-file URL, the way the path state does; segments were checked to need no encoding.
+  function removeDotSegments(path) {
+    const segments = path.slice(1).split('/'), out = [];
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i], last = i === segments.length - 1;
+      if (isDoubleDot(segment)) {
+        out.pop();
+        if (last) out.push('');
+      } else if (isSingleDot(segment)) {
+        if (last) out.push('');
+      } else {
+        out.push(segment);
+      }
+    }
+    return '/' + out.join('/');
+  }
+
+  // Returns the href of input, or undefined to take the basic parser. basePrefix is the
+  // base's "scheme://userinfo@host:port" when the base is special, not file (else null).
+  function fastParse(input, basePrefix) {
     const n = input.length;
-    fastHref = null;
-    let colon;
-    if (input.startsWith('https://')) colon = 5;
-    else if (input.startsWith('http://')) colon = 4;
-    else if (input.startsWith('wss://')) colon = 3;
-    else if (input.startsWith('ws://')) colon = 2;
-    else if (input.startsWith('ftp://')) colon = 3;
-    else if (base && input.charCodeAt(0) === 0x2F && input.charCodeAt(1) !== 0x2F && base.host !== null &&
-             base.scheme !== 'file' && isSpecialScheme(base.scheme)) {
+    const c0 = input.charCodeAt(0);
+    let colon = -1, scheme = '', defaultPort = 0;
+    if (c0 === 0x68) { // http, https
+      if (input.charCodeAt(1) === 0x74 && input.charCodeAt(2) === 0x74 && input.charCodeAt(3) === 0x70) {
+        if (input.charCodeAt(4) === 0x73) { colon = 5; scheme = 'https'; defaultPort = 443; }
+        else { colon = 4; scheme = 'http'; defaultPort = 80; }
+      }
+    } else if (c0 === 0x77) { // ws, wss
+      if (input.charCodeAt(1) === 0x73) {
+        if (input.charCodeAt(2) === 0x73) { colon = 3; scheme = 'wss'; defaultPort = 443; }
+        else { colon = 2; scheme = 'ws'; defaultPort = 80; }
+      }
+    } else if (c0 === 0x66) { // ftp
+      if (input.charCodeAt(1) === 0x74 && input.charCodeAt(2) === 0x70) { colon = 3; scheme = 'ftp'; defaultPort = 21; }
+    } else if (c0 === 0x2F && basePrefix !== null && input.charCodeAt(1) !== 0x2F && input.charCodeAt(1) !== 0x5C) {
       // a path-absolute reference against a special base: only the base's path is replaced
-      const url = { scheme: base.scheme, username: base.username, password: base.password, host: base.host,
-        port: base.port, path: [], query: null, fragment: null };
-      return fastPathQueryFragment(input, 0, url);
-    } else return undefined;
-    let i = colon + 3;
-    let username = '', password = '', normalized = true;
-    const at = input.indexOf('@', i);
-    if (at >= 0) {
-      // userinfo, when the '@' belongs to the authority and nothing in it needs encoding
-      let colonAt = -1, inAuthority = true;
-      for (let j = i; j < at; j++) {
+      return fastPathQueryFragment(input, 0, basePrefix, false);
+    }
+    if (colon < 0 || input.charCodeAt(colon) !== 0x3A || input.charCodeAt(colon + 1) !== 0x2F ||
+        input.charCodeAt(colon + 2) !== 0x2F)
+      return undefined;
+
+    // the authority ends at '/', '?', '#' or the end; one '@' at most ('\' takes the basic parser)
+    let i = colon + 3, end = i, atSign = -1;
+    for (; end < n; end++) {
+      const c = input.charCodeAt(end);
+      if (c === 0x2F || c === 0x3F || c === 0x23) break;
+      if (c === 0x40) {
+        if (atSign >= 0) return undefined;
+        atSign = end;
+      } else if (c === 0x5C) {
+        return undefined;
+      }
+    }
+    let normalized = true, userinfo = '';
+    if (atSign >= 0) {
+      let colonAt = -1;
+      for (let j = i; j < atSign; j++) {
         const c = input.charCodeAt(j);
-        if (c === 0x2F || c === 0x3F || c === 0x23) { inAuthority = false; break; }
         if (c === 0x3A && colonAt < 0) colonAt = j;
         else if (c <= 0x20 || c >= 0x7F || USERINFO_SET[c]) return undefined;
       }
-      if (inAuthority) {
-        if (colonAt < 0) username = input.slice(i, at);
-        else { username = input.slice(i, colonAt); password = input.slice(colonAt + 1, at); }
-        // "user:@h" and "@h" serialize without the empty parts
-        if ((colonAt >= 0 && password === '') || (username === '' && password === '')) normalized = false;
-        i = at + 1;
+      // "user:@h" and "@h" serialize without the empty parts
+      if (colonAt === atSign - 1 || atSign === i) {
+        normalized = false;
+        userinfo = input.slice(i, colonAt < 0 ? atSign : colonAt);
+        if (userinfo !== '') userinfo += '@';
+      } else {
+        userinfo = input.slice(i, atSign + 1);
       }
+      i = atSign + 1;
     }
+
     const hostStart = i;
-    let upper = false, last = 0;
-    for (; i < n; i++) {
+    let upper = false, letters = false, hyphen = false;
+    for (; i < end; i++) {
       const c = input.charCodeAt(i);
       const kind = c < 0x80 ? FAST_HOST[c] : 0;
-      if (!kind) break;
-      if (kind === 2) upper = true;
-      last = c;
+      if (kind === 1) letters = true;
+      else if (kind === 2) upper = letters = true;
+      else if (kind === 5) hyphen = letters = true;
+      else if (kind !== 3 && kind !== 4) break;
     }
     if (i === hostStart) return undefined;
     let host = input.slice(hostStart, i);
     if (upper) { host = host.toLowerCase(); normalized = false; }
-    if (host.startsWith('xn--') || host.indexOf('.xn--') >= 0) return undefined;
-    if ((last >= 0x30 && last <= 0x39) || last === 0x2E || (last >= 0x61 && last <= 0x66) || last === 0x78) {
-      if (endsInANumber(host)) {
-        const address = parseIPv4(host);
-        if (address === FAILURE) return undefined;
-        if (address !== host) normalized = false;
-        host = address;
+    if (hyphen && (host.startsWith('xn--') || host.indexOf('.xn--') >= 0)) return undefined;
+    if (!letters) {
+      if (!isPlainIPv4(host)) return undefined;
+    } else {
+      // a host ending in a number ends in a digit, '.', a hex letter or x
+      const last = host.charCodeAt(host.length - 1);
+      if ((last >= 0x30 && last <= 0x39) || last === 0x2E || (last >= 0x61 && last <= 0x66) || last === 0x78) {
+        if (endsInANumber(host)) return undefined;
       }
     }
-    const scheme = input.slice(0, colon);
-    let port = null;
-    if (input.charCodeAt(i) === 0x3A) {
-      const portStart = ++i;
-      while (i < n && input.charCodeAt(i) >= 0x30 && input.charCodeAt(i) <= 0x39) i++;
-      if (i - portStart > 5) return undefined;
-      if (i > portStart) {
-        port = +input.slice(portStart, i);
-        if (port > 65535) return undefined;
-        if (port === SPECIAL[scheme]) port = null;
-        if (port === null || i - portStart !== String(port).length) normalized = false;
-      } else {
-        normalized = false;
-      }
-    }
-    const url = { scheme, username, password, host, port, path: [], query: null, fragment: null };
-    if (input.charCodeAt(i) !== 0x2F) normalized = false; // the serialization adds the '/'
-    dotSegmentSeen = false;
-    const result = fastPathQueryFragment(input, i, url);
-    if (result !== undefined && normalized && !dotSegmentSeen) fastHref = input;
-    return result;
-  }
-  let dotSegmentSeen = false;
 
-  // The path (from i, at '/', '?', '#' or the end), query and fragment of fastParse.
-  function fastPathQueryFragment(input, i, url) {
-    const n = input.length, path = url.path;
-    let c = i < n ? input.charCodeAt(i) : EOF;
+    let port = -1;
+    if (i < end) {
+      if (input.charCodeAt(i) !== 0x3A) return undefined; // '%', '_', '[' and the like
+      const portStart = ++i;
+      port = 0;
+      for (; i < end; i++) {
+        const c = input.charCodeAt(i);
+        if (c < 0x30 || c > 0x39 || i - portStart >= 5) return undefined;
+        port = port * 10 + (c - 0x30);
+      }
+      if (port > 65535) return undefined;
+      if (i === portStart || port === defaultPort || (i - portStart > 1 && input.charCodeAt(portStart) === 0x30)) {
+        normalized = false;
+        if (i === portStart || port === defaultPort) port = -1;
+      }
+    }
+    if (normalized) return fastPathQueryFragment(input, end, null, true);
+    let prefix = scheme + '://' + userinfo + host;
+    if (port >= 0) prefix += ':' + port;
+    return fastPathQueryFragment(input, end, prefix, false);
+  }
+
+  // The path (from i, at '/', '?', '#' or the end), query and fragment of fastParse: the
+  // href is input itself when normalized (the prefix up to i is already serialized), else
+  // prefix + the rest of input from i (its dot segments removed, '/' for an empty path).
+  function fastPathQueryFragment(input, i, prefix, normalized) {
+    const n = input.length, pathStart = i;
+    let c = i < n ? input.charCodeAt(i) : EOF, dots = false;
     if (c === 0x2F) {
       let segmentStart = ++i;
       for (;; i++) {
         c = i < n ? input.charCodeAt(i) : EOF;
         if (c === 0x2F || c === 0x3F || c === 0x23 || c === EOF) {
-          const first = input.charCodeAt(segmentStart);
-          if (first === 0x2E && i - segmentStart <= 2) {
+          // '.', '..' and their %2e spellings are dot segments
+          const length = i - segmentStart, first = input.charCodeAt(segmentStart);
+          if (length <= 6 && (first === 0x2E || first === 0x25) && length > 0) {
             const segment = input.slice(segmentStart, i);
-            if (segment === '.' || segment === '..') dotSegmentSeen = true;
-            if (segment === '.') {
-              if (c !== 0x2F) path.push('');
-            } else if (segment === '..') {
-              path.pop();
-              if (c !== 0x2F) path.push('');
-            } else {
-              path.push(segment);
-            }
-          } else if (first === 0x25 && i - segmentStart <= 6) {
-            return undefined; // %2e forms: the full parser
-          } else {
-            path.push(input.slice(segmentStart, i));
+            if (isSingleDot(segment) || isDoubleDot(segment)) dots = true;
           }
           if (c !== 0x2F) break;
           segmentStart = i + 1;
@@ -923,32 +974,77 @@
           return undefined;
         }
       }
-    } else if (c === 0x3F || c === 0x23 || c === EOF) {
-      path.push('');
-    } else {
+    } else if (c !== 0x3F && c !== 0x23 && c !== EOF) {
       return undefined;
     }
+    const pathEnd = i;
     if (c === 0x3F) {
-      const start = ++i;
-      for (; i < n; i++) {
+      for (i++; i < n; i++) {
         c = input.charCodeAt(i);
         if (c === 0x23) break;
         if (c <= 0x20 || c >= 0x7F || SPECIAL_QUERY_SET[c]) return undefined;
       }
-      url.query = input.slice(start, i);
       c = i < n ? 0x23 : EOF;
     }
     if (c === 0x23) {
-      const start = ++i;
-      for (; i < n; i++) {
+      for (i++; i < n; i++) {
         c = input.charCodeAt(i);
         if (c <= 0x20 || c >= 0x7F || FRAGMENT_SET[c]) return undefined;
       }
-      url.fragment = input.slice(start);
     }
-    return url;
+    if (normalized && !dots && pathStart < pathEnd) return input;
+    if (normalized) prefix = input.slice(0, pathStart);
+    if (pathStart === pathEnd) return prefix + '/' + input.slice(pathEnd);
+    if (!dots) return pathStart === 0 ? prefix + input : prefix + input.slice(pathStart);
+    return prefix + removeDotSegments(input.slice(pathStart, pathEnd)) + input.slice(pathEnd);
   }
 
+  // The URL record of an href the fast path made: "scheme://[user[:pass]@]host[:port]/path
+  // [?query][#fragment]", already serialized ('@', '?' and '#' in it are delimiters).
+  function recordFromHref(href) {
+    const n = href.length, colon = href.indexOf(':');
+    const scheme = href.slice(0, colon);
+    let i = colon + 3;
+    const pathStart = href.indexOf('/', i);
+    let username = '', password = '';
+    const atSign = href.indexOf('@', i);
+    if (atSign >= 0 && atSign < pathStart) {
+      const userColon = href.indexOf(':', i);
+      if (userColon >= 0 && userColon < atSign) {
+        username = href.slice(i, userColon);
+        password = href.slice(userColon + 1, atSign);
+      } else {
+        username = href.slice(i, atSign);
+      }
+      i = atSign + 1;
+    }
+    const portColon = href.indexOf(':', i);
+    let host, port = null;
+    if (portColon >= 0 && portColon < pathStart) {
+      host = href.slice(i, portColon);
+      port = +href.slice(portColon + 1, pathStart);
+    } else {
+      host = href.slice(i, pathStart);
+    }
+    let hash = href.indexOf('#', pathStart);
+    if (hash < 0) hash = n;
+    let question = href.indexOf('?', pathStart);
+    if (question > hash) question = -1;
+    const pathEnd = question >= 0 ? question : hash;
+    return {
+      scheme, username, password, host, port, path: href.slice(pathStart + 1, pathEnd).split('/'),
+      query: question >= 0 ? href.slice(question + 1, hash) : null,
+      fragment: hash < n ? href.slice(hash + 1) : null,
+    };
+  }
+
+  // "scheme://userinfo@host:port" of a special, non-file record with a host, else null: what
+  // fastParse puts before a path-absolute reference against it.
+  function fastBasePrefix(url) {
+    if (url === FAILURE || url.host === null || url.scheme === 'file' || !isSpecialScheme(url.scheme)) return null;
+    return serialize({ scheme: url.scheme, username: url.username, password: url.password, host: url.host,
+      port: url.port, path: [], query: null, fragment: null }, true);
+  }
   function serializePath(url) {
     if (typeof url.path === 'string') return url.path;
     let out = '';
@@ -979,7 +1075,7 @@
   function origin(url) {
     switch (url.scheme) {
       case 'blob': {
-        const inner = basicParse(serializePath(url), null);
+        const inner = parseRecord(serializePath(url));
         if (inner !== FAILURE && (inner.scheme === 'http' || inner.scheme === 'https')) return origin(inner);
         return 'null';
       }
@@ -1195,43 +1291,64 @@
 
   // The last base parsed, kept: code that resolves many URLs against one base parses it
   // once. Parsing reads a base record and never changes it.
-  let lastBase = null, lastBaseRecord = FAILURE;
+  let lastBase = null, lastBaseRecord = FAILURE, lastBasePrefix = null;
+  // Returns the href (a string: the fast path), the URL record, or FAILURE.
   function parseWithBase(url, base) {
     let parsedBase = null;
     if (base !== undefined) {
-      if (base === lastBase) {
-        parsedBase = lastBaseRecord;
-      } else {
-        parsedBase = basicParse(base, null);
+      if (base !== lastBase) {
+        lastBaseRecord = parseRecord(base);
+        lastBasePrefix = fastBasePrefix(lastBaseRecord);
         lastBase = base;
-        lastBaseRecord = parsedBase;
       }
+      parsedBase = lastBaseRecord;
       if (parsedBase === FAILURE) return FAILURE;
     }
-    return basicParse(url, parsedBase);
+    const href = fastParse(url, parsedBase === null ? null : lastBasePrefix);
+    return href !== undefined ? href : basicParse(url, parsedBase);
   }
 
+  // The URL record of an absolute URL string, or FAILURE.
+  function parseRecord(input) {
+    const href = fastParse(input, null);
+    return href !== undefined ? recordFromHref(href) : basicParse(input, null);
+  }
+
+  // A URL holds its record, its href, or both: the fast path gives only the href, and the
+  // record is made from it when first needed; a setter changes the record and drops the
+  // href until it is asked for again. One of the two is always there.
   class URL {
-    #url; // the URL record
+    #url; // the URL record, or null until needed
     #href; // its serialization, or null until asked for
     #query = null; // URLSearchParams, made on first use
 
     static {
       updateURLQuery = (object, serialized) => {
+        const url = object.#record();
         object.#href = null;
-        object.#url.query = serialized === '' ? null : serialized;
-        if (serialized === '') stripTrailingSpacesFromOpaquePath(object.#url);
+        url.query = serialized === '' ? null : serialized;
+        if (serialized === '') stripTrailingSpacesFromOpaquePath(url);
       };
     }
 
     constructor(url, base = undefined) {
       requireArgs(arguments.length, 1, 'URL constructor');
       url = toUSV(url);
-      if (base !== undefined) base = toUSV(base);
-      const record = parseWithBase(url, base);
-      if (record === FAILURE) throw invalid(url, base);
-      this.#url = record;
-      this.#href = fastHref;
+      if (base !== undefined && base !== lastBase) base = toUSV(base); // lastBase is a USVString
+      const parsed = parseWithBase(url, base);
+      if (parsed === FAILURE) throw invalid(url, base);
+      if (typeof parsed === 'string') {
+        this.#url = null;
+        this.#href = parsed;
+      } else {
+        this.#url = parsed;
+        this.#href = null;
+      }
+    }
+
+    #record() {
+      const url = this.#url;
+      return url !== null ? url : (this.#url = recordFromHref(this.#href));
     }
 
     static canParse(url, base = undefined) {
@@ -1251,7 +1368,7 @@
 
     #resetQuery() {
       if (this.#query) {
-        const q = this.#url.query;
+        const q = this.#record().query;
         paramsList(this.#query, q === null ? [] : parseForm(q));
       }
     }
@@ -1262,76 +1379,88 @@
     }
     set href(value) {
       value = toUSV(value);
-      this.#href = null;
-      const record = basicParse(value, null);
-      if (record === FAILURE) throw invalid(value);
-      this.#url = record;
+      const parsed = parseWithBase(value, undefined);
+      if (parsed === FAILURE) throw invalid(value);
+      if (typeof parsed === 'string') {
+        this.#url = null;
+        this.#href = parsed;
+      } else {
+        this.#url = parsed;
+        this.#href = null;
+      }
       this.#resetQuery();
     }
 
-    get origin() { return origin(this.#url); }
+    get origin() { return origin(this.#record()); }
 
-    get protocol() { return this.#url.scheme + ':'; }
+    get protocol() { return this.#record().scheme + ':'; }
     set protocol(value) {
       value = toUSV(value);
+      const url = this.#record();
       this.#href = null;
-      basicParse(value + ':', null, this.#url, SCHEME_START);
+      basicParse(value + ':', null, url, SCHEME_START);
     }
 
-    get username() { return this.#url.username; }
+    get username() { return this.#record().username; }
     set username(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (cannotHaveCredentialsOrPort(url)) return;
       url.username = encodeString(value, USERINFO_SET, false);
     }
 
-    get password() { return this.#url.password; }
+    get password() { return this.#record().password; }
     set password(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (cannotHaveCredentialsOrPort(url)) return;
       url.password = encodeString(value, USERINFO_SET, false);
     }
 
     get host() {
-      const url = this.#url;
+      const url = this.#record();
       if (url.host === null) return '';
       return url.port === null ? url.host : url.host + ':' + url.port;
     }
     set host(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (typeof url.path === 'string') return;
       this.#url = applyOverride(url, value, HOST);
     }
 
-    get hostname() { return this.#url.host === null ? '' : this.#url.host; }
+    get hostname() {
+      const host = this.#record().host;
+      return host === null ? '' : host;
+    }
     set hostname(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (typeof url.path === 'string') return;
       this.#url = applyOverride(url, value, HOSTNAME);
     }
 
-    get port() { return this.#url.port === null ? '' : String(this.#url.port); }
+    get port() {
+      const port = this.#record().port;
+      return port === null ? '' : String(port);
+    }
     set port(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (cannotHaveCredentialsOrPort(url)) return;
       if (value === '') url.port = null;
       else this.#url = applyOverride(url, value, PORT);
     }
 
-    get pathname() { return serializePath(this.#url); }
+    get pathname() { return serializePath(this.#record()); }
     set pathname(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (typeof url.path === 'string') return;
       url.path = [];
@@ -1339,12 +1468,12 @@
     }
 
     get search() {
-      const q = this.#url.query;
+      const q = this.#record().query;
       return q === null || q === '' ? '' : '?' + q;
     }
     set search(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (value === '') {
         url.query = null;
@@ -1361,7 +1490,7 @@
     get searchParams() {
       if (!this.#query) {
         const params = new URLSearchParams();
-        const q = this.#url.query;
+        const q = this.#record().query;
         if (q !== null) paramsList(params, parseForm(q));
         linkParams(params, this);
         this.#query = params;
@@ -1370,12 +1499,12 @@
     }
 
     get hash() {
-      const f = this.#url.fragment;
+      const f = this.#record().fragment;
       return f === null || f === '' ? '' : '#' + f;
     }
     set hash(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (value === '') {
         url.fragment = null;

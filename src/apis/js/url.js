@@ -814,10 +814,10 @@
 
   // A dotted-decimal IPv4 address already in its serialized form ("192.168.0.1": four
   // parts, 0-255, no leading zeros) — the only IPv4 form the fast path keeps.
-  function isPlainIPv4(s) {
+  function isPlainIPv4(s, start, end) {
     let parts = 0, value = 0, digits = 0;
-    for (let i = 0; i <= s.length; i++) {
-      const c = i < s.length ? s.charCodeAt(i) : 0x2E;
+    for (let i = start; i <= end; i++) {
+      const c = i < end ? s.charCodeAt(i) : 0x2E;
       if (c === 0x2E) {
         if (digits === 0 || value > 255 || (digits > 1 && s.charCodeAt(i - digits) === 0x30)) return false;
         parts++;
@@ -830,22 +830,33 @@
     return parts === 4;
   }
 
-  // Resolves the dot segments of a path (from '/', without query or fragment) of a special
-  // non-file URL, the way the path state does; segments were checked to need no encoding.
-  function removeDotSegments(path) {
-    const segments = path.slice(1).split('/'), out = [];
-    for (let i = 0; i < segments.length; i++) {
-      const segment = segments[i], last = i === segments.length - 1;
-      if (isDoubleDot(segment)) {
-        out.pop();
-        if (last) out.push('');
-      } else if (isSingleDot(segment)) {
-        if (last) out.push('');
-      } else {
-        out.push(segment);
-      }
+  // 1 when input[start, end) is a single-dot path segment ('.', '%2e'), 2 when a double-dot
+  // one ('..', '.%2e', '%2e.', '%2e%2e'; any case), else 0.
+  function dotSegment(input, start, end) {
+    const length = end - start, first = input.charCodeAt(start);
+    if (length === 0 || length > 6 || (first !== 0x2E && first !== 0x25)) return 0;
+    if (length <= 2) return first !== 0x2E ? 0 : length === 1 ? 1 : input.charCodeAt(start + 1) === 0x2E ? 2 : 0;
+    const segment = input.slice(start, end);
+    return isDoubleDot(segment) ? 2 : isSingleDot(segment) ? 1 : 0;
+  }
+
+  // The path input[start, end) (from '/', no query or fragment) of a special non-file URL
+  // with its dot segments resolved, the way the path state does; its segments were checked
+  // to need no encoding.
+  function removeDotSegments(input, start, end) {
+    const kept = []; // start and end of each segment kept
+    for (let s = start + 1, i = s; ; i++) {
+      if (i < end && input.charCodeAt(i) !== 0x2F) continue;
+      const dot = dotSegment(input, s, i), last = i >= end;
+      if (dot === 2 && kept.length) kept.length -= 2;
+      if (dot === 0) kept.push(s, i);
+      else if (last) kept.push(i, i); // ".." or "." at the end leaves an empty segment
+      if (last) break;
+      s = i + 1;
     }
-    return '/' + out.join('/');
+    let out = '';
+    for (let k = 0; k < kept.length; k += 2) out += '/' + input.slice(kept[k], kept[k + 1]);
+    return out;
   }
 
   // Returns the href of input, or undefined to take the basic parser. basePrefix is the
@@ -915,17 +926,21 @@
       else if (kind === 5) hyphen = letters = true;
       else if (kind !== 3 && kind !== 4) break;
     }
-    if (i === hostStart) return undefined;
-    let host = input.slice(hostStart, i);
-    if (upper) { host = host.toLowerCase(); normalized = false; }
-    if (hyphen && (host.startsWith('xn--') || host.indexOf('.xn--') >= 0)) return undefined;
+    // the host is input[hostStart, hostEnd): no string is made for it unless it changes
+    const hostEnd = i;
+    if (hostEnd === hostStart) return undefined;
+    if (upper) normalized = false;
+    if (hyphen) {
+      const host = input.slice(hostStart, hostEnd).toLowerCase();
+      if (host.startsWith('xn--') || host.indexOf('.xn--') >= 0) return undefined;
+    }
     if (!letters) {
-      if (!isPlainIPv4(host)) return undefined;
+      if (!isPlainIPv4(input, hostStart, hostEnd)) return undefined;
     } else {
       // a host ending in a number ends in a digit, '.', a hex letter or x
-      const last = host.charCodeAt(host.length - 1);
+      const last = input.charCodeAt(hostEnd - 1) | 0x20;
       if ((last >= 0x30 && last <= 0x39) || last === 0x2E || (last >= 0x61 && last <= 0x66) || last === 0x78) {
-        if (endsInANumber(host)) return undefined;
+        if (endsInANumber(input.slice(hostStart, hostEnd).toLowerCase())) return undefined;
       }
     }
 
@@ -946,7 +961,8 @@
       }
     }
     if (normalized) return fastPathQueryFragment(input, end, null, true);
-    let prefix = scheme + '://' + userinfo + host;
+    const host = input.slice(hostStart, hostEnd);
+    let prefix = scheme + '://' + userinfo + (upper ? host.toLowerCase() : host);
     if (port >= 0) prefix += ':' + port;
     return fastPathQueryFragment(input, end, prefix, false);
   }
@@ -962,12 +978,7 @@
       for (;; i++) {
         c = i < n ? input.charCodeAt(i) : EOF;
         if (c === 0x2F || c === 0x3F || c === 0x23 || c === EOF) {
-          // '.', '..' and their %2e spellings are dot segments
-          const length = i - segmentStart, first = input.charCodeAt(segmentStart);
-          if (length <= 6 && (first === 0x2E || first === 0x25) && length > 0) {
-            const segment = input.slice(segmentStart, i);
-            if (isSingleDot(segment) || isDoubleDot(segment)) dots = true;
-          }
+          if (dotSegment(input, segmentStart, i)) dots = true;
           if (c !== 0x2F) break;
           segmentStart = i + 1;
         } else if (c <= 0x20 || c >= 0x7F || PATH_SET[c] || c === 0x5C) {
@@ -996,7 +1007,7 @@
     if (normalized) prefix = input.slice(0, pathStart);
     if (pathStart === pathEnd) return prefix + '/' + input.slice(pathEnd);
     if (!dots) return pathStart === 0 ? prefix + input : prefix + input.slice(pathStart);
-    return prefix + removeDotSegments(input.slice(pathStart, pathEnd)) + input.slice(pathEnd);
+    return prefix + removeDotSegments(input, pathStart, pathEnd) + input.slice(pathEnd);
   }
 
   // The URL record of an href the fast path made: "scheme://[user[:pass]@]host[:port]/path

@@ -214,10 +214,15 @@ Test(url, the_fast_path_agrees_with_the_basic_parser)
                 "for (const s of schemes) for (const u of users) for (const h of hosts) for (const p of ports)"
                 "  check(s + u + h + p + paths[(s.length + u.length + h.length + p.length) % paths.length] +"
                 "    queries[(u.length + h.length) % queries.length] + fragments[(h.length + p.length) % fragments.length]);"
+                "const edited = (s, base) => { try { const u = new URL(s, base); const before = keys.map((k) => u[k]);"
+                "  u.search = '?z'; u.hash = ''; u.searchParams.append('y', '1'); return JSON.stringify([before, keys.map((k) => u[k])]); }"
+                "  catch (e) { return e.name; } };"
                 "for (const path of paths) for (const q of queries) for (const f of fragments) {"
                 "  check('https://h.example' + path + q + f);"
+                "  checked++; const fast = edited('http://U:P@h.example:8' + path + q + f), slow = edited('\\t' + 'http://U:P@h.example:8' + path + q + f);"
+                "  if (fast !== slow && wrong.length < 3) wrong.push([path + q + f, fast, slow]);"
                 "  for (const base of bases) check(path + q + f, base); }"
                 "[checked, wrong]",
-                "[21708,[]]");
+                "[22422,[]]");
     jsp_context_free(ctx);
 }

@@ -1049,6 +1049,28 @@
     };
   }
 
+  // Where the components of an href the fast path made are, found by one scan: what the
+  // getters of a URL without a record slice the href by (one substring per getter, no
+  // record, no path array). queryEnd is where the fragment's '#' is, or the end.
+  function hrefParts(href) {
+    const n = href.length;
+    let i = href.indexOf(':') + 3, hostStart = i, hostEnd = -1;
+    for (; i < n; i++) {
+      const c = href.charCodeAt(i);
+      if (c === 0x2F) break;
+      if (c === 0x40) { hostStart = i + 1; hostEnd = -1; } else if (c === 0x3A && hostEnd < 0) hostEnd = i;
+    }
+    const pathStart = i;
+    if (hostEnd < 0) hostEnd = pathStart;
+    let queryStart = -1;
+    for (; i < n; i++) {
+      const c = href.charCodeAt(i);
+      if (c === 0x23) break;
+      if (c === 0x3F && queryStart < 0) queryStart = i;
+    }
+    return { hostStart, hostEnd, pathStart, pathEnd: queryStart >= 0 ? queryStart : i, queryStart, queryEnd: i };
+  }
+
   // "scheme://userinfo@host:port" of a special, non-file record with a host, else null: what
   // fastParse puts before a path-absolute reference against it.
   function fastBasePrefix(url) {
@@ -1332,6 +1354,7 @@
     #url; // the URL record, or null until needed
     #href; // its serialization, or null until asked for
     #query = null; // URLSearchParams, made on first use
+    #parts = null; // hrefParts(#href) while there is no record, made on first use
 
     static {
       updateURLQuery = (object, serialized) => {
@@ -1351,6 +1374,7 @@
       if (typeof parsed === 'string') {
         this.#url = null;
         this.#href = parsed;
+        this.#parts = null;
       } else {
         this.#url = parsed;
         this.#href = null;
@@ -1360,6 +1384,19 @@
     #record() {
       const url = this.#url;
       return url !== null ? url : (this.#url = recordFromHref(this.#href));
+    }
+
+    // The href's parts, for a URL with no record yet (callers check #url === null first).
+    #hrefParts() {
+      const parts = this.#parts;
+      return parts !== null ? parts : (this.#parts = hrefParts(this.#href));
+    }
+
+    // The query (without '?'), or null.
+    #queryString() {
+      if (this.#url !== null) return this.#url.query;
+      const p = this.#hrefParts();
+      return p.queryStart < 0 ? null : this.#href.slice(p.queryStart + 1, p.queryEnd);
     }
 
     static canParse(url, base = undefined) {
@@ -1379,7 +1416,7 @@
 
     #resetQuery() {
       if (this.#query) {
-        const q = this.#record().query;
+        const q = this.#queryString();
         paramsList(this.#query, q === null ? [] : parseForm(q));
       }
     }
@@ -1395,6 +1432,7 @@
       if (typeof parsed === 'string') {
         this.#url = null;
         this.#href = parsed;
+        this.#parts = null;
       } else {
         this.#url = parsed;
         this.#href = null;
@@ -1402,9 +1440,16 @@
       this.#resetQuery();
     }
 
-    get origin() { return origin(this.#record()); }
+    get origin() {
+      if (this.#url !== null) return origin(this.#url);
+      const href = this.#href, p = this.#hrefParts(), schemeEnd = href.indexOf(':') + 3;
+      return p.hostStart === schemeEnd ? href.slice(0, p.pathStart) : href.slice(0, schemeEnd) + href.slice(p.hostStart, p.pathStart);
+    }
 
-    get protocol() { return this.#record().scheme + ':'; }
+    get protocol() {
+      if (this.#url !== null) return this.#url.scheme + ':';
+      return this.#href.slice(0, this.#href.indexOf(':') + 1);
+    }
     set protocol(value) {
       value = toUSV(value);
       const url = this.#record();
@@ -1431,7 +1476,11 @@
     }
 
     get host() {
-      const url = this.#record();
+      if (this.#url === null) {
+        const p = this.#hrefParts();
+        return this.#href.slice(p.hostStart, p.pathStart);
+      }
+      const url = this.#url;
       if (url.host === null) return '';
       return url.port === null ? url.host : url.host + ':' + url.port;
     }
@@ -1444,7 +1493,11 @@
     }
 
     get hostname() {
-      const host = this.#record().host;
+      if (this.#url === null) {
+        const p = this.#hrefParts();
+        return this.#href.slice(p.hostStart, p.hostEnd);
+      }
+      const host = this.#url.host;
       return host === null ? '' : host;
     }
     set hostname(value) {
@@ -1456,7 +1509,11 @@
     }
 
     get port() {
-      const port = this.#record().port;
+      if (this.#url === null) {
+        const p = this.#hrefParts();
+        return p.hostEnd === p.pathStart ? '' : this.#href.slice(p.hostEnd + 1, p.pathStart);
+      }
+      const port = this.#url.port;
       return port === null ? '' : String(port);
     }
     set port(value) {
@@ -1468,7 +1525,11 @@
       else this.#url = applyOverride(url, value, PORT);
     }
 
-    get pathname() { return serializePath(this.#record()); }
+    get pathname() {
+      if (this.#url !== null) return serializePath(this.#url);
+      const p = this.#hrefParts();
+      return this.#href.slice(p.pathStart, p.pathEnd);
+    }
     set pathname(value) {
       value = toUSV(value);
       const url = this.#record();
@@ -1479,7 +1540,11 @@
     }
 
     get search() {
-      const q = this.#record().query;
+      if (this.#url === null) {
+        const p = this.#hrefParts();
+        return p.queryStart < 0 || p.queryEnd - p.queryStart <= 1 ? '' : this.#href.slice(p.queryStart, p.queryEnd);
+      }
+      const q = this.#url.query;
       return q === null || q === '' ? '' : '?' + q;
     }
     set search(value) {
@@ -1501,7 +1566,7 @@
     get searchParams() {
       if (!this.#query) {
         const params = new URLSearchParams();
-        const q = this.#record().query;
+        const q = this.#queryString();
         if (q !== null) paramsList(params, parseForm(q));
         linkParams(params, this);
         this.#query = params;
@@ -1510,7 +1575,11 @@
     }
 
     get hash() {
-      const f = this.#record().fragment;
+      if (this.#url === null) {
+        const href = this.#href;
+        return this.#hrefParts().queryEnd >= href.length - 1 ? '' : href.slice(this.#parts.queryEnd);
+      }
+      const f = this.#url.fragment;
       return f === null || f === '' ? '' : '#' + f;
     }
     set hash(value) {

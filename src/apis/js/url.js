@@ -1127,21 +1127,33 @@
   }
 
   // ---- application/x-www-form-urlencoded ----
+  // One charCodeAt pass (no split array, no regex unless a part has '+'); a name or value
+  // is decoded only when the input has a '%' or '+' at all.
   function parseForm(input) {
     const list = [];
-    if (input === '') return list;
+    const n = input.length;
+    if (n === 0) return list;
     const hasPercent = input.indexOf('%') >= 0, hasPlus = input.indexOf('+') >= 0;
-    for (const sequence of input.split('&')) {
-      if (sequence === '') continue;
-      const eq = sequence.indexOf('=');
-      let name = eq >= 0 ? sequence.slice(0, eq) : sequence;
-      let value = eq >= 0 ? sequence.slice(eq + 1) : '';
-      if (hasPlus) { name = name.replace(/\+/g, ' '); value = value.replace(/\+/g, ' '); }
-      if (hasPercent) { name = percentDecodeString(name); value = percentDecodeString(value); }
-      list.push([name, value]);
+    let start = 0, eq = -1;
+    for (let i = 0; i <= n; i++) {
+      const c = i < n ? input.charCodeAt(i) : 0x26;
+      if (c === 0x3D) {
+        if (eq < 0) eq = i;
+      } else if (c === 0x26) {
+        if (i > start) {
+          let name = input.slice(start, eq >= 0 ? eq : i);
+          let value = eq >= 0 ? input.slice(eq + 1, i) : '';
+          if (hasPlus) { name = plusToSpace(name); value = plusToSpace(value); }
+          if (hasPercent) { name = percentDecodeString(name); value = percentDecodeString(value); }
+          list.push([name, value]);
+        }
+        start = i + 1;
+        eq = -1;
+      }
     }
     return list;
   }
+  const plusToSpace = (s) => (s.indexOf('+') < 0 ? s : s.replace(/\+/g, ' '));
 
   function serializeForm(list) {
     let out = '';

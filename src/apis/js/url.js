@@ -805,12 +805,18 @@
   // undefined and takes the basic parser. Measured on the 8 URLs of bench/apis/vs_node.sh:
   // see README.md (a record per URL, with its path segments and substrings, had cost about
   // half of the time).
-  const FAST_HOST = new Uint8Array(128); // 1: lowercase letter, 2: uppercase, 3: '.', 4: digit, 5: '-'
-  for (let c = 0x61; c <= 0x7A; c++) FAST_HOST[c] = 1;
-  for (let c = 0x41; c <= 0x5A; c++) FAST_HOST[c] = 2;
-  FAST_HOST[0x2E] = 3;
-  for (let c = 0x30; c <= 0x39; c++) FAST_HOST[c] = 4;
-  FAST_HOST[0x2D] = 5;
+  // 1: lowercase letter, 2: uppercase, 3: '.', 4: digit, 5: '-', 6: ':', 7: '@', 8: '/', '?'
+  // or '#' (the authority's end), 9: '\'; 0: anything else
+  const AUTHORITY_KIND = new Uint8Array(128);
+  for (let c = 0x61; c <= 0x7A; c++) AUTHORITY_KIND[c] = 1;
+  for (let c = 0x41; c <= 0x5A; c++) AUTHORITY_KIND[c] = 2;
+  AUTHORITY_KIND[0x2E] = 3;
+  for (let c = 0x30; c <= 0x39; c++) AUTHORITY_KIND[c] = 4;
+  AUTHORITY_KIND[0x2D] = 5;
+  AUTHORITY_KIND[0x3A] = 6;
+  AUTHORITY_KIND[0x40] = 7;
+  AUTHORITY_KIND[0x2F] = AUTHORITY_KIND[0x3F] = AUTHORITY_KIND[0x23] = 8;
+  AUTHORITY_KIND[0x5C] = 9;
 
   // A dotted-decimal IPv4 address already in its serialized form ("192.168.0.1": four
   // parts, 0-255, no leading zeros) — the only IPv4 form the fast path keeps.
@@ -885,19 +891,44 @@
         input.charCodeAt(colon + 2) !== 0x2F)
       return undefined;
 
-    // the authority ends at '/', '?', '#' or the end; one '@' at most ('\' takes the basic parser)
-    let i = colon + 3, end = i, atSign = -1;
+    // One pass over the authority, which ends at '/', '?', '#' or the end: one '@' at most
+    // ('\' takes the basic parser); after it (or from the start), host characters, then
+    // ':' and port digits. What precedes '@' is checked as userinfo below.
+    const start = colon + 3;
+    let end = start, atSign = -1, hostStart = start, portColon = -1;
+    let upper = false, letters = false, hyphen = false, other = false;
     for (; end < n; end++) {
       const c = input.charCodeAt(end);
-      if (c === 0x2F || c === 0x3F || c === 0x23) break;
-      if (c === 0x40) {
+      const kind = c < 0x80 ? AUTHORITY_KIND[c] : 0;
+      if (kind === 1) {
+        letters = true;
+        if (portColon >= 0) other = true;
+      } else if (kind === 4 || kind === 3) {
+        if (kind === 3 && portColon >= 0) other = true;
+      } else if (kind === 8) {
+        break;
+      } else if (kind === 2 || kind === 5) {
+        if (kind === 2) upper = true;
+        else hyphen = true;
+        letters = true;
+        if (portColon >= 0) other = true;
+      } else if (kind === 6) {
+        if (portColon >= 0) other = true;
+        else portColon = end;
+      } else if (kind === 7) {
         if (atSign >= 0) return undefined;
         atSign = end;
-      } else if (c === 0x5C) {
+        hostStart = end + 1;
+        portColon = -1;
+        upper = letters = hyphen = other = false;
+      } else if (kind === 9) {
         return undefined;
+      } else {
+        other = true; // may be userinfo; else '%', '_', '[' and the like: the basic parser
       }
     }
-    let normalized = true, userinfo = '';
+    if (other) return undefined;
+    let i = start, normalized = true, userinfo = '';
     if (atSign >= 0) {
       let colonAt = -1;
       for (let j = i; j < atSign; j++) {
@@ -913,21 +944,10 @@
       } else {
         userinfo = input.slice(i, atSign + 1);
       }
-      i = atSign + 1;
     }
 
-    const hostStart = i;
-    let upper = false, letters = false, hyphen = false;
-    for (; i < end; i++) {
-      const c = input.charCodeAt(i);
-      const kind = c < 0x80 ? FAST_HOST[c] : 0;
-      if (kind === 1) letters = true;
-      else if (kind === 2) upper = letters = true;
-      else if (kind === 5) hyphen = letters = true;
-      else if (kind !== 3 && kind !== 4) break;
-    }
     // the host is input[hostStart, hostEnd): no string is made for it unless it changes
-    const hostEnd = i;
+    const hostEnd = portColon >= 0 ? portColon : end;
     if (hostEnd === hostStart) return undefined;
     if (upper) normalized = false;
     if (hyphen) {
@@ -945,15 +965,11 @@
     }
 
     let port = -1;
-    if (i < end) {
-      if (input.charCodeAt(i) !== 0x3A) return undefined; // '%', '_', '[' and the like
-      const portStart = ++i;
+    if (portColon >= 0) { // digits only, checked above
+      const portStart = i = portColon + 1;
+      if (end - portStart > 5) return undefined;
       port = 0;
-      for (; i < end; i++) {
-        const c = input.charCodeAt(i);
-        if (c < 0x30 || c > 0x39 || i - portStart >= 5) return undefined;
-        port = port * 10 + (c - 0x30);
-      }
+      for (; i < end; i++) port = port * 10 + (input.charCodeAt(i) - 0x30);
       if (port > 65535) return undefined;
       if (i === portStart || port === defaultPort || (i - portStart > 1 && input.charCodeAt(portStart) === 0x30)) {
         normalized = false;

@@ -865,9 +865,9 @@
     return out;
   }
 
-  // Returns the href of input, or undefined to take the basic parser. basePrefix is the
-  // base's "scheme://userinfo@host:port" when the base is special, not file (else null).
-  function fastParse(input, basePrefix) {
+  // Returns the href of input, or undefined to take the basic parser. base is fastBase()
+  // of the base URL (null without a base, or when the base is not special or is file).
+  function fastParse(input, base) {
     const n = input.length;
     const c0 = input.charCodeAt(0);
     let colon = -1, scheme = '', defaultPort = 0;
@@ -883,13 +883,14 @@
       }
     } else if (c0 === 0x66) { // ftp
       if (input.charCodeAt(1) === 0x74 && input.charCodeAt(2) === 0x70) { colon = 3; scheme = 'ftp'; defaultPort = 21; }
-    } else if (c0 === 0x2F && basePrefix !== null && input.charCodeAt(1) !== 0x2F && input.charCodeAt(1) !== 0x5C) {
+    } else if (c0 === 0x2F || c0 === 0x5C) {
       // a path-absolute reference against a special base: only the base's path is replaced
-      return fastPathQueryFragment(input, 0, basePrefix, false);
+      if (base === null || input.charCodeAt(1) === 0x2F || c0 === 0x5C || input.charCodeAt(1) === 0x5C) return undefined;
+      return fastPathQueryFragment(input, 0, base.prefix, false);
     }
     if (colon < 0 || input.charCodeAt(colon) !== 0x3A || input.charCodeAt(colon + 1) !== 0x2F ||
         input.charCodeAt(colon + 2) !== 0x2F)
-      return undefined;
+      return base === null ? undefined : fastRelative(input, base);
 
     // One pass over the authority, which ends at '/', '?', '#' or the end: one '@' at most
     // ('\' takes the basic parser); after it (or from the start), host characters, then
@@ -987,43 +988,86 @@
   // href is input itself when normalized (the prefix up to i is already serialized), else
   // prefix + the rest of input from i (its dot segments removed, '/' for an empty path).
   function fastPathQueryFragment(input, i, prefix, normalized) {
-    const n = input.length, pathStart = i;
-    let c = i < n ? input.charCodeAt(i) : EOF, dots = false;
-    if (c === 0x2F) {
-      let segmentStart = ++i;
-      for (;; i++) {
-        c = i < n ? input.charCodeAt(i) : EOF;
-        if (c === 0x2F || c === 0x3F || c === 0x23 || c === EOF) {
-          if (dotSegment(input, segmentStart, i)) dots = true;
-          if (c !== 0x2F) break;
-          segmentStart = i + 1;
-        } else if (c <= 0x20 || c >= 0x7F || PATH_SET[c] || c === 0x5C) {
-          return undefined;
-        }
-      }
-    } else if (c !== 0x3F && c !== 0x23 && c !== EOF) {
-      return undefined;
+    const pathStart = i;
+    let pathEnd = i, dots = false;
+    if (input.charCodeAt(i) === 0x2F) {
+      pathEnd = scanPath(input, i + 1);
+      if (pathEnd < 0) return undefined;
+      dots = scannedDots;
     }
-    const pathEnd = i;
+    if (!queryFragmentNeedNoEncoding(input, pathEnd)) return undefined;
+    if (normalized && !dots && pathStart < pathEnd) return input;
+    if (normalized) prefix = input.slice(0, pathStart);
+    if (pathStart === pathEnd) return prefix + '/' + input.slice(pathEnd);
+    if (!dots) return pathStart === 0 ? prefix + input : prefix + input.slice(pathStart);
+    return prefix + removeDotSegments(input, pathStart, pathEnd) + input.slice(pathEnd);
+  }
+
+  // Scans path segments from i (just after a '/', or the start of a path-relative
+  // reference) to '?', '#' or the end: returns where the path ends, or -1 when a character
+  // would be percent-encoded or is '\'; scannedDots says whether a dot segment was seen.
+  let scannedDots = false;
+  function scanPath(input, i) {
+    const n = input.length;
+    let segmentStart = i, dots = false;
+    for (;; i++) {
+      const c = i < n ? input.charCodeAt(i) : EOF;
+      if (c === 0x2F || c === 0x3F || c === 0x23 || c === EOF) {
+        if (dotSegment(input, segmentStart, i)) dots = true;
+        if (c !== 0x2F) break;
+        segmentStart = i + 1;
+      } else if (c <= 0x20 || c >= 0x7F || PATH_SET[c] || c === 0x5C) {
+        return -1;
+      }
+    }
+    scannedDots = dots;
+    return i;
+  }
+
+  // Whether what starts at i — '?query', '#fragment', both or nothing — needs no encoding
+  // (as the query of a special URL).
+  function queryFragmentNeedNoEncoding(input, i) {
+    const n = input.length;
+    let c = i < n ? input.charCodeAt(i) : EOF;
     if (c === 0x3F) {
       for (i++; i < n; i++) {
         c = input.charCodeAt(i);
         if (c === 0x23) break;
-        if (c <= 0x20 || c >= 0x7F || SPECIAL_QUERY_SET[c]) return undefined;
+        if (c <= 0x20 || c >= 0x7F || SPECIAL_QUERY_SET[c]) return false;
       }
       c = i < n ? 0x23 : EOF;
     }
     if (c === 0x23) {
       for (i++; i < n; i++) {
         c = input.charCodeAt(i);
-        if (c <= 0x20 || c >= 0x7F || FRAGMENT_SET[c]) return undefined;
+        if (c <= 0x20 || c >= 0x7F || FRAGMENT_SET[c]) return false;
       }
+      return true;
     }
-    if (normalized && !dots && pathStart < pathEnd) return input;
-    if (normalized) prefix = input.slice(0, pathStart);
-    if (pathStart === pathEnd) return prefix + '/' + input.slice(pathEnd);
-    if (!dots) return pathStart === 0 ? prefix + input : prefix + input.slice(pathStart);
-    return prefix + removeDotSegments(input, pathStart, pathEnd) + input.slice(pathEnd);
+    return c === EOF;
+  }
+
+  // A reference with no scheme and no leading '/' against a fast base: '?query', '#fragment',
+  // '' or a path-relative 'a/b?q' (its first segment appended to the base's directory,
+  // then dot segments resolved). Returns the href or undefined.
+  function fastRelative(input, base) {
+    const n = input.length, c0 = n ? input.charCodeAt(0) : EOF;
+    if (c0 === 0x3F) return queryFragmentNeedNoEncoding(input, 0) ? base.prefix + base.path + input : undefined;
+    if (c0 === 0x23 || c0 === EOF)
+      return queryFragmentNeedNoEncoding(input, 0) ? base.prefix + base.path + base.search + input : undefined;
+    if (isAlpha(c0)) { // "word:" would be a scheme
+      let j = 1;
+      for (; j < n; j++) {
+        const c = input.charCodeAt(j);
+        if (!(isAlpha(c) || isDigitCode(c) || c === 0x2B || c === 0x2D || c === 0x2E)) break;
+      }
+      if (input.charCodeAt(j) === 0x3A) return undefined;
+    }
+    const pathEnd = scanPath(input, 0);
+    if (pathEnd < 0 || !queryFragmentNeedNoEncoding(input, pathEnd)) return undefined;
+    if (!scannedDots) return base.prefix + base.directory + input;
+    const path = base.directory + input.slice(0, pathEnd);
+    return base.prefix + removeDotSegments(path, 0, path.length) + input.slice(pathEnd);
   }
 
   // The URL record of an href the fast path made: "scheme://[user[:pass]@]host[:port]/path
@@ -1087,12 +1131,21 @@
     return { hostStart, hostEnd, pathStart, pathEnd: queryStart >= 0 ? queryStart : i, queryStart, queryEnd: i };
   }
 
-  // "scheme://userinfo@host:port" of a special, non-file record with a host, else null: what
-  // fastParse puts before a path-absolute reference against it.
-  function fastBasePrefix(url) {
-    if (url === FAILURE || url.host === null || url.scheme === 'file' || !isSpecialScheme(url.scheme)) return null;
-    return serialize({ scheme: url.scheme, username: url.username, password: url.password, host: url.host,
-      port: url.port, path: [], query: null, fragment: null }, true);
+  // What fastParse needs of a base to resolve references against it without its record,
+  // for a special, non-file base with a host other than IPv6 (else null: hrefParts and
+  // recordFromHref take the first ':' after the userinfo for the port's): its
+  // "scheme://userinfo@host:port", its path, the path up to its last '/', and its '?query'
+  // (or '').
+  function fastBase(url) {
+    if (url === FAILURE || url.host === null || url.scheme === 'file' || !isSpecialScheme(url.scheme) ||
+        url.host.charCodeAt(0) === 0x5B)
+      return null;
+    const path = serializePath(url);
+    return {
+      prefix: serialize({ scheme: url.scheme, username: url.username, password: url.password, host: url.host,
+        port: url.port, path: [], query: null, fragment: null }, true),
+      path, directory: path.slice(0, path.lastIndexOf('/') + 1), search: url.query === null ? '' : '?' + url.query,
+    };
   }
   function serializePath(url) {
     if (typeof url.path === 'string') return url.path;
@@ -1352,20 +1405,20 @@
 
   // The last base parsed, kept: code that resolves many URLs against one base parses it
   // once. Parsing reads a base record and never changes it.
-  let lastBase = null, lastBaseRecord = FAILURE, lastBasePrefix = null;
+  let lastBase = null, lastBaseRecord = FAILURE, lastFastBase = null;
   // Returns the href (a string: the fast path), the URL record, or FAILURE.
   function parseWithBase(url, base) {
     let parsedBase = null;
     if (base !== undefined) {
       if (base !== lastBase) {
         lastBaseRecord = parseRecord(base);
-        lastBasePrefix = fastBasePrefix(lastBaseRecord);
+        lastFastBase = fastBase(lastBaseRecord);
         lastBase = base;
       }
       parsedBase = lastBaseRecord;
       if (parsedBase === FAILURE) return FAILURE;
     }
-    const href = fastParse(url, parsedBase === null ? null : lastBasePrefix);
+    const href = fastParse(url, parsedBase === null ? null : lastFastBase);
     return href !== undefined ? href : basicParse(url, parsedBase);
   }
 

@@ -54,22 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(rc == 0 || rc == JSP_EUTF8 || (rc == JSP_EJS && strcmp(r->error_name, "SyntaxError") == 0));
         jsp_result_free(r);
     } else { /* the guest's markup or selector, as a JSON string argument */
-        size_t cap = len * 6 + 3, at = 0;
-        char *args = malloc(cap + 2);
+        size_t at = 0;
+        char *args = malloc(len * 6 + 5);
         args[at++] = '[';
-        args[at++] = '"';
-        for (size_t i = 0; i < len; i++) {
-            unsigned char c = (unsigned char)text[i];
-            if (c == '"' || c == '\\') {
-                args[at++] = '\\';
-                args[at++] = (char)c;
-            } else if (c < 0x20) {
-                at += (size_t)snprintf(args + at, 7, "\\u%04x", c);
-            } else {
-                args[at++] = (char)c;
-            }
-        }
-        args[at++] = '"';
+        at += json_quote_into(text, len, args + at);
         args[at++] = ']';
         int rc = jsp_call(ctx, data[0] & 2 ? "select" : "reparse", args, (long)at, &r);
         CHECK(rc == JSP_EUTF8 || rc == JSP_ECPU_LIMIT /* gumbo on deep nesting, stopped */ ||

@@ -50,4 +50,25 @@ static inline bool jansson_is_stricter(const char *why)
            strstr(why, "NUL") || strstr(why, "depth");
 }
 
+/* Writes text[0, len) as a JSON string literal, quotes included, into out (room for
+ * len * 6 + 2 bytes); returns the length written. Control characters become \u00XX. */
+static inline size_t json_quote_into(const char *text, size_t len, char *out)
+{
+    size_t at = 0;
+    out[at++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '"' || c == '\\') {
+            out[at++] = '\\';
+            out[at++] = (char)c;
+        } else if (c < 0x20) {
+            at += (size_t)snprintf(out + at, 7, "\\u%04x", c);
+        } else {
+            out[at++] = (char)c;
+        }
+    }
+    out[at++] = '"';
+    return at;
+}
+
 #endif

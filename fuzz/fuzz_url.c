@@ -15,37 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static jsp_pool *pool;
 static jsp_context *ctx;
-
-static void quiet_log(int level, uint64_t context_id, const char *message, void *user)
-{
-}
-
-static void start(void)
-{
-    jsp_pool_config cfg = {.threads = 1, .log = quiet_log};
-    CHECK(jsp_pool_new(&cfg, &pool) == 0);
-    jsp_context_config c = {.apis = "url", .cpu_limit_ms = 5000};
-    CHECK(jsp_context_new(pool, &c, &ctx) == 0);
-    jsp_result *r = NULL;
-    CHECK(jsp_eval(ctx, "const keys = ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname',"
-                        " 'port', 'pathname', 'search', 'hash'];\n"
-                        "function view(s, base) { try { const u = new URL(s, base);"
-                        " return JSON.stringify([keys.map((k) => u[k]), u.searchParams.toString()]); }"
-                        " catch (e) { if (e instanceof TypeError) return 'TypeError'; throw e; } }\n"
-                        "function same(s, base) { base = base === null ? undefined : base;"
-                        " if (view(s, base) !== view('\\t' + s, base)) return 'fast and basic parsers differ';"
-                        " const p = new URLSearchParams(s), q = new URLSearchParams(p.toString());"
-                        " return JSON.stringify([...p]) === JSON.stringify([...q]) || 'form round trip differs'; }\n0",
-                   -1, &r) == 0);
-    jsp_result_free(r);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!pool)
-        start();
+    if (!ctx)
+        ctx = fuzz_js_context("url", "const keys = ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname',"
+                              " 'port', 'pathname', 'search', 'hash'];\n"
+                              "function view(s, base) { try { const u = new URL(s, base);"
+                              " return JSON.stringify([keys.map((k) => u[k]), u.searchParams.toString()]); }"
+                              " catch (e) { if (e instanceof TypeError) return 'TypeError'; throw e; } }\n"
+                              "function same(s, base) { base = base === null ? undefined : base;"
+                              " if (view(s, base) !== view('\\t' + s, base)) return 'fast and basic parsers differ';"
+                              " const p = new URLSearchParams(s), q = new URLSearchParams(p.toString());"
+                              " return JSON.stringify([...p]) === JSON.stringify([...q]) || 'form round trip differs'; }\n0");
     char *text = malloc(size + 1);
     memcpy(text, data, size);
     text[size] = '\0';

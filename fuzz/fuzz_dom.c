@@ -14,34 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static jsp_pool *pool;
 static jsp_context *ctx;
-
-static void quiet_log(int level, uint64_t context_id, const char *message, void *user)
-{
-}
-
-static void start(void)
-{
-    jsp_pool_config cfg = {.threads = 1, .log = quiet_log};
-    CHECK(jsp_pool_new(&cfg, &pool) == 0);
-    jsp_context_config c = {.apis = "dom", .cpu_limit_ms = 5000};
-    CHECK(jsp_context_new(pool, &c, &ctx) == 0);
-    jsp_result *r = NULL;
-    CHECK(jsp_eval(ctx, "document.body.innerHTML = '<div id=a class=\"x y\"><p>1</p><p lang=en>2<b>3</b></p>"
-                        "<ul><li>a<li>b</ul><svg><g/></svg></div>';\n"
-                        "function reparse(html) { const d = document.createElement('div'); d.innerHTML = html;"
-                        " const once = d.innerHTML; d.innerHTML = once; return typeof d.innerHTML; }\n"
-                        "function select(s) { try { return document.querySelectorAll(s).length >= 0; }"
-                        " catch (e) { return e instanceof DOMException && e.name === 'SyntaxError'; } }\n0",
-                   -1, &r) == 0);
-    jsp_result_free(r);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!pool)
-        start();
+    if (!ctx)
+        ctx = fuzz_js_context("dom", "document.body.innerHTML = '<div id=a class=\"x y\"><p>1</p><p lang=en>2<b>3</b></p>"
+                              "<ul><li>a<li>b</ul><svg><g/></svg></div>';\n"
+                              "function reparse(html) { const d = document.createElement('div'); d.innerHTML = html;"
+                              " const once = d.innerHTML; d.innerHTML = once; return typeof d.innerHTML; }\n"
+                              "function select(s) { try { return document.querySelectorAll(s).length >= 0; }"
+                              " catch (e) { return e instanceof DOMException && e.name === 'SyntaxError'; } }\n0");
     if (size < 1)
         return 0;
     char *text = malloc(size);
@@ -54,22 +37,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(rc == 0 || rc == JSP_EUTF8 || (rc == JSP_EJS && strcmp(r->error_name, "SyntaxError") == 0));
         jsp_result_free(r);
     } else { /* the guest's markup or selector, as a JSON string argument */
-        size_t cap = len * 6 + 3, at = 0;
-        char *args = malloc(cap + 2);
+        size_t at = 0;
+        char *args = malloc(len * 6 + 5);
         args[at++] = '[';
-        args[at++] = '"';
-        for (size_t i = 0; i < len; i++) {
-            unsigned char c = (unsigned char)text[i];
-            if (c == '"' || c == '\\') {
-                args[at++] = '\\';
-                args[at++] = (char)c;
-            } else if (c < 0x20) {
-                at += (size_t)snprintf(args + at, 7, "\\u%04x", c);
-            } else {
-                args[at++] = (char)c;
-            }
-        }
-        args[at++] = '"';
+        at += json_quote_into(text, len, args + at);
         args[at++] = ']';
         int rc = jsp_call(ctx, data[0] & 2 ? "select" : "reparse", args, (long)at, &r);
         CHECK(rc == JSP_EUTF8 || rc == JSP_ECPU_LIMIT /* gumbo on deep nesting, stopped */ ||

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,50 @@ static inline bool jansson_is_stricter(const char *why)
 {
     return strstr(why, "invalid Unicode") || strstr(why, "too big") || strstr(why, "overflow") ||
            strstr(why, "NUL") || strstr(why, "depth");
+}
+
+/* A one-thread pool with a quiet log and one context with these API groups and a 5 s CPU
+ * limit, after evaluating setup (which must succeed): the set-up of the targets that run
+ * guest JS. Needs jspool.h included before this header. */
+#ifdef JSPOOL_H
+static inline void fuzz_quiet_log(int level, uint64_t context_id, const char *message, void *user)
+{
+}
+
+static inline jsp_context *fuzz_js_context(const char *apis, const char *setup)
+{
+    jsp_pool *pool = NULL;
+    jsp_context *ctx = NULL;
+    jsp_pool_config cfg = {.threads = 1, .log = fuzz_quiet_log};
+    CHECK(jsp_pool_new(&cfg, &pool) == 0);
+    jsp_context_config c = {.apis = apis, .cpu_limit_ms = 5000};
+    CHECK(jsp_context_new(pool, &c, &ctx) == 0);
+    jsp_result *r = NULL;
+    CHECK(jsp_eval(ctx, setup, -1, &r) == 0);
+    jsp_result_free(r);
+    return ctx; /* the pool lives as long as the process */
+}
+#endif
+
+/* Writes text[0, len) as a JSON string literal, quotes included, into out (room for
+ * len * 6 + 2 bytes); returns the length written. Control characters become \u00XX. */
+static inline size_t json_quote_into(const char *text, size_t len, char *out)
+{
+    size_t at = 0;
+    out[at++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '"' || c == '\\') {
+            out[at++] = '\\';
+            out[at++] = (char)c;
+        } else if (c < 0x20) {
+            at += (size_t)snprintf(out + at, 7, "\\u%04x", c);
+        } else {
+            out[at++] = (char)c;
+        }
+    }
+    out[at++] = '"';
+    return at;
 }
 
 #endif

@@ -182,3 +182,49 @@ Test(url, href_follows_every_setter_after_it_was_read)
                 "\"wss://me@b.example:8443/q#f\"]");
     jsp_context_free(ctx);
 }
+
+/* The fast path (absolute http(s)/ws(s)/ftp URLs and references against such a base that need no
+ * encoding) must give what the basic parser gives. A leading tab is stripped by the URL
+ * Standard and sends the same input through the basic parser, so every component of
+ * new URL(s, base) is compared with new URL('\t' + s, base) over all combinations of
+ * pieces chosen near the fast path's edges (case, userinfo, IPv4 forms, ports, dot
+ * segments and their %2e spellings, characters to encode). */
+Test(url, the_fast_path_agrees_with_the_basic_parser)
+{
+    jsp_context *ctx = url_context();
+    expect_eval(ctx,
+                "const keys = ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname', 'port',"
+                "  'pathname', 'search', 'hash'];"
+                "const view = (s, base) => { try { const u = new URL(s, base); return JSON.stringify(keys.map((k) => u[k])); }"
+                "  catch (e) { return e.name; } };"
+                "const schemes = ['http://', 'https://', 'ws://', 'wss://', 'ftp://', 'HTTP://', 'http:/', 'httpx://'];"
+                "const users = ['', 'u@', 'u:p@', ':p@', 'u:@', ':@', '@', 'a@b@', 'u:p:q@', 'u%41@', 'u p@'];"
+                "const hosts = ['example.com', 'EXAMPLE.com', 'a-b.de', 'a.cafe', '192.168.0.1', '1.2.3', '0x7f.1',"
+                "  '255.255.255.256', '01.2.3.4', '1.2.3.4.', 'a.1', 'xn--mnchen-3ya.de', 'a.XN--x', 'x_y.com', '', '..',"
+                "  'exa%41mple.com', '[::1]'];"
+                "const ports = ['', ':', ':80', ':443', ':21', ':08080', ':65535', ':65536', ':123456', ':0', ':x'];"
+                "const paths = ['', '/', '/a/b', '/a/../b', '/./a', '/a/%2e/b', '/a/.%2E/b', '/a/%2e%2E', '/a/..', '/a/.',"
+                "  '/..', '/a b', '/\\u00e9', '/a\\\\b', '/%zz', '/a{b}', '//x', 'a/b', '../x', 'x/./y/..', '%2e%2E/z', 'a:b',"
+                "  '1:b', 'http', 'https:x', '\\\\x', 'a\\\\b'];"
+                "const queries = ['', '?', '?a=1&b=2', \"?q='x'\", '?a b', '?@:/', '?%'];"
+                "const fragments = ['', '#', '#f', '#a b', '#`', '#?x'];"
+                "const bases = [undefined, 'https://u:p@base.example:8443/d/e?q#f', 'http://b/', 'file:///c:/x', 'mailto:x',"
+                "  'https://[::1]:8/a'];"
+                "let checked = 0; const wrong = [];"
+                "const check = (s, base) => { checked++; const fast = view(s, base), slow = view('\\t' + s, base);"
+                "  if (fast !== slow && wrong.length < 3) wrong.push([s, base, fast, slow]); };"
+                "for (const s of schemes) for (const u of users) for (const h of hosts) for (const p of ports)"
+                "  check(s + u + h + p + paths[(s.length + u.length + h.length + p.length) % paths.length] +"
+                "    queries[(u.length + h.length) % queries.length] + fragments[(h.length + p.length) % fragments.length]);"
+                "const edited = (s, base) => { try { const u = new URL(s, base); const before = keys.map((k) => u[k]);"
+                "  u.search = '?z'; u.hash = ''; u.searchParams.append('y', '1'); return JSON.stringify([before, keys.map((k) => u[k])]); }"
+                "  catch (e) { return e.name; } };"
+                "for (const path of paths) for (const q of queries) for (const f of fragments) {"
+                "  check('https://h.example' + path + q + f);"
+                "  checked++; const fast = edited('http://U:P@h.example:8' + path + q + f), slow = edited('\\t' + 'http://U:P@h.example:8' + path + q + f);"
+                "  if (fast !== slow && wrong.length < 3) wrong.push([path + q + f, fast, slow]);"
+                "  for (const base of bases) check(path + q + f, base); }"
+                "[checked, wrong]",
+                "[26496,[]]");
+    jsp_context_free(ctx);
+}

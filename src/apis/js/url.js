@@ -396,10 +396,7 @@
 
   // Returns url (a new record when none is given), or FAILURE.
   function basicParse(input, base, url, stateOverride) {
-    fastHref = null;
     if (!url) {
-      const fast = fastParse(input, base);
-      if (fast !== undefined) return fast;
       url = newRecord();
       if (needsCleaning.test(input)) input = input.replace(trimControlAndSpace, '').replace(tabOrNewline, '');
     } else if (input.indexOf('\t') >= 0 || input.indexOf('\n') >= 0 || input.indexOf('\r') >= 0) {
@@ -798,157 +795,358 @@
     return url;
   }
 
-  // Fast path for the common case: an absolute http(s)/ws(s)/ftp URL of printable ASCII
-  // with a plain domain host, no userinfo, no dot segments and nothing to percent-encode.
-  // Returns the record the basic parser would, or undefined to take the full parser.
-  const FAST_HOST = new Uint8Array(128); // 1: lowercase letter/digit/-, 2: uppercase, 3: '.'
-  for (let c = 0x61; c <= 0x7A; c++) FAST_HOST[c] = 1;
-  for (let c = 0x30; c <= 0x39; c++) FAST_HOST[c] = 1;
-  FAST_HOST[0x2D] = 1;
-  FAST_HOST[0x2E] = 3;
-  for (let c = 0x41; c <= 0x5A; c++) FAST_HOST[c] = 2;
-  // fastParse sets this to the input when the input is already its own serialization
-  // (lowercase host, no default or padded port, no dot segments): href then costs nothing.
-  let fastHref = null;
+  // ---- the fast path ----
+  // The common case — an absolute http(s)/ws(s)/ftp URL of printable ASCII with a plain
+  // domain or dotted-decimal IPv4 host and nothing to percent-encode, or a path-absolute
+  // reference against such a base — is scanned once with charCodeAt and yields only the
+  // href: the input itself when it is already its own serialization (no string is made),
+  // else the few pieces that change, concatenated. The URL record is built from that href
+  // the first time a getter or setter needs it (recordFromHref). Anything else returns
+  // undefined and takes the basic parser. Measured on the 8 URLs of bench/apis/vs_node.sh:
+  // see README.md (a record per URL, with its path segments and substrings, had cost about
+  // half of the time).
+  // 1: lowercase letter, 2: uppercase, 3: '.', 4: digit, 5: '-', 6: ':', 7: '@', 8: '/', '?'
+  // or '#' (the authority's end), 9: '\'; 0: anything else
+  const AUTHORITY_KIND = new Uint8Array(128);
+  for (let c = 0x61; c <= 0x7A; c++) AUTHORITY_KIND[c] = 1;
+  for (let c = 0x41; c <= 0x5A; c++) AUTHORITY_KIND[c] = 2;
+  AUTHORITY_KIND[0x2E] = 3;
+  for (let c = 0x30; c <= 0x39; c++) AUTHORITY_KIND[c] = 4;
+  AUTHORITY_KIND[0x2D] = 5;
+  AUTHORITY_KIND[0x3A] = 6;
+  AUTHORITY_KIND[0x40] = 7;
+  AUTHORITY_KIND[0x2F] = AUTHORITY_KIND[0x3F] = AUTHORITY_KIND[0x23] = 8;
+  AUTHORITY_KIND[0x5C] = 9;
+
+  // A dotted-decimal IPv4 address already in its serialized form ("192.168.0.1": four
+  // parts, 0-255, no leading zeros) — the only IPv4 form the fast path keeps.
+  function isPlainIPv4(s, start, end) {
+    let parts = 0, value = 0, digits = 0;
+    for (let i = start; i <= end; i++) {
+      const c = i < end ? s.charCodeAt(i) : 0x2E;
+      if (c === 0x2E) {
+        if (digits === 0 || value > 255 || (digits > 1 && s.charCodeAt(i - digits) === 0x30)) return false;
+        parts++;
+        value = digits = 0;
+      } else {
+        value = value * 10 + (c - 0x30);
+        if (++digits > 3) return false;
+      }
+    }
+    return parts === 4;
+  }
+
+  // 1 when input[start, end) is a single-dot path segment ('.', '%2e'), 2 when a double-dot
+  // one ('..', '.%2e', '%2e.', '%2e%2e'; any case), else 0.
+  function dotSegment(input, start, end) {
+    const length = end - start, first = input.charCodeAt(start);
+    if (length === 0 || length > 6 || (first !== 0x2E && first !== 0x25)) return 0;
+    if (length <= 2) return first !== 0x2E ? 0 : length === 1 ? 1 : input.charCodeAt(start + 1) === 0x2E ? 2 : 0;
+    const segment = input.slice(start, end);
+    return isDoubleDot(segment) ? 2 : isSingleDot(segment) ? 1 : 0;
+  }
+
+  // The path input[start, end) (from '/', no query or fragment) of a special non-file URL
+  // with its dot segments resolved, the way the path state does; its segments were checked
+  // to need no encoding.
+  function removeDotSegments(input, start, end) {
+    const kept = []; // start and end of each segment kept
+    for (let s = start + 1, i = s; ; i++) {
+      if (i < end && input.charCodeAt(i) !== 0x2F) continue;
+      const dot = dotSegment(input, s, i), last = i >= end;
+      if (dot === 2 && kept.length) kept.length -= 2;
+      if (dot === 0) kept.push(s, i);
+      else if (last) kept.push(i, i); // ".." or "." at the end leaves an empty segment
+      if (last) break;
+      s = i + 1;
+    }
+    let out = '';
+    for (let k = 0; k < kept.length; k += 2) out += '/' + input.slice(kept[k], kept[k + 1]);
+    return out;
+  }
+
+  // Returns the href of input, or undefined to take the basic parser. base is fastBase()
+  // of the base URL (null without a base, or when the base is not special or is file).
   function fastParse(input, base) {
     const n = input.length;
-    fastHref = null;
-    let colon;
-    if (input.startsWith('https://')) colon = 5;
-    else if (input.startsWith('http://')) colon = 4;
-    else if (input.startsWith('wss://')) colon = 3;
-    else if (input.startsWith('ws://')) colon = 2;
-    else if (input.startsWith('ftp://')) colon = 3;
-    else if (base && input.charCodeAt(0) === 0x2F && input.charCodeAt(1) !== 0x2F && base.host !== null &&
-             base.scheme !== 'file' && isSpecialScheme(base.scheme)) {
+    const c0 = input.charCodeAt(0);
+    let colon = -1, scheme = '', defaultPort = 0;
+    if (c0 === 0x68) { // http, https
+      if (input.charCodeAt(1) === 0x74 && input.charCodeAt(2) === 0x74 && input.charCodeAt(3) === 0x70) {
+        if (input.charCodeAt(4) === 0x73) { colon = 5; scheme = 'https'; defaultPort = 443; }
+        else { colon = 4; scheme = 'http'; defaultPort = 80; }
+      }
+    } else if (c0 === 0x77) { // ws, wss
+      if (input.charCodeAt(1) === 0x73) {
+        if (input.charCodeAt(2) === 0x73) { colon = 3; scheme = 'wss'; defaultPort = 443; }
+        else { colon = 2; scheme = 'ws'; defaultPort = 80; }
+      }
+    } else if (c0 === 0x66) { // ftp
+      if (input.charCodeAt(1) === 0x74 && input.charCodeAt(2) === 0x70) { colon = 3; scheme = 'ftp'; defaultPort = 21; }
+    } else if (c0 === 0x2F || c0 === 0x5C) {
       // a path-absolute reference against a special base: only the base's path is replaced
-      const url = { scheme: base.scheme, username: base.username, password: base.password, host: base.host,
-        port: base.port, path: [], query: null, fragment: null };
-      return fastPathQueryFragment(input, 0, url);
-    } else return undefined;
-    let i = colon + 3;
-    let username = '', password = '', normalized = true;
-    const at = input.indexOf('@', i);
-    if (at >= 0) {
-      // userinfo, when the '@' belongs to the authority and nothing in it needs encoding
-      let colonAt = -1, inAuthority = true;
-      for (let j = i; j < at; j++) {
+      if (base === null || input.charCodeAt(1) === 0x2F || c0 === 0x5C || input.charCodeAt(1) === 0x5C) return undefined;
+      return fastPathQueryFragment(input, 0, base.prefix, false);
+    }
+    if (colon < 0 || input.charCodeAt(colon) !== 0x3A || input.charCodeAt(colon + 1) !== 0x2F ||
+        input.charCodeAt(colon + 2) !== 0x2F)
+      return base === null ? undefined : fastRelative(input, base);
+
+    // One pass over the authority, which ends at '/', '?', '#' or the end: one '@' at most
+    // ('\' takes the basic parser); after it (or from the start), host characters, then
+    // ':' and port digits. What precedes '@' is checked as userinfo below.
+    const start = colon + 3;
+    let end = start, atSign = -1, hostStart = start, portColon = -1;
+    let upper = false, letters = false, hyphen = false, other = false;
+    for (; end < n; end++) {
+      const c = input.charCodeAt(end);
+      const kind = c < 0x80 ? AUTHORITY_KIND[c] : 0;
+      if (kind === 1) {
+        letters = true;
+        if (portColon >= 0) other = true;
+      } else if (kind === 4 || kind === 3) {
+        if (kind === 3 && portColon >= 0) other = true;
+      } else if (kind === 8) {
+        break;
+      } else if (kind === 2 || kind === 5) {
+        if (kind === 2) upper = true;
+        else hyphen = true;
+        letters = true;
+        if (portColon >= 0) other = true;
+      } else if (kind === 6) {
+        if (portColon >= 0) other = true;
+        else portColon = end;
+      } else if (kind === 7) {
+        if (atSign >= 0) return undefined;
+        atSign = end;
+        hostStart = end + 1;
+        portColon = -1;
+        upper = letters = hyphen = other = false;
+      } else if (kind === 9) {
+        return undefined;
+      } else {
+        other = true; // may be userinfo; else '%', '_', '[' and the like: the basic parser
+      }
+    }
+    if (other) return undefined;
+    let i = start, normalized = true, userinfo = '';
+    if (atSign >= 0) {
+      let colonAt = -1;
+      for (let j = i; j < atSign; j++) {
         const c = input.charCodeAt(j);
-        if (c === 0x2F || c === 0x3F || c === 0x23) { inAuthority = false; break; }
         if (c === 0x3A && colonAt < 0) colonAt = j;
         else if (c <= 0x20 || c >= 0x7F || USERINFO_SET[c]) return undefined;
       }
-      if (inAuthority) {
-        if (colonAt < 0) username = input.slice(i, at);
-        else { username = input.slice(i, colonAt); password = input.slice(colonAt + 1, at); }
-        // "user:@h" and "@h" serialize without the empty parts
-        if ((colonAt >= 0 && password === '') || (username === '' && password === '')) normalized = false;
-        i = at + 1;
-      }
-    }
-    const hostStart = i;
-    let upper = false, last = 0;
-    for (; i < n; i++) {
-      const c = input.charCodeAt(i);
-      const kind = c < 0x80 ? FAST_HOST[c] : 0;
-      if (!kind) break;
-      if (kind === 2) upper = true;
-      last = c;
-    }
-    if (i === hostStart) return undefined;
-    let host = input.slice(hostStart, i);
-    if (upper) { host = host.toLowerCase(); normalized = false; }
-    if (host.startsWith('xn--') || host.indexOf('.xn--') >= 0) return undefined;
-    if ((last >= 0x30 && last <= 0x39) || last === 0x2E || (last >= 0x61 && last <= 0x66) || last === 0x78) {
-      if (endsInANumber(host)) {
-        const address = parseIPv4(host);
-        if (address === FAILURE) return undefined;
-        if (address !== host) normalized = false;
-        host = address;
-      }
-    }
-    const scheme = input.slice(0, colon);
-    let port = null;
-    if (input.charCodeAt(i) === 0x3A) {
-      const portStart = ++i;
-      while (i < n && input.charCodeAt(i) >= 0x30 && input.charCodeAt(i) <= 0x39) i++;
-      if (i - portStart > 5) return undefined;
-      if (i > portStart) {
-        port = +input.slice(portStart, i);
-        if (port > 65535) return undefined;
-        if (port === SPECIAL[scheme]) port = null;
-        if (port === null || i - portStart !== String(port).length) normalized = false;
-      } else {
+      // "user:@h" and "@h" serialize without the empty parts
+      if (colonAt === atSign - 1 || atSign === i) {
         normalized = false;
+        userinfo = input.slice(i, colonAt < 0 ? atSign : colonAt);
+        if (userinfo !== '') userinfo += '@';
+      } else {
+        userinfo = input.slice(i, atSign + 1);
       }
     }
-    const url = { scheme, username, password, host, port, path: [], query: null, fragment: null };
-    if (input.charCodeAt(i) !== 0x2F) normalized = false; // the serialization adds the '/'
-    dotSegmentSeen = false;
-    const result = fastPathQueryFragment(input, i, url);
-    if (result !== undefined && normalized && !dotSegmentSeen) fastHref = input;
-    return result;
-  }
-  let dotSegmentSeen = false;
 
-  // The path (from i, at '/', '?', '#' or the end), query and fragment of fastParse.
-  function fastPathQueryFragment(input, i, url) {
-    const n = input.length, path = url.path;
-    let c = i < n ? input.charCodeAt(i) : EOF;
-    if (c === 0x2F) {
-      let segmentStart = ++i;
-      for (;; i++) {
-        c = i < n ? input.charCodeAt(i) : EOF;
-        if (c === 0x2F || c === 0x3F || c === 0x23 || c === EOF) {
-          const first = input.charCodeAt(segmentStart);
-          if (first === 0x2E && i - segmentStart <= 2) {
-            const segment = input.slice(segmentStart, i);
-            if (segment === '.' || segment === '..') dotSegmentSeen = true;
-            if (segment === '.') {
-              if (c !== 0x2F) path.push('');
-            } else if (segment === '..') {
-              path.pop();
-              if (c !== 0x2F) path.push('');
-            } else {
-              path.push(segment);
-            }
-          } else if (first === 0x25 && i - segmentStart <= 6) {
-            return undefined; // %2e forms: the full parser
-          } else {
-            path.push(input.slice(segmentStart, i));
-          }
-          if (c !== 0x2F) break;
-          segmentStart = i + 1;
-        } else if (c <= 0x20 || c >= 0x7F || PATH_SET[c] || c === 0x5C) {
-          return undefined;
-        }
-      }
-    } else if (c === 0x3F || c === 0x23 || c === EOF) {
-      path.push('');
-    } else {
-      return undefined;
+    // the host is input[hostStart, hostEnd): no string is made for it unless it changes
+    const hostEnd = portColon >= 0 ? portColon : end;
+    if (hostEnd === hostStart) return undefined;
+    if (upper) normalized = false;
+    if (hyphen) {
+      const host = input.slice(hostStart, hostEnd).toLowerCase();
+      if (host.startsWith('xn--') || host.indexOf('.xn--') >= 0) return undefined;
     }
+    if (!letters) {
+      if (!isPlainIPv4(input, hostStart, hostEnd)) return undefined;
+    } else {
+      // a host ending in a number ends in a digit, '.', a hex letter or x
+      const last = input.charCodeAt(hostEnd - 1) | 0x20;
+      if ((last >= 0x30 && last <= 0x39) || last === 0x2E || (last >= 0x61 && last <= 0x66) || last === 0x78) {
+        if (endsInANumber(input.slice(hostStart, hostEnd).toLowerCase())) return undefined;
+      }
+    }
+
+    let port = -1;
+    if (portColon >= 0) { // digits only, checked above
+      const portStart = i = portColon + 1;
+      if (end - portStart > 5) return undefined;
+      port = 0;
+      for (; i < end; i++) port = port * 10 + (input.charCodeAt(i) - 0x30);
+      if (port > 65535) return undefined;
+      if (i === portStart || port === defaultPort || (i - portStart > 1 && input.charCodeAt(portStart) === 0x30)) {
+        normalized = false;
+        if (i === portStart || port === defaultPort) port = -1;
+      }
+    }
+    if (normalized) return fastPathQueryFragment(input, end, null, true);
+    const host = input.slice(hostStart, hostEnd);
+    let prefix = scheme + '://' + userinfo + (upper ? host.toLowerCase() : host);
+    if (port >= 0) prefix += ':' + port;
+    return fastPathQueryFragment(input, end, prefix, false);
+  }
+
+  // The path (from i, at '/', '?', '#' or the end), query and fragment of fastParse: the
+  // href is input itself when normalized (the prefix up to i is already serialized), else
+  // prefix + the rest of input from i (its dot segments removed, '/' for an empty path).
+  function fastPathQueryFragment(input, i, prefix, normalized) {
+    const pathStart = i;
+    let pathEnd = i, dots = false;
+    if (input.charCodeAt(i) === 0x2F) {
+      pathEnd = scanPath(input, i + 1);
+      if (pathEnd < 0) return undefined;
+      dots = scannedDots;
+    }
+    if (!queryFragmentNeedNoEncoding(input, pathEnd)) return undefined;
+    if (normalized && !dots && pathStart < pathEnd) return input;
+    if (normalized) prefix = input.slice(0, pathStart);
+    if (pathStart === pathEnd) return prefix + '/' + input.slice(pathEnd);
+    if (!dots) return pathStart === 0 ? prefix + input : prefix + input.slice(pathStart);
+    return prefix + removeDotSegments(input, pathStart, pathEnd) + input.slice(pathEnd);
+  }
+
+  // Scans path segments from i (just after a '/', or the start of a path-relative
+  // reference) to '?', '#' or the end: returns where the path ends, or -1 when a character
+  // would be percent-encoded or is '\'; scannedDots says whether a dot segment was seen.
+  let scannedDots = false;
+  function scanPath(input, i) {
+    const n = input.length;
+    let segmentStart = i, dots = false;
+    for (;; i++) {
+      const c = i < n ? input.charCodeAt(i) : EOF;
+      if (c === 0x2F || c === 0x3F || c === 0x23 || c === EOF) {
+        if (dotSegment(input, segmentStart, i)) dots = true;
+        if (c !== 0x2F) break;
+        segmentStart = i + 1;
+      } else if (c <= 0x20 || c >= 0x7F || PATH_SET[c] || c === 0x5C) {
+        return -1;
+      }
+    }
+    scannedDots = dots;
+    return i;
+  }
+
+  // Whether what starts at i — '?query', '#fragment', both or nothing — needs no encoding
+  // (as the query of a special URL).
+  function queryFragmentNeedNoEncoding(input, i) {
+    const n = input.length;
+    let c = i < n ? input.charCodeAt(i) : EOF;
     if (c === 0x3F) {
-      const start = ++i;
-      for (; i < n; i++) {
+      for (i++; i < n; i++) {
         c = input.charCodeAt(i);
         if (c === 0x23) break;
-        if (c <= 0x20 || c >= 0x7F || SPECIAL_QUERY_SET[c]) return undefined;
+        if (c <= 0x20 || c >= 0x7F || SPECIAL_QUERY_SET[c]) return false;
       }
-      url.query = input.slice(start, i);
       c = i < n ? 0x23 : EOF;
     }
     if (c === 0x23) {
-      const start = ++i;
-      for (; i < n; i++) {
+      for (i++; i < n; i++) {
         c = input.charCodeAt(i);
-        if (c <= 0x20 || c >= 0x7F || FRAGMENT_SET[c]) return undefined;
+        if (c <= 0x20 || c >= 0x7F || FRAGMENT_SET[c]) return false;
       }
-      url.fragment = input.slice(start);
+      return true;
     }
-    return url;
+    return c === EOF;
   }
 
+  // A reference with no scheme and no leading '/' against a fast base: '?query', '#fragment',
+  // '' or a path-relative 'a/b?q' (its first segment appended to the base's directory,
+  // then dot segments resolved). Returns the href or undefined.
+  function fastRelative(input, base) {
+    const n = input.length, c0 = n ? input.charCodeAt(0) : EOF;
+    if (c0 === 0x3F) return queryFragmentNeedNoEncoding(input, 0) ? base.prefix + base.path + input : undefined;
+    if (c0 === 0x23 || c0 === EOF)
+      return queryFragmentNeedNoEncoding(input, 0) ? base.prefix + base.path + base.search + input : undefined;
+    if (isAlpha(c0)) { // "word:" would be a scheme
+      let j = 1;
+      for (; j < n; j++) {
+        const c = input.charCodeAt(j);
+        if (!(isAlpha(c) || isDigitCode(c) || c === 0x2B || c === 0x2D || c === 0x2E)) break;
+      }
+      if (input.charCodeAt(j) === 0x3A) return undefined;
+    }
+    const pathEnd = scanPath(input, 0);
+    if (pathEnd < 0 || !queryFragmentNeedNoEncoding(input, pathEnd)) return undefined;
+    if (!scannedDots) return base.prefix + base.directory + input;
+    const path = base.directory + input.slice(0, pathEnd);
+    return base.prefix + removeDotSegments(path, 0, path.length) + input.slice(pathEnd);
+  }
+
+  // The URL record of an href the fast path made: "scheme://[user[:pass]@]host[:port]/path
+  // [?query][#fragment]", already serialized ('@', '?' and '#' in it are delimiters).
+  function recordFromHref(href) {
+    const n = href.length, colon = href.indexOf(':');
+    const scheme = href.slice(0, colon);
+    let i = colon + 3;
+    const pathStart = href.indexOf('/', i);
+    let username = '', password = '';
+    const atSign = href.indexOf('@', i);
+    if (atSign >= 0 && atSign < pathStart) {
+      const userColon = href.indexOf(':', i);
+      if (userColon >= 0 && userColon < atSign) {
+        username = href.slice(i, userColon);
+        password = href.slice(userColon + 1, atSign);
+      } else {
+        username = href.slice(i, atSign);
+      }
+      i = atSign + 1;
+    }
+    const portColon = href.indexOf(':', i);
+    let host, port = null;
+    if (portColon >= 0 && portColon < pathStart) {
+      host = href.slice(i, portColon);
+      port = +href.slice(portColon + 1, pathStart);
+    } else {
+      host = href.slice(i, pathStart);
+    }
+    let hash = href.indexOf('#', pathStart);
+    if (hash < 0) hash = n;
+    let question = href.indexOf('?', pathStart);
+    if (question > hash) question = -1;
+    const pathEnd = question >= 0 ? question : hash;
+    return {
+      scheme, username, password, host, port, path: href.slice(pathStart + 1, pathEnd).split('/'),
+      query: question >= 0 ? href.slice(question + 1, hash) : null,
+      fragment: hash < n ? href.slice(hash + 1) : null,
+    };
+  }
+
+  // Where the components of an href the fast path made are, found by one scan: what the
+  // getters of a URL without a record slice the href by (one substring per getter, no
+  // record, no path array). queryEnd is where the fragment's '#' is, or the end.
+  function hrefParts(href) {
+    const n = href.length;
+    let i = href.indexOf(':') + 3, hostStart = i, hostEnd = -1;
+    for (; i < n; i++) {
+      const c = href.charCodeAt(i);
+      if (c === 0x2F) break;
+      if (c === 0x40) { hostStart = i + 1; hostEnd = -1; } else if (c === 0x3A && hostEnd < 0) hostEnd = i;
+    }
+    const pathStart = i;
+    if (hostEnd < 0) hostEnd = pathStart;
+    let queryStart = -1;
+    for (; i < n; i++) {
+      const c = href.charCodeAt(i);
+      if (c === 0x23) break;
+      if (c === 0x3F && queryStart < 0) queryStart = i;
+    }
+    return { hostStart, hostEnd, pathStart, pathEnd: queryStart >= 0 ? queryStart : i, queryStart, queryEnd: i };
+  }
+
+  // What fastParse needs of a base to resolve references against it without its record,
+  // for a special, non-file base with a host other than IPv6 (else null: hrefParts and
+  // recordFromHref take the first ':' after the userinfo for the port's): its
+  // "scheme://userinfo@host:port", its path, the path up to its last '/', and its '?query'
+  // (or '').
+  function fastBase(url) {
+    if (url === FAILURE || url.host === null || url.scheme === 'file' || !isSpecialScheme(url.scheme) ||
+        url.host.charCodeAt(0) === 0x5B)
+      return null;
+    const path = serializePath(url);
+    return {
+      prefix: serialize({ scheme: url.scheme, username: url.username, password: url.password, host: url.host,
+        port: url.port, path: [], query: null, fragment: null }, true),
+      path, directory: path.slice(0, path.lastIndexOf('/') + 1), search: url.query === null ? '' : '?' + url.query,
+    };
+  }
   function serializePath(url) {
     if (typeof url.path === 'string') return url.path;
     let out = '';
@@ -979,7 +1177,7 @@
   function origin(url) {
     switch (url.scheme) {
       case 'blob': {
-        const inner = basicParse(serializePath(url), null);
+        const inner = parseRecord(serializePath(url));
         if (inner !== FAILURE && (inner.scheme === 'http' || inner.scheme === 'https')) return origin(inner);
         return 'null';
       }
@@ -998,21 +1196,33 @@
   }
 
   // ---- application/x-www-form-urlencoded ----
+  // One charCodeAt pass (no split array, no regex unless a part has '+'); a name or value
+  // is decoded only when the input has a '%' or '+' at all.
   function parseForm(input) {
     const list = [];
-    if (input === '') return list;
+    const n = input.length;
+    if (n === 0) return list;
     const hasPercent = input.indexOf('%') >= 0, hasPlus = input.indexOf('+') >= 0;
-    for (const sequence of input.split('&')) {
-      if (sequence === '') continue;
-      const eq = sequence.indexOf('=');
-      let name = eq >= 0 ? sequence.slice(0, eq) : sequence;
-      let value = eq >= 0 ? sequence.slice(eq + 1) : '';
-      if (hasPlus) { name = name.replace(/\+/g, ' '); value = value.replace(/\+/g, ' '); }
-      if (hasPercent) { name = percentDecodeString(name); value = percentDecodeString(value); }
-      list.push([name, value]);
+    let start = 0, eq = -1;
+    for (let i = 0; i <= n; i++) {
+      const c = i < n ? input.charCodeAt(i) : 0x26;
+      if (c === 0x3D) {
+        if (eq < 0) eq = i;
+      } else if (c === 0x26) {
+        if (i > start) {
+          let name = input.slice(start, eq >= 0 ? eq : i);
+          let value = eq >= 0 ? input.slice(eq + 1, i) : '';
+          if (hasPlus) { name = plusToSpace(name); value = plusToSpace(value); }
+          if (hasPercent) { name = percentDecodeString(name); value = percentDecodeString(value); }
+          list.push([name, value]);
+        }
+        start = i + 1;
+        eq = -1;
+      }
     }
     return list;
   }
+  const plusToSpace = (s) => (s.indexOf('+') < 0 ? s : s.replace(/\+/g, ' '));
 
   function serializeForm(list) {
     let out = '';
@@ -1195,43 +1405,79 @@
 
   // The last base parsed, kept: code that resolves many URLs against one base parses it
   // once. Parsing reads a base record and never changes it.
-  let lastBase = null, lastBaseRecord = FAILURE;
+  let lastBase = null, lastBaseRecord = FAILURE, lastFastBase = null;
+  // Returns the href (a string: the fast path), the URL record, or FAILURE.
   function parseWithBase(url, base) {
     let parsedBase = null;
     if (base !== undefined) {
-      if (base === lastBase) {
-        parsedBase = lastBaseRecord;
-      } else {
-        parsedBase = basicParse(base, null);
+      if (base !== lastBase) {
+        lastBaseRecord = parseRecord(base);
+        lastFastBase = fastBase(lastBaseRecord);
         lastBase = base;
-        lastBaseRecord = parsedBase;
       }
+      parsedBase = lastBaseRecord;
       if (parsedBase === FAILURE) return FAILURE;
     }
-    return basicParse(url, parsedBase);
+    const href = fastParse(url, parsedBase === null ? null : lastFastBase);
+    return href !== undefined ? href : basicParse(url, parsedBase);
   }
 
+  // The URL record of an absolute URL string, or FAILURE.
+  function parseRecord(input) {
+    const href = fastParse(input, null);
+    return href !== undefined ? recordFromHref(href) : basicParse(input, null);
+  }
+
+  // A URL holds its record, its href, or both: the fast path gives only the href, and the
+  // record is made from it when first needed; a setter changes the record and drops the
+  // href until it is asked for again. One of the two is always there.
   class URL {
-    #url; // the URL record
+    #url; // the URL record, or null until needed
     #href; // its serialization, or null until asked for
     #query = null; // URLSearchParams, made on first use
+    #parts = null; // hrefParts(#href) while there is no record, made on first use
 
     static {
       updateURLQuery = (object, serialized) => {
+        const url = object.#record();
         object.#href = null;
-        object.#url.query = serialized === '' ? null : serialized;
-        if (serialized === '') stripTrailingSpacesFromOpaquePath(object.#url);
+        url.query = serialized === '' ? null : serialized;
+        if (serialized === '') stripTrailingSpacesFromOpaquePath(url);
       };
     }
 
     constructor(url, base = undefined) {
       requireArgs(arguments.length, 1, 'URL constructor');
       url = toUSV(url);
-      if (base !== undefined) base = toUSV(base);
-      const record = parseWithBase(url, base);
-      if (record === FAILURE) throw invalid(url, base);
-      this.#url = record;
-      this.#href = fastHref;
+      if (base !== undefined && base !== lastBase) base = toUSV(base); // lastBase is a USVString
+      const parsed = parseWithBase(url, base);
+      if (parsed === FAILURE) throw invalid(url, base);
+      if (typeof parsed === 'string') {
+        this.#url = null;
+        this.#href = parsed;
+        this.#parts = null;
+      } else {
+        this.#url = parsed;
+        this.#href = null;
+      }
+    }
+
+    #record() {
+      const url = this.#url;
+      return url !== null ? url : (this.#url = recordFromHref(this.#href));
+    }
+
+    // The href's parts, for a URL with no record yet (callers check #url === null first).
+    #hrefParts() {
+      const parts = this.#parts;
+      return parts !== null ? parts : (this.#parts = hrefParts(this.#href));
+    }
+
+    // The query (without '?'), or null.
+    #queryString() {
+      if (this.#url !== null) return this.#url.query;
+      const p = this.#hrefParts();
+      return p.queryStart < 0 ? null : this.#href.slice(p.queryStart + 1, p.queryEnd);
     }
 
     static canParse(url, base = undefined) {
@@ -1251,7 +1497,7 @@
 
     #resetQuery() {
       if (this.#query) {
-        const q = this.#url.query;
+        const q = this.#queryString();
         paramsList(this.#query, q === null ? [] : parseForm(q));
       }
     }
@@ -1262,76 +1508,112 @@
     }
     set href(value) {
       value = toUSV(value);
-      this.#href = null;
-      const record = basicParse(value, null);
-      if (record === FAILURE) throw invalid(value);
-      this.#url = record;
+      const parsed = parseWithBase(value, undefined);
+      if (parsed === FAILURE) throw invalid(value);
+      if (typeof parsed === 'string') {
+        this.#url = null;
+        this.#href = parsed;
+        this.#parts = null;
+      } else {
+        this.#url = parsed;
+        this.#href = null;
+      }
       this.#resetQuery();
     }
 
-    get origin() { return origin(this.#url); }
-
-    get protocol() { return this.#url.scheme + ':'; }
-    set protocol(value) {
-      value = toUSV(value);
-      this.#href = null;
-      basicParse(value + ':', null, this.#url, SCHEME_START);
+    get origin() {
+      if (this.#url !== null) return origin(this.#url);
+      const href = this.#href, p = this.#hrefParts(), schemeEnd = href.indexOf(':') + 3;
+      return p.hostStart === schemeEnd ? href.slice(0, p.pathStart) : href.slice(0, schemeEnd) + href.slice(p.hostStart, p.pathStart);
     }
 
-    get username() { return this.#url.username; }
+    get protocol() {
+      if (this.#url !== null) return this.#url.scheme + ':';
+      return this.#href.slice(0, this.#href.indexOf(':') + 1);
+    }
+    set protocol(value) {
+      value = toUSV(value);
+      const url = this.#record();
+      this.#href = null;
+      basicParse(value + ':', null, url, SCHEME_START);
+    }
+
+    get username() { return this.#record().username; }
     set username(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (cannotHaveCredentialsOrPort(url)) return;
       url.username = encodeString(value, USERINFO_SET, false);
     }
 
-    get password() { return this.#url.password; }
+    get password() { return this.#record().password; }
     set password(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (cannotHaveCredentialsOrPort(url)) return;
       url.password = encodeString(value, USERINFO_SET, false);
     }
 
     get host() {
+      if (this.#url === null) {
+        const p = this.#hrefParts();
+        return this.#href.slice(p.hostStart, p.pathStart);
+      }
       const url = this.#url;
       if (url.host === null) return '';
       return url.port === null ? url.host : url.host + ':' + url.port;
     }
     set host(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (typeof url.path === 'string') return;
       this.#url = applyOverride(url, value, HOST);
     }
 
-    get hostname() { return this.#url.host === null ? '' : this.#url.host; }
+    get hostname() {
+      if (this.#url === null) {
+        const p = this.#hrefParts();
+        return this.#href.slice(p.hostStart, p.hostEnd);
+      }
+      const host = this.#url.host;
+      return host === null ? '' : host;
+    }
     set hostname(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (typeof url.path === 'string') return;
       this.#url = applyOverride(url, value, HOSTNAME);
     }
 
-    get port() { return this.#url.port === null ? '' : String(this.#url.port); }
+    get port() {
+      if (this.#url === null) {
+        const p = this.#hrefParts();
+        return p.hostEnd === p.pathStart ? '' : this.#href.slice(p.hostEnd + 1, p.pathStart);
+      }
+      const port = this.#url.port;
+      return port === null ? '' : String(port);
+    }
     set port(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (cannotHaveCredentialsOrPort(url)) return;
       if (value === '') url.port = null;
       else this.#url = applyOverride(url, value, PORT);
     }
 
-    get pathname() { return serializePath(this.#url); }
+    get pathname() {
+      if (this.#url !== null) return serializePath(this.#url);
+      const p = this.#hrefParts();
+      return this.#href.slice(p.pathStart, p.pathEnd);
+    }
     set pathname(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (typeof url.path === 'string') return;
       url.path = [];
@@ -1339,12 +1621,16 @@
     }
 
     get search() {
+      if (this.#url === null) {
+        const p = this.#hrefParts();
+        return p.queryStart < 0 || p.queryEnd - p.queryStart <= 1 ? '' : this.#href.slice(p.queryStart, p.queryEnd);
+      }
       const q = this.#url.query;
       return q === null || q === '' ? '' : '?' + q;
     }
     set search(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (value === '') {
         url.query = null;
@@ -1361,7 +1647,7 @@
     get searchParams() {
       if (!this.#query) {
         const params = new URLSearchParams();
-        const q = this.#url.query;
+        const q = this.#queryString();
         if (q !== null) paramsList(params, parseForm(q));
         linkParams(params, this);
         this.#query = params;
@@ -1370,12 +1656,16 @@
     }
 
     get hash() {
+      if (this.#url === null) {
+        const href = this.#href;
+        return this.#hrefParts().queryEnd >= href.length - 1 ? '' : href.slice(this.#parts.queryEnd);
+      }
       const f = this.#url.fragment;
       return f === null || f === '' ? '' : '#' + f;
     }
     set hash(value) {
       value = toUSV(value);
-      const url = this.#url;
+      const url = this.#record();
       this.#href = null;
       if (value === '') {
         url.fragment = null;

@@ -1452,6 +1452,11 @@
       if (base !== undefined && base !== lastBase) base = toUSV(base); // lastBase is a USVString
       const parsed = parseWithBase(url, base);
       if (parsed === FAILURE) throw invalid(url, base);
+      this.#take(parsed);
+    }
+
+    // A parse's result: the href alone (fast path) or a full record.
+    #take(parsed) {
       if (typeof parsed === 'string') {
         this.#url = null;
         this.#href = parsed;
@@ -1510,14 +1515,7 @@
       value = toUSV(value);
       const parsed = parseWithBase(value, undefined);
       if (parsed === FAILURE) throw invalid(value);
-      if (typeof parsed === 'string') {
-        this.#url = null;
-        this.#href = parsed;
-        this.#parts = null;
-      } else {
-        this.#url = parsed;
-        this.#href = null;
-      }
+      this.#take(parsed);
       this.#resetQuery();
     }
 

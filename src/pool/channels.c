@@ -102,6 +102,16 @@ void broadcast_unsubscribe_all(broadcast_registry *r, struct jsp_context *ctx)
     pthread_mutex_unlock(&r->lock);
 }
 
+bool broadcast_has_other(broadcast_registry *r, const char *key, const struct jsp_context *ctx)
+{
+    bool has_other = false;
+    pthread_mutex_lock(&r->lock);
+    for (broadcast_sub *s = r->buckets[bucket_of(key)]; s && !has_other; s = s->next)
+        has_other = s->ctx != ctx && strcmp(s->key, key) == 0;
+    pthread_mutex_unlock(&r->lock);
+    return has_other;
+}
+
 size_t broadcast_subscribers(broadcast_registry *r, const char *key, struct jsp_context ***out)
 {
     size_t count = 0, capacity = 0;

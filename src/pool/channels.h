@@ -27,6 +27,8 @@ int broadcast_subscribe(broadcast_registry *r, struct jsp_context *ctx, const ch
 bool broadcast_unsubscribe(broadcast_registry *r, struct jsp_context *ctx, const char *key);
 /* Removes every entry of ctx (it is dying). */
 void broadcast_unsubscribe_all(broadcast_registry *r, struct jsp_context *ctx);
+/* Whether a context other than ctx is subscribed to key (nothing allocated). */
+bool broadcast_has_other(broadcast_registry *r, const char *key, const struct jsp_context *ctx);
 /* The contexts subscribed to key, each retained (context_release them), in a malloc'd
  * array (free it); returns how many (0 and *out NULL when none or out of memory). */
 size_t broadcast_subscribers(broadcast_registry *r, const char *key, struct jsp_context ***out);

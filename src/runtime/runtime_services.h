@@ -45,6 +45,8 @@ typedef struct runtime_services {
     void (*broadcast_unsubscribe_all)(struct broadcast_registry *r, struct jsp_context *ctx);
     size_t (*broadcast_subscribers)(struct broadcast_registry *r, const char *key,
                                     struct jsp_context ***out);
+    bool (*broadcast_has_other)(struct broadcast_registry *r, const char *key,
+                                const struct jsp_context *ctx);
 
     /* navigator.locks, per namespace (contracts in pool/lock_manager.h). */
     struct lock_manager *locks;

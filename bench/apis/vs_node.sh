@@ -2,7 +2,7 @@
 # vs_node.sh — throughput of the web-API groups against Node.js on the same machine
 # (issue 4): the same JS snippet runs for ~1 s in `jspool eval --apis all` and in `node -e`,
 # each reporting MB/s (or ops/s); RUNS alternating runs, medians and the ratio printed as
-# JSON lines.  usage: bench/apis/vs_node.sh   (RUNS=3)
+# JSON lines.  usage: bench/apis/vs_node.sh   (RUNS=3; CASES=name,name runs only those)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${RUNS:-3}
@@ -27,6 +27,7 @@ cases=(
 
 for entry in "${cases[@]}"; do
     IFS='|' read -r name unit snippet <<<"$entry"
+    [[ -z "${CASES:-}" || ",$CASES," == *",$name,"* ]] || continue
     jsp=(); nd=()
     for run in $(seq 1 "$runs"); do
         jsp+=("$(build-bench/jspool eval --apis all "$snippet")")

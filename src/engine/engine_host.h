@@ -97,6 +97,10 @@ typedef struct engine_host_ops {
     /* Whether another context has a channel of that key open (a post with none to reach is
      * not serialized). */
     bool (*broadcast_has_peers)(engine_host_ctx *h, const char *key);
+    /* The address of a 32-bit counter that changes whenever any context opens a name it
+     * had none of or closes its last one; it stays valid while any context can run. JS
+     * reads it (only) to know when a has_peers answer may have changed. NULL: ask always. */
+    const void *(*broadcast_generation)(engine_host_ctx *h);
     /* The channel group queued message tasks in this context's JS: the host runs them
      * (engine_messaging_run_task) in a job of their own, soon; cheap when one is already
      * queued. 0, or JSP_ENOMEM. */

@@ -99,6 +99,18 @@ void natives_channel_add(JSContextRef js, JSObjectRef natives)
     natives_define(js, natives, "post", native_post);
     natives_define(js, natives, "hasPeers", native_has_peers);
     natives_define(js, natives, "wake", native_wake);
+    /* A read-only view of the registry's change counter (see broadcast_generation). Not
+     * reachable from guest code: channel.js keeps it in its closure. */
+    engine_ctx *ec = engine_ctx_of(js);
+    const void *generation = ec && ec->host->broadcast_generation ? ec->host->broadcast_generation(ec->host_ctx) : NULL;
+    JSObjectRef view = generation ? JSObjectMakeTypedArrayWithBytesNoCopy(js, kJSTypedArrayTypeUint32Array, (void *)generation,
+                                                                         sizeof(uint32_t), NULL, NULL, NULL)
+                                  : NULL;
+    if (view) {
+        JSStringRef name = JSStringCreateWithUTF8CString("peersGeneration");
+        JSObjectSetProperty(js, natives, name, view, kJSPropertyAttributeReadOnly, NULL);
+        JSStringRelease(name);
+    }
     natives_add_serializer(js, natives);
 }
 

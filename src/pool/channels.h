@@ -6,8 +6,10 @@
 #define JSP_POOL_CHANNELS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct jsp_context;
 typedef struct broadcast_sub broadcast_sub;
@@ -17,6 +19,10 @@ enum { BROADCAST_BUCKETS = 256 };
 typedef struct broadcast_registry {
     pthread_mutex_t lock;
     broadcast_sub *buckets[BROADCAST_BUCKETS]; /* by hash of the key (name as JSON text) */
+    /* Bumped (under lock) whenever an entry comes or goes: a context that saw no other
+     * subscriber of a name may trust that answer while this has not moved (channel.js
+     * reads it through a view, to skip asking on every post). */
+    _Atomic uint32_t generation;
 } broadcast_registry;
 
 int broadcast_registry_init(broadcast_registry *r);

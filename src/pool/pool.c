@@ -70,6 +70,7 @@ static void services_init(jsp_pool *pool)
         .broadcast_unsubscribe_all = broadcast_unsubscribe_all,
         .broadcast_subscribers = broadcast_subscribers,
         .broadcast_has_other = broadcast_has_other,
+        .broadcast_generation = &pool->broadcasts.generation,
         .locks = &pool->locks,
         .lock_request = lock_manager_request,
         .lock_release = lock_manager_release,

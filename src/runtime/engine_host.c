@@ -81,6 +81,11 @@ static bool broadcast_has_peers(engine_host_ctx *h, const char *key)
     return messaging_broadcast_has_peers(host_context(h), key);
 }
 
+static const void *broadcast_generation(engine_host_ctx *h)
+{
+    return services_of(host_context(h))->broadcast_generation;
+}
+
 static int message_tasks_wake(engine_host_ctx *h)
 {
     return messaging_wake_tasks(host_context(h));
@@ -278,6 +283,7 @@ const engine_host_ops runtime_engine_host = {
     .broadcast_unsubscribe = broadcast_unsubscribe,
     .broadcast_post = broadcast_post,
     .broadcast_has_peers = broadcast_has_peers,
+    .broadcast_generation = broadcast_generation,
     .message_tasks_wake = message_tasks_wake,
     .worker_spawn = worker_spawn,
     .worker_post = worker_post,

@@ -9,6 +9,7 @@
 #ifndef JSP_RUNTIME_SERVICES_H
 #define JSP_RUNTIME_SERVICES_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,7 @@ typedef struct runtime_services {
                                     struct jsp_context ***out);
     bool (*broadcast_has_other)(struct broadcast_registry *r, const char *key,
                                 const struct jsp_context *ctx);
+    const _Atomic uint32_t *broadcast_generation; /* the registry's change counter */
 
     /* navigator.locks, per namespace (contracts in pool/lock_manager.h). */
     struct lock_manager *locks;

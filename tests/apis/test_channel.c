@@ -174,6 +174,26 @@ Test(channel, broadcast_keeps_the_order_of_a_sender)
     jsp_context_free(b);
 }
 
+Test(channel, a_context_opening_the_name_later_gets_the_posts_after_it)
+{
+    /* The sender first posts with no other context listening (it then skips serializing
+     * and remembers that), then a context on another runtime opens the name: the next
+     * post reaches it; once it closed, posts stop reaching it, and reopening works again. */
+    jsp_context *a = channel_context(0);
+    jsp_context *b = channel_context(1);
+    free(eval_ok(a, "var tx = new BroadcastChannel('late-peer'); tx.postMessage('nobody'); tx.postMessage('nobody'); 0"));
+    free(eval_ok(b, "var got = []; var rx = new BroadcastChannel('late-peer'); rx.onmessage = (e) => got.push(e.data); 0"));
+    free(eval_ok(a, "tx.postMessage('first'); 0"));
+    cr_expect(eval_until(b, "got", "[\"first\"]", 2000));
+    free(eval_ok(b, "rx.close(); 0"));
+    free(eval_ok(a, "tx.postMessage('closed'); 0"));
+    free(eval_ok(b, "rx = new BroadcastChannel('late-peer'); rx.onmessage = (e) => got.push(e.data); 0"));
+    free(eval_ok(a, "tx.postMessage('again'); 0"));
+    cr_expect(eval_until(b, "got", "[\"first\",\"again\"]", 2000));
+    jsp_context_free(a);
+    jsp_context_free(b);
+}
+
 Test(channel, closed_broadcast_channels_neither_send_nor_receive)
 {
     jsp_context *a = channel_context(0);

@@ -237,6 +237,21 @@
   // ---- BroadcastChannel ----
   const channelsByName = new Map(); // name -> Set of open channels here, in creation order
 
+  // Whether another context has a channel of the name open: asked of the registry only
+  // when its change counter moved since the last answer (a native call per post cost
+  // ~1 us). The counter is read before asking, so a change during the question shows.
+  const peersGeneration = natives.peersGeneration; // Uint32Array(1), or undefined: ask always
+  const peersByKey = new Map(); // key -> { generation, hasPeers }, for names open here
+  function hasPeers(key) {
+    if (peersGeneration === undefined) return natives.hasPeers(key);
+    const generation = peersGeneration[0];
+    const known = peersByKey.get(key);
+    if (known !== undefined && known.generation === generation) return known.hasPeers;
+    const answer = natives.hasPeers(key);
+    peersByKey.set(key, { generation, hasPeers: answer });
+    return answer;
+  }
+
   class BroadcastChannel extends EventTarget {
     #name; #key; #closed = false;
 
@@ -266,7 +281,7 @@
         queueTask(channel, isCopyTaken ? cloneWith(message, NO_PORTS) : copy);
         isCopyTaken = true;
       }
-      if (natives.hasPeers(this.#key)) natives.post(this.#key, serialize(message));
+      if (hasPeers(this.#key)) natives.post(this.#key, serialize(message));
     }
 
     close() {
@@ -274,7 +289,10 @@
       this.#closed = true;
       const open = channelsByName.get(this.#key);
       open.delete(this);
-      if (!open.size) channelsByName.delete(this.#key);
+      if (!open.size) {
+        channelsByName.delete(this.#key);
+        peersByKey.delete(this.#key);
+      }
       natives.unsubscribe(this.#key);
     }
 

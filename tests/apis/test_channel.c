@@ -65,10 +65,10 @@ Test(channel, add_event_listener_waits_for_start)
     expect_eval(ctx,
                 "new Promise((resolve) => {"
                 "  const { port1, port2 } = new MessageChannel(); const got = [];"
-                "  port2.addEventListener('message', (e) => got.push(e.data));"
-                "  port1.postMessage('a'); port1.postMessage('b');"
-                "  setTimeout(() => { const before = got.length; port2.start();"
-                "    setTimeout(() => resolve([before, ...got]), 10); }, 10);"
+                "  port2.addEventListener('message', (e) => { got.push(e.data); if (got.length === 2) resolve([before, ...got]); });"
+                "  port1.postMessage('a'); port1.postMessage('b'); let before;"
+                /* (message tasks and timers are separate task sources: no order between them) */
+                "  setTimeout(() => { before = got.length; port2.start(); }, 10);"
                 "})",
                 "[0,\"a\",\"b\"]");
     jsp_context_free(ctx);
@@ -498,8 +498,10 @@ Test(channel, a_flood_of_messages_does_not_starve_a_sibling)
         worst = took > worst ? took : worst;
         sleep_ms(5);
     }
-    cr_expect_gt(answered, 20, "the sibling answered %d times in 1.5 s", answered);
-    cr_expect_lt(worst, 500, "a sibling call waited %.0f ms behind the floods", worst);
+    /* Starved, it would not answer before the floods end (never). Margins for a loaded
+     * machine under ASan: a turn of each flood is ~1 ms. */
+    cr_expect_gt(answered, 10, "the sibling answered %d times in 1.5 s", answered);
+    cr_expect_lt(worst, 1000, "a sibling call waited %.0f ms behind the floods", worst);
     for (int i = 0; i < 2; i++) {
         char *n = eval_ok(i ? broadcast_flood : port_flood, "n");
         cr_expect_gt(atol(n), 1000, "the floods ran meanwhile (%s messages)", n);
@@ -533,7 +535,7 @@ Test(channel, a_flood_of_messages_is_held_to_its_cpu_share)
     cr_assert_eq(jsp_context_cpu(flood, &cpu), 0);
     cr_expect_geq(cpu.throttle_count, 1, "the flood was held to its share");
     cr_expect_gt(cpu.throttled_seconds, 0.3, "throttled %.3f s of 1.5 s", cpu.throttled_seconds);
-    cr_expect_lt(worst, 500, "a sibling call waited %.0f ms", worst);
+    cr_expect_lt(worst, 1000, "a sibling call waited %.0f ms", worst);
     char *n = eval_ok(flood, "port2.onmessage = null; n");
     cr_expect_gt(atol(n), 100, "its messages kept flowing, slower (%s)", n);
     free(n);

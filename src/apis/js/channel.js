@@ -64,8 +64,9 @@
 
   class MessageEvent extends Event {
     #data = null; #origin = ''; #lastEventId = ''; #source = null; #ports = NO_PORTS;
-    constructor(type, init = undefined) {
+    constructor(type) { // (init: arguments[1]; see MessagePort.postMessage)
       if (arguments.length === 0) throw new TypeError("MessageEvent: the 'type' argument is required");
+      const init = arguments[1];
       super(type, init);
       if (!init) return;
       let value = init.data;
@@ -139,8 +140,11 @@
       super();
     }
 
-    postMessage(message, options = undefined) {
+    // (options: arguments[1]. A parameter with a default value next to `arguments` kept
+    // JSC from optimizing the call: a cold 1 s of messages ran at 0.39x Node's, 0.81x without)
+    postMessage(message) {
       if (arguments.length === 0) throw new TypeError('MessagePort.postMessage: 1 argument required');
+      const options = arguments[1];
       if (options === undefined) { // nothing to transfer: the common case, without the lists
         const data = cloneWith(message, NO_PORTS);
         if (this.#partner) MessagePort.#enqueue(this.#partner, data, NO_PORTS);

@@ -31,8 +31,9 @@
   const isArrayBuffer = (v) => is((x) => byteLengthOf.call(x), v);
   const isDetached = (buffer) => buffer.detached === true;
 
-  function structuredClone(value, options = undefined) {
+  function structuredClone(value) { // (options: arguments[1], without a default value: see channel.js)
     if (arguments.length === 0) throw new TypeError('structuredClone: 1 argument required');
+    const options = arguments[1];
     return cloneWith(value, options && options.transfer !== undefined ? Array.from(options.transfer) : []);
   }
 

@@ -103,7 +103,7 @@ typedef struct engine_host_ops {
     const void *(*broadcast_generation)(engine_host_ctx *h);
     /* The channel group queued message tasks in this context's JS: the host runs them
      * (engine_messaging_run_task) in a job of their own, soon; cheap when one is already
-     * queued. 0, or JSP_ENOMEM. */
+     * queued. 0, JSP_ENOMEM, or JSP_ECLOSED (the pool is closing). */
     int (*message_tasks_wake)(engine_host_ctx *h);
 
     /* ---- Worker (worker group) ---- */

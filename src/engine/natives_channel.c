@@ -71,7 +71,8 @@ static JSValueRef native_wake(JSContextRef js, JSObjectRef function, JSObjectRef
                               const JSValueRef argv[], JSValueRef *exception)
 {
     engine_ctx *ec = engine_ctx_of(js);
-    if (ec && ec->host->message_tasks_wake && ec->host->message_tasks_wake(ec->host_ctx) != 0)
+    /* (JSP_ECLOSED: the pool is closing, nothing will be delivered: not the poster's error) */
+    if (ec && ec->host->message_tasks_wake && ec->host->message_tasks_wake(ec->host_ctx) == JSP_ENOMEM)
         return natives_throw(js, exception, "Error", "postMessage: out of memory");
     return JSValueMakeUndefined(js);
 }

@@ -23,7 +23,8 @@ void messaging_broadcast_unsubscribe(struct jsp_context *ctx, const char *key);
 void messaging_broadcast_post(struct jsp_context *ctx, const char *key, const char *data,
                               size_t len);
 bool messaging_broadcast_has_peers(struct jsp_context *ctx, const char *key);
-/* Queues ctx's JOB_MESSAGE_TASKS unless one is queued or running. 0, or JSP_ENOMEM. */
+/* Queues ctx's JOB_MESSAGE_TASKS unless one is queued or running. 0, JSP_ENOMEM or
+ * JSP_ECLOSED. */
 int messaging_wake_tasks(struct jsp_context *ctx);
 /* Runs a JOB_MESSAGE_TASKS: a batch of ctx's message tasks, each in its own run (budget,
  * microtasks), for up to a slice; requeues the job when tasks remain. */

@@ -2,7 +2,9 @@
 # vs_node.sh — throughput of the web-API groups against Node.js on the same machine
 # (issue 4): the same JS snippet runs for ~1 s in `jspool eval --apis all` and in `node -e`,
 # each reporting MB/s (or ops/s); RUNS alternating runs, medians and the ratio printed as
-# JSON lines.  usage: bench/apis/vs_node.sh   (RUNS=3; CASES=url_parse,sha256_digest runs only those)
+# JSON lines.  usage: bench/apis/vs_node.sh   (RUNS=3; CASES=name,name runs only those;
+# WARM=1 runs each snippet once untimed first, in the same process, and reports the second:
+# the engines' steady state rather than their warm-up)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${RUNS:-3}
@@ -30,7 +32,8 @@ cases=(
 
 for entry in "${cases[@]}"; do
     IFS='|' read -r name unit snippet <<<"$entry"
-    [[ -z ${CASES:-} || ",$CASES," == *",$name,"* ]] || continue
+    [[ -z "${CASES:-}" || ",$CASES," == *",$name,"* ]] || continue
+    [[ "${WARM:-0}" == 1 ]] && snippet="(async () => { const once = () => $snippet; await once(); return once(); })()"
     jsp=(); nd=()
     for run in $(seq 1 "$runs"); do
         jsp+=("$(build-bench/jspool eval --apis all "$snippet")")
@@ -38,6 +41,6 @@ for entry in "${cases[@]}"; do
     done
     median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
     j=$(median "${jsp[@]}"); n=$(median "${nd[@]}")
-    awk -v name="$name" -v unit="$unit" -v j="$j" -v n="$n" -v runs="$runs" 'BEGIN {
-        printf "{\"bench\":\"apis_vs_node\",\"case\":\"%s\",\"unit\":\"%s\",\"runs\":%d,\"jspool\":%.1f,\"node\":%.1f,\"ratio\":%.2f}\n", name, unit, runs, j, n, j / n }'
+    awk -v name="$name" -v warm="${WARM:-0}" -v unit="$unit" -v j="$j" -v n="$n" -v runs="$runs" 'BEGIN {
+        printf "{\"bench\":\"apis_vs_node\",\"case\":\"%s\",\"warm\":%s,\"unit\":\"%s\",\"runs\":%d,\"jspool\":%.1f,\"node\":%.1f,\"ratio\":%.2f}\n", name, warm == 1 ? "true" : "false", unit, runs, j, n, j / n }'
 done

@@ -91,10 +91,20 @@ typedef struct engine_host_ops {
     /* 0, JSP_ETOO_MANY (too many names open in this context) or JSP_ENOMEM. */
     int (*broadcast_subscribe)(engine_host_ctx *h, const char *key);
     void (*broadcast_unsubscribe)(engine_host_ctx *h, const char *key);
-    /* Queues data to every context with a channel of that key open (this one included);
-     * sender_id is the posting channel, skipped in this context. */
-    void (*broadcast_post)(engine_host_ctx *h, const char *key, const char *data, size_t len,
-                           uint64_t sender_id);
+    /* Queues data to every other context with a channel of that key open (this one's own
+     * channels get the post in its JS, channel.js). */
+    void (*broadcast_post)(engine_host_ctx *h, const char *key, const char *data, size_t len);
+    /* Whether another context has a channel of that key open (a post with none to reach is
+     * not serialized). */
+    bool (*broadcast_has_peers)(engine_host_ctx *h, const char *key);
+    /* The address of a 32-bit counter that changes whenever any context opens a name it
+     * had none of or closes its last one; it stays valid while any context can run. JS
+     * reads it (only) to know when a has_peers answer may have changed. NULL: ask always. */
+    const void *(*broadcast_generation)(engine_host_ctx *h);
+    /* The channel group queued message tasks in this context's JS: the host runs them
+     * (engine_messaging_run_task) in a job of their own, soon; cheap when one is already
+     * queued. 0, JSP_ENOMEM, or JSP_ECLOSED (the pool is closing). */
+    int (*message_tasks_wake)(engine_host_ctx *h);
 
     /* ---- Worker (worker group) ---- */
     /* Parent side: 0 and the new worker's id, or JSP_ETOO_MANY (worker limit),

@@ -21,6 +21,11 @@
  * NUL-terminated UTF-8. Exceptions are logged. */
 void engine_messaging_deliver(engine_ctx *ec, const char *target, const char *data, size_t len);
 
+/* Runs the channel group's next message task (a MessagePort message, or a post of a
+ * BroadcastChannel of this context: channel.js) in an entry of its own, its microtasks
+ * drained after it. Whether more tasks wait. Exceptions are logged. */
+bool engine_messaging_run_task(engine_ctx *ec);
+
 /* In a new worker context: sets up the worker scope (self, name, postMessage, close...)
  * and runs source. NULL when it ran; otherwise the uncaught exception as a result. */
 jsp_result *engine_worker_start(engine_ctx *ec, const char *name, const char *source, size_t len);

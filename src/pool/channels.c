@@ -25,6 +25,7 @@ static size_t bucket_of(const char *key)
 int broadcast_registry_init(broadcast_registry *r)
 {
     memset(r->buckets, 0, sizeof(r->buckets));
+    atomic_init(&r->generation, 0);
     return pthread_mutex_init(&r->lock, NULL) == 0 ? 0 : JSP_ESYSTEM;
 }
 
@@ -59,6 +60,7 @@ int broadcast_subscribe(broadcast_registry *r, struct jsp_context *ctx, const ch
             s->open_count = 1;
             s->next = *bucket;
             *bucket = s;
+            atomic_fetch_add(&r->generation, 1);
         } else {
             rc = JSP_ENOMEM;
         }
@@ -79,6 +81,7 @@ bool broadcast_unsubscribe(broadcast_registry *r, struct jsp_context *ctx, const
             *at = s->next;
             free(s);
             is_last = true;
+            atomic_fetch_add(&r->generation, 1);
         }
         break;
     }
@@ -95,11 +98,22 @@ void broadcast_unsubscribe_all(broadcast_registry *r, struct jsp_context *ctx)
             if (s->ctx == ctx) {
                 *at = s->next;
                 free(s);
+                atomic_fetch_add(&r->generation, 1);
             } else {
                 at = &s->next;
             }
         }
     pthread_mutex_unlock(&r->lock);
+}
+
+bool broadcast_has_other(broadcast_registry *r, const char *key, const struct jsp_context *ctx)
+{
+    bool has_other = false;
+    pthread_mutex_lock(&r->lock);
+    for (broadcast_sub *s = r->buckets[bucket_of(key)]; s && !has_other; s = s->next)
+        has_other = s->ctx != ctx && strcmp(s->key, key) == 0;
+    pthread_mutex_unlock(&r->lock);
+    return has_other;
 }
 
 size_t broadcast_subscribers(broadcast_registry *r, const char *key, struct jsp_context ***out)

@@ -69,6 +69,8 @@ static void services_init(jsp_pool *pool)
         .broadcast_unsubscribe = broadcast_unsubscribe,
         .broadcast_unsubscribe_all = broadcast_unsubscribe_all,
         .broadcast_subscribers = broadcast_subscribers,
+        .broadcast_has_other = broadcast_has_other,
+        .broadcast_generation = &pool->broadcasts.generation,
         .locks = &pool->locks,
         .lock_request = lock_manager_request,
         .lock_release = lock_manager_release,

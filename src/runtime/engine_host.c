@@ -71,10 +71,24 @@ static void broadcast_unsubscribe(engine_host_ctx *h, const char *key)
     messaging_broadcast_unsubscribe(host_context(h), key);
 }
 
-static void broadcast_post(engine_host_ctx *h, const char *key, const char *data, size_t len,
-                           uint64_t sender_id)
+static void broadcast_post(engine_host_ctx *h, const char *key, const char *data, size_t len)
 {
-    messaging_broadcast_post(host_context(h), key, data, len, sender_id);
+    messaging_broadcast_post(host_context(h), key, data, len);
+}
+
+static bool broadcast_has_peers(engine_host_ctx *h, const char *key)
+{
+    return messaging_broadcast_has_peers(host_context(h), key);
+}
+
+static const void *broadcast_generation(engine_host_ctx *h)
+{
+    return services_of(host_context(h))->broadcast_generation;
+}
+
+static int message_tasks_wake(engine_host_ctx *h)
+{
+    return messaging_wake_tasks(host_context(h));
 }
 
 static int worker_spawn(engine_host_ctx *h, const char *source, size_t len, const char *name,
@@ -268,6 +282,9 @@ const engine_host_ops runtime_engine_host = {
     .broadcast_subscribe = broadcast_subscribe,
     .broadcast_unsubscribe = broadcast_unsubscribe,
     .broadcast_post = broadcast_post,
+    .broadcast_has_peers = broadcast_has_peers,
+    .broadcast_generation = broadcast_generation,
+    .message_tasks_wake = message_tasks_wake,
     .worker_spawn = worker_spawn,
     .worker_post = worker_post,
     .worker_terminate = worker_terminate,

@@ -30,6 +30,8 @@ typedef enum job_kind {
     JOB_HOST_REPLY,
     JOB_CHANNEL_MESSAGE,  /* a BroadcastChannel or worker message: name = target, text = data */
     JOB_WORKER_START,     /* a new worker's source (text) and name (name) */
+    JOB_MESSAGE_TASKS,    /* the channel group has message tasks queued in ctx's JS (at most
+                             one such job per context: messaging.c) */
     JOB_LOCK_EVENT,            /* a Web Locks grant or steal for ctx (lock_requests.c) */
     JOB_FETCH_EVENT,      /* a fetch transfer has news for its JS (fetch.c): fetch_id */
     JOB_WS_EVENT,         /* a WebSocket has events for its JS (websocket_client.c): fetch_id = its id */

@@ -44,6 +44,7 @@ typedef struct worker_link {
 
 struct context_messaging {
     unsigned broadcast_names;    /* distinct names with a channel open here */
+    bool is_tasks_job_queued;    /* a JOB_MESSAGE_TASKS is queued or running */
     worker_link *workers;        /* the workers this context started */
     uint64_t next_worker_id;
     worker_link *as_worker;      /* this context is a worker: its link to the parent */
@@ -180,8 +181,19 @@ void messaging_broadcast_unsubscribe(struct jsp_context *ctx, const char *key)
     free_scoped(scoped, buf); /* (out of memory: the entry stays until the context dies) */
 }
 
+bool messaging_broadcast_has_peers(struct jsp_context *ctx, const char *key)
+{
+    char buf[256];
+    char *scoped = scoped_key(ctx, key, buf, sizeof(buf));
+    const runtime_services *s = services_of(ctx);
+    /* out of memory for the key: as if there were peers (the post then fails as it would) */
+    bool has_peers = !scoped || s->broadcast_has_other(s->broadcasts, scoped, ctx);
+    free_scoped(scoped, buf);
+    return has_peers;
+}
+
 void messaging_broadcast_post(struct jsp_context *ctx, const char *key, const char *data,
-                              size_t len, uint64_t sender_id)
+                              size_t len)
 {
     struct jsp_context **targets = NULL;
     char buf[256];
@@ -192,15 +204,116 @@ void messaging_broadcast_post(struct jsp_context *ctx, const char *key, const ch
     size_t target_size = strlen(key) + 32;
     char *target = malloc(target_size);
     for (size_t i = 0; i < count; i++) {
-        if (target) {
-            /* the posting channel itself is skipped, in its own context only */
-            snprintf(target, target_size, "b:%" PRIu64 ":%s", targets[i] == ctx ? sender_id : 0, key);
+        if (target && targets[i] != ctx) { /* ctx's own channels got it in its JS (channel.js) */
+            snprintf(target, target_size, "b:0:%s", key);
             queue_message(targets[i], JOB_CHANNEL_MESSAGE, target, data, len);
         }
         context_release(targets[i]);
     }
     free(target);
     free(targets);
+}
+
+/* ---- message tasks inside one context ----
+ * MessagePort messages, and a BroadcastChannel post to channels of the same context, never
+ * leave its JS: channel.js copies them at post time (structured clone, no text) into one
+ * FIFO of tasks and asks for this job. The job runs the tasks one by one, each a run of its
+ * own — its own budget and CPU charge, the microtasks it queued drained before the next
+ * task starts, a throw ending that task only — inside one VM entry (engine_vm_batch), for
+ * up to TASKS_SLICE_NS; with tasks left it goes to the back of the context's jobs, so the
+ * context's other jobs and its siblings take their turns between slices, and a context
+ * over its CPU share waits like any other. Before, each message was a setTimeout(0) of its
+ * own, and a runtime pass fires one timer per context: a pass (a loop wake-up) per
+ * message. */
+static const uint64_t TASKS_SLICE_NS = 1000000; /* what a sibling may wait behind a flood */
+
+static void report_error(struct jsp_context *ctx, const char *message, const char *filename, int line,
+                         int column);
+
+int messaging_wake_tasks(struct jsp_context *ctx)
+{
+    context_messaging *m = messaging_of(ctx);
+    if (!m)
+        return JSP_ENOMEM;
+    if (m->is_tasks_job_queued)
+        return 0;
+    job *j = job_new(JOB_MESSAGE_TASKS, ctx, NULL, 0, NULL);
+    if (!j)
+        return JSP_ENOMEM;
+    int rc = job_queue_push(&ctx->rt->queue, j);
+    if (rc != 0) {
+        job_free(j);
+        return rc;
+    }
+    m->is_tasks_job_queued = true;
+    return 0;
+}
+
+typedef struct tasks_batch {
+    runtime *rt;
+    struct jsp_context *ctx;
+    bool has_more;
+} tasks_batch;
+
+static void log_tripped(struct jsp_context *ctx, int tripped, const char *what)
+{
+    if (tripped == JSP_EDESTROYED || tripped == JSP_ECLOSED)
+        return; /* destroyed or closing while it ran: nobody left to tell */
+    const char *limit = tripped == JSP_ECPU_LIMIT ? "CPU time" : tripped == JSP_EWALL_LIMIT ? "wall time" : "memory";
+    char message[160];
+    snprintf(message, sizeof(message), "RangeError: %s exceeded its %s limit", what, limit);
+    if (ctx->messaging && ctx->messaging->as_worker)
+        report_error(ctx, message, "", 0, 0);
+    else
+        runtime_log(ctx, JSP_LOG_ERROR, message);
+}
+
+static void run_tasks_batch(void *data)
+{
+    tasks_batch *b = data;
+    struct jsp_context *ctx = b->ctx;
+    engine_vm *vm = context_vm(ctx);
+    uint64_t slice_end = monotonic_ns() + TASKS_SLICE_NS;
+    do {
+        js_run run;
+        if (!runtime_enter_js(b->rt, ctx, &run)) {
+            /* over its memory limit: the tasks wait for the next post (or a recycle) */
+            log_tripped(ctx, run.budget.tripped, "message handler");
+            b->has_more = false;
+            return;
+        }
+        b->has_more = engine_messaging_run_task(ctx->ec);
+        runtime_leave_js(b->rt, &run);
+        if (run.budget.tripped) { /* that task is over; JSC ends the batch's entry */
+            log_tripped(ctx, run.budget.tripped, "message handler");
+            b->has_more = run.budget.tripped != JSP_EDESTROYED && run.budget.tripped != JSP_ECLOSED;
+            return;
+        }
+    } while (b->has_more && ctx->ec && !ctx->throttled_until_ns && !engine_vm_batch_is_ended(vm) &&
+             monotonic_ns() < slice_end);
+}
+
+void messaging_run_tasks(runtime *rt, job *j)
+{
+    struct jsp_context *ctx = j->ctx;
+    context_messaging *m = ctx->messaging;
+    if (m) /* from here a post (by a task, or a microtask after the last) queues a new job */
+        m->is_tasks_job_queued = false;
+    if (!m || !ctx->ec || ctx->is_dead || atomic_load(&ctx->state) != CONTEXT_ALIVE ||
+        atomic_load_explicit(&ctx->is_cancelled, memory_order_relaxed)) {
+        job_free(j);
+        return;
+    }
+    tasks_batch b = {.rt = rt, .ctx = ctx};
+    engine_batch batch = {.run = run_tasks_batch, .data = &b};
+    engine_vm_batch(context_vm(ctx), &batch);
+    m = ctx->messaging;
+    if (b.has_more && m && !m->is_tasks_job_queued && !ctx->is_dead && ctx->ec &&
+        job_queue_push(&rt->queue, j) == 0) {
+        m->is_tasks_job_queued = true; /* behind the context's other jobs: their turn first */
+        return;
+    }
+    job_free(j);
 }
 
 /* ---- workers: the child's side ---- */
@@ -492,20 +605,8 @@ void messaging_run_job(runtime *rt, job *j)
             engine_messaging_deliver(ctx->ec, j->name, j->text, j->text_len);
         runtime_leave_js(rt, &run);
     }
-    int tripped = run.budget.tripped;
-    if (tripped == JSP_EDESTROYED || tripped == JSP_ECLOSED) {
-        /* destroyed or closing while it ran: nobody left to tell */
-    } else if (tripped) {
-        const char *what = tripped == JSP_ECPU_LIMIT    ? "CPU time"
-                           : tripped == JSP_EWALL_LIMIT ? "wall time"
-                                                        : "memory";
-        char message[160];
-        snprintf(message, sizeof(message), "RangeError: %s exceeded its %s limit",
-                 j->kind == JOB_WORKER_START ? "worker script" : "message handler", what);
-        if (ctx->messaging && ctx->messaging->as_worker)
-            report_error(ctx, message, "", 0, 0);
-        else
-            runtime_log(ctx, JSP_LOG_ERROR, message);
+    if (run.budget.tripped) {
+        log_tripped(ctx, run.budget.tripped, j->kind == JOB_WORKER_START ? "worker script" : "message handler");
     } else if (error) {
         size_t n = strlen(error->error_name) + strlen(error->error_message) + 3;
         char *message = malloc(n);

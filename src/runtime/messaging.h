@@ -21,7 +21,14 @@ void messaging_context_rebuilt(struct jsp_context *ctx);
 int messaging_broadcast_subscribe(struct jsp_context *ctx, const char *key);
 void messaging_broadcast_unsubscribe(struct jsp_context *ctx, const char *key);
 void messaging_broadcast_post(struct jsp_context *ctx, const char *key, const char *data,
-                              size_t len, uint64_t sender_id);
+                              size_t len);
+bool messaging_broadcast_has_peers(struct jsp_context *ctx, const char *key);
+/* Queues ctx's JOB_MESSAGE_TASKS unless one is queued or running. 0, JSP_ENOMEM or
+ * JSP_ECLOSED. */
+int messaging_wake_tasks(struct jsp_context *ctx);
+/* Runs a JOB_MESSAGE_TASKS: a batch of ctx's message tasks, each in its own run (budget,
+ * microtasks), for up to a slice; requeues the job when tasks remain. */
+void messaging_run_tasks(runtime *rt, job *j);
 int messaging_worker_spawn(struct jsp_context *parent, const char *source, size_t len,
                            const char *name, uint64_t *id);
 void messaging_worker_post(struct jsp_context *ctx, uint64_t id, const char *data, size_t len);

@@ -77,7 +77,7 @@ void runtime_deliver(job *j, jsp_result *result)
 void runtime_fail(job *j, int code)
 {
     if (j->kind == JOB_HOST_REPLY || j->kind == JOB_LOCK_EVENT || j->kind == JOB_FETCH_EVENT ||
-        j->kind == JOB_WS_EVENT) { /* nobody waits */
+        j->kind == JOB_WS_EVENT || j->kind == JOB_MESSAGE_TASKS) { /* nobody waits */
         job_free(j);
         return;
     }
@@ -401,6 +401,10 @@ void runtime_run_job(runtime *rt, job *j)
     }
     if (j->kind == JOB_WS_EVENT) { /* likewise */
         ws_client_run_job(rt, j);
+        return;
+    }
+    if (j->kind == JOB_MESSAGE_TASKS) { /* likewise */
+        messaging_run_tasks(rt, j);
         return;
     }
     atomic_fetch_sub(&ctx->queued_jobs, 1);

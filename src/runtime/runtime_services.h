@@ -46,6 +46,9 @@ typedef struct runtime_services {
     void (*broadcast_unsubscribe_all)(struct broadcast_registry *r, struct jsp_context *ctx);
     size_t (*broadcast_subscribers)(struct broadcast_registry *r, const char *key,
                                     struct jsp_context ***out);
+    bool (*broadcast_has_other)(struct broadcast_registry *r, const char *key,
+                                const struct jsp_context *ctx);
+    const _Atomic uint32_t *broadcast_generation; /* the registry's change counter */
 
     /* navigator.locks, per namespace (contracts in pool/lock_manager.h). */
     struct lock_manager *locks;

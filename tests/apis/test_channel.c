@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 SUITE_POOL(2)
 
@@ -64,10 +65,10 @@ Test(channel, add_event_listener_waits_for_start)
     expect_eval(ctx,
                 "new Promise((resolve) => {"
                 "  const { port1, port2 } = new MessageChannel(); const got = [];"
-                "  port2.addEventListener('message', (e) => got.push(e.data));"
-                "  port1.postMessage('a'); port1.postMessage('b');"
-                "  setTimeout(() => { const before = got.length; port2.start();"
-                "    setTimeout(() => resolve([before, ...got]), 10); }, 10);"
+                "  port2.addEventListener('message', (e) => { got.push(e.data); if (got.length === 2) resolve([before, ...got]); });"
+                "  port1.postMessage('a'); port1.postMessage('b'); let before;"
+                /* (message tasks and timers are separate task sources: no order between them) */
+                "  setTimeout(() => { before = got.length; port2.start(); }, 10);"
                 "})",
                 "[0,\"a\",\"b\"]");
     jsp_context_free(ctx);
@@ -169,6 +170,26 @@ Test(channel, broadcast_keeps_the_order_of_a_sender)
     free(eval_ok(a, "const out = new BroadcastChannel('seq'); for (let i = 0; i < 500; i++) out.postMessage(i); 0"));
     cr_assert(eval_until(b, "got.length", "500", 5000));
     expect_eval(b, "got.every((v, i) => v === i)", "true");
+    jsp_context_free(a);
+    jsp_context_free(b);
+}
+
+Test(channel, a_context_opening_the_name_later_gets_the_posts_after_it)
+{
+    /* The sender first posts with no other context listening (it then skips serializing
+     * and remembers that), then a context on another runtime opens the name: the next
+     * post reaches it; once it closed, posts stop reaching it, and reopening works again. */
+    jsp_context *a = channel_context(0);
+    jsp_context *b = channel_context(1);
+    free(eval_ok(a, "var tx = new BroadcastChannel('late-peer'); tx.postMessage('nobody'); tx.postMessage('nobody'); 0"));
+    free(eval_ok(b, "var got = []; var rx = new BroadcastChannel('late-peer'); rx.onmessage = (e) => got.push(e.data); 0"));
+    free(eval_ok(a, "tx.postMessage('first'); 0"));
+    cr_expect(eval_until(b, "got", "[\"first\"]", 2000));
+    free(eval_ok(b, "rx.close(); 0"));
+    free(eval_ok(a, "tx.postMessage('closed'); 0"));
+    free(eval_ok(b, "rx = new BroadcastChannel('late-peer'); rx.onmessage = (e) => got.push(e.data); 0"));
+    free(eval_ok(a, "tx.postMessage('again'); 0"));
+    cr_expect(eval_until(b, "got", "[\"first\",\"again\"]", 2000));
     jsp_context_free(a);
     jsp_context_free(b);
 }
@@ -347,5 +368,195 @@ Test(channel, open_channel_names_are_capped_per_context)
                 "[1024,true,\"BroadcastChannel: too many channel names open in this context\"]");
     /* a second channel of an open name is no new name; closing one frees its slot */
     expect_eval(ctx, "new BroadcastChannel('n0'); open[5].close(); new BroadcastChannel('fresh').name", "\"fresh\"");
+    jsp_context_free(ctx);
+}
+
+/* ---- message tasks inside one context (issue 13: batched per job, cloned at post) ---- */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+Test(channel, thousands_of_messages_keep_their_order_across_batches_ports_and_channels)
+{
+    /* 3 x 4,000 tasks: several batches (a batch ends after 1 ms). Each target gets its own
+     * messages in order, and the tasks run in the order they were posted. */
+    jsp_context *ctx = channel_context(0);
+    expect_eval(ctx,
+                "new Promise((resolve) => {"
+                "  const a = new MessageChannel(), b = new MessageChannel(), tx = new BroadcastChannel('o'),"
+                "    rx = new BroadcastChannel('o'); const seen = []; let n = 0;"
+                "  const on = (name) => (e) => { seen.push(name + e.data.i); if (++n === 12000) resolve(check()); };"
+                "  a.port2.onmessage = on('a'); b.port2.onmessage = on('b'); rx.onmessage = on('c');"
+                "  for (let i = 0; i < 4000; i++) { a.port1.postMessage({ i }); b.port1.postMessage({ i }); tx.postMessage({ i }); }"
+                "  function check() { for (let i = 0; i < 12000; i++)"
+                "    if (seen[i] !== 'abc'[i % 3] + Math.floor(i / 3)) return 'at ' + i + ': ' + seen[i]; return 'in order'; }"
+                "})",
+                "\"in order\"");
+    jsp_context_free(ctx);
+}
+
+Test(channel, a_throwing_handler_does_not_drop_the_messages_after_it)
+{
+    jsp_context *ctx = channel_context(0);
+    expect_eval(ctx,
+                "new Promise((resolve) => {"
+                "  const { port1, port2 } = new MessageChannel(), tx = new BroadcastChannel('t'), rx = new BroadcastChannel('t');"
+                "  const got = [];"
+                "  port2.onmessage = (e) => { got.push('p' + e.data); Promise.resolve().then(() => got.push('then' + e.data));"
+                "    if (e.data % 2) throw new Error('odd ' + e.data); };"
+                "  rx.onmessage = (e) => { got.push('b' + e.data); if (e.data === 1) throw new TypeError('no');"
+                "    if (e.data === 2) setTimeout(() => resolve(got), 5); };"
+                "  for (let i = 1; i <= 4; i++) port1.postMessage(i); tx.postMessage(1); tx.postMessage(2);"
+                "})",
+                "[\"p1\",\"then1\",\"p2\",\"then2\",\"p3\",\"then3\",\"p4\",\"then4\",\"b1\",\"b2\"]");
+    jsp_context_free(ctx);
+    cr_expect(collector_has(&logs, "odd 1"), "the throw was reported");
+}
+
+Test(channel, every_microtask_of_a_message_runs_before_the_next_message)
+{
+    /* Chains three deep, queueMicrotask and an async function's awaits: all of them finish
+     * before the next message's handler starts, for ports and BroadcastChannel alike. */
+    jsp_context *ctx = channel_context(0);
+    expect_eval(ctx,
+                "new Promise((resolve) => {"
+                "  const { port1, port2 } = new MessageChannel(), tx = new BroadcastChannel('m'), rx = new BroadcastChannel('m');"
+                "  const log = [];"
+                "  const handler = (tag) => async (e) => {"
+                "    log.push(tag + e.data + ':start');"
+                "    Promise.resolve().then(() => Promise.resolve()).then(() => log.push(tag + e.data + ':chain'));"
+                "    queueMicrotask(() => log.push(tag + e.data + ':micro'));"
+                "    await null; await null; log.push(tag + e.data + ':awaited');"
+                "    if (tag === 'b' && e.data === 2) setTimeout(() => resolve(log.join(' ')), 5);"
+                "  };"
+                "  port2.onmessage = handler('p'); rx.onmessage = handler('b');"
+                "  port1.postMessage(1); tx.postMessage(1); port1.postMessage(2); tx.postMessage(2);"
+                "})",
+                "\"p1:start p1:micro p1:awaited p1:chain b1:start b1:micro b1:awaited b1:chain "
+                "p2:start p2:micro p2:awaited p2:chain b2:start b2:micro b2:awaited b2:chain\"");
+    jsp_context_free(ctx);
+}
+
+Test(channel, each_receiver_gets_its_own_copy_taken_at_post_time)
+{
+    jsp_context *ctx = channel_context(0);
+    expect_eval(ctx,
+                "new Promise((resolve) => {"
+                "  const { port1, port2 } = new MessageChannel(), tx = new BroadcastChannel('iso');"
+                "  const r1 = new BroadcastChannel('iso'), r2 = new BroadcastChannel('iso');"
+                "  const sent = { n: 1, list: [1, 2], map: new Map([['k', { v: 1 }]]) }; const got = {};"
+                "  port2.onmessage = (e) => { got.port = e.data; e.data.n = 'port'; e.data.list.push('port'); };"
+                "  r1.onmessage = (e) => { got.r1 = e.data; e.data.n = 'r1'; e.data.map.get('k').v = 'r1'; };"
+                "  r2.onmessage = (e) => { got.r2 = e.data;"
+                "    setTimeout(() => resolve([sent.n, sent.list.length, sent.map.get('k').v, got.port.n, got.r1.n,"
+                "      got.r2.n, got.r2.map.get('k').v, got.r2.list.length, got.port !== sent, got.r1 !== got.r2]), 5); };"
+                "  port1.postMessage(sent); tx.postMessage(sent);"
+                "  sent.n = 'changed after the post'; sent.list.push(3); sent.map.get('k').v = 'changed';"
+                "})",
+                "[\"changed after the post\",3,\"changed\",\"port\",\"r1\",1,1,2,true,true]");
+    jsp_context_free(ctx);
+}
+
+Test(channel, a_handler_over_its_cpu_limit_is_stopped_and_the_next_messages_still_arrive)
+{
+    jsp_context_config cfg = {.runtime = 1, .apis = "console,channel", .cpu_limit_ms = 50};
+    jsp_context *ctx = context_with(pool, &cfg);
+    free(eval_ok(ctx, "var got = []; const { port1, port2 } = new MessageChannel();"
+                      "port2.onmessage = (e) => { if (e.data === 'spin') for (;;); got.push(e.data); };"
+                      "port1.postMessage('before'); port1.postMessage('spin'); port1.postMessage('after1');"
+                      "port1.postMessage('after2'); 0"));
+    cr_expect(eval_until(ctx, "got.join()", "\"before,after1,after2\"", 5000));
+    cr_expect(collector_has(&logs, "message handler exceeded its CPU time limit"));
+    jsp_context_free(ctx);
+}
+
+/* Contexts flooding themselves with messages (each one posts the next, forever) on the
+ * same runtime as a sibling: the sibling's calls still answer promptly. */
+Test(channel, a_flood_of_messages_does_not_starve_a_sibling)
+{
+    jsp_context *port_flood = channel_context(0);
+    jsp_context *broadcast_flood = channel_context(0);
+    jsp_context *sibling = channel_context(0);
+    free(eval_ok(port_flood, "var n = 0; const { port1, port2 } = new MessageChannel();"
+                             "port2.onmessage = () => { n++; port1.postMessage({ pad: 'x'.repeat(64) }); port1.postMessage(n); };"
+                             "port1.postMessage(0); 0"));
+    free(eval_ok(broadcast_flood, "var n = 0; const a = new BroadcastChannel('flood'), b = new BroadcastChannel('flood');"
+                                  "b.onmessage = () => { n++; a.postMessage([n, n]); a.postMessage(n); }; a.postMessage(0); 0"));
+    double t0 = now_ms(), worst = 0;
+    int answered = 0;
+    while (now_ms() - t0 < 1500) {
+        double c0 = now_ms();
+        char *json = eval_ok(sibling, "6 * 7");
+        double took = now_ms() - c0;
+        cr_assert_str_eq(json, "42");
+        free(json);
+        answered++;
+        worst = took > worst ? took : worst;
+        sleep_ms(5);
+    }
+    /* Starved, it would not answer before the floods end (never). Margins for a loaded
+     * machine under ASan: a turn of each flood is ~1 ms. */
+    cr_expect_gt(answered, 10, "the sibling answered %d times in 1.5 s", answered);
+    cr_expect_lt(worst, 1000, "a sibling call waited %.0f ms behind the floods", worst);
+    for (int i = 0; i < 2; i++) {
+        char *n = eval_ok(i ? broadcast_flood : port_flood, "n");
+        cr_expect_gt(atol(n), 1000, "the floods ran meanwhile (%s messages)", n);
+        free(n);
+    }
+    jsp_context_free(port_flood);
+    jsp_context_free(broadcast_flood);
+    jsp_context_free(sibling);
+}
+
+/* With a 20% CPU share, a context flooding itself with messages is throttled (its
+ * messages wait, they are not lost) while a sibling answers. */
+Test(channel, a_flood_of_messages_is_held_to_its_cpu_share)
+{
+    jsp_pool_config pool_cfg = {.threads = 1, .cpu_share = 0.2, .cpu_share_window_ms = 500};
+    jsp_pool *own = NULL;
+    cr_assert_eq(jsp_pool_new(&pool_cfg, &own), 0);
+    jsp_context_config cfg = {.apis = "console,channel"};
+    jsp_context *flood = context_with(own, &cfg);
+    jsp_context *sibling = context_with(own, &cfg);
+    free(eval_ok(flood, "var n = 0; const { port1, port2 } = new MessageChannel();"
+                        "port2.onmessage = (e) => { n++; port1.postMessage(e.data + 1); }; port1.postMessage(0); 0"));
+    double t0 = now_ms(), worst = 0;
+    while (now_ms() - t0 < 1500) {
+        double c0 = now_ms();
+        free(eval_ok(sibling, "1"));
+        worst = now_ms() - c0 > worst ? now_ms() - c0 : worst;
+        sleep_ms(5);
+    }
+    jsp_cpu_usage cpu;
+    cr_assert_eq(jsp_context_cpu(flood, &cpu), 0);
+    cr_expect_geq(cpu.throttle_count, 1, "the flood was held to its share");
+    cr_expect_gt(cpu.throttled_seconds, 0.3, "throttled %.3f s of 1.5 s", cpu.throttled_seconds);
+    cr_expect_lt(worst, 1000, "a sibling call waited %.0f ms", worst);
+    char *n = eval_ok(flood, "port2.onmessage = null; n");
+    cr_expect_gt(atol(n), 100, "its messages kept flowing, slower (%s)", n);
+    free(n);
+    jsp_context_free(flood);
+    jsp_context_free(sibling);
+    jsp_pool_free(own);
+}
+
+Test(channel, undelivered_messages_count_against_the_memory_limit)
+{
+    /* Never started, the port keeps every message: the copies live in the context's heap,
+     * so an isolated context is stopped at its memory limit, and then works again. */
+    jsp_context_config cfg = {.apis = "console,channel", .memory_limit_bytes = 32u << 20};
+    jsp_context *ctx = context_with(pool, &cfg);
+    jsp_result *r = NULL;
+    int rc = jsp_eval(ctx, "const { port1, port2 } = new MessageChannel();"
+                           "for (;;) port1.postMessage({ bytes: new Uint8Array(1 << 20) })", -1, &r);
+    /* JSP_EOOM, or the memory guard's RangeError when the next copy would not fit */
+    cr_expect(rc == JSP_EOOM || (rc == JSP_EJS && strstr(r->error_message, "memory limit")), "got %d: %s: %s", rc,
+              r ? r->error_name : "", r ? r->error_message : "");
+    jsp_result_free(r);
+    expect_eval(ctx, "1 + 1", "2");
     jsp_context_free(ctx);
 }

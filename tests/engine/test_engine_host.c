@@ -142,12 +142,16 @@ static void fake_unsubscribe(engine_host_ctx *h, const char *key)
     h->unsubscribed = strdup(key);
 }
 
-static void fake_broadcast_post(engine_host_ctx *h, const char *key, const char *data, size_t len,
-                                uint64_t sender_id)
+static void fake_broadcast_post(engine_host_ctx *h, const char *key, const char *data, size_t len)
 {
     free(h->posted_key);
     h->posted_key = strdup(key);
     h->posted_len = len;
+}
+
+static bool fake_broadcast_has_peers(engine_host_ctx *h, const char *key)
+{
+    return true; /* as if another context listened: the post is serialized and sent */
 }
 
 static int fake_worker_spawn(engine_host_ctx *h, const char *source, size_t len, const char *name,
@@ -198,6 +202,7 @@ static const engine_host_ops fake_ops = {
     .broadcast_subscribe = fake_subscribe,
     .broadcast_unsubscribe = fake_unsubscribe,
     .broadcast_post = fake_broadcast_post,
+    .broadcast_has_peers = fake_broadcast_has_peers,
     .worker_spawn = fake_worker_spawn,
     .worker_post = fake_worker_post,
     .worker_terminate = fake_worker_terminate,

@@ -17,8 +17,9 @@
     #canceled = false; #stopPropagation = false; #stopImmediate = false;
     #inPassiveListener = false; #dispatching = false;
 
-    constructor(type, init = {}) {
+    constructor(type) { // (init: arguments[1], without a default value: see channel.js)
       if (arguments.length === 0) throw new TypeError("Event: the 'type' argument is required");
+      const init = arguments[1];
       if (init !== undefined && init !== null && typeof init !== 'object' && typeof init !== 'function')
         throw new TypeError('Event: the init argument must be a dictionary');
       this.#type = String(type);

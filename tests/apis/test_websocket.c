@@ -7,10 +7,14 @@
  * fields, reconnection with Last-Event-ID and retry, close(), failures. */
 #include "support/support.h"
 
+#include "runtime/resolver.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <uv.h>
 
 SUITE_POOL(2)
 
@@ -200,6 +205,134 @@ Test(websocket, egress_refusals_and_limits)
     jsp_context_free(by_name);
     jsp_context_free(small);
     jsp_context_free(one);
+}
+
+/* A resolver that a test holds: names under .stuck.test wait until released, then all
+ * names here answer 127.0.0.1 (the sandbox has no DNS of its own to be slow). */
+static pthread_mutex_t stuck_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stuck_cond = PTHREAD_COND_INITIALIZER;
+static bool stuck_released;
+static int stuck_waiting, stuck_most;
+
+static int held_getaddrinfo(const char *host, const char *port, const struct addrinfo *hints, struct addrinfo **res)
+{
+    size_t n = strlen(host);
+    if (n > 11 && strcmp(host + n - 11, ".stuck.test") == 0) {
+        pthread_mutex_lock(&stuck_lock);
+        if (++stuck_waiting > stuck_most)
+            stuck_most = stuck_waiting;
+        while (!stuck_released)
+            pthread_cond_wait(&stuck_cond, &stuck_lock);
+        stuck_waiting--;
+        pthread_mutex_unlock(&stuck_lock);
+    }
+    return getaddrinfo("127.0.0.1", port, hints, res);
+}
+
+static void release_stuck(bool released)
+{
+    pthread_mutex_lock(&stuck_lock);
+    stuck_released = released;
+    pthread_cond_broadcast(&stuck_cond);
+    pthread_mutex_unlock(&stuck_lock);
+}
+
+/* Waits up to ms for n lookups to be stuck; how many are. */
+static int stuck_wait(int n, int ms)
+{
+    int now = 0;
+    for (int i = 0; i < ms / 10; i++) {
+        pthread_mutex_lock(&stuck_lock);
+        now = stuck_waiting;
+        pthread_mutex_unlock(&stuck_lock);
+        if (now >= n)
+            break;
+        sleep_ms(10);
+    }
+    return now;
+}
+
+static void on_pool_work(uv_work_t *w) { (void)w; }
+static void on_pool_work_done(uv_work_t *w, int status) { (void)status; ++*(int *)w->data; }
+
+/* How long 4 works queued at once on libuv's thread pool (what the server's context
+ * creation uses) take to finish, in ms; -1 past 3 s. */
+static int thread_pool_ms(void)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    uv_work_t works[4];
+    int done = 0;
+    for (int i = 0; i < 4; i++) {
+        works[i].data = &done;
+        uv_queue_work(&loop, &works[i], on_pool_work, on_pool_work_done);
+    }
+    uint64_t start = uv_hrtime();
+    while (done < 4 && uv_hrtime() - start < 3000000000ull) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        sleep_ms(5);
+    }
+    int ms = done == 4 ? (int)((uv_hrtime() - start) / 1000000) : -1;
+    while (done < 4) /* the loop must end with its works */
+        uv_run(&loop, UV_RUN_ONCE);
+    uv_loop_close(&loop);
+    return ms;
+}
+
+/* Attacker review: a socket's name lookup ran on libuv's 4-thread pool, so a tenant whose
+ * allowed names resolve slowly (4 sockets) held every thread for the resolver's timeout,
+ * and the server's context creations (uv_queue_work) and other tenants' lookups waited.
+ * Now lookups run on threads of their own, at most 2 per context in flight (the others
+ * wait their turn, bounded by egress_timeout_ms), and a destroy does not wait for one. */
+Test(websocket, slow_name_lookups_of_one_tenant_hold_neither_the_thread_pool_nor_other_tenants)
+{
+    release_stuck(false);
+    resolver_set_getaddrinfo_for_test(held_getaddrinfo);
+    char allow[64];
+    snprintf(allow, sizeof(allow), "*.stuck.test:%d,fast.test:%d", server_port, server_port);
+    jsp_context *slow = ws_context(&(jsp_context_config){.egress_allow = allow, .egress_allow_loopback = 1});
+    char source[400];
+    snprintf(source, sizeof(source),
+             "globalThis.opened = 0; globalThis.order = []; for (let i = 0; i < 16; i++) {"
+             " const ws = new WebSocket('ws://s' + i + '.stuck.test:%d/echo');"
+             " ws.onopen = () => { opened++; order.push(i); ws.close(); }; } 1", server_port);
+    free(eval_ok(slow, source));
+    cr_assert(eval_until(slow, "1", "1", 100));
+    cr_expect_eq(stuck_wait(2, 2000), 2);
+    cr_expect_eq(stuck_wait(3, 200), 2);
+    cr_expect_eq(resolver_in_flight(), 2, "one context's lookups in flight: %d", resolver_in_flight());
+    /* libuv's thread pool is free for everything else */
+    int ms = thread_pool_ms();
+    cr_expect(ms >= 0 && ms < 1000, "4 works on libuv's thread pool took %d ms with 16 lookups stuck", ms);
+    /* another tenant's lookup and socket do not wait */
+    jsp_context *other = ws_context(&(jsp_context_config){.egress_allow = allow, .egress_allow_loopback = 1});
+    free(eval_ok(other, RUN));
+    snprintf(source, sizeof(source), "run('ws://fast.test:%d/echo', (ws) => ws.send('hi'), undefined, 1)",
+             server_port);
+    expect_eval(other, source, "[\"open\",\"hi\",\"close:1005:true:\",3]");
+    /* a context destroyed mid-lookup does not wait for it */
+    jsp_context *gone = ws_context(&(jsp_context_config){.egress_allow = allow, .egress_allow_loopback = 1});
+    snprintf(source, sizeof(source), "for (let i = 0; i < 4; i++) new WebSocket('ws://g' + i + '.stuck.test:%d/');"
+             " 1", server_port);
+    free(eval_ok(gone, source));
+    cr_expect_eq(stuck_wait(4, 2000), 4);
+    cr_expect_eq(resolver_in_flight(), 4);
+    uint64_t start = uv_hrtime();
+    jsp_context_free(gone);
+    cr_expect(uv_hrtime() - start < 500000000ull, "a destroy waited for a lookup");
+    /* released: every socket that waited for its turn opens */
+    release_stuck(true);
+    cr_expect(eval_until(slow, "opened", "16", 10000));
+    expect_eval(slow, "order.sort((a, b) => a - b).join()", "\"0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\"");
+    pthread_mutex_lock(&stuck_lock);
+    cr_expect_eq(stuck_most, 4, "lookups stuck at once: %d (2 of each of 2 contexts)", stuck_most);
+    pthread_mutex_unlock(&stuck_lock);
+    for (int i = 0; i < 200 && resolver_in_flight() > 0; i++)
+        sleep_ms(10);
+    cr_expect_eq(resolver_in_flight(), 0);
+    resolver_set_getaddrinfo_for_test(NULL);
+    jsp_context_free(slow);
+    jsp_context_free(other);
 }
 
 /* Attacker review: a message is buffered whole (by wslay, which allocates each frame's

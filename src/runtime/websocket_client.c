@@ -487,6 +487,19 @@ static void pump(ws_client *c)
     }
 }
 
+/* Fails c as the standard's "fail the WebSocket connection": a close frame with code to the
+ * server (flushed before the connection goes), then error and close events saying why. */
+static void fail_closing(ws_client *c, int code, const char *why)
+{
+    if (why != c->failure)
+        snprintf(c->failure, sizeof(c->failure), "%s", why); /* pump() fails with it */
+    if (c->ws && !c->is_finished && !wslay_event_get_close_sent(c->ws)) {
+        wslay_event_queue_close(c->ws, (uint16_t)code, NULL, 0);
+        pump(c);
+    }
+    fail(c, c->failure);
+}
+
 /* ---- the handshake ---- */
 
 static void on_timer(uv_timer_t *timer)
@@ -1029,7 +1042,7 @@ void ws_client_run_job(runtime *rt, job *j)
     c->events = c->events_tail = NULL;
     ctx->ws_received_bytes -= c->events_bytes;
     c->events_bytes = 0;
-    bool is_over = false;
+    bool is_over = false, is_failed = false;
     ctx->ws_in_job = true; /* sends of its handlers leave together, after the loop */
     while (list) {
         ws_event *e = list;
@@ -1040,6 +1053,10 @@ void ws_client_run_job(runtime *rt, job *j)
         }
         engine_ws_event ev = {.kind = e->kind, .text = e->data, .len = e->len, .extra = "", .code = e->code,
                               .was_clean = e->was_clean, .is_error = e->is_error};
+        if (is_failed && e->kind != ENGINE_WS_CLOSE) {
+            free(e); /* received before its handler tripped a limit: the socket failed */
+            continue;
+        }
         js_run run;
         bool is_known = true, is_too_big = false;
         uint64_t outer = ctx->current_call_id;
@@ -1048,23 +1065,37 @@ void ws_client_run_job(runtime *rt, job *j)
         if (runtime_enter_js(rt, ctx, &run)) {
             is_known = engine_ws_deliver(ctx->ec, id, &ev, &is_too_big);
             runtime_leave_js(rt, &run);
+        } else if (run.budget.tripped == JSP_EOOM && e->kind == ENGINE_WS_CLOSE && !ctx->is_dead) {
+            /* An isolated context over its memory limit: its JS hears the end all the same,
+             * unmetered as fetch's failures are (its CPU and wall limits hold), or the socket
+             * would stay OPEN for it forever. */
+            runtime_enter_js_unmetered(rt, ctx, &run);
+            is_known = engine_ws_deliver(ctx->ec, id, &ev, &is_too_big);
+            runtime_leave_js(rt, &run);
         }
         ctx->current_call_id = outer;
         if (!ctx->is_dead)
             engine_set_current_call(ctx->ec, outer);
-        if (run.budget.tripped && run.budget.tripped != JSP_EDESTROYED && run.budget.tripped != JSP_ECLOSED)
-            runtime_log(ctx, JSP_LOG_ERROR, "WebSocket event handler stopped by a limit");
+        int tripped = run.budget.tripped;
         if (ctx->is_dead || !(c = u64_map_get(&ctx->websockets, id))) {
             free(e);
             continue;
         }
-        if (is_too_big) {
+        if (tripped && tripped != JSP_EDESTROYED && tripped != JSP_ECLOSED && e->kind != ENGINE_WS_CLOSE &&
+            !c->is_finished) {
+            /* Its handler was stopped mid-way (or could not start): its JS may hold the socket
+             * half-handled, so it is failed as a browser fails one — close 1011 to the server,
+             * error and close events naming the limit — instead of left OPEN and deaf. */
+            char why[160];
+            snprintf(why, sizeof(why), "its %s event handler was stopped by this context's %s limit",
+                     e->kind == ENGINE_WS_OPEN ? "open" : "message",
+                     tripped == JSP_ECPU_LIMIT ? "CPU" : tripped == JSP_EWALL_LIMIT ? "wall" : "memory");
+            fail_closing(c, WSLAY_CODE_INTERNAL_SERVER_ERROR, why); /* its close event follows, in the next job */
+            is_failed = true;
+        } else if (is_too_big) {
             char why[160];
             snprintf(why, sizeof(why), "a message of %zu bytes does not fit in this context's memory limit", e->len);
-            snprintf(c->failure, sizeof(c->failure), "%s", why); /* pump() fails with it */
-            if (c->ws && !c->is_finished)
-                wslay_event_queue_close(c->ws, WSLAY_CODE_MESSAGE_TOO_BIG, NULL, 0), pump(c);
-            fail(c, c->failure); /* its close event follows, in the next job */
+            fail_closing(c, WSLAY_CODE_MESSAGE_TOO_BIG, why); /* its close event follows, in the next job */
         } else if (e->kind == ENGINE_WS_CLOSE || !is_known) {
             is_over = true; /* its JS has heard the end, or is gone: let go */
             c->is_finished = true;

@@ -384,6 +384,54 @@ Test(websocket, a_message_past_the_memory_limit_closes_the_socket_saying_so)
     jsp_context_free(ctx);
 }
 
+/* Attacker review: a handler stopped by a limit left its socket OPEN for its JS, deaf
+ * (only a log line said so). Now the socket fails as a browser fails one: close 1011 to
+ * the server, then error and close events whose reason names the limit, readyState
+ * CLOSED; the context goes on. */
+static const char *const SPIN =
+    "globalThis.log = []; globalThis.ws = new WebSocket(BASE + '/echo');"
+    " ws.onopen = () => { log.push('open'); %s };"
+    " ws.onmessage = (e) => { log.push('message'); %s };"
+    " ws.onerror = () => log.push('error');"
+    " ws.onclose = (e) => log.push('close:' + e.code + ':' + e.wasClean + ':' + e.reason, ws.readyState); 1";
+
+static void expect_failed_by_limit(jsp_context *ctx, const char *open_js, const char *message_js, const char *log_json)
+{
+    char source[600];
+    snprintf(source, sizeof(source), SPIN, open_js, message_js);
+    free(eval_ok(ctx, source));
+    cr_expect(eval_until(ctx, "log", log_json, 10000), "log: %s", log_json);
+    expect_eval(ctx, "[ws.readyState, 6 * 7]", "[3,42]");
+}
+
+Test(websocket, a_handler_stopped_by_a_limit_fails_its_socket_saying_so)
+{
+    jsp_context *ctx = ws_context(&(jsp_context_config){.egress_allow_loopback = 1, .cpu_limit_ms = 100,
+                                                        .apis = "websocket,fetch"});
+    expect_failed_by_limit(ctx, "ws.send('a'); ws.send('b');", "for (;;) {}",
+                           "[\"open\",\"message\",\"error\",\"close:1006:false:its message event handler was stopped "
+                           "by this context's CPU limit\",3]");
+    expect_failed_by_limit(ctx, "for (;;) {}", "",
+                           "[\"open\",\"error\",\"close:1006:false:its open event handler was stopped by this "
+                           "context's CPU limit\",3]");
+    /* the server heard 1011 from the first socket (the second had sent nothing: its close
+     * frame races the server's read of the open) */
+    char *closes = eval_ok(ctx, "fetch(HTTP + '/sse/closes').then((r) => r.text())");
+    cr_expect(strncmp(closes, "\"[1011", 6) == 0, "%s", closes);
+    free(closes);
+    /* the context still opens sockets: the failed ones gave their slots back */
+    free(eval_ok(ctx, RUN));
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.send('x'), undefined, 1)", "[\"open\",\"x\",\"close:1005:true:\",3]");
+    jsp_context_free(ctx);
+    /* an isolated context's handler past its memory limit */
+    jsp_context *isolated = ws_context(&(jsp_context_config){.egress_allow_loopback = 1, .memory_limit_bytes = 32u << 20});
+    expect_failed_by_limit(isolated, "ws.send('a');",
+                           "const hoard = []; for (;;) hoard.push(new Array(10000).fill(0));",
+                           "[\"open\",\"message\",\"error\",\"close:1006:false:its message event handler was stopped "
+                           "by this context's memory limit\",3]");
+    jsp_context_free(isolated);
+}
+
 Test(websocket, the_handshake_is_bounded_by_egress_timeout_ms)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0); /* accepts connections (backlog), never answers */

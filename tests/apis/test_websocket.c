@@ -577,6 +577,43 @@ Test(eventsource, failures_do_not_reconnect)
     jsp_context_free(ctx);
 }
 
+/* Attacker review: an EventSource whose handler was stopped by a limit sat OPEN and deaf
+ * (its reading loop was cut, the fetch under it cancelled). Now it closes as a failed
+ * connection does — an error event, readyState CLOSED, no reconnection — and the context
+ * goes on, its request slot given back. */
+Test(eventsource, a_handler_stopped_by_a_limit_closes_the_source)
+{
+    jsp_context *ctx = ws_context(&(jsp_context_config){.egress_allow_loopback = 1, .cpu_limit_ms = 100,
+                                                        .egress_max_requests = 1});
+    const char *spin = "globalThis.log = []; globalThis.es = new EventSource(HTTP + '/sse/%s');"
+                       " es.onopen = () => { log.push('open'); %s };"
+                       " es.onmessage = (e) => { log.push(e.data); %s };"
+                       " es.onerror = () => log.push('error:' + es.readyState); 1";
+    char source[400];
+    snprintf(source, sizeof(source), spin, "forever", "", "for (;;) {}");
+    free(eval_ok(ctx, source));
+    cr_expect(eval_until(ctx, "log", "[\"open\",\"tick\",\"error:2\"]", 10000));
+    sleep_ms(300); /* no more ticks, no reconnection */
+    expect_eval(ctx, "[es.readyState, log.length]", "[2,3]");
+    snprintf(source, sizeof(source), spin, "forever", "for (;;) {}", "");
+    free(eval_ok(ctx, source));
+    cr_expect(eval_until(ctx, "log", "[\"open\",\"error:2\"]", 10000));
+    /* its one request slot is free again */
+    snprintf(source, sizeof(source), spin, "basic", "", "");
+    free(eval_ok(ctx, source));
+    cr_expect(eval_until(ctx, "log.slice(0, 3)", "[\"open\",\"one\",\"crlf\"]", 10000));
+    jsp_context_free(ctx);
+    /* an isolated context's handler past its memory limit */
+    jsp_context *isolated = ws_context(&(jsp_context_config){.egress_allow_loopback = 1,
+                                                             .memory_limit_bytes = 32u << 20});
+    snprintf(source, sizeof(source), spin, "forever", "",
+             "const hoard = []; for (;;) hoard.push(new Array(10000).fill(0));");
+    free(eval_ok(isolated, source));
+    cr_expect(eval_until(isolated, "log", "[\"open\",\"tick\",\"error:2\"]", 10000));
+    expect_eval(isolated, "[es.readyState, 6 * 7]", "[2,42]");
+    jsp_context_free(isolated);
+}
+
 /* Attacker review: sockets a tenant opens are process file descriptors. 16 per context
  * (egress_max_requests) times any number of contexts used to reach the descriptor limit,
  * after which nobody's store, socket or accepted connection could open (EMFILE). A

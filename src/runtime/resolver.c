@@ -1,7 +1,8 @@
 /* resolver.c — see resolver.h.
  *
  * A lookup is shared by its thread and its loop (refs 2): the thread stores the answer and
- * wakes the loop through the lookup's uv_async_t, unless the loop cancelled it first; one
+ * wakes the loop through the lookup's uv_async_t, which stays open until then, cancelled or
+ * not (so a cancelled lookup still counts where its owner counts it, until it ends); one
  * mutex for all lookups orders the two (a lookup takes it twice, against a getaddrinfo of
  * microseconds at best: no contention worth a lock each). */
 #include "runtime/resolver.h"
@@ -23,6 +24,8 @@ struct resolver_lookup {
     struct addrinfo *res;     /* the answer, until done takes it */
     resolver_done_fn done;
     void *data;
+    resolver_gone_fn gone;    /* once cancelled: called when its thread has returned */
+    void *gone_data;
     resolver_getaddrinfo_fn lookup;
     char port[8];
     char host[];
@@ -57,9 +60,14 @@ static void on_answer(uv_async_t *async)
     int status = l->status;
     l->res = NULL;
     pthread_mutex_unlock(&lock);
-    assert(!l->is_cancelled);
-    l->is_cancelled = true; /* done once */
-    l->done(l->data, status, res);
+    if (l->is_cancelled) { /* its answer is dropped (freed with it) */
+        l->res = res;
+        if (l->gone)
+            l->gone(l->gone_data);
+    } else {
+        l->is_cancelled = true; /* done once */
+        l->done(l->data, status, res);
+    }
     uv_close((uv_handle_t *)&l->async, on_closed);
 }
 
@@ -73,8 +81,7 @@ static void *lookup_thread(void *arg)
     in_flight--;
     l->status = status;
     l->res = status == 0 ? res : NULL;
-    if (!l->is_cancelled)
-        uv_async_send(&l->async); /* under the lock: a cancel cannot close it meanwhile */
+    uv_async_send(&l->async); /* open until on_answer, cancelled or not */
     pthread_mutex_unlock(&lock);
     release(l);
     return NULL;
@@ -142,13 +149,12 @@ resolver_lookup *resolver_start(uv_loop_t *loop, const char *host, int port, res
     return l;
 }
 
-void resolver_cancel(resolver_lookup *l)
+void resolver_cancel(resolver_lookup *l, resolver_gone_fn gone, void *gone_data)
 {
-    pthread_mutex_lock(&lock);
     assert(!l->is_cancelled);
-    l->is_cancelled = true;
-    pthread_mutex_unlock(&lock);
-    uv_close((uv_handle_t *)&l->async, on_closed); /* a pending wake-up is dropped with it */
+    l->is_cancelled = true; /* (read on this thread only) */
+    l->gone = gone;
+    l->gone_data = gone_data;
 }
 
 int resolver_in_flight(void)

@@ -8,8 +8,9 @@
  *
  * One detached thread per lookup, at most RESOLVER_MAX_THREADS in the process (past it a
  * lookup is refused, saying so); a lookup cancelled while its thread is still in
- * getaddrinfo is forgotten (the thread frees its answer when it returns), so no loop ever
- * waits for a resolver. Per-context caps are the caller's (websocket_client.c). */
+ * getaddrinfo is let go (its answer dropped when the thread returns, then its owner told),
+ * so no caller waits for a resolver — but its loop stays alive until then, as it would for
+ * a uv_getaddrinfo. Per-context caps are the caller's (websocket_client.c). */
 #ifndef JSP_RUNTIME_RESOLVER_H
 #define JSP_RUNTIME_RESOLVER_H
 
@@ -33,8 +34,11 @@ typedef void (*resolver_done_fn)(void *data, int status, struct addrinfo *res);
 resolver_lookup *resolver_start(uv_loop_t *loop, const char *host, int port, resolver_done_fn done, void *data,
                                 char *why, size_t why_len);
 
-/* Forgets a lookup whose done has not been called: done never will be. Loop thread only. */
-void resolver_cancel(resolver_lookup *lookup);
+/* Lets go of a lookup whose done has not been called: done never will be; gone(gone_data)
+ * (if not NULL) is called on the loop's thread once its thread has returned — what it held
+ * is free then. Loop thread only. */
+typedef void (*resolver_gone_fn)(void *gone_data);
+void resolver_cancel(resolver_lookup *lookup, resolver_gone_fn gone, void *gone_data);
 
 /* Lookups whose threads have not returned (cancelled ones included). Any thread. */
 int resolver_in_flight(void);

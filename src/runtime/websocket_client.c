@@ -116,6 +116,18 @@ static void finish(ws_client *c, int code, const char *reason, bool was_clean, b
 static void pump(ws_client *c);
 static void lookup_next(struct jsp_context *ctx);
 
+/* A lookup let go of (its socket failed, closed or was dropped) has ended: until then it
+ * counted against its context's WS_LOOKUPS_PER_CONTEXT, or opening and closing sockets to
+ * a slow name would leave any number of threads in getaddrinfo. */
+static void on_lookup_gone(void *data)
+{
+    struct jsp_context *ctx = data;
+    ctx->ws_lookups--;
+    if (!ctx->is_dead)
+        lookup_next(ctx);
+    context_release(ctx);
+}
+
 static void maybe_free(ws_client *c)
 {
     if (c->handles > 0 || c->ctx)
@@ -160,13 +172,11 @@ static void teardown(ws_client *c)
         fetch_slot_give(c->ctx);
     c->is_counted = false;
     c->is_lookup_waiting = false;
-    if (c->lookup) { /* its thread may go on in getaddrinfo: its answer is dropped */
-        resolver_cancel(c->lookup);
+    if (c->lookup) { /* its thread may go on in getaddrinfo: it counts until it returns */
+        assert(c->ctx);
+        context_retain(c->ctx);
+        resolver_cancel(c->lookup, on_lookup_gone, c->ctx);
         c->lookup = NULL;
-        if (c->ctx) {
-            c->ctx->ws_lookups--;
-            lookup_next(c->ctx);
-        }
     }
     if (c->has_timer && !uv_is_closing((uv_handle_t *)&c->timer))
         uv_close((uv_handle_t *)&c->timer, on_handle_closed);

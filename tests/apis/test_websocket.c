@@ -283,7 +283,8 @@ static int thread_pool_ms(void)
  * allowed names resolve slowly (4 sockets) held every thread for the resolver's timeout,
  * and the server's context creations (uv_queue_work) and other tenants' lookups waited.
  * Now lookups run on threads of their own, at most 2 per context in flight (the others
- * wait their turn, bounded by egress_timeout_ms), and a destroy does not wait for one. */
+ * wait their turn, bounded by egress_timeout_ms; one let go of counts until it returns),
+ * and a destroy does not wait for one. */
 Test(websocket, slow_name_lookups_of_one_tenant_hold_neither_the_thread_pool_nor_other_tenants)
 {
     release_stuck(false);
@@ -320,12 +321,23 @@ Test(websocket, slow_name_lookups_of_one_tenant_hold_neither_the_thread_pool_nor
     uint64_t start = uv_hrtime();
     jsp_context_free(gone);
     cr_expect(uv_hrtime() - start < 500000000ull, "a destroy waited for a lookup");
+    /* opening and closing sockets to slow names piles up no threads: a lookup let go of
+     * counts against its context until it returns, and the next socket waits for it */
+    jsp_context *churn = ws_context(&(jsp_context_config){.egress_allow = allow, .egress_allow_loopback = 1});
+    snprintf(source, sizeof(source),
+             "for (let i = 0; i < 10; i++) new WebSocket('ws://c' + i + '.stuck.test:%d/').close();"
+             " globalThis.late = new WebSocket('ws://fast.test:%d/echo'); globalThis.lateLog = [];"
+             " late.onopen = () => { lateLog.push('open'); late.close(); }; 1", server_port, server_port);
+    free(eval_ok(churn, source));
+    cr_expect_eq(stuck_wait(7, 500), 6, "stuck: slow's 2, gone's 2, churn's 2");
+    expect_eval(churn, "[late.readyState, lateLog]", "[0,[]]");
     /* released: every socket that waited for its turn opens */
     release_stuck(true);
     cr_expect(eval_until(slow, "opened", "16", 10000));
+    cr_expect(eval_until(churn, "lateLog", "[\"open\"]", 10000));
     expect_eval(slow, "order.sort((a, b) => a - b).join()", "\"0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\"");
     pthread_mutex_lock(&stuck_lock);
-    cr_expect_eq(stuck_most, 4, "lookups stuck at once: %d (2 of each of 2 contexts)", stuck_most);
+    cr_expect_eq(stuck_most, 6, "lookups stuck at once: %d (2 of each of 3 contexts)", stuck_most);
     pthread_mutex_unlock(&stuck_lock);
     for (int i = 0; i < 200 && resolver_in_flight() > 0; i++)
         sleep_ms(10);
@@ -333,6 +345,7 @@ Test(websocket, slow_name_lookups_of_one_tenant_hold_neither_the_thread_pool_nor
     resolver_set_getaddrinfo_for_test(NULL);
     jsp_context_free(slow);
     jsp_context_free(other);
+    jsp_context_free(churn);
 }
 
 /* Attacker review: a message is buffered whole (by wslay, which allocates each frame's

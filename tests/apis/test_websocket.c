@@ -397,6 +397,40 @@ Test(websocket, a_message_past_the_memory_limit_closes_the_socket_saying_so)
     jsp_context_free(ctx);
 }
 
+/* The process's lookups in flight are capped (RESOLVER_MAX_THREADS, 64): 32 contexts
+ * holding 2 slow lookups each reach it, and the next socket fails saying so. */
+Test(websocket, name_lookups_past_the_process_cap_fail_saying_so)
+{
+    release_stuck(false);
+    pthread_mutex_lock(&stuck_lock);
+    stuck_most = 0;
+    pthread_mutex_unlock(&stuck_lock);
+    resolver_set_getaddrinfo_for_test(held_getaddrinfo);
+    char allow[64], source[300];
+    snprintf(allow, sizeof(allow), "*.stuck.test:%d", server_port);
+    jsp_context *holders[32];
+    for (int i = 0; i < 32; i++) {
+        holders[i] = ws_context(&(jsp_context_config){.egress_allow = allow, .egress_allow_loopback = 1});
+        snprintf(source, sizeof(source), "new WebSocket('ws://a.stuck.test:%d/'); new WebSocket('ws://b.stuck.test:%d/');"
+                 " 1", server_port, server_port);
+        free(eval_ok(holders[i], source));
+    }
+    cr_expect_eq(stuck_wait(64, 5000), 64);
+    jsp_context *late = ws_context(&(jsp_context_config){.egress_allow = allow, .egress_allow_loopback = 1});
+    free(eval_ok(late, RUN));
+    snprintf(source, sizeof(source), "run('ws://c.stuck.test:%d/echo')", server_port);
+    expect_eval(late, source, "[\"error\",\"close:1006:false:could not resolve 'c.stuck.test': the process already has "
+                              "64 name lookups in flight (all contexts together); try again later\",3]");
+    release_stuck(true);
+    for (int i = 0; i < 32; i++)
+        jsp_context_free(holders[i]);
+    jsp_context_free(late);
+    for (int i = 0; i < 300 && resolver_in_flight() > 0; i++)
+        sleep_ms(10);
+    cr_expect_eq(resolver_in_flight(), 0);
+    resolver_set_getaddrinfo_for_test(NULL);
+}
+
 /* Attacker review: a handler stopped by a limit left its socket OPEN for its JS, deaf
  * (only a log line said so). Now the socket fails as a browser fails one: close 1011 to
  * the server, then error and close events whose reason names the limit, readyState

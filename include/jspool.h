@@ -526,7 +526,9 @@ typedef struct jsp_context_config {
                                   it a TypeError. 0 = JSP_DEFAULT_EGRESS_TIMEOUT_MS, -1 =
                                   none (the call's wall limit still applies: a call's
                                   requests are cancelled when it ends); < -1 is JSP_EINVAL.
-                                  For a WebSocket: its handshake (DNS to the 101) only */
+                                  For a WebSocket: its handshake (DNS to the 101) only,
+                                  waiting its turn for a name lookup included (a
+                                  context looks up 2 names at a time) */
     const char *egress_ca_file; /* copied; a PEM file of the certificate authorities its
                                   https requests trust instead of the system's store (a
                                   private CA); NULL = the system's store. Read at each

@@ -133,6 +133,7 @@ struct jsp_context {
     uint64_t ws_received_bytes; /* its sockets' received messages not yet given to its JS,
                                    wslay's buffers included (websocket_client.c) */
     bool ws_in_job;            /* its socket events are being delivered: written after */
+    int ws_lookups;            /* its sockets' name lookups in flight (resolver.h) */
 };
 
 void context_retain(struct jsp_context *ctx);

@@ -1,6 +1,8 @@
 /* websocket_client.c — see websocket_client.h.
  *
- * One ws_client per `new WebSocket()`: resolve (uv_getaddrinfo) → connect (uv_tcp, to the
+ * One ws_client per `new WebSocket()`: resolve (resolver.h: a thread of its own, not libuv's
+ * shared pool; at most WS_LOOKUPS_PER_CONTEXT of a context's in flight, the others wait
+ * their turn in the order they were opened) → connect (uv_tcp, to the
  * first resolved address the egress policy allows, the next one if that fails) → TLS for
  * wss: (OpenSSL through memory BIOs: the system's CA store or the context's
  * egress_ca_file, SNI, the certificate's name checked) → the HTTP/1.1 Upgrade request and
@@ -23,6 +25,7 @@
 #include "runtime/websocket_client.h"
 
 #include "runtime/fetch.h"
+#include "runtime/resolver.h"
 #include "runtime/runtime.h"
 #include "util/egress_policy.h"
 #include "util/utf8.h"
@@ -50,6 +53,9 @@
 /* How long a closing handshake may wait for the server's close frame. */
 #define WS_CLOSE_WAIT_MS 5000
 #define WS_READ_BYTES ((size_t)64 << 10)
+/* A context's name lookups in flight; its other sockets wait for one to end (so a tenant
+ * whose names resolve slowly holds 2 of the process's RESOLVER_MAX_THREADS, not 16). */
+#define WS_LOOKUPS_PER_CONTEXT 2
 
 enum ws_state { WS_RESOLVING, WS_CONNECTING, WS_TLS, WS_HANDSHAKE, WS_OPEN, WS_CLOSING, WS_CLOSED };
 
@@ -72,8 +78,9 @@ typedef struct ws_client {
     int port;
     char url[300];           /* for messages */
     char accept[32];         /* the Sec-WebSocket-Accept the server must answer */
-    int handles;             /* open libuv handles and a pending resolve: freed at 0 */
-    uv_getaddrinfo_t resolve;
+    int handles;             /* open libuv handles: freed at 0 */
+    resolver_lookup *lookup; /* its name lookup in flight (counted in ctx->ws_lookups) */
+    bool is_lookup_waiting;  /* its lookup waits for one of its context's to end */
     struct addrinfo *addrs, *next_addr;
     struct addrinfo literal;  /* an IP literal host: its one address, no resolver */
     struct sockaddr_storage literal_addr;
@@ -107,6 +114,19 @@ typedef struct ws_client {
 
 static void finish(ws_client *c, int code, const char *reason, bool was_clean, bool is_error);
 static void pump(ws_client *c);
+static void lookup_next(struct jsp_context *ctx);
+
+/* A lookup let go of (its socket failed, closed or was dropped) has ended: until then it
+ * counted against its context's WS_LOOKUPS_PER_CONTEXT, or opening and closing sockets to
+ * a slow name would leave any number of threads in getaddrinfo. */
+static void on_lookup_gone(void *data)
+{
+    struct jsp_context *ctx = data;
+    ctx->ws_lookups--;
+    if (!ctx->is_dead)
+        lookup_next(ctx);
+    context_release(ctx);
+}
 
 static void maybe_free(ws_client *c)
 {
@@ -118,7 +138,7 @@ static void maybe_free(ws_client *c)
         free(e);
     }
     if (c->addrs)
-        uv_freeaddrinfo(c->addrs);
+        freeaddrinfo(c->addrs);
     if (c->ssl)
         SSL_free(c->ssl);
     if (c->ws)
@@ -151,6 +171,13 @@ static void teardown(ws_client *c)
     if (c->is_counted && c->ctx)
         fetch_slot_give(c->ctx);
     c->is_counted = false;
+    c->is_lookup_waiting = false;
+    if (c->lookup) { /* its thread may go on in getaddrinfo: it counts until it returns */
+        assert(c->ctx);
+        context_retain(c->ctx);
+        resolver_cancel(c->lookup, on_lookup_gone, c->ctx);
+        c->lookup = NULL;
+    }
     if (c->has_timer && !uv_is_closing((uv_handle_t *)&c->timer))
         uv_close((uv_handle_t *)&c->timer, on_handle_closed);
     if (c->has_tcp && !uv_is_closing((uv_handle_t *)&c->tcp)) {
@@ -468,6 +495,19 @@ static void pump(ws_client *c)
         fail(c, c->failure[0] ? c->failure : why); /* wslay failed it (close frame sent): its frame is
                                                       flushed first; a reason set before wins */
     }
+}
+
+/* Fails c as the standard's "fail the WebSocket connection": a close frame with code to the
+ * server (flushed before the connection goes), then error and close events saying why. */
+static void fail_closing(ws_client *c, int code, const char *why)
+{
+    if (why != c->failure)
+        snprintf(c->failure, sizeof(c->failure), "%s", why); /* pump() fails with it */
+    if (c->ws && !c->is_finished && !wslay_event_get_close_sent(c->ws)) {
+        wslay_event_queue_close(c->ws, (uint16_t)code, NULL, 0);
+        pump(c);
+    }
+    fail(c, c->failure);
 }
 
 /* ---- the handshake ---- */
@@ -788,23 +828,55 @@ static void try_connect(ws_client *c)
     fail(c, c->failure[0] ? c->failure : "the host has no address");
 }
 
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+static void on_resolved(void *data, int status, struct addrinfo *res)
 {
-    ws_client *c = req->data;
-    c->handles--;
+    ws_client *c = data;
+    c->lookup = NULL;
     c->addrs = res;
     c->next_addr = res;
-    if (!c->ctx || c->is_finished) {
-        maybe_free(c);
-        return;
-    }
-    if (status < 0) {
+    assert(c->ctx && !c->is_finished); /* else teardown cancelled it */
+    c->ctx->ws_lookups--;
+    lookup_next(c->ctx);
+    if (status != 0) {
         char why[200];
-        snprintf(why, sizeof(why), "could not resolve '%.100s': %s", c->host, uv_strerror(status));
+        snprintf(why, sizeof(why), "could not resolve '%.100s': %s", c->host, gai_strerror(status));
         fail(c, why);
         return;
     }
     try_connect(c);
+}
+
+static void start_lookup(ws_client *c)
+{
+    char why[300];
+    c->is_lookup_waiting = false;
+    c->lookup = resolver_start(&c->rt->loop, c->host, c->port, on_resolved, c, why, sizeof(why));
+    if (!c->lookup) {
+        char line[400];
+        snprintf(line, sizeof(line), "could not resolve '%.100s': %.250s", c->host, why);
+        fail(c, line);
+        return;
+    }
+    c->ctx->ws_lookups++;
+}
+
+/* A lookup of ctx's ended: the socket that has waited longest for one starts its own. */
+static void lookup_next(struct jsp_context *ctx)
+{
+    while (ctx->ws_lookups < WS_LOOKUPS_PER_CONTEXT) {
+        ws_client *first = NULL;
+        for (size_t i = 0; i < ctx->websockets.capacity; i++) {
+            u64_map_slot *slot = &ctx->websockets.slots[i];
+            if (slot->key == 0 || slot->key == UINT64_MAX)
+                continue;
+            ws_client *c = slot->value;
+            if (c->is_lookup_waiting && !c->is_finished && (!first || c->id < first->id))
+                first = c;
+        }
+        if (!first)
+            return;
+        start_lookup(first); /* or fails it: then the next */
+    }
 }
 
 /* ---- the engine host's operations ---- */
@@ -874,18 +946,11 @@ int ws_client_open(struct jsp_context *ctx, const engine_ws_request *req, uint64
         try_connect(c);
         return 0;
     }
-    char port[16];
-    snprintf(port, sizeof(port), "%d", req->port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    c->resolve.data = c;
     c->state = WS_RESOLVING;
-    int rc = uv_getaddrinfo(&c->rt->loop, &c->resolve, on_resolved, c->host, port, &hints);
-    if (rc != 0) {
-        snprintf(why, sizeof(why), "could not resolve '%.100s': %s", c->host, uv_strerror(rc));
-        fail(c, why);
-        return 0;
-    }
-    c->handles++;
+    if (ctx->ws_lookups >= WS_LOOKUPS_PER_CONTEXT)
+        c->is_lookup_waiting = true; /* lookup_next starts it; egress_timeout_ms still runs */
+    else
+        start_lookup(c);
     return 0;
 }
 
@@ -987,7 +1052,7 @@ void ws_client_run_job(runtime *rt, job *j)
     c->events = c->events_tail = NULL;
     ctx->ws_received_bytes -= c->events_bytes;
     c->events_bytes = 0;
-    bool is_over = false;
+    bool is_over = false, is_failed = false;
     ctx->ws_in_job = true; /* sends of its handlers leave together, after the loop */
     while (list) {
         ws_event *e = list;
@@ -998,6 +1063,10 @@ void ws_client_run_job(runtime *rt, job *j)
         }
         engine_ws_event ev = {.kind = e->kind, .text = e->data, .len = e->len, .extra = "", .code = e->code,
                               .was_clean = e->was_clean, .is_error = e->is_error};
+        if (is_failed && e->kind != ENGINE_WS_CLOSE) {
+            free(e); /* received before its handler tripped a limit: the socket failed */
+            continue;
+        }
         js_run run;
         bool is_known = true, is_too_big = false;
         uint64_t outer = ctx->current_call_id;
@@ -1006,23 +1075,37 @@ void ws_client_run_job(runtime *rt, job *j)
         if (runtime_enter_js(rt, ctx, &run)) {
             is_known = engine_ws_deliver(ctx->ec, id, &ev, &is_too_big);
             runtime_leave_js(rt, &run);
+        } else if (run.budget.tripped == JSP_EOOM && e->kind == ENGINE_WS_CLOSE && !ctx->is_dead) {
+            /* An isolated context over its memory limit: its JS hears the end all the same,
+             * unmetered as fetch's failures are (its CPU and wall limits hold), or the socket
+             * would stay OPEN for it forever. */
+            runtime_enter_js_unmetered(rt, ctx, &run);
+            is_known = engine_ws_deliver(ctx->ec, id, &ev, &is_too_big);
+            runtime_leave_js(rt, &run);
         }
         ctx->current_call_id = outer;
         if (!ctx->is_dead)
             engine_set_current_call(ctx->ec, outer);
-        if (run.budget.tripped && run.budget.tripped != JSP_EDESTROYED && run.budget.tripped != JSP_ECLOSED)
-            runtime_log(ctx, JSP_LOG_ERROR, "WebSocket event handler stopped by a limit");
+        int tripped = run.budget.tripped;
         if (ctx->is_dead || !(c = u64_map_get(&ctx->websockets, id))) {
             free(e);
             continue;
         }
-        if (is_too_big) {
+        if (tripped && tripped != JSP_EDESTROYED && tripped != JSP_ECLOSED && e->kind != ENGINE_WS_CLOSE &&
+            !c->is_finished) {
+            /* Its handler was stopped mid-way (or could not start): its JS may hold the socket
+             * half-handled, so it is failed as a browser fails one — close 1011 to the server,
+             * error and close events naming the limit — instead of left OPEN and deaf. */
+            char why[160];
+            snprintf(why, sizeof(why), "its %s event handler was stopped by this context's %s limit",
+                     e->kind == ENGINE_WS_OPEN ? "open" : "message",
+                     tripped == JSP_ECPU_LIMIT ? "CPU" : tripped == JSP_EWALL_LIMIT ? "wall" : "memory");
+            fail_closing(c, WSLAY_CODE_INTERNAL_SERVER_ERROR, why); /* its close event follows, in the next job */
+            is_failed = true;
+        } else if (is_too_big) {
             char why[160];
             snprintf(why, sizeof(why), "a message of %zu bytes does not fit in this context's memory limit", e->len);
-            snprintf(c->failure, sizeof(c->failure), "%s", why); /* pump() fails with it */
-            if (c->ws && !c->is_finished)
-                wslay_event_queue_close(c->ws, WSLAY_CODE_MESSAGE_TOO_BIG, NULL, 0), pump(c);
-            fail(c, c->failure); /* its close event follows, in the next job */
+            fail_closing(c, WSLAY_CODE_MESSAGE_TOO_BIG, why); /* its close event follows, in the next job */
         } else if (e->kind == ENGINE_WS_CLOSE || !is_known) {
             is_over = true; /* its JS has heard the end, or is gone: let go */
             c->is_finished = true;
@@ -1052,7 +1135,13 @@ void ws_client_drop_context(struct jsp_context *ctx)
         if (slot->key == 0 || slot->key == UINT64_MAX)
             continue;
         ws_client *c = slot->value;
-        c->is_finished = true; /* no events: its JS is gone */
+        c->is_finished = true; /* no events, no lookup started: its JS is gone */
+    }
+    for (size_t i = 0; i < ctx->websockets.capacity; i++) {
+        u64_map_slot *slot = &ctx->websockets.slots[i];
+        if (slot->key == 0 || slot->key == UINT64_MAX)
+            continue;
+        ws_client *c = slot->value;
         teardown(c);
         uncount_received(c);
         c->ctx = NULL;

@@ -1,5 +1,5 @@
 /* websocket_client.h — the runtime side of the websocket group: client WebSockets on the
- * runtime's libuv loop (uv_getaddrinfo, uv_tcp), TLS by OpenSSL through memory BIOs, the
+ * runtime's libuv loop (uv_tcp; names looked up by resolver.h), TLS by OpenSSL through memory BIOs, the
  * HTTP/1.1 Upgrade handshake, and frames by wslay in client mode; checked against the
  * context's egress policy (util/egress_policy.h) on the URL and on every address it
  * connects to, bounded by its egress limits. A socket belongs to its context, not to the

@@ -312,6 +312,29 @@ Test(fetch, a_calls_end_and_its_wall_limit_cancel_its_transfers)
     jsp_context_free(ctx);
 }
 
+/* A handler reading a body and stopped by a limit does not leave its transfer behind:
+ * its call ends with that limit, a reader kept past it hears why on its next read, and the
+ * request slot is given back (egress_max_requests 1 here), the context going on. */
+Test(fetch, a_body_reader_stopped_by_a_limit_ends_its_transfer_saying_so)
+{
+    jsp_context *ctx = fetch_context(&(jsp_context_config){.apis = "fetch,timers", .cpu_limit_ms = 100,
+                                                           .egress_allow_loopback = 1, .egress_max_requests = 1});
+    jsp_result *r = NULL;
+    int rc = jsp_eval(ctx, "fetch(BASE + '/chunked?n=50&delay=20').then(async (r) => { await r.body.getReader().read();"
+                           " for (;;) {} })", -1, &r);
+    cr_expect_eq(rc, JSP_ECPU_LIMIT, "%s", r->json ? r->json : r->error_message);
+    jsp_result_free(r);
+    /* outside any call (a timer's), a reader kept in a global */
+    free(eval_ok(ctx, "globalThis.reader = null; setTimeout(() => fetch(BASE + '/chunked?n=50&delay=20').then("
+                      "async (r) => { globalThis.reader = r.body.getReader(); await reader.read(); for (;;) {} }), 0); 1"));
+    cr_assert(eval_until(ctx, "reader !== null", "true", 5000));
+    sleep_ms(300);
+    expect_rejection(ctx, "reader.read()", "TypeError: Failed to fetch: stopped by this context's CPU limit; the request "
+                                           "was cancelled");
+    expect_eval(ctx, "fetch(BASE + '/json').then((r) => r.status)", "200");
+    jsp_context_free(ctx);
+}
+
 Test(fetch, destroying_a_context_mid_transfer_cancels_it)
 {
     jsp_context *ctx = fetch_context(NULL);

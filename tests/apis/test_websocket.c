@@ -7,10 +7,14 @@
  * fields, reconnection with Last-Event-ID and retry, close(), failures. */
 #include "support/support.h"
 
+#include "runtime/resolver.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <uv.h>
 
 SUITE_POOL(2)
 
@@ -202,6 +207,147 @@ Test(websocket, egress_refusals_and_limits)
     jsp_context_free(one);
 }
 
+/* A resolver that a test holds: names under .stuck.test wait until released, then all
+ * names here answer 127.0.0.1 (the sandbox has no DNS of its own to be slow). */
+static pthread_mutex_t stuck_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stuck_cond = PTHREAD_COND_INITIALIZER;
+static bool stuck_released;
+static int stuck_waiting, stuck_most;
+
+static int held_getaddrinfo(const char *host, const char *port, const struct addrinfo *hints, struct addrinfo **res)
+{
+    size_t n = strlen(host);
+    if (n > 11 && strcmp(host + n - 11, ".stuck.test") == 0) {
+        pthread_mutex_lock(&stuck_lock);
+        if (++stuck_waiting > stuck_most)
+            stuck_most = stuck_waiting;
+        while (!stuck_released)
+            pthread_cond_wait(&stuck_cond, &stuck_lock);
+        stuck_waiting--;
+        pthread_mutex_unlock(&stuck_lock);
+    }
+    return getaddrinfo("127.0.0.1", port, hints, res);
+}
+
+static void release_stuck(bool released)
+{
+    pthread_mutex_lock(&stuck_lock);
+    stuck_released = released;
+    pthread_cond_broadcast(&stuck_cond);
+    pthread_mutex_unlock(&stuck_lock);
+}
+
+/* Waits up to ms for n lookups to be stuck; how many are. */
+static int stuck_wait(int n, int ms)
+{
+    int now = 0;
+    for (int i = 0; i < ms / 10; i++) {
+        pthread_mutex_lock(&stuck_lock);
+        now = stuck_waiting;
+        pthread_mutex_unlock(&stuck_lock);
+        if (now >= n)
+            break;
+        sleep_ms(10);
+    }
+    return now;
+}
+
+static void on_pool_work(uv_work_t *w) { (void)w; }
+static void on_pool_work_done(uv_work_t *w, int status) { (void)status; ++*(int *)w->data; }
+
+/* How long 4 works queued at once on libuv's thread pool (what the server's context
+ * creation uses) take to finish, in ms; -1 past 3 s. */
+static int thread_pool_ms(void)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    uv_work_t works[4];
+    int done = 0;
+    for (int i = 0; i < 4; i++) {
+        works[i].data = &done;
+        uv_queue_work(&loop, &works[i], on_pool_work, on_pool_work_done);
+    }
+    uint64_t start = uv_hrtime();
+    while (done < 4 && uv_hrtime() - start < 3000000000ull) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        sleep_ms(5);
+    }
+    int ms = done == 4 ? (int)((uv_hrtime() - start) / 1000000) : -1;
+    while (done < 4) /* the loop must end with its works */
+        uv_run(&loop, UV_RUN_ONCE);
+    uv_loop_close(&loop);
+    return ms;
+}
+
+/* Attacker review: a socket's name lookup ran on libuv's 4-thread pool, so a tenant whose
+ * allowed names resolve slowly (4 sockets) held every thread for the resolver's timeout,
+ * and the server's context creations (uv_queue_work) and other tenants' lookups waited.
+ * Now lookups run on threads of their own, at most 2 per context in flight (the others
+ * wait their turn, bounded by egress_timeout_ms; one let go of counts until it returns),
+ * and a destroy does not wait for one. */
+Test(websocket, slow_name_lookups_of_one_tenant_hold_neither_the_thread_pool_nor_other_tenants)
+{
+    release_stuck(false);
+    resolver_set_getaddrinfo_for_test(held_getaddrinfo);
+    char allow[64];
+    snprintf(allow, sizeof(allow), "*.stuck.test:%d,fast.test:%d", server_port, server_port);
+    jsp_context *slow = ws_context(&(jsp_context_config){.egress_allow = allow, .egress_allow_loopback = 1});
+    char source[400];
+    snprintf(source, sizeof(source),
+             "globalThis.opened = 0; globalThis.order = []; for (let i = 0; i < 16; i++) {"
+             " const ws = new WebSocket('ws://s' + i + '.stuck.test:%d/echo');"
+             " ws.onopen = () => { opened++; order.push(i); ws.close(); }; } 1", server_port);
+    free(eval_ok(slow, source));
+    cr_assert(eval_until(slow, "1", "1", 100));
+    cr_expect_eq(stuck_wait(2, 2000), 2);
+    cr_expect_eq(stuck_wait(3, 200), 2);
+    cr_expect_eq(resolver_in_flight(), 2, "one context's lookups in flight: %d", resolver_in_flight());
+    /* libuv's thread pool is free for everything else */
+    int ms = thread_pool_ms();
+    cr_expect(ms >= 0 && ms < 1000, "4 works on libuv's thread pool took %d ms with 16 lookups stuck", ms);
+    /* another tenant's lookup and socket do not wait */
+    jsp_context *other = ws_context(&(jsp_context_config){.egress_allow = allow, .egress_allow_loopback = 1});
+    free(eval_ok(other, RUN));
+    snprintf(source, sizeof(source), "run('ws://fast.test:%d/echo', (ws) => ws.send('hi'), undefined, 1)",
+             server_port);
+    expect_eval(other, source, "[\"open\",\"hi\",\"close:1005:true:\",3]");
+    /* a context destroyed mid-lookup does not wait for it */
+    jsp_context *gone = ws_context(&(jsp_context_config){.egress_allow = allow, .egress_allow_loopback = 1});
+    snprintf(source, sizeof(source), "for (let i = 0; i < 4; i++) new WebSocket('ws://g' + i + '.stuck.test:%d/');"
+             " 1", server_port);
+    free(eval_ok(gone, source));
+    cr_expect_eq(stuck_wait(4, 2000), 4);
+    cr_expect_eq(resolver_in_flight(), 4);
+    uint64_t start = uv_hrtime();
+    jsp_context_free(gone);
+    cr_expect(uv_hrtime() - start < 500000000ull, "a destroy waited for a lookup");
+    /* opening and closing sockets to slow names piles up no threads: a lookup let go of
+     * counts against its context until it returns, and the next socket waits for it */
+    jsp_context *churn = ws_context(&(jsp_context_config){.egress_allow = allow, .egress_allow_loopback = 1});
+    snprintf(source, sizeof(source),
+             "for (let i = 0; i < 10; i++) new WebSocket('ws://c' + i + '.stuck.test:%d/').close();"
+             " globalThis.late = new WebSocket('ws://fast.test:%d/echo'); globalThis.lateLog = [];"
+             " late.onopen = () => { lateLog.push('open'); late.close(); }; 1", server_port, server_port);
+    free(eval_ok(churn, source));
+    cr_expect_eq(stuck_wait(7, 500), 6, "stuck: slow's 2, gone's 2, churn's 2");
+    expect_eval(churn, "[late.readyState, lateLog]", "[0,[]]");
+    /* released: every socket that waited for its turn opens */
+    release_stuck(true);
+    cr_expect(eval_until(slow, "opened", "16", 10000));
+    cr_expect(eval_until(churn, "lateLog", "[\"open\"]", 10000));
+    expect_eval(slow, "order.sort((a, b) => a - b).join()", "\"0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\"");
+    pthread_mutex_lock(&stuck_lock);
+    cr_expect_eq(stuck_most, 6, "lookups stuck at once: %d (2 of each of 3 contexts)", stuck_most);
+    pthread_mutex_unlock(&stuck_lock);
+    for (int i = 0; i < 200 && resolver_in_flight() > 0; i++)
+        sleep_ms(10);
+    cr_expect_eq(resolver_in_flight(), 0);
+    resolver_set_getaddrinfo_for_test(NULL);
+    jsp_context_free(slow);
+    jsp_context_free(other);
+    jsp_context_free(churn);
+}
+
 /* Attacker review: a message is buffered whole (by wslay, which allocates each frame's
  * declared length at its start) before its JS sees a byte, and that was bounded per socket
  * only (egress_max_response_bytes, 64 MiB): a context limited to 32 MiB could have its
@@ -249,6 +395,88 @@ Test(websocket, a_message_past_the_memory_limit_closes_the_socket_saying_so)
     expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.send('small'), undefined, 1)",
                 "[\"open\",\"small\",\"close:1005:true:\",3]");
     jsp_context_free(ctx);
+}
+
+/* The process's lookups in flight are capped (RESOLVER_MAX_THREADS, 64): 32 contexts
+ * holding 2 slow lookups each reach it, and the next socket fails saying so. */
+Test(websocket, name_lookups_past_the_process_cap_fail_saying_so)
+{
+    release_stuck(false);
+    pthread_mutex_lock(&stuck_lock);
+    stuck_most = 0;
+    pthread_mutex_unlock(&stuck_lock);
+    resolver_set_getaddrinfo_for_test(held_getaddrinfo);
+    char allow[64], source[300];
+    snprintf(allow, sizeof(allow), "*.stuck.test:%d", server_port);
+    jsp_context *holders[32];
+    for (int i = 0; i < 32; i++) {
+        holders[i] = ws_context(&(jsp_context_config){.egress_allow = allow, .egress_allow_loopback = 1});
+        snprintf(source, sizeof(source), "new WebSocket('ws://a.stuck.test:%d/'); new WebSocket('ws://b.stuck.test:%d/');"
+                 " 1", server_port, server_port);
+        free(eval_ok(holders[i], source));
+    }
+    cr_expect_eq(stuck_wait(64, 5000), 64);
+    jsp_context *late = ws_context(&(jsp_context_config){.egress_allow = allow, .egress_allow_loopback = 1});
+    free(eval_ok(late, RUN));
+    snprintf(source, sizeof(source), "run('ws://c.stuck.test:%d/echo')", server_port);
+    expect_eval(late, source, "[\"error\",\"close:1006:false:could not resolve 'c.stuck.test': the process already has "
+                              "64 name lookups in flight (all contexts together); try again later\",3]");
+    release_stuck(true);
+    for (int i = 0; i < 32; i++)
+        jsp_context_free(holders[i]);
+    jsp_context_free(late);
+    for (int i = 0; i < 300 && resolver_in_flight() > 0; i++)
+        sleep_ms(10);
+    cr_expect_eq(resolver_in_flight(), 0);
+    resolver_set_getaddrinfo_for_test(NULL);
+}
+
+/* Attacker review: a handler stopped by a limit left its socket OPEN for its JS, deaf
+ * (only a log line said so). Now the socket fails as a browser fails one: close 1011 to
+ * the server, then error and close events whose reason names the limit, readyState
+ * CLOSED; the context goes on. */
+static const char *const SPIN =
+    "globalThis.log = []; globalThis.ws = new WebSocket(BASE + '/echo');"
+    " ws.onopen = () => { log.push('open'); %s };"
+    " ws.onmessage = (e) => { log.push('message'); %s };"
+    " ws.onerror = () => log.push('error');"
+    " ws.onclose = (e) => log.push('close:' + e.code + ':' + e.wasClean + ':' + e.reason, ws.readyState); 1";
+
+static void expect_failed_by_limit(jsp_context *ctx, const char *open_js, const char *message_js, const char *log_json)
+{
+    char source[600];
+    snprintf(source, sizeof(source), SPIN, open_js, message_js);
+    free(eval_ok(ctx, source));
+    cr_expect(eval_until(ctx, "log", log_json, 10000), "log: %s", log_json);
+    expect_eval(ctx, "[ws.readyState, 6 * 7]", "[3,42]");
+}
+
+Test(websocket, a_handler_stopped_by_a_limit_fails_its_socket_saying_so)
+{
+    jsp_context *ctx = ws_context(&(jsp_context_config){.egress_allow_loopback = 1, .cpu_limit_ms = 100,
+                                                        .apis = "websocket,fetch"});
+    expect_failed_by_limit(ctx, "ws.send('a'); ws.send('b');", "for (;;) {}",
+                           "[\"open\",\"message\",\"error\",\"close:1006:false:its message event handler was stopped "
+                           "by this context's CPU limit\",3]");
+    expect_failed_by_limit(ctx, "for (;;) {}", "",
+                           "[\"open\",\"error\",\"close:1006:false:its open event handler was stopped by this "
+                           "context's CPU limit\",3]");
+    /* the server heard 1011 from the first socket (the second had sent nothing: its close
+     * frame races the server's read of the open) */
+    char *closes = eval_ok(ctx, "fetch(HTTP + '/sse/closes').then((r) => r.text())");
+    cr_expect(strncmp(closes, "\"[1011", 6) == 0, "%s", closes);
+    free(closes);
+    /* the context still opens sockets: the failed ones gave their slots back */
+    free(eval_ok(ctx, RUN));
+    expect_eval(ctx, "run(BASE + '/echo', (ws) => ws.send('x'), undefined, 1)", "[\"open\",\"x\",\"close:1005:true:\",3]");
+    jsp_context_free(ctx);
+    /* an isolated context's handler past its memory limit */
+    jsp_context *isolated = ws_context(&(jsp_context_config){.egress_allow_loopback = 1, .memory_limit_bytes = 32u << 20});
+    expect_failed_by_limit(isolated, "ws.send('a');",
+                           "const hoard = []; for (;;) hoard.push(new Array(10000).fill(0));",
+                           "[\"open\",\"message\",\"error\",\"close:1006:false:its message event handler was stopped "
+                           "by this context's memory limit\",3]");
+    jsp_context_free(isolated);
 }
 
 Test(websocket, the_handshake_is_bounded_by_egress_timeout_ms)
@@ -394,6 +622,43 @@ Test(eventsource, failures_do_not_reconnect)
     expect_eval(ctx, source, "[\"error\",2,2]");
     expect_eval(ctx, "(() => { try { new EventSource('http://[bad'); } catch (e) { return e.name; } })()", "\"SyntaxError\"");
     jsp_context_free(ctx);
+}
+
+/* Attacker review: an EventSource whose handler was stopped by a limit sat OPEN and deaf
+ * (its reading loop was cut, the fetch under it cancelled). Now it closes as a failed
+ * connection does — an error event, readyState CLOSED, no reconnection — and the context
+ * goes on, its request slot given back. */
+Test(eventsource, a_handler_stopped_by_a_limit_closes_the_source)
+{
+    jsp_context *ctx = ws_context(&(jsp_context_config){.egress_allow_loopback = 1, .cpu_limit_ms = 100,
+                                                        .egress_max_requests = 1});
+    const char *spin = "globalThis.log = []; globalThis.es = new EventSource(HTTP + '/sse/%s');"
+                       " es.onopen = () => { log.push('open'); %s };"
+                       " es.onmessage = (e) => { log.push(e.data); %s };"
+                       " es.onerror = () => log.push('error:' + es.readyState); 1";
+    char source[400];
+    snprintf(source, sizeof(source), spin, "forever", "", "for (;;) {}");
+    free(eval_ok(ctx, source));
+    cr_expect(eval_until(ctx, "log", "[\"open\",\"tick\",\"error:2\"]", 10000));
+    sleep_ms(300); /* no more ticks, no reconnection */
+    expect_eval(ctx, "[es.readyState, log.length]", "[2,3]");
+    snprintf(source, sizeof(source), spin, "forever", "for (;;) {}", "");
+    free(eval_ok(ctx, source));
+    cr_expect(eval_until(ctx, "log", "[\"open\",\"error:2\"]", 10000));
+    /* its one request slot is free again */
+    snprintf(source, sizeof(source), spin, "basic", "", "");
+    free(eval_ok(ctx, source));
+    cr_expect(eval_until(ctx, "log.slice(0, 3)", "[\"open\",\"one\",\"crlf\"]", 10000));
+    jsp_context_free(ctx);
+    /* an isolated context's handler past its memory limit */
+    jsp_context *isolated = ws_context(&(jsp_context_config){.egress_allow_loopback = 1,
+                                                             .memory_limit_bytes = 32u << 20});
+    snprintf(source, sizeof(source), spin, "forever", "",
+             "const hoard = []; for (;;) hoard.push(new Array(10000).fill(0));");
+    free(eval_ok(isolated, source));
+    cr_expect(eval_until(isolated, "log", "[\"open\",\"tick\",\"error:2\"]", 10000));
+    expect_eval(isolated, "[es.readyState, 6 * 7]", "[2,42]");
+    jsp_context_free(isolated);
 }
 
 /* Attacker review: sockets a tenant opens are process file descriptors. 16 per context

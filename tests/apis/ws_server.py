@@ -20,6 +20,8 @@
 #                    requests: one event whose data is the Last-Event-ID header received
 #   /sse/status      a 204 (the EventSource fails without reconnecting)
 #   /sse/count       how many /sse/reconnect requests arrived (plain text)
+#   /sse/closes      the close codes /echo received from clients, in order (a JSON list)
+#   /sse/forever     one event "tick" every 50 ms until the client goes
 import base64
 import hashlib
 import json
@@ -32,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 reconnects = {"n": 0}
+closes = []
 
 
 def frame(opcode, payload, mask=False):
@@ -128,6 +131,7 @@ class Handler(BaseHTTPRequestHandler):
                 out.sendall(frame(8, struct.pack("!H", 1002) + b"unmasked client frame"))
                 return
             if opcode == 8:
+                closes.append(struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005)
                 out.sendall(frame(8, payload))
                 return
             if opcode == 9:
@@ -162,8 +166,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def sse(self):
         path = self.path.split("?")[0]
-        if path == "/sse/count":
-            body = str(reconnects["n"]).encode()
+        if path in ("/sse/count", "/sse/closes"):
+            body = (str(reconnects["n"]) if path == "/sse/count" else json.dumps(closes)).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(body)))
@@ -186,6 +190,11 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"data: crlf\r\n\r\ndata: cr\r\rdata:no-space\nid: 7\n\n")
             self.wfile.write(b"data\n\nevent: ignored-without-data\n\ndata: last\n\ndata: never dispatched")
             self.wfile.flush()
+        elif path == "/sse/forever":
+            while True:
+                self.wfile.write(b"data: tick\n\n")
+                self.wfile.flush()
+                threading.Event().wait(0.05)
         elif path == "/sse/reconnect":
             reconnects["n"] += 1
             last = self.headers.get("Last-Event-ID")

@@ -21,6 +21,10 @@
   // instead of being re-established (the standard's "futile" case). A full request slot
   // (egress_max_requests) or a timeout is retried.
   const futileRe = /egress_allow|never reachable|is not allowed|redirect refused/;
+  // The host cancelled the request because a handler (open or message) was stopped by a
+  // limit: the reading loop was cut with it, so the source fails rather than sit OPEN and
+  // deaf; told in a timer of its own (the host's delivery may run unmetered).
+  const stoppedRe = /stopped by this context's \w+ limit/;
 
   class EventSource extends EventTarget {
     #url; #withCredentials; #state = CONNECTING;
@@ -70,7 +74,11 @@
       if (this.#lastEventId !== '') headers['last-event-id'] = this.#lastEventId;
       let request;
       try {
-        request = fetchContextOwned(this.#url, { headers, signal: controller.signal });
+        request = fetchContextOwned(this.#url, { headers, signal: controller.signal }, (e) => {
+          if (controller !== this.#controller || !stoppedRe.test(String(e && e.message))) return;
+          this.#controller = null; // the loop's leftovers, if any, stop on seeing this
+          setTimeout(() => this.#fail(), 0); // (a no-op if close() came first)
+        });
       } catch (e) {
         request = Promise.reject(e);
       }

@@ -232,6 +232,7 @@
     if (record.transfer) {
       const t = record.transfer;
       record.stream = new ReadableStream({
+        start(controller) { t.controller = controller; },
         async pull(controller) {
           record.pulled = true; // (the stream keeps the record, and so the transfer, alive)
           const chunk = await readChunk(t);
@@ -479,7 +480,7 @@
   Object.defineProperty(Response.prototype, Symbol.toStringTag, { value: 'Response', configurable: true });
 
   // ---- transfers ----
-  // id -> {id, resolve, reject, wake, error, ended, signal, onAbort}
+  // id -> {id, resolve, reject, wake, error, ended, signal, onAbort, onFailure, controller (its body stream's)}
   const transfers = new Map();
   // A Response (and its body stream) collected with the body unread lets go of its transfer (as a browser's
   // would): otherwise the host would keep it, and its buffered bytes, until the call ends.
@@ -548,6 +549,11 @@
       t.error = failure;
       finish(t);
       if (t.reject) { const reject = t.reject; t.reject = t.resolve = null; reject(failure); }
+      if (t.onFailure) t.onFailure(failure); // its owner hears it even when no read awaits it
+      // The stream errors now, not at its next pull: a limit that stopped its reader may
+      // have dropped the microtask that ends the pull in progress, and every read after
+      // would wait forever.
+      if (t.controller) try { t.controller.error(failure); } catch { /* closed already */ }
     }
     if (t.wake) { const wake = t.wake; t.wake = null; wake(); }
     return true;
@@ -556,8 +562,10 @@
   function fetch(input, init = undefined) { return fetchWith(input, init, false); }
 
   // contextOwned: the transfer outlives the call that started it (the eventsource group's
-  // streams); only an abort, the context's destroy or a VM recycle cancel it.
-  function fetchWith(input, init, contextOwned) {
+  // streams); only an abort, the context's destroy or a VM recycle cancel it. onFailure(e):
+  // called with every failure the host delivers for it (a limit that stopped the JS
+  // reading its body included: that JS may never read again).
+  function fetchWith(input, init, contextOwned, onFailure) {
     return new Promise((resolve, reject) => {
       let request;
       try {
@@ -583,7 +591,8 @@
           reject(e);
           return;
         }
-        const t = { id, resolve, reject, wake: null, error: null, ended: false, signal, onAbort: null };
+        const t = { id, resolve, reject, wake: null, error: null, ended: false, signal, onAbort: null,
+          onFailure: onFailure || null, controller: null };
         transfers.set(id, t);
         if (signal) {
           t.onAbort = () => abortTransfer(t, abortReason(signal));
@@ -596,6 +605,6 @@
     });
   }
 
-  const fetchContextOwned = (input, init) => fetchWith(input, init, true);
+  const fetchContextOwned = (input, init, onFailure) => fetchWith(input, init, true, onFailure);
   return { fetch, Headers, Request, Response, FormData, deliver, fetchContextOwned };
 })

@@ -913,7 +913,20 @@ Test(stress_concurrency, least_loaded_placement_fills_the_emptier_runtime)
     }
     cr_assert_eq(freed, FREED);
     loads[1] -= FREED;
-    jsp_context *flush = pinned_context(pool, 1); /* its creation runs after the destroys */
+    /* A free is a job of the context's runtime, and a creation that takes a spare global
+     * returns before its own job ran, so no creation orders after the frees: wait until
+     * runtime 1 counts them gone (placement reads the same count). */
+    snprintf(line, sizeof(line), "jspool_contexts{runtime=\"1\"} %d\n", loads[1]);
+    bool is_counted = false;
+    for (int i = 0; i < 2000 && !is_counted; i++) {
+        metrics = jsp_pool_metrics(pool);
+        is_counted = strstr(metrics, line) != NULL;
+        jsp_free(metrics);
+        if (!is_counted)
+            sleep_ms(5);
+    }
+    cr_assert(is_counted, "runtime 1 never counted its %d freed contexts gone", FREED);
+    jsp_context *flush = pinned_context(pool, 1);
     loads[1]++;
     for (int i = 0; i < FREED - 1; i++) {
         unpinned[UNPINNED + i] = placed_context();

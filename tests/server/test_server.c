@@ -2130,6 +2130,10 @@ Test(cli, run_with_data_carries_the_module_tables_from_one_run_to_the_next)
 static void setup_calls(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* its own data directory: the default (./jspool-data) was left in the build tree, and
+     * a second run in the same directory found it in use and did not start */
+    strcpy(data_dir, "/tmp/jspool-data-XXXXXX");
+    cr_assert(mkdtemp(data_dir));
     static const char *const args[] = {MODULES_DIR "/calls.js", NULL};
     cr_assert(serve_start(&srv, args), "the server did not start");
 }

@@ -232,11 +232,11 @@ Test(channel, destroying_receivers_mid_traffic_is_safe)
         sleep_ms(3);
     }
     char *before = eval_ok(receivers[1], "n");
-    sleep_ms(30);
-    char *after = eval_ok(receivers[1], "n");
-    cr_expect_gt(atol(after), atol(before), "survivors keep receiving (%s then %s)", before, after);
+    char more[64];
+    snprintf(more, sizeof(more), "n > %ld", atol(before));
+    /* the sender posts every millisecond; a loaded machine decides when it runs */
+    cr_expect(eval_until(receivers[1], more, "true", 5000), "survivors keep receiving (%s, then no more)", before);
     free(before);
-    free(after);
     jsp_context_free(sender);
     for (int i = 1; i < RECEIVERS; i += 2)
         jsp_context_free(receivers[i]);

@@ -184,7 +184,11 @@ Test(fairness, a_timer_hog_is_throttled_to_its_share_and_siblings_answer)
     cr_assert_leq(hog_runs, 12, "the hog ran %zu callbacks in 3 s", hog_runs);
     cr_assert_gt(hog_runs, hog_runs_at_half, "its timer still runs, later (%zu then %zu)", hog_runs_at_half,
                  hog_runs);
-    cr_assert_lt(hog_cpu.recent_share, 0.6, "recent share %.2f", hog_cpu.recent_share);
+    /* Throttled, a window holds at most its saved credit and what it earns (0.2 + 0.2)
+     * plus the run that overdraws it: ~0.35 on an idle machine, 0.65 seen under ASan at
+     * load 9 (a run holds the thread longer than its 150 ms loop). Unthrottled, the hog
+     * holds its runtime all but the sibling's moments: ~1. */
+    cr_assert_lt(hog_cpu.recent_share, 0.8, "recent share %.2f", hog_cpu.recent_share);
     cr_assert_gt(hog_cpu.cpu_seconds, 0.25, "the stats show the hog's CPU (%.3f s)", hog_cpu.cpu_seconds);
     cr_assert_lt(sibling_cpu.cpu_seconds, hog_cpu.cpu_seconds / 5);
     cr_assert_eq(sibling_cpu.throttle_count, 0);

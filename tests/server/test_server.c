@@ -73,10 +73,20 @@ static bool serve_start(served *s, const char *const *args)
     bool ok = f && fgets(line, sizeof(line), f) && sscanf(line, "listening on %63s", s->base) == 1;
     if (f)
         fclose(f);
+    if (!ok && s->pid > 0) { /* say how it ended (JSP_TEST_SERVER_LOG=1 shows its stderr) */
+        kill(s->pid, SIGKILL);
+        int status = 0;
+        waitpid(s->pid, &status, 0);
+        cr_log_error("jspool serve printed \"%s\" instead of where it listens; %s %d", line,
+                     WIFEXITED(status) ? "exit status" : "signal",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        s->pid = 0;
+    }
     return ok;
 }
 
-/* SIGTERM and wait; returns the exit status (or -1). */
+/* SIGTERM and wait; returns the exit status, 128 + the signal that ended it (as a shell
+ * says: 134 is SIGABRT, e.g. JSC's VMTraps race in docs/security.md), or -1. */
 static int serve_stop(served *s)
 {
     if (s->pid <= 0)
@@ -85,7 +95,14 @@ static int serve_stop(served *s)
     int status = 0;
     waitpid(s->pid, &status, 0);
     s->pid = 0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+/* Stops the test's server and expects it to exit 0 (a crash under way shows its signal). */
+static void expect_clean_stop(void)
+{
+    int code = serve_stop(&srv);
+    cr_expect_eq(code, 0, "the server ended with %d%s", code, code > 128 ? " (128 + a signal)" : "");
 }
 
 typedef struct response {
@@ -175,21 +192,28 @@ static void expect(response r, long status, const char *needle)
     free(r.body);
 }
 
-/* Evaluates source at eval_path until the body contains want (message delivery is
- * asynchronous); false after about a second. */
-static bool eval_until(const char *eval_path, const char *source, const char *want)
+/* Requests method path (body may be NULL) until the response body contains want;
+ * false after 5 s. For what other threads do on their own time: message delivery, calls
+ * reaching or leaving the server (a loaded machine decides when). */
+static bool request_until(const char *method, const char *path, const char *body, const char *want)
 {
-    char body[256];
-    snprintf(body, sizeof(body), "{\"source\":\"%s\"}", source);
-    for (int i = 0; i < 100; i++) {
-        response r = request("POST", eval_path, body);
-        bool found = strstr(r.body, want) != NULL;
+    for (int i = 0; i < 500; i++) {
+        response r = request(method, path, body);
+        bool found = r.body && strstr(r.body, want) != NULL;
         free(r.body);
         if (found)
             return true;
         usleep(10000);
     }
     return false;
+}
+
+/* Evaluates source at eval_path until the body contains want. */
+static bool eval_until(const char *eval_path, const char *source, const char *want)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"source\":\"%s\"}", source);
+    return request_until("POST", eval_path, body, want);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -508,7 +532,7 @@ static void *call_slowly(void *arg)
 {
     slow_call *c = arg;
     c->r = request("POST", "/v1/contexts/slow/eval",
-                   "{\"source\":\"new Promise(r => setTimeout(() => r('done'), 400))\"}");
+                   "{\"source\":\"new Promise(r => setTimeout(() => r('done'), 1500))\"}");
     return NULL;
 }
 
@@ -518,10 +542,16 @@ Test(server, sigterm_drains_calls_in_flight_and_refuses_new_ones)
     slow_call calls[4];
     for (int i = 0; i < 4; i++)
         pthread_create(&calls[i].thread, NULL, call_slowly, &calls[i]);
-    usleep(150000); /* the calls are in flight, waiting on their timers */
-    kill(srv.pid, SIGTERM);
-    usleep(50000);
-    response late = request("GET", "/v1/contexts", NULL);
+    cr_assert(request_until("GET", "/v1/contexts/slow", NULL, "\"in_flight\":4"), "the calls never reached the server");
+    kill(srv.pid, SIGTERM); /* the calls are in flight, waiting on their timers */
+    response late = {0};
+    for (int i = 0; i < 100; i++) { /* the signal reaches the loop on its own time: 1 s of the 1.5 s drain */
+        free(late.body);
+        late = request("GET", "/v1/contexts", NULL);
+        if (late.status != 200)
+            break;
+        usleep(10000);
+    }
     cr_expect(late.status == 503 || late.status < 0, "a request after SIGTERM got %ld", late.status);
     free(late.body);
     for (int i = 0; i < 4; i++) {
@@ -793,7 +823,7 @@ Test(server, request_log_has_each_request_soon_and_in_order)
     for (int i = 0; i < CALLS; i++)
         expect(request("POST", "/v1/contexts/bank/call/audit", "[]"), 200, "\"accounts\"");
     expect(request("GET", "/healthz", NULL), 200, NULL);
-    cr_expect_eq(serve_stop(&srv), 0);
+    expect_clean_stop();
     text = read_log(path);
     cr_assert(text);
     cr_expect_eq(count_of(text, "method=POST path=\"/v1/contexts/bank/call/audit\" status=200"), CALLS,
@@ -828,7 +858,7 @@ Test(server, json_request_log_lines_are_whole_objects_and_long_paths_are_cut)
     char *out = raw_exchange("GET /v1/contexts/q\"u\\te HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &closed);
     cr_expect(strncmp(out, "HTTP/1.1 404 ", 13) == 0, "got: %s", out);
     free(out);
-    cr_expect_eq(serve_stop(&srv), 0);
+    expect_clean_stop();
     char *text = read_log(path);
     cr_assert(text);
     const char *call = strstr(text, "{\"level\":\"info\",\"method\":\"POST\",\"path\":\"/v1/contexts/bank/call/audit\","
@@ -1183,8 +1213,8 @@ Test(server, ws_socket_closed_with_calls_in_flight_leaves_the_server_sound)
         ws_send_text(fd, text);
     }
     close(fd); /* gone before any answer: they arrive for a closed socket */
-    usleep(400000);
-    expect(request("GET", "/v1/contexts/calls", NULL), 200, "\"calls\":30,\"errors\":0,\"in_flight\":0");
+    cr_expect(request_until("GET", "/v1/contexts/calls", NULL, "\"calls\":30,\"errors\":0,\"in_flight\":0"),
+              "the closed socket's calls did not all end");
     int other = ws_connect("/v1/contexts/calls/ws");
     cr_assert(other >= 0);
     for (int i = 0; i < 10; i++) {
@@ -1878,19 +1908,19 @@ Test(server, the_bank_keeps_its_balances_across_a_restart_in_the_same_data_dir)
            "{\"result\":{\"alice\":70,\"bob\":80}}");
     expect(request("GET", "/v1/contexts/bank", NULL), 200, "\"store\":{\"file\":\"bank.jspdb\"}");
     cr_expect(file_exists(data_dir, "bank.jspdb"));
-    cr_expect_eq(serve_stop(&srv), 0);
+    expect_clean_stop();
     static const char *const args[] = {EXAMPLES_DIR "/bank.js", NULL};
     cr_assert(serve_start(&srv, args), "did not start again on the same data directory");
     expect(request("POST", "/v1/contexts/bank/call/balance", "[\"alice\"]"), 200, "{\"result\":70}");
     expect(request("POST", "/v1/contexts/bank/call/audit", NULL), 200, "{\"result\":{\"accounts\":2,\"total\":150}}");
     expect(request("POST", "/v1/contexts/bank/call/open", "[\"alice\", 1]"), 422, "alice");
     /* weaker durability (acknowledged before the flush) still keeps what a clean stop flushed */
-    cr_expect_eq(serve_stop(&srv), 0);
+    expect_clean_stop();
     static const char *const process_args[] = {"--durability", "process", EXAMPLES_DIR "/bank.js", NULL};
     cr_assert(serve_start(&srv, process_args));
     expect(request("POST", "/v1/contexts/bank/call/transfer", "[\"bob\", \"alice\", 5]"), 200,
            "{\"result\":{\"bob\":75,\"alice\":75}}");
-    cr_expect_eq(serve_stop(&srv), 0);
+    expect_clean_stop();
     cr_assert(serve_start(&srv, args));
     expect(request("POST", "/v1/contexts/bank/call/balance", "[\"bob\"]"), 200, "{\"result\":75}");
 }
@@ -2100,6 +2130,10 @@ Test(cli, run_with_data_carries_the_module_tables_from_one_run_to_the_next)
 static void setup_calls(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* its own data directory: the default (./jspool-data) was left in the build tree, and
+     * a second run in the same directory found it in use and did not start */
+    strcpy(data_dir, "/tmp/jspool-data-XXXXXX");
+    cr_assert(mkdtemp(data_dir));
     static const char *const args[] = {MODULES_DIR "/calls.js", NULL};
     cr_assert(serve_start(&srv, args), "the server did not start");
 }

@@ -79,6 +79,23 @@ bool collector_has(collector *c, const char *needle)
     return found;
 }
 
+bool collector_wait_for(collector *c, const char *needle, int timeout_ms)
+{
+    struct timespec deadline = deadline_in(timeout_ms);
+    pthread_mutex_lock(&c->mutex);
+    bool found = false, timed_out = false;
+    for (size_t seen = 0; !found && !timed_out;) {
+        for (; seen < c->count && !found; seen++)
+            found = strstr(c->texts[seen], needle) != NULL;
+        if (!found)
+            timed_out = pthread_cond_timedwait(&c->changed, &c->mutex, &deadline) != 0;
+    }
+    for (size_t i = 0; i < c->count && !found; i++) /* one that came with the timeout */
+        found = strstr(c->texts[i], needle) != NULL;
+    pthread_mutex_unlock(&c->mutex);
+    return found;
+}
+
 void collect_message(jsp_pool *pool, uint64_t context_id, const char *json, size_t len, void *user)
 {
     collector_add(user, context_id, 0, json, len);

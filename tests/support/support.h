@@ -30,6 +30,9 @@ void collector_add(collector *c, uint64_t context_id, int level, const char *tex
 size_t collector_wait(collector *c, size_t n, int timeout_ms);
 /* True when some entry contains needle. */
 bool collector_has(collector *c, const char *needle);
+/* Waits up to timeout_ms for an entry containing needle; true when one came. For entries
+ * other threads add on their own time (a timer's log line): no fixed sleep to guess. */
+bool collector_wait_for(collector *c, const char *needle, int timeout_ms);
 
 /* Pool callbacks that feed a collector passed as user data. */
 void collect_message(jsp_pool *pool, uint64_t context_id, const char *json, size_t len, void *user);

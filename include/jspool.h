@@ -154,7 +154,8 @@ typedef struct jsp_pool_config {
 
     /* Heap policy, per runtime. Every heap_check_request_interval calls or
      * heap_check_time_interval_ms, whichever comes first, the runtime reads its VM's heap
-     * statistics (exported by jsp_pool_metrics). When the heap is over heap_limit_bytes,
+     * statistics (exported by jsp_pool_metrics) — at the end of its pass of ready jobs, so
+     * a stream of calls arriving during one pass (up to 10 ms) is checked once after it. When the heap is over heap_limit_bytes,
      * or has grown past heap_growth_ratio times its size after the last recycle, the
      * runtime recycles its VM between calls: every context is rebuilt from its
      * definition — a fresh global with its limits, and the module it last loaded with

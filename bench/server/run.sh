@@ -16,12 +16,7 @@ seconds=${SECONDS_EACH:-10}
 connections=${CONNECTIONS:-64}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 command -v node >/dev/null || { echo "node is not installed" >&2; exit 2; }
-jspool=${JSPOOL:-}
-if [ -z "$jspool" ]; then
-    cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DJSP_BUILD_TESTS=OFF >&2
-    cmake --build build-bench -j2 --target jspool_cli >&2
-    jspool=build-bench/jspool
-fi
+source bench/server/jspool_build.sh
 mkdir -p bench/out
 out=${OUT:-bench/out/server.jsonl}
 : >"$out"

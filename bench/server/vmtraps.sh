@@ -15,12 +15,7 @@ seconds=${SECONDS_EACH:-4}
 connections=${CONNECTIONS:-64}
 port=${PORT:-18090}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
-jspool=${JSPOOL:-}
-if [ -z "$jspool" ]; then
-    cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DJSP_BUILD_TESTS=OFF >&2
-    cmake --build build-bench -j2 --target jspool_cli >&2
-    jspool=build-bench/jspool
-fi
+source bench/server/jspool_build.sh
 mkdir -p bench/out
 died=0
 for run in $(seq 1 "$runs"); do

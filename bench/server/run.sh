@@ -56,8 +56,11 @@ measure() {
     rm -f "$cpu_file" "$cpu_file.wrk"
 }
 
+# --supervise 0: one process, so that perf sees the server and a crash under load is
+# reported rather than restarted (the supervisor itself costs nothing per request)
 for run in $(seq 1 "$runs"); do
-    "$jspool" serve bench/server/bank.js --data "$(mktemp -d)" --threads 2 --listen 127.0.0.1:18080 >/dev/null 2>bench/out/server-run$run.log &
+    "$jspool" serve bench/server/bank.js --data "$(mktemp -d)" --threads 2 --listen 127.0.0.1:18080 \
+        --supervise 0 >/dev/null 2>bench/out/server-run$run.log &
     jsp=$!
     sleep 0.5
     open_accounts http://127.0.0.1:18080

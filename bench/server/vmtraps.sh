@@ -20,7 +20,7 @@ mkdir -p bench/out
 died=0
 for run in $(seq 1 "$runs"); do
     data=$(mktemp -d)
-    "$jspool" serve bench/server/bank.js --data "$data" --threads 2 --listen 127.0.0.1:$port \
+    "$jspool" serve bench/server/bank.js --data "$data" --threads 2 --listen 127.0.0.1:$port --supervise 0 \
         >/dev/null 2>bench/out/vmtraps-run.log &
     jsp=$!
     sleep 0.5

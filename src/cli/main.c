@@ -23,7 +23,7 @@ static void usage(FILE *out)
           "                    [--grace-ms MS] [--log-format logfmt|json]\n"
           "                    [--ws-allowed-origins ORIGIN,...]\n"
           "                    [--ws-max-calls-in-flight N] [--ws-max-queued-bytes BYTES]\n"
-          "                    [--data DIR] [--durability disk|process]\n"
+          "                    [--data DIR] [--durability disk|process] [--supervise 1|0]\n"
           "\n"
           "eval  evaluates CODE as a script and prints its value as JSON.\n"
           "run   loads FILE (as a script when it parses as one, else as an ES module);\n"
@@ -41,7 +41,9 @@ static void usage(FILE *out)
           "      so its tables (the global db) carry over from one run to the next.\n"
           "serve serves the pool over HTTP/JSON (default 127.0.0.1:8080); each MODULE.js is\n"
           "      deployed as a context named after the file, its tables in DIR/NAME.jspdb\n"
-          "      (--data, default ./jspool-data). SIGTERM/SIGINT drain it.\n"
+          "      (--data, default ./jspool-data). SIGTERM/SIGINT drain it. It runs in a\n"
+          "      worker process restarted on the same port if it crashes (--supervise 0:\n"
+          "      in this process, for a supervisor of your own).\n"
           "      A non-loopback --listen needs --token-file (the bearer token every route\n"
           "      but /healthz then requires; docs/server.md).\n"
           "\n"
@@ -137,11 +139,12 @@ static int report(const char *what, jsp_result *r)
  *              [--token-file F] [--max-body BYTES] [--grace-ms MS] [--log-format F]
  *              [--ws-allowed-origins LIST] [--ws-max-calls-in-flight N]
  *              [--ws-max-queued-bytes BYTES] [--data DIR] [--durability disk|process]
+ *              [--supervise 1|0]
  * A config file is read first; flags override it; modules on the command line replace
  * the file's list. */
 static int serve(int argc, char **argv)
 {
-    server_options o = {0};
+    server_options o = {.supervise = 1};
     const char **modules = calloc((size_t)argc, sizeof(*modules));
     if (!modules)
         return EXIT_POOL;
@@ -189,6 +192,8 @@ static int serve(int argc, char **argv)
             o.ws_max_queued_bytes = strtoull(value, &end, 10);
         else if (strcmp(argv[i], "--grace-ms") == 0)
             o.grace_ms = (int)strtol(value, &end, 10);
+        else if (strcmp(argv[i], "--supervise") == 0 && (strcmp(value, "0") == 0 || strcmp(value, "1") == 0))
+            o.supervise = value[0] == '1';
         else if (strcmp(argv[i], "--log-format") == 0 &&
                  (strcmp(value, "json") == 0 || strcmp(value, "logfmt") == 0))
             o.log_json = strcmp(value, "json") == 0;
@@ -209,7 +214,7 @@ static int serve(int argc, char **argv)
         o.module_count = module_count;
     }
     if (status < 0)
-        status = server_run(&o);
+        status = o.supervise ? server_supervise(&o) : server_run(&o);
     server_options_free(&o);
     free(modules);
     return status;

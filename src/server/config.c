@@ -24,6 +24,7 @@ static const key_spec keys[] = {
     {"token_file", KIND_STRING, AT(token_file)},
     {"max_body_bytes", KIND_SIZE, AT(max_body_bytes)},
     {"grace_ms", KIND_INT, AT(grace_ms)},
+    {"supervise", KIND_INT, AT(supervise)},
     {"log_format", KIND_BOOL_LOG, AT(log_json)},
     {"modules", KIND_MODULES, AT(modules)},
     {"max_contexts", KIND_INT, AT(pool.max_contexts)},

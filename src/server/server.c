@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -254,6 +255,26 @@ static bool parse_listen(const char *text, struct sockaddr_storage *out)
         return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)out) == 0;
     }
     return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)out) == 0;
+}
+
+int server_listen_socket(const char *where, char *why, size_t why_len)
+{
+    struct sockaddr_storage addr;
+    if (!parse_listen(where, &addr)) {
+        snprintf(why, why_len, "--listen wants HOST:PORT, got '%s'", where);
+        return -2;
+    }
+    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int on = 1;
+    socklen_t len = addr.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        bind(fd, (struct sockaddr *)&addr, len) != 0 || listen(fd, 511) != 0) {
+        snprintf(why, why_len, "cannot listen on %s: %s", where, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* ---- drain ---------------------------------------------------------------------------- */
@@ -517,7 +538,8 @@ static int start(server *srv, const server_options *o, struct sockaddr_storage *
 
     uv_tcp_init(&srv->loop, &srv->listener);
     srv->listener.data = srv;
-    int rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)addr, 0);
+    int rc = o->has_listen_fd ? uv_tcp_open(&srv->listener, o->listen_fd)
+                              : uv_tcp_bind(&srv->listener, (struct sockaddr *)addr, 0);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_accept);
     if (rc != 0) {

@@ -12,6 +12,12 @@
 
 typedef struct server_options {
     const char *listen;        /* "HOST:PORT"; default 127.0.0.1:8080; port 0 = any free */
+    bool has_listen_fd;        /* serve on listen_fd, a socket already listening on listen
+                                  (the supervisor's), instead of binding listen */
+    int listen_fd;
+    int supervise;             /* for server_supervise's callers (the CLI): 1 = run the
+                                  server in a worker process restarted when it crashes,
+                                  0 = run it in this process (server_run) */
     int threads;               /* runtime threads; 0 = online CPUs */
     const char *token_file;    /* bearer token for every route but /healthz; NULL = none */
     const char **modules;      /* module files deployed at start as named contexts */
@@ -69,5 +75,17 @@ char *server_read_file(const char *path, size_t *len_out);
  * deployed module's store unusable (another server holds it, say), 4 cannot listen or
  * start the pool). */
 int server_run(const server_options *o);
+
+/* A socket bound to where ("HOST:PORT") and listening, close-on-exec; -2 when listen does
+ * not parse, -1 when it cannot be bound, with why written. */
+int server_listen_socket(const char *where, char *why, size_t why_len);
+
+/* server_run in a worker process, restarted when it dies of a signal (supervisor.c): this
+ * process binds the listening socket once and hands it to each worker, so a restart keeps
+ * the port (also "any free" port 0) and connections wait in its backlog meanwhile. SIGTERM,
+ * SIGINT and SIGHUP are passed on to the worker, which drains. Returns the worker's exit
+ * status (128 + a signal when it died of one and was not restarted), or 2/4 as server_run
+ * when the address is wrong or cannot be bound. Call before any thread is started. */
+int server_supervise(const server_options *o);
 
 #endif

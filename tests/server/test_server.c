@@ -417,6 +417,82 @@ Test(server, oversized_bodies_are_refused)
     free(big);
 }
 
+/* ---- the supervisor: a worker that crashes is restarted ---- */
+
+/* The worker process serving for the supervisor s->pid (its only child), or 0. */
+static pid_t worker_of(const served *s)
+{
+    char file[80];
+    snprintf(file, sizeof(file), "/proc/%d/task/%d/children", (int)s->pid, (int)s->pid);
+    FILE *f = fopen(file, "r");
+    int pid = 0;
+    if (f && fscanf(f, "%d", &pid) != 1)
+        pid = 0;
+    if (f)
+        fclose(f);
+    return (pid_t)pid;
+}
+
+/* The worker serving s once it is another than not_this (a restart), or 0 after 10 s. */
+static pid_t wait_for_worker(const served *s, pid_t not_this)
+{
+    for (int i = 0; i < 1000; i++) {
+        pid_t pid = worker_of(s);
+        if (pid > 0 && pid != not_this)
+            return pid;
+        usleep(10000);
+    }
+    return 0;
+}
+
+/* JavaScriptCore can abort the process (docs/security.md): the server's worker is
+ * restarted on the same port, and what was acknowledged before is still there. */
+Test(server, a_crashed_worker_is_restarted_on_the_same_port_with_its_data)
+{
+    expect(request("POST", "/v1/contexts/bank/call/open", "[\"alice\", 100]"), 200, NULL);
+    expect(request("POST", "/v1/contexts/bank/call/open", "[\"bob\", 50]"), 200, NULL);
+    expect(request("POST", "/v1/contexts/bank/call/transfer", "[\"alice\", \"bob\", 30]"), 200,
+           "{\"result\":{\"alice\":70,\"bob\":80}}");
+    pid_t worker = worker_of(&srv);
+    cr_assert(worker > 0, "jspool serve runs no worker process");
+    cr_assert_eq(kill(worker, SIGABRT), 0);
+    pid_t next = wait_for_worker(&srv, worker);
+    cr_assert(next > 0, "no worker was started after the crash");
+    /* the same URL answers (connections made meanwhile wait in the listener's backlog) */
+    cr_expect(request_until("POST", "/v1/contexts/bank/call/transfer", "[\"alice\", \"bob\", 5]",
+                            "{\"result\":{\"alice\":65,\"bob\":85}}"),
+              "the restarted server lost the accounts or does not answer");
+    expect_clean_stop();
+}
+
+/* --supervise 0: one process, for an operator's own supervisor; a crash ends it. */
+Test(server, without_supervision_a_crash_ends_the_server)
+{
+    serve_stop(&srv);
+    static const char *const args[] = {"--supervise", "0", EXAMPLES_DIR "/bank.js", NULL};
+    cr_assert(serve_start(&srv, args));
+    expect(request("GET", "/healthz", NULL), 200, NULL);
+    cr_expect_eq(worker_of(&srv), 0, "a worker process was started");
+    kill(srv.pid, SIGABRT);
+    cr_expect_eq(serve_stop(&srv), 128 + SIGABRT);
+}
+
+/* A worker that keeps dying right after its start is not restarted forever: the
+ * supervisor gives up after the fifth and exits with the signal's status. */
+Test(server, a_worker_crashing_at_every_start_makes_the_supervisor_give_up)
+{
+    pid_t worker = 0;
+    for (int i = 0; i < 5; i++) {
+        worker = wait_for_worker(&srv, worker);
+        cr_assert(worker > 0, "no worker after %d crash(es)", i);
+        kill(worker, SIGABRT);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(srv.pid, &status, 0), srv.pid);
+    srv.pid = 0;
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGABRT, "the supervisor ended with %d", status);
+}
+
 /* A file holding text, for --token-file and --config; the caller unlinks path. */
 static void write_temp(char *path, const char *text)
 {
@@ -2144,7 +2220,8 @@ TestSuite(server_limits, .init = setup_calls, .fini = teardown, .timeout = 120);
 static long server_rss_kb(void)
 {
     char file[64], line[256];
-    snprintf(file, sizeof(file), "/proc/%d/status", (int)srv.pid);
+    pid_t worker = worker_of(&srv);
+    snprintf(file, sizeof(file), "/proc/%d/status", (int)(worker > 0 ? worker : srv.pid));
     FILE *f = fopen(file, "r");
     long kb = -1;
     while (f && fgets(line, sizeof(line), f))

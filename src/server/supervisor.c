@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,10 +64,15 @@ static pid_t start_worker(const server_options *o, int fd, const sigset_t *origi
 {
     fflush(stdout);
     fflush(stderr);
+    pid_t supervisor = getpid();
     pid_t pid = fork();
     if (pid != 0)
         return pid;
     sigprocmask(SIG_SETMASK, original_mask, NULL);
+    /* a supervisor killed with SIGKILL takes its worker along (the worker drains) */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != supervisor)
+        exit(0); /* it died before the line above */
     server_options worker = *o;
     worker.has_listen_fd = true;
     worker.listen_fd = fd;

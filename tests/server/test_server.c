@@ -465,6 +465,23 @@ Test(server, a_crashed_worker_is_restarted_on_the_same_port_with_its_data)
     expect_clean_stop();
 }
 
+/* kill -9 of jspool serve (the supervisor) stops its worker too: no orphan keeps the
+ * port and the data directory. */
+Test(server, killing_the_supervisor_stops_its_worker)
+{
+    pid_t worker = worker_of(&srv);
+    cr_assert(worker > 0);
+    kill(srv.pid, SIGKILL);
+    waitpid(srv.pid, NULL, 0);
+    srv.pid = 0;
+    bool is_gone = false;
+    for (int i = 0; i < 1000 && !is_gone; i++) { /* it drains first: up to grace_ms */
+        is_gone = kill(worker, 0) != 0;
+        usleep(10000);
+    }
+    cr_expect(is_gone, "the worker outlived its supervisor");
+}
+
 /* --supervise 0: one process, for an operator's own supervisor; a crash ends it. */
 Test(server, without_supervision_a_crash_ends_the_server)
 {

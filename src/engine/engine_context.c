@@ -70,10 +70,11 @@ static int install_globals(engine_ctx *ec)
  * accessors are installed by the first engine operation that reads or runs anything in
  * it (engine_ctx_ready: evals, calls, module loads, deliveries, the host's global
  * inspection and DOM queries). No guest code can run before that: guest code only runs
- * through those operations. Installing costs ~45 us and ~18 KB per context, most of it
+ * through those operations. Installing costs ~45 us and ~12 KB per context, most of it
  * the global's structure changing once per property and JSC's own console materialising
- * when ours replaces it (bench_contexts --runtimes 1 10000: 1.45x raw JSC's creation with
- * it at creation, 1.1x without; issue 13). A context that is never used (a VM recycle
+ * when ours replaces it (~9 us alone). bench_contexts --raw-jsc --runtimes 1 10000: 1.64x
+ * raw JSC's creation with it at creation, 1.11x without, first eval 48.8 us instead of
+ * 8.5 (issue 13). A context that is never used (a VM recycle
  * rebuilds every context of the VM, most of them idle) never pays it; a spare global,
  * built while the runtime is idle, is installed ahead. */
 int engine_ctx_ready(engine_ctx *ec)

@@ -435,7 +435,12 @@ typedef struct jsp_context_config {
                                   are added by themselves;
                                   an unknown name is JSP_EINVAL (jsp_apis_resolve says
                                   why). Groups written in JS install on first use of one of
-                                  their globals, so unused ones cost almost nothing. */
+                                  their globals, so unused ones cost almost nothing; the
+                                  natives and those groups' placeholders are installed by
+                                  the context's first eval, call, module load or global
+                                  inspection (~45 us, ~12 KB), not by jsp_context_new
+                                  (if that install runs out of memory, the operation
+                                  fails with JSP_ENOMEM and the next one tries again). */
     const char *namespace_name; /* copied; who may see this context's BroadcastChannel
                                   messages and navigator.locks. NULL = a private namespace:
                                   the context alone (and the Workers it starts). Contexts

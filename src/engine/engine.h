@@ -150,8 +150,10 @@ int engine_budget_poll(engine_vm *vm);
 
 /* host_ctx is the host's object for this context, handed back in every operation of the
  * VM's engine_host_ops. apis: bit mask of apis/api_groups.h groups to install (natives
- * now, JS ones lazily). take_spare: use a spare global built for apis if vm has one
- * (engine_vm_prepare_spare), else build one now. */
+ * and the JS ones' lazy accessors by the context's first operation, engine_ctx_ready; the
+ * JS ones' code on first use of one of their globals). take_spare: use a spare global
+ * built (and installed) for apis if vm has one (engine_vm_prepare_spare), else make JSC's
+ * bare global now. */
 engine_ctx *engine_ctx_new(engine_vm *vm, engine_host_ctx *host_ctx, uint32_t apis, bool take_spare);
 void engine_ctx_free(engine_ctx *ec);
 /* The loader that resolves and reads the imports of ec's modules (NULL: imports are

@@ -50,6 +50,8 @@ JSValueRef engine_apis_load(engine_ctx *ec, int g, JSValueRef *exception)
     JSContextRef js = ec->js;
     if (ec->api_exports[g])
         return ec->api_exports[g];
+    if (engine_ctx_ready(ec) != 0) /* a worker's scope loads its group before anything ran */
+        return natives_throw(js, exception, "Error", "out of memory");
     char url[64];
     snprintf(url, sizeof(url), "jspool:%s.js", api_groups[g].name);
     JSValueRef factory = js_evaluate_utf8(js, api_groups[g].source, url, exception);

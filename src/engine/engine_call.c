@@ -6,6 +6,7 @@
 #include "engine/transform_cache.h"
 #include "util/result.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,6 +261,8 @@ static jsp_result *eval_cached(engine_ctx *ec, const char *source, size_t len, c
 jsp_result *engine_eval(engine_ctx *ec, const char *source, size_t len, const char *source_name,
                         uint64_t call_id)
 {
+    if (engine_ctx_ready(ec) != 0)
+        return result_out_of_memory();
     bool is_done;
     jsp_result *cached = eval_cached(ec, source, len, source_name, call_id, &is_done);
     if (is_done)
@@ -447,6 +450,8 @@ jsp_result *engine_module_compile(engine_ctx *ec, const char *name, const char *
 
 jsp_result *engine_load_module(engine_ctx *ec, const char *source, size_t len, const char *source_name)
 {
+    if (engine_ctx_ready(ec) != 0)
+        return result_out_of_memory();
     module_script m;
     JSObjectRef factory;
     jsp_result *r = engine_module_compile(ec, source_name, source, len, &m, &factory);
@@ -664,6 +669,8 @@ static void call_by_name_work(engine_ctx *ec, void *data, JSValueRef *exception)
 jsp_result *engine_call(engine_ctx *ec, const char *function, const char *args_json,
                         size_t args_len, uint64_t call_id)
 {
+    if (engine_ctx_ready(ec) != 0)
+        return result_out_of_memory();
     call_by_name c = {.function = function, .args_json = args_json, .args_len = args_len,
                       .run = {.call_id = call_id}};
     JSValueRef exception = NULL;
@@ -719,6 +726,10 @@ static void deliver_message_work(engine_ctx *ec, void *data, JSValueRef *excepti
 
 void engine_deliver_message(engine_ctx *ec, const char *json, size_t len)
 {
+    if (engine_ctx_ready(ec) != 0) {
+        ec->host->log(ec->host_ctx, JSP_LOG_ERROR, "message dropped: out of memory");
+        return;
+    }
     message_delivery d = {.json = json, .len = len};
     JSValueRef exception = NULL;
     engine_entered(ec, deliver_message_work, &d, &exception);
@@ -732,6 +743,7 @@ void engine_deliver_message(engine_ctx *ec, const char *json, size_t len)
 
 void engine_callback_invoke(engine_ctx *ec, engine_callback *cb)
 {
+    assert(ec->is_ready); /* only guest code makes timers */
     JSValueRef exception = NULL;
     run_js run = {.function = cb->function, .argc = cb->argc, .argv = cb->argv};
     run_entered(ec, &run, &exception);
@@ -752,6 +764,7 @@ void engine_callback_free(engine_callback *cb)
 void engine_host_promise_settle(engine_ctx *ec, engine_host_promise *p, bool ok,
                                 const char *text, size_t len)
 {
+    assert(ec->is_ready); /* only guest code makes host calls */
     JSContextRef js = ec->js;
     JSValueRef arg;
     if (ok) {

@@ -92,6 +92,7 @@ struct engine_ctx {
     jsp_result *module_error;    /* the result for the link error last thrown, and ... */
     JSValueRef module_error_value; /* ... the value thrown (protected) */
     uint32_t apis;               /* the context's API groups (api_groups.h mask) */
+    bool is_ready;               /* natives and lazy accessors installed (engine_ctx_ready) */
     uint64_t origin_monotonic_ns; /* performance.timeOrigin, CLOCK_MONOTONIC ... */
     double origin_unix_ms;       /* ... and Unix time (ms, coarsened); set at creation */
 };
@@ -194,6 +195,11 @@ bool code_cache_wants(code_cache *c, int kind, const char *name, const char *sou
  * Evicts least recently used entries to stay within the bounds. */
 void code_cache_put(code_cache *c, int kind, const char *name, const char *source, size_t len,
                     const struct module_script *meta, size_t compiled_bytes, JSScriptRef script);
+
+/* Installs ec's natives and lazy accessors if that has not happened yet: every engine
+ * operation that reads or runs anything in a context calls it first (engine_context.c);
+ * 0, or -1 when it failed (out of memory, or a termination during it). */
+int engine_ctx_ready(engine_ctx *ec);
 
 /* ---- engine_natives.c ---- */
 int natives_install(engine_ctx *ec, uint32_t apis);

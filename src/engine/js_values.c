@@ -220,6 +220,8 @@ JSValueRef js_make_error(JSContextRef js, const char *constructor, const char *m
 
 int js_global_names(engine_ctx *ec, char ***names_out, size_t *count_out)
 {
+    if (engine_ctx_ready(ec) != 0)
+        return JSP_ENOMEM;
     JSContextRef js = ec->js;
     JSValueRef arg = JSContextGetGlobalObject(js);
     JSValueRef exception = NULL;

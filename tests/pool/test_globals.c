@@ -3,6 +3,7 @@
 #include "support/support.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 SUITE_POOL(2)
 static jsp_context *ctx;
@@ -114,4 +115,61 @@ Test(globals, prototype_pollution_and_builtin_tampering_stay_inside)
     }
     jsp_context_free(other);
     jsp_context_free(neighbour);
+}
+
+/* A context's natives and group accessors are installed by the first operation that reads
+ * or runs anything in it (engine_ctx_ready), not at creation. Whatever comes first — the
+ * host's inspection, a reset, an eval — finds them all there, and JSC's own console
+ * (which writes to the process's stderr) is never the one guest code sees. Groups no
+ * spare was built for, so that each context starts bare. */
+Test(globals, a_context_is_complete_at_its_first_use_whatever_it_is)
+{
+    const char *first_uses[] = {"list", "reset", "eval"};
+    for (int i = 0; i < 3; i++) {
+        jsp_context_config cfg = {.apis = i == 0 ? "timers,url" : i == 1 ? "timers,encoding" : "timers,crypto"};
+        jsp_context *fresh = NULL;
+        cr_assert_eq(jsp_context_new(pool, &cfg, &fresh), 0);
+        jsp_result *r = NULL;
+        if (i == 0) {
+            cr_assert_eq(jsp_globals_list(fresh, &r), 0);
+            cr_expect(strstr(r->json, "\"setTimeout\"") && strstr(r->json, "\"URL\"") &&
+                          strstr(r->json, "\"host\""), "%s", r->json);
+            jsp_result_free(r);
+        } else if (i == 1) {
+            cr_assert_eq(jsp_globals_reset(fresh, &r), 0);
+            cr_expect_str_eq(r->json, "{\"deleted\":[],\"kept\":[]}");
+            jsp_result_free(r);
+        }
+        /* The eval that installs them may be the guest's first code, and it tampers
+         * first: the install captured Object.defineProperty and getOwnPropertyNames
+         * before it ran, so the group's globals are not defined through the guest's
+         * function and the host still lists the globals. */
+        char *json = eval_ok(fresh, "const seen = [], define = Object.defineProperty;"
+                                    " Object.defineProperty = (o, n, d) => { if (o === globalThis) seen.push(n); return define(o, n, d); };"
+                                    " Object.getOwnPropertyNames = () => [];"
+                                    " [typeof setTimeout, typeof host.call, typeof console,"
+                                    " typeof (globalThis.URL || globalThis.TextEncoder || globalThis.Crypto), seen]");
+        cr_expect_str_eq(json, "[\"function\",\"function\",\"undefined\",\"function\",[]]", "first use: %s",
+                         first_uses[i]);
+        free(json);
+        jsp_result *list = NULL;
+        cr_assert_eq(jsp_globals_list(fresh, &list), 0);
+        cr_expect(strstr(list->json, "\"setTimeout\"") != NULL, "%s", list->json);
+        jsp_result_free(list);
+        jsp_context_free(fresh);
+    }
+}
+
+/* A context created and freed without ever being used leaves nothing behind (ASan). */
+Test(globals, a_context_never_used_frees_cleanly)
+{
+    for (int i = 0; i < 50; i++) {
+        jsp_context_config cfg = {.apis = i % 2 ? "url" : "encoding"};
+        jsp_context *unused = NULL;
+        cr_assert_eq(jsp_context_new(pool, &cfg, &unused), 0);
+        jsp_context_free(unused);
+    }
+    char *json = eval_ok(ctx, "typeof setTimeout");
+    cr_expect_str_eq(json, "\"function\"");
+    free(json);
 }

@@ -30,8 +30,18 @@
 
 /* 10 ms: the reaction time to a runaway or a cancel, and 100 checks a second at most per VM. */
 static const double TICK_SECONDS = ENGINE_TICK_MS / 1000.0;
-/* A memory-limited (isolated) VM ticks every 1 ms, and faster when near its limit. */
-static const double MEMORY_TICK_SECONDS = 0.001;
+/* A memory-limited (isolated) VM ticks when its heap is next read (schedule_heap_read: the
+ * soonest it could have crossed its limit), in whole milliseconds so that the armed period
+ * stays the same from call to call (a re-arm costs ~1.3 us), at most TICK_SECONDS and at
+ * least MIN_TICK_SECONDS. It ticked every 1 ms, which until that read only compared RSS:
+ * serving the bench's bank (a 64 MiB isolated VM: a read ~8 ms after each call's start)
+ * that was ~1,000 JSC timers a second on the runtime thread, each also a wake-up of JSC's
+ * signal sender (0.3-0.6 -> 0.1 us of its CPU per request, bench/server/run.sh with
+ * perf stat --per-thread) and a chance of the VMTraps race below. Near the limit the tick
+ * is 1 ms as before; bench_limits' overshoot (5 x 9 runs each, alternating, load ~6):
+ * 16 MiB median +0.1 to +6.3% (before +0.1 to +1.1%), 64 MiB median +1.1 to +1.7% (before
+ * +1.0 to +6.2%); the worst run of 9 is timer lateness under load either way: 16 MiB +8.7
+ * to +241% (before +7.8 to +101%), 64 MiB +7.2 to +13.7% (before +1.1 to +13.5%). */
 /* The shortest re-arm when a deadline or the memory limit is near. Shorter ticks make a
  * race inside JSC 2.50's VMTraps more likely (~1% of memory-limit runs under contention at
  * 0.2 ms); no tick length removes it. A watchdog timer fires on JSC's one timer thread in
@@ -144,10 +154,11 @@ uint64_t engine_budget_cpu_used_ns(engine_budget *b)
  * a budget ends within about a millisecond of its expiry instead of at the next period. */
 static double next_tick_seconds(const engine_budget *b, uint64_t cpu_now)
 {
-    double tick = b->memory_limit_bytes ? MEMORY_TICK_SECONDS : TICK_SECONDS;
+    double tick = TICK_SECONDS;
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
-    if (b->memory_limit_bytes) { /* near the limit: wake up for the next heap read */
-        double left = b->next_heap_read_ns > now ? (double)(b->next_heap_read_ns - now) / 1e9 : 0;
+    if (b->memory_limit_bytes) { /* wake up for the next heap read, in whole milliseconds */
+        uint64_t left_ms = b->next_heap_read_ns > now ? (b->next_heap_read_ns - now) / 1000000u : 0;
+        double left = (double)left_ms / 1e3;
         tick = left < tick ? left : tick;
     }
     if (b->wall_deadline_ns) {

@@ -78,6 +78,8 @@ struct jsp_context {
     unsigned runs_since_measure;
     unsigned runs_since_walk;  /* runs since its heap was last walked (measure_isolated) */
     uint64_t rss_at_walk;      /* process RSS then */
+    uint64_t walk_ns;          /* what that walk took (monotonic) */
+    uint64_t run_ns_since_walk; /* time its runs held the thread since then */
     bool is_dead;              /* killed on the runtime: further jobs fail */
     int blocked_depth;         /* > 0 while its JS is on the stack (engine_entered work,
                                   host.callSync): its jobs and timers wait */

@@ -553,17 +553,25 @@ engine_vm *context_vm(struct jsp_context *ctx)
  * walks the VM's heap (JSGetMemoryUsageStatistics counts every object: milliseconds on a
  * busy heap; with the bank served over WebSocket it took 60% of the runtime thread), so a
  * look first reads the process's RSS (~3 us) and walks only when RSS grew by more than
- * MEASURE_RSS_SLACK since this context's last walk, or after MEASURE_ANYWAY_RUNS runs.
+ * MEASURE_RSS_SLACK since this context's last walk, or after MEASURE_ANYWAY_RUNS runs
+ * once its runs have also held the thread WALK_COST_SHARE times as long as that walk took.
  * A heap growing inside memory the process already holds is caught by the latter; the
- * process's own budget is unaffected (its RSS did not grow). */
-enum { MEASURE_EVERY_RUNS = 64, MEASURE_ANYWAY_RUNS = 4096 };
+ * process's own budget is unaffected (its RSS did not grow). The second condition keeps
+ * the walks at most ~2% of the context's own time whatever its heap: with the bench's
+ * bank deployed (an isolated VM, ~5 us calls) every 4,096th call walked for milliseconds,
+ * 13% of the runtime thread (perf, bench/server/run.sh); a walk now comes every ~40k calls
+ * there, and still every 4,096 runs for a small heap that walks in microseconds. */
+enum { MEASURE_EVERY_RUNS = 64, MEASURE_ANYWAY_RUNS = 4096, WALK_COST_SHARE = 50 };
 #define MEASURE_RSS_SLACK ((uint64_t)1 << 20)
 
 static void measure_isolated(struct jsp_context *ctx, bool is_collecting)
 {
     if (is_collecting)
         engine_vm_collect_now(ctx->own_vm);
+    uint64_t start = monotonic_ns();
     ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm);
+    ctx->walk_ns = monotonic_ns() - start;
+    ctx->run_ns_since_walk = 0;
     ctx->runs_since_measure = 0;
     ctx->runs_since_walk = 0;
     ctx->rss_at_walk = process_rss_bytes();
@@ -574,7 +582,9 @@ static bool look_at_isolated(struct jsp_context *ctx)
 {
     ctx->runs_since_walk += ctx->runs_since_measure;
     ctx->runs_since_measure = 0;
-    if (ctx->runs_since_walk < MEASURE_ANYWAY_RUNS && process_rss_bytes() <= ctx->rss_at_walk + MEASURE_RSS_SLACK)
+    bool is_due = ctx->runs_since_walk >= MEASURE_ANYWAY_RUNS &&
+                  ctx->run_ns_since_walk / WALK_COST_SHARE >= ctx->walk_ns;
+    if (!is_due && process_rss_bytes() <= ctx->rss_at_walk + MEASURE_RSS_SLACK)
         return false;
     measure_isolated(ctx, false);
     return true;
@@ -661,6 +671,7 @@ void runtime_leave_js(runtime *rt, js_run *run)
     charge_cpu(rt, ctx, held > run->nested_ns ? held - run->nested_ns : 0, now);
     if (!ctx->memory_limit_bytes || ctx->is_dead)
         return;
+    ctx->run_ns_since_walk += held;
     if (run->is_unmetered) { /* a reset may have freed enough: collect and measure now */
         measure_isolated(ctx, true);
         return;

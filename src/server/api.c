@@ -130,13 +130,17 @@ static void pending_free(pending *p)
     free(p); /* method and path with it */
 }
 
-/* Status and body of a successful call: {"result": <json>}. */
+/* Status and body of a successful call: {"result": <json>}, put together with memcpy (its
+ * snprintf was ~1% of the loop thread serving the bank, bench/server/run.sh). */
 static void reply_result(h2o_req_t *req, int status, const jsp_result *r)
 {
-    size_t len = r->json_len + 16;
+    static const char head[] = "{\"result\":";
+    size_t head_len = sizeof(head) - 1, len = head_len + r->json_len + 1;
     char *body = h2o_mem_alloc_pool(&req->pool, len);
-    int n = snprintf(body, len, "{\"result\":%s}", r->json);
-    reply_json(req, status, body, (size_t)n);
+    memcpy(body, head, head_len);
+    memcpy(body + head_len, r->json, r->json_len);
+    body[len - 1] = '}';
+    reply_json(req, status, body, len);
 }
 
 /* {"seconds", "recent_share", "throttled_seconds", "throttles", "throttled"} */

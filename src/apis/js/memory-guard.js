@@ -1,4 +1,4 @@
-// memory-guard.js — installed in every isolated context (a VM of its own under
+// memory-guard.js - installed in every isolated context (a VM of its own under
 // memory_limit_bytes) before any guest code runs; not an API group. JSC allocates the
 // bytes of an ArrayBuffer, a typed array, a WebAssembly.Memory or a repeated string outside
 // its heap, at once, before the watchdog's periodic heap check can see them: a 32 MiB
@@ -303,7 +303,8 @@
     };
     // Reads the memories a module defines: the bytes their `initial` pages take, and the
     // module's bytes with each 32-bit memory's maximum clamped to the context's limit
-    // (memory.grow runs inside wasm, past any JS wrapper). [bytes needed, source to compile]
+    // (memory.grow runs inside wasm, past any JS wrapper). [bytes needed, source to compile],
+    // read by index: destructuring would run the guest's Array.prototype[Symbol.iterator]
     const inspect = (source) => {
       const bytes = bytesOf(source);
       if (!bytes || bytes.length < 8) return [0, source];
@@ -367,7 +368,7 @@
     };
     const guardModule = function Module(source) {
       if (new.target === undefined) requireNew('WebAssembly.Module');
-      const [bytes, clamped] = inspect(source);
+      const inspected = inspect(source), bytes = inspected[0], clamped = inspected[1];
       return remember(construct(OriginalModule, [clamped], new.target === guardModule ? OriginalModule : new.target), bytes);
     };
     replace(wasm, 'Module', OriginalModule, guardModule);
@@ -381,7 +382,7 @@
     const wrappers = {
       compile(source) {
         return rejecting(() => {
-          const [bytes, clamped] = inspect(source);
+          const inspected = inspect(source), bytes = inspected[0], clamped = inspected[1];
           return apply(promiseThen, apply(compile, wasm, [clamped]), [(module) => remember(module, bytes)]);
         });
       },
@@ -395,7 +396,7 @@
           check('WebAssembly.Instance', known);
           return apply(instantiate, wasm, [source, imports]);
         }
-        const [bytes, clamped] = inspect(source);
+        const inspected = inspect(source), bytes = inspected[0], clamped = inspected[1];
         check('WebAssembly.Instance', bytes);
         const remembered = (result) => {
           if (result !== null && typeof result === 'object') remember(result.module, bytes);

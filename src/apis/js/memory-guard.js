@@ -204,7 +204,7 @@
   // guest code, by a stub that checks `new` and hands its arguments to the checking code
   // in memory-guard-wasm.js. That code (the descriptors read once, a module's declared
   // memories and tables parsed and clamped) is evaluated in this VM on the first call of
-  // any stub, through loadWasm (engine_memory_guard.c): 7 of the guard's 20 KB are then
+  // any stub, through loadWasm (engine_memory_guard.c): 7 KB of checking code are then
   // not parsed at all in a context that never uses WebAssembly (numbers:
   // docs/limits-and-metrics.md). Loading defines functions only - it reads no property a
   // guest could have changed - and what it needs from here comes in one object without

@@ -7,16 +7,13 @@
   'use strict';
   const { originals, wasm, limitBytes, check, count, measure, isBuffer, apply, construct, setPrototypeOf, trunc, max,
     min, StringConstructor, original8, typedSet, typedBuffer, typedByteOffset, typedByteLength, typedLength, viewBuffer,
-    viewByteOffset, viewByteLength, declared, weakGet, weakSet, promiseThen, PromiseConstructor, reject } = h;
+    viewByteOffset, viewByteLength, TABLE_ENTRY_BYTES, declared, weakGet, weakSet, promiseThen, PromiseConstructor, reject } = h;
   const maxPages = trunc(limitBytes / 65536);
   const memoryKeys = { __proto__: null, length: 5, 0: 'initial', 1: 'maximum', 2: 'shared', 3: 'index', 4: 'address' };
-  // WebAssembly.Table: `initial` entries now, `grow(delta)` entries later. The review
-  // measured ~98 bytes of RSS an anyfunc entry (5 x 1,000,000 entries: 490 MB); the
-  // charge is a deliberately round 64 bytes an entry (as the guard's Table#grow), so
-  // ordinary tables stay far below the threshold while a million-entry table (64 MB) is
-  // checked. A table's maximum is clamped like a memory's: wasm's table.grow runs past
-  // any JS wrapper.
-  const TABLE_ENTRY_BYTES = 64, maxEntries = trunc(limitBytes / TABLE_ENTRY_BYTES);
+  // WebAssembly.Table: `initial` entries now (`grow(delta)` entries later: the guard), at
+  // TABLE_ENTRY_BYTES each (5 x 1,000,000 anyfunc entries took 490 MB). A table's maximum
+  // is clamped like a memory's: wasm's table.grow runs past any JS wrapper.
+  const maxEntries = trunc(limitBytes / TABLE_ENTRY_BYTES);
   const tableKeys = { __proto__: null, length: 4, 0: 'element', 1: 'initial', 2: 'maximum', 3: 'address' };
 
   // WebAssembly modules that declare their own memory: its `initial` pages are allocated

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 extern const char api_source_memory_guard[];
+extern const char api_source_memory_guard_wasm[];
 
 /* The estimate is the heap as last measured plus every allocation the guard approved
  * since the VM's last collection: JSC counts an ArrayBuffer in its extra memory only once
@@ -63,6 +64,17 @@ static JSValueRef reserve(JSContextRef js, JSObjectRef function, JSObjectRef sel
     return natives_throw(js, exception, "RangeError", message);
 }
 
+/* loadWasm(): evaluates the checking code behind the guard's WebAssembly stubs
+ * (memory-guard-wasm.js) and answers its function; called by the guard, once per VM, on
+ * the first use of WebAssembly, not at creation (~7 KB less to parse per isolated
+ * context). An exception (out of memory, the watchdog) refuses that first use. */
+static JSValueRef load_wasm(JSContextRef js, JSObjectRef function, JSObjectRef self, size_t argc,
+                            const JSValueRef argv[], JSValueRef *exception)
+{
+    JSValueRef made = js_evaluate_utf8(js, api_source_memory_guard_wasm, "jspool:memory-guard-wasm.js", exception);
+    return made ? made : JSValueMakeUndefined(js);
+}
+
 int engine_ctx_guard_memory(engine_ctx *ec, uint64_t limit_bytes)
 {
     JSContextRef js = ec->js;
@@ -71,9 +83,12 @@ int engine_ctx_guard_memory(engine_ctx *ec, uint64_t limit_bytes)
     if (!install || exception || !JSValueIsObject(js, install))
         return -1;
     JSStringRef name = JSStringCreateWithUTF8CString("reserve");
-    JSValueRef args[2] = {JSObjectMakeFunctionWithCallback(js, name, reserve),
-                          JSValueMakeNumber(js, (double)limit_bytes)};
+    JSStringRef load_name = JSStringCreateWithUTF8CString("loadWasm");
+    JSValueRef args[3] = {JSObjectMakeFunctionWithCallback(js, name, reserve),
+                          JSValueMakeNumber(js, (double)limit_bytes),
+                          JSObjectMakeFunctionWithCallback(js, load_name, load_wasm)};
     JSStringRelease(name);
-    JSObjectCallAsFunction(js, (JSObjectRef)install, NULL, 2, args, &exception);
+    JSStringRelease(load_name);
+    JSObjectCallAsFunction(js, (JSObjectRef)install, NULL, 3, args, &exception);
     return exception ? -1 : 0;
 }

@@ -552,6 +552,38 @@ Test(limits, the_guard_cannot_be_reached_around)
     free(pages);
     expect_refused(ctx, "new WebAssembly.Memory({ initial: 1 }).grow(16384)");
     jsp_context_free(ctx);
+    /* an array iterator that answers "0 bytes" for the pages a module declares, then the
+     * real module: a module declaring 256 MiB is still refused at instantiation (the guard
+     * reads its own results by index: destructuring them let it through) */
+    ctx = isolated_context(32u << 20);
+    free(eval_ok(ctx, "globalThis.big = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 4, 1, 0, 0x80, 0x20, 7, 5, 1, 1, 109, 2, 0]);"
+                      "Array.prototype[Symbol.iterator] = function* () { yield 0; yield this[1]; }; 0"));
+    expect_refused(ctx, "new WebAssembly.Instance(new WebAssembly.Module(big))");
+    char *settled = eval_ok(ctx, "WebAssembly.instantiate(big).then(() => 'instantiated', (e) => e.name)");
+    cr_expect_str_eq(settled, "\"RangeError\"");
+    free(settled);
+    jsp_context_free(ctx);
+    /* the WebAssembly checks are loaded on first use, after guest code: built-ins they
+     * could have read (replaced here before any WebAssembly call) change nothing, and a
+     * typed array `length` that answers 0 does not hide a module's memory (it did) */
+    ctx = isolated_context(32u << 20);
+    free(eval_ok(ctx, "globalThis.big = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 4, 1, 0, 0x80, 0x20, 7, 5, 1, 1, 109, 2, 0]);"
+                      "const T = Object.getPrototypeOf(Uint8Array.prototype);"
+                      "Object.defineProperty(T, 'length', { get() { return 0; }, configurable: true });"
+                      "Object.defineProperty(T, 'byteLength', { get() { return 0; }, configurable: true });"
+                      "WeakMap.prototype.get = () => 0; WeakMap.prototype.set = () => 0; globalThis.WeakMap = function () {};"
+                      "Reflect.apply = () => 0; Reflect.construct = () => 0; Math.trunc = Math.max = Math.min = () => 0;"
+                      "Object.setPrototypeOf = () => 0; Promise.prototype.then = function () { return this; };"
+                      "globalThis.Uint8Array = function () {}; const define = Object.defineProperty;"
+                      "for (const k of ['get', 'set', 'value', 'initial', 'maximum']) define(Object.prototype, k, { __proto__: null, get() { return 0; }, configurable: true }); 0"));
+    expect_refused(ctx, "new WebAssembly.Instance(new WebAssembly.Module(big))");
+    expect_refused(ctx, "new WebAssembly.Memory({ initial: 16384 })");
+    expect_refused(ctx, "new WebAssembly.Table({ initial: 1000000, element: 'anyfunc' })");
+    char *stubs = eval_ok(ctx, "const W = WebAssembly; [W.Memory.prototype.constructor === W.Memory, W.Memory.name, W.Module.length,"
+                               " W.instantiate.length, 'instantiateStreaming' in W, Object.getOwnPropertyDescriptor(W.Table.prototype, 'constructor').writable]");
+    cr_expect_str_eq(stubs, "[true,\"Memory\",1,1,false,false]");
+    free(stubs);
+    jsp_context_free(ctx);
 }
 
 Test(limits, allocations_that_fit_still_work_and_garbage_is_not_counted)

@@ -1,4 +1,4 @@
-// memory-guard.js — installed in every isolated context (a VM of its own under
+// memory-guard.js - installed in every isolated context (a VM of its own under
 // memory_limit_bytes) before any guest code runs; not an API group. JSC allocates the
 // bytes of an ArrayBuffer, a typed array, a WebAssembly.Memory or a repeated string outside
 // its heap, at once, before the watchdog's periodic heap check can see them: a 32 MiB
@@ -17,7 +17,7 @@
 // would be simpler but cost ~230 ns a construction in JSC; the fast path here costs
 // `new Uint8Array(16)` ~60 ns (numbers: docs/limits-and-metrics.md). What stays outside
 // the guard: docs/security.md.
-(function (reserve, limitBytes) {
+(function (reserve, limitBytes, loadWasm) {
   'use strict';
   const THRESHOLD = 1 << 20;
   const global = globalThis;
@@ -25,6 +25,7 @@
   const defineProperty = Object.defineProperty, getPrototypeOf = Object.getPrototypeOf;
   const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor, setPrototypeOf = Object.setPrototypeOf;
   const StringConstructor = String, TypeErrorConstructor = TypeError, iteratorKey = Symbol.iterator;
+  const WeakMapConstructor = WeakMap;
   const trunc = Math.trunc, max = Math.max, min = Math.min;
   const getter = (proto, key) => getOwnPropertyDescriptor(proto, key).get;
 
@@ -199,217 +200,88 @@
   for (const name of ['slice', 'map', 'filter', 'toReversed', 'toSorted', 'with'])
     wrapMethod(TypedArray.prototype, name, copyOfThis);
 
-  const maxPages = trunc(limitBytes / 65536);
-  const memoryKeys = { __proto__: null, length: 5, 0: 'initial', 1: 'maximum', 2: 'shared', 3: 'index', 4: 'address' };
-  // WebAssembly.Memory: `initial` pages now, `grow(delta)` pages later (64 KiB each).
+  // WebAssembly: every constructor and function that allocates is replaced here, before
+  // guest code, by a stub that checks `new` and hands its arguments to the checking code
+  // in memory-guard-wasm.js. That code (the descriptors read once, a module's declared
+  // memories and tables parsed and clamped) is evaluated in this VM on the first call of
+  // any stub, through loadWasm (engine_memory_guard.c): 7 KB of checking code are then
+  // not parsed at all in a context that never uses WebAssembly (numbers:
+  // docs/limits-and-metrics.md). Loading defines functions only - it reads no property a
+  // guest could have changed - and what it needs from here comes in one object without
+  // a prototype, captured now.
+  // A table entry is charged a round 64 bytes (the review measured ~98 bytes of RSS an
+  // anyfunc entry): ordinary tables stay far below the threshold while a million-entry
+  // table (64 MB) is checked.
+  const TABLE_ENTRY_BYTES = 64;
   const wasm = global.WebAssembly;
-  if (wasm !== null && typeof wasm === 'object' && typeof wasm.Memory === 'function') {
-    const original = wasm.Memory;
-    const guard = {
-      Memory: function (d) {
-        if (new.target === undefined) requireNew('WebAssembly.Memory');
-        let descriptor = d;
-        if (d !== null && typeof d === 'object') {
-          descriptor = { __proto__: null };
-          for (let k = 0; k < memoryKeys.length; k++) {
-            const key = memoryKeys[k], v = d[key];
-            if (v !== undefined) descriptor[key] = typeof v === 'string' || typeof v === 'boolean' ? v : +v;
-          }
-          check('WebAssembly.Memory', count(descriptor.initial) * 65536);
-          // wasm code grows a memory with memory.grow, past any JS wrapper: its maximum
-          // (4 GiB when absent) is clamped to what the context may hold at all
-          if (!(descriptor.maximum <= maxPages)) descriptor.maximum = max(maxPages, count(descriptor.initial));
-        }
-        return construct(original, [descriptor], new.target === guard ? original : new.target);
-      },
-    }.Memory;
-    replace(wasm, 'Memory', original, guard);
-    wrapMethod(original.prototype, 'grow', (self, args) => {
-      args[0] = +args[0];
-      return count(args[0]) * 65536;
-    });
-  }
-
-  // WebAssembly.Table: `initial` entries now, `grow(delta)` entries later. The review
-  // measured ~98 bytes of RSS an anyfunc entry (5 x 1,000,000 entries: 490 MB); the
-  // charge is a deliberately round 64 bytes an entry, so ordinary tables stay far below
-  // the threshold while a million-entry table (64 MB) is checked. A table's maximum is
-  // clamped like a memory's: wasm's table.grow runs past any JS wrapper.
-  const TABLE_ENTRY_BYTES = 64, maxEntries = trunc(limitBytes / TABLE_ENTRY_BYTES);
-  const tableKeys = { __proto__: null, length: 4, 0: 'element', 1: 'initial', 2: 'maximum', 3: 'address' };
-  if (wasm !== null && typeof wasm === 'object' && typeof wasm.Table === 'function') {
-    const original = wasm.Table;
-    const guard = {
-      Table: function (d, value) {
-        if (new.target === undefined) requireNew('WebAssembly.Table');
-        let descriptor = d;
-        if (d !== null && typeof d === 'object') {
-          descriptor = { __proto__: null };
-          for (let k = 0; k < tableKeys.length; k++) {
-            const key = tableKeys[k], v = d[key];
-            if (v === undefined) continue;
-            descriptor[key] = k === 0 || k === 3 ? StringConstructor(v) : typeof v === 'bigint' ? v : +v;
-          }
-          const initial = count(typeof descriptor.initial === 'bigint' ? +StringConstructor(descriptor.initial) : descriptor.initial);
-          check('WebAssembly.Table', initial * TABLE_ENTRY_BYTES);
-          if (typeof descriptor.maximum !== 'bigint' && !(descriptor.maximum <= maxEntries))
-            descriptor.maximum = max(maxEntries, initial);
-        }
-        const target = new.target === guard ? original : new.target;
-        return construct(original, arguments.length > 1 ? [descriptor, value] : [descriptor], target);
-      },
-    }.Table;
-    replace(wasm, 'Table', original, guard);
-    wrapMethod(original.prototype, 'grow', (self, args) => {
-      args[0] = +args[0];
-      return count(args[0]) * TABLE_ENTRY_BYTES;
-    });
-  }
-
-  // WebAssembly modules that declare their own memory: its `initial` pages are allocated
-  // at each instantiation. The pages a module's bytes declare are read once, when it is
-  // compiled through the guard, and checked when it is instantiated.
-  if (wasm !== null && typeof wasm === 'object' && typeof wasm.Module === 'function') {
-    const OriginalModule = wasm.Module, OriginalInstance = wasm.Instance;
-    const declared = new WeakMap(), weakGet = WeakMap.prototype.get, weakSet = WeakMap.prototype.set;
-    const promiseThen = Promise.prototype.then, PromiseConstructor = Promise, reject = Promise.reject;
-    const rejecting = (work) => { // the promise-returning forms reject instead of throwing
-      try { return work(); } catch (e) { return apply(reject, PromiseConstructor, [e]); }
+  if (wasm !== null && typeof wasm === 'object') {
+    const originals = { __proto__: null, Memory: wasm.Memory, Table: wasm.Table, Module: wasm.Module,
+      Instance: wasm.Instance, compile: wasm.compile, instantiate: wasm.instantiate };
+    const helpers = { // now, before guest code: see above
+      __proto__: null, originals, wasm, limitBytes, check, count, measure, isBuffer, apply, construct, setPrototypeOf,
+      trunc, max, min, StringConstructor, original8, typedSet, typedBuffer, typedByteOffset, typedByteLength, typedLength,
+      viewBuffer, viewByteOffset, viewByteLength, TABLE_ENTRY_BYTES, declared: new WeakMapConstructor(), weakGet: WeakMap.prototype.get,
+      weakSet: WeakMap.prototype.set, promiseThen: Promise.prototype.then, PromiseConstructor: Promise,
+      reject: Promise.reject,
     };
-    const bytesOf = (source) => {
-      const n = measure(typedByteLength, source);
-      if (n >= 0) return new original8(apply(typedBuffer, source, []), apply(typedByteOffset, source, []), n);
-      const dataView = measure(viewByteLength, source);
-      if (dataView >= 0) return new original8(apply(viewBuffer, source, []), apply(viewByteOffset, source, []), dataView);
-      return isBuffer(source) ? new original8(source) : null;
+    let checker;
+    const checking = () => {
+      if (checker === undefined) checker = loadWasm()(helpers);
+      return checker;
     };
-    const leb = (bytes, at) => { // [value, next offset]; values up to 2**53
-      let value = 0, scale = 1, b;
-      do {
-        if (at.i >= bytes.length) return -1;
-        b = bytes[at.i++];
-        value += (b & 0x7f) * scale;
-        scale *= 128;
-      } while (b & 0x80);
-      return value;
-    };
-    const lebBytes = (value, out) => {
-      do {
-        let b = value % 128;
-        value = trunc(value / 128);
-        if (value) b |= 0x80;
-        out[out.length] = b;
-      } while (value);
-    };
-    // Reads the memories a module defines: the bytes their `initial` pages take, and the
-    // module's bytes with each 32-bit memory's maximum clamped to the context's limit
-    // (memory.grow runs inside wasm, past any JS wrapper). [bytes needed, source to compile]
-    const inspect = (source) => {
-      const bytes = bytesOf(source);
-      if (!bytes || bytes.length < 8) return [0, source];
-      const at = { i: 8 };
-      let total = 0;
-      while (at.i < bytes.length) {
-        const start = at.i;
-        const id = bytes[at.i++];
-        const size = leb(bytes, at);
-        if (size < 0) break;
-        const end = at.i + size;
-        if (id === 4) { // tables (funcref 0x70, externref 0x6f): charged, not clamped (TODO: clamp
-          // their maximum as memories' below; until then wasm's own table.grow is unchecked)
-          for (let tables = leb(bytes, at); tables > 0 && at.i < end; tables--) {
-            const type = bytes[at.i++];
-            if (type !== 0x70 && type !== 0x6f) break;
-            const flags = bytes[at.i++];
-            const initial = leb(bytes, at);
-            if (initial < 0) break;
-            if (flags & 1) leb(bytes, at);
-            total += initial * TABLE_ENTRY_BYTES;
-          }
-          at.i = end;
-          continue;
-        }
-        if (id !== 5) {
-          at.i = end;
-          continue;
-        }
-        const payload = [];
-        setPrototypeOf(payload, null);
-        let memories = leb(bytes, at);
-        lebBytes(memories, payload);
-        for (; memories > 0 && at.i < end; memories--) {
-          const flags = bytes[at.i++];
-          const initial = leb(bytes, at);
-          const maximum = flags & 1 ? leb(bytes, at) : Infinity;
-          if (initial < 0 || flags > 3) return [max(total, count(initial) * 65536), source]; // memory64, custom pages: unchanged
-          total += initial * 65536;
-          payload[payload.length] = flags | 1;
-          lebBytes(initial, payload);
-          lebBytes(max(min(maximum, maxPages), initial), payload);
-        }
-        if (at.i !== end) return [total, source];
-        const head = [5];
-        setPrototypeOf(head, null);
-        lebBytes(payload.length, head);
-        const out = new original8(start + head.length + payload.length + bytes.length - end);
-        apply(typedSet, out, [new original8(apply(typedBuffer, bytes, []), apply(typedByteOffset, bytes, []), start)]);
-        apply(typedSet, out, [head, start]);
-        apply(typedSet, out, [payload, start + head.length]);
-        apply(typedSet, out, [new original8(apply(typedBuffer, bytes, []), apply(typedByteOffset, bytes, []) + end, bytes.length - end),
-          start + head.length + payload.length]);
-        return [total, out];
+    if (typeof originals.Memory === 'function') {
+      const guard = {
+        Memory: function (d) {
+          if (new.target === undefined) requireNew('WebAssembly.Memory');
+          return checking().memory(d, new.target === guard ? originals.Memory : new.target);
+        },
+      }.Memory;
+      replace(wasm, 'Memory', originals.Memory, guard);
+      wrapMethod(originals.Memory.prototype, 'grow', (self, args) => {
+        args[0] = +args[0];
+        return count(args[0]) * 65536;
+      });
+    }
+    if (typeof originals.Table === 'function') {
+      const guard = {
+        Table: function (d, value) {
+          if (new.target === undefined) requireNew('WebAssembly.Table');
+          return checking().table(d, value, arguments.length, new.target === guard ? originals.Table : new.target);
+        },
+      }.Table;
+      replace(wasm, 'Table', originals.Table, guard);
+      wrapMethod(originals.Table.prototype, 'grow', (self, args) => {
+        args[0] = +args[0];
+        return count(args[0]) * TABLE_ENTRY_BYTES;
+      });
+    }
+    if (typeof originals.Module === 'function') {
+      const guardModule = function Module(source) {
+        if (new.target === undefined) requireNew('WebAssembly.Module');
+        return checking().module(source, new.target === guardModule ? originals.Module : new.target);
+      };
+      replace(wasm, 'Module', originals.Module, guardModule);
+      const guardInstance = function Instance(module, imports) {
+        if (new.target === undefined) requireNew('WebAssembly.Instance');
+        return checking().instance(module, imports, new.target === guardInstance ? originals.Instance : new.target);
+      };
+      replace(wasm, 'Instance', originals.Instance, guardInstance);
+      const wrappers = {
+        compile(source) {
+          return checking().compile(source);
+        },
+        instantiate(source, imports) {
+          return checking().instantiate(source, imports);
+        },
+      };
+      for (const name of ['compile', 'instantiate']) {
+        if (typeof originals[name] !== 'function') continue;
+        defineProperty(wrappers[name], 'length', { value: originals[name].length });
+        defineProperty(wasm, name, { value: wrappers[name], writable: true, enumerable: false, configurable: true });
       }
-      return [total, source];
-    };
-    const remember = (module, bytes) => {
-      if (module !== null && typeof module === 'object') apply(weakSet, declared, [module, bytes]);
-      return module;
-    };
-    const guardModule = function Module(source) {
-      if (new.target === undefined) requireNew('WebAssembly.Module');
-      const [bytes, clamped] = inspect(source);
-      return remember(construct(OriginalModule, [clamped], new.target === guardModule ? OriginalModule : new.target), bytes);
-    };
-    replace(wasm, 'Module', OriginalModule, guardModule);
-    const guardInstance = function Instance(module, imports) {
-      if (new.target === undefined) requireNew('WebAssembly.Instance');
-      check('WebAssembly.Instance', apply(weakGet, declared, [module]) || 0);
-      return construct(OriginalInstance, [module, imports], new.target === guardInstance ? OriginalInstance : new.target);
-    };
-    replace(wasm, 'Instance', OriginalInstance, guardInstance);
-    const compile = wasm.compile, instantiate = wasm.instantiate;
-    const wrappers = {
-      compile(source) {
-        return rejecting(() => {
-          const [bytes, clamped] = inspect(source);
-          return apply(promiseThen, apply(compile, wasm, [clamped]), [(module) => remember(module, bytes)]);
-        });
-      },
-      instantiate(source, imports) {
-        return rejecting(() => instantiateChecked(source, imports));
-      },
-    };
-    function instantiateChecked(source, imports) {
-        const known = source !== null && typeof source === 'object' ? apply(weakGet, declared, [source]) : undefined;
-        if (known !== undefined) {
-          check('WebAssembly.Instance', known);
-          return apply(instantiate, wasm, [source, imports]);
-        }
-        const [bytes, clamped] = inspect(source);
-        check('WebAssembly.Instance', bytes);
-        const remembered = (result) => {
-          if (result !== null && typeof result === 'object') remember(result.module, bytes);
-          return result;
-        };
-        return apply(promiseThen, apply(instantiate, wasm, [clamped, imports]), [remembered]);
+      for (const name of ['compileStreaming', 'instantiateStreaming']) // no Response to stream from here
+        if (name in wasm) delete wasm[name];
     }
-    for (const name of ['compile', 'instantiate']) {
-      if (typeof wasm[name] !== 'function') continue;
-      defineProperty(wrappers[name], 'length', { value: wasm[name].length });
-      defineProperty(wasm, name, { value: wrappers[name], writable: true, enumerable: false, configurable: true });
-    }
-    for (const name of ['compileStreaming', 'instantiateStreaming']) // no Response to stream from here
-      if (name in wasm) delete wasm[name];
   }
 
   // Strings built at once from a count: repeat, padStart, padEnd (one byte a character).

@@ -23,6 +23,7 @@ static const key_spec keys[] = {
     {"threads", KIND_INT, AT(threads)},
     {"token_file", KIND_STRING, AT(token_file)},
     {"max_body_bytes", KIND_SIZE, AT(max_body_bytes)},
+    {"max_connections", KIND_INT, AT(max_connections)},
     {"grace_ms", KIND_INT, AT(grace_ms)},
     {"supervise", KIND_INT, AT(supervise)},
     {"log_format", KIND_BOOL_LOG, AT(log_json)},

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,23 +207,51 @@ static void on_calls_done(uv_async_t *handle)
 
 /* ---- listener ----------------------------------------------------------------------- */
 
+static void on_accept(uv_stream_t *listener, int status);
+
+/* A client connection's handle is gone: its slot is free, and a connection waiting in the
+ * kernel's backlog because of max_connections is taken now. */
+static void on_connection_closed(uv_handle_t *handle)
+{
+    server *srv = (server *)(void *)((char *)handle->loop - offsetof(server, loop));
+    free(handle);
+    assert(srv->connections > 0);
+    srv->connections--;
+    if (srv->is_accept_paused && !srv->is_draining) {
+        srv->is_accept_paused = false;
+        on_accept((uv_stream_t *)&srv->listener, 0);
+    }
+}
+
 static void on_accept(uv_stream_t *listener, int status)
 {
     server *srv = listener->data;
     if (status != 0 || srv->is_draining)
         return;
+    /* At max_connections the connection is left to libuv, which then stops reading the
+     * listener until uv_accept: new clients wait in the kernel's backlog instead of taking
+     * descriptors the stores, sockets and module files of every tenant need (attacker
+     * review: 1,500 idle connections, no token needed, took the process to EMFILE). */
+    if (srv->connections >= srv->max_connections) {
+        if (!srv->is_accept_paused)
+            fprintf(stderr, "level=warn msg=\"%d connections open (max_connections): new ones wait\"\n",
+                    srv->connections);
+        srv->is_accept_paused = true;
+        return;
+    }
     uv_tcp_t *conn = h2o_mem_alloc(sizeof(*conn));
     uv_tcp_init(listener->loop, conn);
     if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
         uv_close((uv_handle_t *)conn, (uv_close_cb)free);
         return;
     }
+    srv->connections++;
     /* h2o writes a WebSocket frame's header and payload as two buffers; with Nagle on, the
      * payload waited for the client's delayed ACK: 44 ms per round trip, 0.1 ms without
      * (bench/server/ws_rtt.py). Replies are whole messages, so nothing is gained by
      * coalescing. */
     uv_tcp_nodelay(conn, 1);
-    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, (uv_close_cb)free);
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, on_connection_closed);
     h2o_accept(&srv->accept, sock);
 }
 
@@ -492,10 +521,36 @@ static void log_to_stderr(int level, uint64_t context_id, const char *message, v
     fputs("\"\n", stderr);
 }
 
+/* Descriptors are shared by client connections, stores (~4 each), guest sockets (egress,
+ * and as many idle keep-alive connections) and the process's own (~6 per runtime thread,
+ * logs, the data directory's lock): max_connections defaults to 1024, or half of what
+ * the limit leaves after guest sockets and 256 of the process's own when that is less
+ * (at least 64), and the stores get what is left, so that no count a client or tenant
+ * drives can take descriptors another one needs. */
+static void plan_descriptors(server *srv, const server_options *o, jsp_pool_config *pool_cfg)
+{
+    struct rlimit files;
+    long limit = getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+                         files.rlim_cur < (rlim_t)LONG_MAX / 2
+                     ? (long)files.rlim_cur
+                     : LONG_MAX / 2;
+    long egress = 2L * (o->pool.max_egress_connections > 0 ? o->pool.max_egress_connections : 256);
+    long spare = limit - egress - 256;
+    long connections = o->max_connections > 0 ? o->max_connections
+                       : spare / 2 < 1024     ? (spare / 2 > 64 ? spare / 2 : 64)
+                                              : 1024;
+    srv->max_connections = connections > INT_MAX ? INT_MAX : (int)connections;
+    if (pool_cfg->max_stores == 0) {
+        long stores = (spare - connections) / 4;
+        pool_cfg->max_stores = stores < 16 ? 16 : stores > 1000000 ? 1000000 : (int)stores;
+    }
+}
+
 static int start(server *srv, const server_options *o, struct sockaddr_storage *addr)
 {
     jsp_pool_config pool_cfg = o->pool;
     pool_cfg.threads = o->threads;
+    plan_descriptors(srv, o, &pool_cfg);
     pool_cfg.log = log_to_stderr;
     pool_cfg.on_message = ws_on_host_send;
     pool_cfg.message_user = srv;

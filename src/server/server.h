@@ -23,6 +23,9 @@ typedef struct server_options {
     const char **modules;      /* module files deployed at start as named contexts */
     size_t module_count;
     size_t max_body_bytes;     /* request body limit; 0 = 1 MiB */
+    int max_connections;       /* client connections open at once (WebSockets included);
+                                  past it new ones wait in the backlog; 0 = 1024, less
+                                  when the descriptor limit is low (server.c) */
     int grace_ms;              /* drain: how long in-flight calls may finish; 0 = 10000 */
     int log_json;              /* request log as JSON lines instead of logfmt */
     jsp_pool_config pool;      /* limits and heap policy (threads comes from above) */

@@ -56,6 +56,9 @@ typedef struct server {
     int store_durability;    /* every store's jsp_context_config.store_durability */
     long store_max_rows, store_max_bytes; /* every store's per-call write limits; 0 = default */
     uint64_t store_max_file_bytes;        /* every store file's size cap */
+    int max_connections;     /* client connections open at once; past it accept waits */
+    int connections;         /* open now (loop thread) */
+    bool is_accept_paused;   /* a connection waits in the backlog for a free slot */
     bool has_loop;
     bool is_draining;
     bool is_stopping;

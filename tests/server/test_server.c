@@ -35,6 +35,8 @@ static const char *server_log_path;
  * its accounts in a store there, so tests do not see each other's accounts, and a restart
  * within a test finds them again. */
 static char data_dir[64];
+/* When set, the next serve_start runs the server with this descriptor limit (soft and hard). */
+static rlim_t server_max_files;
 
 /* Starts `jspool serve ARGS...` (with --data data_dir unless ARGS give one) and reads its
  * "listening on URL" line. */
@@ -64,6 +66,10 @@ static bool serve_start(served *s, const char *const *args)
                                       : open("/dev/null", O_WRONLY);
         if (devnull >= 0 && (server_log_path || !getenv("JSP_TEST_SERVER_LOG")))
             dup2(devnull, STDERR_FILENO); /* one request log line per request */
+        if (server_max_files) {
+            struct rlimit files = {server_max_files, server_max_files};
+            setrlimit(RLIMIT_NOFILE, &files);
+        }
         execv(JSPOOL_BIN, (char *const *)argv);
         _exit(127);
     }
@@ -677,6 +683,60 @@ static int raw_connect(void)
     struct timeval timeout = {5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
     return fd;
+}
+
+/* A client needs no token to open connections, and every one held a descriptor: 1,700 idle
+ * ones (each closed by h2o after 10 s, so an attacker only has to keep opening them) took
+ * a server with 1,536 descriptors to EMFILE, and a tenant's store could not open, nor its
+ * fetch or WebSocket connect. Connections are now capped below what the stores and guest
+ * sockets leave (here 384: (1536 - 2 x 256 - 256) / 2); the rest wait in the backlog. */
+Test(server, idle_connections_cannot_use_up_the_descriptors_tenants_need)
+{
+    enum { FLOOD = 1700 };
+    struct rlimit limit;
+    getrlimit(RLIMIT_NOFILE, &limit);
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    cr_assert(limit.rlim_cur > FLOOD + 64, "open-file limit %lu too low", (unsigned long)limit.rlim_cur);
+    serve_stop(&srv);
+    server_max_files = 1536;
+    cr_assert(serve_start(&srv, (const char *const[]){EXAMPLES_DIR "/bank.js", NULL}));
+    server_max_files = 0;
+    int tenant = raw_connect(); /* a client already connected, on a kept-alive connection */
+    cr_assert(tenant >= 0);
+    const char health[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    char buf[4096];
+    cr_assert(write(tenant, health, sizeof(health) - 1) == (ssize_t)sizeof(health) - 1);
+    ssize_t n = read(tenant, buf, sizeof(buf) - 1);
+    cr_assert(n > 12 && strncmp(buf, "HTTP/1.1 200", 12) == 0);
+
+    int port = 0;
+    sscanf(srv.base, "http://127.0.0.1:%d", &port);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    static int flood[FLOOD];
+    for (int i = 0; i < FLOOD; i++) { /* non-blocking: past the backlog the kernel retries */
+        flood[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        cr_assert(flood[i] >= 0);
+        connect(flood[i], (struct sockaddr *)&addr, sizeof(addr));
+    }
+    usleep(1500 * 1000); /* the server accepts what it will */
+
+    const char body[] = "{\"name\":\"kv\",\"store\":true,\"module\":\"export function f(){return 1}\"}";
+    char create[512];
+    int len = snprintf(create, sizeof(create),
+                       "POST /v1/contexts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Content-Length: %zu\r\n\r\n%s", sizeof(body) - 1, body);
+    cr_assert(write(tenant, create, (size_t)len) == len);
+    n = read(tenant, buf, sizeof(buf) - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    cr_expect(strncmp(buf, "HTTP/1.1 201", 12) == 0, "a store-backed context during the flood: %s", buf);
+    close(tenant);
+    for (int i = 0; i < FLOOD; i++)
+        close(flood[i]);
+    /* the waiting connections are served once the flood is gone */
+    expect(request("GET", "/v1/contexts/kv", NULL), 200, "\"kv\"");
+    expect_clean_stop();
 }
 
 /* Upgrades path with the extra header lines (each ending in \r\n); returns the socket,

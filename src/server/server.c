@@ -319,6 +319,36 @@ static void on_flushed(uv_timer_t *timer)
     uv_stop(timer->loop);
 }
 
+static void shut_client_socket(uv_handle_t *handle, void *arg)
+{
+    server *srv = arg;
+    uv_os_fd_t fd;
+    if (handle->type == UV_TCP && handle != (uv_handle_t *)&srv->listener && !uv_is_closing(handle) &&
+        uv_fileno(handle, &fd) == 0)
+        shutdown(fd, SHUT_RDWR);
+}
+
+static void on_wake(uv_timer_t *timer)
+{
+    (void)timer;
+}
+
+/* h2o 2.2 aborts in h2o_context_dispose while a connection is open (its request timeout is
+ * still armed), so one idle client — no token needed — turned every drain into SIGABRT,
+ * losing the last log lines (attacker review). Each client socket is shut down, h2o sees
+ * the end and closes its connection its own way, and the loop turns until all are gone
+ * (they go in one turn; 1 s at most). */
+static void close_client_connections(server *srv)
+{
+    uv_walk(&srv->loop, shut_client_socket, srv);
+    uint64_t deadline = server_now_ns() + 1000000000u;
+    while (srv->connections > 0 && server_now_ns() < deadline) {
+        uv_timer_start(&srv->grace, on_wake, 10, 0);
+        uv_run(&srv->loop, UV_RUN_ONCE);
+    }
+    uv_timer_stop(&srv->grace);
+}
+
 /* Stops the loop after a short turn in which the last answers reach their sockets. */
 static void stop_now(server *srv)
 {
@@ -790,6 +820,7 @@ int server_run(const server_options *o)
         on_calls_done(&srv->done_wakeup); /* also frees host.send() values and calls left queued */
         ws_free(srv);
         uv_run(&srv->loop, UV_RUN_NOWAIT);
+        close_client_connections(srv);
         h2o_context_dispose(&srv->h2o);
         log_flush();
         log_flush_handle = NULL;

@@ -739,6 +739,31 @@ Test(server, idle_connections_cannot_use_up_the_descriptors_tenants_need)
     expect_clean_stop();
 }
 
+/* Any client could make a drain end in SIGABRT: h2o asserted at dispose while a connection
+ * was open (an idle one, a request half sent, a kept-alive one), and the last request log
+ * lines and "stopped" were lost. */
+Test(server, sigterm_with_client_connections_open_stops_cleanly)
+{
+    const char *const partial[] = {
+        "",                                                                 /* idle */
+        "GET /heal",                                                        /* half a head */
+        "POST /v1/contexts HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"na", /* half a body */
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",                         /* then kept alive */
+    };
+    int fds[4];
+    for (int i = 0; i < 4; i++) {
+        fds[i] = raw_connect();
+        cr_assert(fds[i] >= 0);
+        size_t len = strlen(partial[i]);
+        cr_assert(write(fds[i], partial[i], len) == (ssize_t)len);
+    }
+    char buf[512];
+    cr_assert(read(fds[3], buf, sizeof(buf)) > 12 && strncmp(buf, "HTTP/1.1 200", 12) == 0);
+    expect_clean_stop();
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+}
+
 /* Upgrades path with the extra header lines (each ending in \r\n); returns the socket,
  * or -1 with the response head in head (when given) if the answer was not 101. */
 static int ws_connect_with(const char *path, const char *extra, char *head, size_t head_len)

@@ -27,6 +27,8 @@ typedef struct worker_tree {
     atomic_int refs;
     atomic_int live_workers;
     atomic_int dying_workers;    /* terminated, context not destroyed yet */
+    _Atomic uint64_t held_bytes; /* its isolated members' heaps at their last measurements,
+                                    summed: a context and its workers share one memory limit */
 } worker_tree;
 
 /* Parent <-> child, shared by two runtime threads. */
@@ -49,6 +51,7 @@ struct context_messaging {
     uint64_t next_worker_id;
     worker_link *as_worker;      /* this context is a worker: its link to the parent */
     worker_tree *tree;           /* a reference; NULL until a worker is involved */
+    uint64_t tree_bytes;         /* what this context counts in tree->held_bytes (its thread) */
 };
 
 static context_messaging *messaging_of(struct jsp_context *ctx)
@@ -62,6 +65,39 @@ static void tree_release(worker_tree *tree)
 {
     if (tree && atomic_fetch_sub(&tree->refs, 1) == 1)
         free(tree);
+}
+
+/* ctx leaves its tree: its heap no longer counts there. */
+static void tree_leave(context_messaging *m)
+{
+    if (m->tree)
+        atomic_fetch_sub(&m->tree->held_bytes, m->tree_bytes);
+    m->tree_bytes = 0;
+    tree_release(m->tree);
+}
+
+void messaging_tree_note_held(struct jsp_context *ctx)
+{
+    context_messaging *m = ctx->messaging;
+    if (!m || !m->tree)
+        return;
+    uint64_t now = atomic_load_explicit(&ctx->held_bytes, memory_order_relaxed);
+    atomic_fetch_add(&m->tree->held_bytes, now - m->tree_bytes); /* modulo 2^64: a fall too */
+    m->tree_bytes = now;
+}
+
+bool messaging_is_in_tree(const struct jsp_context *ctx)
+{
+    return ctx->messaging && ctx->messaging->tree;
+}
+
+uint64_t messaging_tree_others_bytes(const struct jsp_context *ctx)
+{
+    const context_messaging *m = ctx->messaging;
+    if (!m || !m->tree || !m->as_worker) /* the root keeps its whole limit (see messaging.h) */
+        return 0;
+    uint64_t all = atomic_load(&m->tree->held_bytes);
+    return all > m->tree_bytes ? all - m->tree_bytes : 0;
 }
 
 static void uncount(worker_link *link)
@@ -416,7 +452,7 @@ static void worker_created(jsp_result *result, void *user)
     services_of(child)->context_creation_failed(child, rc == JSP_ECLOSED);
     report_error(child, "Error: the worker's context could not be created", "", 0, 0);
     detach_from_parent(child);
-    tree_release(child->messaging->tree);
+    tree_leave(child->messaging);
     free(child->messaging);
     child->messaging = NULL;
 }
@@ -432,6 +468,7 @@ int messaging_worker_spawn(struct jsp_context *parent, const char *source, size_
     if (!pm || !pm->tree)
         return JSP_ENOMEM;
     worker_tree *tree = pm->tree;
+    messaging_tree_note_held(parent); /* from its first worker on, its heap counts there */
     if (atomic_load(&tree->dying_workers) >= MAX_DYING_WORKERS_PER_TREE)
         return JSP_ETOO_MANY;
     if (atomic_fetch_add(&tree->live_workers, 1) >= MAX_WORKERS_PER_TREE) {
@@ -570,7 +607,7 @@ void messaging_context_dying(struct jsp_context *ctx)
     drop_js_owned(ctx, m);
     if (m->as_worker)
         detach_from_parent(ctx);
-    tree_release(m->tree);
+    tree_leave(m);
     free(m);
     ctx->messaging = NULL;
 }

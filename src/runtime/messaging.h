@@ -36,5 +36,13 @@ void messaging_worker_terminate(struct jsp_context *ctx, uint64_t id);
 void messaging_worker_post_to_parent(struct jsp_context *ctx, const char *data, size_t len);
 void messaging_worker_report_error(struct jsp_context *ctx, const char *json, size_t len);
 void messaging_worker_close(struct jsp_context *ctx);
+/* The workers of a context share its memory limit with it (they inherit it): ctx's own
+ * thread tells its tree its heap after each measurement (ctx->held_bytes), and a worker
+ * reads what the tree's other members held at theirs. The root reads 0 and keeps its whole
+ * limit, so that its workers can never leave it unable to run (and to terminate them): a
+ * tree holds at most twice the root's limit, not 17 times. 0 outside a tree. */
+void messaging_tree_note_held(struct jsp_context *ctx);
+bool messaging_is_in_tree(const struct jsp_context *ctx); /* has workers or is one */
+uint64_t messaging_tree_others_bytes(const struct jsp_context *ctx);
 
 #endif

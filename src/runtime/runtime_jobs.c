@@ -114,8 +114,10 @@ static void create_context(runtime *rt, job *j)
         ctx->ec = ctx->own_vm ? engine_ctx_new(ctx->own_vm, context_host(ctx), ctx->apis_mask, false) : NULL;
     if (ctx->ec)
         engine_ctx_set_module_loader(ctx->ec, ctx->module_loader, ctx->module_loader_user);
-    if (ctx->ec && ctx->own_vm)
+    if (ctx->ec && ctx->own_vm) {
         ctx->held_bytes = engine_vm_held_bytes(ctx->own_vm); /* its context answers for it */
+        messaging_tree_note_held(ctx); /* a worker: its tree counts it from now */
+    }
     if (ctx->ec && ctx->own_vm && engine_ctx_guard_memory(ctx->ec, ctx->memory_limit_bytes) != 0) {
         engine_ctx_free(ctx->ec);
         ctx->ec = NULL;

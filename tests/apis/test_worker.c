@@ -204,6 +204,45 @@ Test(worker, a_context_tree_has_at_most_16_workers)
     jsp_context_free(ctx);
 }
 
+/* Each Worker is a context with its parent's memory limit, and a tree may have 16: a 32 MiB
+ * context's workers held 16 x 24 MiB (the server's RSS went from 34 to 449 MB; attacker
+ * review). A context and its workers now share its limit: a worker's run sees the limit
+ * less what the others (parent included) held when they were last measured, so 16 workers
+ * each keeping 12 MiB get about two through (one more per runtime thread running at the
+ * same moment); the rest are refused or stopped. The parent keeps its whole limit, so its
+ * workers cannot leave it unable to run. */
+Test(worker, a_context_and_its_workers_share_one_memory_limit)
+{
+    jsp_context_config cfg = {.apis = "worker,console", .memory_limit_bytes = 32u << 20};
+    jsp_context *ctx = context_with(pool, &cfg);
+    expect_eval(ctx,
+                "for (let i = 0; i < 16; i++) new Worker(`globalThis.keep = [];"
+                "  try { for (let j = 0; j < 12; j++) keep.push(new Uint8Array(1 << 20).fill(1)); host.send('held') }"
+                "  catch (e) { keep = null; host.send('refused: ' + e.name) }`);"
+                "'spawned'",
+                "\"spawned\"");
+    /* each worker ends one of these three ways (one that held may also be stopped after, at
+     * its run's end, when a sibling on the other thread grew meanwhile) */
+    int held = 0, refused = 0, stopped = 0;
+    for (int waited = 0; waited < 20000 && held + refused + stopped < 16; waited += 10, sleep_ms(10)) {
+        held = refused = stopped = 0;
+        pthread_mutex_lock(&messages.mutex);
+        for (size_t i = 0; i < messages.count; i++) {
+            held += strcmp(messages.texts[i], "\"held\"") == 0;
+            refused += strstr(messages.texts[i], "refused: RangeError") != NULL;
+        }
+        pthread_mutex_unlock(&messages.mutex);
+        pthread_mutex_lock(&logs.mutex);
+        for (size_t i = 0; i < logs.count; i++)
+            stopped += strstr(logs.texts[i], "exceeded its memory limit") != NULL;
+        pthread_mutex_unlock(&logs.mutex);
+    }
+    cr_expect_geq(held + refused + stopped, 16, "held %d, refused %d, stopped %d", held, refused, stopped);
+    cr_expect(held >= 1 && held <= 4, "%d of 16 workers hold 12 MiB in a tree limited to 32 MiB", held);
+    expect_eval(ctx, "'the parent keeps its own limit'", "\"the parent keeps its own limit\"");
+    jsp_context_free(ctx);
+}
+
 Test(worker, workers_and_broadcast_channels_meet)
 {
     /* a worker lives in its parent's namespace — here the parent's private one, so an

@@ -426,8 +426,10 @@ typedef struct jsp_context_config {
                                   WebAssembly memory or repeated string of 1 MiB or more
                                   that would not fit is a catchable RangeError before it
                                   is allocated (docs/security.md lists what is counted
-                                  only after the fact). At least 4 MiB (else
-                                  JSP_EINVAL). */
+                                  only after the fact). Its Workers share the limit
+                                  with it (each may hold the limit less what the
+                                  context and the other workers hold; the context keeps
+                                  its whole limit). At least 4 MiB (else JSP_EINVAL). */
     const char *apis;          /* web-API groups, comma-separated: "console,timers",
                                   "url,crypto", "all", "none" (only host.*); the groups
                                   and what each defines: docs/apis.md. NULL or "" =

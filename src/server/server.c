@@ -546,8 +546,14 @@ static void log_to_stderr(int level, uint64_t context_id, const char *message, v
         return;
     fprintf(stderr, "level=%s context=%llu msg=\"", names[level < 0 ? 0 : level > 3 ? 3 : level],
             (unsigned long long)context_id);
+    /* The message may be a tenant's console text: a control character (ESC sequences, a CR
+     * that lets it overwrite the line on a terminal) or a backslash (escaping the closing
+     * quote for a logfmt reader) becomes '?', as in request paths (attacker review). */
     for (const char *c = message; *c; c++)
-        fputc(*c == '"' || *c == '\n' ? '\'' : *c, stderr);
+        fputc(*c == '"' || *c == '\n'                                  ? '\''
+              : (unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\' ? '?'
+                                                                      : *c,
+              stderr);
     fputs("\"\n", stderr);
 }
 

@@ -977,6 +977,26 @@ static void restart_logging_to(char *path_template, const char *const *args)
     cr_assert(is_started);
 }
 
+/* A tenant's console text reaches the server's stderr: an ESC sequence cleared an operator's
+ * terminal, a CR let the tenant print a forged request line over its own, and a trailing
+ * backslash escaped the closing quote for a logfmt reader. */
+Test(server, tenant_log_lines_cannot_carry_control_characters)
+{
+    char path[] = "/tmp/jspool-log-XXXXXX";
+    restart_logging_to(path, NULL);
+    expect(request("POST", "/v1/contexts", "{\"name\":\"loud\",\"apis\":\"console\"}"), 201, NULL);
+    expect(request("POST", "/v1/contexts/loud/eval",
+                   "{\"source\":\"console.error('a\\\\u001b[2J\\\\rlevel=info path=/forged\\\\\\\\'); 1\"}"),
+           200, NULL);
+    expect_clean_stop();
+    char *text = read_log(path);
+    cr_assert(text);
+    cr_expect(strstr(text, "msg=\"a?[2J?level=info path=/forged?\"\n"), "log: %s", text);
+    cr_expect(!strchr(text, '\x1b') && !strchr(text, '\r'), "control characters in the log: %s", text);
+    free(text);
+    unlink(path);
+}
+
 /* The request log's lines are written together at most 5 ms apart (server.c): each is still
  * on stderr soon after its reply (not held until a buffer fills), one per request, in the
  * order answered, and all of them before the server says it stopped. */

@@ -53,12 +53,16 @@ void engine_text_release(engine_text *t); /* NULL is a no-op */
 typedef struct engine_heap_stats {
     uint64_t size_bytes, capacity_bytes, extra_bytes, objects;
 } engine_heap_stats;
-/* Builds one global ahead (JSC's global, our natives, the lazy accessors of apis,
- * nothing else) for an engine_ctx_new that may take a spare of the same groups, if fewer
- * than ENGINE_SPARE_GLOBALS are ready (of any groups); true when one was built. Runtime
+/* Builds one global ahead, bare (JSC's global only), for an engine_ctx_new that may take
+ * a spare of the same groups, if fewer than ENGINE_SPARE_GLOBALS exist (of any groups);
+ * true when one was built. engine_vm_install_spare then installs it (our natives, the
+ * lazy accessors of its groups, nothing else: engine_ctx_ready's work, done ahead); true
+ * when there was a spare to install. A spare taken before its install is installed by
+ * its context's first operation, as a fresh global is. Runtime
  * thread, when idle (engine_context.c says why a spare is as pristine as a fresh
  * global). Which creation takes which spare is the caller's to decide (runtime.c). */
 bool engine_vm_prepare_spare(engine_vm *vm, uint32_t apis);
+bool engine_vm_install_spare(engine_vm *vm);
 /* Releases up to count spares built for apis; returns how many it released. */
 int engine_vm_release_spares(engine_vm *vm, uint32_t apis, int count);
 /* How many spares vm holds (all groups). */

@@ -19,9 +19,10 @@ typedef struct engine_names {
  * else run in it (engine_vm_prepare_spare, engine_context.c). */
 typedef struct engine_spare {
     JSGlobalContextRef js;
-    JSObjectRef get_own_names;   /* protected */
-    JSObjectRef define_property; /* protected */
+    JSObjectRef get_own_names;   /* protected, once is_ready */
+    JSObjectRef define_property; /* protected, once is_ready */
     uint32_t apis;
+    bool is_ready;               /* installed (engine_ctx_ready's work done ahead) */
 } engine_spare;
 /* A VM's cache of compiled sources (engine_code_cache.c). */
 enum { CODE_MODULE = 1, CODE_SCRIPT = 2 };

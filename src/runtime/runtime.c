@@ -851,12 +851,16 @@ bool runtime_takes_spare(runtime *rt, uint32_t apis, bool is_reserved)
     return is_reserved || runtime_reserve_spare(rt, apis);
 }
 
-/* Idle: builds one spare for the groups last asked for, first taking back (and freeing)
- * the unreserved spares of other groups; true when the stock wants more. */
+/* Idle: one step towards the stock of spares — installs a spare built bare, or builds a
+ * bare one for the groups last asked for, first taking back (and freeing) the unreserved
+ * spares of other groups; true when there may be another step. A bare spare is offered at
+ * once (a creation taking it installs it on first use). */
 static bool refill_spares(runtime *rt)
 {
     if (!rt->is_spare_apis_set)
         return false; /* no light context yet: nothing known to prepare for */
+    if (engine_vm_install_spare(rt->vm))
+        return true;
     uint64_t offer = atomic_load_explicit(&rt->spare_offer, memory_order_relaxed);
     if ((uint32_t)(offer >> 32) != rt->spare_apis) {
         offer = atomic_exchange_explicit(&rt->spare_offer, offer_of(rt->spare_apis, 0), memory_order_relaxed);
@@ -865,7 +869,7 @@ static bool refill_spares(runtime *rt)
     if (!engine_vm_prepare_spare(rt->vm, rt->spare_apis))
         return false;
     atomic_fetch_add_explicit(&rt->spare_offer, 1, memory_order_relaxed); /* only we change the groups */
-    return engine_vm_spare_count(rt->vm) < ENGINE_SPARE_GLOBALS;
+    return true; /* its install is the next step */
 }
 
 /* ---- the loop ---- */

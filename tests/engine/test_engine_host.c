@@ -401,3 +401,55 @@ Test(engine_host, a_lock_request_reaches_the_host_and_its_grant_runs_the_callbac
     expect_json("ran", "1");
     cr_assert_eq(fake.lock_released, 11, "the lock was not released after its callback");
 }
+
+/* The globals a context lists (what a tenant sees), as JSON; the caller frees it. */
+static char *listed_globals(engine_ctx *of)
+{
+    jsp_result *r = engine_globals_list(of);
+    cr_assert(r && r->code == 0, "globals list failed");
+    char *json = strdup(r->json);
+    jsp_result_free(r);
+    return json;
+}
+
+/* A spare is made in two idle steps (a bare global, then its install): a context that
+ * takes one before its install, one after it, and one made on demand list the same
+ * globals and run the same code. */
+Test(engine_host, a_context_from_a_spare_taken_before_or_after_its_install_is_complete)
+{
+    uint32_t apis = 0;
+    char error[256];
+    cr_assert(api_groups_resolve("console,timers,channel,worker,locks", &apis, error, sizeof(error)), "%s", error);
+    char *expected = listed_globals(ec);
+    cr_assert(engine_vm_prepare_spare(vm, apis)); /* bare */
+    engine_ctx *early = engine_ctx_new(vm, &fake, apis, true);
+    cr_assert_eq(engine_vm_spare_count(vm), 0, "the bare spare was not taken");
+    cr_assert(engine_vm_prepare_spare(vm, apis));
+    cr_assert(engine_vm_install_spare(vm));
+    cr_assert_not(engine_vm_install_spare(vm), "nothing is left to install");
+    engine_ctx *late = engine_ctx_new(vm, &fake, apis, true);
+    cr_assert_eq(engine_vm_spare_count(vm), 0, "the installed spare was not taken");
+    engine_ctx *contexts[] = {early, late};
+    for (int i = 0; i < 2; i++) {
+        char *got = listed_globals(contexts[i]);
+        cr_expect_str_eq(got, expected, "context %d", i);
+        free(got);
+        static const char source[] = "typeof setTimeout + ' ' + typeof MessageChannel";
+        jsp_result *r = engine_eval(contexts[i], source, strlen(source), NULL, 1);
+        cr_assert_not_null(r, "context %d: pending", i);
+        cr_expect(r->code == 0 && strcmp(r->json, "\"function function\"") == 0, "context %d: %s", i,
+                  r->json ? r->json : r->error_message);
+        jsp_result_free(r);
+        engine_ctx_free(contexts[i]);
+    }
+    free(expected);
+}
+
+/* Spares left in the stock, installed or not, go with their VM (ASan: nothing leaks). */
+Test(engine_host, spares_left_bare_or_installed_are_freed_with_the_vm)
+{
+    cr_assert(engine_vm_prepare_spare(vm, 0));
+    cr_assert(engine_vm_prepare_spare(vm, 0));
+    cr_assert(engine_vm_install_spare(vm));
+    cr_expect_eq(engine_vm_spare_count(vm), 2);
+}

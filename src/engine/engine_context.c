@@ -73,10 +73,10 @@ static int install_globals(engine_ctx *ec)
  * through those operations. Installing costs ~45 us and ~12 KB per context, most of it
  * the global's structure changing once per property and JSC's own console materialising
  * when ours replaces it (~9 us alone). bench_contexts --raw-jsc --runtimes 1 10000: 1.64x
- * raw JSC's creation with it at creation, 1.11x without, first eval 48.8 us instead of
- * 8.5 (issue 13). A context that is never used (a VM recycle
- * rebuilds every context of the VM, most of them idle) never pays it; a spare global,
- * built while the runtime is idle, is installed ahead. */
+ * raw JSC's creation with it at creation, 1.34x without (quiet machine, spares in two
+ * steps below; issue 13). A context that is never used (a VM recycle rebuilds every
+ * context of the VM, most of them idle) never pays it; a spare global, built while the
+ * runtime is idle, is installed ahead when the runtime stays idle long enough. */
 int engine_ctx_ready(engine_ctx *ec)
 {
     return ec->is_ready ? 0 : install_globals(ec);

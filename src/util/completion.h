@@ -16,7 +16,9 @@ typedef enum completion_spin {
 } completion_spin;
 
 /* How long a waiter spins before it sleeps (measured: see completion.c). */
+#ifndef COMPLETION_SPIN_NS
 #define COMPLETION_SPIN_NS 1000
+#endif
 
 void completion_init(completion *c);
 /* Hands value over and wakes the waiter if it sleeps. Any thread, exactly once. */

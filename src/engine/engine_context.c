@@ -73,7 +73,8 @@ static int install_globals(engine_ctx *ec)
  * through those operations. Installing costs ~45 us and ~12 KB per context, most of it
  * the global's structure changing once per property and JSC's own console materialising
  * when ours replaces it (~9 us alone). bench_contexts --raw-jsc --runtimes 1 10000: 1.64x
- * raw JSC's creation with it at creation, 1.34x without (quiet machine, spares in two
+ * raw JSC's creation with it at creation, 1.34x without (1.22x with the runtime's poll before
+ * sleeping, runtime.c; quiet machine, spares in two
  * steps below; issue 13). A context that is never used (a VM recycle rebuilds every
  * context of the VM, most of them idle) never pays it; a spare global, built while the
  * runtime is idle, is installed ahead when the runtime stays idle long enough. */

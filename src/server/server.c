@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,8 +235,7 @@ static void on_accept(uv_stream_t *listener, int status)
      * review: 1,500 idle connections, no token needed, took the process to EMFILE). */
     if (srv->connections >= srv->max_connections) {
         if (!srv->is_accept_paused)
-            fprintf(stderr, "level=warn msg=\"%d connections open (max_connections): new ones wait\"\n",
-                    srv->connections);
+            server_log("warn", 0, "%d connections open (max_connections): new ones wait", srv->connections);
         srv->is_accept_paused = true;
         return;
     }
@@ -369,7 +369,7 @@ static void on_grace_over(uv_timer_t *timer)
 {
     server *srv = timer->data;
     log_flush();
-    fprintf(stderr, "level=warn msg=\"grace period over with %d call(s) in flight\"\n", srv->in_flight);
+    server_log("warn", 0, "grace period over with %d call(s) in flight", srv->in_flight);
     /* The calls still running end now (JSP_EDESTROYED) instead of holding the runtime
      * threads that the pool's close joins. */
     for (size_t i = 0; i < srv->contexts.count; i++)
@@ -384,8 +384,8 @@ static void on_signal(uv_signal_t *handle, int signum)
     if (srv->is_draining)
         return;
     log_flush();
-    fprintf(stderr, "level=info msg=\"%s: draining, %d call(s) in flight\"\n",
-            signum == SIGTERM ? "SIGTERM" : "SIGINT", srv->in_flight);
+    server_log("info", 0, "%s: draining, %d call(s) in flight", signum == SIGTERM ? "SIGTERM" : "SIGINT",
+               srv->in_flight);
     srv->is_draining = true;
     uv_close((uv_handle_t *)&srv->listener, NULL);
     /* WebSockets close now; calls they had in flight still run to the end (the drain
@@ -539,22 +539,42 @@ static char *read_token(const char *path)
     return token;
 }
 
+void server_log_set_json(bool is_json)
+{
+    is_log_json = is_json;
+}
+
+void server_log(const char *level, uint64_t context_id, const char *format, ...)
+{
+    char message[1024];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof(message), format, args);
+    va_end(args);
+    /* The message may be a tenant's console text: a control character (ESC sequences, a CR
+     * that lets it overwrite the line on a terminal) or a backslash (escaping the closing
+     * quote for a logfmt or JSON reader) becomes '?', a quote '\'', as in request paths
+     * (attacker review); what is left needs no escaping in either format. */
+    for (char *c = message; *c; c++)
+        *c = *c == '"' || *c == '\n' ? '\'' : (unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\' ? '?' : *c;
+    if (is_log_json && context_id)
+        fprintf(stderr, "{\"level\":\"%s\",\"context\":%llu,\"msg\":\"%s\"}\n", level,
+                (unsigned long long)context_id, message);
+    else if (is_log_json)
+        fprintf(stderr, "{\"level\":\"%s\",\"msg\":\"%s\"}\n", level, message);
+    else if (context_id)
+        fprintf(stderr, "level=%s context=%llu msg=\"%s\"\n", level, (unsigned long long)context_id, message);
+    else
+        fprintf(stderr, "level=%s msg=\"%s\"\n", level, message);
+}
+
 static void log_to_stderr(int level, uint64_t context_id, const char *message, void *user)
 {
     static const char *names[] = {"debug", "info", "warn", "error"};
+    (void)user;
     if (level < JSP_LOG_INFO)
         return;
-    fprintf(stderr, "level=%s context=%llu msg=\"", names[level < 0 ? 0 : level > 3 ? 3 : level],
-            (unsigned long long)context_id);
-    /* The message may be a tenant's console text: a control character (ESC sequences, a CR
-     * that lets it overwrite the line on a terminal) or a backslash (escaping the closing
-     * quote for a logfmt reader) becomes '?', as in request paths (attacker review). */
-    for (const char *c = message; *c; c++)
-        fputc(*c == '"' || *c == '\n'                                  ? '\''
-              : (unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\' ? '?'
-                                                                      : *c,
-              stderr);
-    fputs("\"\n", stderr);
+    server_log(names[level < 0 ? 0 : level > 3 ? 3 : level], context_id, "%s", message);
 }
 
 /* Descriptors are shared by client connections, stores (~4 each), guest sockets (egress,
@@ -590,7 +610,7 @@ static int start(server *srv, const server_options *o, struct sockaddr_storage *
     pool_cfg.log = log_to_stderr;
     pool_cfg.on_message = ws_on_host_send;
     pool_cfg.message_user = srv;
-    is_log_json = o->log_json;
+    server_log_set_json(o->log_json);
     if (jsp_pool_new(&pool_cfg, &srv->pool) != 0) {
         fprintf(stderr, "jspool serve: cannot start the pool\n");
         return 4;
@@ -847,6 +867,6 @@ int server_run(const server_options *o)
         free(srv->module_roots[i]);
     free(srv);
     if (rc == 0)
-        fprintf(stderr, "level=info msg=\"stopped\"\n");
+        server_log("info", 0, "stopped");
     return rc;
 }

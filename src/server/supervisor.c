@@ -26,14 +26,9 @@
 #define FIRST_BACKOFF_MS 100
 #define MAX_BACKOFF_MS 5000
 
-static bool is_log_json;
-
 static void log_line(const char *level, const char *message)
 {
-    if (is_log_json)
-        fprintf(stderr, "{\"level\":\"%s\",\"msg\":\"%s\"}\n", level, message);
-    else
-        fprintf(stderr, "level=%s msg=\"%s\"\n", level, message);
+    server_log(level, 0, "%s", message);
     fflush(stderr);
 }
 
@@ -101,7 +96,7 @@ static int wait_signal(const sigset_t *set, long timeout_ms)
 
 int server_supervise(const server_options *o)
 {
-    is_log_json = o->log_json;
+    server_log_set_json(o->log_json != 0);
     char why[300];
     int fd = server_listen_socket(o->listen ? o->listen : "127.0.0.1:8080", why, sizeof(why));
     if (fd < 0) {

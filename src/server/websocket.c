@@ -229,9 +229,9 @@ static void on_written(h2o_socket_t *sock, const char *err)
  * is closed (and may be freed). */
 static bool close_overflowing(ws_client *c)
 {
-    fprintf(stderr, "level=warn context=%llu msg=\"WebSocket closed: more than ws_max_queued_bytes (%zu) "
-                    "waiting to be sent; the client is not reading\"\n",
-            (unsigned long long)c->context_id, c->srv->ws_max_queued_bytes);
+    server_log("warn", c->context_id,
+               "WebSocket closed: more than ws_max_queued_bytes (%zu) waiting to be sent; the client is not reading",
+               c->srv->ws_max_queued_bytes);
     h2o_socket_t *sock = c->conn->sock;
     if (c->is_writing || !sock || h2o_socket_is_writing(sock) || wslay_event_want_write(c->conn->ws_ctx)) {
         client_close(c);

@@ -1049,6 +1049,8 @@ Test(server, json_request_log_lines_are_whole_objects_and_long_paths_are_cut)
     static const char *const args[] = {EXAMPLES_DIR "/bank.js", "--log-format", "json", NULL};
     restart_logging_to(path, args);
     expect(request("POST", "/v1/contexts/bank/call/audit", "[]"), 200, "\"accounts\"");
+    expect(request("POST", "/v1/contexts", "{\"name\":\"loud\",\"apis\":\"console\"}"), 201, NULL);
+    expect(request("POST", "/v1/contexts/loud/eval", "{\"source\":\"console.warn('say \\\"hi\\\"'); 1\"}"), 200, NULL);
     char long_path[400] = "/v1/contexts/";
     memset(long_path + strlen(long_path), 'a', 300);
     expect(request("GET", long_path, NULL), 404, NULL);
@@ -1076,13 +1078,15 @@ Test(server, json_request_log_lines_are_whole_objects_and_long_paths_are_cut)
     strcat(cut, "...\",\"status\":404,");
     cr_expect(strstr(text, cut), "a 313-character path is logged as its first 250 and ...: %s", text);
     cr_expect(strstr(text, "\"path\":\"/v1/contexts/q?u?te\",\"status\":404,"), "quote and backslash as '?': %s", text);
+    /* the pool's lines (a tenant's console) and the server's own messages too */
+    cr_expect(strstr(text, ",\"msg\":\"say 'hi'\"}\n") && strstr(text, "{\"level\":\"warn\",\"context\":"),
+              "the tenant's console line as JSON: %s", text);
+    cr_expect(strstr(text, "{\"level\":\"info\",\"msg\":\"stopped\"}\n"), "'stopped' as JSON: %s", text);
     /* every line is an object: no raw quote or backslash from a path got in */
     for (const char *line = text; *line; line = strchr(line, '\n') + 1) {
         const char *end = strchr(line, '\n');
         cr_assert(end, "every line ends with a newline");
-        if (line[0] != '{')
-            continue; /* the start-up and stop messages are logfmt */
-        cr_expect(end[-1] == '}', "%.*s", (int)(end - line), line);
+        cr_expect(line[0] == '{' && end[-1] == '}', "not an object: %.*s", (int)(end - line), line);
         size_t quotes = 0;
         for (const char *c = line; c < end; c++)
             quotes += *c == '"';

@@ -544,6 +544,27 @@ void server_log_set_json(bool is_json)
     is_log_json = is_json;
 }
 
+/* One line on stderr, written whole (runtime threads log too). text may be a tenant's
+ * console text, of any length: a control character (ESC sequences, a CR that lets it
+ * overwrite the line on a terminal) or a backslash (escaping the closing quote for a
+ * logfmt or JSON reader) becomes '?', a quote or newline '\'', as in request paths
+ * (attacker review); what is left needs no escaping in either format. */
+static void log_line(const char *level, uint64_t context_id, const char *text)
+{
+    flockfile(stderr);
+    fprintf(stderr, is_log_json ? "{\"level\":\"%s\"" : "level=%s", level);
+    if (context_id)
+        fprintf(stderr, is_log_json ? ",\"context\":%llu" : " context=%llu", (unsigned long long)context_id);
+    fputs(is_log_json ? ",\"msg\":\"" : " msg=\"", stderr);
+    for (const char *c = text; *c; c++)
+        putc_unlocked(*c == '"' || *c == '\n'                                  ? '\''
+                      : (unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\' ? '?'
+                                                                              : *c,
+                      stderr);
+    fputs(is_log_json ? "\"}\n" : "\"\n", stderr);
+    funlockfile(stderr);
+}
+
 void server_log(const char *level, uint64_t context_id, const char *format, ...)
 {
     char message[1024];
@@ -551,21 +572,7 @@ void server_log(const char *level, uint64_t context_id, const char *format, ...)
     va_start(args, format);
     vsnprintf(message, sizeof(message), format, args);
     va_end(args);
-    /* The message may be a tenant's console text: a control character (ESC sequences, a CR
-     * that lets it overwrite the line on a terminal) or a backslash (escaping the closing
-     * quote for a logfmt or JSON reader) becomes '?', a quote '\'', as in request paths
-     * (attacker review); what is left needs no escaping in either format. */
-    for (char *c = message; *c; c++)
-        *c = *c == '"' || *c == '\n' ? '\'' : (unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\' ? '?' : *c;
-    if (is_log_json && context_id)
-        fprintf(stderr, "{\"level\":\"%s\",\"context\":%llu,\"msg\":\"%s\"}\n", level,
-                (unsigned long long)context_id, message);
-    else if (is_log_json)
-        fprintf(stderr, "{\"level\":\"%s\",\"msg\":\"%s\"}\n", level, message);
-    else if (context_id)
-        fprintf(stderr, "level=%s context=%llu msg=\"%s\"\n", level, (unsigned long long)context_id, message);
-    else
-        fprintf(stderr, "level=%s msg=\"%s\"\n", level, message);
+    log_line(level, context_id, message);
 }
 
 static void log_to_stderr(int level, uint64_t context_id, const char *message, void *user)
@@ -574,7 +581,7 @@ static void log_to_stderr(int level, uint64_t context_id, const char *message, v
     (void)user;
     if (level < JSP_LOG_INFO)
         return;
-    server_log(names[level < 0 ? 0 : level > 3 ? 3 : level], context_id, "%s", message);
+    log_line(names[level < 0 ? 0 : level > 3 ? 3 : level], context_id, message);
 }
 
 /* Descriptors are shared by client connections, stores (~4 each), guest sockets (egress,

@@ -80,10 +80,11 @@ char *server_read_file(const char *path, size_t *len_out);
 int server_run(const server_options *o);
 
 /* One line on stderr in the server's log format (log_format: logfmt `level=... context=...
- * msg="..."`, or a JSON object with the same keys; context 0 = none): message is the
+ * msg="..."`, or a JSON object with the same keys; context 0 = none): the message is the
  * printf of format, cut at 1 KiB, with quotes turned into ', and backslashes and control
- * characters into ? (it may carry a tenant's text). server_log_set_json picks the format
- * (server_run and server_supervise set it from log_format). */
+ * characters into ? (the pool's log lines, a tenant's console text among them, go out
+ * the same way, uncut). server_log_set_json picks the format (server_run and
+ * server_supervise set it from log_format). */
 void server_log(const char *level, uint64_t context_id, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 void server_log_set_json(bool is_json);

@@ -26,12 +26,6 @@
 #define FIRST_BACKOFF_MS 100
 #define MAX_BACKOFF_MS 5000
 
-static void log_line(const char *level, const char *message)
-{
-    server_log(level, 0, "%s", message);
-    fflush(stderr);
-}
-
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -39,18 +33,11 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static const char *signal_name(int sig)
+/* "ABRT" for SIGABRT (glibc's sigabbrev_np, NULL for a number it does not name). */
+static const char *abbrev(int sig)
 {
-    switch (sig) {
-    case SIGABRT: return "SIGABRT";
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGILL: return "SIGILL";
-    case SIGFPE: return "SIGFPE";
-    case SIGKILL: return "SIGKILL";
-    case SIGTRAP: return "SIGTRAP";
-    default: return "a signal";
-    }
+    const char *name = sigabbrev_np(sig);
+    return name ? name : "?";
 }
 
 /* Forks a worker serving on fd; -1 when fork fails. The worker gets the signal mask the
@@ -113,13 +100,11 @@ int server_supervise(const server_options *o)
 
     int status = 0, quick_deaths = 0;
     bool is_stopping = false;
-    char message[200];
     for (;;) {
         uint64_t started = now_ms();
         pid_t worker = start_worker(o, fd, &original_mask);
         if (worker < 0) {
-            snprintf(message, sizeof(message), "cannot start a worker: %s", strerror(errno));
-            log_line("error", message);
+            server_log("error", 0, "cannot start a worker: %s", strerror(errno));
             status = 4;
             break;
         }
@@ -145,16 +130,12 @@ int server_supervise(const server_options *o)
         bool was_quick = now_ms() - started < QUICK_DEATH_MS;
         quick_deaths = was_quick ? quick_deaths + 1 : 0;
         if (is_stopping) {
-            snprintf(message, sizeof(message), "worker %d died of %s (%d) while draining", (int)worker,
-                     signal_name(sig), sig);
-            log_line("error", message);
+            server_log("error", 0, "worker %d died of SIG%s (%d) while draining", (int)worker, abbrev(sig), sig);
             break;
         }
         if (quick_deaths >= MAX_QUICK_DEATHS) {
-            snprintf(message, sizeof(message),
-                     "worker %d died of %s (%d), the %dth in a row within %d s of its start: giving up",
-                     (int)worker, signal_name(sig), sig, quick_deaths, QUICK_DEATH_MS / 1000);
-            log_line("error", message);
+            server_log("error", 0, "worker %d died of SIG%s (%d), the %dth in a row within %d s of its start: giving up",
+                       (int)worker, abbrev(sig), sig, quick_deaths, QUICK_DEATH_MS / 1000);
             break;
         }
         long backoff = 0;
@@ -162,9 +143,8 @@ int server_supervise(const server_options *o)
             backoff = FIRST_BACKOFF_MS << (quick_deaths - 2);
             backoff = backoff < MAX_BACKOFF_MS ? backoff : MAX_BACKOFF_MS;
         }
-        snprintf(message, sizeof(message), "worker %d died of %s (%d): restarting in %ld ms", (int)worker,
-                 signal_name(sig), sig, backoff);
-        log_line("error", message);
+        server_log("error", 0, "worker %d died of SIG%s (%d): restarting in %ld ms", (int)worker, abbrev(sig), sig,
+                   backoff);
         uint64_t until = now_ms() + (uint64_t)backoff;
         while (!is_stopping && now_ms() < until) { /* a stop request ends the wait */
             int got = wait_signal(&set, (long)(until - now_ms()));

@@ -988,10 +988,18 @@ Test(server, tenant_log_lines_cannot_carry_control_characters)
     expect(request("POST", "/v1/contexts/loud/eval",
                    "{\"source\":\"console.error('a\\\\u001b[2J\\\\rlevel=info path=/forged\\\\\\\\'); 1\"}"),
            200, NULL);
+    /* a long line goes out whole, sanitised to its end (not cut at a buffer's size) */
+    expect(request("POST", "/v1/contexts/loud/eval",
+                   "{\"source\":\"console.error('L' + 'x'.repeat(5000) + '\\\\rEND'); 1\"}"),
+           200, NULL);
     expect_clean_stop();
     char *text = read_log(path);
     cr_assert(text);
     cr_expect(strstr(text, "msg=\"a?[2J?level=info path=/forged?\"\n"), "log: %s", text);
+    const char *long_line = strstr(text, "msg=\"Lxxx");
+    const char *end = long_line ? strstr(long_line, "?END\"\n") : NULL;
+    cr_expect(end && end - long_line == 5 + 1 + 5000,
+              "the 5,006-character line is whole and ends sanitised");
     cr_expect(!strchr(text, '\x1b') && !strchr(text, '\r'), "control characters in the log: %s", text);
     free(text);
     unlink(path);

@@ -544,25 +544,36 @@ void server_log_set_json(bool is_json)
     is_log_json = is_json;
 }
 
-/* One line on stderr, written whole (runtime threads log too). text may be a tenant's
- * console text, of any length: a control character (ESC sequences, a CR that lets it
- * overwrite the line on a terminal) or a backslash (escaping the closing quote for a
- * logfmt or JSON reader) becomes '?', a quote or newline '\'', as in request paths
- * (attacker review); what is left needs no escaping in either format. */
+/* One line on stderr in one write (runtime threads log too, and the request log is
+ * written with write(2): stderr is unbuffered, so a character at a time would interleave
+ * with them). text may be a tenant's console text, of any length: a control character
+ * (ESC sequences, a CR that lets it overwrite the line on a terminal) or a backslash
+ * (escaping the closing quote for a logfmt or JSON reader) becomes '?', a quote or
+ * newline '\'', as in request paths (attacker review); what is left needs no escaping in
+ * either format. */
 static void log_line(const char *level, uint64_t context_id, const char *text)
 {
-    flockfile(stderr);
-    fprintf(stderr, is_log_json ? "{\"level\":\"%s\"" : "level=%s", level);
-    if (context_id)
-        fprintf(stderr, is_log_json ? ",\"context\":%llu" : " context=%llu", (unsigned long long)context_id);
-    fputs(is_log_json ? ",\"msg\":\"" : " msg=\"", stderr);
-    for (const char *c = text; *c; c++)
-        putc_unlocked(*c == '"' || *c == '\n'                                  ? '\''
-                      : (unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\' ? '?'
-                                                                              : *c,
-                      stderr);
-    fputs(is_log_json ? "\"}\n" : "\"\n", stderr);
-    funlockfile(stderr);
+    size_t text_len = strlen(text), cap = text_len + 128; /* head < 96, tail 3 */
+    char small[1024];
+    char *line = cap <= sizeof(small) ? small : malloc(cap);
+    if (!line) { /* out of memory: the line's head only */
+        line = small;
+        cap = sizeof(small);
+        text_len = cap - 128;
+    }
+    int n = context_id ? snprintf(line, 96, is_log_json ? "{\"level\":\"%s\",\"context\":%llu,\"msg\":\""
+                                                          : "level=%s context=%llu msg=\"",
+                                  level, (unsigned long long)context_id)
+                       : snprintf(line, 96, is_log_json ? "{\"level\":\"%s\",\"msg\":\"" : "level=%s msg=\"", level);
+    size_t len = n > 0 && n < 96 ? (size_t)n : 0;
+    for (size_t i = 0; i < text_len && len + 4 < cap; i++) {
+        char c = text[i];
+        line[len++] = c == '"' || c == '\n' ? '\'' : (unsigned char)c < 0x20 || c == 0x7f || c == '\\' ? '?' : c;
+    }
+    memcpy(line + len, is_log_json ? "\"}\n" : "\"\n", is_log_json ? 3 : 2);
+    fwrite(line, 1, len + (is_log_json ? 3 : 2), stderr);
+    if (line != small)
+        free(line);
 }
 
 void server_log(const char *level, uint64_t context_id, const char *format, ...)

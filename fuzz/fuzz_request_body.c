@@ -2,8 +2,8 @@
  * POST /v1/contexts and POST .../eval), on arbitrary bytes. The first byte picks the route.
  * Oracle: the verdict agrees with an independent reading of the same JSON through
  * jansson's object iteration (accepted exactly when the body is an object of known keys
- * with the right types and ranges, and not both module and source, nor "store": true without a
- * name; limits clamped to the maxima; "egress" only narrowing the operator's: its allow
+ * with the right types and ranges, and not both module and source, nor a module or source
+ * that is only a file's name, nor "store": true without a name; limits clamped to the maxima; "egress" only narrowing the operator's: its allow
  * list within the operator's (jsp_egress_check, fuzzed on its own by fuzz_egress_policy),
  * a range only if the operator allows it, numbers clamped), accepted fields are the JSON's
  * own strings, and a refusal names one of the two error ids with a message. */
@@ -68,6 +68,27 @@ static bool egress_ok(json_t *egress)
 }
 
 /* Whether a create body should be accepted, read independently of json_unpack. */
+/* A script or module that is only a file's name ("examples/bank.js"): refused, with a hint
+ * (request_body.c). Spelled out here: 4 to 1024 bytes, none of the code punctuation, and
+ * a .js, .mjs or .cjs ending. */
+static bool names_a_file(json_t *code)
+{
+    const char *text = json_string_value(code);
+    size_t n = text ? strlen(text) : 0;
+    if (n < 4 || n > 1024)
+        return false;
+    for (const char *c = text; *c; c++)
+        if (strchr(" \t\r\n;(){}=,'\"`+*", *c))
+            return false;
+    static const char *const endings[] = {".js", ".mjs", ".cjs"};
+    for (int i = 0; i < 3; i++) {
+        size_t e = strlen(endings[i]);
+        if (n >= e && strcmp(text + n - e, endings[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 static bool create_ok(json_t *body)
 {
     if (!json_is_object(body))
@@ -100,7 +121,8 @@ static bool create_ok(json_t *body)
             return false;
         }
     }
-    return !(json_object_get(body, "module") && json_object_get(body, "source")) &&
+    json_t *module = json_object_get(body, "module"), *source = json_object_get(body, "source");
+    return !(module && source) && !names_a_file(module ? module : source) &&
            !(json_is_true(json_object_get(body, "store")) && !json_object_get(body, "name"));
 }
 
